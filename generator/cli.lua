@@ -1,0 +1,273 @@
+-- The lucidgen command line. Parses argv, resolves the variant and the weight
+-- source, and hands off to generate / build / the hub cache. Every user error
+-- is one line naming the thing and the fix (errors.user -> exit 2).
+local errors = require("errors")
+local host = require("lg.host")
+local registry = require("registry")
+local json = require("json")
+
+local cli = {}
+
+local USAGE = [[
+lucidgen %s: compiles timm image classifiers into standalone C
+
+usage:
+  lucidgen list [--family F] [--json]
+  lucidgen info VARIANT [--json] [--layers] [model options]
+  lucidgen VARIANT -o OUT.c [options]       writes OUT.c, OUT.h, the blob OUT.bin and OUT.json
+  lucidgen build VARIANT -o EXE [options]   generates, compiles and links a classifier EXE (+ EXE.bin)
+  lucidgen --config FILE.lua -o OUT.c [options]
+  lucidgen fetch VARIANT [--revision R] [--cache-dir D] [--offline] [--quiet]
+  lucidgen cache list|verify [--cache-dir D]
+  lucidgen cache path VARIANT [--revision R] [--cache-dir D]
+
+VARIANT is a timm pretrained tag with '.' -> '_' (convnext_tiny_fb_in1k) or a bare
+architecture (convnext_tiny), which resolves to timm's default tag for it.
+
+weights (default: model.safetensors of timm/<arch>.<tag> from the Hugging Face hub,
+through the huggingface_hub cache):
+  --weights FILE.safetensors   a checkpoint with timm key names (strict)
+  --random-init[=SEED]         deterministic random weights (default seed 0)
+  --no-strict                  load what matches, random-init the rest, warn
+  --prefix STR                 strip STR from checkpoint keys (e.g. backbone.)
+  --revision R                 hub branch, tag or commit (default main)
+  --cache-dir DIR              hub cache (default $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
+  --offline                    use the cache only (also HF_HUB_OFFLINE=1)
+model:
+  --num-classes N              0 = pooled features; N != the checkpoint's = new random head
+  --in-chans N                 input channels (first conv adapted like timm)
+  --size H[xW]                 input size (default: the variant's)
+  --batch N                    batch size (default 1)
+code:
+  --name C_IDENT               symbol prefix of the generated API (default: the variant name)
+  --target T                   native (default), avx512, avx2 or generic
+  --embed-weights              (build) compile the blob into the executable
+  --verbose                    Lua tracebacks on errors
+  --quiet                      no progress or warnings on stderr
+  --help, --version
+]]
+
+-- Options that take a value, and the flags.
+local VALUED = {
+  ["-o"] = "out", ["--weights"] = "weights", ["--num-classes"] = "num_classes", ["--in-chans"] = "in_chans",
+  ["--size"] = "size", ["--batch"] = "batch", ["--prefix"] = "prefix", ["--revision"] = "revision",
+  ["--cache-dir"] = "cache_dir", ["--name"] = "name", ["--target"] = "target", ["--family"] = "family",
+  ["--config"] = "config",
+}
+local FLAGS = {
+  ["--no-strict"] = "no_strict", ["--offline"] = "offline", ["--json"] = "json", ["--layers"] = "layers",
+  ["--embed-weights"] = "embed_weights", ["--verbose"] = "verbose", ["--quiet"] = "quiet", ["--help"] = "help",
+  ["-h"] = "help", ["--version"] = "version",
+}
+
+local function parse_int(opt, s, min)
+  local n = math.tointeger(tonumber(s))
+  if not n or n < min then
+    errors.user("%s must be an integer >= %d, got '%s'", opt, min, tostring(s))
+  end
+  return n
+end
+
+function cli.parse(argv)
+  local o, pos = { strict = true }, {}
+  local i = 1
+  while i <= #argv do
+    local a = argv[i]
+    local key, inline = a:match("^(%-%-[%w-]+)=(.*)$")
+    if a:match("^%-%-random%-init") then
+      local seed = a:match("^%-%-random%-init=(.*)$")
+      o.random_seed = seed and parse_int("--random-init", seed, 0) or 0
+    elseif VALUED[key or a] then
+      local opt = key or a
+      local v = inline
+      if not v then
+        i = i + 1
+        v = argv[i]
+        if v == nil then errors.user("%s needs a value; see lucidgen --help", opt) end
+      end
+      o[VALUED[opt]] = v
+    elseif FLAGS[a] then
+      o[FLAGS[a]] = true
+    elseif a:sub(1, 1) == "-" and #a > 1 then
+      errors.user("unknown option '%s'; see lucidgen --help", a)
+    else
+      pos[#pos + 1] = a
+    end
+    i = i + 1
+  end
+  if o.no_strict then o.strict = false end
+  if o.num_classes then o.num_classes = parse_int("--num-classes", o.num_classes, 0) end
+  if o.in_chans then o.in_chans = parse_int("--in-chans", o.in_chans, 1) end
+  if o.batch then o.batch = parse_int("--batch", o.batch, 1) end
+  if o.size then
+    local h, w = o.size:match("^(%d+)x(%d+)$")
+    if not h then h = o.size:match("^(%d+)$"); w = h end
+    if not h then errors.user("--size must be H or HxW (e.g. 224 or 160x192), got '%s'", o.size) end
+    o.size = { parse_int("--size", h, 1), parse_int("--size", w, 1) }
+  end
+  if host.getenv("HF_HUB_OFFLINE") then
+    local v = host.getenv("HF_HUB_OFFLINE"):upper()
+    if v == "1" or v == "ON" or v == "YES" or v == "TRUE" then o.offline = true end
+  end
+  return o, pos
+end
+
+local function resolve_variant(name, o)
+  if o.config then
+    local src = host.read_file(o.config) or errors.user("cannot read config %s; check the path", o.config)
+    return registry.from_config(host.sandbox_eval(src, o.config), o.config)
+  end
+  if not name then errors.user("no VARIANT given; see lucidgen list") end
+  local v = registry.resolve(name)
+  if v.resolved_from and not o.quiet and not o.json then
+    io.stderr:write(string.format("lucidgen: %s -> %s (timm's default pretrained tag)\n", v.resolved_from, v.name))
+  end
+  return v
+end
+
+-- Where the weights come from: --weights, --random-init, or the hub.
+local function weight_source(v, o)
+  if o.weights and o.random_seed then errors.user("--weights and --random-init exclude each other; pick one") end
+  if o.weights then
+    if not host.exists(o.weights) then errors.user("weights file %s does not exist; check the path", o.weights) end
+    return { path = o.weights }
+  end
+  if o.random_seed then return { random_seed = o.random_seed } end
+  if not v.hub_repo then
+    errors.user("%s has no released weights; pass --weights FILE.safetensors or --random-init", v.name)
+  end
+  local path = host.hub_fetch({ repo = v.hub_repo, revision = o.revision, cache_dir = o.cache_dir,
+    offline = o.offline, quiet = o.quiet })
+  return { path = path }
+end
+
+local function cmd_list(o)
+  local rows = registry.list(o.family)
+  if o.json then
+    print(json.encode(rows, true))
+    return 0
+  end
+  print(string.format("%-52s %-9s %8s %5s %7s  %s", "variant", "family", "classes", "size", "acc@1", "license"))
+  for _, v in ipairs(rows) do
+    print(string.format("%-52s %-9s %8d %5s %7s  %s%s", v.name, v.family, v.num_classes,
+      v.input_size[1] == v.input_size[2] and tostring(v.input_size[1]) or (v.input_size[1] .. "x" .. v.input_size[2]),
+      v.acc1 and string.format("%.2f", v.acc1) or "-", v.license or "-", v.seeded and "" or ""))
+  end
+  return 0
+end
+
+local function cmd_info(name, o)
+  local generate = require("generate")
+  local v = resolve_variant(name, o)
+  local mo = generate.model_options(v, o)
+  local g = generate.build_graph(v, mo)
+  local params = 0
+  for _, key in ipairs(g.param_order) do
+    if not g.params[key].optional then params = params + require("graph").numel(g.params[key].shape) end
+  end
+  local macs = 0
+  for _, node in ipairs(g.nodes) do
+    if node.op == "conv" or node.op == "linear" then
+      local out = g.values[node.output].shape
+      local w = g.params[node.params.weight].shape
+      local per = 1
+      for i = 2, #w do per = per * w[i] end
+      macs = macs + require("graph").numel(out) * per
+    end
+  end
+  local info = {}
+  for k, val in pairs(v) do info[k] = val end
+  info.model = { num_classes = mo.num_classes, in_chans = mo.in_chans, size = mo.size, batch = mo.batch,
+    params = params, macs = macs, layers = #g.nodes }
+  if o.layers then
+    -- Plan without weights: shapes and arena are weight-independent.
+    local layers = {}
+    for _, node in ipairs(g.nodes) do
+      layers[#layers + 1] = { name = node.name, op = node.op, shape = g.values[node.output].shape }
+    end
+    info.layers = layers
+  end
+  if o.json then
+    print(json.encode(info, true))
+    return 0
+  end
+  local function line(k, val) print(string.format("%-16s %s", k, tostring(val))) end
+  line("variant", v.name .. (v.resolved_from and ("  (default tag of " .. v.resolved_from .. ")") or ""))
+  line("timm", v.timm_name or "-")
+  line("family", v.family)
+  line("hub repo", v.hub_repo or "-")
+  local cfg = {}
+  for _, k in ipairs((function() local ks = {} for k in pairs(v.config) do ks[#ks + 1] = k end table.sort(ks) return ks end)()) do
+    local val = v.config[k]
+    cfg[#cfg + 1] = k .. "=" .. (type(val) == "table" and ("{" .. table.concat(val, ",") .. "}") or tostring(val))
+  end
+  line("config", table.concat(cfg, " "))
+  line("num_classes", string.format("%d (checkpoint %d)", mo.num_classes, v.num_classes))
+  line("input", string.format("%dx%dx%d (batch %d); test size %s", mo.in_chans, mo.size[1], mo.size[2], mo.batch,
+    v.test_input_size and (v.test_input_size[1] .. "x" .. v.test_input_size[2]) or "-"))
+  line("preprocess", string.format("crop_pct %s, %s, %s, mean {%s}, std {%s}", tostring(v.crop_pct), v.crop_mode or "center",
+    v.interpolation or "-", table.concat(v.mean or {}, ", "), table.concat(v.std or {}, ", ")))
+  line("labels", v.labels or "none")
+  line("license", (v.license or "-") .. (v.license_warning and ("  WARNING: " .. v.license_warning) or ""))
+  line("accuracy", v.acc1 and string.format("acc@1 %.3f, acc@5 %.3f", v.acc1, v.acc5 or 0) or "-")
+  line("params", string.format("%d (%.2f M)", params, params / 1e6))
+  line("MACs", string.format("%d (%.2f G)", macs, macs / 1e9))
+  if o.layers then
+    print("")
+    print(string.format("%-40s %-16s %s", "layer (timm module)", "op", "output NCHW"))
+    for _, l in ipairs(info.layers) do print(string.format("%-40s %-16s [%s]", l.name, l.op, table.concat(l.shape, ","))) end
+  end
+  return 0
+end
+
+local function cmd_generate(name, o)
+  if not o.out then errors.user("no output given; add -o OUT.c") end
+  if not o.out:match("%.c$") then errors.user("-o %s: the output must end in .c (OUT.h, OUT.bin and OUT.json go beside it)", o.out) end
+  local v = resolve_variant(name, o)
+  require("generate").run(v, o, weight_source(v, o))
+  return 0
+end
+
+local function cmd_fetch(name, o)
+  local v = resolve_variant(name, o)
+  if not v.hub_repo then errors.user("%s has no hub repo", v.name) end
+  print(host.hub_fetch({ repo = v.hub_repo, revision = o.revision, cache_dir = o.cache_dir, offline = o.offline, quiet = o.quiet }))
+  return 0
+end
+
+local function cmd_cache(pos, o)
+  local sub = pos[2]
+  local dir = host.cache_dir(o.cache_dir)
+  if sub == "list" then
+    host.cache_list(dir)
+    return 0
+  elseif sub == "verify" then
+    return host.cache_verify(dir) and 0 or 1
+  elseif sub == "path" then
+    local v = resolve_variant(pos[3], o)
+    print(host.hub_fetch({ repo = v.hub_repo, revision = o.revision, cache_dir = o.cache_dir, offline = true, quiet = true }))
+    return 0
+  end
+  errors.user("usage: lucidgen cache list|verify|path VARIANT")
+end
+
+function cli.main(argv)
+  local o, pos = cli.parse(argv)
+  if o.version then
+    print("lucidgen " .. host.version)
+    return 0
+  end
+  if o.help or (#pos == 0 and not o.config) then
+    io.write(string.format(USAGE, host.version))
+    return (o.help or o.version) and 0 or 2
+  end
+  local cmd = pos[1]
+  if cmd == "list" then return cmd_list(o) end
+  if cmd == "info" then return cmd_info(pos[2], o) end
+  if cmd == "build" then return require("build").run(resolve_variant(pos[2], o), o, weight_source) end
+  if cmd == "fetch" then return cmd_fetch(pos[2], o) end
+  if cmd == "cache" then return cmd_cache(pos, o) end
+  return cmd_generate(o.config and nil or cmd, o)
+end
+
+return cli

@@ -1,0 +1,113 @@
+-- The pipeline: variant config -> graph -> weights -> golden reference ->
+-- passes -> blob + C. Every stage is a module of its own; this file only
+-- strings them together in the order the data flows.
+local errors = require("errors")
+local host = require("lg.host")
+local T = require("lg.tensor")
+local graph = require("graph")
+local weights = require("weights")
+local reference = require("reference")
+local targets = require("targets")
+local blob = require("blob")
+local emit = require("emit")
+local json = require("json")
+
+local generate = {}
+
+local FAMILIES = {
+  resnet = "families.resnet",
+  resnetv2 = "families.resnetv2",
+  convnext = "families.convnext",
+}
+
+local PASSES = { "passes.bind_tensors", "passes.fold_batchnorm", "passes.fold_layer_scale", "passes.fuse_epilogues" }
+
+local GOLDEN_SEED = 20240601
+
+-- Resolved model options with the variant's defaults filled in.
+function generate.model_options(variant, o)
+  local size = o.size or variant.input_size
+  return {
+    num_classes = o.num_classes or variant.num_classes,
+    in_chans = o.in_chans or 3,
+    size = { size[1], size[2] },
+    batch = o.batch or 1,
+  }
+end
+
+-- Builds the graph of `variant` (no weights yet).
+function generate.build_graph(variant, mo)
+  local family = FAMILIES[variant.family] or errors.user("variant %s: unknown family '%s'", variant.name, tostring(variant.family))
+  local g = graph.new({ variant = variant.name })
+  require(family).build(g, variant.config, mo)
+  return g
+end
+
+local function log(o, fmt, ...)
+  if not o.quiet then io.stderr:write(string.format(fmt, ...) .. "\n") end
+end
+
+-- C identifier prefix of the generated API.
+function generate.prefix(o, variant)
+  local name = o.name or variant.name
+  if not name:match("^[%a_][%w_]*$") then
+    errors.user("--name '%s' is not a C identifier; use letters, digits and _", name)
+  end
+  return name .. "_"
+end
+
+-- o: CLI options (out = path of the .c file); src: {path=} or {random_seed=}.
+-- Writes OUT.c, OUT.h, OUT.bin and OUT.json; returns the paths and report.
+function generate.run(variant, o, src)
+  local t0 = host.clock()
+  local mo = generate.model_options(variant, o)
+  local target = targets.resolve(o.target or "native")
+  local prefix = generate.prefix(o, variant)
+  if variant.license_warning then log(o, "lucidgen: warning: %s: %s", variant.name, variant.license_warning) end
+
+  local g = generate.build_graph(variant, mo)
+  local store, summary = weights.bind(g, src, {
+    strict = o.strict ~= false, prefix = o.prefix, num_classes = mo.num_classes, quiet = o.quiet,
+    head_swapped = mo.num_classes ~= variant.num_classes, seed = src.random_seed or 0,
+  })
+
+  -- Golden self-test: a seeded input through the unfolded graph.
+  local in_shape = g.values[g.input_id].shape
+  local golden_in = T.normal(in_shape, GOLDEN_SEED, 0, 1)
+  local golden_out = reference.run(g, store, golden_in)
+
+  for _, name in ipairs(PASSES) do g = require(name)(g, store) end
+  store = nil
+  require("passes.lower_kernels")(g, target)
+  require("passes.plan_arena")(g)
+  collectgarbage()
+
+  local base = o.out:gsub("%.c$", "")
+  local paths = { c = base .. ".c", h = base .. ".h", bin = base .. ".bin", json = base .. ".json" }
+  local function file_name(p) return p:match("([^/]+)$") end
+
+  local plan = blob.plan(g, golden_in, golden_out)
+  local sha = host.write_blob({ path = paths.bin, variant = variant.name, target = target.name,
+    generator = host.version, payload_bytes = plan.payload_bytes, items = plan.items })
+
+  local options_text = string.format("num_classes=%d in_chans=%d size=%dx%d batch=%d target=%s%s%s",
+    mo.num_classes, mo.in_chans, mo.size[1], mo.size[2], mo.batch, target.name,
+    o.prefix and (" prefix=" .. o.prefix) or "", o.strict == false and " no-strict" or "")
+  local c_text, h_text, report = emit.generate(g, {
+    prefix = prefix, variant = variant, options_text = options_text, weight_source = summary.source,
+    target = target, version = host.version, c_file = file_name(paths.c), h_file = file_name(paths.h),
+    blob_file = file_name(paths.bin), blob_sha = sha, blob_plan = plan, num_classes = mo.num_classes,
+    labels = variant.labels or "",
+  })
+  report.options = options_text
+  report.weights = summary.source
+  host.write_atomic(paths.h, h_text)
+  host.write_atomic(paths.c, c_text)
+  host.write_atomic(paths.json, json.encode(report, true) .. "\n")
+  log(o, "lucidgen: %s -> %s (+ .h .bin .json): %d layers, %d kernels, arena %d bytes (activations %d), weights %d bytes, %.1f s",
+    variant.name, paths.c, report.totals.layers, report.totals.kernels, g.arena_bytes, g.activation_bytes,
+    plan.weight_bytes, host.clock() - t0)
+  return paths, report, { prefix = prefix, target = target, labels = mo.num_classes > 0 and variant.labels or nil }
+end
+
+return generate

@@ -1,0 +1,533 @@
+/* lg.host: what the Lua generator needs from the outside world — embedded
+ * files, safetensors checkpoints, the hub cache, atomic file writes, the blob
+ * writer, running the C compiler, CPU features, and a sandbox for configs
+ * written by strangers. */
+#include "hub.h"
+#include "hf_cache.h"
+#include "lua_host.h"
+#include "lua_tensor.h"
+
+#include "lg_blob.h"
+#include "lg_safetensors.h"
+#include "lg_sha256.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Raises a user error ({code="user", msg=...}) like errors.user in Lua. */
+static int user_error(lua_State *L, const char *msg) {
+  lua_createtable(L, 0, 2);
+  lua_pushliteral(L, "user");
+  lua_setfield(L, -2, "code");
+  lua_pushstring(L, msg);
+  lua_setfield(L, -2, "msg");
+  return lua_error(L);
+}
+
+/* host.embedded(path) -> contents or nil */
+static int h_embedded(lua_State *L) {
+  const lucidgen_embedded_file *f = lucidgen_embedded(luaL_checkstring(L, 1));
+  if (!f) return 0;
+  lua_pushlstring(L, (const char *)f->data, f->size);
+  return 1;
+}
+
+/* host.embedded_list(prefix) -> sorted array of embedded paths under prefix */
+static int h_embedded_list(lua_State *L) {
+  const char *prefix = luaL_checkstring(L, 1);
+  size_t n = strlen(prefix);
+  lua_newtable(L);
+  int i = 0;
+  for (const lucidgen_embedded_file *f = lucidgen_embedded_files; f->path; f++)
+    if (strncmp(f->path, prefix, n) == 0) {
+      lua_pushstring(L, f->path);
+      lua_rawseti(L, -2, ++i);
+    }
+  return 1;
+}
+
+/* host.write_atomic(path, data): temp file + fsync + rename, so a reader
+ * never sees half a file and a failure leaves nothing behind. */
+static int h_write_atomic(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  char msg[4400];
+  if (!f) {
+    snprintf(msg, sizeof msg, "cannot write %s: %s", path, strerror(errno));
+    return user_error(L, msg);
+  }
+  int ok = fwrite(data, 1, len, f) == len;
+  ok = (fflush(f) == 0) && ok;
+  ok = (fsync(fileno(f)) == 0) && ok;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(tmp, path) != 0) {
+    snprintf(msg, sizeof msg, "cannot write %s: %s", path, strerror(errno));
+    remove(tmp);
+    return user_error(L, msg);
+  }
+  return 0;
+}
+
+static int h_read_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  char chunk[65536];
+  size_t r;
+  while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) luaL_addlstring(&b, chunk, r);
+  fclose(f);
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static int h_exists(lua_State *L) {
+  struct stat st;
+  lua_pushboolean(L, stat(luaL_checkstring(L, 1), &st) == 0);
+  return 1;
+}
+
+static int h_remove(lua_State *L) {
+  lua_pushboolean(L, remove(luaL_checkstring(L, 1)) == 0);
+  return 1;
+}
+
+static int h_mkdir(lua_State *L) {
+  char err[512];
+  if (lucidgen_mkdirs(luaL_checkstring(L, 1), err, sizeof err) != LG_OK) return user_error(L, err);
+  return 0;
+}
+
+static int h_sha256(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char hex[65];
+  lg_sha256_hex(s, len, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+static int h_getenv(lua_State *L) {
+  const char *v = getenv(luaL_checkstring(L, 1));
+  if (!v) return 0;
+  lua_pushstring(L, v);
+  return 1;
+}
+
+static int h_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+static int h_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec * 1e-9);
+  return 1;
+}
+
+static int h_cpu_features(lua_State *L) {
+  lua_newtable(L);
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  lua_pushboolean(L, __builtin_cpu_supports("avx512f"));
+  lua_setfield(L, -2, "avx512f");
+  lua_pushboolean(L, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+  lua_setfield(L, -2, "avx2");
+#endif
+  return 1;
+}
+
+/* host.run({argv...}) -> exit status; stdout/stderr go to ours. */
+static int h_run(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = (int)luaL_len(L, 1);
+  char **argv = calloc((size_t)n + 1, sizeof *argv);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    argv[i] = (char *)luaL_checkstring(L, -1);
+    lua_pop(L, 1); /* strings stay alive: the table holds them */
+  }
+  pid_t pid;
+  int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+  free(argv);
+  if (rc != 0) {
+    lua_pushinteger(L, -1);
+    lua_pushstring(L, strerror(rc));
+    return 2;
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  lua_pushinteger(L, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  return 1;
+}
+
+/* --- safetensors --------------------------------------------------------- */
+
+#define CHECKPOINT_MT "lg.Checkpoint"
+
+static lg_safetensors *check_ckpt(lua_State *L) {
+  lg_safetensors *st = luaL_checkudata(L, 1, CHECKPOINT_MT);
+  return st;
+}
+
+static int ck_gc(lua_State *L) {
+  lg_st_close(check_ckpt(L));
+  return 0;
+}
+
+/* host.safetensors(path) -> checkpoint; a bad file is a user error naming it. */
+static int h_safetensors(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lg_safetensors *st = lua_newuserdatauv(L, sizeof *st, 0);
+  memset(st, 0, sizeof *st);
+  if (lg_st_open(st, path) != LG_OK) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s", lg_st_errmsg(st));
+    lg_st_close(st);
+    return user_error(L, msg);
+  }
+  luaL_setmetatable(L, CHECKPOINT_MT);
+  return 1;
+}
+
+/* ck:names() -> sorted array of tensor names */
+static int ck_names(lua_State *L) {
+  lg_safetensors *st = check_ckpt(L);
+  lua_createtable(L, (int)st->n_tensors, 0);
+  for (size_t i = 0; i < st->n_tensors; i++) {
+    lua_pushstring(L, st->tensors[i].name);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+/* ck:shape(name) -> {dims} or nil */
+static int ck_shape(lua_State *L) {
+  lg_safetensors *st = check_ckpt(L);
+  const lg_st_tensor *t = lg_st_find(st, luaL_checkstring(L, 2));
+  if (!t) return 0;
+  lua_createtable(L, t->ndim, 0);
+  for (int i = 0; i < t->ndim; i++) {
+    lua_pushinteger(L, t->shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+/* ck:tensor(name) -> float32 tensor (F16/BF16 converted) */
+static int ck_tensor(lua_State *L) {
+  lg_safetensors *st = check_ckpt(L);
+  const char *name = luaL_checkstring(L, 2);
+  const lg_st_tensor *t = lg_st_find(st, name);
+  if (!t) return luaL_error(L, "checkpoint has no tensor '%s'", name);
+  lg_tensor *out = lg_tensor_push(L, t->ndim, t->shape);
+  if (lg_st_read_f32(st, t, out->data) != LG_OK) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s", lg_st_errmsg(st));
+    return user_error(L, msg);
+  }
+  return 1;
+}
+
+static int ck_meta(lua_State *L) {
+  const char *v = lg_st_meta(check_ckpt(L), luaL_checkstring(L, 2));
+  if (!v) return 0;
+  lua_pushstring(L, v);
+  return 1;
+}
+
+/* --- hub ------------------------------------------------------------------ */
+
+static const char *opt_field(lua_State *L, int idx, const char *key) {
+  lua_getfield(L, idx, key);
+  const char *v = lua_isnil(L, -1) ? NULL : lua_tostring(L, -1);
+  lua_pop(L, 1); /* the request table keeps the string alive */
+  return v;
+}
+
+static int bool_field(lua_State *L, int idx, const char *key) {
+  lua_getfield(L, idx, key);
+  int v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* host.hub_fetch{repo=, filename=, revision=, cache_dir=, offline=, quiet=} -> path */
+static int h_hub_fetch(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lucidgen_hub_request req = {
+      .repo_id = opt_field(L, 1, "repo"),
+      .filename = opt_field(L, 1, "filename"),
+      .revision = opt_field(L, 1, "revision"),
+      .cache_dir = opt_field(L, 1, "cache_dir"),
+      .offline = bool_field(L, 1, "offline"),
+      .quiet = bool_field(L, 1, "quiet"),
+  };
+  if (!req.filename) req.filename = "model.safetensors";
+  char path[LUCIDGEN_PATH_MAX], err[1024];
+  lg_status s = lucidgen_hub_fetch(&req, path, sizeof path, err, sizeof err);
+  if (s != LG_OK) return user_error(L, err);
+  lua_pushstring(L, path);
+  return 1;
+}
+
+static int h_cache_dir(lua_State *L) {
+  char out[LUCIDGEN_PATH_MAX], err[512];
+  if (lucidgen_cache_dir(luaL_optstring(L, 1, NULL), out, sizeof out, err, sizeof err) != LG_OK) return user_error(L, err);
+  lua_pushstring(L, out);
+  return 1;
+}
+
+static int h_cache_list(lua_State *L) {
+  char err[512];
+  if (lucidgen_cache_list(luaL_checkstring(L, 1), stdout, err, sizeof err) != LG_OK) return user_error(L, err);
+  return 0;
+}
+
+static int h_cache_verify(lua_State *L) {
+  char err[512];
+  lg_status s = lucidgen_cache_verify(luaL_checkstring(L, 1), stdout, err, sizeof err);
+  lua_pushboolean(L, s == LG_OK);
+  return 1;
+}
+
+/* --- blob writer ----------------------------------------------------------- */
+
+static void put_u32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put_u64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* host.write_blob{path=, variant=, target=, generator=, payload_bytes=,
+ *                 items={{offset=, tensor=}...}} -> payload sha256 hex
+ * Lua plans the layout; this writes header + payload with zero padding,
+ * hashing as it goes, into a temp file renamed at the end. */
+static int h_write_blob(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const char *path = opt_field(L, 1, "path");
+  const char *variant = opt_field(L, 1, "variant");
+  const char *target = opt_field(L, 1, "target");
+  const char *generator = opt_field(L, 1, "generator");
+  lua_getfield(L, 1, "payload_bytes");
+  uint64_t payload = (uint64_t)luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "items");
+  int items = lua_gettop(L);
+  int n = (int)luaL_len(L, items);
+
+  unsigned char *buf = calloc(1, (size_t)payload + LG_BLOB_HEADER_BYTES);
+  if (!buf) return luaL_error(L, "out of memory for a %I-byte blob", (lua_Integer)payload);
+  unsigned char *pl = buf + LG_BLOB_HEADER_BYTES;
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, items, i);
+    lua_getfield(L, -1, "offset");
+    uint64_t off = (uint64_t)luaL_checkinteger(L, -1);
+    lua_getfield(L, -2, "tensor");
+    lg_tensor *t = lg_tensor_check(L, -1);
+    size_t bytes = (size_t)t->numel * sizeof(float);
+    if (off % LG_BLOB_ALIGN || off + bytes > payload) {
+      free(buf);
+      return luaL_error(L, "blob item %d at %I (+%I bytes) breaks the plan", i, (lua_Integer)off, (lua_Integer)bytes);
+    }
+    memcpy(pl + off, t->data, bytes);
+    lua_pop(L, 3);
+  }
+  char sha[65];
+  lg_sha256_hex(pl, (size_t)payload, sha);
+  memcpy(buf + LG_BLOB_OFF_MAGIC, LG_BLOB_MAGIC, 8);
+  put_u32(buf + LG_BLOB_OFF_VERSION, LG_BLOB_VERSION);
+  put_u32(buf + LG_BLOB_OFF_HEADER_BYTES, LG_BLOB_HEADER_BYTES);
+  put_u64(buf + LG_BLOB_OFF_TOTAL, payload + LG_BLOB_HEADER_BYTES);
+  put_u64(buf + LG_BLOB_OFF_PAYLOAD, payload);
+  memcpy(buf + LG_BLOB_OFF_SHA256, sha, 64);
+  strncpy((char *)buf + LG_BLOB_OFF_VARIANT, variant ? variant : "", 127);
+  strncpy((char *)buf + LG_BLOB_OFF_TARGET, target ? target : "", 31);
+  strncpy((char *)buf + LG_BLOB_OFF_GENERATOR, generator ? generator : "", 31);
+
+  lua_pushcfunction(L, h_write_atomic);
+  lua_pushstring(L, path);
+  lua_pushlstring(L, (const char *)buf, (size_t)payload + LG_BLOB_HEADER_BYTES);
+  free(buf);
+  lua_call(L, 2, 0);
+  lua_pushstring(L, sha);
+  return 1;
+}
+
+/* --- sandbox for user configs -------------------------------------------- */
+
+typedef struct {
+  size_t used, limit;
+} sandbox_alloc_state;
+
+static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  sandbox_alloc_state *s = ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    s->used -= old;
+    free(ptr);
+    return NULL;
+  }
+  if (nsize > old && s->used + (nsize - old) > s->limit) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p) s->used = s->used - old + nsize;
+  return p;
+}
+
+static void sandbox_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  luaL_error(L, "config ran too long (instruction limit); a config must be a plain table");
+}
+
+/* Copies plain data (tables of strings/numbers/booleans, depth-bounded)
+ * from the sandbox state onto L. */
+static int copy_plain(lua_State *from, int idx, lua_State *to, int depth, char *err, size_t errn) {
+  switch (lua_type(from, idx)) {
+  case LUA_TNUMBER:
+    if (lua_isinteger(from, idx)) lua_pushinteger(to, lua_tointeger(from, idx));
+    else lua_pushnumber(to, lua_tonumber(from, idx));
+    return 1;
+  case LUA_TSTRING: {
+    size_t len;
+    const char *s = lua_tolstring(from, idx, &len);
+    lua_pushlstring(to, s, len);
+    return 1;
+  }
+  case LUA_TBOOLEAN: lua_pushboolean(to, lua_toboolean(from, idx)); return 1;
+  case LUA_TTABLE: {
+    if (depth > 8) {
+      snprintf(err, errn, "config nests tables deeper than 8 levels");
+      return 0;
+    }
+    idx = lua_absindex(from, idx);
+    lua_newtable(to);
+    lua_pushnil(from);
+    while (lua_next(from, idx)) {
+      if (!copy_plain(from, -2, to, depth + 1, err, errn) || !copy_plain(from, -1, to, depth + 1, err, errn)) {
+        lua_pop(from, 2);
+        return 0;
+      }
+      lua_rawset(to, -3);
+      lua_pop(from, 1);
+    }
+    return 1;
+  }
+  default:
+    snprintf(err, errn, "config values must be tables, strings, numbers or booleans (found a %s)", luaL_typename(from, idx));
+    return 0;
+  }
+}
+
+/* host.sandbox_eval(source, name) -> table
+ * A config file from a stranger runs in its own Lua state with only
+ * string/table/math and a safe subset of base: no os, io, require, load,
+ * debug; memory capped at 8 MiB and execution at ~1M instructions. */
+static int h_sandbox_eval(lua_State *L) {
+  size_t len;
+  const char *src = luaL_checklstring(L, 1, &len);
+  const char *name = luaL_checkstring(L, 2);
+  sandbox_alloc_state as = {0, 8u << 20};
+  lua_State *S = lua_newstate(sandbox_alloc, &as);
+  if (!S) return luaL_error(L, "cannot create the config sandbox");
+  luaL_requiref(S, LUA_GNAME, luaopen_base, 1);
+  luaL_requiref(S, LUA_STRLIBNAME, luaopen_string, 1);
+  luaL_requiref(S, LUA_TABLIBNAME, luaopen_table, 1);
+  luaL_requiref(S, LUA_MATHLIBNAME, luaopen_math, 1);
+  lua_settop(S, 0);
+  static const char *const unsafe[] = {"dofile", "loadfile", "load", "require", "collectgarbage",
+                                       "rawset", "rawget", "setmetatable", "getmetatable", "print", NULL};
+  for (int i = 0; unsafe[i]; i++) {
+    lua_pushnil(S);
+    lua_setglobal(S, unsafe[i]);
+  }
+  lua_getglobal(S, "string");
+  lua_pushnil(S);
+  lua_setfield(S, -2, "dump");
+  lua_pop(S, 1);
+  lua_sethook(S, sandbox_hook, LUA_MASKCOUNT, 1000000);
+  char chunk[300], err[512] = {0};
+  snprintf(chunk, sizeof chunk, "=%s", name);
+  int rc = luaL_loadbufferx(S, src, len, chunk, "t");
+  if (rc == LUA_OK) rc = lua_pcall(S, 0, 1, 0);
+  if (rc != LUA_OK) {
+    snprintf(err, sizeof err, "config %s: %s", name, lua_tostring(S, -1) ? lua_tostring(S, -1) : "error");
+    lua_close(S);
+    return user_error(L, err);
+  }
+  if (!lua_istable(S, -1)) {
+    lua_close(S);
+    snprintf(err, sizeof err, "config %s must return a table (e.g. `return { layers = {3, 4, 6, 3}, ... }`)", name);
+    return user_error(L, err);
+  }
+  if (!copy_plain(S, -1, L, 0, err, sizeof err)) {
+    lua_close(S);
+    char msg[700];
+    snprintf(msg, sizeof msg, "config %s: %s", name, err);
+    return user_error(L, msg);
+  }
+  lua_close(S);
+  return 1;
+}
+
+int luaopen_lg_host(lua_State *L) {
+  static const luaL_Reg ck_methods[] = {
+      {"names", ck_names}, {"shape", ck_shape}, {"tensor", ck_tensor}, {"meta", ck_meta}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {
+      {"embedded", h_embedded},
+      {"embedded_list", h_embedded_list},
+      {"write_atomic", h_write_atomic},
+      {"read_file", h_read_file},
+      {"exists", h_exists},
+      {"remove", h_remove},
+      {"mkdir", h_mkdir},
+      {"sha256", h_sha256},
+      {"getenv", h_getenv},
+      {"isatty", h_isatty},
+      {"clock", h_clock},
+      {"cpu_features", h_cpu_features},
+      {"run", h_run},
+      {"safetensors", h_safetensors},
+      {"hub_fetch", h_hub_fetch},
+      {"cache_dir", h_cache_dir},
+      {"cache_list", h_cache_list},
+      {"cache_verify", h_cache_verify},
+      {"write_blob", h_write_blob},
+      {"sandbox_eval", h_sandbox_eval},
+      {NULL, NULL}};
+  luaL_newmetatable(L, CHECKPOINT_MT);
+  luaL_newlib(L, ck_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, ck_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newlib(L, funcs);
+  lua_pushstring(L, LUCIDGEN_VERSION);
+  lua_setfield(L, -2, "version");
+  lua_pushstring(L, LUCIDGEN_C_COMPILER);
+  lua_setfield(L, -2, "c_compiler");
+  return 1;
+}

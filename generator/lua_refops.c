@@ -1,0 +1,315 @@
+/* lg.refops: naive reference kernels over NCHW tensors.
+ *
+ * The generator runs these on the graph *before* any pass (BatchNorm, layer
+ * scale and weight standardization still separate) to compute the golden
+ * output stored in the blob, so `EXE --selftest` checks folding, fusion,
+ * packing and the kernels at once. Written for obviousness, not speed:
+ * double accumulators, one OpenMP loop over the outermost dimensions. */
+#include "lua_tensor.h"
+
+#include <lauxlib.h>
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+static lg_tensor *opt_tensor(lua_State *L, int idx) { return lua_isnoneornil(L, idx) ? NULL : lg_tensor_check(L, idx); }
+
+static void check4(lua_State *L, const lg_tensor *x, const char *op) {
+  if (x->ndim != 4) luaL_error(L, "%s: expected an NCHW tensor, got rank %d", op, x->ndim);
+}
+
+/* conv2d(x [N,C,H,W], w [OC,C/g,KH,KW], b|nil, stride, pad, groups) */
+static int r_conv2d(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1), *w = lg_tensor_check(L, 2), *b = opt_tensor(L, 3);
+  int s = (int)luaL_checkinteger(L, 4), p = (int)luaL_checkinteger(L, 5), g = (int)luaL_checkinteger(L, 6);
+  check4(L, x, "conv2d");
+  int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+  int64_t OC = w->shape[0], CG = w->shape[1], KH = w->shape[2], KW = w->shape[3];
+  if (CG * g != C || OC % g) luaL_error(L, "conv2d: weight [%I,%I,..] does not fit %I input channels in %d groups",
+                                        (lua_Integer)OC, (lua_Integer)CG, (lua_Integer)C, g);
+  int64_t OH = (H + 2 * p - KH) / s + 1, OW = (W + 2 * p - KW) / s + 1, OG = OC / g;
+  int64_t shape[4] = {N, OC, OH, OW};
+  lg_tensor *y = lg_tensor_push(L, 4, shape);
+#pragma omp parallel for collapse(2) schedule(dynamic)
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t o = 0; o < OC; o++) {
+      int64_t gi = o / OG;
+      for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+          double acc = b ? b->data[o] : 0.0;
+          for (int64_t c = 0; c < CG; c++)
+            for (int64_t kh = 0; kh < KH; kh++) {
+              int64_t ih = oh * s - p + kh;
+              if (ih < 0 || ih >= H) continue;
+              for (int64_t kw = 0; kw < KW; kw++) {
+                int64_t iw = ow * s - p + kw;
+                if (iw < 0 || iw >= W) continue;
+                acc += (double)x->data[((n * C + gi * CG + c) * H + ih) * W + iw] *
+                       w->data[((o * CG + c) * KH + kh) * KW + kw];
+              }
+            }
+          y->data[((n * OC + o) * OH + oh) * OW + ow] = (float)acc;
+        }
+    }
+  return 1;
+}
+
+/* batchnorm(x, gamma, beta, mean, var, eps): eval mode. */
+static int r_batchnorm(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1), *g = lg_tensor_check(L, 2), *b = lg_tensor_check(L, 3);
+  lg_tensor *m = lg_tensor_check(L, 4), *v = lg_tensor_check(L, 5);
+  double eps = luaL_checknumber(L, 6);
+  check4(L, x, "batchnorm");
+  lg_tensor *y = lg_tensor_push(L, 4, x->shape);
+  int64_t C = x->shape[1], HW = x->shape[2] * x->shape[3];
+  for (int64_t i = 0; i < x->numel; i++) {
+    int64_t c = (i / HW) % C;
+    y->data[i] = (float)((x->data[i] - m->data[c]) / sqrt((double)v->data[c] + eps) * g->data[c] + b->data[c]);
+  }
+  return 1;
+}
+
+static int r_relu(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1);
+  lg_tensor *y = lg_tensor_push(L, x->ndim, x->shape);
+  for (int64_t i = 0; i < x->numel; i++) y->data[i] = x->data[i] > 0 ? x->data[i] : 0.0f;
+  return 1;
+}
+
+/* Exact GELU: x * Phi(x) with the C library's erf. */
+static int r_gelu(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1);
+  lg_tensor *y = lg_tensor_push(L, x->ndim, x->shape);
+  for (int64_t i = 0; i < x->numel; i++) y->data[i] = (float)(0.5 * x->data[i] * (1.0 + erf(x->data[i] / sqrt(2.0))));
+  return 1;
+}
+
+static int r_add(lua_State *L) {
+  lg_tensor *a = lg_tensor_check(L, 1), *b = lg_tensor_check(L, 2);
+  if (a->numel != b->numel) luaL_error(L, "add: sizes differ");
+  lg_tensor *y = lg_tensor_push(L, a->ndim, a->shape);
+  for (int64_t i = 0; i < a->numel; i++) y->data[i] = a->data[i] + b->data[i];
+  return 1;
+}
+
+/* maxpool(x, k, stride, pad, pad_value|nil): nil pads with -inf (PyTorch's
+ * MaxPool2d padding); BiT pads explicitly with 0 before a pad-0 pool. */
+static int r_maxpool(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1);
+  int k = (int)luaL_checkinteger(L, 2), s = (int)luaL_checkinteger(L, 3), p = (int)luaL_checkinteger(L, 4);
+  double padv = lua_isnoneornil(L, 5) ? -INFINITY : luaL_checknumber(L, 5);
+  check4(L, x, "maxpool");
+  int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+  int64_t OH = (H + 2 * p - k) / s + 1, OW = (W + 2 * p - k) / s + 1;
+  int64_t shape[4] = {N, C, OH, OW};
+  lg_tensor *y = lg_tensor_push(L, 4, shape);
+  for (int64_t nc = 0; nc < N * C; nc++)
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow++) {
+        double m = -INFINITY;
+        for (int kh = 0; kh < k; kh++)
+          for (int kw = 0; kw < k; kw++) {
+            int64_t ih = oh * s - p + kh, iw = ow * s - p + kw;
+            double v = (ih < 0 || ih >= H || iw < 0 || iw >= W) ? padv : x->data[(nc * H + ih) * W + iw];
+            if (v > m) m = v;
+          }
+        y->data[(nc * OH + oh) * OW + ow] = (float)m;
+      }
+  return 1;
+}
+
+/* avgpool(x, k, stride, ceil_mode): padding 0, count_include_pad=False (the
+ * ResNet-D shortcut); with ceil_mode the last window may hang over the edge
+ * and averages only the pixels inside. */
+static int r_avgpool(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1);
+  int k = (int)luaL_checkinteger(L, 2), s = (int)luaL_checkinteger(L, 3), ceil_mode = lua_toboolean(L, 4);
+  check4(L, x, "avgpool");
+  int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+  int64_t OH = ceil_mode ? (H - k + s - 1) / s + 1 : (H - k) / s + 1;
+  int64_t OW = ceil_mode ? (W - k + s - 1) / s + 1 : (W - k) / s + 1;
+  if (ceil_mode && (OH - 1) * s >= H) OH--;
+  if (ceil_mode && (OW - 1) * s >= W) OW--;
+  int64_t shape[4] = {N, C, OH, OW};
+  lg_tensor *y = lg_tensor_push(L, 4, shape);
+  for (int64_t nc = 0; nc < N * C; nc++)
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow++) {
+        double acc = 0;
+        int cnt = 0;
+        for (int kh = 0; kh < k; kh++)
+          for (int kw = 0; kw < k; kw++) {
+            int64_t ih = oh * s + kh, iw = ow * s + kw;
+            if (ih >= H || iw >= W) continue;
+            acc += x->data[(nc * H + ih) * W + iw];
+            cnt++;
+          }
+        y->data[(nc * OH + oh) * OW + ow] = (float)(acc / cnt);
+      }
+  return 1;
+}
+
+/* global_avgpool(x [N,C,H,W]) -> [N,C] */
+static int r_global_avgpool(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1);
+  check4(L, x, "global_avgpool");
+  int64_t shape[2] = {x->shape[0], x->shape[1]}, HW = x->shape[2] * x->shape[3];
+  lg_tensor *y = lg_tensor_push(L, 2, shape);
+  for (int64_t nc = 0; nc < shape[0] * shape[1]; nc++) {
+    double acc = 0;
+    for (int64_t i = 0; i < HW; i++) acc += x->data[nc * HW + i];
+    y->data[nc] = (float)(acc / HW);
+  }
+  return 1;
+}
+
+/* linear(x [N,IN], w [OUT,IN] (or [OUT,IN,1,1]), b|nil) -> [N,OUT] */
+static int r_linear(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1), *w = lg_tensor_check(L, 2), *b = opt_tensor(L, 3);
+  int64_t N = x->shape[0], IN = x->numel / N, OUT = w->shape[0];
+  if (w->numel != OUT * IN) luaL_error(L, "linear: weight does not match %I inputs", (lua_Integer)IN);
+  int64_t shape[2] = {N, OUT};
+  lg_tensor *y = lg_tensor_push(L, 2, shape);
+#pragma omp parallel for collapse(2)
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t o = 0; o < OUT; o++) {
+      double acc = b ? b->data[o] : 0.0;
+      for (int64_t i = 0; i < IN; i++) acc += (double)x->data[n * IN + i] * w->data[o * IN + i];
+      y->data[n * OUT + o] = (float)acc;
+    }
+  return 1;
+}
+
+/* layernorm_channels(x [N,C,...], gamma, beta, eps): normalizes over C at
+ * every position (ConvNeXt's LayerNorm2d and channels-last LayerNorm alike). */
+static int r_layernorm_channels(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1), *g = lg_tensor_check(L, 2), *b = lg_tensor_check(L, 3);
+  double eps = luaL_checknumber(L, 4);
+  int64_t N = x->shape[0], C = x->shape[1], HW = x->numel / (N * C);
+  lg_tensor *y = lg_tensor_push(L, x->ndim, x->shape);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t i = 0; i < HW; i++) {
+      double mean = 0, var = 0;
+      for (int64_t c = 0; c < C; c++) mean += x->data[(n * C + c) * HW + i];
+      mean /= C;
+      for (int64_t c = 0; c < C; c++) {
+        double d = x->data[(n * C + c) * HW + i] - mean;
+        var += d * d;
+      }
+      var /= C;
+      double inv = 1.0 / sqrt(var + eps);
+      for (int64_t c = 0; c < C; c++) {
+        int64_t at = (n * C + c) * HW + i;
+        y->data[at] = (float)((x->data[at] - mean) * inv * g->data[c] + b->data[c]);
+      }
+    }
+  return 1;
+}
+
+/* grn(x [N,C,H,W], gamma, beta, eps): ConvNeXtV2 global response norm.
+ * gx = ||x||_2 over H,W per channel; nx = gx / (mean_c gx + eps);
+ * y = x + beta + gamma * x * nx. */
+static int r_grn(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1), *g = lg_tensor_check(L, 2), *b = lg_tensor_check(L, 3);
+  double eps = luaL_checknumber(L, 4);
+  check4(L, x, "grn");
+  int64_t N = x->shape[0], C = x->shape[1], HW = x->shape[2] * x->shape[3];
+  lg_tensor *y = lg_tensor_push(L, 4, x->shape);
+  for (int64_t n = 0; n < N; n++) {
+    double gx_mean = 0;
+    double gx[C > 0 ? C : 1];
+    for (int64_t c = 0; c < C; c++) {
+      double ss = 0;
+      for (int64_t i = 0; i < HW; i++) {
+        double v = x->data[(n * C + c) * HW + i];
+        ss += v * v;
+      }
+      gx[c] = sqrt(ss);
+      gx_mean += gx[c];
+    }
+    gx_mean /= C;
+    for (int64_t c = 0; c < C; c++) {
+      double nx = gx[c] / (gx_mean + eps);
+      for (int64_t i = 0; i < HW; i++) {
+        int64_t at = (n * C + c) * HW + i;
+        y->data[at] = (float)(x->data[at] + b->data[c] + g->data[c] * x->data[at] * nx);
+      }
+    }
+  }
+  return 1;
+}
+
+/* groupnorm(x, groups, gamma, beta, eps) */
+static int r_groupnorm(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1);
+  int64_t G = luaL_checkinteger(L, 2);
+  lg_tensor *g = lg_tensor_check(L, 3), *b = lg_tensor_check(L, 4);
+  double eps = luaL_checknumber(L, 5);
+  check4(L, x, "groupnorm");
+  int64_t N = x->shape[0], C = x->shape[1], HW = x->shape[2] * x->shape[3], CG = C / G;
+  if (C % G) luaL_error(L, "groupnorm: %I channels not divisible by %I groups", (lua_Integer)C, (lua_Integer)G);
+  lg_tensor *y = lg_tensor_push(L, 4, x->shape);
+#pragma omp parallel for collapse(2)
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t gi = 0; gi < G; gi++) {
+      const float *src = x->data + (n * C + gi * CG) * HW;
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < CG * HW; i++) mean += src[i];
+      mean /= (double)(CG * HW);
+      for (int64_t i = 0; i < CG * HW; i++) var += (src[i] - mean) * (src[i] - mean);
+      var /= (double)(CG * HW);
+      double inv = 1.0 / sqrt(var + eps);
+      for (int64_t c = 0; c < CG; c++)
+        for (int64_t i = 0; i < HW; i++) {
+          int64_t ch = gi * CG + c;
+          y->data[(n * C + ch) * HW + i] = (float)((src[c * HW + i] - mean) * inv * g->data[ch] + b->data[ch]);
+        }
+    }
+  return 1;
+}
+
+/* scale_channels(x [N,C,...], s [C]): ConvNeXt layer scale. */
+static int r_scale_channels(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1), *s = lg_tensor_check(L, 2);
+  int64_t N = x->shape[0], C = x->shape[1], HW = x->numel / (N * C);
+  lg_tensor *y = lg_tensor_push(L, x->ndim, x->shape);
+  for (int64_t i = 0; i < x->numel; i++) y->data[i] = x->data[i] * s->data[(i / HW) % C];
+  return 1;
+}
+
+/* pad(x, p, value): constant padding of H and W on both sides. */
+static int r_pad(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1);
+  int64_t p = luaL_checkinteger(L, 2);
+  float v = (float)luaL_checknumber(L, 3);
+  check4(L, x, "pad");
+  int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+  int64_t shape[4] = {N, C, H + 2 * p, W + 2 * p};
+  lg_tensor *y = lg_tensor_push(L, 4, shape);
+  for (int64_t i = 0; i < y->numel; i++) y->data[i] = v;
+  for (int64_t nc = 0; nc < N * C; nc++)
+    for (int64_t h = 0; h < H; h++)
+      memcpy(y->data + (nc * shape[2] + h + p) * shape[3] + p, x->data + (nc * H + h) * W, (size_t)W * sizeof(float));
+  return 1;
+}
+
+int luaopen_lg_refops(lua_State *L) {
+  static const luaL_Reg funcs[] = {{"conv2d", r_conv2d},
+                                   {"batchnorm", r_batchnorm},
+                                   {"relu", r_relu},
+                                   {"gelu", r_gelu},
+                                   {"add", r_add},
+                                   {"maxpool", r_maxpool},
+                                   {"avgpool", r_avgpool},
+                                   {"global_avgpool", r_global_avgpool},
+                                   {"linear", r_linear},
+                                   {"layernorm_channels", r_layernorm_channels},
+                                   {"grn", r_grn},
+                                   {"groupnorm", r_groupnorm},
+                                   {"scale_channels", r_scale_channels},
+                                   {"pad", r_pad},
+                                   {NULL, NULL}};
+  luaL_newlib(L, funcs);
+  return 1;
+}

@@ -1,0 +1,371 @@
+/* lg.tensor: dense float32 tensors for the generator.
+ *
+ * Lua decides what to fold, fuse and pack; the bulk arithmetic over weights
+ * happens here so a 100M-parameter checkpoint folds in seconds. Shapes follow
+ * PyTorch (conv weight [OC, IC/groups, KH, KW], linear [OUT, IN]); packed
+ * layouts are documented next to the functions that produce them and read by
+ * the kernels in templates/. */
+#include "lua_tensor.h"
+
+#include <lauxlib.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TENSOR_MT "lg.Tensor"
+
+lg_tensor *lg_tensor_check(lua_State *L, int idx) { return luaL_checkudata(L, idx, TENSOR_MT); }
+
+lg_tensor *lg_tensor_push(lua_State *L, int ndim, const int64_t *shape) {
+  int64_t numel = 1;
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] < 0 || (shape[i] && numel > INT64_MAX / shape[i])) luaL_error(L, "tensor shape overflow");
+    numel *= shape[i];
+  }
+  lg_tensor *t = lua_newuserdatauv(L, sizeof *t, 0);
+  memset(t, 0, sizeof *t);
+  t->ndim = ndim;
+  for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
+  t->numel = numel;
+  t->data = calloc((size_t)(numel ? numel : 1), sizeof(float));
+  if (!t->data) luaL_error(L, "out of memory allocating a tensor of %I floats", (lua_Integer)numel);
+  luaL_setmetatable(L, TENSOR_MT);
+  return t;
+}
+
+static int read_shape(lua_State *L, int idx, int64_t *shape) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  int n = (int)luaL_len(L, idx);
+  if (n > LG_TENSOR_MAX_DIMS) luaL_error(L, "tensor rank %d exceeds %d", n, LG_TENSOR_MAX_DIMS);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, idx, i + 1);
+    shape[i] = (int64_t)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
+static int t_gc(lua_State *L) {
+  lg_tensor *t = lg_tensor_check(L, 1);
+  free(t->data);
+  t->data = NULL;
+  return 0;
+}
+
+static int t_zeros(lua_State *L) {
+  int64_t shape[LG_TENSOR_MAX_DIMS];
+  int n = read_shape(L, 1, shape);
+  lg_tensor_push(L, n, shape);
+  return 1;
+}
+
+/* splitmix64: a tiny, well-mixed, reproducible generator; the same seed gives
+ * the same weights on every machine. */
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+static double uniform01(uint64_t *s) { return (double)(splitmix64(s) >> 11) * (1.0 / 9007199254740992.0); }
+
+/* T.normal(shape, seed, mean, std) */
+static int t_normal(lua_State *L) {
+  int64_t shape[LG_TENSOR_MAX_DIMS];
+  int n = read_shape(L, 1, shape);
+  uint64_t seed = (uint64_t)luaL_checkinteger(L, 2);
+  double mean = luaL_optnumber(L, 3, 0.0), std = luaL_optnumber(L, 4, 1.0);
+  lg_tensor *t = lg_tensor_push(L, n, shape);
+  for (int64_t i = 0; i < t->numel; i += 2) {
+    double u1 = uniform01(&seed), u2 = uniform01(&seed);
+    if (u1 < 1e-300) u1 = 1e-300;
+    double r = sqrt(-2.0 * log(u1));
+    t->data[i] = (float)(mean + std * r * cos(2 * M_PI * u2));
+    if (i + 1 < t->numel) t->data[i + 1] = (float)(mean + std * r * sin(2 * M_PI * u2));
+  }
+  return 1;
+}
+
+/* T.uniform(shape, seed, lo, hi) */
+static int t_uniform(lua_State *L) {
+  int64_t shape[LG_TENSOR_MAX_DIMS];
+  int n = read_shape(L, 1, shape);
+  uint64_t seed = (uint64_t)luaL_checkinteger(L, 2);
+  double lo = luaL_checknumber(L, 3), hi = luaL_checknumber(L, 4);
+  lg_tensor *t = lg_tensor_push(L, n, shape);
+  for (int64_t i = 0; i < t->numel; i++) t->data[i] = (float)(lo + (hi - lo) * uniform01(&seed));
+  return 1;
+}
+
+/* T.from_string(shape, bytes): raw little-endian float32 (tests, golden data). */
+static int t_from_string(lua_State *L) {
+  int64_t shape[LG_TENSOR_MAX_DIMS];
+  int n = read_shape(L, 1, shape);
+  size_t len;
+  const char *s = luaL_checklstring(L, 2, &len);
+  lg_tensor *t = lg_tensor_push(L, n, shape);
+  if (len != (size_t)t->numel * sizeof(float))
+    luaL_error(L, "from_string: %d bytes for %I floats", (int)len, (lua_Integer)t->numel);
+  memcpy(t->data, s, len);
+  return 1;
+}
+
+static int t_shape(lua_State *L) {
+  lg_tensor *t = lg_tensor_check(L, 1);
+  lua_createtable(L, t->ndim, 0);
+  for (int i = 0; i < t->ndim; i++) {
+    lua_pushinteger(L, t->shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+static int t_numel(lua_State *L) {
+  lua_pushinteger(L, lg_tensor_check(L, 1)->numel);
+  return 1;
+}
+
+static int t_get(lua_State *L) {
+  lg_tensor *t = lg_tensor_check(L, 1);
+  lua_Integer i = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, i >= 0 && i < t->numel, 2, "index out of range");
+  lua_pushnumber(L, t->data[i]);
+  return 1;
+}
+
+static int t_set(lua_State *L) {
+  lg_tensor *t = lg_tensor_check(L, 1);
+  lua_Integer i = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, i >= 0 && i < t->numel, 2, "index out of range");
+  t->data[i] = (float)luaL_checknumber(L, 3);
+  return 0;
+}
+
+static int t_clone(lua_State *L) {
+  lg_tensor *t = lg_tensor_check(L, 1);
+  int64_t shape[LG_TENSOR_MAX_DIMS];
+  int n = t->ndim;
+  memcpy(shape, t->shape, sizeof shape);
+  if (!lua_isnoneornil(L, 2)) n = read_shape(L, 2, shape);
+  lg_tensor *c = lg_tensor_push(L, n, shape);
+  if (c->numel != t->numel) luaL_error(L, "reshape: %I elements into %I", (lua_Integer)t->numel, (lua_Integer)c->numel);
+  memcpy(c->data, t->data, (size_t)t->numel * sizeof(float));
+  return 1;
+}
+
+static int t_bytes(lua_State *L) {
+  lg_tensor *t = lg_tensor_check(L, 1);
+  lua_pushlstring(L, (const char *)t->data, (size_t)t->numel * sizeof(float));
+  return 1;
+}
+
+/* Max |a-b| and max |b| over two equal-size tensors (self-test, debugging). */
+static int t_max_abs_diff(lua_State *L) {
+  lg_tensor *a = lg_tensor_check(L, 1), *b = lg_tensor_check(L, 2);
+  if (a->numel != b->numel) luaL_error(L, "max_abs_diff: sizes differ");
+  double d = 0, m = 0;
+  for (int64_t i = 0; i < a->numel; i++) {
+    double e = fabs((double)a->data[i] - b->data[i]);
+    if (e > d || isnan(e)) d = e;
+    if (fabs(b->data[i]) > m) m = fabs(b->data[i]);
+  }
+  lua_pushnumber(L, d);
+  lua_pushnumber(L, m);
+  return 2;
+}
+
+static int64_t out_channel_size(const lg_tensor *w) { return w->shape[0] ? w->numel / w->shape[0] : 0; }
+
+/* T.fold_batchnorm(w, b|nil, gamma, beta, mean, var, eps) -> w', b'
+ * Eval-mode BN after a conv/linear: y = (conv(x) + b - mean) * gamma / sqrt(var + eps) + beta. */
+static int t_fold_batchnorm(lua_State *L) {
+  lg_tensor *w = lg_tensor_check(L, 1);
+  lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
+  lg_tensor *g = lg_tensor_check(L, 3), *beta = lg_tensor_check(L, 4);
+  lg_tensor *mean = lg_tensor_check(L, 5), *var = lg_tensor_check(L, 6);
+  double eps = luaL_checknumber(L, 7);
+  int64_t oc = w->shape[0], k = out_channel_size(w);
+  if (g->numel != oc || beta->numel != oc || mean->numel != oc || var->numel != oc || (b && b->numel != oc))
+    luaL_error(L, "fold_batchnorm: batchnorm has %I channels, conv has %I outputs", (lua_Integer)g->numel, (lua_Integer)oc);
+  lg_tensor *w2 = lg_tensor_push(L, w->ndim, w->shape);
+  lg_tensor *b2 = lg_tensor_push(L, 1, &oc);
+  for (int64_t o = 0; o < oc; o++) {
+    double s = g->data[o] / sqrt((double)var->data[o] + eps);
+    for (int64_t i = 0; i < k; i++) w2->data[o * k + i] = (float)(w->data[o * k + i] * s);
+    b2->data[o] = (float)(((b ? b->data[o] : 0.0) - mean->data[o]) * s + beta->data[o]);
+  }
+  return 2;
+}
+
+/* T.scale_out_channels(w, b|nil, s) -> w', b': folds a per-channel scale
+ * applied after the layer (ConvNeXt layer scale `gamma`). */
+static int t_scale_out_channels(lua_State *L) {
+  lg_tensor *w = lg_tensor_check(L, 1);
+  lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
+  lg_tensor *s = lg_tensor_check(L, 3);
+  int64_t oc = w->shape[0], k = out_channel_size(w);
+  if (s->numel != oc) luaL_error(L, "scale_out_channels: %I scales for %I outputs", (lua_Integer)s->numel, (lua_Integer)oc);
+  lg_tensor *w2 = lg_tensor_push(L, w->ndim, w->shape);
+  lg_tensor *b2 = lg_tensor_push(L, 1, &oc);
+  for (int64_t o = 0; o < oc; o++) {
+    for (int64_t i = 0; i < k; i++) w2->data[o * k + i] = w->data[o * k + i] * s->data[o];
+    b2->data[o] = (b ? b->data[o] : 0.0f) * s->data[o];
+  }
+  return 2;
+}
+
+/* T.standardize(w, eps) -> w': BiT StdConv2d, per output channel
+ * (w - mean) / sqrt(var + eps) with the biased variance, done once here. */
+static int t_standardize(lua_State *L) {
+  lg_tensor *w = lg_tensor_check(L, 1);
+  double eps = luaL_checknumber(L, 2);
+  int64_t oc = w->shape[0], k = out_channel_size(w);
+  lg_tensor *w2 = lg_tensor_push(L, w->ndim, w->shape);
+  for (int64_t o = 0; o < oc; o++) {
+    const float *src = w->data + o * k;
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < k; i++) mean += src[i];
+    mean /= (double)k;
+    for (int64_t i = 0; i < k; i++) var += (src[i] - mean) * (src[i] - mean);
+    var /= (double)k;
+    double inv = 1.0 / sqrt(var + eps);
+    for (int64_t i = 0; i < k; i++) w2->data[o * k + i] = (float)((src[i] - mean) * inv);
+  }
+  return 1;
+}
+
+/* T.adapt_in_chans(w, in_chans) -> w': the first conv of a pretrained model
+ * for another channel count, as timm's adapt_input_conv: 1 channel sums over
+ * RGB; other counts repeat the RGB filters cyclically and rescale by 3/in. */
+static int t_adapt_in_chans(lua_State *L) {
+  lg_tensor *w = lg_tensor_check(L, 1);
+  int64_t in = luaL_checkinteger(L, 2);
+  if (w->ndim != 4) luaL_error(L, "adapt_in_chans: expected a 4-d conv weight");
+  int64_t O = w->shape[0], I = w->shape[1], KK = w->shape[2] * w->shape[3];
+  int64_t shape[4] = {O, in, w->shape[2], w->shape[3]};
+  if (in == I) {
+    lg_tensor *c = lg_tensor_push(L, 4, shape);
+    memcpy(c->data, w->data, (size_t)w->numel * sizeof(float));
+    return 1;
+  }
+  if (in == 1) {
+    if (I > 3 && I % 3 != 0) luaL_error(L, "adapt_in_chans: %I input channels not a multiple of 3", (lua_Integer)I);
+    int64_t groups = I > 3 ? I / 3 : 1, per = I > 3 ? 3 : I;
+    shape[1] = groups;
+    lg_tensor *c = lg_tensor_push(L, 4, shape);
+    for (int64_t o = 0; o < O; o++)
+      for (int64_t g = 0; g < groups; g++)
+        for (int64_t j = 0; j < per; j++)
+          for (int64_t k = 0; k < KK; k++)
+            c->data[(o * groups + g) * KK + k] += w->data[(o * I + g * per + j) * KK + k];
+    return 1;
+  }
+  if (I != 3) luaL_error(L, "adapt_in_chans: cannot adapt a %I-channel first conv to %I channels", (lua_Integer)I, (lua_Integer)in);
+  lg_tensor *c = lg_tensor_push(L, 4, shape);
+  float scale = 3.0f / (float)in;
+  for (int64_t o = 0; o < O; o++)
+    for (int64_t i = 0; i < in; i++)
+      for (int64_t k = 0; k < KK; k++) c->data[(o * in + i) * KK + k] = w->data[(o * 3 + i % 3) * KK + k] * scale;
+  return 1;
+}
+
+/* T.pack_igemm(w [OC, IC/g, KH, KW] or [OC, IC], bias|nil, groups, NR) -> packed
+ *
+ * Layout read by the indirect-GEMM kernels (templates/conv_igemm.c.in): for
+ * each group g and each panel p of NR output channels of that group:
+ *   float bias[NR];  float b[KH*KW][IC/g][NR];
+ * taps in (kh, kw) order, channels innermost over K, outputs innermost over
+ * the panel, zero-padded past the group's output channels. */
+static int t_pack_igemm(lua_State *L) {
+  lg_tensor *w = lg_tensor_check(L, 1);
+  lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
+  int64_t groups = luaL_checkinteger(L, 3), nr = luaL_checkinteger(L, 4);
+  int64_t oc = w->shape[0], cin = w->ndim >= 2 ? w->shape[1] : 1;
+  int64_t taps = w->ndim == 4 ? w->shape[2] * w->shape[3] : 1;
+  if (groups < 1 || oc % groups) luaL_error(L, "pack_igemm: %I outputs not divisible by %I groups", (lua_Integer)oc, (lua_Integer)groups);
+  int64_t cout = oc / groups, panels = (cout + nr - 1) / nr;
+  int64_t panel_size = nr + taps * cin * nr;
+  int64_t total = groups * panels * panel_size;
+  lg_tensor *p = lg_tensor_push(L, 1, &total);
+  for (int64_t g = 0; g < groups; g++)
+    for (int64_t pn = 0; pn < panels; pn++) {
+      float *dst = p->data + (g * panels + pn) * panel_size;
+      for (int64_t j = 0; j < nr; j++) {
+        int64_t o = pn * nr + j;
+        if (o >= cout) continue;
+        int64_t og = g * cout + o;
+        dst[j] = b ? b->data[og] : 0.0f;
+        for (int64_t t = 0; t < taps; t++)
+          for (int64_t c = 0; c < cin; c++) dst[nr + (t * cin + c) * nr + j] = w->data[(og * cin + c) * taps + t];
+      }
+    }
+  return 1;
+}
+
+/* T.pack_depthwise(w [C, 1, KH, KW], bias|nil) -> packed: float bias[C];
+ * float w[KH*KW][C]: channels innermost so a pixel's taps vectorize over C. */
+static int t_pack_depthwise(lua_State *L) {
+  lg_tensor *w = lg_tensor_check(L, 1);
+  lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
+  if (w->ndim != 4 || w->shape[1] != 1) luaL_error(L, "pack_depthwise: expected [C,1,KH,KW]");
+  int64_t C = w->shape[0], taps = w->shape[2] * w->shape[3];
+  int64_t total = C + taps * C;
+  lg_tensor *p = lg_tensor_push(L, 1, &total);
+  for (int64_t c = 0; c < C; c++) {
+    p->data[c] = b ? b->data[c] : 0.0f;
+    for (int64_t t = 0; t < taps; t++) p->data[C + t * C + c] = w->data[c * taps + t];
+  }
+  return 1;
+}
+
+/* T.concat({t1, t2, ...}) -> 1-d tensor of all elements in order. */
+static int t_concat(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = (int)luaL_len(L, 1);
+  int64_t total = 0;
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    total += lg_tensor_check(L, -1)->numel;
+    lua_pop(L, 1);
+  }
+  lg_tensor *out = lg_tensor_push(L, 1, &total);
+  int64_t at = 0;
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    lg_tensor *t = lg_tensor_check(L, -1);
+    memcpy(out->data + at, t->data, (size_t)t->numel * sizeof(float));
+    at += t->numel;
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+int luaopen_lg_tensor(lua_State *L) {
+  static const luaL_Reg methods[] = {
+      {"shape", t_shape}, {"numel", t_numel}, {"get", t_get}, {"set", t_set}, {"clone", t_clone},
+      {"bytes", t_bytes}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {
+      {"zeros", t_zeros},
+      {"normal", t_normal},
+      {"uniform", t_uniform},
+      {"from_string", t_from_string},
+      {"max_abs_diff", t_max_abs_diff},
+      {"fold_batchnorm", t_fold_batchnorm},
+      {"scale_out_channels", t_scale_out_channels},
+      {"standardize", t_standardize},
+      {"adapt_in_chans", t_adapt_in_chans},
+      {"pack_igemm", t_pack_igemm},
+      {"pack_depthwise", t_pack_depthwise},
+      {"concat", t_concat},
+      {NULL, NULL}};
+  luaL_newmetatable(L, TENSOR_MT);
+  luaL_newlib(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, t_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newlib(L, funcs);
+  return 1;
+}

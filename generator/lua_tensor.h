@@ -1,0 +1,23 @@
+/* lg.Tensor: the float32 tensor userdata shared by the generator's C modules. */
+#ifndef LUCIDGEN_LUA_TENSOR_H
+#define LUCIDGEN_LUA_TENSOR_H
+
+#include <lua.h>
+
+#include <stdint.h>
+
+#define LG_TENSOR_MAX_DIMS 8
+
+typedef struct {
+  int ndim;
+  int64_t shape[LG_TENSOR_MAX_DIMS];
+  int64_t numel;
+  float *data; /* owned, contiguous, row-major */
+} lg_tensor;
+
+/* Checks that argument idx is a tensor. */
+lg_tensor *lg_tensor_check(lua_State *L, int idx);
+/* Pushes a new zero-filled tensor of the given shape. */
+lg_tensor *lg_tensor_push(lua_State *L, int ndim, const int64_t *shape);
+
+#endif

@@ -1,0 +1,46 @@
+-- Shared mechanics of the folding and fusion passes: find the single
+-- consumer of a value and splice a node out of the graph.
+local rewrite = {}
+
+-- The node consuming `id`, if exactly one does and `id` is not the graph output.
+function rewrite.sole_consumer(g, id)
+  if id == g.output_id then return nil end
+  local found
+  for _, node in ipairs(g.nodes) do
+    for _, input in ipairs(node.inputs) do
+      if input == id then
+        if found and found ~= node then return nil end
+        found = node
+      end
+    end
+  end
+  return found
+end
+
+-- `producer` absorbs `node` (its sole consumer): producer now writes node's
+-- output value, and node disappears.
+function rewrite.absorb(g, producer, node)
+  local dead = producer.output
+  producer.output = node.output
+  g.values[node.output].producer = producer
+  if g.values[dead].dump_name and not g.values[node.output].dump_name then
+    g.values[node.output].dump_name = g.values[dead].dump_name
+  end
+  g.values[dead] = nil
+  for i, n in ipairs(g.nodes) do
+    if n == node then
+      table.remove(g.nodes, i)
+      break
+    end
+  end
+  producer.absorbed = producer.absorbed or {}
+  table.insert(producer.absorbed, node.name or node.op)
+end
+
+function rewrite.index_of(g, node)
+  for i, n in ipairs(g.nodes) do
+    if n == node then return i end
+  end
+end
+
+return rewrite

@@ -1,0 +1,288 @@
+/* lg_classifier: the standalone classifier `lucidgen build` links around a
+ * generated model. Compiled with
+ *   -DLG_MODEL_HEADER="\"model.h\"" -D'LG_MODEL(x)=<prefix>##x'
+ * so the same main serves every model.
+ *
+ *   EXE [--weights EXE.bin] [--topk K] [--threads N] IMAGE...
+ *   EXE --input-raw IN.f32 --output-raw OUT.f32   (NCHW floats in, logits/features out)
+ *   EXE --selftest | --bench N | --debug-dump DIR (with IMAGE or --input-raw)
+ */
+#include LG_MODEL_HEADER
+
+#include "lg_blob.h"
+#include "lg_image.h"
+#include "lg_labels.h"
+#include "lg_preprocess.h"
+#include "lg_topk.h"
+
+#include <errno.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* labels.c, written by lucidgen build: the label set's text (may be empty). */
+extern const char lg_model_labels[];
+extern const size_t lg_model_labels_len;
+
+static const char *prog = "classifier";
+
+static int die(int code, const char *fmt, const char *a, const char *b) {
+  fprintf(stderr, "%s: error: ", prog);
+  fprintf(stderr, fmt, a, b);
+  fputc('\n', stderr);
+  return code;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: %s [options] IMAGE...\n"
+          "Classifies images with %s (input %dx%d, %s, crop_pct %.3g).\n"
+          "  --weights FILE     weight blob (default: this program's path + .bin)\n"
+          "  --topk K           labels to print per image (default 5)\n"
+          "  --threads N        OpenMP threads (default: all cores)\n"
+          "  --input-raw FILE   run on %d float32 NCHW values (already normalized) instead of images\n"
+          "  --output-raw FILE  write the %d output floats (logits, or features when NUM_CLASSES is 0)\n"
+          "  --selftest         run the golden input stored in the blob and compare\n"
+          "  --bench N          time N runs and print min/median latency\n"
+          "  --debug-dump DIR   write every layer's output as DIR/<layer>.f32 (NHWC) + DIR/index.tsv\n"
+          "  --help             this text\n",
+          prog, LG_MODEL(VARIANT), LG_MODEL(IN_H), LG_MODEL(IN_W), LG_MODEL(INTERPOLATION), (double)LG_MODEL(CROP_PCT),
+          LG_MODEL(IN_FLOATS), LG_MODEL(OUT_FLOATS));
+}
+
+static double now_sec(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* --debug-dump: one file per layer, plus an index the parity driver reads. */
+typedef struct {
+  const char *dir;
+  FILE *index;
+  int failed;
+} dump_ctx;
+
+static void dump_layer(void *ctx, const char *name, const float *nhwc, int n, int h, int w, int c) {
+  dump_ctx *d = ctx;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.f32", d->dir, name);
+  FILE *f = fopen(path, "wb");
+  size_t count = (size_t)n * h * w * c;
+  if (!f || fwrite(nhwc, sizeof(float), count, f) != count) d->failed = 1;
+  if (f) fclose(f);
+  fprintf(d->index, "%s\t%d\t%d\t%d\t%d\n", name, n, h, w, c);
+}
+
+static int read_exact(const char *path, void *dst, size_t bytes) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return die(2, "cannot open %s: %s", path, strerror(errno));
+  size_t got = fread(dst, 1, bytes, f);
+  int extra = fgetc(f) != EOF;
+  fclose(f);
+  if (got != bytes || extra) {
+    fprintf(stderr, "%s: error: %s must hold exactly %zu bytes (%d float32 NCHW values for batch %d)\n", prog, path, bytes,
+            LG_MODEL(IN_FLOATS), LG_MODEL(BATCH));
+    return 2;
+  }
+  return 0;
+}
+
+/* Default blob: <this executable>.bin */
+static void default_blob_path(const char *argv0, char *out, size_t n) {
+  char self[4000];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len > 0) {
+    self[len] = 0;
+    snprintf(out, n, "%s.bin", self);
+  } else {
+    snprintf(out, n, "%s.bin", argv0);
+  }
+}
+
+/* One image into batch slot `slot` of `in`, with the variant's timm eval transform. */
+static int load_image(const char *path, float *in, int slot) {
+  char err[512];
+  lg_image img;
+  if (lg_image_load(path, &img, err, sizeof err) != LG_OK) return die(2, "%s", err, "");
+  static const float mean[] = LG_MODEL(MEAN), std[] = LG_MODEL(STD);
+  lg_preprocess_cfg cfg = {.out_h = LG_MODEL(IN_H), .out_w = LG_MODEL(IN_W), .crop_pct = LG_MODEL(CROP_PCT)};
+  if (lg_interp_from_name(LG_MODEL(INTERPOLATION), &cfg.interp) != LG_OK) cfg.interp = LG_INTERP_BICUBIC;
+  for (int c = 0; c < 3; c++) {
+    /* one-channel models: grey image, the single mean/std for all three */
+    cfg.mean[c] = LG_MODEL(IN_CHANS) == 1 ? mean[0] : mean[c];
+    cfg.std[c] = LG_MODEL(IN_CHANS) == 1 ? std[0] : std[c];
+  }
+  if (LG_MODEL(IN_CHANS) == 1) lg_image_to_grey(&img);
+  size_t plane = (size_t)LG_MODEL(IN_H) * LG_MODEL(IN_W);
+  float *chw3 = malloc(3 * plane * sizeof(float));
+  if (!chw3) {
+    lg_image_free(&img);
+    return die(1, "out of memory%s%s", "", "");
+  }
+  lg_status s = lg_preprocess_image(&img, &cfg, chw3, err, sizeof err);
+  lg_image_free(&img);
+  if (s != LG_OK) {
+    free(chw3);
+    return die(2, "%s: %s", path, err);
+  }
+  float *dst = in + (size_t)slot * LG_MODEL(IN_CHANS) * plane;
+  if (LG_MODEL(IN_CHANS) == 3) memcpy(dst, chw3, 3 * plane * sizeof(float));
+  else lg_preprocess_to_channels(chw3, LG_MODEL(IN_H), LG_MODEL(IN_W), LG_MODEL(IN_CHANS), dst);
+  free(chw3);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  prog = argv[0];
+  const char *weights = NULL, *input_raw = NULL, *output_raw = NULL, *dump_dir = NULL;
+  int topk = 5, threads = 0, bench = 0, selftest = 0;
+  const char **images = calloc((size_t)argc, sizeof *images);
+  int n_images = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int has_value = i + 1 < argc;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return 0;
+    } else if (!strcmp(a, "--selftest")) {
+      selftest = 1;
+    } else if (!strcmp(a, "--weights") || !strcmp(a, "--topk") || !strcmp(a, "--threads") || !strcmp(a, "--bench") ||
+               !strcmp(a, "--input-raw") || !strcmp(a, "--output-raw") || !strcmp(a, "--debug-dump")) {
+      if (!has_value) return die(2, "%s needs a value; see --help%s", a, "");
+      const char *v = argv[++i];
+      char *end;
+      long num = strtol(v, &end, 10);
+      int is_num = *v && !*end;
+      if (!strcmp(a, "--weights")) weights = v;
+      else if (!strcmp(a, "--input-raw")) input_raw = v;
+      else if (!strcmp(a, "--output-raw")) output_raw = v;
+      else if (!strcmp(a, "--debug-dump")) dump_dir = v;
+      else if (!is_num || num < 1 || num > 1000000) return die(2, "%s takes a positive integer, got '%s'", a, v);
+      else if (!strcmp(a, "--topk")) topk = (int)num;
+      else if (!strcmp(a, "--threads")) threads = (int)num;
+      else bench = (int)num;
+    } else if (a[0] == '-' && a[1]) {
+      return die(2, "unknown option '%s'; see --help%s", a, "");
+    } else {
+      images[n_images++] = a;
+    }
+  }
+  if (!selftest && !input_raw && n_images == 0 && !bench) {
+    usage(stderr);
+    return 2;
+  }
+  if (threads) omp_set_num_threads(threads);
+
+  char blob_path[4096], err[1024];
+  if (weights) snprintf(blob_path, sizeof blob_path, "%s", weights);
+  else default_blob_path(argv[0], blob_path, sizeof blob_path);
+  lg_blob blob;
+  if (lg_blob_load(blob_path, &blob, err, sizeof err) != LG_OK ||
+      lg_blob_check(&blob, blob_path, LG_MODEL(VARIANT), LG_MODEL(BLOB_SHA256), 1, err, sizeof err) != LG_OK)
+    return die(2, "%s%s", err, "");
+
+  void *arena = aligned_alloc(64, (LG_MODEL(ARENA_BYTES) + 63) / 64 * 64);
+  float *in = calloc(LG_MODEL(IN_FLOATS), sizeof(float));
+  float *out = calloc(LG_MODEL(OUT_FLOATS), sizeof(float));
+  if (!arena || !in || !out) return die(1, "out of memory for the %s-byte arena%s", "ARENA_BYTES", "");
+  const void *payload = lg_blob_payload(&blob);
+
+  if (selftest) {
+    float e, m;
+    int rc = LG_MODEL(selftest)(arena, payload, out, &e, &m);
+    printf("selftest %s: %s max|diff| %.3g (max|expected| %.3g, tolerance 1e-4 relative)\n", LG_MODEL(VARIANT),
+           rc == 0 ? "PASS" : "FAIL", (double)e, (double)m);
+    return rc;
+  }
+
+  const char *labels_text = lg_model_labels;
+  lg_labels labels = {0};
+  if (lg_model_labels_len && lg_labels_parse(labels_text, lg_model_labels_len, &labels, err, sizeof err) != LG_OK)
+    return die(1, "embedded labels: %s%s", err, "");
+
+  if (input_raw) {
+    int rc = read_exact(input_raw, in, sizeof(float) * LG_MODEL(IN_FLOATS));
+    if (rc) return rc;
+  } else if (n_images) {
+    /* the first batch; further images run in further batches below */
+  }
+
+  if (bench) {
+    double *t = malloc(sizeof(double) * (size_t)bench);
+    LG_MODEL(forward)(in, out, arena, payload); /* warm-up */
+    for (int i = 0; i < bench; i++) {
+      double t0 = now_sec();
+      LG_MODEL(forward)(in, out, arena, payload);
+      t[i] = now_sec() - t0;
+    }
+    qsort(t, (size_t)bench, sizeof *t, cmp_double);
+    printf("bench %s: batch %d, %d threads, %d runs: min %.3f ms, median %.3f ms\n", LG_MODEL(VARIANT), LG_MODEL(BATCH),
+           omp_get_max_threads(), bench, t[0] * 1e3, t[bench / 2] * 1e3);
+    free(t);
+    if (!input_raw && !n_images) return 0;
+  }
+
+  int batch = LG_MODEL(BATCH);
+  int runs = input_raw ? 1 : (n_images + batch - 1) / batch;
+  for (int r = 0; r < runs; r++) {
+    if (!input_raw)
+      for (int s = 0; s < batch; s++) {
+        int idx = r * batch + s < n_images ? r * batch + s : n_images - 1; /* pad a partial batch */
+        int rc = load_image(images[idx], in, s);
+        if (rc) return rc;
+      }
+    if (dump_dir) {
+      mkdir(dump_dir, 0777);
+      char index_path[4096];
+      snprintf(index_path, sizeof index_path, "%s/index.tsv", dump_dir);
+      dump_ctx d = {dump_dir, fopen(index_path, "w"), 0};
+      if (!d.index) return die(2, "cannot write %s: %s", index_path, strerror(errno));
+      LG_MODEL(forward_debug)(in, out, arena, payload, dump_layer, &d);
+      fclose(d.index);
+      if (d.failed) return die(2, "cannot write layer dumps into %s%s", dump_dir, "");
+    } else {
+      LG_MODEL(forward)(in, out, arena, payload);
+    }
+    if (output_raw) {
+      FILE *f = fopen(output_raw, "wb");
+      if (!f || fwrite(out, sizeof(float), LG_MODEL(OUT_FLOATS), f) != (size_t)LG_MODEL(OUT_FLOATS) || fclose(f) != 0)
+        return die(2, "cannot write %s: %s", output_raw, strerror(errno));
+      continue;
+    }
+    for (int s = 0; s < batch && (input_raw || r * batch + s < n_images); s++) {
+      const float *row = out + (size_t)s * LG_MODEL(OUT_DIM);
+      printf("%s\n", input_raw ? input_raw : images[r * batch + s]);
+      if (LG_MODEL(NUM_CLASSES) == 0) {
+        printf("  %d pooled features (no classifier head); use --output-raw to save them\n", LG_MODEL(OUT_DIM));
+        continue;
+      }
+      float *probs = malloc(sizeof(float) * LG_MODEL(OUT_DIM));
+      int *idx = malloc(sizeof(int) * (size_t)topk);
+      lg_softmax(row, LG_MODEL(OUT_DIM), probs);
+      int k = lg_topk(probs, LG_MODEL(OUT_DIM), topk, idx);
+      for (int j = 0; j < k; j++) {
+        char buf[64];
+        printf("  %6.2f%%  %5d  %s\n", 100.0 * probs[idx[j]], idx[j], lg_labels_format(&labels, idx[j], buf, sizeof buf));
+      }
+      free(probs);
+      free(idx);
+    }
+  }
+  lg_labels_free(&labels);
+  lg_blob_free(&blob);
+  free(arena);
+  free(in);
+  free(out);
+  free(images);
+  return 0;
+}
