@@ -1,0 +1,71 @@
+#include "lg_labels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+lg_status lg_labels_parse(const char *text, size_t len, lg_labels *labels, char *err,
+                          size_t errn) {
+  memset(labels, 0, sizeof *labels);
+  if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+    text += 3, len -= 3;
+  if (len == 0)
+    return LG_OK;
+  if (memchr(text, '\0', len))
+    return lg_fail(err, errn, LG_ERR_FORMAT, "labels: text contains a NUL byte at %zu",
+                   (size_t)((const char *)memchr(text, '\0', len) - text));
+
+  size_t lines = 1;
+  for (size_t i = 0; i + 1 < len; i++) /* a final '\n' ends, not starts, a line */
+    lines += text[i] == '\n';
+  if (lines > (size_t)(1 << 30))
+    return lg_fail(err, errn, LG_ERR_UNSUPPORTED, "labels: %zu lines is too many", lines);
+
+  labels->storage = malloc(len + 1);
+  labels->name = malloc(lines * sizeof *labels->name);
+  if (!labels->storage || !labels->name) {
+    lg_labels_free(labels);
+    return lg_fail(err, errn, LG_ERR_NOMEM, "labels: out of memory for %zu lines", lines);
+  }
+  memcpy(labels->storage, text, len);
+  labels->storage[len] = '\0';
+
+  char *line = labels->storage;
+  for (size_t i = 0; i < lines; i++) {
+    char *end = strchr(line, '\n');
+    char *next = end ? end + 1 : line + strlen(line);
+    if (!end)
+      end = next;
+    if (end > line && end[-1] == '\r')
+      end--;
+    *end = '\0';
+    char *tab = strchr(line, '\t');
+    labels->name[i] = tab ? tab + 1 : line;
+    line = next;
+  }
+  labels->n = (int)lines;
+  return LG_OK;
+}
+
+const char *lg_labels_get(const lg_labels *labels, int idx) {
+  if (!labels || idx < 0 || idx >= labels->n)
+    return NULL;
+  return labels->name[idx];
+}
+
+const char *lg_labels_format(const lg_labels *labels, int idx, char *buf, size_t bufn) {
+  const char *name = lg_labels_get(labels, idx);
+  if (name && name[0])
+    return name;
+  if (buf && bufn)
+    snprintf(buf, bufn, "class %d", idx);
+  return buf;
+}
+
+void lg_labels_free(lg_labels *labels) {
+  if (!labels)
+    return;
+  free(labels->storage);
+  free(labels->name);
+  memset(labels, 0, sizeof *labels);
+}

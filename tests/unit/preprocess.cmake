@@ -1,0 +1,16 @@
+# The classifier runtime's image side: decode, timm eval preprocessing,
+# labels, softmax/top-k.
+#   unit_preprocess              C unit tests (geometry, resampler, labels, top-k)
+#   unit_preprocess_matches_pil  the runtime vs PIL + torchvision, stage by stage
+add_executable(test_preprocess ${CMAKE_CURRENT_LIST_DIR}/test_preprocess.c)
+target_link_libraries(test_preprocess PRIVATE lg_runtime)
+add_test(NAME unit_preprocess COMMAND test_preprocess)
+set_tests_properties(unit_preprocess PROPERTIES LABELS unit)
+
+add_executable(lg_preprocess_dump ${CMAKE_CURRENT_LIST_DIR}/preprocess_dump.c)
+target_link_libraries(lg_preprocess_dump PRIVATE lg_runtime)
+add_test(NAME unit_preprocess_matches_pil
+  COMMAND ${LG_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/preprocess_vs_pil.py
+          --dump $<TARGET_FILE:lg_preprocess_dump>
+          --workdir ${CMAKE_CURRENT_BINARY_DIR}/preprocess_vs_pil)
+set_tests_properties(unit_preprocess_matches_pil PROPERTIES LABELS unit TIMEOUT 600)

@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""The runtime's image side against PIL + torchvision, stage by stage.
+
+For synthetic images in every format and mode we decode (drawn here, nothing
+downloaded) this compares, through the lg_preprocess_dump driver:
+
+  decode      lg_image_load          vs Image.open(p).convert('RGB')
+  resize      lg_image_resize        vs Image.resize((w, h), filter)
+  preprocess  lg_preprocess_image    vs timm's eval transform written out with
+                                        torchvision (see timm_eval_transform)
+
+and prints, per case, the max |difference|, how many values are not
+bit-identical, and OK / NOT OK, so a failure says at which stage it starts.
+
+Tolerances: lossless inputs (PNG, BMP, PPM) must match bit for bit at every
+stage. JPEG pixels come from different decoders (stb_image vs libjpeg-turbo),
+so for JPEG the preprocess stage is checked bit for bit from the runtime's
+own decoded pixels, and end to end (PIL decoding) it must stay within
+JPEG_MAX_STEPS 8-bit steps (|d| <= steps / 255 / std) with at least
+JPEG_MIN_WITHIN_ONE_STEP of the values within one step.
+"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+import torchvision.transforms as T
+import torchvision.transforms.functional as TF
+from PIL import Image, ImageDraw
+from torchvision.transforms import InterpolationMode
+
+JPEG_MAX_STEPS = 4
+JPEG_MIN_WITHIN_ONE_STEP = 0.98
+
+IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+INCEPTION = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+
+# (out_h, out_w, crop_pct, interpolation, (mean, std))
+CONFIGS = [
+    (224, 224, 0.875, "bicubic", IMAGENET),
+    (224, 224, 0.875, "bilinear", IMAGENET),
+    (288, 288, 0.95, "bicubic", INCEPTION),
+    (224, 224, 1.0, "bilinear", IMAGENET),
+    (240, 240, 0.8, "bicubic", IMAGENET),  # 240 / 0.8 = 300 exactly in decimal
+    (160, 192, 0.875, "bicubic", IMAGENET),  # non-square: ResizeKeepRatio
+    (192, 160, 0.9, "bilinear", INCEPTION),
+    (224, 224, 0.9, "nearest", IMAGENET),
+    (256, 256, 1.25, "bicubic", IMAGENET),  # crop > resized: zero padding
+]
+
+PIL_FILTER = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
+TV_MODE = {
+    "nearest": InterpolationMode.NEAREST,
+    "bilinear": InterpolationMode.BILINEAR,
+    "bicubic": InterpolationMode.BICUBIC,
+}
+
+
+# --- timm's eval transform, written out -----------------------------------
+class ResizeKeepRatio:
+    """timm.data.transforms.ResizeKeepRatio as transforms_imagenet_eval builds
+    it for a non-square target in crop_mode 'center': ResizeKeepRatio(scale_size)
+    -- longest=0, no random scale/aspect, and `interpolation` left at its
+    'bilinear' default (timm does not pass the model's interpolation)."""
+
+    def __init__(self, size):
+        self.size = tuple(size)
+
+    def __call__(self, img):
+        img_h, img_w = img.size[::-1]
+        target_h, target_w = self.size
+        ratio_h, ratio_w = img_h / target_h, img_w / target_w
+        longest = 0.0
+        ratio = max(ratio_h, ratio_w) * longest + min(ratio_h, ratio_w) * (1.0 - longest)
+        size = [round(x * 1.0 / ratio) for x in (img_h, img_w)]
+        return TF.resize(img, size, InterpolationMode.BILINEAR)
+
+
+def timm_resize(out_h, out_w, crop_pct, interp):
+    """The resize step of timm.data.transforms_factory.transforms_imagenet_eval."""
+    scale_size = tuple(math.floor(x / crop_pct) for x in (out_h, out_w))
+    if scale_size[0] == scale_size[1]:
+        return T.Resize(scale_size[0], interpolation=TV_MODE[interp])
+    return ResizeKeepRatio(scale_size)
+
+
+def timm_eval_transform(out_h, out_w, crop_pct, interp, mean, std):
+    return T.Compose([
+        timm_resize(out_h, out_w, crop_pct, interp),
+        T.CenterCrop((out_h, out_w)),
+        T.ToTensor(),
+        T.Normalize(mean, std),
+    ])
+
+
+# --- synthetic test pictures ----------------------------------------------
+def draw_picture(w, h, seed):
+    """Gradients, hard edges, thin lines and a noise patch: every resampling
+    filter over- and undershoots somewhere on it."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.stack([x * 255 // max(w - 1, 1), y * 255 // max(h - 1, 1), (x + 2 * y) % 97 * 2],
+                   axis=-1).astype(np.uint8)
+    rgb[h // 2:, : w // 3] = rng.integers(0, 256, size=(h - h // 2, w // 3, 3), dtype=np.uint8)
+    img = Image.fromarray(rgb, "RGB")
+    d = ImageDraw.Draw(img)
+    d.ellipse((w // 4, h // 5, w * 3 // 4, h * 4 // 5), fill=(250, 30, 10), outline=(0, 0, 0))
+    d.rectangle((w * 2 // 3, h // 10, w - 3, h // 3), fill=(255, 255, 255))
+    for i in range(0, w, 7):
+        d.line((i, 0, w - 1 - i // 2, h - 1), fill=(0, 0, 255) if i % 2 else (0, 0, 0))
+    return img
+
+
+def make_images(workdir):
+    """name -> (path, lossless)"""
+    out = {}
+
+    def save(name, img, lossless=True, **kw):
+        path = os.path.join(workdir, name)
+        img.save(path, **kw)
+        out[name] = (path, lossless)
+
+    save("rgb_517x389.png", draw_picture(517, 389, 1))
+    save("tall_301x640.png", draw_picture(301, 640, 2))
+    save("tiny_97x61.png", draw_picture(97, 61, 3))  # everything upscales
+    save("exact_224x224.png", draw_picture(224, 224, 4))  # crop_pct 1.0: no resize
+    save("big_1800x1211.png", draw_picture(1800, 1211, 15))  # wide filter support
+    save("strip_1000x37.png", draw_picture(1000, 37, 16))  # extreme aspect ratios
+    save("column_17x300.png", draw_picture(17, 300, 17))
+    save("speck_3x2.png", draw_picture(3, 2, 18))
+    save("grey_333x251.png", draw_picture(333, 251, 5).convert("L"))
+    rgba = draw_picture(421, 307, 6)
+    rgba.putalpha(Image.fromarray(
+        np.random.default_rng(7).integers(0, 256, (307, 421), dtype=np.uint8)))
+    save("rgba_421x307.png", rgba)
+    la = draw_picture(199, 257, 8).convert("LA")
+    save("la_199x257.png", la)
+    save("palette_250x180.png", draw_picture(250, 180, 9).quantize(64))
+    save("rgb_203x151.bmp", draw_picture(203, 151, 10))
+    save("rgb_150x113.ppm", draw_picture(150, 113, 11))
+    save("photo_640x480.jpg", draw_picture(640, 480, 12), lossless=False, quality=90)
+    save("photo444_333x500.jpg", draw_picture(333, 500, 13), lossless=False, quality=95,
+         subsampling=0)
+    save("grey_257x199.jpg", draw_picture(257, 199, 14).convert("L"), lossless=False,
+         quality=85)
+    examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                            "images")
+    for name in sorted(os.listdir(examples)) if os.path.isdir(examples) else []:
+        if name.lower().endswith((".png", ".jpg", ".jpeg", ".bmp", ".ppm")):
+            out["examples/" + name] = (os.path.join(examples, name),
+                                       not name.lower().endswith((".jpg", ".jpeg")))
+    return out
+
+
+# --- driver and comparison ------------------------------------------------
+class Driver:
+    def __init__(self, exe, workdir):
+        self.exe, self.out = exe, os.path.join(workdir, "out.bin")
+
+    def run(self, *args):
+        r = subprocess.run([self.exe, args[0], args[1], self.out, *map(str, args[2:])],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"lg_preprocess_dump {' '.join(map(str, args))}: {r.stderr}")
+        return r.stdout.strip()
+
+    def decode(self, path):
+        w, h = map(int, self.run("decode", path).split())
+        return np.fromfile(self.out, dtype=np.uint8).reshape(h, w, 3)
+
+    def resize(self, path, w, h, interp):
+        self.run("resize", path, w, h, interp)
+        return np.fromfile(self.out, dtype=np.uint8).reshape(h, w, 3)
+
+    def preprocess(self, path, out_h, out_w, crop_pct, interp, mean, std, grey=False):
+        plan = self.run("preprocess", path, out_h, out_w, repr(crop_pct), interp, *mean, *std,
+                        *(["grey"] if grey else []))
+        return plan, np.fromfile(self.out, dtype=np.float32).reshape(3, out_h, out_w)
+
+
+class Report:
+    def __init__(self):
+        self.failed = 0
+        self.cases = 0
+        self.worst_jpeg = (0.0, 1.0)  # (max steps, min fraction within one step)
+
+    def line(self, ok, what, detail):
+        self.cases += 1
+        self.failed += not ok
+        print(f"{'OK    ' if ok else 'NOT OK'} {what:<58} {detail}")
+
+
+def compare(got, want, step):
+    """max |d|, # not bit-identical, fraction within one 8-bit step."""
+    d = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    return float(d.max()), int(np.count_nonzero(got != want)), float(np.mean(d <= step * 1.0001))
+
+
+def check_decode(drv, rep, name, path, lossless):
+    got = drv.decode(path)
+    want = np.asarray(Image.open(path).convert("RGB"))
+    if got.shape != want.shape:
+        rep.line(False, f"decode {name}", f"shape {got.shape}, PIL {want.shape}")
+        return got
+    mx, nd, _ = compare(got, want, 1)
+    ok = nd == 0 if lossless else mx <= JPEG_MAX_STEPS
+    rep.line(ok, f"decode {name}",
+             f"max|d| {mx:.0f} levels, {nd}/{got.size} differ ({100.0 * nd / got.size:.2f}%)")
+    return got
+
+
+def check_resize(drv, rep, name, path):
+    img = Image.open(path).convert("RGB")
+    w, h = img.size
+    targets = [(int(w * 0.37) + 1, int(h * 0.41) + 1), (w * 2 + 3, h * 3 // 2), (w, h // 2 + 1),
+               (w // 3 + 2, h), (224, 224)]
+    for interp in ("bicubic", "bilinear", "nearest"):
+        for tw, th in targets:
+            got = drv.resize(path, tw, th, interp)
+            want = np.asarray(img.resize((tw, th), PIL_FILTER[interp]))
+            mx, nd, _ = compare(got, want, 1)
+            rep.line(nd == 0, f"resize {name} -> {tw}x{th} {interp}",
+                     f"max|d| {mx:.0f} levels, {nd}/{got.size} differ")
+
+
+def torchvision_plan(img, out_h, out_w, crop_pct, interp):
+    resized = timm_resize(out_h, out_w, crop_pct, interp)(img)
+    return resized.size
+
+
+def check_preprocess(drv, rep, name, path, pil_img, cfg, tag, exact, grey=False):
+    out_h, out_w, crop_pct, interp, (mean, std) = cfg
+    if grey:  # timm in_chans=1: PIL mode 'L', one mean/std, repeated x3 here
+        mean, std = (mean[0],) * 3, (std[0],) * 3
+    plan, got = drv.preprocess(path, out_h, out_w, crop_pct, interp, mean, std, grey)
+    ref_img = Image.open(path).convert("L") if grey else pil_img
+    want = timm_eval_transform(out_h, out_w, crop_pct, interp, mean[:1] if grey else mean,
+                               std[:1] if grey else std)(ref_img).numpy()
+    if grey:
+        want = np.repeat(want, 3, axis=0)
+    step = 1.0 / 255.0 / min(std)
+    what = f"preprocess{tag} {name} {out_h}x{out_w} {crop_pct} {interp}{' grey' if grey else ''}"
+    rw, rh = torchvision_plan(ref_img, out_h, out_w, crop_pct, interp)
+    plan_words = plan.split()
+    if (int(plan_words[1]), int(plan_words[2])) != (rw, rh):
+        rep.line(False, what, f"resize plan {plan_words[1]}x{plan_words[2]}, torchvision {rw}x{rh}")
+        return
+    mx, nd, within1 = compare(got, want, step)
+    detail = (f"max|d| {mx:.3g} ({mx / step:.2f} steps), {nd}/{got.size} differ, "
+              f"{100 * within1:.3f}% within 1 step  [{plan}]")
+    if exact:
+        ok = nd == 0
+    else:
+        ok = mx <= JPEG_MAX_STEPS * step * 1.0001 and within1 >= JPEG_MIN_WITHIN_ONE_STEP
+        rep.worst_jpeg = (max(rep.worst_jpeg[0], mx / step), min(rep.worst_jpeg[1], within1))
+    rep.line(ok, what, detail)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dump", required=True, help="path of the lg_preprocess_dump driver")
+    ap.add_argument("--workdir", required=True, help="scratch directory for images/outputs")
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    torch.set_num_threads(1)
+
+    drv, rep = Driver(args.dump, args.workdir), Report()
+    images = make_images(args.workdir)
+    for name, (path, lossless) in images.items():
+        decoded = check_decode(drv, rep, name, path, lossless)
+        if lossless and name.startswith(("rgb_517", "tall", "tiny", "grey_333", "rgba", "big",
+                                          "strip", "speck")):
+            check_resize(drv, rep, name, path)
+        pil_img = Image.open(path).convert("RGB")
+        for cfg in CONFIGS:
+            check_preprocess(drv, rep, name, path, pil_img, cfg, "", exact=lossless)
+            if not lossless:  # same decoded pixels on both sides: must be exact
+                check_preprocess(drv, rep, name, path, Image.fromarray(decoded), cfg,
+                                 "[stb pixels]", exact=True)
+        if name in ("rgb_517x389.png", "grey_333x251.png", "rgba_421x307.png"):
+            check_preprocess(drv, rep, name, path, pil_img, CONFIGS[0], "", exact=True,
+                             grey=True)
+
+    print(f"\n{rep.cases - rep.failed} of {rep.cases} cases OK; JPEG end to end (PIL's "
+          f"libjpeg vs stb_image decoding): worst max|d| {rep.worst_jpeg[0]:.2f} steps, "
+          f"worst {100 * rep.worst_jpeg[1]:.3f}% within 1 step")
+    return 1 if rep.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
