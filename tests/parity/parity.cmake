@@ -1,0 +1,37 @@
+# Parity of the generated C against independent PyTorch references (label
+# `parity`): tolerance max|diff| <= 1e-4 * max|ref| and cosine >= 0.99999.
+# Big models are `slow` and stay out of CI.
+set(LG_PARITY_DRIVER ${CMAKE_SOURCE_DIR}/tests/parity/run_parity.py)
+
+function(lg_parity name)
+  cmake_parse_arguments(P "SLOW" "" "ARGS" ${ARGN})
+  add_test(NAME parity_${name}
+    COMMAND ${LG_PYTHON} ${LG_PARITY_DRIVER} --lucidgen $<TARGET_FILE:lucidgen>
+            --work ${CMAKE_BINARY_DIR}/parity/${name} ${P_ARGS})
+  set(labels parity)
+  if(P_SLOW)
+    list(APPEND labels slow)
+  endif()
+  set_tests_properties(parity_${name} PROPERTIES LABELS "${labels}" TIMEOUT 1800)
+endfunction()
+
+# ResNet family: basic, bottleneck, ResNet-D, ResNeXt, Wide, heads, inputs.
+lg_parity(resnet18 ARGS --variant resnet18_a1_in1k)
+lg_parity(resnet50 ARGS --variant resnet50_a1_in1k)
+lg_parity(resnet50d ARGS --variant resnet50d_ra2_in1k)
+lg_parity(resnext50_32x4d ARGS --variant resnext50_32x4d_a1h_in1k)
+lg_parity(wide_resnet50_2 ARGS --variant wide_resnet50_2_racm_in1k)
+lg_parity(resnet50_features ARGS --variant resnet50_a1_in1k --num-classes 0)
+lg_parity(resnet18_10_classes ARGS --variant resnet18_a1_in1k --num-classes 10)
+lg_parity(resnet18_in_chans_1 ARGS --variant resnet18_a1_in1k --in-chans 1)
+lg_parity(resnet18_batch_2 ARGS --variant resnet18_a1_in1k --batch 2)
+lg_parity(resnet50d_160x192 ARGS --variant resnet50d_ra2_in1k --size 160x192)
+lg_parity(resnet18_generic ARGS --variant resnet18_a1_in1k --target generic)
+lg_parity(resnet18_avx2 ARGS --variant resnet18_a1_in1k --target avx2)
+lg_parity(resnet101d ARGS --variant resnet101d_ra2_in1k SLOW)
+lg_parity(resnext101_32x8d ARGS --variant resnext101_32x8d_tv_in1k SLOW)
+# Errors: one line naming the key, exit 2, nothing written; tampered blobs refused.
+lg_parity(rejects_missing_key ARGS --variant resnet18_a1_in1k --expect-error missing-key)
+lg_parity(rejects_wrong_shape ARGS --variant resnet18_a1_in1k --expect-error wrong-shape)
+lg_parity(rejects_corrupt_blob ARGS --variant resnet18_a1_in1k --expect-error bad-blob)
+lg_parity(rejects_blob_of_other_generation ARGS --variant resnet18_a1_in1k --expect-error other-blob)

@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""Parity of lucidgen's generated C against an independent PyTorch reference.
+
+For one variant and option set:
+  1. ask `lucidgen info VARIANT --json` for the architecture config;
+  2. build the reference model (ref_<family>.py) with random weights under
+     timm key names and write them as safetensors;
+  3. `lucidgen build VARIANT --weights ...` a classifier, run it on a random
+     NCHW input with --input-raw/--output-raw;
+  4. compare: max|c - ref| <= 1e-4 * max|ref| and cosine >= 0.99999.
+On failure it reruns with --debug-dump and names the first layer (timm module)
+whose output diverges, with its numbers.
+
+Error cases (--expect-error) check that bad input fails with exit 2 and a
+message naming the problem: missing-key, wrong-shape, bad-blob, other-blob.
+"""
+import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402
+
+REL_TOL = 1e-4
+COS_TOL = 0.99999
+REFERENCES = {"resnet": "ref_resnet", "convnext": "ref_convnext", "resnetv2": "ref_resnetv2"}
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def compare(got, want):
+    got, want = got.astype(np.float64).ravel(), want.astype(np.float64).ravel()
+    err = float(np.max(np.abs(got - want))) if got.size else 0.0
+    mag = float(np.max(np.abs(want))) if want.size else 0.0
+    cos = float(np.dot(got, want) / (np.linalg.norm(got) * np.linalg.norm(want) + 1e-300))
+    return err, mag, cos
+
+
+def first_divergence(exe, inp, dump_dir, acts):
+    r = run([exe, "--input-raw", inp, "--output-raw", os.devnull, "--debug-dump", dump_dir])
+    if r.returncode != 0:
+        return "debug dump failed: " + r.stderr.strip()
+    ref = {name: t.detach().numpy() for name, t in acts}
+    compared = 0
+    with open(os.path.join(dump_dir, "index.tsv")) as f:
+        for line in f:
+            name, n, h, w, c = line.rstrip("\n").split("\t")
+            if name not in ref:
+                continue
+            n, h, w, c = int(n), int(h), int(w), int(c)
+            got = np.fromfile(os.path.join(dump_dir, name + ".f32"), dtype=np.float32).reshape(n, h, w, c)
+            got = got.transpose(0, 3, 1, 2)
+            want = ref[name].reshape(got.shape)
+            err, mag, cos = compare(got, want)
+            compared += 1
+            if err > REL_TOL * mag or cos < COS_TOL:
+                return f"first divergent layer: {name} [{n},{c},{h},{w}] max|diff| {err:.3g} max|ref| {mag:.3g} cosine {cos:.7f}"
+    return f"no intermediate layer diverges ({compared} compared); the difference is in the final layers"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lucidgen", required=True)
+    ap.add_argument("--variant", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--num-classes", type=int)
+    ap.add_argument("--in-chans", type=int, default=3)
+    ap.add_argument("--size")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--target", default="native")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--expect-error", choices=["missing-key", "wrong-shape", "bad-blob", "other-blob"])
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+
+    opts = ["--in-chans", str(a.in_chans), "--batch", str(a.batch)]
+    if a.num_classes is not None:
+        opts += ["--num-classes", str(a.num_classes)]
+    if a.size:
+        opts += ["--size", a.size]
+    r = run([a.lucidgen, "info", a.variant, "--json"] + opts)
+    if r.returncode != 0:
+        print(r.stderr, file=sys.stderr)
+        return 1
+    info = json.loads(r.stdout)
+    cfg, model = info["config"], info["model"]
+    nc, size = model["num_classes"], model["size"]
+    ref = importlib.import_module(REFERENCES[info["family"]])
+    gen = torch.Generator().manual_seed(a.seed)
+    sd = ref.init_state(cfg, nc, a.in_chans, gen)
+
+    tag = f"{a.variant} nc={nc} in_chans={a.in_chans} size={size[0]}x{size[1]} batch={a.batch} target={a.target}"
+    weights = os.path.join(a.work, "weights.safetensors")
+    exe = os.path.join(a.work, "model")
+
+    if a.expect_error in ("missing-key", "wrong-shape"):
+        key = sorted(k for k in sd if k.endswith(".weight"))[len(sd) // 4]
+        if a.expect_error == "missing-key":
+            del sd[key]
+        else:
+            sd[key] = torch.zeros(sd[key].shape[0] + 1, *sd[key].shape[1:])
+        safetensors_io.save(sd, weights)
+        r = run([a.lucidgen, a.variant, "--weights", weights, "-o", os.path.join(a.work, "bad.c")] + opts)
+        ok = r.returncode == 2 and key in r.stderr and len(r.stderr.strip().splitlines()) == 1 \
+            and not os.path.exists(os.path.join(a.work, "bad.c"))
+        print(f"{'OK' if ok else 'NOT OK'} {a.expect_error} {tag}: exit {r.returncode}: {r.stderr.strip()}")
+        return 0 if ok else 1
+
+    safetensors_io.save(sd, weights)
+    r = run([a.lucidgen, "build", a.variant, "--weights", weights, "--target", a.target, "--quiet", "-o", exe] + opts)
+    if r.returncode != 0:
+        print(f"NOT OK {tag}: lucidgen build failed (exit {r.returncode}): {r.stderr.strip()}")
+        return 1
+
+    if a.expect_error in ("bad-blob", "other-blob"):
+        blob = exe + ".bin"
+        data = bytearray(open(blob, "rb").read())
+        if a.expect_error == "bad-blob":
+            data[len(data) // 2] ^= 0xFF  # one flipped byte in the payload
+            want = "corrupt"
+        else:
+            data[32:96] = b"0" * 64  # header claims another generation
+            want = "another generation"
+        bad = os.path.join(a.work, "tampered.bin")
+        open(bad, "wb").write(bytes(data))
+        r = run([exe, "--weights", bad, "--selftest"])
+        ok = r.returncode == 2 and want in r.stderr
+        print(f"{'OK' if ok else 'NOT OK'} {a.expect_error} {tag}: exit {r.returncode}: {r.stderr.strip()}")
+        return 0 if ok else 1
+
+    x = torch.randn(a.batch, a.in_chans, size[0], size[1], generator=gen)
+    inp, outp = os.path.join(a.work, "input.f32"), os.path.join(a.work, "output.f32")
+    x.numpy().astype(np.float32).tofile(inp)
+    with torch.no_grad():
+        want, acts = ref.forward(cfg, sd, x, nc)
+    r = run([exe, "--input-raw", inp, "--output-raw", outp])
+    if r.returncode != 0:
+        print(f"NOT OK {tag}: classifier failed (exit {r.returncode}): {r.stderr.strip()}")
+        return 1
+    got = np.fromfile(outp, dtype=np.float32)
+    if got.size != want.numel():
+        print(f"NOT OK {tag}: output has {got.size} floats, reference {want.numel()}")
+        return 1
+    err, mag, cos = compare(got, want.numpy())
+    ok = err <= REL_TOL * mag and cos >= COS_TOL
+    print(f"{'OK' if ok else 'NOT OK'} parity {tag}: max|diff| {err:.3g}, max|ref| {mag:.3g}, "
+          f"ratio {err / (mag or 1):.2g} (tol {REL_TOL:g}), cosine {cos:.8f} (tol {COS_TOL})")
+    if not ok:
+        print("  " + first_divergence(exe, inp, os.path.join(a.work, "dump"), acts))
+        return 1
+    r = run([exe, "--selftest"])
+    print("  " + r.stdout.strip())
+    return 0 if r.returncode == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
