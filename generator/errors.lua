@@ -1,7 +1,8 @@
 -- One way to raise errors in the generator (see STYLE rule 7).
 -- user(...): the caller's input is wrong; the CLI prints the one line and
 --            exits 2. internal(...): a bug or a broken invariant; exit 1.
--- Both carry a table so the host can tell them apart from Lua runtime errors.
+-- The C host also raises code = "failure" (network, disk: exit 1, no hint
+-- of a bug). All carry a table so the host can tell them from Lua runtime errors.
 local errors = {}
 
 function errors.user(fmt, ...)

@@ -124,8 +124,9 @@ int lucidgen_lua_main(int argc, char **argv) {
   lua_getfield(L, -3, "traceback");
   const char *tb = lua_tostring(L, -1);
   int user = code && strcmp(code, "user") == 0;
+  int internal = !code || strcmp(code, "internal") == 0;
   fprintf(stderr, "lucidgen: error: %s\n", msg ? msg : "(no message)");
-  if (!user) {
+  if (internal) {
     if (verbose && tb)
       fprintf(stderr, "%s\n", tb);
     else

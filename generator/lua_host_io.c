@@ -26,15 +26,18 @@
 
 extern char **environ;
 
-/* Raises a user error ({code="user", msg=...}) like errors.user in Lua. */
-static int user_error(lua_State *L, const char *msg) {
+/* Raises {code=, msg=} like errors.user in Lua: "user" exits 2; "failure"
+ * (network, disk: nobody's input was wrong) exits 1. */
+static int coded_error(lua_State *L, const char *code, const char *msg) {
   lua_createtable(L, 0, 2);
-  lua_pushliteral(L, "user");
+  lua_pushstring(L, code);
   lua_setfield(L, -2, "code");
   lua_pushstring(L, msg);
   lua_setfield(L, -2, "msg");
   return lua_error(L);
 }
+
+static int user_error(lua_State *L, const char *msg) { return coded_error(L, "user", msg); }
 
 /* host.embedded(path) -> contents or nil */
 static int h_embedded(lua_State *L) {
@@ -287,8 +290,9 @@ static int h_hub_fetch(lua_State *L) {
       .quiet = bool_field(L, 1, "quiet"),
   };
   if (!req.filename) req.filename = "model.safetensors";
-  char path[LUCIDGEN_PATH_MAX], err[1024];
+  char path[LUCIDGEN_PATH_MAX], err[4096];
   lg_status s = lucidgen_hub_fetch(&req, path, sizeof path, err, sizeof err);
+  if (s == LG_ERR_NETWORK || s == LG_ERR_IO) return coded_error(L, "failure", err);
   if (s != LG_OK) return user_error(L, err);
   lua_pushstring(L, path);
   return 1;
