@@ -180,12 +180,8 @@ local function cmd_info(name, o)
   info.model = { num_classes = mo.num_classes, in_chans = mo.in_chans, size = mo.size, batch = mo.batch,
     params = params, macs = macs, layers = #g.nodes }
   if o.layers then
-    -- Plan without weights: shapes and arena are weight-independent.
-    local layers = {}
-    for _, node in ipairs(g.nodes) do
-      layers[#layers + 1] = { name = node.name, op = node.op, shape = g.values[node.output].shape }
-    end
-    info.layers = layers
+    local report = generate.report(v, o)
+    info.layers, info.totals = report.layers, report.totals
   end
   if o.json then
     print(json.encode(info, true))
@@ -214,8 +210,17 @@ local function cmd_info(name, o)
   line("MACs", string.format("%d (%.2f G)", macs, macs / 1e9))
   if o.layers then
     print("")
-    print(string.format("%-40s %-16s %s", "layer (timm module)", "op", "output NCHW"))
-    for _, l in ipairs(info.layers) do print(string.format("%-40s %-16s [%s]", l.name, l.op, table.concat(l.shape, ","))) end
+    print(string.format("%-34s %-28s %-18s %10s %10s %10s %10s", "layer (timm module) + fused", "kernel", "output NHWC",
+      "MACs", "weights B", "arena off", "live B"))
+    for _, l in ipairs(info.layers) do
+      local name = l.name .. (#l.fused > 0 and (" +" .. #l.fused) or "")
+      print(string.format("%-34s %-28s %-18s %10d %10d %10d %10d", name, l.kernel, table.concat(l.shape_nhwc, "x"),
+        l.macs, l.weight_bytes, l.arena_offset, l.live_bytes))
+    end
+    local t = info.totals
+    print(string.format("totals: %d layers, %d kernels, %.3f GMACs, weights %d bytes, arena %d bytes "
+      .. "(%.1f%% of the %d bytes all activations would take)", t.layers, t.kernels, t.macs / 1e9, t.weight_bytes,
+      t.arena_bytes, 100 * t.arena_bytes / t.activation_bytes, t.activation_bytes))
   end
   return 0
 end

@@ -56,58 +56,73 @@ function generate.prefix(o, variant)
   return name .. "_"
 end
 
--- o: CLI options (out = path of the .c file); src: {path=} or {random_seed=}.
--- Writes OUT.c, OUT.h, OUT.bin and OUT.json; returns the paths and report.
-function generate.run(variant, o, src)
-  local t0 = host.clock()
+-- Graph -> weights -> golden reference -> passes -> kernels -> arena plan.
+-- Returns the lowered graph and what the emitter needs; writes nothing.
+function generate.compile(variant, o, src)
   local mo = generate.model_options(variant, o)
   local target = targets.resolve(o.target or "native")
-  local prefix = generate.prefix(o, variant)
-  if variant.license_warning then log(o, "lucidgen: warning: %s: %s", variant.name, variant.license_warning) end
-
   local g = generate.build_graph(variant, mo)
   local store, summary = weights.bind(g, src, {
     strict = o.strict ~= false, prefix = o.prefix, num_classes = mo.num_classes, quiet = o.quiet,
     head_swapped = mo.num_classes ~= variant.num_classes, seed = src.random_seed or 0,
   })
-
   -- Golden self-test: a seeded input through the unfolded graph.
-  local in_shape = g.values[g.input_id].shape
-  local golden_in = T.normal(in_shape, GOLDEN_SEED, 0, 1)
-  local golden_out = reference.run(g, store, golden_in)
-
+  local golden_in = T.normal(g.values[g.input_id].shape, GOLDEN_SEED, 0, 1)
+  local golden_out = src.skip_golden and T.zeros(g.values[g.output_id].shape) or reference.run(g, store, golden_in)
   for _, name in ipairs(PASSES) do g = require(name)(g, store) end
   store = nil
   require("passes.lower_kernels")(g, target)
   require("passes.plan_arena")(g)
   collectgarbage()
+  return { g = g, mo = mo, target = target, summary = summary, golden_in = golden_in, golden_out = golden_out }
+end
 
+-- Renders C, header and report for a compiled model with a planned blob.
+function generate.render(variant, o, c, paths, plan, sha)
+  local mo = c.mo
+  local function file_name(p) return p:match("([^/]+)$") end
+  local options_text = string.format("num_classes=%d in_chans=%d size=%dx%d batch=%d target=%s%s%s",
+    mo.num_classes, mo.in_chans, mo.size[1], mo.size[2], mo.batch, c.target.name,
+    o.prefix and (" prefix=" .. o.prefix) or "", o.strict == false and " no-strict" or "")
+  local c_text, h_text, report = emit.generate(c.g, {
+    prefix = generate.prefix(o, variant), variant = variant, options_text = options_text,
+    weight_source = c.summary.source, target = c.target, version = host.version, c_file = file_name(paths.c),
+    h_file = file_name(paths.h), blob_file = file_name(paths.bin), blob_sha = sha, blob_plan = plan,
+    num_classes = mo.num_classes, labels = variant.labels or "",
+  })
+  report.options, report.weights = options_text, c.summary.source
+  return c_text, h_text, report
+end
+
+-- o: CLI options (out = path of the .c file); src: {path=} or {random_seed=}.
+-- Writes OUT.c, OUT.h, OUT.bin and OUT.json; returns the paths and report.
+function generate.run(variant, o, src)
+  local t0 = host.clock()
+  local prefix = generate.prefix(o, variant)
+  if variant.license_warning then log(o, "lucidgen: warning: %s: %s", variant.name, variant.license_warning) end
+  local c = generate.compile(variant, o, src)
   local base = o.out:gsub("%.c$", "")
   local paths = { c = base .. ".c", h = base .. ".h", bin = base .. ".bin", json = base .. ".json" }
-  local function file_name(p) return p:match("([^/]+)$") end
-
-  local plan = blob.plan(g, golden_in, golden_out)
-  local sha = host.write_blob({ path = paths.bin, variant = variant.name, target = target.name,
+  local plan = blob.plan(c.g, c.golden_in, c.golden_out)
+  local sha = host.write_blob({ path = paths.bin, variant = variant.name, target = c.target.name,
     generator = host.version, payload_bytes = plan.payload_bytes, items = plan.items })
-
-  local options_text = string.format("num_classes=%d in_chans=%d size=%dx%d batch=%d target=%s%s%s",
-    mo.num_classes, mo.in_chans, mo.size[1], mo.size[2], mo.batch, target.name,
-    o.prefix and (" prefix=" .. o.prefix) or "", o.strict == false and " no-strict" or "")
-  local c_text, h_text, report = emit.generate(g, {
-    prefix = prefix, variant = variant, options_text = options_text, weight_source = summary.source,
-    target = target, version = host.version, c_file = file_name(paths.c), h_file = file_name(paths.h),
-    blob_file = file_name(paths.bin), blob_sha = sha, blob_plan = plan, num_classes = mo.num_classes,
-    labels = variant.labels or "",
-  })
-  report.options = options_text
-  report.weights = summary.source
+  local c_text, h_text, report = generate.render(variant, o, c, paths, plan, sha)
   host.write_atomic(paths.h, h_text)
   host.write_atomic(paths.c, c_text)
   host.write_atomic(paths.json, json.encode(report, true) .. "\n")
   log(o, "lucidgen: %s -> %s (+ .h .bin .json): %d layers, %d kernels, arena %d bytes (activations %d), weights %d bytes, %.1f s",
-    variant.name, paths.c, report.totals.layers, report.totals.kernels, g.arena_bytes, g.activation_bytes,
+    variant.name, paths.c, report.totals.layers, report.totals.kernels, c.g.arena_bytes, c.g.activation_bytes,
     plan.weight_bytes, host.clock() - t0)
-  return paths, report, { prefix = prefix, target = target, labels = mo.num_classes > 0 and variant.labels or nil }
+  return paths, report, { prefix = prefix, target = c.target, labels = c.mo.num_classes > 0 and variant.labels or nil }
+end
+
+-- The per-layer report of a model without writing anything (random weights
+-- stand in: shapes, fusion and the arena plan do not depend on values).
+function generate.report(variant, o)
+  local c = generate.compile(variant, o, { random_seed = 0, skip_golden = true })
+  local plan = blob.plan(c.g, c.golden_in, c.golden_out)
+  local _, _, report = generate.render(variant, o, c, { c = "model.c", h = "model.h", bin = "model.bin" }, plan, "-")
+  return report
 end
 
 return generate

@@ -33,8 +33,9 @@ function rewrite.absorb(g, producer, node)
       break
     end
   end
+  -- modules with weights are named (bn1, gamma); weightless ops by what they do
   producer.absorbed = producer.absorbed or {}
-  table.insert(producer.absorbed, node.name or node.op)
+  table.insert(producer.absorbed, next(node.params) and node.name or (node.op == "add" and "residual add" or node.op))
 end
 
 function rewrite.index_of(g, node)

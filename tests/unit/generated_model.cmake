@@ -1,0 +1,17 @@
+# Tests that generate a model with the real lucidgen binary (label `unit`).
+set(LG_GEN_TEST ${CMAKE_SOURCE_DIR}/tests/unit/generated_model_test.py)
+function(lg_arena_guard variant)
+  add_test(NAME unit_arena_guard_${variant}
+    COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> arena-guard ${variant} ${ARGN})
+  set_tests_properties(unit_arena_guard_${variant} PROPERTIES LABELS unit)
+endfunction()
+lg_arena_guard(resnet18_a1_in1k)
+lg_arena_guard(resnet50d_ra2_in1k --size 97x131)
+file(GLOB LG_GENERATED_EXAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/generated/*/generate.args)
+foreach(args ${LG_GENERATED_EXAMPLES})
+  get_filename_component(dir ${args} DIRECTORY)
+  get_filename_component(name ${dir} NAME)
+  add_test(NAME unit_generated_${name}_is_current
+    COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> generated-is-current ${name})
+  set_tests_properties(unit_generated_${name}_is_current PROPERTIES LABELS unit)
+endforeach()

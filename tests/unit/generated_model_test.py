@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""Tests that need a generated model, driven through the real lucidgen binary.
+
+  arena-guard VARIANT [lucidgen options]: generate, compile tests/unit/arena_guard.c
+      against it, run in an arena of exactly ARENA_BYTES between guard pages.
+  generated-is-current DIR: regenerate the checked-in example in generated/DIR
+      with the options recorded in its generate.args and require byte-identical
+      output (the generator is deterministic and the copy is current).
+"""
+import filecmp
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def sh(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        print("NOT OK: " + " ".join(cmd) + "\n" + r.stdout + r.stderr)
+        sys.exit(1)
+    return r
+
+
+def arena_guard(lucidgen, variant, opts):
+    with tempfile.TemporaryDirectory() as d:
+        model = os.path.join(d, "model.c")
+        sh([lucidgen, variant, "--random-init", "--quiet", "-o", model] + opts)
+        prefix = variant + "_"
+        exe = os.path.join(d, "guard")
+        stb = "/usr/include/stb"
+        sh(["cc", "-std=c11", "-O2", "-fopenmp", "-march=native", "-D_DEFAULT_SOURCE", '-DLG_MODEL_HEADER="model.h"',
+            f"-DLG_MODEL(x)={prefix}##x", "-I", d, "-I", os.path.join(ROOT, "runtime"), "-I", stb,
+            os.path.join(ROOT, "tests/unit/arena_guard.c"), model, os.path.join(ROOT, "runtime/lg_blob.c"),
+            os.path.join(ROOT, "runtime/lg_sha256.c"), os.path.join(ROOT, "runtime/lg_status.c"), "-o", exe, "-lm"])
+        r = subprocess.run([exe, os.path.join(d, "model.bin")], capture_output=True, text=True)
+        print(r.stdout + r.stderr, end="")
+        if r.returncode != 0:
+            print(f"NOT OK arena-guard {variant}: exit {r.returncode} (a negative exit is the fault signal)")
+            return 1
+        print(f"OK arena-guard {variant}")
+        return 0
+
+
+def generated_is_current(lucidgen, name):
+    src = os.path.join(ROOT, "generated", name)
+    args = shlex.split(open(os.path.join(src, "generate.args")).read())
+    with tempfile.TemporaryDirectory() as d:
+        sh([lucidgen] + args + ["--quiet", "-o", os.path.join(d, "model.c")])
+        sh([lucidgen] + args + ["--quiet", "-o", os.path.join(d, "again.c")])
+        bad = []
+        for ext in (".c", ".h", ".json"):
+            a, b = os.path.join(d, "model" + ext), os.path.join(d, "again" + ext)
+            if open(a).read() != open(b).read().replace("again", "model"):
+                bad.append(f"two runs differ in {ext}")
+            if not filecmp.cmp(a, os.path.join(src, "model" + ext), shallow=False):
+                bad.append(f"generated/{name}/model{ext} is stale: run tests/unit/generated_model_test.py regenerate")
+        if bad:
+            print("NOT OK generated " + name + ": " + "; ".join(bad))
+            return 1
+    print(f"OK generated/{name} is byte-identical to a fresh, repeated generation")
+    return 0
+
+
+def regenerate(lucidgen, name):
+    src = os.path.join(ROOT, "generated", name)
+    args = shlex.split(open(os.path.join(src, "generate.args")).read())
+    sh([lucidgen] + args + ["--quiet", "-o", os.path.join(src, "model.c")])
+    os.remove(os.path.join(src, "model.bin"))  # 40+ MB: its sha256 is in model.h
+    return 0
+
+
+if __name__ == "__main__":
+    lucidgen, mode, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
+    if mode == "arena-guard":
+        sys.exit(arena_guard(lucidgen, rest[0], rest[1:]))
+    if mode == "generated-is-current":
+        sys.exit(generated_is_current(lucidgen, rest[0]))
+    if mode == "regenerate":
+        sys.exit(regenerate(lucidgen, rest[0]))
+    sys.exit(f"unknown mode {mode}")
