@@ -67,3 +67,11 @@ endforeach()
 add_test(NAME fetch.every_case_is_registered
   COMMAND ${LG_PYTHON} ${LG_FETCH_DIR}/test_fetch.py --check-registered ${LG_FETCH_CASES})
 set_tests_properties(fetch.every_case_is_registered PROPERTIES LABELS fetch TIMEOUT 30)
+
+# The CLI's hub path: generate with no --weights against the fake hub.
+foreach(case generates_from_a_hub_download offline_generation_uses_the_cache_only
+        offline_miss_is_one_line_exit_2 unknown_repo_on_hub_is_exit_2 unreachable_hub_is_exit_1)
+  add_test(NAME fetch.cli_${case}
+    COMMAND ${LG_PYTHON} ${LG_FETCH_DIR}/test_cli_fetch.py $<TARGET_FILE:lucidgen> ${case})
+  set_tests_properties(fetch.cli_${case} PROPERTIES LABELS fetch TIMEOUT 600)
+endforeach()
