@@ -24,6 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef LG_EMBED_WEIGHTS
+/* blob.S (lucidgen build --embed-weights): the blob inside the executable. */
+extern const unsigned char lg_embedded_blob[], lg_embedded_blob_end[];
+#endif
+
 /* labels.c, written by lucidgen build: the label set's text (may be empty). */
 extern const char lg_model_labels[];
 extern const size_t lg_model_labels_len;
@@ -41,7 +46,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: %s [options] IMAGE...\n"
           "Classifies images with %s (input %dx%d, %s, crop_pct %.3g).\n"
-          "  --weights FILE     weight blob (default: this program's path + .bin)\n"
+          "  --weights FILE     weight blob (default: %s)\n"
           "  --topk K           labels to print per image (default 5)\n"
           "  --threads N        OpenMP threads (default: all cores)\n"
           "  --input-raw FILE   run on %d float32 NCHW values (already normalized) instead of images\n"
@@ -51,6 +56,11 @@ static void usage(FILE *f) {
           "  --debug-dump DIR   write every layer's output as DIR/<layer>.f32 (NHWC) + DIR/index.tsv\n"
           "  --help             this text\n",
           prog, LG_MODEL(VARIANT), LG_MODEL(IN_H), LG_MODEL(IN_W), LG_MODEL(INTERPOLATION), (double)LG_MODEL(CROP_PCT),
+#ifdef LG_EMBED_WEIGHTS
+          "the one compiled into this program",
+#else
+          "this program's path + .bin",
+#endif
           LG_MODEL(IN_FLOATS), LG_MODEL(OUT_FLOATS));
 }
 
@@ -184,11 +194,18 @@ int main(int argc, char **argv) {
   if (threads) omp_set_num_threads(threads);
 
   char blob_path[4096], err[1024];
+  lg_blob blob;
   if (weights) snprintf(blob_path, sizeof blob_path, "%s", weights);
   else default_blob_path(argv[0], blob_path, sizeof blob_path);
-  lg_blob blob;
-  if (lg_blob_load(blob_path, &blob, err, sizeof err) != LG_OK ||
-      lg_blob_check(&blob, blob_path, LG_MODEL(VARIANT), LG_MODEL(BLOB_SHA256), 1, err, sizeof err) != LG_OK)
+#ifdef LG_EMBED_WEIGHTS
+  if (!weights) {
+    snprintf(blob_path, sizeof blob_path, "the embedded weight blob");
+    lg_blob_wrap(&blob, lg_embedded_blob, (size_t)(lg_embedded_blob_end - lg_embedded_blob));
+  } else
+#endif
+  if (lg_blob_load(blob_path, &blob, err, sizeof err) != LG_OK)
+    return die(2, "%s%s", err, "");
+  if (lg_blob_check(&blob, blob_path, LG_MODEL(VARIANT), LG_MODEL(BLOB_SHA256), 1, err, sizeof err) != LG_OK)
     return die(2, "%s%s", err, "");
 
   void *arena = aligned_alloc(64, (LG_MODEL(ARENA_BYTES) + 63) / 64 * 64);
@@ -213,8 +230,6 @@ int main(int argc, char **argv) {
   if (input_raw) {
     int rc = read_exact(input_raw, in, sizeof(float) * LG_MODEL(IN_FLOATS));
     if (rc) return rc;
-  } else if (n_images) {
-    /* the first batch; further images run in further batches below */
   }
 
   if (bench) {

@@ -238,7 +238,7 @@ static lg_status parse_number(lg_json_parser *p, lg_json *node) {
       return json_fail_at(p, i, "expected a digit in exponent");
     while (i < n && s[i] >= '0' && s[i] <= '9') i++;
   }
-  double d;
+  double d = 0.0;
   lg_status st = number_to_double(p, start, i, &d);
   if (st != LG_OK) return st;
   p->pos = i;

@@ -3,6 +3,8 @@
 
   arena-guard VARIANT [lucidgen options]: generate, compile tests/unit/arena_guard.c
       against it, run in an arena of exactly ARENA_BYTES between guard pages.
+  embed-weights VARIANT [options]: `lucidgen build --embed-weights` gives one
+      self-contained executable (no EXE.bin) whose self-test passes.
   generated-is-current DIR: regenerate the checked-in example in generated/DIR
       with the options recorded in its generate.args and require byte-identical
       output (the generator is deterministic and the copy is current).
@@ -45,6 +47,22 @@ def arena_guard(lucidgen, variant, opts):
         return 0
 
 
+def embed_weights(lucidgen, variant, opts):
+    with tempfile.TemporaryDirectory() as d:
+        exe = os.path.join(d, "model")
+        sh([lucidgen, "build", variant, "--random-init", "--embed-weights", "--quiet", "-o", exe] + opts)
+        if os.path.exists(exe + ".bin"):
+            print(f"NOT OK embed-weights {variant}: {exe}.bin exists beside a self-contained executable")
+            return 1
+        r = subprocess.run([exe, "--selftest"], capture_output=True, text=True, cwd="/")
+        print(r.stdout + r.stderr, end="")
+        if r.returncode != 0:
+            print(f"NOT OK embed-weights {variant}: selftest exit {r.returncode}")
+            return 1
+    print(f"OK embed-weights {variant}")
+    return 0
+
+
 def generated_is_current(lucidgen, name):
     src = os.path.join(ROOT, "generated", name)
     args = shlex.split(open(os.path.join(src, "generate.args")).read())
@@ -77,6 +95,8 @@ if __name__ == "__main__":
     lucidgen, mode, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
     if mode == "arena-guard":
         sys.exit(arena_guard(lucidgen, rest[0], rest[1:]))
+    if mode == "embed-weights":
+        sys.exit(embed_weights(lucidgen, rest[0], rest[1:]))
     if mode == "generated-is-current":
         sys.exit(generated_is_current(lucidgen, rest[0]))
     if mode == "regenerate":
