@@ -404,7 +404,7 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 
 static void sandbox_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
-  luaL_error(L, "config ran too long (instruction limit); a config must be a plain table");
+  luaL_error(L, "ran over the instruction limit (1M); a config must be a plain table of values");
 }
 
 /* Copies plain data (tables of strings/numbers/booleans, depth-bounded)
@@ -477,6 +477,11 @@ static int h_sandbox_eval(lua_State *L) {
   snprintf(chunk, sizeof chunk, "=%s", name);
   int rc = luaL_loadbufferx(S, src, len, chunk, "t");
   if (rc == LUA_OK) rc = lua_pcall(S, 0, 1, 0);
+  if (rc == LUA_ERRMEM) {
+    snprintf(err, sizeof err, "config %s: ran over the 8 MiB memory limit; a config must be a plain table of values", name);
+    lua_close(S);
+    return user_error(L, err);
+  }
   if (rc != LUA_OK) {
     snprintf(err, sizeof err, "config %s: %s", name, lua_tostring(S, -1) ? lua_tostring(S, -1) : "error");
     lua_close(S);

@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""The lucidgen command line as a user meets it: error lines, exit codes,
+listing, info, and user configs run in the sandbox.
+
+  test_cli.py LUCIDGEN          every case; prints OK / NOT OK per case
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+LUCIDGEN = sys.argv[1]
+CASES = []
+SEEDED = 69
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def run(*args, **kw):
+    return subprocess.run([LUCIDGEN] + list(args), capture_output=True, text=True, timeout=300, **kw)
+
+
+def one_line_error(r, code, *needles):
+    lines = r.stderr.strip().splitlines()
+    problems = []
+    if r.returncode != code:
+        problems.append(f"exit {r.returncode}, want {code}")
+    if len(lines) != 1:
+        problems.append(f"{len(lines)} stderr lines, want 1: {r.stderr!r}")
+    for n in needles:
+        if n not in r.stderr:
+            problems.append(f"stderr lacks {n!r}: {r.stderr.strip()!r}")
+    return problems
+
+
+@case
+def unknown_variant_suggests_names():
+    return one_line_error(run("info", "convnext_tinny"), 2, "unknown variant 'convnext_tinny'", "did you mean",
+                          "convnext_tiny")
+
+
+@case
+def invalid_option_values_name_the_option():
+    problems = []
+    for opt, val in [("--size", "0"), ("--size", "-3"), ("--batch", "0"), ("--in-chans", "0"), ("--num-classes", "-1"),
+                     ("--size", "12y4"), ("--target", "sse9")]:
+        r = run("resnet18_a1_in1k", "--random-init", opt, val, "-o", "/tmp/never_written.c")
+        problems += one_line_error(r, 2, opt if opt != "--target" else "sse9")
+    return problems + (["/tmp/never_written.c was written"] if os.path.exists("/tmp/never_written.c") else [])
+
+
+@case
+def unknown_option_is_exit_2():
+    return one_line_error(run("resnet18_a1_in1k", "--frobnicate"), 2, "--frobnicate")
+
+
+@case
+def list_json_has_every_seeded_variant_with_facts():
+    rows = json.loads(run("list", "--json").stdout)
+    seeded = [r for r in rows if r.get("seeded")]
+    problems = [] if len(seeded) == SEEDED else [f"{len(seeded)} seeded variants, want {SEEDED}"]
+    names = {r["name"] for r in rows}
+    for want in ["resnext50_32x4d_a1h_in1k", "resnext101_32x8d_tv_in1k", "resnext50d_32x4d_bt_in1k", "resnet50d_ra2_in1k",
+                 "wide_resnet50_2_racm_in1k", "convnext_tiny_dinov3_lvd1689m", "resnetv2_50x1_bit_goog_in21k"]:
+        if want not in names:
+            problems.append(f"missing {want}")
+    for r in rows:
+        for field in ["hub_repo", "num_classes", "input_size", "crop_pct", "interpolation", "mean", "std", "license",
+                      "config"]:
+            if field not in r:
+                problems.append(f"{r['name']} lacks {field}")
+                break
+    return problems
+
+
+@case
+def bare_architecture_resolves_to_timm_default():
+    r = run("info", "resnet50", "--json")
+    v = json.loads(r.stdout)
+    return [] if v["name"] == "resnet50_a1_in1k" and v["resolved_from"] == "resnet50" else [f"got {v['name']}"]
+
+
+@case
+def info_warns_about_noncommercial_license():
+    r = run("info", "convnextv2_atto_fcmae_ft_in1k")
+    return [] if "WARNING" in r.stdout and "non-commercial" in r.stdout.lower() else ["no license warning in info"]
+
+
+@case
+def user_config_generates_a_resnext():
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "my_resnext.lua")
+        open(cfg, "w").write("return { layers = {1, 1, 1, 1}, cardinality = 4, base_width = 8, num_classes = 10,"
+                             " stem_type = 'deep', avg_down = true, name = 'tiny_resnext' }\n")
+        r = run("--config", cfg, "--random-init", "--size", "64", "-o", os.path.join(d, "m.c"), "--quiet")
+        if r.returncode != 0:
+            return [f"exit {r.returncode}: {r.stderr.strip()}"]
+        h = open(os.path.join(d, "m.h")).read()
+        return [] if "tiny_resnext_NUM_CLASSES 10" in h else ["header lacks tiny_resnext_NUM_CLASSES 10"]
+
+
+@case
+def user_config_rules_name_the_field():
+    problems = []
+    bad = {"layers = {3, 4, 6}": "layers", "layers = {3,4,6,3}, cardinality = 0": "cardinality",
+           "layers = {3,4,6,3}, stem_type = 'wide'": "stem_type", "layers = {3,4,6,3}, base_width = -1": "base_width"}
+    with tempfile.TemporaryDirectory() as d:
+        for body, field in bad.items():
+            cfg = os.path.join(d, "bad.lua")
+            text = "return { " + body + (", cardinality = 32, base_width = 4" if "cardinality" not in body and
+                                        "base_width" not in body else (", base_width = 4" if "base_width" not in body
+                                                                        else ", cardinality = 32")) + " }"
+            open(cfg, "w").write(text)
+            problems += one_line_error(run("--config", cfg, "--random-init", "-o", os.path.join(d, "m.c")), 2, field)
+    return problems
+
+
+@case
+def hostile_configs_are_contained():
+    problems = []
+    hostile = {
+        "return os.execute('touch /tmp/lucidgen_pwned')": "os",
+        "return io.open('/etc/passwd'):read('a')": "io",
+        "return load('return 1')()": "load",
+        "return require('os')": "require",
+        "while true do end": "instruction limit",
+        "local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) end return t": "memory",
+    }
+    with tempfile.TemporaryDirectory() as d:
+        for body, what in hostile.items():
+            cfg = os.path.join(d, "evil.lua")
+            open(cfg, "w").write(body)
+            r = run("--config", cfg, "--random-init", "-o", os.path.join(d, "m.c"))
+            if r.returncode != 2 or len(r.stderr.strip().splitlines()) != 1:
+                problems.append(f"{what}: exit {r.returncode}: {r.stderr.strip()!r}")
+    if os.path.exists("/tmp/lucidgen_pwned"):
+        problems.append("the config ran os.execute")
+    return problems
+
+
+@case
+def weights_and_random_init_exclude_each_other():
+    return one_line_error(run("resnet18_a1_in1k", "--random-init", "--weights", "/etc/hostname", "-o", "/tmp/x.c"), 2,
+                          "--weights")
+
+
+@case
+def help_and_version():
+    problems = []
+    for args in (["--help"], ["build", "--help"], ["info", "--help"]):
+        r = run(*args)
+        if r.returncode != 0 or "usage:" not in r.stdout:
+            problems.append(f"{args}: exit {r.returncode}")
+    r = run("--version")
+    return problems + ([] if r.stdout.startswith("lucidgen ") else ["--version"])
+
+
+def main():
+    failed = 0
+    for fn in CASES:
+        problems = fn()
+        print(("NOT OK " if problems else "OK ") + fn.__name__ + "".join("\n  " + p for p in problems))
+        failed += bool(problems)
+    print(f"{len(CASES) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
