@@ -30,6 +30,12 @@ lg_parity(resnet18_generic ARGS --variant resnet18_a1_in1k --target generic)
 lg_parity(resnet18_avx2 ARGS --variant resnet18_a1_in1k --target avx2)
 lg_parity(resnet101d ARGS --variant resnet101d_ra2_in1k SLOW)
 lg_parity(resnext101_32x8d ARGS --variant resnext101_32x8d_tv_in1k SLOW)
+# Checkpoints that differ from the model the way timm users meet them.
+lg_parity(resnet18_prefixed_checkpoint ARGS --variant resnet18_a1_in1k --checkpoint prefix)
+lg_parity(resnet50d_rgb_checkpoint_in_chans_1 ARGS --variant resnet50d_ra2_in1k --in-chans 1 --checkpoint rgb)
+lg_parity(resnet18_rgb_checkpoint_in_chans_5 ARGS --variant resnet18_a1_in1k --in-chans 5 --checkpoint rgb)
+lg_parity(resnet18_head_swap_10 ARGS --variant resnet18_a1_in1k --num-classes 10 --checkpoint head-swap)
+lg_parity(resnet18_no_strict ARGS --variant resnet18_a1_in1k --checkpoint no-strict)
 # Errors: one line naming the key, exit 2, nothing written; tampered blobs refused.
 lg_parity(rejects_missing_key ARGS --variant resnet18_a1_in1k --expect-error missing-key)
 lg_parity(rejects_wrong_shape ARGS --variant resnet18_a1_in1k --expect-error wrong-shape)

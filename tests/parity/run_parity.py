@@ -11,6 +11,13 @@ For one variant and option set:
 On failure it reruns with --debug-dump and names the first layer (timm module)
 whose output diverges, with its numbers.
 
+Checkpoint cases (--checkpoint) load a checkpoint that differs from the model
+the way timm users meet it: `prefix` (keys under "backbone.", --prefix),
+`rgb` (a 3-channel checkpoint into --in-chans N: timm's adapt_input_conv, the
+reference gets the adapted weight), `head-swap` (1000-class checkpoint,
+--num-classes N: warning + seeded head; features must match), `no-strict`
+(a key missing, --no-strict: warning naming it, generation succeeds).
+
 Error cases (--expect-error) check that bad input fails with exit 2 and a
 message naming the problem: missing-key, wrong-shape, bad-blob, other-blob.
 """
@@ -42,6 +49,14 @@ def compare(got, want):
     mag = float(np.max(np.abs(want))) if want.size else 0.0
     cos = float(np.dot(got, want) / (np.linalg.norm(got) * np.linalg.norm(want) + 1e-300))
     return err, mag, cos
+
+
+def adapt_input_conv(w, in_chans):
+    """timm's adapt_input_conv, written out: 1 channel sums RGB; more repeat and rescale."""
+    if in_chans == 1:
+        return w.sum(dim=1, keepdim=True)
+    reps = (in_chans + 2) // 3
+    return w.repeat(1, reps, 1, 1)[:, :in_chans] * (3.0 / in_chans)
 
 
 def first_divergence(exe, inp, dump_dir, acts):
@@ -78,6 +93,7 @@ def main():
     ap.add_argument("--target", default="native")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--expect-error", choices=["missing-key", "wrong-shape", "bad-blob", "other-blob"])
+    ap.add_argument("--checkpoint", choices=["prefix", "rgb", "head-swap", "no-strict"])
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
 
@@ -97,7 +113,7 @@ def main():
     gen = torch.Generator().manual_seed(a.seed)
     sd = ref.init_state(cfg, nc, a.in_chans, gen)
 
-    tag = f"{a.variant} nc={nc} in_chans={a.in_chans} size={size[0]}x{size[1]} batch={a.batch} target={a.target}"
+    tag = f"{a.variant}{' checkpoint=' + a.checkpoint if a.checkpoint else ''} nc={nc} in_chans={a.in_chans} size={size[0]}x{size[1]} batch={a.batch} target={a.target}"
     weights = os.path.join(a.work, "weights.safetensors")
     exe = os.path.join(a.work, "model")
 
@@ -114,11 +130,37 @@ def main():
         print(f"{'OK' if ok else 'NOT OK'} {a.expect_error} {tag}: exit {r.returncode}: {r.stderr.strip()}")
         return 0 if ok else 1
 
-    safetensors_io.save(sd, weights)
-    r = run([a.lucidgen, "build", a.variant, "--weights", weights, "--target", a.target, "--quiet", "-o", exe] + opts)
+    build_opts, saved, want_warning = [], sd, None
+    if a.checkpoint == "prefix":
+        saved = {"backbone." + k: v for k, v in sd.items()}
+        build_opts = ["--prefix", "backbone."]
+    elif a.checkpoint == "rgb":
+        saved = ref.init_state(cfg, nc, 3, gen)
+        sd = dict(saved)
+        first = info["first_conv"] + ".weight"
+        sd[first] = adapt_input_conv(saved[first], a.in_chans)
+        want_warning = "adapted " + first
+    elif a.checkpoint == "head-swap":
+        saved = ref.init_state(cfg, 1000, a.in_chans, gen)
+        sd = {k: v for k, v in saved.items() if not k.startswith(info["classifier"] + ".")}
+        want_warning = "initialized a random head"
+    elif a.checkpoint == "no-strict":
+        key = sorted(k for k in sd if k.endswith(".weight"))[len(sd) // 3]
+        saved = {k: v for k, v in sd.items() if k != key}
+        build_opts, want_warning = ["--no-strict"], key
+    safetensors_io.save(saved, weights)
+    r = run([a.lucidgen, "build", a.variant, "--weights", weights, "--target", a.target, "-o", exe] + opts + build_opts)
     if r.returncode != 0:
         print(f"NOT OK {tag}: lucidgen build failed (exit {r.returncode}): {r.stderr.strip()}")
         return 1
+    if want_warning and want_warning not in r.stderr:
+        print(f"NOT OK {tag} {a.checkpoint}: no warning naming {want_warning!r}: {r.stderr.strip()}")
+        return 1
+    if a.checkpoint in ("head-swap", "no-strict"):
+        # values are partly random by design: the build worked, warned, and checks itself
+        r = run([exe, "--selftest"])
+        print(f"{'OK' if r.returncode == 0 else 'NOT OK'} {a.checkpoint} {tag}: warned about {want_warning!r}; {r.stdout.strip()}")
+        return r.returncode
 
     if a.expect_error in ("bad-blob", "other-blob"):
         blob = exe + ".bin"
