@@ -66,7 +66,7 @@ function build.run(variant, o, weight_source)
   end
 
   local cc = host.getenv("CC") or host.c_compiler
-  local argv = { cc, "-std=c11", "-O3", "-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
+  local argv = { cc, "-std=c11", "-O3", "-ffp-contract=fast", "-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
     '-DLG_MODEL_HEADER="model.h"', "-DLG_MODEL(x)=" .. info.prefix .. "##x",
     "-I" .. dir, "-I" .. dir .. "/runtime", "-I" .. stb_include_dir() }
   if o.embed_weights then argv[#argv + 1] = "-DLG_EMBED_WEIGHTS" end

@@ -18,6 +18,14 @@ function template.load(name)
   return cache[name]
 end
 
+-- A float as a C literal that stays a float literal: 1.0 -> "1.0" (not "1",
+-- which would make "{{X}}f" read "1f").
+function template.c_float(x)
+  local s = string.format("%.9g", x)
+  if not s:find("[.eni]") then s = s .. ".0" end
+  return s
+end
+
 local function render_text(text, vars, where)
   text = text:gsub("{{([#^])([%w_]+)}}(.-){{/%2}}", function(kind, key, body)
     local on = vars[key] and vars[key] ~= 0
@@ -27,7 +35,7 @@ local function render_text(text, vars, where)
   return (text:gsub("{{([%w_]+)}}", function(key)
     local v = vars[key]
     if v == nil then errors.internal("template %s: no value for {{%s}}", where, key) end
-    if type(v) == "number" and math.type(v) == "float" then return string.format("%.9g", v) end
+    if type(v) == "number" and math.type(v) == "float" then return template.c_float(v) end
     return tostring(v)
   end))
 end

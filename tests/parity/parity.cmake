@@ -41,3 +41,36 @@ lg_parity(rejects_missing_key ARGS --variant resnet18_a1_in1k --expect-error mis
 lg_parity(rejects_wrong_shape ARGS --variant resnet18_a1_in1k --expect-error wrong-shape)
 lg_parity(rejects_corrupt_blob ARGS --variant resnet18_a1_in1k --expect-error bad-blob)
 lg_parity(rejects_blob_of_other_generation ARGS --variant resnet18_a1_in1k --expect-error other-blob)
+
+# ConvNeXt v1 / V2 / DINOv3 (full size where CI can afford it).
+lg_parity(convnext_tiny ARGS --variant convnext_tiny_fb_in1k)
+lg_parity(convnext_tiny_dinov3_features ARGS --variant convnext_tiny_dinov3_lvd1689m)
+lg_parity(convnext_tiny_features_batch_2 ARGS --variant convnext_tiny_fb_in1k --num-classes 0 --batch 2 --size 128)
+lg_parity(convnextv2_atto_conv_mlp ARGS --variant convnextv2_atto_fcmae_ft_in1k)
+lg_parity(convnextv2_atto_batch_2 ARGS --variant convnextv2_atto_fcmae_ft_in1k --batch 2)
+lg_parity(convnextv2_nano ARGS --variant convnextv2_nano_fcmae_ft_in1k)
+lg_parity(convnextv2_tiny ARGS --variant convnextv2_tiny_fcmae_ft_in1k)
+lg_parity(convnextv2_nano_384 ARGS --variant convnextv2_nano_fcmae_ft_in22k_in1k_384)
+lg_parity(convnext_atto_generic ARGS --variant convnext_atto_d2_in1k --target generic --size 96)
+lg_parity(convnext_tiny_rgb_checkpoint_in_chans_1 ARGS --variant convnext_tiny_fb_in1k --size 96 --in-chans 1 --checkpoint rgb)
+lg_parity(convnext_tiny_384 ARGS --variant convnext_tiny_fb_in22k_ft_in1k_384 SLOW)
+lg_parity(convnext_base_in22k ARGS --variant convnext_base_fb_in22k SLOW)
+
+# BiT ResNetV2 (StdConv2d, GroupNorm, pre-activation, 1x1-conv head).
+lg_parity(resnetv2_50x1_bit_distilled ARGS --variant resnetv2_50x1_bit_goog_distilled_in1k)
+lg_parity(resnetv2_50x1_bit_in21k_21843 ARGS --variant resnetv2_50x1_bit_goog_in21k --size 160)
+lg_parity(resnetv2_50x1_bit_features ARGS --variant resnetv2_50x1_bit_goog_in21k --num-classes 0 --size 128)
+lg_parity(resnetv2_50x1_bit_batch_2 ARGS --variant resnetv2_50x1_bit_goog_in21k_ft_in1k --batch 2 --size 128)
+lg_parity(resnetv2_101x1_bit_160 ARGS --variant resnetv2_101x1_bit_goog_in21k_ft_in1k --size 160)
+lg_parity(resnetv2_50x1_bit_448 ARGS --variant resnetv2_50x1_bit_goog_in21k_ft_in1k SLOW)
+lg_parity(resnetv2_50x3_bit ARGS --variant resnetv2_50x3_bit_goog_in21k_ft_in1k --size 224 SLOW)
+
+# Every builder's parameter list against timm's counts and the references'
+# key lists, and layer-by-layer activations for one model per kind.
+add_test(NAME parity_builders_match_references
+  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/parity/test_builders_vs_reference.py
+          --lucidgen $<TARGET_FILE:lucidgen> --work ${CMAKE_BINARY_DIR}/parity/builders)
+set_tests_properties(parity_builders_match_references PROPERTIES LABELS parity TIMEOUT 900)
+add_test(NAME parity_references_self_check
+  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/parity/test_references.py)
+set_tests_properties(parity_references_self_check PROPERTIES LABELS parity TIMEOUT 600)
