@@ -85,6 +85,23 @@ def bare_architecture_resolves_to_timm_default():
 
 
 @case
+def bit_distilled_and_teacher_tags_resolve_to_their_architectures():
+    want = {
+        "resnetv2_50x1_bit_goog_distilled_in1k": ([3, 4, 6, 3], 2048, 1000, [224, 224]),
+        "resnetv2_152x2_bit_goog_teacher_in21k_ft_in1k": ([3, 8, 36, 3], 4096, 1000, [224, 224]),
+        "resnetv2_152x2_bit_goog_teacher_in21k_ft_in1k_384": ([3, 8, 36, 3], 4096, 1000, [384, 384]),
+        "resnetv2_101x3_bit_goog_in21k": ([3, 4, 23, 3], 6144, 21843, [224, 224]),
+    }
+    problems = []
+    for name, (layers, feats, nc, size) in want.items():
+        v = json.loads(run("info", name, "--json").stdout)
+        got = (v["config"]["layers"], v["config"]["num_features"], v["num_classes"], v["input_size"])
+        if got != (layers, feats, nc, size):
+            problems.append(f"{name}: {got}")
+    return problems
+
+
+@case
 def info_warns_about_noncommercial_license():
     r = run("info", "convnextv2_atto_fcmae_ft_in1k")
     return [] if "WARNING" in r.stdout and "non-commercial" in r.stdout.lower() else ["no license warning in info"]
