@@ -24,13 +24,9 @@ end
 
 -- The block MLP's per-pixel Linear C -> out, run as a 1x1 conv over [N, C, H, W].
 -- conv_mlp checkpoints hold a 1x1 nn.Conv2d weight [out, C, 1, 1]; the others an
--- nn.Linear weight [out, C]. Same math, so both become a k=1 conv node; the 2-D
--- weight is declared with its checkpoint shape so strict loading matches timm.
+-- nn.Linear weight [out, C] (linear = true declares that shape for strict loading).
 local function pointwise(g, x, name, out, conv_mlp)
-  if conv_mlp then return g:conv(x, name, { out = out, k = 1, pad = 0, bias = true }) end
-  local n, c, h, w = table.unpack(g:shape(x))
-  return g:add("conv", name, { x }, { n, out, h, w }, { k = 1, stride = 1, pad = 0, groups = 1 },
-    { weight = g:param(name .. ".weight", { out, c }), bias = g:param(name .. ".bias", { out }) })
+  return g:conv(x, name, { out = out, k = 1, pad = 0, bias = true, linear = not conv_mlp })
 end
 
 -- Block: x + gamma * fc2(grn(gelu(fc1(norm(conv_dw(x)))))), shape [N, C, H, W] kept.
