@@ -10,6 +10,9 @@ lg_arena_guard(resnet50d_ra2_in1k --size 97x131)
 add_test(NAME unit_embed_weights_resnet18
   COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> embed-weights resnet18_a1_in1k --size 64)
 set_tests_properties(unit_embed_weights_resnet18 PROPERTIES LABELS unit)
+add_test(NAME unit_cmake_example_builds_generated_sources
+  COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> cmake-example convnextv2_atto_fcmae_ft_in1k --size 64)
+set_tests_properties(unit_cmake_example_builds_generated_sources PROPERTIES LABELS unit)
 file(GLOB LG_GENERATED_EXAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/generated/*/generate.args)
 foreach(args ${LG_GENERATED_EXAMPLES})
   get_filename_component(dir ${args} DIRECTORY)

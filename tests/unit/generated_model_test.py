@@ -5,6 +5,8 @@
       against it, run in an arena of exactly ARENA_BYTES between guard pages.
   embed-weights VARIANT [options]: `lucidgen build --embed-weights` gives one
       self-contained executable (no EXE.bin) whose self-test passes.
+  cmake-example VARIANT [options]: the generated sources in a user's own CMake
+      build (examples/cmake_app) configure, build and self-test.
   generated-is-current DIR: regenerate the checked-in example in generated/DIR
       with the options recorded in its generate.args and require byte-identical
       output (the generator is deterministic and the copy is current).
@@ -63,6 +65,21 @@ def embed_weights(lucidgen, variant, opts):
     return 0
 
 
+def cmake_example(lucidgen, variant, opts):
+    with tempfile.TemporaryDirectory() as d:
+        model = os.path.join(d, "model", "net.c")
+        os.makedirs(os.path.dirname(model))
+        sh([lucidgen, variant, "--random-init", "--quiet", "--name", "net", "-o", model] + opts)
+        build = os.path.join(d, "build")
+        sh(["cmake", "-S", os.path.join(ROOT, "examples", "cmake_app"), "-B", build, f"-DMODEL_C={model}",
+            "-DMODEL_PREFIX=net_"])
+        sh(["cmake", "--build", build])
+        r = sh([os.path.join(build, "app"), os.path.join(d, "model", "net.bin")])
+        print(r.stdout, end="")
+    print(f"OK cmake-example {variant}")
+    return 0
+
+
 def generated_is_current(lucidgen, name):
     src = os.path.join(ROOT, "generated", name)
     args = shlex.split(open(os.path.join(src, "generate.args")).read())
@@ -97,6 +114,8 @@ if __name__ == "__main__":
         sys.exit(arena_guard(lucidgen, rest[0], rest[1:]))
     if mode == "embed-weights":
         sys.exit(embed_weights(lucidgen, rest[0], rest[1:]))
+    if mode == "cmake-example":
+        sys.exit(cmake_example(lucidgen, rest[0], rest[1:]))
     if mode == "generated-is-current":
         sys.exit(generated_is_current(lucidgen, rest[0]))
     if mode == "regenerate":
