@@ -147,11 +147,12 @@ local function cmd_list(o)
     print(json.encode(rows, true))
     return 0
   end
-  print(string.format("%-52s %-9s %8s %5s %7s  %s", "variant", "family", "classes", "size", "acc@1", "license"))
+  print(string.format("%-52s %-9s %8s %7s %7s  %s", "variant (* = named by users)", "family", "classes", "size",
+    "acc@1", "license"))
   for _, v in ipairs(rows) do
-    print(string.format("%-52s %-9s %8d %5s %7s  %s%s", v.name, v.family, v.num_classes,
+    print(string.format("%-52s %-9s %8d %7s %7s  %s", v.name .. (v.seeded and " *" or ""), v.family, v.num_classes,
       v.input_size[1] == v.input_size[2] and tostring(v.input_size[1]) or (v.input_size[1] .. "x" .. v.input_size[2]),
-      v.acc1 and string.format("%.2f", v.acc1) or "-", v.license or "-", v.seeded and "" or ""))
+      v.acc1 and string.format("%.2f", v.acc1) or "-", v.license or "-"))
   end
   return 0
 end
@@ -192,8 +193,10 @@ local function cmd_info(name, o)
   line("timm", v.timm_name or "-")
   line("family", v.family)
   line("hub repo", v.hub_repo or "-")
-  local cfg = {}
-  for _, k in ipairs((function() local ks = {} for k in pairs(v.config) do ks[#ks + 1] = k end table.sort(ks) return ks end)()) do
+  local keys, cfg = {}, {}
+  for k in pairs(v.config) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
     local val = v.config[k]
     cfg[#cfg + 1] = k .. "=" .. (type(val) == "table" and ("{" .. table.concat(val, ",") .. "}") or tostring(val))
   end

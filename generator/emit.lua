@@ -44,7 +44,7 @@ local function vars_key(node)
   return table.concat(parts, ";")
 end
 
-function emit.macs(g, node)
+function emit.macs(node)
   local v = node.kernel.vars
   local t = node.kernel.template
   if t == "conv_igemm.c.in" then return v.N * v.OH * v.OW * v.OC * v.TAPS * v.CG end
@@ -101,7 +101,7 @@ function emit.generate(g, ctx)
     if node.attrs.residual then args[#args + 1] = string.format("ACT(%d)", g.values[node.attrs.residual].offset) end
     local fused = node.absorbed and (" + " .. table.concat(node.absorbed, " + ")) or ""
     local label = out.dump_name or node.name
-    local macs = emit.macs(g, node)
+    local macs = emit.macs(node)
     total_macs = total_macs + macs
     body[#body + 1] = string.format("\n  /* %s%s -> [%d,%d,%d,%d] */", node.name, fused, s[1], s[2], s[3], s[4])
     body[#body + 1] = string.format("  %s(%s);", fn, table.concat(args, ", "))
