@@ -230,6 +230,9 @@ end
 
 local function cmd_generate(name, o)
   if not o.out then errors.user("no output given; add -o OUT.c") end
+  if o.embed_weights then
+    errors.user("--embed-weights is for `lucidgen build`; with -o OUT.c, link OUT.bin into your image yourself (e.g. objcopy or .incbin)")
+  end
   if not o.out:match("%.c$") then errors.user("-o %s: the output must end in .c (OUT.h, OUT.bin and OUT.json go beside it)", o.out) end
   local v = resolve_variant(name, o)
   require("generate").run(v, o, weight_source(v, o))

@@ -166,6 +166,12 @@ def weights_and_random_init_exclude_each_other():
 
 
 @case
+def embed_weights_outside_build_says_where_it_applies():
+    return one_line_error(run("resnet18_a1_in1k", "--random-init", "--embed-weights", "-o", "/tmp/never_written.c"), 2,
+                          "lucidgen build")
+
+
+@case
 def help_and_version():
     problems = []
     for args in (["--help"], ["build", "--help"], ["info", "--help"]):
