@@ -1,0 +1,453 @@
+#!/usr/bin/python3
+"""lucidgen's generated C against PyTorch and ONNX Runtime, same model, same weights, one run.
+
+  /usr/bin/python3 bench/run.py            # resnet50, convnext_tiny, BiT-50x1; batch 1; threads 1 and 2
+  /usr/bin/python3 bench/run.py --quick    # resnet18 only
+  /usr/bin/python3 bench/run.py --models resnet34,convnext_nano --batch 4 --threads 2 --runs 20 --save
+
+Per model (at the variant's default input size unless --size):
+  1. `lucidgen info VARIANT --json` gives the config; the family's functional
+     reference (tests/parity/ref_<family>.py) makes random weights under timm's
+     key names; they go to a safetensors file and `lucidgen build --weights`.
+  2. The reference's output on one random input is the yardstick: each engine's
+     output on that input is compared with it (max|diff| / max|ref|, cosine),
+     so the three timings are of the same computation.
+  3. For every thread count, each engine is timed in turn: the classifier's own
+     `--bench N`, the fastest eager PyTorch model (torch_models.py) in a
+     subprocess without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, and ONNX Runtime
+     (onnxruntime-node, ort_bench.mjs) on the model exported by torch.onnx.
+Ratios are engine time / lucidgen time on the minimum latency: > 1 means
+lucidgen is faster. Timing never fails the run; a model whose lucidgen build
+fails is skipped with the reason, an engine that fails leaves its cell empty.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+import torch
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
+sys.path.insert(0, BENCH)
+sys.path.insert(0, os.path.join(REPO, "tests", "parity"))
+import safetensors_io  # noqa: E402
+import torch_models  # noqa: E402
+
+DEFAULT_MODELS = ["resnet50_a1_in1k", "convnext_tiny_fb_in1k", "resnetv2_50x1_bit_goog_in21k_ft_in1k"]
+QUICK_MODELS = ["resnet18_a1_in1k"]
+OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# Same computation, different summation order: fp32 differences of 1e-4 relative are expected.
+MATCH_REL, MATCH_COS = 1e-3, 0.9999
+BUSY_CORES = 0.25  # CPU use by other processes, in cores, past which a row's timings are suspect
+TIMEOUT = 3600
+
+
+def run(cmd, env=None):
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=TIMEOUT)
+
+
+def summary(text):
+    """A tool's closing line, with the first earlier line naming an error (a compiler's, say)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return "(no message)"
+    first_error = next((ln for ln in lines if "error" in ln.lower()), lines[-1])
+    return lines[-1] if first_error == lines[-1] else f"{lines[-1]} [first error: {first_error}]"
+
+
+def find_lucidgen():
+    for path in [os.path.join(REPO, "build", "lucidgen")] + sorted(
+            os.path.join(REPO, d, "lucidgen") for d in os.listdir(REPO) if d.startswith("build-")):
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def compare(got, want):
+    """(max|got - want| / max|want|, cosine) in float64."""
+    got, want = got.astype(np.float64).ravel(), want.astype(np.float64).ravel()
+    if got.size != want.size:
+        return float("inf"), 0.0
+    rel = float(np.max(np.abs(got - want)) / (np.max(np.abs(want)) or 1.0))
+    cos = float(np.dot(got, want) / (np.linalg.norm(got) * np.linalg.norm(want) + 1e-300))
+    return rel, cos
+
+
+# ---- environment facts ------------------------------------------------------
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def compiler_version():
+    cc = os.environ.get("CC", "cc")
+    try:
+        return f"{cc}: {run([cc, '--version']).stdout.splitlines()[0]}"
+    except (OSError, IndexError):
+        return f"{cc}: unknown"
+
+
+def others_busy_cores(seconds=0.5):
+    """Cores' worth of CPU that other processes use while this harness sleeps.
+
+    The load average would count this benchmark's own runs; /proc/stat sampled
+    over an idle second of ours does not.
+    """
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(n) for n in f.readline().split()[1:]]
+        idle = v[3] + v[4]  # idle + iowait
+        return sum(v) - idle, sum(v)
+
+    busy0, total0 = sample()
+    time.sleep(seconds)
+    busy1, total1 = sample()
+    return (os.cpu_count() or 1) * (busy1 - busy0) / max(1, total1 - total0)
+
+
+def quiet_moment(wait):
+    """others_busy_cores(), after waiting up to `wait` seconds for it to drop below BUSY_CORES."""
+    deadline = time.monotonic() + wait
+    busy = others_busy_cores()
+    while busy >= BUSY_CORES and time.monotonic() < deadline:
+        busy = others_busy_cores()
+    return busy
+
+
+def ort_version():
+    try:
+        with open(os.path.join(BENCH, "node_modules", "onnxruntime-node", "package.json")) as f:
+            return json.load(f)["version"]
+    except OSError:
+        return None
+
+
+def ensure_onnxruntime_node():
+    """Installs bench/package-lock.json's onnxruntime-node once; None or the reason it is missing."""
+    if ort_version():
+        return None
+    if not shutil.which("npm") or not shutil.which("node"):
+        return "node/npm not found (apt-get install nodejs npm)"
+    print("installing onnxruntime-node into bench/node_modules (npm ci) ...", flush=True)
+    # The package's postinstall only fetches optional CUDA providers; the CPU one ships inside it.
+    env = dict(os.environ, ONNXRUNTIME_NODE_INSTALL="skip")
+    r = run(["npm", "ci", "--prefix", BENCH, "--no-audit", "--no-fund"], env=env)
+    if r.returncode != 0 or not ort_version():
+        return f"npm ci failed: {summary(r.stderr)}"
+    return None
+
+
+def lucidgen_build_facts(exe):
+    """Target, ISA and compile line from the generated model.c header of a built classifier."""
+    facts = {}
+    try:
+        with open(exe + ".build/model.c") as f:
+            head = f.read(4000)
+    except OSError:
+        return facts
+    for key in ("Target", "Build"):
+        m = re.search(rf"^ \* {key}:\s+(.*)$", head, re.M)
+        if m:
+            facts[key.lower()] = m.group(1).strip()
+    return facts
+
+
+# ---- one model ----------------------------------------------------------------
+
+class Skip(Exception):
+    pass
+
+
+def prepare(a, variant, work):
+    """Writes info.json, state.pt, weights.safetensors, input.f32, ref.f32; builds the classifier."""
+    opts = ["--batch", str(a.batch)] + (["--size", a.size] if a.size else [])
+    r = run([a.lucidgen, "info", variant, "--json"] + opts)
+    if r.returncode != 0:
+        raise Skip(f"lucidgen info failed: {summary(r.stderr)}")
+    info = json.loads(r.stdout)
+    family, cfg, model = info["family"], info["config"], info["model"]
+    try:
+        ref = torch_models.reference(family)
+    except KeyError as e:
+        raise Skip(str(e.args[0]))
+    nc, size = model["num_classes"], model["size"]
+    gen = torch.Generator().manual_seed(a.seed)
+    state = ref.init_state(cfg, nc, model["in_chans"], gen)
+    x = torch.randn(a.batch, model["in_chans"], size[0], size[1], generator=gen)
+    with torch.no_grad():
+        want = ref.forward(cfg, state, x, nc)[0]
+
+    with open(os.path.join(work, "info.json"), "w") as f:
+        json.dump(info, f)
+    torch.save(state, os.path.join(work, "state.pt"))
+    safetensors_io.save(state, os.path.join(work, "weights.safetensors"))
+    x.numpy().astype(np.float32).tofile(os.path.join(work, "input.f32"))
+    want.numpy().astype(np.float32).tofile(os.path.join(work, "ref.f32"))
+
+    exe = os.path.join(work, "classifier")
+    r = run([a.lucidgen, "build", variant, "--weights", os.path.join(work, "weights.safetensors"),
+             "--target", a.target, "--quiet", "-o", exe] + opts)
+    if r.returncode != 0:
+        raise Skip(f"lucidgen build failed: {summary(r.stderr)}")
+    return info, state, x, exe
+
+
+def export_onnx(info, state, x, path):
+    """None, or why the export failed."""
+    fn, _ = torch_models.export_model(info["family"], info["config"], state, info["model"]["num_classes"])
+
+    class Wrapped(torch.nn.Module):
+        def forward(self, t):
+            return fn(t)
+
+    module = fn if isinstance(fn, torch.nn.Module) else Wrapped()
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TracerWarnings about the references' Python control flow
+            torch.onnx.export(module.eval(), (x,), path, opset_version=17, input_names=["input"],
+                              output_names=["output"], do_constant_folding=True)
+    except ModuleNotFoundError as e:
+        return f"torch.onnx.export needs '{e.name}': apt-get install python3-onnx"
+    except Exception as e:  # an exporter limitation must not stop the other engines
+        return f"torch.onnx.export failed: {type(e).__name__}: {summary(str(e))}"
+    return None
+
+
+def time_lucidgen(a, exe, threads):
+    r = run([exe, "--bench", str(a.runs), "--threads", str(threads)])
+    m = re.search(r"min ([\d.]+) ms, median ([\d.]+) ms", r.stdout)
+    if r.returncode != 0 or not m:
+        return None, f"lucidgen --bench failed: {summary(r.stderr or r.stdout)}"
+    return {"min_ms": float(m.group(1)), "median_ms": float(m.group(2))}, None
+
+
+def time_torch(a, threads, work):
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
+    r = run([sys.executable, os.path.join(BENCH, "torch_bench.py"), "--work", work, "--threads", str(threads),
+             "--runs", str(a.runs), "--warmup", str(a.warmup), "--output", os.path.join(work, "torch.f32")], env=env)
+    if r.returncode != 0:
+        return None, f"PyTorch failed: {summary(r.stderr)}"
+    return json.loads(r.stdout.strip().splitlines()[-1]), None
+
+
+def time_ort(a, threads, work, onnx_path, shape):
+    r = run(["node", os.path.join(BENCH, "ort_bench.mjs"), "--model", onnx_path,
+             "--input", os.path.join(work, "input.f32"), "--shape", ",".join(map(str, shape)),
+             "--threads", str(threads), "--runs", str(a.runs), "--warmup", str(a.warmup),
+             "--output", os.path.join(work, "ort.f32")])
+    if r.returncode != 0:
+        return None, f"ONNX Runtime failed: {summary(r.stderr)}"
+    return json.loads(r.stdout.strip().splitlines()[-1]), None
+
+
+def bench_model(a, variant, work, ort_problem, report):
+    """Rows of the latency table and of the check table for one model."""
+    info, state, x, exe = prepare(a, variant, work)
+    model = info["model"]
+    shape = [model["batch"], model["in_chans"], model["size"][0], model["size"][1]]
+    name = f"{info['name']} {shape[2]}x{shape[3]}"
+    report["facts"].setdefault("lucidgen", lucidgen_build_facts(exe))
+
+    onnx_path = os.path.join(work, "model.onnx")
+    if ort_problem is None:
+        ort_problem = export_onnx(info, state, x, onnx_path)
+        if ort_problem:
+            note(report, f"{name}: ONNX Runtime", None, ort_problem)
+
+    want = np.fromfile(os.path.join(work, "ref.f32"), dtype=np.float32)
+    out = os.path.join(work, "lucidgen.f32")
+    r = run([exe, "--input-raw", os.path.join(work, "input.f32"), "--output-raw", out])
+    outputs = {"lucidgen": out if r.returncode == 0 else None}
+
+    for t in a.threads:
+        busy = quiet_moment(a.wait_idle)
+        lg, why = time_lucidgen(a, exe, t)
+        note(report, f"{name} threads {t}: lucidgen", lg, why)
+        busy = max(busy, quiet_moment(a.wait_idle))
+        pt, why = time_torch(a, t, work)
+        note(report, f"{name} threads {t}: PyTorch ", pt, why)
+        if pt:
+            outputs.setdefault("PyTorch", os.path.join(work, "torch.f32"))
+            report["facts"]["torch"] = {k: pt[k] for k in ("torch", "mkldnn", "blas")}
+            report["torch_models"][name] = pt["model"]
+        ort = None
+        if ort_problem is None:
+            busy = max(busy, quiet_moment(a.wait_idle))
+            ort, why = time_ort(a, t, work, onnx_path, shape)
+            note(report, f"{name} threads {t}: ORT     ", ort, why)
+            if ort:
+                outputs.setdefault("ONNX Runtime", os.path.join(work, "ort.f32"))
+        report["rows"].append({"model": name, "batch": shape[0], "threads": t, "busy": busy,
+                               "lucidgen": lg, "pytorch": pt, "ort": ort})
+
+    for engine, f in outputs.items():
+        if f is None:
+            report["checks"].append((name, engine, None, None))
+            continue
+        rel, cos = compare(np.fromfile(f, dtype=np.float32), want)
+        report["checks"].append((name, engine, rel, cos))
+
+
+# ---- report -----------------------------------------------------------------
+
+def note(report, what, timing, why):
+    """Prints one progress line; a failure is also kept for the report."""
+    print(f"  {what} {fmt_ms(timing) or why}", flush=True)
+    if timing is None:
+        report["failures"].append(f"{what.strip()}: {why}")
+
+
+def fmt_ms(t):
+    return f"{t['min_ms']:.2f} / {t['median_ms']:.2f}" if t else None
+
+
+def ratio(t, base):
+    return f"{t['min_ms'] / base['min_ms']:.2f}" if t and base else "-"
+
+
+def render(report):
+    f = report["facts"]
+    lines = [f"# lucidgen benchmark {f['date']}", ""]
+    lines.append(f"- machine: {f['cpu']}, {f['cores']} cores; load average at start {f['load_start']}, "
+                 f"at end {f.get('load_end', '?')}")
+    lg = f.get("lucidgen", {})
+    lines.append(f"- lucidgen: {f['lucidgen_path']}, target {lg.get('target', '?')}; {f['compiler']}")
+    if lg.get("build"):
+        lines.append(f"  - compile: `{lg['build']}`")
+    tf = f.get("torch")
+    if tf:
+        env = ", ".join(f"{k}={v}" for k, v in f["openblas_env"].items()) or "none set"
+        lines.append(f"- PyTorch {tf['torch']}: oneDNN (mkldnn) available {tf['mkldnn']}; "
+                     f"BLAS {', '.join(tf['blas']) or 'none loaded'}; OpenBLAS variables in this shell: {env} "
+                     f"(removed for the PyTorch process)")
+    lines.append(f"- ONNX Runtime: onnxruntime-node {f.get('ort') or 'not available'} "
+                 f"(node {f['node']}), CPU provider, graphOptimizationLevel all "
+                 "less Pad_Fusion (it folds a zero Pad into MaxPool, which pads with -inf: wrong for BiT's stem)")
+    lines.append(f"- each cell: min / median ms over {f['runs']} runs after warm-up; "
+                 "ratios = engine min / lucidgen min (> 1: lucidgen faster)")
+    lines += ["", "| model | batch | threads | busy | lucidgen ms | PyTorch ms | ORT ms | PyTorch/lucidgen | ORT/lucidgen |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in report["rows"]:
+        lines.append(f"| {r['model']} | {r['batch']} | {r['threads']} | {r['busy']:.2f} | "
+                     f"{fmt_ms(r['lucidgen']) or '-'} | {fmt_ms(r['pytorch']) or '-'} | {fmt_ms(r['ort']) or '-'} | "
+                     f"{ratio(r['pytorch'], r['lucidgen'])} | {ratio(r['ort'], r['lucidgen'])} |")
+    busiest = max((r["busy"] for r in report["rows"]), default=0.0)
+    if busiest >= BUSY_CORES:
+        lines += ["", f"Warning: other processes used up to {busiest:.1f} of the {f['cores']} cores before a row: "
+                  "they shared the cores with the timed runs, so multi-thread rows and medians are unreliable; "
+                  "rerun on a quiet machine."]
+    if report["checks"]:
+        lines += ["", "Same computation? Each engine's output vs the functional PyTorch reference "
+                  f"(flagged past {MATCH_REL:g} relative or cosine below {MATCH_COS}):", "",
+                  "| model | engine | max rel diff | cosine | |", "|---|---|---:|---:|---|"]
+        for name, engine, rel, cos in report["checks"]:
+            if rel is None:
+                lines.append(f"| {name} | {engine} | - | - | no output |")
+            else:
+                ok = rel <= MATCH_REL and cos >= MATCH_COS
+                lines.append(f"| {name} | {engine} | {rel:.2e} | {cos:.8f} | {'ok' if ok else 'MISMATCH'} |")
+    if report["torch_models"]:
+        lines += ["", "PyTorch model timed:"]
+        lines += [f"- {name}: {what}" for name, what in report["torch_models"].items()]
+    if report["failures"]:
+        lines += ["", "Engine failures:"] + [f"- {s}" for s in report["failures"]]
+    if report["skipped"]:
+        lines += ["", "Skipped:"] + [f"- {s}" for s in report["skipped"]]
+    return "\n".join(lines) + "\n"
+
+
+def save(text, date):
+    out_dir = os.path.join(BENCH, "results")
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"{date}.md")
+    if os.path.exists(path):
+        path = os.path.join(out_dir, f"{date}-{datetime.datetime.now():%H%M%S}.md")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", help=f"comma-separated variants (default {','.join(DEFAULT_MODELS)})")
+    ap.add_argument("--quick", action="store_true", help=f"only {','.join(QUICK_MODELS)}")
+    ap.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--size", help="input HxW for every model (default: each variant's own)")
+    ap.add_argument("--runs", type=int, default=10, help="timed runs per engine and thread count (default 10)")
+    ap.add_argument("--warmup", type=int, default=2, help="untimed runs before them for PyTorch and ORT (default 2; "
+                    "the classifier's --bench does 1)")
+    ap.add_argument("--target", default="native", help="lucidgen --target (default native)")
+    ap.add_argument("--seed", type=int, default=0, help="weights and input seed (default 0)")
+    ap.add_argument("--lucidgen", default=find_lucidgen(), help="lucidgen binary (default build/lucidgen, build-*/)")
+    ap.add_argument("--work", help="keep the weights, classifiers and ONNX files here (default: a temporary "
+                    "directory, removed afterwards)")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
+                    help="before each engine, wait up to S seconds for other processes to go quiet (default 0)")
+    ap.add_argument("--save", action="store_true", help="also write bench/results/<date>.md")
+    a = ap.parse_args()
+    if not a.lucidgen or not os.access(a.lucidgen, os.X_OK):
+        print("bench: no lucidgen binary; build one (cmake --build build --target lucidgen) or pass --lucidgen",
+              file=sys.stderr)
+        return 2
+    a.lucidgen = os.path.abspath(a.lucidgen)
+    a.threads = [int(t) for t in a.threads.split(",")]
+    models = QUICK_MODELS if a.quick else (a.models.split(",") if a.models else DEFAULT_MODELS)
+
+    ort_problem = ensure_onnxruntime_node()
+    if ort_problem:
+        print(f"bench: ONNX Runtime column skipped: {ort_problem}", flush=True)
+    date = datetime.date.today().isoformat()
+    report = {"rows": [], "checks": [], "skipped": [], "failures": [], "torch_models": {}, "facts": {
+        "date": date, "cpu": cpu_model(), "cores": os.cpu_count(),
+        "load_start": " ".join(f"{v:.2f}" for v in os.getloadavg()), "lucidgen_path": a.lucidgen,
+        "compiler": compiler_version(), "ort": ort_version(), "runs": a.runs,
+        "node": run(["node", "--version"]).stdout.strip() if shutil.which("node") else "none",
+        "openblas_env": {k: os.environ[k] for k in OPENBLAS_VARS if k in os.environ}}}
+    if max(a.threads) > (os.cpu_count() or 1):
+        print(f"bench: more threads than the {os.cpu_count()} cores; those rows measure oversubscription", flush=True)
+
+    root = a.work or tempfile.mkdtemp(prefix="lucidgen-bench-")
+    try:
+        for variant in models:
+            work = os.path.join(root, variant)
+            os.makedirs(work, exist_ok=True)
+            print(f"{variant}: preparing weights, classifier and ONNX model ...", flush=True)
+            try:
+                bench_model(a, variant, work, ort_problem, report)
+            except Skip as e:
+                print(f"  skipped {variant}: {e}", flush=True)
+                report["skipped"].append(f"{variant}: {e}")
+            except subprocess.TimeoutExpired as e:
+                report["skipped"].append(f"{variant}: timed out after {TIMEOUT} s: {' '.join(e.cmd[:2])}")
+    finally:
+        if not a.work:
+            shutil.rmtree(root, ignore_errors=True)
+    report["facts"]["load_end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+    text = render(report)
+    print()
+    print(text, end="")
+    if a.save:
+        print(f"saved {save(text, date)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
