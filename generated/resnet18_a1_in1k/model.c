@@ -8,7 +8,8 @@
  * Shapes:    in NCHW [1,3,224,224] -> out [1,1000]; activations NHWC
  * Arena:     4014080 bytes (all activations: 11345856 bytes); weights 46755264 bytes
  * Work:      1814073344 multiply-adds per batch
- * Build:     cc -std=c11 -O3 -fopenmp -mavx2 -mfma -c model.c
+ * Build:     cc -std=c11 -O3 -ffp-contract=fast -fopenmp -mavx2 -mfma -c model.c
+ *            (-std=c11 alone keeps GCC from fusing multiply-adds: the kernels want FMA)
  */
 #include "model.h"
 
@@ -115,10 +116,11 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
         for (int c = 0; c < 64; c++) o[c] = -INFINITY;
         for (int kh = 0; kh < 3; kh++) {
           const int ih = oh * 2 - 1 + kh;
-          if (ih < 0 || ih >= 112) continue;
           for (int kw = 0; kw < 3; kw++) {
             const int iw = ow * 2 - 1 + kw;
-            if (iw < 0 || iw >= 112) continue;
+            if (ih < 0 || ih >= 112 || iw < 0 || iw >= 112) {
+              continue;
+            }
             const float *x = in + ((size_t)(n * 112 + ih) * 112 + iw) * 64;
             for (int c = 0; c < 64; c++) o[c] = x[c] > o[c] ? x[c] : o[c];
           }

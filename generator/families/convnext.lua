@@ -38,7 +38,7 @@ local function block(g, x, name, cfg, eps)
   y = g:gelu(y, name .. ".mlp.act")
   if cfg.use_grn then y = g:grn(y, name .. ".mlp.grn", GRN_EPS) end
   y = pointwise(g, y, name .. ".mlp.fc2", c, cfg.conv_mlp)
-  if cfg.layer_scale then y = g:scale(y, name .. ".gamma_scale", name .. ".gamma") end
+  if cfg.layer_scale then y = g:scale(y, name .. ".gamma", name .. ".gamma") end
   return g:add_residual(y, x, name)
 end
 

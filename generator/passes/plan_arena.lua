@@ -42,7 +42,12 @@ return function(g)
         conflicts[#conflicts + 1] = g.values[other]
       end
     end
-    table.sort(conflicts, function(a, b) return a.offset < b.offset end)
+    -- a total order: Lua's table.sort picks random pivots on large arrays, and
+    -- the generated code must not depend on them
+    table.sort(conflicts, function(a, b)
+      if a.offset ~= b.offset then return a.offset < b.offset end
+      return a.id < b.id
+    end)
     local offset = 0
     for _, c in ipairs(conflicts) do
       if offset + v.bytes <= c.offset then break end

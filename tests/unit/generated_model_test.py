@@ -85,11 +85,11 @@ def generated_is_current(lucidgen, name):
     args = shlex.split(open(os.path.join(src, "generate.args")).read())
     with tempfile.TemporaryDirectory() as d:
         sh([lucidgen] + args + ["--quiet", "-o", os.path.join(d, "model.c")])
-        sh([lucidgen] + args + ["--quiet", "-o", os.path.join(d, "again.c")])
+        sh([lucidgen] + args + ["--quiet", "-o", os.path.join(d, "rerun_xq.c")])
         bad = []
         for ext in (".c", ".h", ".json"):
-            a, b = os.path.join(d, "model" + ext), os.path.join(d, "again" + ext)
-            if open(a).read() != open(b).read().replace("again", "model"):
+            a, b = os.path.join(d, "model" + ext), os.path.join(d, "rerun_xq" + ext)
+            if open(a).read() != open(b).read().replace("rerun_xq.", "model."):
                 bad.append(f"two runs differ in {ext}")
             if not filecmp.cmp(a, os.path.join(src, "model" + ext), shallow=False):
                 bad.append(f"generated/{name}/model{ext} is stale: run tests/unit/generated_model_test.py regenerate")
