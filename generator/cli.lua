@@ -115,7 +115,7 @@ end
 local function resolve_variant(name, o)
   if o.config then
     local src = host.read_file(o.config) or errors.user("cannot read config %s; check the path", o.config)
-    return registry.from_config(host.sandbox_eval(src, o.config), o.config)
+    return registry.from_config(require("lg.sandbox").eval(src, o.config), o.config)
   end
   if not name then errors.user("no VARIANT given; see lucidgen list") end
   local v = registry.resolve(name)

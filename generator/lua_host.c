@@ -40,6 +40,15 @@ static int search_embedded(lua_State *L) {
   return 1;
 }
 
+int lucidgen_raise(lua_State *L, const char *code, const char *msg) {
+  lua_createtable(L, 0, 2);
+  lua_pushstring(L, code);
+  lua_setfield(L, -2, "code");
+  lua_pushstring(L, msg);
+  lua_setfield(L, -2, "msg");
+  return lua_error(L);
+}
+
 /* Keeps structured errors ({code=, msg=}) as they are; adds a traceback to
  * anything else (a bug in the generator). */
 static int message_handler(lua_State *L) {
@@ -81,6 +90,7 @@ int lucidgen_lua_main(int argc, char **argv) {
   open_embedded_module(L, "lg.tensor", luaopen_lg_tensor);
   open_embedded_module(L, "lg.refops", luaopen_lg_refops);
   open_embedded_module(L, "lg.host", luaopen_lg_host);
+  open_embedded_module(L, "lg.sandbox", luaopen_lg_sandbox);
 
   /* Only embedded modules: the generator never depends on files on disk. */
   lua_getglobal(L, "package");

@@ -22,9 +22,14 @@ const lucidgen_embedded_file *lucidgen_embedded(const char *path);
  * (with the Lua traceback when verbose). */
 int lucidgen_lua_main(int argc, char **argv);
 
+/* Raises {code=, msg=} from C, the shape errors.user makes in Lua:
+ * "user" (the caller's input: exit 2) or "failure" (network, disk: exit 1). */
+int lucidgen_raise(lua_State *L, const char *code, const char *msg);
+
 /* Registration of the C modules the generator uses (each in its own file). */
 int luaopen_lg_tensor(lua_State *L);    /* lua_tensor.c: float tensors + weight transforms */
 int luaopen_lg_refops(lua_State *L);    /* lua_refops.c: naive reference kernels (golden output) */
 int luaopen_lg_host(lua_State *L);      /* lua_host_io.c: files, safetensors, sha256, hub, compiler */
+int luaopen_lg_sandbox(lua_State *L);   /* lua_sandbox.c: --config files from strangers */
 
 #endif
