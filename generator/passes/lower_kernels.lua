@@ -35,14 +35,15 @@ function lower.conv(g, node, target)
     errors.internal("%s: conv epilogue %s not supported", node.name, a.act or "norm")
   end
   local cg, og = ic // a.groups, oc // a.groups
+  local kh, kw = wshape[3] or 1, wshape[4] or 1 -- 2-d weights are per-pixel Linear layers
   local nr = target.nr
   node.kernel = { template = "conv_igemm.c.in", vars = {
-    N = n, IH = ih, IW = iw, IC = ic, OH = oh, OW = ow, OC = oc, KH = wshape[3] or 1, KW = wshape[4] or 1,
-    SH = a.stride or 1, SW = a.stride or 1, PH = a.pad or 0, PW = a.pad or 0, GROUPS = a.groups or 1, CG = cg, OG = og,
+    N = n, IH = ih, IW = iw, IC = ic, OH = oh, OW = ow, OC = oc, KH = kh, KW = kw,
+    SH = a.stride, SW = a.stride, PH = a.pad, PW = a.pad, GROUPS = a.groups, CG = cg, OG = og,
     MR = target.mr, NR = nr, PANELS = cdiv(og, nr), P = n * oh * ow, MTILES = cdiv(n * oh * ow, target.mr),
-    TAPS = (wshape[3] or 1) * (wshape[4] or 1), PANEL_FLOATS = nr + (wshape[3] or 1) * (wshape[4] or 1) * cg * nr,
+    TAPS = kh * kw, PANEL_FLOATS = nr + kh * kw * cg * nr,
     RESIDUAL = a.residual and 1 or 0, RELU = a.act == "relu" and 1 or 0, GELU = a.act == "gelu" and 1 or 0 } }
-  node.blob = { { role = "weight", tensor = T.pack_igemm(w, node.tensors.bias, a.groups or 1, nr) } }
+  node.blob = { { role = "weight", tensor = T.pack_igemm(w, node.tensors.bias, a.groups, nr) } }
 end
 
 -- A linear layer is a 1x1 conv over N "pixels".
