@@ -180,10 +180,9 @@ local function cmd_info(name, o)
   for k, val in pairs(v) do info[k] = val end
   info.model = { num_classes = mo.num_classes, in_chans = mo.in_chans, size = mo.size, batch = mo.batch,
     params = params, macs = macs, layers = #g.nodes }
-  if o.layers then
-    local report = generate.report(v, o)
-    info.layers, info.totals = report.layers, report.totals
-  end
+  local report = generate.report(v, o)
+  info.totals = report.totals
+  if o.layers then info.layers = report.layers end
   if o.json then
     print(json.encode(info, true))
     return 0
@@ -211,6 +210,10 @@ local function cmd_info(name, o)
   line("accuracy", v.acc1 and string.format("acc@1 %.3f, acc@5 %.3f", v.acc1, v.acc5 or 0) or "-")
   line("params", string.format("%d (%.2f M)", params, params / 1e6))
   line("MACs", string.format("%d (%.2f G)", macs, macs / 1e9))
+  local t = info.totals
+  line("plan", string.format("%d layers after fusion, %d kernels; arena %d bytes = %.1f%% of the %d bytes all "
+    .. "activations would take; packed weights %d bytes", t.layers, t.kernels, t.arena_bytes,
+    100 * t.arena_bytes / t.activation_bytes, t.activation_bytes, t.weight_bytes))
   if o.layers then
     print("")
     print(string.format("%-34s %-28s %-18s %10s %10s %10s %10s", "layer (timm module) + fused", "kernel", "output NHWC",
@@ -220,7 +223,6 @@ local function cmd_info(name, o)
       print(string.format("%-34s %-28s %-18s %10d %10d %10d %10d", name, l.kernel, table.concat(l.shape_nhwc, "x"),
         l.macs, l.weight_bytes, l.arena_offset, l.live_bytes))
     end
-    local t = info.totals
     print(string.format("totals: %d layers, %d kernels, %.3f GMACs, weights %d bytes, arena %d bytes "
       .. "(%.1f%% of the %d bytes all activations would take)", t.layers, t.kernels, t.macs / 1e9, t.weight_bytes,
       t.arena_bytes, 100 * t.arena_bytes / t.activation_bytes, t.activation_bytes))

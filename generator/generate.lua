@@ -116,10 +116,10 @@ function generate.run(variant, o, src)
   return paths, report, { prefix = prefix, target = c.target, labels = c.mo.num_classes > 0 and variant.labels or nil }
 end
 
--- The per-layer report of a model without writing anything (random weights
+-- The per-layer report of a model without writing anything (zero weights
 -- stand in: shapes, fusion and the arena plan do not depend on values).
 function generate.report(variant, o)
-  local c = generate.compile(variant, o, { random_seed = 0, skip_golden = true })
+  local c = generate.compile(variant, o, { zeros = true, skip_golden = true })
   local plan = blob.plan(c.g, c.golden_in, c.golden_out)
   local _, _, report = generate.render(variant, o, c, { c = "model.c", h = "model.h", bin = "model.bin" }, plan, "-")
   return report
