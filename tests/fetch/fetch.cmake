@@ -1,4 +1,4 @@
-# Hub download tests: generator/hub.c + generator/hf_cache.c against a fake
+# Hub download tests: generator/hub.c + hub_http.c + hf_cache.c against a fake
 # hub on 127.0.0.1 (tests/fetch/fake_hub.py), plus the SHA-256 vectors.
 # The runtime files are compiled in directly so these targets build even
 # while other runtime sources are mid-edit.
@@ -15,6 +15,7 @@ target_compile_definitions(lg_sha256_vectors PRIVATE _POSIX_C_SOURCE=200809L)
 add_executable(lg_hub_client
   ${LG_FETCH_DIR}/hub_client.c
   ${CMAKE_SOURCE_DIR}/generator/hub.c
+  ${CMAKE_SOURCE_DIR}/generator/hub_http.c
   ${CMAKE_SOURCE_DIR}/generator/hf_cache.c
   ${CMAKE_SOURCE_DIR}/runtime/lg_sha256.c
   ${CMAKE_SOURCE_DIR}/runtime/lg_status.c)
