@@ -1,25 +1,13 @@
 /* Unit tests for lg_json: one function per behaviour; a failing check prints
- * the input and what differed. Exit status is the number of failed tests. */
+ * the input and what differed (the runner is check.h). */
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "lg_json.h"
-
-static int failed; /* checks failed in the current test */
-
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "    %s:%d: ", __FILE__, __LINE__);                                          \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fputc('\n', stderr);                                                                         \
-      failed++;                                                                                    \
-      return;                                                                                      \
-    }                                                                                              \
-  } while (0)
 
 /* Parses text[0..len) from an exact-size heap copy (so ASan/valgrind catch
  * any read past len); prints the error and returns NULL on failure. */
@@ -452,47 +440,33 @@ static void rejects_more_values_than_the_node_limit(void) {
 }
 
 int main(void) {
-  struct {
-    const char *name;
-    void (*fn)(void);
-  } tests[] = {
-#define T(f) {#f, f}
-      T(parses_scalars_and_literals),
-      T(parses_nested_containers_in_document_order),
-      T(decodes_simple_escapes),
-      T(decodes_unicode_escapes_and_surrogate_pairs_to_utf8),
-      T(rejects_lone_surrogates),
-      T(keeps_raw_utf8_and_rejects_invalid_utf8),
-      T(rejects_control_characters_in_strings),
-      T(keeps_embedded_nul_in_strings),
-      T(enforces_depth_limit),
-      T(parses_integers_exactly_beyond_2_53),
-      T(detects_integer_overflow),
-      T(treats_fraction_and_exponent_as_non_integers),
-      T(parses_number_edge_cases),
-      T(rejects_invalid_numbers),
-      T(rejects_numbers_outside_double_range),
-      T(ignores_locale_decimal_point),
-      T(rejects_trailing_garbage),
-      T(accepts_surrounding_whitespace),
-      T(rejects_trailing_commas),
-      T(rejects_empty_and_whitespace_only_input),
-      T(rejects_malformed_structure),
-      T(keeps_duplicate_keys_in_order),
-      T(reports_byte_offset_of_error),
-      T(never_reads_past_len),
-      T(accessors_tolerate_null_and_wrong_types),
-      T(rejects_more_values_than_the_node_limit),
-#undef T
+  static const check_test tests[] = {
+      CHECK_TEST(parses_scalars_and_literals),
+      CHECK_TEST(parses_nested_containers_in_document_order),
+      CHECK_TEST(decodes_simple_escapes),
+      CHECK_TEST(decodes_unicode_escapes_and_surrogate_pairs_to_utf8),
+      CHECK_TEST(rejects_lone_surrogates),
+      CHECK_TEST(keeps_raw_utf8_and_rejects_invalid_utf8),
+      CHECK_TEST(rejects_control_characters_in_strings),
+      CHECK_TEST(keeps_embedded_nul_in_strings),
+      CHECK_TEST(enforces_depth_limit),
+      CHECK_TEST(parses_integers_exactly_beyond_2_53),
+      CHECK_TEST(detects_integer_overflow),
+      CHECK_TEST(treats_fraction_and_exponent_as_non_integers),
+      CHECK_TEST(parses_number_edge_cases),
+      CHECK_TEST(rejects_invalid_numbers),
+      CHECK_TEST(rejects_numbers_outside_double_range),
+      CHECK_TEST(ignores_locale_decimal_point),
+      CHECK_TEST(rejects_trailing_garbage),
+      CHECK_TEST(accepts_surrounding_whitespace),
+      CHECK_TEST(rejects_trailing_commas),
+      CHECK_TEST(rejects_empty_and_whitespace_only_input),
+      CHECK_TEST(rejects_malformed_structure),
+      CHECK_TEST(keeps_duplicate_keys_in_order),
+      CHECK_TEST(reports_byte_offset_of_error),
+      CHECK_TEST(never_reads_past_len),
+      CHECK_TEST(accessors_tolerate_null_and_wrong_types),
+      CHECK_TEST(rejects_more_values_than_the_node_limit),
   };
-  setvbuf(stdout, NULL, _IONBF, 0); /* keep results in order with stderr details */
-  int n_failed = 0, n = (int)(sizeof tests / sizeof tests[0]);
-  for (int i = 0; i < n; i++) {
-    failed = 0;
-    tests[i].fn();
-    printf("%s %s\n", failed ? "NOT OK" : "ok    ", tests[i].name);
-    n_failed += failed != 0;
-  }
-  printf("%d/%d json tests passed\n", n - n_failed, n);
-  return n_failed;
+  return check_run(tests, sizeof tests / sizeof tests[0]);
 }

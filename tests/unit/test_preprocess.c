@@ -8,25 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "lg_image.h"
 #include "lg_labels.h"
 #include "lg_preprocess.h"
 #include "lg_topk.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                 \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      printf("  NOT OK %s:%d: %s: ", __FILE__, __LINE__, #cond);                         \
-      printf(__VA_ARGS__);                                                               \
-      printf("\n");                                                                      \
-      failures++;                                                                        \
-    }                                                                                    \
-  } while (0)
-
-#define CHECK_INT(got, want)                                                             \
-  CHECK((got) == (want), "got %lld, want %lld", (long long)(got), (long long)(want))
+/* Checks here go on after a failure (EXPECT, not CHECK) so that a test
+ * prints every value that differs. */
+#define EXPECT_INT(got, want)                                                            \
+  EXPECT((got) == (want), "got %lld, want %lld", (long long)(got), (long long)(want))
 
 static lg_preprocess_cfg imagenet_cfg(int h, int w, float crop_pct, lg_interp interp) {
   lg_preprocess_cfg c = {.out_h = h,
@@ -42,7 +33,7 @@ static lg_preprocess_plan plan_of(int img_w, int img_h, lg_preprocess_cfg cfg) {
   lg_preprocess_plan p;
   char err[256] = "";
   lg_status st = lg_preprocess_plan_for(img_w, img_h, &cfg, &p, err, sizeof err);
-  CHECK(st == LG_OK, "%s", err);
+  EXPECT(st == LG_OK, "%s", err);
   return p;
 }
 
@@ -52,17 +43,17 @@ static void square_target_resizes_shorter_side_and_truncates_longer(void) {
   /* 500x375, 224 @ 0.875: scale 256; long side int(256 * 500 / 375) = 341 */
   lg_preprocess_plan p =
       plan_of(500, 375, imagenet_cfg(224, 224, 0.875f, LG_INTERP_BICUBIC));
-  CHECK_INT(p.resize_w, 341);
-  CHECK_INT(p.resize_h, 256);
-  CHECK_INT(p.interp, LG_INTERP_BICUBIC);
-  CHECK_INT(p.crop_left, 58); /* round(58.5) = 58: Python rounds half to even */
-  CHECK_INT(p.crop_top, 16);
+  EXPECT_INT(p.resize_w, 341);
+  EXPECT_INT(p.resize_h, 256);
+  EXPECT_INT(p.interp, LG_INTERP_BICUBIC);
+  EXPECT_INT(p.crop_left, 58); /* round(58.5) = 58: Python rounds half to even */
+  EXPECT_INT(p.crop_top, 16);
   /* portrait: the width is the shorter side */
   p = plan_of(301, 640, imagenet_cfg(288, 288, 0.95f, LG_INTERP_BILINEAR));
-  CHECK_INT(p.resize_w, 303); /* floor(288 / 0.95) = 303 */
-  CHECK_INT(p.resize_h, 644); /* int(303 * 640 / 301) = int(644.25) */
-  CHECK_INT(p.crop_left, 8);  /* round(7.5) = 8 */
-  CHECK_INT(p.crop_top, 178);
+  EXPECT_INT(p.resize_w, 303); /* floor(288 / 0.95) = 303 */
+  EXPECT_INT(p.resize_h, 644); /* int(303 * 640 / 301) = int(644.25) */
+  EXPECT_INT(p.crop_left, 8);  /* round(7.5) = 8 */
+  EXPECT_INT(p.crop_top, 178);
 }
 
 static void crop_offset_rounds_half_to_even(void) {
@@ -72,8 +63,9 @@ static void crop_offset_rounds_half_to_even(void) {
   for (int i = 0; i < 6; i++) {
     lg_preprocess_plan p =
         plan_of(w[i], 224, imagenet_cfg(224, 224, 1.0f, LG_INTERP_BICUBIC));
-    CHECK(p.resize_w == w[i] && p.crop_left == want[i],
-          "width %d: resize %d left %d, want %d", w[i], p.resize_w, p.crop_left, want[i]);
+    EXPECT(p.resize_w == w[i] && p.crop_left == want[i],
+           "width %d: resize %d left %d, want %d", w[i], p.resize_w, p.crop_left,
+           want[i]);
   }
 }
 
@@ -81,9 +73,9 @@ static void crop_pct_float_is_read_as_its_decimal(void) {
   /* Python: floor(224 / 0.8) = 280, but 224 / (double)0.8f = 279.99999... */
   lg_preprocess_plan p =
       plan_of(300, 300, imagenet_cfg(224, 224, 0.8f, LG_INTERP_BICUBIC));
-  CHECK_INT(p.resize_w, 280);
+  EXPECT_INT(p.resize_w, 280);
   p = plan_of(1000, 1000, imagenet_cfg(85, 85, 0.85f, LG_INTERP_BICUBIC));
-  CHECK_INT(p.resize_w, 100); /* floor(85 / 0.85) = 100 */
+  EXPECT_INT(p.resize_w, 100); /* floor(85 / 0.85) = 100 */
 }
 
 static void non_square_target_keeps_ratio_and_is_always_bilinear(void) {
@@ -91,35 +83,35 @@ static void non_square_target_keeps_ratio_and_is_always_bilinear(void) {
    * ratio = min(480/182, 640/219) = 480/182 -> (182, round(242.67) = 243) */
   lg_preprocess_plan p =
       plan_of(640, 480, imagenet_cfg(160, 192, 0.875f, LG_INTERP_BICUBIC));
-  CHECK_INT(p.resize_h, 182);
-  CHECK_INT(p.resize_w, 243);
-  CHECK_INT(p.interp, LG_INTERP_BILINEAR); /* timm's ResizeKeepRatio default */
-  CHECK_INT(p.crop_top, 11);
-  CHECK_INT(p.crop_left, 26); /* round(25.5) = 26 */
+  EXPECT_INT(p.resize_h, 182);
+  EXPECT_INT(p.resize_w, 243);
+  EXPECT_INT(p.interp, LG_INTERP_BILINEAR); /* timm's ResizeKeepRatio default */
+  EXPECT_INT(p.crop_top, 11);
+  EXPECT_INT(p.crop_left, 26); /* round(25.5) = 26 */
 }
 
 static void crop_larger_than_image_pads_with_zero_pixels(void) {
   /* crop_pct 1.25: scale floor(179.2) = 179 < 224 -> centered zero padding */
   lg_preprocess_cfg cfg = imagenet_cfg(224, 224, 1.25f, LG_INTERP_BILINEAR);
   lg_preprocess_plan p = plan_of(179, 179, cfg);
-  CHECK_INT(p.crop_left, -22); /* (224 - 179) // 2 */
-  CHECK_INT(p.crop_top, -22);
+  EXPECT_INT(p.crop_left, -22); /* (224 - 179) // 2 */
+  EXPECT_INT(p.crop_top, -22);
   unsigned char px[179 * 179 * 3];
   memset(px, 255, sizeof px);
   lg_image img = {179, 179, px};
   float *out = malloc(3 * 224 * 224 * sizeof *out);
   char err[256];
-  CHECK(lg_preprocess_image(&img, &cfg, out, err, sizeof err) == LG_OK, "%s", err);
+  EXPECT(lg_preprocess_image(&img, &cfg, out, err, sizeof err) == LG_OK, "%s", err);
   float pad = (0.0f / 255.0f - cfg.mean[0]) / cfg.std[0];
   float white = (255.0f / 255.0f - cfg.mean[0]) / cfg.std[0];
-  CHECK(out[0] == pad, "corner %.9g, want padding %.9g", out[0], pad);
-  CHECK(out[21 * 224 + 21] == pad, "(21,21) %.9g, want padding", out[21 * 224 + 21]);
-  CHECK(out[22 * 224 + 22] == white, "(22,22) %.9g, want white %.9g", out[22 * 224 + 22],
-        white);
-  CHECK(out[200 * 224 + 200] == white, "(200,200) %.9g, want white",
-        out[200 * 224 + 200]);
-  CHECK(out[201 * 224 + 201] == pad, "(201,201) %.9g, want padding",
-        out[201 * 224 + 201]);
+  EXPECT(out[0] == pad, "corner %.9g, want padding %.9g", out[0], pad);
+  EXPECT(out[21 * 224 + 21] == pad, "(21,21) %.9g, want padding", out[21 * 224 + 21]);
+  EXPECT(out[22 * 224 + 22] == white, "(22,22) %.9g, want white %.9g", out[22 * 224 + 22],
+         white);
+  EXPECT(out[200 * 224 + 200] == white, "(200,200) %.9g, want white",
+         out[200 * 224 + 200]);
+  EXPECT(out[201 * 224 + 201] == pad, "(201,201) %.9g, want padding",
+         out[201 * 224 + 201]);
   free(out);
 }
 
@@ -127,20 +119,20 @@ static void rejects_bad_config(void) {
   lg_preprocess_plan p;
   char err[256] = "";
   lg_preprocess_cfg cfg = imagenet_cfg(224, 224, 0.0f, LG_INTERP_BICUBIC);
-  CHECK_INT(lg_preprocess_plan_for(10, 10, &cfg, &p, err, sizeof err), LG_ERR_ARG);
-  CHECK(strstr(err, "crop_pct") != NULL, "message '%s' does not name crop_pct", err);
+  EXPECT_INT(lg_preprocess_plan_for(10, 10, &cfg, &p, err, sizeof err), LG_ERR_ARG);
+  EXPECT(strstr(err, "crop_pct") != NULL, "message '%s' does not name crop_pct", err);
   cfg = imagenet_cfg(0, 224, 0.875f, LG_INTERP_BICUBIC);
-  CHECK_INT(lg_preprocess_plan_for(10, 10, &cfg, &p, err, sizeof err), LG_ERR_ARG);
+  EXPECT_INT(lg_preprocess_plan_for(10, 10, &cfg, &p, err, sizeof err), LG_ERR_ARG);
   cfg = imagenet_cfg(224, 224, 0.875f, LG_INTERP_BICUBIC);
   cfg.std[1] = 0.0f;
   unsigned char px[3] = {1, 2, 3};
   lg_image img = {1, 1, px};
   float out[3 * 224 * 224];
-  CHECK_INT(lg_preprocess_image(&img, &cfg, out, err, sizeof err), LG_ERR_ARG);
+  EXPECT_INT(lg_preprocess_image(&img, &cfg, out, err, sizeof err), LG_ERR_ARG);
   lg_interp it;
-  CHECK_INT(lg_interp_from_name("bicubic", &it), LG_OK);
-  CHECK_INT(it, LG_INTERP_BICUBIC);
-  CHECK_INT(lg_interp_from_name("lanczos", &it), LG_ERR_UNSUPPORTED);
+  EXPECT_INT(lg_interp_from_name("bicubic", &it), LG_OK);
+  EXPECT_INT(it, LG_INTERP_BICUBIC);
+  EXPECT_INT(lg_interp_from_name("lanczos", &it), LG_ERR_UNSUPPORTED);
 }
 
 /* ---- resampler ---------------------------------------------------------- */
@@ -151,7 +143,7 @@ static lg_image resize_row(const unsigned char *grey, int w, int dw, lg_interp i
     px[3 * i] = px[3 * i + 1] = px[3 * i + 2] = grey[i];
   lg_image src = {w, 1, px}, dst;
   char err[256];
-  CHECK(lg_image_resize(&src, dw, 1, interp, &dst, err, sizeof err) == LG_OK, "%s", err);
+  EXPECT(lg_image_resize(&src, dw, 1, interp, &dst, err, sizeof err) == LG_OK, "%s", err);
   return dst;
 }
 
@@ -168,9 +160,9 @@ static void resize_matches_pil_on_hand_checked_rows(void) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     lg_image d = resize_row(row, 4, cases[i].dw, cases[i].interp);
     for (int x = 0; d.rgb && x < cases[i].dw; x++)
-      CHECK(d.rgb[3 * x] == cases[i].want[x], "%s to %d: pixel %d = %d, want %d",
-            lg_interp_name(cases[i].interp), cases[i].dw, x, d.rgb[3 * x],
-            cases[i].want[x]);
+      EXPECT(d.rgb[3 * x] == cases[i].want[x], "%s to %d: pixel %d = %d, want %d",
+             lg_interp_name(cases[i].interp), cases[i].dw, x, d.rgb[3 * x],
+             cases[i].want[x]);
     lg_image_free(&d);
   }
 }
@@ -185,14 +177,14 @@ static void resize_keeps_constant_images_constant(void) {
     for (int s = 0; s < 5; s++) {
       lg_image d;
       char err[256];
-      CHECK(lg_image_resize(&src, sizes[s][0], sizes[s][1], (lg_interp)interp, &d, err,
-                            sizeof err) == LG_OK,
-            "%s", err);
+      EXPECT(lg_image_resize(&src, sizes[s][0], sizes[s][1], (lg_interp)interp, &d, err,
+                             sizeof err) == LG_OK,
+             "%s", err);
       int bad = 0;
       for (int i = 0; d.rgb && i < d.w * d.h * 3; i++)
         bad += d.rgb[i] != 201;
-      CHECK(bad == 0, "%s %dx%d: %d values differ from 201", lg_interp_name(interp),
-            sizes[s][0], sizes[s][1], bad);
+      EXPECT(bad == 0, "%s %dx%d: %d values differ from 201", lg_interp_name(interp),
+             sizes[s][0], sizes[s][1], bad);
       lg_image_free(&d);
     }
   }
@@ -207,7 +199,7 @@ static void grey_image_gives_timm_single_channel(void) {
     px[i] = (unsigned char)(i * 37 % 251);
   lg_image img = {W, H, px};
   lg_image_to_grey(&img);
-  CHECK_INT(px[0], (0 * 19595 + 37 * 38470 + 74 * 7471 + 0x8000) >> 16);
+  EXPECT_INT(px[0], (0 * 19595 + 37 * 38470 + 74 * 7471 + 0x8000) >> 16);
   lg_preprocess_cfg cfg = {.out_h = 16,
                            .out_w = 16,
                            .crop_pct = 0.875f,
@@ -216,15 +208,15 @@ static void grey_image_gives_timm_single_channel(void) {
                            .std = {0.5f, 0.5f, 0.5f}};
   float chw[3 * 16 * 16], one[16 * 16], four[4 * 16 * 16];
   char err[256];
-  CHECK(lg_preprocess_image(&img, &cfg, chw, err, sizeof err) == LG_OK, "%s", err);
+  EXPECT(lg_preprocess_image(&img, &cfg, chw, err, sizeof err) == LG_OK, "%s", err);
   lg_preprocess_to_channels(chw, 16, 16, 1, one);
   int bad = 0;
   for (int i = 0; i < 16 * 16; i++)
     bad += one[i] != chw[i] || chw[i] != chw[256 + i] || chw[i] != chw[512 + i];
-  CHECK(bad == 0, "%d of 256 grey values differ between channels", bad);
+  EXPECT(bad == 0, "%d of 256 grey values differ between channels", bad);
   lg_preprocess_to_channels(chw, 16, 16, 4, four);
-  CHECK(memcmp(four + 3 * 256, chw, 256 * sizeof(float)) == 0,
-        "channel 3 is not channel 0");
+  EXPECT(memcmp(four + 3 * 256, chw, 256 * sizeof(float)) == 0,
+         "channel 3 is not channel 0");
 }
 
 /* ---- decoding ----------------------------------------------------------- */
@@ -234,38 +226,38 @@ static void decodes_ppm_and_replicates_pgm_grey(void) {
   static const unsigned char pgm[] = "P5\n2 1\n255\n\x07\xf0";
   lg_image img;
   char err[256];
-  CHECK(lg_image_decode(ppm, sizeof ppm - 1, "t.ppm", &img, err, sizeof err) == LG_OK,
-        "%s", err);
-  CHECK(img.w == 2 && img.h == 1 && img.rgb[0] == 1 && img.rgb[5] == 0xfc,
-        "ppm: %dx%d first %d last %d", img.w, img.h, img.rgb ? img.rgb[0] : -1,
-        img.rgb ? img.rgb[5] : -1);
+  EXPECT(lg_image_decode(ppm, sizeof ppm - 1, "t.ppm", &img, err, sizeof err) == LG_OK,
+         "%s", err);
+  EXPECT(img.w == 2 && img.h == 1 && img.rgb[0] == 1 && img.rgb[5] == 0xfc,
+         "ppm: %dx%d first %d last %d", img.w, img.h, img.rgb ? img.rgb[0] : -1,
+         img.rgb ? img.rgb[5] : -1);
   lg_image_free(&img);
-  CHECK(lg_image_decode(pgm, sizeof pgm - 1, "t.pgm", &img, err, sizeof err) == LG_OK,
-        "%s", err);
-  CHECK(img.rgb && img.rgb[0] == 7 && img.rgb[1] == 7 && img.rgb[2] == 7 &&
-            img.rgb[3] == 0xf0 && img.rgb[5] == 0xf0,
-        "pgm grey not replicated");
+  EXPECT(lg_image_decode(pgm, sizeof pgm - 1, "t.pgm", &img, err, sizeof err) == LG_OK,
+         "%s", err);
+  EXPECT(img.rgb && img.rgb[0] == 7 && img.rgb[1] == 7 && img.rgb[2] == 7 &&
+             img.rgb[3] == 0xf0 && img.rgb[5] == 0xf0,
+         "pgm grey not replicated");
   lg_image_free(&img);
 }
 
 static void load_errors_name_the_file_and_reason(void) {
   lg_image img;
   char err[512] = "";
-  CHECK_INT(lg_image_load("/nonexistent/cat.jpg", &img, err, sizeof err),
-            LG_ERR_NOT_FOUND);
-  CHECK(strstr(err, "/nonexistent/cat.jpg") != NULL, "message '%s'", err);
-  CHECK(img.rgb == NULL, "image not zeroed on failure");
+  EXPECT_INT(lg_image_load("/nonexistent/cat.jpg", &img, err, sizeof err),
+             LG_ERR_NOT_FOUND);
+  EXPECT(strstr(err, "/nonexistent/cat.jpg") != NULL, "message '%s'", err);
+  EXPECT(img.rgb == NULL, "image not zeroed on failure");
 
   static const unsigned char junk[] = "GIF89a this is not an image we decode";
-  CHECK_INT(lg_image_decode(junk, sizeof junk - 1, "junk.gif", &img, err, sizeof err),
-            LG_ERR_FORMAT);
-  CHECK(strstr(err, "junk.gif") && strstr(err, "supported"), "message '%s'", err);
+  EXPECT_INT(lg_image_decode(junk, sizeof junk - 1, "junk.gif", &img, err, sizeof err),
+             LG_ERR_FORMAT);
+  EXPECT(strstr(err, "junk.gif") && strstr(err, "supported"), "message '%s'", err);
 
   static const unsigned char truncated[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0";
-  CHECK_INT(
+  EXPECT_INT(
       lg_image_decode(truncated, sizeof truncated - 1, "cut.png", &img, err, sizeof err),
       LG_ERR_FORMAT);
-  CHECK(strstr(err, "cut.png") != NULL, "message '%s'", err);
+  EXPECT(strstr(err, "cut.png") != NULL, "message '%s'", err);
 }
 
 /* ---- labels ------------------------------------------------------------- */
@@ -277,31 +269,31 @@ static void labels_take_text_after_tab_or_whole_line(void) {
                              "n01491361\ttiger shark\n";
   lg_labels l;
   char err[256], buf[32];
-  CHECK(lg_labels_parse(text, sizeof text - 1, &l, err, sizeof err) == LG_OK, "%s", err);
-  CHECK_INT(l.n, 4);
-  CHECK(l.n == 4 && strcmp(lg_labels_get(&l, 0), "tench, Tinca tinca") == 0, "0: '%s'",
-        lg_labels_get(&l, 0));
-  CHECK(l.n == 4 && strcmp(lg_labels_get(&l, 1), "goldfish") == 0, "1: '%s'",
-        lg_labels_get(&l, 1));
-  CHECK(l.n == 4 && strcmp(lg_labels_get(&l, 3), "tiger shark") == 0, "3: '%s'",
-        lg_labels_get(&l, 3));
-  CHECK(strcmp(lg_labels_format(&l, 2, buf, sizeof buf), "class 2") == 0,
-        "blank line prints '%s'", buf);
-  CHECK(lg_labels_get(&l, 4) == NULL && lg_labels_get(&l, -1) == NULL, "out of range");
+  EXPECT(lg_labels_parse(text, sizeof text - 1, &l, err, sizeof err) == LG_OK, "%s", err);
+  EXPECT_INT(l.n, 4);
+  EXPECT(l.n == 4 && strcmp(lg_labels_get(&l, 0), "tench, Tinca tinca") == 0, "0: '%s'",
+         lg_labels_get(&l, 0));
+  EXPECT(l.n == 4 && strcmp(lg_labels_get(&l, 1), "goldfish") == 0, "1: '%s'",
+         lg_labels_get(&l, 1));
+  EXPECT(l.n == 4 && strcmp(lg_labels_get(&l, 3), "tiger shark") == 0, "3: '%s'",
+         lg_labels_get(&l, 3));
+  EXPECT(strcmp(lg_labels_format(&l, 2, buf, sizeof buf), "class 2") == 0,
+         "blank line prints '%s'", buf);
+  EXPECT(lg_labels_get(&l, 4) == NULL && lg_labels_get(&l, -1) == NULL, "out of range");
   lg_labels_free(&l);
 }
 
 static void missing_labels_print_class_index(void) {
   lg_labels l;
   char err[256], buf[32];
-  CHECK(lg_labels_parse("", 0, &l, err, sizeof err) == LG_OK, "%s", err);
-  CHECK_INT(l.n, 0);
-  CHECK(strcmp(lg_labels_format(&l, 123, buf, sizeof buf), "class 123") == 0, "'%s'",
-        buf);
-  CHECK(strcmp(lg_labels_format(NULL, 7, buf, sizeof buf), "class 7") == 0, "'%s'", buf);
-  CHECK_INT(lg_labels_parse("a\0b", 3, &l, err, sizeof err), LG_ERR_FORMAT);
-  CHECK(lg_labels_parse("only", 4, &l, err, sizeof err) == LG_OK && l.n == 1,
-        "no newline");
+  EXPECT(lg_labels_parse("", 0, &l, err, sizeof err) == LG_OK, "%s", err);
+  EXPECT_INT(l.n, 0);
+  EXPECT(strcmp(lg_labels_format(&l, 123, buf, sizeof buf), "class 123") == 0, "'%s'",
+         buf);
+  EXPECT(strcmp(lg_labels_format(NULL, 7, buf, sizeof buf), "class 7") == 0, "'%s'", buf);
+  EXPECT_INT(lg_labels_parse("a\0b", 3, &l, err, sizeof err), LG_ERR_FORMAT);
+  EXPECT(lg_labels_parse("only", 4, &l, err, sizeof err) == LG_OK && l.n == 1,
+         "no newline");
   lg_labels_free(&l);
 }
 
@@ -311,19 +303,19 @@ static void softmax_is_stable_and_sums_to_one(void) {
   float logits[4] = {1000.0f, 1001.0f, 999.0f, -1e30f}, p[4];
   lg_softmax(logits, 4, p);
   double sum = p[0] + p[1] + p[2] + p[3];
-  CHECK(fabs(sum - 1.0) < 1e-6, "sum %.9g", sum);
+  EXPECT(fabs(sum - 1.0) < 1e-6, "sum %.9g", sum);
   double want1 = 1.0 / (1.0 + exp(-1.0) + exp(-2.0));
-  CHECK(fabs(p[1] - want1) < 1e-7, "p[1] %.9g, want %.9g", p[1], want1);
-  CHECK(p[3] == 0.0f, "p[3] %.9g", p[3]);
+  EXPECT(fabs(p[1] - want1) < 1e-7, "p[1] %.9g, want %.9g", p[1], want1);
+  EXPECT(p[3] == 0.0f, "p[3] %.9g", p[3]);
 
   float neg[3] = {-INFINITY, -INFINITY, -INFINITY};
   lg_softmax(neg, 3, neg); /* in place */
-  CHECK(fabsf(neg[0] - 1.0f / 3) < 1e-7f && neg[2] == neg[0], "all -inf: %g %g", neg[0],
-        neg[2]);
+  EXPECT(fabsf(neg[0] - 1.0f / 3) < 1e-7f && neg[2] == neg[0], "all -inf: %g %g", neg[0],
+         neg[2]);
   float inf[3] = {INFINITY, 0.0f, INFINITY};
   lg_softmax(inf, 3, inf);
-  CHECK(inf[0] == 0.5f && inf[1] == 0.0f && inf[2] == 0.5f, "+inf: %g %g %g", inf[0],
-        inf[1], inf[2]);
+  EXPECT(inf[0] == 0.5f && inf[1] == 0.0f && inf[2] == 0.5f, "+inf: %g %g %g", inf[0],
+         inf[1], inf[2]);
 }
 
 static void topk_orders_ties_by_lower_index_and_nan_last(void) {
@@ -331,47 +323,34 @@ static void topk_orders_ties_by_lower_index_and_nan_last(void) {
   int idx[7];
   static const int want[7] = {5, 1, 3, 6, 0, 4, 2};
   int m = lg_topk(v, 7, 7, idx);
-  CHECK_INT(m, 7);
+  EXPECT_INT(m, 7);
   for (int i = 0; i < m; i++)
-    CHECK(idx[i] == want[i], "rank %d: index %d, want %d", i, idx[i], want[i]);
+    EXPECT(idx[i] == want[i], "rank %d: index %d, want %d", i, idx[i], want[i]);
   m = lg_topk(v, 7, 3, idx);
-  CHECK(m == 3 && idx[0] == 5 && idx[1] == 1 && idx[2] == 3, "top3 %d %d %d", idx[0],
-        idx[1], idx[2]);
-  CHECK_INT(lg_topk(v, 7, 100, idx), 7);
-  CHECK_INT(lg_topk(v, 7, 0, idx), 0);
-  CHECK_INT(lg_topk(v, 0, 5, idx), 0);
+  EXPECT(m == 3 && idx[0] == 5 && idx[1] == 1 && idx[2] == 3, "top3 %d %d %d", idx[0],
+         idx[1], idx[2]);
+  EXPECT_INT(lg_topk(v, 7, 100, idx), 7);
+  EXPECT_INT(lg_topk(v, 7, 0, idx), 0);
+  EXPECT_INT(lg_topk(v, 0, 5, idx), 0);
 }
 
 int main(void) {
-  static const struct {
-    const char *name;
-    void (*fn)(void);
-  } tests[] = {
-#define T(f) {#f, f}
-      T(square_target_resizes_shorter_side_and_truncates_longer),
-      T(crop_offset_rounds_half_to_even),
-      T(crop_pct_float_is_read_as_its_decimal),
-      T(non_square_target_keeps_ratio_and_is_always_bilinear),
-      T(crop_larger_than_image_pads_with_zero_pixels),
-      T(rejects_bad_config),
-      T(resize_matches_pil_on_hand_checked_rows),
-      T(resize_keeps_constant_images_constant),
-      T(grey_image_gives_timm_single_channel),
-      T(decodes_ppm_and_replicates_pgm_grey),
-      T(load_errors_name_the_file_and_reason),
-      T(labels_take_text_after_tab_or_whole_line),
-      T(missing_labels_print_class_index),
-      T(softmax_is_stable_and_sums_to_one),
-      T(topk_orders_ties_by_lower_index_and_nan_last),
-#undef T
+  static const check_test tests[] = {
+      CHECK_TEST(square_target_resizes_shorter_side_and_truncates_longer),
+      CHECK_TEST(crop_offset_rounds_half_to_even),
+      CHECK_TEST(crop_pct_float_is_read_as_its_decimal),
+      CHECK_TEST(non_square_target_keeps_ratio_and_is_always_bilinear),
+      CHECK_TEST(crop_larger_than_image_pads_with_zero_pixels),
+      CHECK_TEST(rejects_bad_config),
+      CHECK_TEST(resize_matches_pil_on_hand_checked_rows),
+      CHECK_TEST(resize_keeps_constant_images_constant),
+      CHECK_TEST(grey_image_gives_timm_single_channel),
+      CHECK_TEST(decodes_ppm_and_replicates_pgm_grey),
+      CHECK_TEST(load_errors_name_the_file_and_reason),
+      CHECK_TEST(labels_take_text_after_tab_or_whole_line),
+      CHECK_TEST(missing_labels_print_class_index),
+      CHECK_TEST(softmax_is_stable_and_sums_to_one),
+      CHECK_TEST(topk_orders_ties_by_lower_index_and_nan_last),
   };
-  int failed_tests = 0;
-  for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-    int before = failures;
-    tests[i].fn();
-    printf("%-60s %s\n", tests[i].name, failures == before ? "OK" : "NOT OK");
-    failed_tests += failures != before;
-  }
-  printf("%d of %zu tests failed\n", failed_tests, sizeof tests / sizeof tests[0]);
-  return failed_tests ? 1 : 0;
+  return check_run(tests, sizeof tests / sizeof tests[0]);
 }

@@ -1,7 +1,7 @@
 /* Unit tests for lg_safetensors: every file is built in memory (headers are
  * written with ' for " to stay readable), one function per behaviour; a
- * failing check prints the message or numbers that differ. Exit status is
- * the number of failed tests. */
+ * failing check prints the message or numbers that differ (the runner is
+ * check.h). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
@@ -10,20 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "lg_safetensors.h"
-
-static int failed; /* checks failed in the current test */
-
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "    %s:%d: ", __FILE__, __LINE__);                                          \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fputc('\n', stderr);                                                                         \
-      failed++;                                                                                    \
-      return;                                                                                      \
-    }                                                                                              \
-  } while (0)
 
 /* ---- building files --------------------------------------------------------- */
 
@@ -613,7 +601,7 @@ static void reports_errors_with_the_file_path(void) {
   CHECK(path, "cannot write a temp file");
   s = lg_st_open(&st, path);
   unlink(path);
-  char want[300];
+  char want[512]; /* write_temp's path (< 256 bytes) and the message */
   snprintf(want, sizeof want, "%s: tensor 'a': data_offsets [0, 16] go past the end", path);
   CHECK(s == LG_ERR_FORMAT && strstr(st.err, want) == st.err, "got \"%s\"\n    want \"%s...\"",
         st.err, want);
@@ -643,61 +631,47 @@ static void close_is_safe_after_failure_and_twice(void) {
 }
 
 int main(void) {
-  struct {
-    const char *name;
-    void (*fn)(void);
-  } tests[] = {
-#define T(f) {#f, f}
-      T(parses_valid_file_and_sorts_tensors_by_name),
-      T(finds_tensors_by_name),
-      T(reads_metadata),
-      T(accepts_space_padded_header),
-      T(accepts_file_without_tensors),
-      T(accepts_zero_sized_and_scalar_tensors),
-      T(ignores_unknown_fields_in_entries),
-      T(accepts_every_format_dtype),
-      T(rejects_file_shorter_than_8_bytes),
-      T(rejects_header_longer_than_file),
-      T(rejects_header_over_100mb),
-      T(rejects_malformed_json),
-      T(rejects_header_that_is_not_an_object),
-      T(rejects_entry_missing_a_field),
-      T(rejects_fields_with_wrong_types),
-      T(rejects_unknown_dtype),
-      T(rejects_negative_shape_dims),
-      T(rejects_non_integer_shape_dims),
-      T(rejects_more_than_8_dims),
-      T(rejects_begin_after_end),
-      T(rejects_offsets_beyond_data_section),
-      T(rejects_huge_offsets_exactly),
-      T(rejects_overlapping_offsets),
-      T(rejects_hole_between_tensors),
-      T(rejects_hole_at_start_of_data),
-      T(rejects_trailing_bytes_not_covered),
-      T(rejects_byte_length_that_does_not_match_shape),
-      T(rejects_shape_product_overflow),
-      T(rejects_duplicate_tensor_names),
-      T(rejects_duplicate_fields_in_entry),
-      T(rejects_metadata_that_is_not_a_string_map),
-      T(rejects_nul_in_tensor_name),
-      T(quotes_hostile_names_on_one_line),
-      T(converts_bf16_and_f16_exactly),
-      T(converts_f64_by_rounding_to_nearest),
-      T(copies_f32_bit_exactly_even_unaligned),
-      T(refuses_to_read_integer_dtypes_as_f32),
-      T(opens_file_from_disk_with_mmap),
-      T(reports_errors_with_the_file_path),
-      T(close_is_safe_after_failure_and_twice),
-#undef T
+  static const check_test tests[] = {
+      CHECK_TEST(parses_valid_file_and_sorts_tensors_by_name),
+      CHECK_TEST(finds_tensors_by_name),
+      CHECK_TEST(reads_metadata),
+      CHECK_TEST(accepts_space_padded_header),
+      CHECK_TEST(accepts_file_without_tensors),
+      CHECK_TEST(accepts_zero_sized_and_scalar_tensors),
+      CHECK_TEST(ignores_unknown_fields_in_entries),
+      CHECK_TEST(accepts_every_format_dtype),
+      CHECK_TEST(rejects_file_shorter_than_8_bytes),
+      CHECK_TEST(rejects_header_longer_than_file),
+      CHECK_TEST(rejects_header_over_100mb),
+      CHECK_TEST(rejects_malformed_json),
+      CHECK_TEST(rejects_header_that_is_not_an_object),
+      CHECK_TEST(rejects_entry_missing_a_field),
+      CHECK_TEST(rejects_fields_with_wrong_types),
+      CHECK_TEST(rejects_unknown_dtype),
+      CHECK_TEST(rejects_negative_shape_dims),
+      CHECK_TEST(rejects_non_integer_shape_dims),
+      CHECK_TEST(rejects_more_than_8_dims),
+      CHECK_TEST(rejects_begin_after_end),
+      CHECK_TEST(rejects_offsets_beyond_data_section),
+      CHECK_TEST(rejects_huge_offsets_exactly),
+      CHECK_TEST(rejects_overlapping_offsets),
+      CHECK_TEST(rejects_hole_between_tensors),
+      CHECK_TEST(rejects_hole_at_start_of_data),
+      CHECK_TEST(rejects_trailing_bytes_not_covered),
+      CHECK_TEST(rejects_byte_length_that_does_not_match_shape),
+      CHECK_TEST(rejects_shape_product_overflow),
+      CHECK_TEST(rejects_duplicate_tensor_names),
+      CHECK_TEST(rejects_duplicate_fields_in_entry),
+      CHECK_TEST(rejects_metadata_that_is_not_a_string_map),
+      CHECK_TEST(rejects_nul_in_tensor_name),
+      CHECK_TEST(quotes_hostile_names_on_one_line),
+      CHECK_TEST(converts_bf16_and_f16_exactly),
+      CHECK_TEST(converts_f64_by_rounding_to_nearest),
+      CHECK_TEST(copies_f32_bit_exactly_even_unaligned),
+      CHECK_TEST(refuses_to_read_integer_dtypes_as_f32),
+      CHECK_TEST(opens_file_from_disk_with_mmap),
+      CHECK_TEST(reports_errors_with_the_file_path),
+      CHECK_TEST(close_is_safe_after_failure_and_twice),
   };
-  setvbuf(stdout, NULL, _IONBF, 0); /* keep results in order with stderr details */
-  int n_failed = 0, n = (int)(sizeof tests / sizeof tests[0]);
-  for (int i = 0; i < n; i++) {
-    failed = 0;
-    tests[i].fn();
-    printf("%s %s\n", failed ? "NOT OK" : "ok    ", tests[i].name);
-    n_failed += failed != 0;
-  }
-  printf("%d/%d safetensors tests passed\n", n - n_failed, n);
-  return n_failed;
+  return check_run(tests, sizeof tests / sizeof tests[0]);
 }
