@@ -220,11 +220,7 @@ static int ck_shape(lua_State *L) {
   lg_safetensors *st = check_ckpt(L);
   const lg_st_tensor *t = lg_st_find(st, luaL_checkstring(L, 2));
   if (!t) return 0;
-  lua_createtable(L, t->ndim, 0);
-  for (int i = 0; i < t->ndim; i++) {
-    lua_pushinteger(L, t->shape[i]);
-    lua_rawseti(L, -2, i + 1);
-  }
+  lg_push_shape(L, t->ndim, t->shape);
   return 1;
 }
 

@@ -112,13 +112,17 @@ static int t_from_string(lua_State *L) {
   return 1;
 }
 
-static int t_shape(lua_State *L) {
-  lg_tensor *t = lg_tensor_check(L, 1);
-  lua_createtable(L, t->ndim, 0);
-  for (int i = 0; i < t->ndim; i++) {
-    lua_pushinteger(L, t->shape[i]);
+void lg_push_shape(lua_State *L, int ndim, const int64_t *shape) {
+  lua_createtable(L, ndim, 0);
+  for (int i = 0; i < ndim; i++) {
+    lua_pushinteger(L, shape[i]);
     lua_rawseti(L, -2, i + 1);
   }
+}
+
+static int t_shape(lua_State *L) {
+  lg_tensor *t = lg_tensor_check(L, 1);
+  lg_push_shape(L, t->ndim, t->shape);
   return 1;
 }
 

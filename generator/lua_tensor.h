@@ -17,6 +17,8 @@ typedef struct {
 
 /* Checks that argument idx is a tensor. */
 lg_tensor *lg_tensor_check(lua_State *L, int idx);
+/* Pushes a shape as a Lua array {d1, d2, ...}. */
+void lg_push_shape(lua_State *L, int ndim, const int64_t *shape);
 /* Pushes a new zero-filled tensor of the given shape. */
 lg_tensor *lg_tensor_push(lua_State *L, int ndim, const int64_t *shape);
 
