@@ -45,6 +45,9 @@ code:
   --verbose                    Lua tracebacks on errors
   --quiet                      no progress or warnings on stderr
   --help, --version
+environment:
+  HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE, HF_HOME, HF_HUB_OFFLINE   as in huggingface_hub
+  CC                           compiler for `build` (default: the one lucidgen was built with)
 ]]
 
 -- Options that take a value, and the flags.
