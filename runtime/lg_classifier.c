@@ -152,8 +152,29 @@ static int load_image(const char *path, float *in, int slot) {
   return 0;
 }
 
+/* A classifier built for a wider ISA than this CPU has would die of SIGILL
+ * in the first kernel; say which target it was built for instead. */
+static int cpu_runs_target(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+#if defined(__AVX512F__)
+  if (!__builtin_cpu_supports("avx512f")) return 0;
+#endif
+#if defined(__AVX2__)
+  if (!__builtin_cpu_supports("avx2")) return 0;
+#endif
+#if defined(__FMA__)
+  if (!__builtin_cpu_supports("fma")) return 0;
+#endif
+#endif
+  return 1;
+}
+
 int main(int argc, char **argv) {
   prog = argv[0];
+  if (!cpu_runs_target())
+    return die(2, "this classifier was built for target %s, which this CPU does not support; rebuild with "
+                  "lucidgen build --target %s", LG_MODEL(TARGET), "avx2 or --target generic");
   const char *weights = NULL, *input_raw = NULL, *output_raw = NULL, *dump_dir = NULL;
   int topk = 5, threads = 0, bench = 0, selftest = 0;
   const char **images = calloc((size_t)argc, sizeof *images);

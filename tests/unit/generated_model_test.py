@@ -7,6 +7,9 @@
       self-contained executable (no EXE.bin) whose self-test passes.
   cmake-example VARIANT [options]: the generated sources in a user's own CMake
       build (examples/cmake_app) configure, build and self-test.
+  foreign-cpu VARIANT [options]: on an emulated Haswell (qemu-user: AVX2, no
+      AVX-512) an avx512 classifier refuses to run with one line naming its
+      target, and a generic one passes its self-test.
   generated-is-current DIR: regenerate the checked-in example in generated/DIR
       with the options recorded in its generate.args and require byte-identical
       output (the generator is deterministic and the copy is current).
@@ -80,6 +83,31 @@ def cmake_example(lucidgen, variant, opts):
     return 0
 
 
+def foreign_cpu(lucidgen, variant, opts):
+    import shutil
+    qemu = shutil.which("qemu-x86_64")
+    if not qemu:
+        print("SKIPPED: qemu-x86_64 not installed (Debian qemu-user)")
+        return 77
+    with tempfile.TemporaryDirectory() as d:
+        for target in ("avx512", "generic"):
+            sh([lucidgen, "build", variant, "--random-init", "--quiet", "--target", target, "-o",
+                os.path.join(d, target)] + opts)
+        r = subprocess.run([qemu, "-cpu", "Haswell", os.path.join(d, "avx512"), "--selftest"], capture_output=True,
+                           text=True)
+        ours = [line for line in r.stderr.splitlines() if not line.startswith("qemu-x86_64:")]
+        if r.returncode != 2 or len(ours) != 1 or "target avx512" not in ours[0]:
+            print(f"NOT OK foreign-cpu: avx512 build on Haswell: exit {r.returncode}, {ours}")
+            return 1
+        r = subprocess.run([qemu, "-cpu", "Haswell", os.path.join(d, "generic"), "--selftest"], capture_output=True,
+                           text=True)
+        if r.returncode != 0 or "PASS" not in r.stdout:
+            print(f"NOT OK foreign-cpu: generic build on Haswell: exit {r.returncode}: {r.stdout}{r.stderr}")
+            return 1
+    print(f"OK foreign-cpu {variant}: avx512 build refused ({ours[0]}); generic build passes on Haswell")
+    return 0
+
+
 def generated_is_current(lucidgen, name):
     src = os.path.join(ROOT, "generated", name)
     args = shlex.split(open(os.path.join(src, "generate.args")).read())
@@ -116,6 +144,8 @@ if __name__ == "__main__":
         sys.exit(embed_weights(lucidgen, rest[0], rest[1:]))
     if mode == "cmake-example":
         sys.exit(cmake_example(lucidgen, rest[0], rest[1:]))
+    if mode == "foreign-cpu":
+        sys.exit(foreign_cpu(lucidgen, rest[0], rest[1:]))
     if mode == "generated-is-current":
         sys.exit(generated_is_current(lucidgen, rest[0]))
     if mode == "regenerate":
