@@ -16,6 +16,7 @@
 #include "lg_topk.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +36,15 @@ extern const size_t lg_model_labels_len;
 
 static const char *prog = "classifier";
 
-static int die(int code, const char *fmt, const char *a, const char *b) {
+/* One line on stderr, then the exit code to return from main. */
+static int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int die(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
   fprintf(stderr, "%s: error: ", prog);
-  fprintf(stderr, fmt, a, b);
+  vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+  va_end(ap);
   return code;
 }
 
@@ -123,7 +129,7 @@ static void default_blob_path(const char *argv0, char *out, size_t n) {
 static int load_image(const char *path, float *in, int slot) {
   char err[512];
   lg_image img;
-  if (lg_image_load(path, &img, err, sizeof err) != LG_OK) return die(2, "%s", err, "");
+  if (lg_image_load(path, &img, err, sizeof err) != LG_OK) return die(2, "%s", err);
   static const float mean[] = LG_MODEL(MEAN), std[] = LG_MODEL(STD);
   lg_preprocess_cfg cfg = {.out_h = LG_MODEL(IN_H), .out_w = LG_MODEL(IN_W), .crop_pct = LG_MODEL(CROP_PCT)};
   if (lg_interp_from_name(LG_MODEL(INTERPOLATION), &cfg.interp) != LG_OK) cfg.interp = LG_INTERP_BICUBIC;
@@ -137,7 +143,7 @@ static int load_image(const char *path, float *in, int slot) {
   float *chw3 = malloc(3 * plane * sizeof(float));
   if (!chw3) {
     lg_image_free(&img);
-    return die(1, "out of memory%s%s", "", "");
+    return die(1, "out of memory");
   }
   lg_status s = lg_preprocess_image(&img, &cfg, chw3, err, sizeof err);
   lg_image_free(&img);
@@ -174,7 +180,7 @@ int main(int argc, char **argv) {
   prog = argv[0];
   if (!cpu_runs_target())
     return die(2, "this classifier was built for target %s, which this CPU does not support; rebuild with "
-                  "lucidgen build --target %s", LG_MODEL(TARGET), "avx2 or --target generic");
+                  "lucidgen build --target avx2 or --target generic", LG_MODEL(TARGET));
   const char *weights = NULL, *input_raw = NULL, *output_raw = NULL, *dump_dir = NULL;
   int topk = 5, threads = 0, bench = 0, selftest = 0;
   const char **images = calloc((size_t)argc, sizeof *images);
@@ -189,7 +195,7 @@ int main(int argc, char **argv) {
       selftest = 1;
     } else if (!strcmp(a, "--weights") || !strcmp(a, "--topk") || !strcmp(a, "--threads") || !strcmp(a, "--bench") ||
                !strcmp(a, "--input-raw") || !strcmp(a, "--output-raw") || !strcmp(a, "--debug-dump")) {
-      if (!has_value) return die(2, "%s needs a value; see --help%s", a, "");
+      if (!has_value) return die(2, "%s needs a value; see --help", a);
       const char *v = argv[++i];
       char *end;
       long num = strtol(v, &end, 10);
@@ -203,7 +209,7 @@ int main(int argc, char **argv) {
       else if (!strcmp(a, "--threads")) threads = (int)num;
       else bench = (int)num;
     } else if (a[0] == '-' && a[1]) {
-      return die(2, "unknown option '%s'; see --help%s", a, "");
+      return die(2, "unknown option '%s'; see --help", a);
     } else {
       images[n_images++] = a;
     }
@@ -225,14 +231,14 @@ int main(int argc, char **argv) {
   } else
 #endif
   if (lg_blob_load(blob_path, &blob, err, sizeof err) != LG_OK)
-    return die(2, "%s%s", err, "");
+    return die(2, "%s", err);
   if (lg_blob_check(&blob, blob_path, LG_MODEL(VARIANT), LG_MODEL(BLOB_SHA256), 1, err, sizeof err) != LG_OK)
-    return die(2, "%s%s", err, "");
+    return die(2, "%s", err);
 
   void *arena = aligned_alloc(64, (LG_MODEL(ARENA_BYTES) + 63) / 64 * 64);
   float *in = calloc(LG_MODEL(IN_FLOATS), sizeof(float));
   float *out = calloc(LG_MODEL(OUT_FLOATS), sizeof(float));
-  if (!arena || !in || !out) return die(1, "out of memory for the %s-byte arena%s", "ARENA_BYTES", "");
+  if (!arena || !in || !out) return die(1, "out of memory for the %u-byte arena", (unsigned)LG_MODEL(ARENA_BYTES));
   const void *payload = lg_blob_payload(&blob);
 
   if (selftest) {
@@ -243,10 +249,9 @@ int main(int argc, char **argv) {
     return rc;
   }
 
-  const char *labels_text = lg_model_labels;
   lg_labels labels = {0};
-  if (lg_model_labels_len && lg_labels_parse(labels_text, lg_model_labels_len, &labels, err, sizeof err) != LG_OK)
-    return die(1, "embedded labels: %s%s", err, "");
+  if (lg_model_labels_len && lg_labels_parse(lg_model_labels, lg_model_labels_len, &labels, err, sizeof err) != LG_OK)
+    return die(1, "embedded labels: %s", err);
 
   if (input_raw) {
     int rc = read_exact(input_raw, in, sizeof(float) * LG_MODEL(IN_FLOATS));
@@ -285,7 +290,7 @@ int main(int argc, char **argv) {
       if (!d.index) return die(2, "cannot write %s: %s", index_path, strerror(errno));
       LG_MODEL(forward_debug)(in, out, arena, payload, dump_layer, &d);
       fclose(d.index);
-      if (d.failed) return die(2, "cannot write layer dumps into %s%s", dump_dir, "");
+      if (d.failed) return die(2, "cannot write layer dumps into %s", dump_dir);
     } else {
       LG_MODEL(forward)(in, out, arena, payload);
     }
