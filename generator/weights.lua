@@ -66,8 +66,28 @@ local function warn(opts, fmt, ...)
   if not opts.quiet then io.stderr:write("lucidgen: warning: " .. string.format(fmt, ...) .. "\n") end
 end
 
--- g: graph; src = {path=checkpoint} | {random_seed=n}; opts: strict, prefix,
--- in_chans, head_swapped (num_classes differs from the variant's), quiet.
+-- A checkpoint saved inside a larger model has every key under a prefix
+-- (backbone.conv1.weight): when no key matched as it is, and all of them
+-- share a prefix whose removal gives the model's keys, name that prefix.
+local function nested_prefix(g, unexpected, prefix, matched)
+  if prefix ~= "" or matched > 0 or #unexpected == 0 then return nil end
+  for cut in unexpected[1]:gmatch("()%.") do
+    local cand = unexpected[1]:sub(1, cut)
+    local shared, fits = true, false
+    for _, name in ipairs(unexpected) do
+      if name:sub(1, #cand) ~= cand then
+        shared = false
+        break
+      end
+      fits = fits or g.params[name:sub(#cand + 1)] ~= nil
+    end
+    if shared and fits then return string.format("the keys look nested: pass --prefix %s", cand) end
+  end
+end
+
+-- g: graph; src = {path=checkpoint} | {random_seed=n} | {zeros=true}; opts:
+-- strict, prefix, num_classes, head_swapped (num_classes differs from the
+-- variant's), seed (for random heads), quiet.
 -- Returns store: key -> tensor, and a summary for the header and report.
 function weights.bind(g, src, opts)
   local store, summary = {}, { source = src.path or (src.zeros and "none (plan only)")
@@ -98,11 +118,13 @@ function weights.bind(g, src, opts)
   end
 
   local missing, mismatched, skipped_head, randomized = {}, {}, {}, {}
+  local matched = 0 -- checkpoint keys found under the model's own names
   for _, key in ipairs(g.param_order) do
     local p = g.params[key]
     local full = present[key]
     if full then
       present[key] = nil
+      matched = matched + 1
       local shape = ck:shape(full)
       if p.optional then
         -- e.g. BatchNorm's num_batches_tracked: accepted, not needed
@@ -136,10 +158,8 @@ function weights.bind(g, src, opts)
     if #missing > 0 then parts[#parts + 1] = "missing keys: " .. list(missing) end
     if #unexpected > 0 then parts[#parts + 1] = "unexpected keys: " .. list(unexpected) end
     if #mismatched > 0 then parts[#parts + 1] = "shape mismatches: " .. list(mismatched, 4) end
-    local hint = (prefix == "" and #unexpected > 0 and unexpected[1]:find("%.")) and
-        " (a --prefix like '" .. unexpected[1]:match("^([^.]+%.)") .. "' may be needed)" or ""
-    errors.user("checkpoint %s does not match %s: %s; pass --no-strict to load only what matches%s",
-      src.path, g.meta.variant, table.concat(parts, "; "), hint)
+    errors.user("checkpoint %s does not match %s: %s; %s", src.path, g.meta.variant, table.concat(parts, "; "),
+      nested_prefix(g, unexpected, prefix, matched) or "pass --no-strict to load only what matches")
   end
 
   for _, list_ in ipairs({ missing, mismatched }) do

@@ -171,6 +171,36 @@ def embed_weights_outside_build_says_where_it_applies():
                           "lucidgen build")
 
 
+def write_safetensors(path, tensors):
+    """tensors: name -> shape (zeros, F32), without torch."""
+    import struct
+    header, offset = {}, 0
+    for name, shape in sorted(tensors.items()):
+        n = 4
+        for d in shape:
+            n *= d
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + n]}
+        offset += n
+    text = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + bytes(offset))
+
+
+@case
+def nested_checkpoint_error_suggests_the_prefix():
+    with tempfile.TemporaryDirectory() as d:
+        w = os.path.join(d, "w.safetensors")
+        write_safetensors(w, {"backbone.fc.bias": [1000], "backbone.conv1.weight": [64, 3, 7, 7]})
+        problems = one_line_error(run("resnet18_a1_in1k", "--weights", w, "-o", os.path.join(d, "m.c")), 2,
+                                  "--prefix backbone.")
+        write_safetensors(w, {"fc.bias": [1000], "head.fc.weight": [10, 512]})
+        r = run("resnet18_a1_in1k", "--weights", w, "-o", os.path.join(d, "m.c"))
+        problems += one_line_error(r, 2, "--no-strict", "head.fc.weight")
+        if "--prefix" in r.stderr:
+            problems.append("a prefix is suggested where none would help: " + r.stderr.strip())
+    return problems
+
+
 @case
 def help_and_version():
     problems = []
