@@ -146,18 +146,6 @@ function Graph:linear(x, name, out, conv_weight)
     {}, { weight = self:param(name .. ".weight", wshape), bias = self:param(name .. ".bias", { out }) })
 end
 
--- Consumers of every value, in node order (passes use it to check fusibility).
-function Graph:consumers()
-  local uses = {}
-  for _, node in ipairs(self.nodes) do
-    for _, id in ipairs(node.inputs) do
-      uses[id] = uses[id] or {}
-      table.insert(uses[id], node)
-    end
-  end
-  return uses
-end
-
 function graph.numel(shape)
   local n = 1
   for _, d in ipairs(shape) do n = n * d end

@@ -13,39 +13,35 @@ local function is_depthwise(g, node)
       and node.attrs.groups == g.values[node.output].shape[2]
 end
 
+-- Absorbs node's sole consumer if it can fuse; true when it did.
+local function fuse_next(g, node)
+  local next_ = rewrite.sole_consumer(g, node.output)
+  if not next_ then return false end
+  local a = node.attrs
+  if next_.op == "add" and GEMM[node.op] and not a.residual and not a.act and not a.norm then
+    local other = next_.inputs[1] == node.output and next_.inputs[2] or next_.inputs[1]
+    local other_producer = g.values[other].producer
+    -- the shortcut must already exist when this node runs
+    if other_producer and rewrite.index_of(g, other_producer) > rewrite.index_of(g, node) then return false end
+    a.residual = other
+    node.inputs[#node.inputs + 1] = other
+  elseif ACTS[next_.op] and not a.act and (GEMM[node.op] or node.op == "groupnorm") then
+    a.act = next_.op
+  elseif next_.op == "layernorm" and is_depthwise(g, node) and not a.norm and not a.act then
+    a.norm = { eps = next_.attrs.eps }
+    node.tensors.norm_weight, node.tensors.norm_bias = next_.tensors.weight, next_.tensors.bias
+  else
+    return false
+  end
+  rewrite.absorb(g, node, next_)
+  return true
+end
+
+-- Nodes are in topological order, so a consumer always sits after its
+-- producer: one pass, each node absorbing as far as it can (conv -> add -> relu).
 return function(g)
-  local changed = true
-  while changed do
-    changed = false
-    for _, node in ipairs(g.nodes) do
-      local next_ = rewrite.sole_consumer(g, node.output)
-      if next_ then
-        local a = node.attrs
-        if next_.op == "add" and GEMM[node.op] and not a.residual and not a.act and not a.norm then
-          local other = next_.inputs[1] == node.output and next_.inputs[2] or next_.inputs[1]
-          local other_producer = g.values[other].producer
-          -- the shortcut must already exist when this node runs
-          if not other_producer or rewrite.index_of(g, other_producer) < rewrite.index_of(g, node) then
-            a.residual = other
-            node.inputs[#node.inputs + 1] = other
-            rewrite.absorb(g, node, next_)
-            changed = true
-            break
-          end
-        elseif ACTS[next_.op] and not a.act and (GEMM[node.op] or node.op == "groupnorm") then
-          a.act = next_.op
-          rewrite.absorb(g, node, next_)
-          changed = true
-          break
-        elseif next_.op == "layernorm" and is_depthwise(g, node) and not a.norm and not a.act then
-          a.norm = { eps = next_.attrs.eps }
-          node.tensors.norm_weight, node.tensors.norm_bias = next_.tensors.weight, next_.tensors.bias
-          rewrite.absorb(g, node, next_)
-          changed = true
-          break
-        end
-      end
-    end
+  for _, node in ipairs(g.nodes) do
+    while fuse_next(g, node) do end
   end
   return g
 end
