@@ -1,30 +1,33 @@
 -- Plans the weight blob's payload: every tensor a kernel reads, in layer
 -- order, each on a 64-byte boundary, then the golden self-test input and
--- output. Offsets become literals in the generated code.
+-- output. Offsets become literals in the generated code. Items keep their
+-- `make` (pack on demand) or `tensor`, so planning never packs a weight.
 local blob = {}
 
-local ALIGN = 64
+blob.ALIGN = 64
+
+local function align(x) return (x + blob.ALIGN - 1) // blob.ALIGN * blob.ALIGN end
 
 function blob.plan(g, golden_in, golden_out)
   local items, at = {}, 0
-  local function place(tensor)
-    at = (at + ALIGN - 1) // ALIGN * ALIGN
-    local item = { offset = at, tensor = tensor }
+  local function place(item)
+    at = align(at)
+    item.offset = at
     items[#items + 1] = item
-    at = at + tensor:numel() * 4
+    at = at + item.bytes
     return item.offset
   end
   local weight_bytes = 0
   for _, node in ipairs(g.nodes) do
     for _, it in ipairs(node.blob) do
-      it.offset = place(it.tensor)
-      weight_bytes = weight_bytes + it.tensor:numel() * 4
+      place(it)
+      weight_bytes = weight_bytes + it.bytes
     end
   end
   local plan = { items = items, weight_bytes = weight_bytes }
-  plan.golden_in = place(golden_in)
-  plan.golden_out = place(golden_out)
-  plan.payload_bytes = (at + ALIGN - 1) // ALIGN * ALIGN
+  plan.golden_in = place({ bytes = golden_in:numel() * 4, tensor = golden_in })
+  plan.golden_out = place({ bytes = golden_out:numel() * 4, tensor = golden_out })
+  plan.payload_bytes = align(at)
   return plan
 end
 

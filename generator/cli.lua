@@ -170,15 +170,7 @@ local function cmd_info(name, o)
     if not g.params[key].optional then params = params + require("graph").numel(g.params[key].shape) end
   end
   local macs = 0
-  for _, node in ipairs(g.nodes) do
-    if node.op == "conv" or node.op == "linear" then
-      local out = g.values[node.output].shape
-      local w = g.params[node.params.weight].shape
-      local per = 1
-      for i = 2, #w do per = per * w[i] end
-      macs = macs + require("graph").numel(out) * per
-    end
-  end
+  for _, node in ipairs(g.nodes) do macs = macs + require("graph").macs(g, node) end
   local info = {}
   for k, val in pairs(v) do info[k] = val end
   info.model = { num_classes = mo.num_classes, in_chans = mo.in_chans, size = mo.size, batch = mo.batch,

@@ -1,55 +1,20 @@
 -- Emits the generated C from templates/ (STYLE rule 5: templates hold C, Lua
--- holds decisions): one kernel instance per distinct layer shape, one
--- commented section per layer, the header with the model's contract, and the
--- per-layer report.
+-- holds decisions): the target's vector vocabulary, each microkernel and each
+-- kernel instance once (one per distinct layer shape), one commented section
+-- per layer inside one parallel region, the header with the model's contract,
+-- and the per-layer report.
 local template = require("template")
 local graph = require("graph")
 
 local emit = {}
 
-local function nhwc(shape)
-  if #shape == 2 then return { shape[1], 1, 1, shape[2] } end
-  return { shape[1], shape[3], shape[4], shape[2] }
-end
-
--- Names say what a kernel is: conv3x3s2_g32_56x56x128_128_relu_res, dwconv7x7_56x56x96_ln, ...
-local function kernel_name(node)
-  local v = node.kernel.vars
-  local t = node.kernel.template
-  if t == "conv_igemm.c.in" then
-    local base
-    if node.op == "linear" then
-      base = string.format("linear_%d_%d", v.IC, v.OC)
-    else
-      base = string.format("conv%dx%ds%d%s_%dx%dx%d_%d", v.KH, v.KW, v.SH, v.GROUPS > 1 and ("_g" .. v.GROUPS) or "",
-        v.IH, v.IW, v.IC, v.OC)
-    end
-    if v.N > 1 then base = base .. "_n" .. v.N end
-    return base .. (v.RESIDUAL == 1 and "_res" or "") .. (v.RELU == 1 and "_relu" or "") .. (v.GELU == 1 and "_gelu" or "")
-  elseif t == "dwconv.c.in" then
-    return string.format("dwconv%dx%ds%d_%dx%dx%d%s%s", v.KH, v.KW, v.SH, v.IH, v.IW, v.C,
-      v.N > 1 and ("_n" .. v.N) or "", v.NORM == 1 and "_ln" or "")
-  end
-  local op = t:gsub("%.c%.in$", "")
-  return string.format("%s_%dx%dx%d%s%s", op, v.IH, v.IW, v.C, v.N > 1 and ("_n" .. v.N) or "",
-    v.RELU == 1 and "_relu" or "")
-end
-
-local function vars_key(node)
+local function vars_key(kernel)
   local keys = {}
-  for k in pairs(node.kernel.vars) do keys[#keys + 1] = k end
+  for k in pairs(kernel.vars) do keys[#keys + 1] = k end
   table.sort(keys)
-  local parts = { node.kernel.template }
-  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(node.kernel.vars[k]) end
+  local parts = { kernel.template }
+  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(kernel.vars[k]) end
   return table.concat(parts, ";")
-end
-
-function emit.macs(node)
-  local v = node.kernel.vars
-  local t = node.kernel.template
-  if t == "conv_igemm.c.in" then return v.N * v.OH * v.OW * v.OC * v.TAPS * v.CG end
-  if t == "dwconv.c.in" then return v.N * v.OH * v.OW * v.C * v.KH * v.KW end
-  return 0
 end
 
 local function fmt_floats(list)
@@ -58,22 +23,39 @@ local function fmt_floats(list)
   return table.concat(out, ", ")
 end
 
+-- The arguments of a kernel call: inputs (but the fused shortcut), weights in
+-- blob order, the output, the shortcut, the scratch.
+local function call_args(g, node)
+  local args = {}
+  for _, id in ipairs(node.inputs) do
+    if id ~= node.attrs.residual then args[#args + 1] = string.format("ACT(%d)", g.values[id].offset) end
+  end
+  for _, it in ipairs(node.blob) do args[#args + 1] = string.format("WGT(%d)", it.offset) end
+  args[#args + 1] = string.format("ACT(%d)", g.values[node.output].offset)
+  if node.attrs.residual then args[#args + 1] = string.format("ACT(%d)", g.values[node.attrs.residual].offset) end
+  if node.scratch then args[#args + 1] = string.format("ACT(%d)", g.values[node.scratch].offset) end
+  return table.concat(args, ", ")
+end
+
+local function uses_gelu(vars) return vars.GELU == 1 end
+
 -- ctx: { prefix, variant (registry record), options_text, weight_source, target,
---        c_file, h_file, blob_file, blob_sha, blob_plan, num_classes, in_chans, size, batch }
+--        c_file, h_file, blob_file, blob_sha, blob_plan, num_classes, labels }
 function emit.generate(g, ctx)
   local P = ctx.prefix
-  local instances, order, by_key = {}, {}, {}
-  local used_names = {}
+  local instances, order, by_key, used_names = {}, {}, {}, {}
+  local ukernels, uk_order = {}, {}
   local body = {}
   local report = { layers = {} }
   local total_macs = 0
   local needs_gelu = false
 
   for _, node in ipairs(g.nodes) do
-    local key = vars_key(node)
+    local k = node.kernel
+    local key = vars_key(k)
     local fn = by_key[key]
     if not fn then
-      fn = kernel_name(node)
+      fn = k.fn
       if used_names[fn] then
         used_names[fn] = used_names[fn] + 1
         fn = fn .. "_v" .. used_names[fn]
@@ -81,40 +63,42 @@ function emit.generate(g, ctx)
         used_names[fn] = 1
       end
       by_key[key] = fn
-      local vars = {}
-      for k, v in pairs(node.kernel.vars) do vars[k] = v end
-      vars.FN = fn
-      instances[fn] = template.render(node.kernel.template, vars)
+      local vars = { FN = fn }
+      for name, val in pairs(k.vars) do vars[name] = val end
+      instances[fn] = template.render(k.template, vars)
       order[#order + 1] = fn
+      for _, uk in ipairs(k.needs or {}) do
+        if not ukernels[uk.name] then
+          ukernels[uk.name] = template.render(uk.template, uk.vars)
+          uk_order[#uk_order + 1] = uk.name
+          needs_gelu = needs_gelu or uses_gelu(uk.vars)
+        end
+      end
     end
-    needs_gelu = needs_gelu or node.kernel.vars.GELU == 1
+    needs_gelu = needs_gelu or uses_gelu(k.vars)
 
     local out = g.values[node.output]
-    local s = nhwc(out.shape)
-    local args = { string.format("ACT(%d)", g.values[node.inputs[1]].offset) }
+    local n, h, w, c = graph.nhwc(out.shape)
     local weight_bytes = 0
-    for _, it in ipairs(node.blob) do
-      args[#args + 1] = string.format("WGT(%d)", it.offset)
-      weight_bytes = weight_bytes + it.tensor:numel() * 4
-    end
-    args[#args + 1] = string.format("ACT(%d)", out.offset)
-    if node.attrs.residual then args[#args + 1] = string.format("ACT(%d)", g.values[node.attrs.residual].offset) end
+    for _, it in ipairs(node.blob) do weight_bytes = weight_bytes + it.bytes end
     local fused = node.absorbed and (" + " .. table.concat(node.absorbed, " + ")) or ""
     local label = out.dump_name or node.name
-    local macs = emit.macs(node)
+    local macs = graph.macs(g, node)
     total_macs = total_macs + macs
-    body[#body + 1] = string.format("\n  /* %s%s -> [%d,%d,%d,%d] */", node.name, fused, s[1], s[2], s[3], s[4])
-    body[#body + 1] = string.format("  %s(%s);", fn, table.concat(args, ", "))
-    body[#body + 1] = string.format("  if (hook) hook(ctx, \"%s\", ACT(%d), %d, %d, %d, %d);", label, out.offset,
-      s[1], s[2], s[3], s[4])
+    body[#body + 1] = string.format("\n    /* %s%s -> [%d,%d,%d,%d]%s */", node.name, fused, n, h, w, c,
+      k.strategy and (": " .. k.strategy) or "")
+    body[#body + 1] = string.format("    %s(%s);", fn, call_args(g, node))
+    body[#body + 1] = "    if (hook) {\n#pragma omp single"
+    body[#body + 1] = string.format("      hook(ctx, \"%s\", ACT(%d), %d, %d, %d, %d);\n    }", label, out.offset, n, h, w, c)
 
     local live = 0
     for _, v in pairs(g.values) do
       if v.live and v.live[1] <= out.live[1] and out.live[1] <= v.live[2] then live = live + v.bytes end
     end
     report.layers[#report.layers + 1] = {
-      name = node.name, op = node.op, fused = node.absorbed or {}, kernel = fn, output = label,
-      shape_nhwc = s, macs = macs, weight_bytes = weight_bytes, arena_offset = out.offset, live_bytes = live,
+      name = node.name, op = node.op, fused = node.absorbed or {}, kernel = fn, kind = k.kind,
+      strategy = k.strategy, output = label, shape_nhwc = { n, h, w, c }, macs = macs,
+      weight_bytes = weight_bytes, arena_offset = out.offset, live_bytes = live,
     }
   end
 
@@ -126,7 +110,7 @@ function emit.generate(g, ctx)
     VERSION = ctx.version, VARIANT = v.name, TIMM_NAME = v.timm_name or v.name, FAMILY = v.family,
     OPTIONS = ctx.options_text, WEIGHT_SOURCE = ctx.weight_source, P = P,
     C_FILE = ctx.c_file, H_FILE = ctx.h_file, BLOB_FILE = ctx.blob_file, BLOB_SHA256 = ctx.blob_sha,
-    TARGET = t.name, ISA = t.isa, MR = t.mr, NR = t.nr, CFLAGS = table.concat(t.cflags, " "),
+    TARGET = t.name, ISA = t.isa, CFLAGS = table.concat(t.cflags, " "),
     BATCH = in_shape[1], IN_CHANS = in_shape[2], IN_H = in_shape[3], IN_W = in_shape[4],
     OUT_DIM = out_shape[2], NUM_CLASSES = ctx.num_classes, LABEL_SET = ctx.num_classes > 0 and ctx.labels or "",
     CROP_PCT = template.c_float(v.crop_pct or 0.875), INTERPOLATION = v.interpolation or "bicubic",
@@ -135,14 +119,16 @@ function emit.generate(g, ctx)
     WEIGHT_BYTES = ctx.blob_plan.weight_bytes, BLOB_BYTES = ctx.blob_plan.payload_bytes + 512,
     NUM_LAYERS = #g.nodes, MACS = total_macs, SELFTEST_TOL = "1e-4",
     GUARD = (P .. "H"):upper():gsub("[^%w]", "_"),
-    INTRINSICS = t.name ~= "generic" and 1 or 0,
+    INTRINSICS = t.intrinsics and 1 or 0,
     INPUT_OFFSET = g.values[g.input_id].offset, OUTPUT_OFFSET = g.values[g.output_id].offset,
     GOLDEN_IN_OFFSET = ctx.blob_plan.golden_in, GOLDEN_OUT_OFFSET = ctx.blob_plan.golden_out,
   }
-  local kernels = {}
+  local kernels, uks = {}, {}
   for i, fn in ipairs(order) do kernels[i] = instances[fn] end
-  common.UKERNEL = template.render(t.ukernel, {})
+  for i, name in ipairs(uk_order) do uks[i] = ukernels[name] end
+  common.VECTOR = template.render(t.vec, {})
   common.HELPERS = needs_gelu and template.render("gelu_erf.c.in", {}) or ""
+  common.UKERNELS = table.concat(uks, "\n")
   common.INPUT_KERNEL = template.render("input_nchw_to_nhwc.c.in",
     { N = in_shape[1], C = in_shape[2], H = in_shape[3], W = in_shape[4] })
   common.KERNELS = table.concat(kernels, "\n")

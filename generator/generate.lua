@@ -20,7 +20,6 @@ local FAMILIES = {
   convnext = "families.convnext",
 }
 
-local PASSES = { "passes.bind_tensors", "passes.fold_batchnorm", "passes.fold_layer_scale", "passes.fuse_epilogues" }
 
 local GOLDEN_SEED = 20240601
 
@@ -69,10 +68,14 @@ function generate.compile(variant, o, src)
   -- Golden self-test: a seeded input through the unfolded graph.
   local golden_in = T.normal(g.values[g.input_id].shape, GOLDEN_SEED, 0, 1)
   local golden_out = src.skip_golden and T.zeros(g.values[g.output_id].shape) or reference.run(g, store, golden_in)
-  for _, name in ipairs(PASSES) do g = require(name)(g, store) end
+  local kctx = { target = target, winograd = o.winograd ~= false }
+  g = require("passes.bind_tensors")(g, store)
   store = nil
-  require("passes.lower_kernels")(g, target)
-  require("passes.plan_arena")(g)
+  g = require("passes.fold_batchnorm")(g)
+  g = require("passes.fold_layer_scale")(g)
+  g = require("passes.fuse_epilogues")(g, kctx)
+  g = require("passes.lower_kernels")(g, kctx)
+  g = require("passes.plan_arena")(g)
   collectgarbage()
   return { g = g, mo = mo, target = target, summary = summary, golden_in = golden_in, golden_out = golden_out }
 end
@@ -104,6 +107,7 @@ function generate.run(variant, o, src)
   local base = o.out:gsub("%.c$", "")
   local paths = { c = base .. ".c", h = base .. ".h", bin = base .. ".bin", json = base .. ".json" }
   local plan = blob.plan(c.g, c.golden_in, c.golden_out)
+  for _, it in ipairs(plan.items) do it.tensor = it.tensor or it.make() end
   local sha = host.write_blob({ path = paths.bin, variant = variant.name, target = c.target.name,
     generator = host.version, payload_bytes = plan.payload_bytes, items = plan.items })
   local c_text, h_text, report = generate.render(variant, o, c, paths, plan, sha)

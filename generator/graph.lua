@@ -146,6 +146,22 @@ function Graph:linear(x, name, out, conv_weight)
     {}, { weight = self:param(name .. ".weight", wshape), bias = self:param(name .. ".bias", { out }) })
 end
 
+-- A logical NCHW (or [N, C]) shape as the N, H, W, C the kernels' NHWC layout uses.
+function graph.nhwc(shape)
+  if #shape == 2 then return shape[1], 1, 1, shape[2] end
+  return shape[1], shape[3], shape[4], shape[2]
+end
+
+-- Multiply-adds of a node as the model defines them (whatever algorithm runs it):
+-- a conv or linear does one per output element and weight element of its group.
+function graph.macs(g, node)
+  if node.op ~= "conv" and node.op ~= "linear" then return 0 end
+  local w = g.params[node.params.weight].shape
+  local per = 1
+  for i = 2, #w do per = per * w[i] end
+  return graph.numel(g.values[node.output].shape) * per
+end
+
 function graph.numel(shape)
   local n = 1
   for _, d in ipairs(shape) do n = n * d end

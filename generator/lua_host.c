@@ -88,6 +88,7 @@ int lucidgen_lua_main(int argc, char **argv) {
   }
   luaL_openlibs(L);
   open_embedded_module(L, "lg.tensor", luaopen_lg_tensor);
+  open_embedded_module(L, "lg.pack", luaopen_lg_pack);
   open_embedded_module(L, "lg.refops", luaopen_lg_refops);
   open_embedded_module(L, "lg.host", luaopen_lg_host);
   open_embedded_module(L, "lg.sandbox", luaopen_lg_sandbox);

@@ -2,9 +2,8 @@
  *
  * Lua decides what to fold, fuse and pack; the bulk arithmetic over weights
  * happens here so a 100M-parameter checkpoint folds in seconds. Shapes follow
- * PyTorch (conv weight [OC, IC/groups, KH, KW], linear [OUT, IN]); packed
- * layouts are documented next to the functions that produce them and read by
- * the kernels in templates/. */
+ * PyTorch (conv weight [OC, IC/groups, KH, KW], linear [OUT, IN]). Packing into
+ * the kernels' layouts is lg.pack's (lua_pack.c). */
 #include "lua_tensor.h"
 
 #include <lauxlib.h>
@@ -275,55 +274,6 @@ static int t_adapt_in_chans(lua_State *L) {
   return 1;
 }
 
-/* T.pack_igemm(w [OC, IC/g, KH, KW] or [OC, IC], bias|nil, groups, NR) -> packed
- *
- * Layout read by the indirect-GEMM kernels (templates/conv_igemm.c.in): for
- * each group g and each panel p of NR output channels of that group:
- *   float bias[NR];  float b[KH*KW][IC/g][NR];
- * taps in (kh, kw) order, channels innermost over K, outputs innermost over
- * the panel, zero-padded past the group's output channels. */
-static int t_pack_igemm(lua_State *L) {
-  lg_tensor *w = lg_tensor_check(L, 1);
-  lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
-  int64_t groups = luaL_checkinteger(L, 3), nr = luaL_checkinteger(L, 4);
-  int64_t oc = w->shape[0], cin = w->ndim >= 2 ? w->shape[1] : 1;
-  int64_t taps = w->ndim == 4 ? w->shape[2] * w->shape[3] : 1;
-  if (groups < 1 || oc % groups) luaL_error(L, "pack_igemm: %I outputs not divisible by %I groups", (lua_Integer)oc, (lua_Integer)groups);
-  int64_t cout = oc / groups, panels = (cout + nr - 1) / nr;
-  int64_t panel_size = nr + taps * cin * nr;
-  int64_t total = groups * panels * panel_size;
-  lg_tensor *p = lg_tensor_push(L, 1, &total);
-  for (int64_t g = 0; g < groups; g++)
-    for (int64_t pn = 0; pn < panels; pn++) {
-      float *dst = p->data + (g * panels + pn) * panel_size;
-      for (int64_t j = 0; j < nr; j++) {
-        int64_t o = pn * nr + j;
-        if (o >= cout) continue;
-        int64_t og = g * cout + o;
-        dst[j] = b ? b->data[og] : 0.0f;
-        for (int64_t t = 0; t < taps; t++)
-          for (int64_t c = 0; c < cin; c++) dst[nr + (t * cin + c) * nr + j] = w->data[(og * cin + c) * taps + t];
-      }
-    }
-  return 1;
-}
-
-/* T.pack_depthwise(w [C, 1, KH, KW], bias|nil) -> packed: float bias[C];
- * float w[KH*KW][C]: channels innermost so a pixel's taps vectorize over C. */
-static int t_pack_depthwise(lua_State *L) {
-  lg_tensor *w = lg_tensor_check(L, 1);
-  lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
-  if (w->ndim != 4 || w->shape[1] != 1) luaL_error(L, "pack_depthwise: expected [C,1,KH,KW]");
-  int64_t C = w->shape[0], taps = w->shape[2] * w->shape[3];
-  int64_t total = C + taps * C;
-  lg_tensor *p = lg_tensor_push(L, 1, &total);
-  for (int64_t c = 0; c < C; c++) {
-    p->data[c] = b ? b->data[c] : 0.0f;
-    for (int64_t t = 0; t < taps; t++) p->data[C + t * C + c] = w->data[c * taps + t];
-  }
-  return 1;
-}
-
 /* T.concat({t1, t2, ...}) -> 1-d tensor of all elements in order. */
 static int t_concat(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -360,8 +310,6 @@ int luaopen_lg_tensor(lua_State *L) {
       {"scale_out_channels", t_scale_out_channels},
       {"standardize", t_standardize},
       {"adapt_in_chans", t_adapt_in_chans},
-      {"pack_igemm", t_pack_igemm},
-      {"pack_depthwise", t_pack_depthwise},
       {"concat", t_concat},
       {NULL, NULL}};
   luaL_newmetatable(L, TENSOR_MT);

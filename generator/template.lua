@@ -2,7 +2,7 @@
 --   {{NAME}}                 the value of NAME (error if NAME is unset: typos fail loudly)
 --   {{#NAME}} ... {{/NAME}}  the block when NAME is truthy
 --   {{^NAME}} ... {{/NAME}}  the block when NAME is falsy
--- Sections do not nest with the same name; values are strings or numbers.
+-- Sections of different names nest, of the same name do not; values are strings or numbers.
 local errors = require("errors")
 local host = require("lg.host")
 
@@ -27,11 +27,15 @@ function template.c_float(x)
 end
 
 local function render_text(text, vars, where)
-  text = text:gsub("{{([#^])([%w_]+)}}(.-){{/%2}}", function(kind, key, body)
-    local on = vars[key] and vars[key] ~= 0
-    if kind == "^" then on = not on end
-    return on and body or ""
-  end)
+  -- sections of different names may nest: resolve the outermost, then what it kept
+  local n
+  repeat
+    text, n = text:gsub("{{([#^])([%w_]+)}}(.-){{/%2}}", function(kind, key, body)
+      local on = vars[key] and vars[key] ~= 0
+      if kind == "^" then on = not on end
+      return on and body or ""
+    end)
+  until n == 0
   return (text:gsub("{{([%w_]+)}}", function(key)
     local v = vars[key]
     if v == nil then errors.internal("template %s: no value for {{%s}}", where, key) end

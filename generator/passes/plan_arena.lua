@@ -4,10 +4,9 @@
 -- classic offline planner (TFLite's and TVM's do the same idea).
 -- Sets g.values[id].offset and returns arena bytes and the no-reuse total.
 local graph = require("graph")
+local blob = require("blob")
 
-local ALIGN = 64
-
-local function align(x) return (x + ALIGN - 1) // ALIGN * ALIGN end
+local function align(x) return (x + blob.ALIGN - 1) // blob.ALIGN * blob.ALIGN end
 
 return function(g)
   local first, last = {}, {}
@@ -17,6 +16,12 @@ return function(g)
     first[node.output] = first[node.output] or i
     last[node.output] = math.max(last[node.output] or i, i)
     for _, id in ipairs(node.inputs) do last[id] = math.max(last[id] or i, i) end
+    -- a kernel's scratch (Winograd tiles, norm partial sums) lives during its node only
+    local scratch = node.kernel and node.kernel.scratch_bytes or 0
+    if scratch > 0 then
+      node.scratch = g:value({ scratch // 4 })
+      first[node.scratch], last[node.scratch] = i, i
+    end
   end
   last[g.output_id] = #g.nodes + 1 -- read by the final copy to `out`
 

@@ -1,0 +1,51 @@
+-- The kernel kinds. Each kind is a descriptor in generator/kernels/ that owns,
+-- in one place: which nodes it runs (`applies`), the epilogues it can absorb
+-- (`epilogues`, in the order it applies them), its weight layout and packing,
+-- its template, and its name and work. Fusion asks `kernels.accepts` before it
+-- fuses; lowering asks `kernels.select` for the same descriptor, so nothing
+-- fusion attaches can be dropped by the kernel that runs.
+--
+-- A descriptor:
+--   name                 kind name (OUT.json, info --layers)
+--   applies(g, node, ctx) -> true when this kind runs the node
+--   epilogues            { {slot = "residual"|"act"|"norm", ops = {op = true}}, ... } in order
+--   lower(g, node, ctx)  sets node.kernel = {template, vars, fn, needs} and node.blob
+--                        (items {role, bytes, make = function() -> packed tensor})
+-- ctx = {target = targets entry, winograd = bool}
+local errors = require("errors")
+
+local kernels = {}
+
+-- Most specific first: the first descriptor that applies runs the node.
+local simple = require("kernels.simple")
+local KINDS = {
+  require("kernels.winograd"), require("kernels.dwconv"), require("kernels.gemm"),
+  simple.layernorm, simple.groupnorm, simple.grn, simple.maxpool, simple.avgpool, simple.global_avgpool,
+  simple.add, simple.activation,
+}
+
+function kernels.select(g, node, ctx)
+  for _, d in ipairs(KINDS) do
+    if d.applies(g, node, ctx) then return d end
+  end
+  errors.internal("no kernel runs op '%s' (%s)", node.op, node.name)
+end
+
+-- Can `node` absorb its consumer `op` (add, relu, gelu, layernorm)? Only into a
+-- slot its kernel has, and only while no later slot is taken: a kernel applies
+-- its epilogues in order (conv -> + shortcut -> ReLU), never the other way round.
+-- Returns the slot name or nil.
+function kernels.accepts(g, node, op, ctx)
+  local d = kernels.select(g, node, ctx)
+  for i, e in ipairs(d.epilogues or {}) do
+    if e.ops[op] then
+      for j = i, #d.epilogues do
+        if node.attrs[d.epilogues[j].slot] then return nil end
+      end
+      return e.slot
+    end
+  end
+  return nil
+end
+
+return kernels

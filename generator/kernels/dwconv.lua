@@ -1,0 +1,39 @@
+-- Depthwise convolutions (groups = in = out channels: ConvNeXt's 7x7), with the
+-- LayerNorm that follows them fused into the same pass over each output strip.
+--
+-- Weight layout (this file owns it; pack depthwise writes it, dwconv.c.in reads it):
+--   float bias[C]; float taps[KH*KW][C]   then, with a fused norm, weight[C], bias[C]
+local P = require("lg.pack")
+local gemm = require("kernels.gemm")
+
+local dwconv = { name = "dwconv", epilogues = { { slot = "norm", ops = { layernorm = true } } } }
+
+function dwconv.applies(g, node)
+  if node.op ~= "conv" then return false end
+  local c = g.values[node.inputs[1]].shape[2]
+  return node.attrs.groups > 1 and node.attrs.groups == c and g.values[node.output].shape[2] == c
+end
+
+function dwconv.lower(g, node, ctx)
+  local v = gemm.geometry(g, node)
+  local a = node.attrs
+  v.C = v.IC
+  -- a strip's accumulators + one kernel row of weights + the input vector in registers
+  v.OWB = math.max(1, math.min(v.OW, ctx.target.vregs - v.KW - 2, 16))
+  v.NORM, v.EPS = a.norm and 1 or 0, a.norm and a.norm.eps or 0
+  local floats = v.C + v.TAPS * v.C
+  node.kernel = { template = "dwconv.c.in", vars = v,
+    fn = string.format("dwconv%dx%ds%d_%dx%dx%d%s%s", v.KH, v.KW, v.SH, v.IH, v.IW, v.C,
+      v.N > 1 and ("_n" .. v.N) or "", a.norm and "_ln" or ""),
+    strategy = string.format("row strips of %d pixels", v.OWB) }
+  node.blob = { { role = "weight", bytes = floats * 4, make = function()
+    return P.depthwise(node.tensors.weight, node.tensors.bias, floats)
+  end } }
+  if a.norm then
+    for _, role in ipairs({ "norm_weight", "norm_bias" }) do
+      node.blob[#node.blob + 1] = { role = role, bytes = v.C * 4, make = function() return node.tensors[role] end }
+    end
+  end
+end
+
+return dwconv

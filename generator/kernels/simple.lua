@@ -1,0 +1,76 @@
+-- The kinds with plain per-channel parameters: pools and norms. Each reads its
+-- weight/bias vectors as checkpoint tensors (no packing) and runs one template.
+-- Norms whose statistics span pixels (GroupNorm, GRN) reduce over fixed chunks
+-- of pixels into arena scratch, so their results never depend on the thread count.
+local graph = require("graph")
+
+local simple = {}
+
+local function cdiv(a, b) return (a + b - 1) // b end
+
+-- Chunks of at most 64 KB of activations (two passes hit the cache), at least 8
+-- per image while there are pixels to split.
+local function chunks(v)
+  local hw = v.IH * v.IW
+  local n = math.max(cdiv(hw * v.C * 4, 64 * 1024), math.min(hw, 8))
+  v.CHUNK = cdiv(hw, n)
+  v.CHUNKS = cdiv(hw, v.CHUNK)
+end
+
+local function kind(op, template, epilogues, extra)
+  local d = { name = op, epilogues = epilogues or {} }
+  function d.applies(_, node) return node.op == op end
+  function d.lower(g, node, ctx)
+    local n, ih, iw, c = graph.nhwc(g.values[node.inputs[1]].shape)
+    local _, oh, ow, oc = graph.nhwc(g.values[node.output].shape)
+    local a = node.attrs
+    local vw = ctx.target.vw
+    local v = { N = n, IH = ih, IW = iw, C = c, OH = oh, OW = ow, OC = oc, K = a.k or 0, S = a.stride or 0,
+      PAD = a.pad or 0, PAD_ZERO = (a.pad_value == 0) and 1 or 0, EPS = a.eps or 0, GROUPS = a.groups or 0,
+      CG = a.groups and c // a.groups or 0, RELU = a.act == "relu" and 1 or 0, CP = cdiv(c, vw) * vw }
+    local scratch = extra and extra(v) or 0
+    node.kernel = { template = template, vars = v, scratch_bytes = scratch,
+      fn = string.format("%s_%dx%dx%d%s%s", op, ih, iw, c, n > 1 and ("_n" .. n) or "", a.act and ("_" .. a.act) or "") }
+    node.blob = {}
+    for _, role in ipairs({ "weight", "bias" }) do
+      if node.params[role] then
+        node.blob[#node.blob + 1] = { role = role, bytes = c * 4, make = function() return node.tensors[role] end }
+      end
+    end
+  end
+  return d
+end
+
+simple.layernorm = kind("layernorm", "layernorm.c.in")
+simple.groupnorm = kind("groupnorm", "groupnorm.c.in", { { slot = "act", ops = { relu = true } } },
+  function(v)
+    chunks(v)
+    return v.N * v.CHUNKS * v.GROUPS * 2 * 4
+  end)
+simple.grn = kind("grn", "grn.c.in", nil, function(v)
+  chunks(v)
+  return v.N * v.CHUNKS * v.CP * 4
+end)
+simple.maxpool = kind("maxpool", "maxpool.c.in")
+simple.avgpool = kind("avgpool", "avgpool.c.in")
+simple.global_avgpool = kind("global_avgpool", "global_avgpool.c.in")
+
+-- What no producer could absorb (e.g. a ReLU after a depthwise conv in a --config
+-- model, or a residual add whose shortcut is computed later).
+local function eltwise(ops, epilogues)
+  local d = { name = "eltwise", epilogues = epilogues }
+  function d.applies(_, node) return ops[node.op] end
+  function d.lower(g, node)
+    local act = node.op == "add" and node.attrs.act or node.op
+    local count = graph.numel(g.values[node.output].shape)
+    node.kernel = { template = "eltwise.c.in", vars = { COUNT = count, ADD = node.op == "add" and 1 or 0,
+      RELU = act == "relu" and 1 or 0, GELU = act == "gelu" and 1 or 0 },
+      fn = string.format("%s%s_%d", node.op, (node.op == "add" and act) and ("_" .. act) or "", count) }
+    node.blob = {}
+  end
+  return d
+end
+simple.add = eltwise({ add = true }, { { slot = "act", ops = { relu = true, gelu = true } } })
+simple.activation = eltwise({ relu = true, gelu = true }, {})
+
+return simple
