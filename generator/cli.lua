@@ -20,6 +20,7 @@ usage:
   lucidgen fetch VARIANT [--revision R] [--cache-dir D] [--offline] [--quiet]
   lucidgen cache list|verify [--cache-dir D]
   lucidgen cache path VARIANT [--revision R] [--cache-dir D]
+  lucidgen kernel-cases -o DIR [--target T] [--no-winograd]   (developers: the microkernel tester's models)
 
 VARIANT is a timm pretrained tag with '.' -> '_' (convnext_tiny_fb_in1k) or a bare
 architecture (convnext_tiny), which resolves to timm's default tag for it.
@@ -41,6 +42,7 @@ model:
 code:
   --name C_IDENT               symbol prefix of the generated API (default: the variant name)
   --target T                   native (default), avx512, avx2 or generic
+  --no-winograd                3x3 convs as direct GEMMs (default: Winograd F(4x4,3x3) where it pays)
   --embed-weights              (build) compile the blob into the executable
   --verbose                    Lua tracebacks on errors
   --quiet                      no progress or warnings on stderr
@@ -60,7 +62,7 @@ local VALUED = {
 local FLAGS = {
   ["--no-strict"] = "no_strict", ["--offline"] = "offline", ["--json"] = "json", ["--layers"] = "layers",
   ["--embed-weights"] = "embed_weights", ["--verbose"] = "verbose", ["--quiet"] = "quiet", ["--help"] = "help",
-  ["-h"] = "help", ["--version"] = "version",
+  ["-h"] = "help", ["--version"] = "version", ["--no-winograd"] = "no_winograd",
 }
 
 local function parse_int(opt, s, min)
@@ -99,6 +101,7 @@ function cli.parse(argv)
     i = i + 1
   end
   if o.no_strict then o.strict = false end
+  if o.no_winograd then o.winograd = false end
   if o.num_classes then o.num_classes = parse_int("--num-classes", o.num_classes, 0) end
   if o.in_chans then o.in_chans = parse_int("--in-chans", o.in_chans, 1) end
   if o.batch then o.batch = parse_int("--batch", o.batch, 1) end
@@ -275,6 +278,7 @@ function cli.main(argv)
   if cmd == "build" then return require("build").run(resolve_variant(pos[2], o), o, weight_source) end
   if cmd == "fetch" then return cmd_fetch(pos[2], o) end
   if cmd == "cache" then return cmd_cache(pos, o) end
+  if cmd == "kernel-cases" then return require("kernel_cases").run(o) end
   return cmd_generate(o.config and nil or cmd, o)
 end
 

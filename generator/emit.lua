@@ -27,8 +27,9 @@ end
 -- blob order, the output, the shortcut, the scratch.
 local function call_args(g, node)
   local args = {}
-  for _, id in ipairs(node.inputs) do
-    if id ~= node.attrs.residual then args[#args + 1] = string.format("ACT(%d)", g.values[id].offset) end
+  -- fusion appends the shortcut as the last input
+  for i = 1, #node.inputs - (node.attrs.residual and 1 or 0) do
+    args[#args + 1] = string.format("ACT(%d)", g.values[node.inputs[i]].offset)
   end
   for _, it in ipairs(node.blob) do args[#args + 1] = string.format("WGT(%d)", it.offset) end
   args[#args + 1] = string.format("ACT(%d)", g.values[node.output].offset)
@@ -112,7 +113,7 @@ function emit.generate(g, ctx)
     C_FILE = ctx.c_file, H_FILE = ctx.h_file, BLOB_FILE = ctx.blob_file, BLOB_SHA256 = ctx.blob_sha,
     TARGET = t.name, ISA = t.isa, CFLAGS = table.concat(t.cflags, " "),
     BATCH = in_shape[1], IN_CHANS = in_shape[2], IN_H = in_shape[3], IN_W = in_shape[4],
-    OUT_DIM = out_shape[2], NUM_CLASSES = ctx.num_classes, LABEL_SET = ctx.num_classes > 0 and ctx.labels or "",
+    OUT_DIM = graph.numel(out_shape) // out_shape[1], NUM_CLASSES = ctx.num_classes, LABEL_SET = ctx.num_classes > 0 and ctx.labels or "",
     CROP_PCT = template.c_float(v.crop_pct or 0.875), INTERPOLATION = v.interpolation or "bicubic",
     MEAN = fmt_floats(v.mean or { 0.485, 0.456, 0.406 }), STD = fmt_floats(v.std or { 0.229, 0.224, 0.225 }),
     ARENA_BYTES = g.arena_bytes, ACTIVATION_BYTES = g.activation_bytes,
@@ -138,7 +139,7 @@ function emit.generate(g, ctx)
     activation_bytes = g.activation_bytes, layers = #g.nodes, kernels = #order }
   report.variant, report.target, report.blob_sha256 = v.name, t.name, ctx.blob_sha
   report.input_nchw = { in_shape[1], in_shape[2], in_shape[3], in_shape[4] }
-  report.output = { out_shape[1], out_shape[2] }
+  report.output = { out_shape[1], graph.numel(out_shape) // out_shape[1] }
 
   return template.render("model.c.in", common), template.render("model.h.in", common), report
 end

@@ -55,19 +55,15 @@ function generate.prefix(o, variant)
   return name .. "_"
 end
 
--- Graph -> weights -> golden reference -> passes -> kernels -> arena plan.
--- Returns the lowered graph and what the emitter needs; writes nothing.
-function generate.compile(variant, o, src)
-  local mo = generate.model_options(variant, o)
+-- A graph with its weights -> golden reference -> passes -> kernels -> arena
+-- plan. Returns the lowered graph and what the emitter needs; writes nothing.
+function generate.compile_graph(g, store, o, src)
   local target = targets.resolve(o.target or "native")
-  local g = generate.build_graph(variant, mo)
-  local store, summary = weights.bind(g, src, {
-    strict = o.strict ~= false, prefix = o.prefix, num_classes = mo.num_classes, quiet = o.quiet,
-    head_swapped = mo.num_classes ~= variant.num_classes, seed = src.random_seed or 0,
-  })
   -- Golden self-test: a seeded input through the unfolded graph.
   local golden_in = T.normal(g.values[g.input_id].shape, GOLDEN_SEED, 0, 1)
   local golden_out = src.skip_golden and T.zeros(g.values[g.output_id].shape) or reference.run(g, store, golden_in)
+  -- a feature map comes out in the kernels' NHWC layout
+  if #golden_out:shape() == 4 then golden_out = require("lg.refops").nhwc(golden_out) end
   local kctx = { target = target, winograd = o.winograd ~= false }
   g = require("passes.bind_tensors")(g, store)
   store = nil
@@ -77,7 +73,20 @@ function generate.compile(variant, o, src)
   g = require("passes.lower_kernels")(g, kctx)
   g = require("passes.plan_arena")(g)
   collectgarbage()
-  return { g = g, mo = mo, target = target, summary = summary, golden_in = golden_in, golden_out = golden_out }
+  return { g = g, target = target, golden_in = golden_in, golden_out = golden_out }
+end
+
+-- The variant's graph and weights, compiled (see compile_graph).
+function generate.compile(variant, o, src)
+  local mo = generate.model_options(variant, o)
+  local g = generate.build_graph(variant, mo)
+  local store, summary = weights.bind(g, src, {
+    strict = o.strict ~= false, prefix = o.prefix, num_classes = mo.num_classes, quiet = o.quiet,
+    head_swapped = mo.num_classes ~= variant.num_classes, seed = src.random_seed or 0,
+  })
+  local c = generate.compile_graph(g, store, o, src)
+  c.mo, c.summary = mo, summary
+  return c
 end
 
 -- Renders C, header and report for a compiled model with a planned blob.
@@ -97,13 +106,14 @@ function generate.render(variant, o, c, paths, plan, sha)
   return c_text, h_text, report
 end
 
--- o: CLI options (out = path of the .c file); src: {path=} or {random_seed=}.
+-- o: CLI options (out = path of the .c file); src: {path=} or {random_seed=};
+-- compiled: an already compiled model (kernel test cases), else compiled here.
 -- Writes OUT.c, OUT.h, OUT.bin and OUT.json; returns the paths and report.
-function generate.run(variant, o, src)
+function generate.run(variant, o, src, compiled)
   local t0 = host.clock()
   local prefix = generate.prefix(o, variant)
   if variant.license_warning then log(o, "lucidgen: warning: %s: %s", variant.name, variant.license_warning) end
-  local c = generate.compile(variant, o, src)
+  local c = compiled or generate.compile(variant, o, src)
   local base = o.out:gsub("%.c$", "")
   local paths = { c = base .. ".c", h = base .. ".h", bin = base .. ".bin", json = base .. ".json" }
   local plan = blob.plan(c.g, c.golden_in, c.golden_out)

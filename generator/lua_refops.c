@@ -311,8 +311,22 @@ static int r_pad(lua_State *L) {
   return 1;
 }
 
+/* nhwc(x [N,C,H,W]) -> [N,H,W,C]: a reference output in the layout the kernels write. */
+static int r_nhwc(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1);
+  check4(L, x, "nhwc");
+  int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+  int64_t shape[4] = {N, H, W, C};
+  lg_tensor *y = lg_tensor_push(L, 4, shape);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t hw = 0; hw < H * W; hw++) y->data[(n * H * W + hw) * C + c] = x->data[(n * C + c) * H * W + hw];
+  return 1;
+}
+
 int luaopen_lg_refops(lua_State *L) {
   static const luaL_Reg funcs[] = {{"conv2d", r_conv2d},
+                                   {"nhwc", r_nhwc},
                                    {"batchnorm", r_batchnorm},
                                    {"relu", r_relu},
                                    {"gelu", r_gelu},

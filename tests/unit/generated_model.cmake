@@ -7,6 +7,13 @@ function(lg_arena_guard variant)
 endfunction()
 lg_arena_guard(resnet18_a1_in1k)
 lg_arena_guard(resnet50d_ra2_in1k --size 97x131)
+# Same bits whatever the thread count: GEMMs, Winograd, GroupNorm (BiT), GRN and
+# LayerNorm (ConvNeXt-V2) all split work by static schedules.
+foreach(variant resnet18_a1_in1k resnetv2_50x1_bit_goog_distilled_in1k convnextv2_atto_fcmae_ft_in1k)
+  add_test(NAME unit_threads_identical_${variant}
+    COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> threads-identical ${variant} --size 96)
+  set_tests_properties(unit_threads_identical_${variant} PROPERTIES LABELS unit)
+endforeach()
 add_test(NAME unit_embed_weights_resnet18
   COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> embed-weights resnet18_a1_in1k --size 64)
 set_tests_properties(unit_embed_weights_resnet18 PROPERTIES LABELS unit)

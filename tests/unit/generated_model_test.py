@@ -10,13 +10,19 @@
   foreign-cpu VARIANT [options]: on an emulated Haswell (qemu-user: AVX2, no
       AVX-512) an avx512 classifier refuses to run with one line naming its
       target, and a generic one passes its self-test.
+  threads-identical VARIANT [options]: the classifier's output on one input is
+      bit-identical with 1, 2 and 4 threads (static schedules; reductions over
+      fixed chunks, never per thread).
   generated-is-current DIR: regenerate the checked-in example in generated/DIR
       with the options recorded in its generate.args and require byte-identical
       output (the generator is deterministic and the copy is current).
 """
 import filecmp
+import json
 import os
+import random
 import shlex
+import struct
 import subprocess
 import sys
 import tempfile
@@ -108,6 +114,35 @@ def foreign_cpu(lucidgen, variant, opts):
     return 0
 
 
+def threads_identical(lucidgen, variant, opts):
+    with tempfile.TemporaryDirectory() as d:
+        exe = os.path.join(d, "model")
+        sh([lucidgen, "build", variant, "--random-init", "--quiet", "-o", exe] + opts)
+        with open(os.path.join(exe + ".build", "model.json")) as f:
+            n = 1
+            for dim in json.load(f)["input_nchw"]:
+                n *= dim
+        inp = os.path.join(d, "in.f32")
+        rng = random.Random(7)
+        with open(inp, "wb") as f:
+            f.write(struct.pack(f"<{n}f", *(rng.gauss(0, 1) for _ in range(n))))
+        outputs = []
+        for threads in (1, 2, 4):
+            out = os.path.join(d, f"out{threads}.f32")
+            r = subprocess.run([exe, "--input-raw", inp, "--output-raw", out, "--threads", str(threads)],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"NOT OK threads-identical {variant}: {threads} threads: exit {r.returncode}: {r.stderr}")
+                return 1
+            with open(out, "rb") as f:
+                outputs.append(f.read())
+        if not (outputs[0] == outputs[1] == outputs[2]):
+            print(f"NOT OK threads-identical {variant}: outputs differ between 1, 2 and 4 threads")
+            return 1
+    print(f"OK threads-identical {variant}: 1, 2 and 4 threads give the same {len(outputs[0])} bytes")
+    return 0
+
+
 def generated_is_current(lucidgen, name):
     src = os.path.join(ROOT, "generated", name)
     args = shlex.split(open(os.path.join(src, "generate.args")).read())
@@ -146,6 +181,8 @@ if __name__ == "__main__":
         sys.exit(cmake_example(lucidgen, rest[0], rest[1:]))
     if mode == "foreign-cpu":
         sys.exit(foreign_cpu(lucidgen, rest[0], rest[1:]))
+    if mode == "threads-identical":
+        sys.exit(threads_identical(lucidgen, rest[0], rest[1:]))
     if mode == "generated-is-current":
         sys.exit(generated_is_current(lucidgen, rest[0]))
     if mode == "regenerate":

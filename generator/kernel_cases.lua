@@ -1,0 +1,112 @@
+-- `lucidgen kernel-cases -o DIR [--target T] [--no-winograd]`: the microkernel
+-- tester's models. Each case is a one- or two-layer graph whose shape stresses
+-- one kernel kind and strategy (tile tails in M, N and K, groups, strides,
+-- padding, every epilogue), compiled through the whole pipeline with seeded
+-- random weights; its golden output comes from lg.refops on the unfolded graph
+-- (double accumulation), so DIR/<case>.c's self-test checks the kernel against
+-- the naive reference. tests/unit/kernel_sweep.py compiles and runs every case
+-- for every target the CPU runs.
+local generate = require("generate")
+local host = require("lg.host")
+local weights = require("weights")
+
+local kernel_cases = {}
+
+-- conv case: input [n, c, h, w], conv to `out` with kernel k, stride s, pad p,
+-- groups; epi: nil | "relu" | "gelu" | "res" (shortcut = the input) | "res_relu" | "bn_relu"
+local function conv(n, c, h, w, a)
+  return {
+    input = { n, c, h, w },
+    build = function(g, x)
+      local y = g:conv(x, "conv", { out = a.out, k = a.k, stride = a.s or 1, pad = a.p or (a.k - 1) // 2,
+        groups = a.groups or 1, bias = a.epi ~= "bn_relu", linear = a.linear })
+      if a.epi == "bn_relu" then y = g:relu(g:batchnorm(y, "bn"), "act") end
+      if a.epi == "res" or a.epi == "res_relu" then y = g:add_residual(y, x, "residual") end
+      if a.epi == "relu" or a.epi == "res_relu" then y = g:relu(y, "act") end
+      if a.epi == "gelu" then y = g:gelu(y, "act") end
+      if a.norm then y = g:layernorm(y, "norm", 1e-6) end
+      return y
+    end,
+  }
+end
+
+local function unary(n, c, h, w, f) return { input = { n, c, h, w }, build = f } end
+
+-- name -> case; names say kind, shape and what they stress
+local CASES = {
+  -- GEMM, A rows in place (1x1, stride 1)
+  { "gemm_k3_n7_m13", conv(1, 3, 13, 1, { out = 7, k = 1 }) },
+  { "gemm_k64_n100_m49_relu", conv(1, 64, 7, 7, { out = 100, k = 1, epi = "relu" }) },
+  { "gemm_k17_n33_m25_gelu", conv(1, 17, 5, 5, { out = 33, k = 1, epi = "gelu" }) },
+  { "gemm_k96_n384_m32_batch2_gelu", conv(2, 96, 4, 4, { out = 384, k = 1, epi = "gelu", linear = true }) },
+  { "gemm_k64_n64_m36_res_relu", conv(1, 64, 6, 6, { out = 64, k = 1, epi = "res_relu" }) },
+  { "gemm_k40_n80_m9_bn_relu", conv(1, 40, 3, 3, { out = 80, k = 1, epi = "bn_relu" }) },
+  { "gemv_k200_n1000", unary(1, 200, 1, 1, function(g, x) return g:linear(g:global_avgpool(x, "pool"), "fc", 1000) end) },
+  { "gemm_linear_k64_n10_batch3", unary(3, 64, 2, 2, function(g, x) return g:linear(g:global_avgpool(x, "pool"), "fc", 10) end) },
+  -- indirect GEMM: strides, padding, kernel sizes, groups
+  { "igemm_1x1s2_k32_n48", conv(1, 32, 9, 11, { out = 48, k = 1, s = 2 }) },
+  { "igemm_3x3s2_k16_n24_relu", conv(1, 16, 15, 9, { out = 24, k = 3, s = 2, epi = "relu" }) },
+  { "igemm_5x5s1_k8_n20", conv(1, 8, 7, 7, { out = 20, k = 5 }) },
+  { "igemm_2x2s2p0_k40_n80", conv(1, 40, 8, 8, { out = 80, k = 2, s = 2, p = 0 }) },
+  { "igemm_3x3_g4_cg4_og4_relu", conv(1, 16, 9, 9, { out = 16, k = 3, groups = 4, epi = "relu" }) },
+  { "igemm_3x3s2_g8_cg8_og8", conv(1, 64, 10, 10, { out = 64, k = 3, s = 2, groups = 8 }) },
+  { "igemm_3x3_g2_cg16_og32_res", conv(1, 32, 7, 7, { out = 32, k = 3, groups = 2, epi = "res" }) },
+  { "igemm_3x3_g32_cg4_og4_batch2", conv(2, 128, 6, 6, { out = 128, k = 3, groups = 32, epi = "relu" }) },
+  -- GEMM over packed windows (stems)
+  { "packed_7x7s2_c3_n64_relu", conv(1, 3, 23, 17, { out = 64, k = 7, s = 2, p = 3, epi = "bn_relu" }) },
+  { "packed_4x4s4_c3_n40", conv(1, 3, 16, 16, { out = 40, k = 4, s = 4, p = 0 }) },
+  { "packed_3x3s2_c3_n32_relu", conv(1, 3, 11, 11, { out = 32, k = 3, s = 2, epi = "relu" }) },
+  { "packed_7x7s2_c1_n24", conv(1, 1, 12, 12, { out = 24, k = 7, s = 2, p = 3 }) },
+  -- Winograd F(4x4,3x3): ragged tiles, channel tails, epilogues, batch
+  { "winograd_17x19_k16_n24_relu", conv(1, 16, 17, 19, { out = 24, k = 3, epi = "relu" }) },
+  { "winograd_16x16_k32_n32_res_relu", conv(1, 32, 16, 16, { out = 32, k = 3, epi = "res_relu" }) },
+  { "winograd_13x21_k20_n70_batch2", conv(2, 20, 13, 21, { out = 70, k = 3 }) },
+  -- depthwise, with and without the fused LayerNorm
+  { "dwconv_7x7_c40_ln", conv(1, 40, 9, 11, { out = 40, k = 7, groups = 40, norm = true }) },
+  { "dwconv_7x7_c96", conv(1, 96, 14, 14, { out = 96, k = 7, groups = 96 }) },
+  { "dwconv_3x3s2_c24", conv(1, 24, 9, 9, { out = 24, k = 3, s = 2, groups = 24 }) },
+  { "dwconv_7x7_c20_relu_unfused", conv(1, 20, 8, 8, { out = 20, k = 7, groups = 20, epi = "relu" }) },
+  -- norms and pools
+  { "layernorm_c40", unary(1, 40, 3, 5, function(g, x) return g:layernorm(x, "norm", 1e-6) end) },
+  { "groupnorm_g8_c64_relu", unary(2, 64, 9, 9, function(g, x) return g:relu(g:groupnorm(x, "norm", 8, 1e-5), "act") end) },
+  { "groupnorm_g4_c20", unary(1, 20, 5, 7, function(g, x) return g:groupnorm(x, "norm", 4, 1e-5) end) },
+  { "grn_c40", unary(2, 40, 7, 7, function(g, x) return g:grn(x, "mlp.grn", 1e-6) end) },
+  { "maxpool_3x3s2p1_c20", unary(1, 20, 11, 11, function(g, x) return g:maxpool(x, "pool", 3, 2, 1) end) },
+  { "maxpool_zero_pad_c16", unary(1, 16, 10, 10, function(g, x) return g:maxpool(x, "pool", 3, 2, 1, 0) end) },
+  { "avgpool_2x2s2_ceil_c16", unary(1, 16, 7, 9, function(g, x) return g:avgpool(x, "pool", 2, 2, true) end) },
+  { "global_avgpool_c50", unary(2, 50, 9, 7, function(g, x) return g:global_avgpool(x, "pool") end) },
+  { "add_relu_unfused", unary(1, 24, 5, 5, function(g, x)
+    return g:relu(g:add_residual(g:relu(x, "a"), x, "residual"), "act")
+  end) },
+}
+
+-- The record generate.run renders a header from.
+local function case_variant(name)
+  return { name = name, family = "kernel test case", num_classes = 0, crop_pct = 1.0, interpolation = "bilinear",
+    mean = { 0, 0, 0 }, std = { 1, 1, 1 } }
+end
+
+function kernel_cases.run(o)
+  local dir = o.out or require("errors").user("no output directory given; add -o DIR")
+  host.mkdir(dir)
+  local names = {}
+  for i, case in ipairs(CASES) do
+    local name, c = case[1], case[2]
+    local graph = require("graph").new({ variant = name })
+    local x = graph:input(c.input)
+    graph:set_output(c.build(graph, x))
+    local store = weights.bind(graph, { random_seed = i }, { strict = true, quiet = true, seed = i, num_classes = 0 })
+    local opts = { out = dir .. "/" .. name .. ".c", target = o.target, winograd = o.winograd, quiet = true }
+    local compiled = generate.compile_graph(graph, store, opts, {})
+    local shape = c.input
+    compiled.mo = { num_classes = 0, in_chans = shape[2], size = { shape[3], shape[4] }, batch = shape[1] }
+    compiled.summary = { source = "random (seed " .. i .. ")" }
+    generate.run(case_variant(name), opts, nil, compiled)
+    names[#names + 1] = name
+  end
+  host.write_atomic(dir .. "/cases.txt", table.concat(names, "\n") .. "\n")
+  if not o.quiet then io.stderr:write(string.format("lucidgen: %d kernel cases in %s\n", #names, dir)) end
+  return 0
+end
+
+return kernel_cases
