@@ -9,7 +9,8 @@ local generate = require("generate")
 local build = {}
 
 -- What the classifier links of runtime/ (the checkpoint readers stay in lucidgen).
-local CLASSIFIER_RUNTIME = { "lg_blob", "lg_image", "lg_labels", "lg_preprocess", "lg_sha256", "lg_status", "lg_topk" }
+local CLASSIFIER_RUNTIME = { "lg_blob", "lg_image", "lg_labels", "lg_preprocess", "lg_profile", "lg_sha256", "lg_status",
+  "lg_topk" }
 
 -- The label set as C: one string literal per line, so the file stays readable.
 local function labels_c(label_set)

@@ -46,7 +46,7 @@ function emit.generate(g, ctx)
   local P = ctx.prefix
   local instances, order, by_key, used_names = {}, {}, {}, {}
   local ukernels, uk_order = {}, {}
-  local body = {}
+  local body, layer_table = {}, {}
   local report = { layers = {} }
   local total_macs = 0
   local needs_gelu = false
@@ -89,6 +89,7 @@ function emit.generate(g, ctx)
     body[#body + 1] = string.format("\n    /* %s%s -> [%d,%d,%d,%d]%s */", node.name, fused, n, h, w, c,
       k.strategy and (": " .. k.strategy) or "")
     body[#body + 1] = string.format("    %s(%s);", fn, call_args(g, node))
+    layer_table[#layer_table + 1] = string.format('    {"%s", "%s", %.17g},', label, k.kind, macs)
     body[#body + 1] = "    if (hook) {\n#pragma omp single"
     body[#body + 1] = string.format("      hook(ctx, \"%s\", ACT(%d), %d, %d, %d, %d);\n    }", label, out.offset, n, h, w, c)
 
@@ -134,6 +135,7 @@ function emit.generate(g, ctx)
     { N = in_shape[1], C = in_shape[2], H = in_shape[3], W = in_shape[4] })
   common.KERNELS = table.concat(kernels, "\n")
   common.BODY = table.concat(body, "\n")
+  common.LAYER_TABLE = table.concat(layer_table, "\n")
 
   report.totals = { macs = total_macs, weight_bytes = ctx.blob_plan.weight_bytes, arena_bytes = g.arena_bytes,
     activation_bytes = g.activation_bytes, layers = #g.nodes, kernels = #order }

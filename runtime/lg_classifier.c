@@ -5,7 +5,7 @@
  *
  *   EXE [--weights EXE.bin] [--topk K] [--threads N] IMAGE...
  *   EXE --input-raw IN.f32 --output-raw OUT.f32   (NCHW floats in, logits/features out)
- *   EXE --selftest | --bench N | --debug-dump DIR (with IMAGE or --input-raw)
+ *   EXE --selftest | --bench N | --profile N | --peak | --debug-dump DIR (with IMAGE or --input-raw)
  */
 #include LG_MODEL_HEADER
 
@@ -13,6 +13,7 @@
 #include "lg_image.h"
 #include "lg_labels.h"
 #include "lg_preprocess.h"
+#include "lg_profile.h"
 #include "lg_topk.h"
 
 #include <errno.h>
@@ -59,6 +60,8 @@ static void usage(FILE *f) {
           "  --output-raw FILE  write the %d output floats (logits, or features when NUM_CLASSES is 0)\n"
           "  --selftest         run the golden input stored in the blob and compare\n"
           "  --bench N          time N runs and print min/median latency\n"
+          "  --profile N        per layer and per kernel kind: fastest of N runs, GFLOP/s, %% of the FMA peak\n"
+          "  --peak             measure this machine's fp32 multiply-add peak (GFLOP/s) with --threads\n"
           "  --debug-dump DIR   write every layer's output as DIR/<layer>.f32 (NHWC) + DIR/index.tsv\n"
           "  --help             this text\n",
           prog, LG_MODEL(VARIANT), LG_MODEL(IN_H), LG_MODEL(IN_W), LG_MODEL(INTERPOLATION), (double)LG_MODEL(CROP_PCT),
@@ -79,6 +82,30 @@ static double now_sec(void) {
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
+}
+
+/* --profile N: each layer's fastest of N runs against the machine's FMA peak. */
+static int run_profile(int runs, const float *in, float *out, void *arena, const void *payload) {
+  static lg_profile_layer layers[LG_MODEL(NUM_LAYERS)];
+  for (int i = 0; i < LG_MODEL(NUM_LAYERS); i++) {
+    layers[i].name = LG_MODEL(layers)[i].name;
+    layers[i].kind = LG_MODEL(layers)[i].kind;
+    layers[i].macs = LG_MODEL(layers)[i].macs;
+  }
+  lg_profile p;
+  if (lg_profile_init(&p, layers, LG_MODEL(NUM_LAYERS))) return die(1, "out of memory");
+  LG_MODEL(forward)(in, out, arena, payload); /* warm-up */
+  for (int r = 0; r < runs; r++) {
+    lg_profile_begin(&p);
+    LG_MODEL(forward_debug)(in, out, arena, payload, lg_profile_hook, &p);
+    lg_profile_end(&p);
+  }
+  double peak = lg_fma_peak_gflops(0);
+  printf("profile %s: batch %d, %d threads, fastest of %d runs per layer; peak %.1f GFLOP/s (FMA microbenchmark)\n",
+         LG_MODEL(VARIANT), LG_MODEL(BATCH), omp_get_max_threads(), runs, peak);
+  lg_profile_print(&p, peak, stdout);
+  lg_profile_free(&p);
+  return 0;
 }
 
 /* --debug-dump: one file per layer, plus an index the parity driver reads. */
@@ -182,7 +209,7 @@ int main(int argc, char **argv) {
     return die(2, "this classifier was built for target %s, which this CPU does not support; rebuild with "
                   "lucidgen build --target avx2 or --target generic", LG_MODEL(TARGET));
   const char *weights = NULL, *input_raw = NULL, *output_raw = NULL, *dump_dir = NULL;
-  int topk = 5, threads = 0, bench = 0, selftest = 0;
+  int topk = 5, threads = 0, bench = 0, profile = 0, peak = 0, selftest = 0;
   const char **images = calloc((size_t)argc, sizeof *images);
   int n_images = 0;
   for (int i = 1; i < argc; i++) {
@@ -193,7 +220,10 @@ int main(int argc, char **argv) {
       return 0;
     } else if (!strcmp(a, "--selftest")) {
       selftest = 1;
+    } else if (!strcmp(a, "--peak")) {
+      peak = 1;
     } else if (!strcmp(a, "--weights") || !strcmp(a, "--topk") || !strcmp(a, "--threads") || !strcmp(a, "--bench") ||
+               !strcmp(a, "--profile") ||
                !strcmp(a, "--input-raw") || !strcmp(a, "--output-raw") || !strcmp(a, "--debug-dump")) {
       if (!has_value) return die(2, "%s needs a value; see --help", a);
       const char *v = argv[++i];
@@ -207,6 +237,7 @@ int main(int argc, char **argv) {
       else if (!is_num || num < 1 || num > 1000000) return die(2, "%s takes a positive integer, got '%s'", a, v);
       else if (!strcmp(a, "--topk")) topk = (int)num;
       else if (!strcmp(a, "--threads")) threads = (int)num;
+      else if (!strcmp(a, "--profile")) profile = (int)num;
       else bench = (int)num;
     } else if (a[0] == '-' && a[1]) {
       return die(2, "unknown option '%s'; see --help", a);
@@ -214,11 +245,15 @@ int main(int argc, char **argv) {
       images[n_images++] = a;
     }
   }
-  if (!selftest && !input_raw && n_images == 0 && !bench) {
+  if (!selftest && !input_raw && n_images == 0 && !bench && !profile && !peak) {
     usage(stderr);
     return 2;
   }
   if (threads) omp_set_num_threads(threads);
+  if (peak) {
+    printf("peak: %.1f GFLOP/s fp32 multiply-add, %d threads\n", lg_fma_peak_gflops(0), omp_get_max_threads());
+    return 0;
+  }
 
   char blob_path[4096], err[1024];
   lg_blob blob;
@@ -258,6 +293,7 @@ int main(int argc, char **argv) {
     if (rc) return rc;
   }
 
+  if (profile) return run_profile(profile, in, out, arena, payload);
   if (bench) {
     double *t = malloc(sizeof(double) * (size_t)bench);
     LG_MODEL(forward)(in, out, arena, payload); /* warm-up */
