@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """lucidgen's generated C against PyTorch and ONNX Runtime, same model, same weights, one run.
 
-  /usr/bin/python3 bench/run.py            # resnet50, convnext_tiny, BiT-50x1; batch 1; threads 1 and 2
+  /usr/bin/python3 bench/run.py --save     # the issue's models at 224 (+ resnet50 batch 8); threads 1 and 2
   /usr/bin/python3 bench/run.py --quick    # resnet18 only
-  /usr/bin/python3 bench/run.py --models resnet34,convnext_nano --batch 4 --threads 2 --runs 20 --save
+  /usr/bin/python3 bench/run.py --models resnet34,convnext_nano@160:b4 --threads 2 --runs 20
 
-Per model (at the variant's default input size unless --size):
+Per model (at the variant's default input size unless @HxW or --size):
   1. `lucidgen info VARIANT --json` gives the config; the family's functional
      reference (tests/parity/ref_<family>.py) makes random weights under timm's
      key names; they go to a safetensors file and `lucidgen build --weights`.
@@ -16,6 +16,9 @@ Per model (at the variant's default input size unless --size):
      `--bench N`, the fastest eager PyTorch model (torch_models.py) in a
      subprocess without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, and ONNX Runtime
      (onnxruntime-node, ort_bench.mjs) on the model exported by torch.onnx.
+  4. The classifier's --peak (an FMA microbenchmark) gives the machine's fp32
+     peak per thread count, so every engine's GFLOP/s is also a % of peak, and
+     its --profile the per-kernel-kind breakdown of lucidgen's time.
 Ratios are engine time / lucidgen time on the minimum latency: > 1 means
 lucidgen is faster. Timing never fails the run; a model whose lucidgen build
 fails is skipped with the reason, an engine that fails leaves its cell empty.
@@ -43,7 +46,11 @@ sys.path.insert(0, os.path.join(REPO, "tests", "parity"))
 import safetensors_io  # noqa: E402
 import torch_models  # noqa: E402
 
-DEFAULT_MODELS = ["resnet50_a1_in1k", "convnext_tiny_fb_in1k", "resnetv2_50x1_bit_goog_in21k_ft_in1k"]
+# VARIANT[@HxW][:bBATCH]; the issue's set: the five families at 224, resnet18, and
+# one throughput row at batch 8
+DEFAULT_MODELS = ["resnet50_a1_in1k", "resnext50_32x4d_a1h_in1k", "convnext_tiny_fb_in1k",
+                  "convnextv2_atto_fcmae_ft_in1k", "resnetv2_50x1_bit_goog_in21k_ft_in1k@224", "resnet18_a1_in1k",
+                  "resnet50_a1_in1k:b8"]
 QUICK_MODELS = ["resnet18_a1_in1k"]
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # Same computation, different summation order: fp32 differences of 1e-4 relative are expected.
@@ -172,9 +179,17 @@ class Skip(Exception):
     pass
 
 
-def prepare(a, variant, work):
+def parse_spec(a, spec):
+    """VARIANT[@HxW][:bBATCH] -> (variant, size or None, batch); --size/--batch are the defaults."""
+    rest, _, batch = spec.partition(":b")
+    variant, _, size = rest.partition("@")
+    return variant, size or a.size, int(batch) if batch else a.batch
+
+
+def prepare(a, spec, work):
     """Writes info.json, state.pt, weights.safetensors, input.f32, ref.f32; builds the classifier."""
-    opts = ["--batch", str(a.batch)] + (["--size", a.size] if a.size else [])
+    variant, size, batch = parse_spec(a, spec)
+    opts = ["--batch", str(batch)] + (["--size", size] if size else [])
     r = run([a.lucidgen, "info", variant, "--json"] + opts)
     if r.returncode != 0:
         raise Skip(f"lucidgen info failed: {summary(r.stderr)}")
@@ -187,7 +202,7 @@ def prepare(a, variant, work):
     nc, size = model["num_classes"], model["size"]
     gen = torch.Generator().manual_seed(a.seed)
     state = ref.init_state(cfg, nc, model["in_chans"], gen)
-    x = torch.randn(a.batch, model["in_chans"], size[0], size[1], generator=gen)
+    x = torch.randn(batch, model["in_chans"], size[0], size[1], generator=gen)
     with torch.no_grad():
         want = ref.forward(cfg, state, x, nc)[0]
 
@@ -235,6 +250,26 @@ def time_lucidgen(a, exe, threads):
     return {"min_ms": float(m.group(1)), "median_ms": float(m.group(2))}, None
 
 
+def measure_peak(exe, threads):
+    """The classifier's FMA microbenchmark: fp32 GFLOP/s of `threads` threads, or None."""
+    r = run([exe, "--peak", "--threads", str(threads)])
+    m = re.search(r"peak: ([\d.]+) GFLOP/s", r.stdout)
+    return float(m.group(1)) if r.returncode == 0 and m else None
+
+
+def profile_kinds(a, exe):
+    """Per kernel kind on one thread: {kind: (ms, share, GFLOP/s, % peak)} from EXE --profile."""
+    r = run([exe, "--profile", str(a.runs), "--threads", "1"])
+    if r.returncode != 0 or "by kernel kind:" not in r.stdout:
+        return None
+    kinds = {}
+    for line in r.stdout.split("by kernel kind:", 1)[1].splitlines():
+        f = line.split()
+        if len(f) >= 5 and f[4] != "all":
+            kinds[f[4]] = (float(f[0]), f[1], float(f[2]), f[3])
+    return kinds
+
+
 def time_torch(a, threads, work):
     env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
     r = run([sys.executable, os.path.join(BENCH, "torch_bench.py"), "--work", work, "--threads", str(threads),
@@ -261,6 +296,10 @@ def bench_model(a, variant, work, ort_problem, report):
     shape = [model["batch"], model["in_chans"], model["size"][0], model["size"][1]]
     name = f"{info['name']} {shape[2]}x{shape[3]}"
     report["facts"].setdefault("lucidgen", lucidgen_build_facts(exe))
+    for t in a.threads:
+        if t not in report["peak"]:
+            report["peak"][t] = measure_peak(exe, t)
+    report["profiles"][name + (f" batch {shape[0]}" if shape[0] > 1 else "")] = profile_kinds(a, exe)
 
     onnx_path = os.path.join(work, "model.onnx")
     if ort_problem is None:
@@ -291,7 +330,7 @@ def bench_model(a, variant, work, ort_problem, report):
             note(report, f"{name} threads {t}: ORT     ", ort, why)
             if ort:
                 outputs.setdefault("ONNX Runtime", os.path.join(work, "ort.f32"))
-        report["rows"].append({"model": name, "batch": shape[0], "threads": t, "busy": busy,
+        report["rows"].append({"model": name, "batch": shape[0], "threads": t, "busy": busy, "macs": model["macs"],
                                "lucidgen": lg, "pytorch": pt, "ort": ort})
 
     for engine, f in outputs.items():
@@ -319,6 +358,23 @@ def ratio(t, base):
     return f"{t['min_ms'] / base['min_ms']:.2f}" if t and base else "-"
 
 
+def best_peer(r):
+    """The faster of PyTorch and ORT on this row, or None."""
+    peers = [t for t in (r["pytorch"], r["ort"]) if t]
+    return min(peers, key=lambda t: t["min_ms"]) if peers else None
+
+
+def best_ratio(r):
+    return ratio(best_peer(r), r["lucidgen"])
+
+
+def pct_peak(r, engine, peak):
+    t = r[engine]
+    if not t or not peak:
+        return "-"
+    return f"{100 * 2 * r['macs'] / (t['min_ms'] * 1e-3) / 1e9 / peak:.0f}%"
+
+
 def render(report):
     f = report["facts"]
     lines = [f"# lucidgen benchmark {f['date']}", ""]
@@ -339,12 +395,27 @@ def render(report):
                  "less Pad_Fusion (it folds a zero Pad into MaxPool, which pads with -inf: wrong for BiT's stem)")
     lines.append(f"- each cell: min / median ms over {f['runs']} runs after warm-up; "
                  "ratios = engine min / lucidgen min (> 1: lucidgen faster)")
-    lines += ["", "| model | batch | threads | busy | lucidgen ms | PyTorch ms | ORT ms | PyTorch/lucidgen | ORT/lucidgen |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    peaks = ", ".join(f"{t} thread{'s' if t > 1 else ''} {p:.1f}" for t, p in sorted(report["peak"].items()) if p)
+    lines.append(f"- fp32 FMA peak (the classifier's --peak microbenchmark), GFLOP/s: {peaks or 'not measured'}; "
+                 "% peak = the engine's 2 x MACs / min latency over the peak of that thread count")
+    lines += ["", "| model | batch | threads | busy | lucidgen ms | PyTorch ms | ORT ms | best peer / lucidgen | "
+              "PyTorch/lucidgen | ORT/lucidgen | lucidgen % peak | PyTorch % peak | ORT % peak |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["rows"]:
+        peak = report["peak"].get(r["threads"])
         lines.append(f"| {r['model']} | {r['batch']} | {r['threads']} | {r['busy']:.2f} | "
                      f"{fmt_ms(r['lucidgen']) or '-'} | {fmt_ms(r['pytorch']) or '-'} | {fmt_ms(r['ort']) or '-'} | "
-                     f"{ratio(r['pytorch'], r['lucidgen'])} | {ratio(r['ort'], r['lucidgen'])} |")
+                     f"**{best_ratio(r)}** | {ratio(r['pytorch'], r['lucidgen'])} | {ratio(r['ort'], r['lucidgen'])} | "
+                     f"{pct_peak(r, 'lucidgen', peak)} | {pct_peak(r, 'pytorch', peak)} | {pct_peak(r, 'ort', peak)} |")
+    if report["profiles"]:
+        lines += ["", "Where lucidgen's time goes (EXE --profile, 1 thread, fastest run per layer, summed per kernel "
+                  "kind): ms, share of the model, GFLOP/s, % of peak", ""]
+        kinds = sorted({k for p in report["profiles"].values() if p for k in p})
+        lines += ["| model | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
+        for name, prof in report["profiles"].items():
+            cells = [(f"{prof[k][0]:.2f} ms, {prof[k][1]}, {prof[k][2]:.0f}, {prof[k][3]}" if prof and k in prof
+                      else "-") for k in kinds]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     busiest = max((r["busy"] for r in report["rows"]), default=0.0)
     if busiest >= BUSY_CORES:
         lines += ["", f"Warning: other processes used up to {busiest:.1f} of the {f['cores']} cores before a row: "
@@ -370,22 +441,87 @@ def render(report):
     return "\n".join(lines) + "\n"
 
 
-def save(text, date):
+def csv_text(report):
+    """One line per row: the numbers of the markdown table, for spreadsheets and plots."""
+    out = ["model,batch,threads,busy,macs,lucidgen_min_ms,lucidgen_median_ms,pytorch_min_ms,ort_min_ms,"
+           "best_peer_over_lucidgen,peak_gflops"]
+    for r in report["rows"]:
+        def ms(t):
+            return f"{t['min_ms']:.3f}" if t else ""
+        peer = best_peer(r)
+        peak = report["peak"].get(r["threads"])
+        out.append(",".join([r["model"], str(r["batch"]), str(r["threads"]), f"{r['busy']:.2f}", str(r["macs"]),
+                             ms(r["lucidgen"]), f"{r['lucidgen']['median_ms']:.3f}" if r["lucidgen"] else "",
+                             ms(r["pytorch"]), ms(r["ort"]),
+                             f"{peer['min_ms'] / r['lucidgen']['min_ms']:.3f}" if peer and r["lucidgen"] else "",
+                             f"{peak:.1f}" if peak else ""]))
+    return "\n".join(out) + "\n"
+
+
+def chart_png(report, path):
+    """Bars of best peer / lucidgen per model, one per thread count, drawn with PIL."""
+    from PIL import Image, ImageDraw
+    rows = [r for r in report["rows"] if r["lucidgen"] and best_peer(r)]
+    threads = sorted({r["threads"] for r in rows})
+    models = []
+    for r in rows:
+        label = r["model"] + (f" b{r['batch']}" if r["batch"] > 1 else "")
+        if label not in models:
+            models.append(label)
+    values = {((r["model"] + (f" b{r['batch']}" if r["batch"] > 1 else "")), r["threads"]):
+              best_peer(r)["min_ms"] / r["lucidgen"]["min_ms"] for r in rows}
+    top = max([2.0] + [v for v in values.values()])
+    w, h, left, bottom, right, up = 1000, 120 + 46 * len(models), 330, 50, 30, 40
+    img = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(img)
+    d.text((left, 10), "best of PyTorch and ONNX Runtime / lucidgen (min latency; > 1: lucidgen faster)", fill="black")
+    colors = ["#2b6cb0", "#dd6b20", "#38a169", "#805ad5"]
+    scale = (w - left - right) / top
+    for k in range(0, int(top * 4) + 1):
+        x = left + k * 0.25 * scale
+        d.line([(x, up), (x, h - bottom)], fill="#e2e8f0" if k % 4 else "#a0aec0")
+        if k % 2 == 0:
+            d.text((x - 8, h - bottom + 6), f"{k * 0.25:.1f}", fill="black")
+    x1 = left + scale
+    d.line([(x1, up), (x1, h - bottom)], fill="black", width=2)
+    for i, m in enumerate(models):
+        y = up + 10 + i * 46
+        d.text((10, y + 8), m[:52], fill="black")
+        for j, t in enumerate(threads):
+            v = values.get((m, t))
+            if v is None:
+                continue
+            y0 = y + j * (36 // len(threads))
+            d.rectangle([left, y0, left + v * scale, y0 + 36 // len(threads) - 3], fill=colors[j % len(colors)])
+            d.text((left + v * scale + 4, y0), f"{v:.2f}", fill="black")
+    for j, t in enumerate(threads):
+        d.rectangle([left + 200 * j, h - 18, left + 200 * j + 12, h - 6], fill=colors[j % len(colors)])
+        d.text((left + 200 * j + 18, h - 19), f"{t} thread{'s' if t > 1 else ''}", fill="black")
+    img.save(path)
+
+
+def save(report, text, date):
+    """bench/results/<date>.md, .csv and .png (written to temporaries, then renamed)."""
     out_dir = os.path.join(BENCH, "results")
     os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"{date}.md")
-    if os.path.exists(path):
-        path = os.path.join(out_dir, f"{date}-{datetime.datetime.now():%H%M%S}.md")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return path
+    base = os.path.join(out_dir, date)
+    if os.path.exists(base + ".md"):
+        base = os.path.join(out_dir, f"{date}-{datetime.datetime.now():%H%M%S}")
+    with open(base + ".md.tmp", "w") as f:
+        f.write(text + f"\n![ratios]({os.path.basename(base)}.png)\n")
+    with open(base + ".csv.tmp", "w") as f:
+        f.write(csv_text(report))
+    chart_png(report, base + ".png.tmp.png")
+    os.replace(base + ".csv.tmp", base + ".csv")
+    os.replace(base + ".png.tmp.png", base + ".png")
+    os.replace(base + ".md.tmp", base + ".md")
+    return base + ".md"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--models", help=f"comma-separated variants (default {','.join(DEFAULT_MODELS)})")
+    ap.add_argument("--models", help="comma-separated VARIANT[@HxW][:bBATCH] "
+                    f"(default {','.join(DEFAULT_MODELS)})")
     ap.add_argument("--quick", action="store_true", help=f"only {','.join(QUICK_MODELS)}")
     ap.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
@@ -400,7 +536,7 @@ def main():
                     "directory, removed afterwards)")
     ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
                     help="before each engine, wait up to S seconds for other processes to go quiet (default 0)")
-    ap.add_argument("--save", action="store_true", help="also write bench/results/<date>.md")
+    ap.add_argument("--save", action="store_true", help="also write bench/results/<date>.md, .csv and .png")
     a = ap.parse_args()
     if not a.lucidgen or not os.access(a.lucidgen, os.X_OK):
         print("bench: no lucidgen binary; build one (cmake --build build --target lucidgen) or pass --lucidgen",
@@ -414,7 +550,8 @@ def main():
     if ort_problem:
         print(f"bench: ONNX Runtime column skipped: {ort_problem}", flush=True)
     date = datetime.date.today().isoformat()
-    report = {"rows": [], "checks": [], "skipped": [], "failures": [], "torch_models": {}, "facts": {
+    report = {"rows": [], "checks": [], "skipped": [], "failures": [], "torch_models": {}, "peak": {},
+              "profiles": {}, "facts": {
         "date": date, "cpu": cpu_model(), "cores": os.cpu_count(),
         "load_start": " ".join(f"{v:.2f}" for v in os.getloadavg()), "lucidgen_path": a.lucidgen,
         "compiler": compiler_version(), "ort": ort_version(), "runs": a.runs,
@@ -426,7 +563,7 @@ def main():
     root = a.work or tempfile.mkdtemp(prefix="lucidgen-bench-")
     try:
         for variant in models:
-            work = os.path.join(root, variant)
+            work = os.path.join(root, variant.replace("@", "_").replace(":", "_"))
             os.makedirs(work, exist_ok=True)
             print(f"{variant}: preparing weights, classifier and ONNX model ...", flush=True)
             try:
@@ -445,7 +582,7 @@ def main():
     print()
     print(text, end="")
     if a.save:
-        print(f"saved {save(text, date)}")
+        print(f"saved {save(report, text, date)}")
     return 0
 
 
