@@ -48,10 +48,10 @@ local CASES = {
   { "igemm_3x3s2_k16_n24_relu", conv(1, 16, 15, 9, { out = 24, k = 3, s = 2, epi = "relu" }) },
   { "igemm_5x5s1_k8_n20", conv(1, 8, 7, 7, { out = 20, k = 5 }) },
   { "igemm_2x2s2p0_k40_n80", conv(1, 40, 8, 8, { out = 80, k = 2, s = 2, p = 0 }) },
-  { "igemm_3x3_g4_cg4_og4_relu", conv(1, 16, 9, 9, { out = 16, k = 3, groups = 4, epi = "relu" }) },
-  { "igemm_3x3s2_g8_cg8_og8", conv(1, 64, 10, 10, { out = 64, k = 3, s = 2, groups = 8 }) },
+  { "grouped_3x3_g4_cg4_og4_relu", conv(1, 16, 9, 9, { out = 16, k = 3, groups = 4, epi = "relu" }) },
+  { "grouped_3x3s2_g8_cg8_og8", conv(1, 64, 10, 10, { out = 64, k = 3, s = 2, groups = 8 }) },
   { "igemm_3x3_g2_cg16_og32_res", conv(1, 32, 7, 7, { out = 32, k = 3, groups = 2, epi = "res" }) },
-  { "igemm_3x3_g32_cg4_og4_batch2", conv(2, 128, 6, 6, { out = 128, k = 3, groups = 32, epi = "relu" }) },
+  { "grouped_3x3_g32_cg4_og4_batch2", conv(2, 128, 6, 6, { out = 128, k = 3, groups = 32, epi = "relu" }) },
   -- GEMM over packed windows (stems)
   { "packed_7x7s2_c3_n64_relu", conv(1, 3, 23, 17, { out = 64, k = 7, s = 2, p = 3, epi = "bn_relu" }) },
   { "packed_4x4s4_c3_n40", conv(1, 3, 16, 16, { out = 40, k = 4, s = 4, p = 0 }) },

@@ -19,7 +19,7 @@ local kernels = {}
 -- Most specific first: the first descriptor that applies runs the node.
 local simple = require("kernels.simple")
 local KINDS = {
-  require("kernels.winograd"), require("kernels.dwconv"), require("kernels.gemm"),
+  require("kernels.winograd"), require("kernels.dwconv"), require("kernels.grouped"), require("kernels.gemm"),
   simple.layernorm, simple.groupnorm, simple.grn, simple.maxpool, simple.avgpool, simple.global_avgpool,
   simple.add, simple.activation,
 }

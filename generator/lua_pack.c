@@ -95,9 +95,30 @@ static int p_winograd_f4x3(lua_State *L) {
   return 1;
 }
 
+/* P.grouped(w [OC, CG, KH, KW], bias|nil, VW, floats) -> packed (kernels/grouped.lua):
+ * per block of VW output channels, float bias[VW]; float w[KH*KW][CG][VW]. */
+static int p_grouped(lua_State *L) {
+  lg_tensor *w = lg_tensor_check(L, 1);
+  lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
+  int64_t vw = luaL_checkinteger(L, 3);
+  if (w->ndim != 4 || vw < 1 || w->shape[0] % vw) luaL_error(L, "pack grouped: expected [OC,CG,KH,KW], OC %% %I == 0", (lua_Integer)vw);
+  int64_t oc = w->shape[0], cg = w->shape[1], taps = w->shape[2] * w->shape[3];
+  int64_t block = vw + taps * cg * vw;
+  lg_tensor *p = push_packed(L, oc / vw * block, luaL_checkinteger(L, 4), "grouped");
+  for (int64_t o = 0; o < oc; o++) {
+    float *dst = p->data + (o / vw) * block;
+    int64_t l = o % vw;
+    dst[l] = b ? b->data[o] : 0.0f;
+    for (int64_t t = 0; t < taps; t++)
+      for (int64_t c = 0; c < cg; c++) dst[vw + (t * cg + c) * vw + l] = w->data[(o * cg + c) * taps + t];
+  }
+  return 1;
+}
+
 int luaopen_lg_pack(lua_State *L) {
   static const luaL_Reg funcs[] = {
-      {"gemm", p_gemm}, {"depthwise", p_depthwise}, {"winograd_f4x3", p_winograd_f4x3}, {NULL, NULL}};
+      {"gemm", p_gemm}, {"depthwise", p_depthwise}, {"winograd_f4x3", p_winograd_f4x3}, {"grouped", p_grouped},
+      {NULL, NULL}};
   luaL_newlib(L, funcs);
   return 1;
 }

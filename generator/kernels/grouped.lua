@@ -1,0 +1,52 @@
+-- Grouped convolutions whose groups are narrower than a vector (ResNeXt's 3x3s:
+-- 4 and 8 channels a group at 32 groups): a GEMM panel per group would leave
+-- most lanes of every multiply-add computing zeros. Here a vector covers
+-- LG_VW / OG whole groups and a permutation gives each lane its group's input.
+-- Needs as many inputs as outputs per group (CG = OG) and OG dividing the vector.
+--
+-- Weight layout (this file owns it; pack grouped writes it, grouped_conv.c.in
+-- reads it): per block of VW output channels (VW / OG groups),
+--   float bias[VW]; float w[TAPS][CG][VW]     lane = output channel of the block
+-- BLOCK_FLOATS = VW + TAPS*CG*VW.
+local P = require("lg.pack")
+local gemm = require("kernels.gemm")
+
+local grouped = {
+  name = "grouped",
+  epilogues = gemm.epilogues,
+}
+
+function grouped.applies(g, node, ctx)
+  if node.op ~= "conv" or node.attrs.groups == 1 then return false end
+  local v = gemm.geometry(g, node)
+  local vw = ctx.target.vw
+  return v.CG == v.OG and v.OG < vw and vw % v.OG == 0 and v.CG > 1
+end
+
+function grouped.lower(g, node, ctx)
+  local a = node.attrs
+  local v = gemm.geometry(g, node)
+  local vw = ctx.target.vw
+  v.GPV, v.BLOCKS = vw // v.OG, v.OC // vw
+  v.BLOCK_FLOATS = vw + v.TAPS * v.CG * vw
+  -- accumulators + inputs per pixel, the weight vector and CG permutations in registers
+  v.MR = math.max(1, math.min(8, (ctx.target.vregs - 2 - v.CG) // 2))
+  local rows = {}
+  for c = 0, v.CG - 1 do
+    local lanes = {}
+    for l = 0, vw - 1 do lanes[#lanes + 1] = tostring(l // v.OG * v.CG + c) end
+    rows[#rows + 1] = "{" .. table.concat(lanes, ", ") .. "}"
+  end
+  v.PERM = "{" .. table.concat(rows, ", ") .. "}"
+  v.RESIDUAL, v.RELU, v.GELU = a.residual and 1 or 0, a.act == "relu" and 1 or 0, a.act == "gelu" and 1 or 0
+  local floats = v.BLOCKS * v.BLOCK_FLOATS
+  node.kernel = { template = "grouped_conv.c.in", vars = v,
+    fn = string.format("conv%dx%ds%d_g%d_%dx%dx%d_%d%s%s%s", v.KH, v.KW, v.SH, v.GROUPS, v.IH, v.IW, v.IC, v.OC,
+      v.N > 1 and ("_n" .. v.N) or "", a.residual and "_res" or "", a.act and ("_" .. a.act) or ""),
+    strategy = string.format("%d groups a vector, permuted inputs, %d-pixel tiles", v.GPV, v.MR) }
+  node.blob = { { role = "weight", bytes = floats * 4, make = function()
+    return P.grouped(node.tensors.weight, node.tensors.bias, vw, floats)
+  end } }
+end
+
+return grouped
