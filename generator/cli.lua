@@ -214,12 +214,13 @@ local function cmd_info(name, o)
     100 * t.arena_bytes / t.activation_bytes, t.activation_bytes, t.weight_bytes))
   if o.layers then
     print("")
-    print(string.format("%-34s %-28s %-18s %10s %10s %10s %10s", "layer (timm module) + fused", "kernel", "output NHWC",
-      "MACs", "weights B", "arena off", "live B"))
+    print(string.format("%-34s %-28s %-18s %10s %10s %10s %10s  %s", "layer (timm module) + fused", "kernel",
+      "output NHWC", "MACs", "weights B", "arena off", "live B", "strategy"))
     for _, l in ipairs(info.layers) do
       local name = l.name .. (#l.fused > 0 and (" +" .. #l.fused) or "")
-      print(string.format("%-34s %-28s %-18s %10d %10d %10d %10d", name, l.kernel, table.concat(l.shape_nhwc, "x"),
-        l.macs, l.weight_bytes, l.arena_offset, l.live_bytes))
+      print(string.format("%-34s %-28s %-18s %10d %10d %10d %10d  %s%s", name, l.kernel, table.concat(l.shape_nhwc, "x"),
+        l.macs, l.weight_bytes, l.arena_offset, l.live_bytes, l.strategy or l.kind,
+        l.algorithm_error and string.format(" (adds %.1e relative error)", l.algorithm_error) or ""))
     end
     print(string.format("totals: %d layers, %d kernels, %.3f GMACs, weights %d bytes, arena %d bytes "
       .. "(%.1f%% of the %d bytes all activations would take)", t.layers, t.kernels, t.macs / 1e9, t.weight_bytes,

@@ -100,7 +100,7 @@ function emit.generate(g, ctx)
     report.layers[#report.layers + 1] = {
       name = node.name, op = node.op, fused = node.absorbed or {}, kernel = fn, kind = k.kind,
       strategy = k.strategy, output = label, shape_nhwc = { n, h, w, c }, macs = macs,
-      weight_bytes = weight_bytes, arena_offset = out.offset, live_bytes = live,
+      weight_bytes = weight_bytes, arena_offset = out.offset, live_bytes = live, algorithm_error = k.error,
     }
   end
 

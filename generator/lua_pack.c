@@ -7,7 +7,9 @@
 
 #include <lauxlib.h>
 
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 /* The packed tensor of `floats` floats, after checking the layout's own size agrees. */
 static lg_tensor *push_packed(lua_State *L, int64_t floats, int64_t expected, const char *layout) {
@@ -60,16 +62,25 @@ static int p_depthwise(lua_State *L) {
   return 1;
 }
 
+/* Winograd F(4x4, 3x3) with points 0, +-1, +-2, inf (Lavin & Gray): Y = A^T [(G g G^T) . (B^T d B)] A */
+static const double WINO_G[6][3] = {{1.0 / 4, 0, 0},          {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6},  {0, 0, 1}};
+static const float WINO_BT[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                                    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+static const float WINO_AT[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+
+/* U = G g G^T of one 3x3 kernel, in double, rounded once */
+static void wino_kernel(const float *g, float u[6][6]) {
+  double t[6][3];
+  for (int i = 0; i < 6; i++)
+    for (int k = 0; k < 3; k++) t[i][k] = WINO_G[i][0] * g[k] + WINO_G[i][1] * g[3 + k] + WINO_G[i][2] * g[6 + k];
+  for (int i = 0; i < 6; i++)
+    for (int k = 0; k < 6; k++) u[i][k] = (float)(t[i][0] * WINO_G[k][0] + t[i][1] * WINO_G[k][1] + t[i][2] * WINO_G[k][2]);
+}
+
 /* P.winograd_f4x3(w [OC, IC, 3, 3], bias|nil, NR, floats) -> packed (kernels/winograd.lua):
- * per panel of NR output channels, float bias[NR]; float U[36][IC][NR] with
- * U = G g G^T (6x6) of each 3x3 kernel g, in double, rounded once. */
+ * per panel of NR output channels, float bias[NR]; float U[36][IC][NR]. */
 static int p_winograd_f4x3(lua_State *L) {
-  static const double G[6][3] = {{1.0 / 4, 0, 0},
-                                 {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                 {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                 {0, 0, 1}};
   lg_tensor *w = lg_tensor_check(L, 1);
   lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
   int64_t nr = luaL_checkinteger(L, 3);
@@ -82,16 +93,75 @@ static int p_winograd_f4x3(lua_State *L) {
     int64_t j = o % nr;
     dst[j] = b ? b->data[o] : 0.0f;
     for (int64_t c = 0; c < ic; c++) {
-      const float *g = w->data + (o * ic + c) * 9;
-      double tmp[6][3]; /* G g */
+      float u[6][6];
+      wino_kernel(w->data + (o * ic + c) * 9, u);
       for (int i = 0; i < 6; i++)
-        for (int k = 0; k < 3; k++) tmp[i][k] = G[i][0] * g[k] + G[i][1] * g[3 + k] + G[i][2] * g[6 + k];
-      for (int i = 0; i < 6; i++)
-        for (int k = 0; k < 6; k++)
-          dst[nr + ((int64_t)(i * 6 + k) * ic + c) * nr + j] =
-              (float)(tmp[i][0] * G[k][0] + tmp[i][1] * G[k][1] + tmp[i][2] * G[k][2]);
+        for (int k = 0; k < 6; k++) dst[nr + ((int64_t)(i * 6 + k) * ic + c) * nr + j] = u[i][k];
     }
   }
+  return 1;
+}
+
+/* P.winograd_f4x3_error(w [OC, IC, 3, 3]) -> what F(4x4, 3x3) in float adds to this
+ * layer: max |Y_winograd - Y_direct| / max |Y_direct| over 4 seeded N(0,1) input
+ * patches and (up to) the first 32 output channels, the direct conv in double. */
+static int p_winograd_f4x3_error(lua_State *L) {
+  lg_tensor *w = lg_tensor_check(L, 1);
+  if (w->ndim != 4 || w->shape[2] != 3 || w->shape[3] != 3) luaL_error(L, "winograd error: expected [OC,IC,3,3]");
+  int64_t oc = w->shape[0] < 32 ? w->shape[0] : 32, ic = w->shape[1];
+  float *d = malloc(sizeof(float) * 36 * (size_t)ic), *v = malloc(sizeof(float) * 36 * (size_t)ic);
+  if (!d || !v) luaL_error(L, "out of memory");
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  double err = 0, mag = 0;
+  for (int sample = 0; sample < 4; sample++) {
+    for (int64_t i = 0; i < 36 * ic; i++) { /* Box-Muller from a xorshift stream */
+      state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+      double u1 = ((state >> 11) + 1.0) / 9007199254740993.0;
+      state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+      double u2 = (state >> 11) / 9007199254740992.0;
+      d[i] = (float)(sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
+    }
+    for (int64_t c = 0; c < ic; c++) { /* V = B^T d B, in float as the kernel does */
+      const float *dc = d + c * 36;
+      float t[6][6];
+      for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+          float s = 0;
+          for (int k = 0; k < 6; k++) s += WINO_BT[i][k] * dc[k * 6 + j];
+          t[i][j] = s;
+        }
+      for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+          float s = 0;
+          for (int k = 0; k < 6; k++) s += t[i][k] * WINO_BT[j][k];
+          v[c * 36 + i * 6 + j] = s;
+        }
+    }
+    for (int64_t o = 0; o < oc; o++) {
+      float m[36] = {0};
+      for (int64_t c = 0; c < ic; c++) {
+        float u[6][6];
+        wino_kernel(w->data + (o * ic + c) * 9, u);
+        for (int k = 0; k < 36; k++) m[k] += u[k / 6][k % 6] * v[c * 36 + k];
+      }
+      for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++) {
+          float s = 0;
+          for (int i = 0; i < 6; i++)
+            for (int j = 0; j < 6; j++) s += WINO_AT[y][i] * m[i * 6 + j] * WINO_AT[x][j];
+          double direct = 0;
+          for (int64_t c = 0; c < ic; c++)
+            for (int kh = 0; kh < 3; kh++)
+              for (int kw = 0; kw < 3; kw++)
+                direct += (double)w->data[((o * ic + c) * 3 + kh) * 3 + kw] * d[c * 36 + (y + kh) * 6 + x + kw];
+          err = fmax(err, fabs(s - direct));
+          mag = fmax(mag, fabs(direct));
+        }
+    }
+  }
+  free(d);
+  free(v);
+  lua_pushnumber(L, mag > 0 ? err / mag : err);
   return 1;
 }
 
@@ -117,7 +187,8 @@ static int p_grouped(lua_State *L) {
 
 int luaopen_lg_pack(lua_State *L) {
   static const luaL_Reg funcs[] = {
-      {"gemm", p_gemm}, {"depthwise", p_depthwise}, {"winograd_f4x3", p_winograd_f4x3}, {"grouped", p_grouped},
+      {"gemm", p_gemm}, {"depthwise", p_depthwise}, {"winograd_f4x3", p_winograd_f4x3},
+      {"winograd_f4x3_error", p_winograd_f4x3_error}, {"grouped", p_grouped},
       {NULL, NULL}};
   luaL_newlib(L, funcs);
   return 1;

@@ -10,6 +10,7 @@
 -- zero past the last output channel. PANEL_FLOATS = NR + 36*IC*NR.
 local P = require("lg.pack")
 local gemm = require("kernels.gemm")
+local weights = require("weights")
 
 local winograd = {
   name = "winograd",
@@ -65,6 +66,11 @@ function winograd.lower(g, node, ctx)
   node.blob = { { role = "weight", bytes = floats * 4, make = function()
     return P.winograd_f4x3(node.tensors.weight, node.tensors.bias, nr, floats)
   end } }
+  -- what the transforms' float arithmetic adds, for OUT.json and info --layers;
+  -- a plan without weights measures it on seeded weights of the same shape
+  local w = ctx.plan_only and weights.random(node.params.weight, g.params[node.params.weight].shape, 0)
+    or node.tensors.weight
+  node.kernel.error = P.winograd_f4x3_error(w)
 end
 
 return winograd
