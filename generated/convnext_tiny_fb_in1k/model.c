@@ -4,7 +4,7 @@
  * Options:   num_classes=1000 in_chans=3 size=224x224 batch=1 target=avx2
  * Weights:   random-init seed 0
  *            blob model.bin, payload sha256 7a230877894d113f353eee94a4ebfbcd739bd331169c355ab67f039030a1c7e1
- * Target:    avx2 (AVX2 + FMA), GEMM tile 6x16
+ * Target:    avx2 (AVX2 + FMA)
  * Shapes:    in NCHW [1,3,224,224] -> out [1,1000]; activations NHWC
  * Arena:     7225344 bytes (all activations: 57662400 bytes); weights 114354624 bytes
  * Work:      4455531264 multiply-adds per batch
@@ -21,40 +21,45 @@
 _Static_assert(convnext_tiny_ARENA_BYTES == 7225344u, "arena size must match the generator's plan");
 _Static_assert(convnext_tiny_WEIGHT_BYTES == 114354624u, "weight bytes must match the blob plan");
 
-/* ---- microkernel ------------------------------------------------------ */
-/* gemm_ukernel_6x16: the inner loop of every convolution and linear layer.
- * c[6][16] = sum over taps t and channels k of a[t*6 + i][k] * b[(t*kc + k)*16 + j]
- * a: 6 row pointers per tap (padding rows point at a zero vector); b: a packed
- * weight panel, 16 output channels innermost. 12 ymm accumulators. */
-static inline void gemm_ukernel_6x16(int taps, int kc, const float *const *restrict a, const float *restrict b,
-                                     float *restrict c) {
-  __m256 acc[6][2];
-  for (int i = 0; i < 6; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-  for (int t = 0; t < taps; t++) {
-    const float *a0 = a[t * 6 + 0], *a1 = a[t * 6 + 1], *a2 = a[t * 6 + 2];
-    const float *a3 = a[t * 6 + 3], *a4 = a[t * 6 + 4], *a5 = a[t * 6 + 5];
-    for (int k = 0; k < kc; k++) {
-      const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-      b += 16;
-      __m256 x;
-      x = _mm256_broadcast_ss(a0 + k); acc[0][0] = _mm256_fmadd_ps(x, b0, acc[0][0]); acc[0][1] = _mm256_fmadd_ps(x, b1, acc[0][1]);
-      x = _mm256_broadcast_ss(a1 + k); acc[1][0] = _mm256_fmadd_ps(x, b0, acc[1][0]); acc[1][1] = _mm256_fmadd_ps(x, b1, acc[1][1]);
-      x = _mm256_broadcast_ss(a2 + k); acc[2][0] = _mm256_fmadd_ps(x, b0, acc[2][0]); acc[2][1] = _mm256_fmadd_ps(x, b1, acc[2][1]);
-      x = _mm256_broadcast_ss(a3 + k); acc[3][0] = _mm256_fmadd_ps(x, b0, acc[3][0]); acc[3][1] = _mm256_fmadd_ps(x, b1, acc[3][1]);
-      x = _mm256_broadcast_ss(a4 + k); acc[4][0] = _mm256_fmadd_ps(x, b0, acc[4][0]); acc[4][1] = _mm256_fmadd_ps(x, b1, acc[4][1]);
-      x = _mm256_broadcast_ss(a5 + k); acc[5][0] = _mm256_fmadd_ps(x, b0, acc[5][0]); acc[5][1] = _mm256_fmadd_ps(x, b1, acc[5][1]);
-    }
-  }
-  for (int i = 0; i < 6; i++) {
-    _mm256_storeu_ps(c + i * 16, acc[i][0]);
-    _mm256_storeu_ps(c + i * 16 + 8, acc[i][1]);
-  }
+/* ---- vector vocabulary of the target ----------------------------------- */
+/* Vector vocabulary of the avx2 target: lg_vf holds LG_VW = 8 floats (one ymm).
+ * Microkernels and drivers are written once over these; `+ - * /` work on lg_vf. */
+typedef __m256 lg_vf;
+#define LG_VW 8
+
+static inline lg_vf lg_vzero(void) { return _mm256_setzero_ps(); }
+static inline lg_vf lg_vset1(float x) { return _mm256_set1_ps(x); }
+static inline lg_vf lg_vload(const float *p) { return _mm256_loadu_ps(p); }
+static inline void lg_vstore(float *p, lg_vf v) { _mm256_storeu_ps(p, v); }
+/* the first n lanes (n may be <= 0 or >= LG_VW); lanes past n read as 0 and are not written */
+static inline __m256i lg_vmask(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+static inline lg_vf lg_vload_n(const float *p, int n) { return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lg_vmask(n)); }
+static inline void lg_vstore_n(float *p, lg_vf v, int n) {
+  if (n >= 8)
+    _mm256_storeu_ps(p, v);
+  else
+    _mm256_maskstore_ps(p, lg_vmask(n), v);
+}
+static inline lg_vf lg_vkeep_n(lg_vf v, int n) { return n >= 8 ? v : _mm256_and_ps(v, _mm256_castsi256_ps(lg_vmask(n))); }
+/* lanes of x rearranged: lane l takes x[idx[l]] */
+static inline lg_vf lg_vperm(lg_vf x, const int *idx) {
+  return _mm256_permutevar8x32_ps(x, _mm256_loadu_si256((const __m256i *)idx));
+}
+static inline lg_vf lg_vfma(lg_vf a, lg_vf b, lg_vf c) { return _mm256_fmadd_ps(a, b, c); }
+/* max(0, x) with NaN kept: maxps returns its second operand when either is NaN */
+static inline lg_vf lg_vrelu(lg_vf x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
+static inline lg_vf lg_vmin(lg_vf a, lg_vf b) { return _mm256_min_ps(a, b); }
+static inline lg_vf lg_vmax(lg_vf a, lg_vf b) { return _mm256_max_ps(a, b); }
+static inline lg_vf lg_vabs(lg_vf x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+static inline float lg_vsum(lg_vf v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
-#include <math.h>
-#include <stdint.h>
-
-/* gelu_erf(x) = 0.5 x (1 + erf(x / sqrt 2)) = x Phi(x): PyTorch's exact GELU
+/* lg_vgelu(x) = 0.5 x (1 + erf(x / sqrt 2)) = x Phi(x): PyTorch's exact GELU
  * (nn.GELU(approximate='none')), branch-free so GEMM epilogues vectorize it.
  *
  * Computed as GELU(x) = max(x, 0) - u s(u), u = |x|, s(u) = Phi(-u) =
@@ -66,40 +71,409 @@ static inline void gemm_ukernel_6x16(int taps, int kc, const float *const *restr
  * Max |error| against double-precision GELU over every float in [-16, 16]:
  * 4.3e-7 (0.9 ulp of the result, near x = 4); NaN propagates, +inf gives
  * +inf, -inf gives -1e-7.
- *
- * The clamp is an integer min on the bits (non-negative floats order like
- * their bit patterns): a float compare-and-select lets GCC fold the division
- * on the clamped path and then refuse to if-convert the loop. */
-static inline float gelu_erf(float x) {
-  union {
-    float f;
-    uint32_t bits;
-  } u = {fabsf(x)}, lim = {5.6f};
-  u.bits = u.bits < lim.bits ? u.bits : lim.bits;
-  const float t = u.f;
+ * Written over the target's vector vocabulary, so every target runs the same
+ * polynomial in the same order. */
+static inline lg_vf lg_vgelu(lg_vf x) {
+  const lg_vf t = lg_vmin(lg_vabs(x), lg_vset1(5.6f));
   /* Horner: p = P(t), q = Q(t), highest power first */
-  float p = 2.45957975e-05f, q = 2.18353683e-04f;
-  p = p * t - 7.59045753e-04f;
-  p = p * t + 9.81359052e-03f;
-  p = p * t - 6.80784955e-02f;
-  p = p * t + 2.67420020e-01f;
-  p = p * t - 5.64293298e-01f;
-  p = p * t + 5.00000505e-01f;
-  q = q * t - 1.32740832e-04f;
-  q = q * t + 1.75060011e-05f;
-  q = q * t + 2.06154985e-02f;
-  q = q * t - 5.24090792e-02f;
-  q = q * t + 2.70799252e-01f;
-  q = q * t - 3.30674608e-01f;
-  q = q * t + 1.0f;
-  return (x < 0.0f ? 0.0f : x) - t * (p / q);
+  lg_vf p = lg_vset1(2.45957975e-05f), q = lg_vset1(2.18353683e-04f);
+  p = lg_vfma(p, t, lg_vset1(-7.59045753e-04f));
+  p = lg_vfma(p, t, lg_vset1(9.81359052e-03f));
+  p = lg_vfma(p, t, lg_vset1(-6.80784955e-02f));
+  p = lg_vfma(p, t, lg_vset1(2.67420020e-01f));
+  p = lg_vfma(p, t, lg_vset1(-5.64293298e-01f));
+  p = lg_vfma(p, t, lg_vset1(5.00000505e-01f));
+  q = lg_vfma(q, t, lg_vset1(-1.32740832e-04f));
+  q = lg_vfma(q, t, lg_vset1(1.75060011e-05f));
+  q = lg_vfma(q, t, lg_vset1(2.06154985e-02f));
+  q = lg_vfma(q, t, lg_vset1(-5.24090792e-02f));
+  q = lg_vfma(q, t, lg_vset1(2.70799252e-01f));
+  q = lg_vfma(q, t, lg_vset1(-3.30674608e-01f));
+  q = lg_vfma(q, t, lg_vset1(1.0f));
+  return lg_vrelu(x) - t * (p / q);
+}
+
+/* ---- microkernels ------------------------------------------------------- */
+/* f32_gemm_6x16: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_6x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[6][2];
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[6];
+    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 6; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 6; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_4x16: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_4x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[4][2];
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[4];
+    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 4; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 4; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_6x16_gelu: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, then GELU, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_6x16_gelu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[6][2];
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[6];
+    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 6; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 6; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = lg_vgelu(y);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_4x16_gelu: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, then GELU, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_4x16_gelu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[4][2];
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[4];
+    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 4; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 4; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = lg_vgelu(y);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_6x16_res: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias and the shortcut r (same layout as c), in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_6x16_res(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
+                          int cols, int first, int last) {
+  lg_vf acc[6][2];
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[6];
+    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 6; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 6; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = y + lg_vload_n(r + i * ldc + v * LG_VW, cols - v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_4x16_res: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias and the shortcut r (same layout as c), in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_4x16_res(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
+                          int cols, int first, int last) {
+  lg_vf acc[4][2];
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[4];
+    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 4; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 4; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = y + lg_vload_n(r + i * ldc + v * LG_VW, cols - v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_1x16: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_1x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[1][2];
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[1];
+    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 1; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 1; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_1x16_gelu: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, then GELU, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_1x16_gelu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[1][2];
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[1];
+    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 1; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 1; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = lg_vgelu(y);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_1x16_res: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias and the shortcut r (same layout as c), in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_1x16_res(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
+                          int cols, int first, int last) {
+  lg_vf acc[1][2];
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[1];
+    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 1; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 1; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = y + lg_vload_n(r + i * ldc + v * LG_VW, cols - v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
 }
 
 /* ---- kernels: one instance per distinct layer shape -------------------- */
 /* input_nchw_to_nhwc: the caller's NCHW [1,3,224,224] image batch into the
  * NHWC layout every kernel reads. */
 static void input_nchw_to_nhwc(const float *restrict in, float *restrict out) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp for collapse(2) schedule(static)
   for (int n = 0; n < 1; n++)
     for (int h = 0; h < 224; h++)
       for (int w = 0; w < 224; w++)
@@ -107,1120 +481,1442 @@ static void input_nchw_to_nhwc(const float *restrict in, float *restrict out) {
           out[(((size_t)n * 224 + h) * 224 + w) * 3 + c] = in[(((size_t)n * 3 + c) * 224 + h) * 224 + w];
 }
 
-/* conv4x4s4_224x224x3_96: 4x4 conv, stride 4, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,224,224,3] -> out NHWC [1,56,56,96]
- * w: per group, per panel of 16 output channels: bias[16], b[16 taps][3][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv4x4s4_224x224x3_96(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[3];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 6; gp++)
-    for (int mt = 0; mt < 523; mt++) {
-      const int g = gp / 6, panel = gp % 6;
-      const float *a[16 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 3136 ? mt * 6 + i : 3136 - 1;
-        const int n = p / (56 * 56), oh = p / 56 % 56, ow = p % 56;
-        for (int kh = 0; kh < 4; kh++)
-          for (int kw = 0; kw < 4; kw++) {
-            const int ih = oh * 4 - 0 + kh, iw = ow * 4 - 0 + kw;
-            a[(kh * 4 + kw) * 6 + i] = (ih >= 0 && ih < 224 && iw >= 0 && iw < 224)
-                ? in + ((size_t)(n * 224 + ih) * 224 + iw) * 3 + g * 3
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 784;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(16, 3, a, panel_w + 16, tile);
-      /* epilogue: bias */
-      const int rows = 3136 - mt * 6 < 6 ? 3136 - mt * 6 : 6;
-      const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
-      const int oc0 = g * 96 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 96 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          o[j] = v;
-        }
-      }
+/* conv4x4s4_224x224x3_96: 4x4 conv, stride 4, pad 0, as a GEMM over packed windows
+ *   in NHWC [1,224,224,3] -> out NHWC [1,56,56,96]
+ *   M = 3136 pixels, N = 96 channels, K = 16 taps x 3 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[16][3][16], zero past the last channel.
+ * Work: 8 tasks of up to 396 pixels x 6 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 48 channels per tap.
+ * Few input channels (3) make a tap too short a K: each tile's windows are copied
+ * into one row of 48 floats per pixel (im2col of 6 pixels, in L1) and K runs at once.
+ */
+static void conv4x4s4_224x224x3_96_pack(int m, int rows, float *restrict apack, const float *restrict in) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (56 * 56), oh = p / 56 % 56, ow = p % 56;
+    const int iw0 = ow * 4 - 0, kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 4 > 224 ? 224 - iw0 : 4;
+    for (int kh = 0; kh < 4; kh++) {
+      float *restrict dst = apack + (size_t)i * 48 + kh * 4 * 3;
+      const int ih = oh * 4 - 0 + kh;
+      for (int k = 0; k < 4 * 3; k++) dst[k] = 0.0f;
+      if (ih < 0 || ih >= 224) continue;
+      /* the kernel row's valid taps are one contiguous run of the input row */
+      const float *restrict src = in + ((size_t)(n * 224 + ih) * 224 + iw0 + kw0) * 3;
+      for (int k = 0; k < (kw1 - kw0) * 3; k++) dst[kw0 * 3 + k] = src[k];
     }
+  }
+}
+
+static void conv4x4s4_224x224x3_96(const float *restrict in, const float *restrict w, float *restrict out) {
+#pragma omp for schedule(static)
+  for (int task = 0; task < 8; task++) {
+    const int g = task / (8 * 1), mb = task / 1 % 8, nb = task % 1;
+    const int m1 = (mb + 1) * 396 < 3136 ? (mb + 1) * 396 : 3136;
+    const int p1 = (nb + 1) * 6 < 6 ? (nb + 1) * 6 : 6;
+    for (int m = mb * 396; m < m1; m += 6) {
+      const int rows = m + 6 <= 3136 ? 6 : 4;
+      float apack[6 * 48];
+      const float *a[6];
+      conv4x4s4_224x224x3_96_pack(m, rows, apack, in);
+      for (int i = 0; i < rows; i++) a[i] = apack + i * 48;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 6; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 6 + panel) * 784;
+          const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
+          const size_t at = (size_t)m * 96 + g * 96 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 48, kb * 48, a, pw + 16 + kb * 48 * 16, 3 * 16, pw, out + at,
+              96, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 48, kb * 48, a, pw + 16 + kb * 48 * 16, 3 * 16, pw, out + at,
+              96, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
 }
 
 /* layernorm_56x56x96: LayerNorm over the 96 channels of every pixel, eps 1e-06, biased variance
- * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in double, two
- * passes (mean, then centered squares).
+ * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
+ * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,56,56,96] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [96] */
 static void layernorm_56x56x96(const float *restrict in, const float *restrict weight, const float *restrict bias,
                    float *restrict out) {
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
   for (int p = 0; p < 1 * 56 * 56; p++) {
     const float *restrict x = in + (size_t)p * 96;
     float *restrict y = out + (size_t)p * 96;
-    double sum = 0.0, ss = 0.0;
-#pragma omp simd reduction(+ : sum)
-    for (int c = 0; c < 96; c++) sum += x[c];
-    const double mean = sum / 96;
-#pragma omp simd reduction(+ : ss)
-    for (int c = 0; c < 96; c++) ss += (x[c] - mean) * (x[c] - mean);
-    const float m = (float)mean, rstd = (float)(1.0 / sqrt(ss / 96 + 1e-06));
-#pragma omp simd
-    for (int c = 0; c < 96; c++) y[c] = (x[c] - m) * rstd * weight[c] + bias[c];
+    lg_vf s = lg_vzero();
+    for (int c = 0; c < 96; c += LG_VW) s = s + lg_vload_n(x + c, 96 - c);
+    const lg_vf m = lg_vset1(lg_vsum(s) / 96);
+    lg_vf ss = lg_vzero();
+    for (int c = 0; c < 96; c += LG_VW) {
+      const lg_vf d = lg_vkeep_n(lg_vload_n(x + c, 96 - c) - m, 96 - c);
+      ss = lg_vfma(d, d, ss);
+    }
+    const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 96 + 1e-06f));
+    for (int c = 0; c < 96; c += LG_VW) {
+      const lg_vf d = lg_vload_n(x + c, 96 - c) - m;
+      lg_vstore_n(y + c, lg_vfma(d * rstd, lg_vload_n(weight + c, 96 - c), lg_vload_n(bias + c, 96 - c)), 96 - c);
+    }
   }
 }
 
-/* dwconv7x7s1_56x56x96_ln: depthwise 7x7 conv, stride 1x1, pad 3x3, bias, then LayerNorm
- * over the 96 channels of each output pixel while it is still in L1 (eps 1e-06,
- * biased variance, statistics in double).
- * in NHWC [1,56,56,96] -> out NHWC [1,56,56,96]
- * w: bias[96], then taps[7*7][96] (T.pack_depthwise: channels innermost)
- * norm_weight, norm_bias [96]
- * Channels go in blocks of CB accumulated in registers across all taps; the
- * last block is shifted back to end at channel 96 (recomputing a few
- * channels) so every block has the full, literal width. Taps that fall in the
- * padding are skipped by clipping the kh/kw ranges once per output pixel. */
+/* dwconv7x7s1_56x56x96_ln: depthwise 7x7 conv, stride 1, pad 3, bias, then LayerNorm over the
+ * 96 channels of each output pixel while the strip is still in L1 (eps 1e-06, biased
+ * variance, two passes in float).
+ *   in NHWC [1,56,56,96] -> out NHWC [1,56,56,96]
+ * w (kernels/dwconv.lua): bias[96], then taps[7*7][96]; norm_weight, norm_bias [96]
+ * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
+ * strip's accumulators stay in registers while each input pixel of a kernel row is
+ * loaded once and multiplied into every output of the strip its window covers. */
 static void dwconv7x7s1_56x56x96_ln(const float *restrict in, const float *restrict w,
                    const float *restrict norm_weight, const float *restrict norm_bias,
                    float *restrict out) {
-  enum { CB = 96 < 32 ? 96 : 32, NB = (96 + CB - 1) / CB };
   const float *restrict bias = w, *restrict taps = w + 96;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int n = 0; n < 1; n++)
-    for (int oh = 0; oh < 56; oh++) {
-      const int ih0 = oh * 1 - 3;
-      const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 56 ? 56 - ih0 : 7;
-      for (int ow = 0; ow < 56; ow++) {
-        const int iw0 = ow * 1 - 3;
-        const int kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 7 > 56 ? 56 - iw0 : 7;
-        float *restrict y = out + ((size_t)(n * 56 + oh) * 56 + ow) * 96;
-        for (int b = 0; b < NB; b++) {
-          const int c0 = b * CB < 96 - CB ? b * CB : 96 - CB;
-          float acc[CB];
-          for (int j = 0; j < CB; j++) acc[j] = bias[c0 + j];
-          for (int kh = kh0; kh < kh1; kh++)
-            for (int kw = kw0; kw < kw1; kw++) {
-              const float *restrict xp = in + ((size_t)(n * 56 + ih0 + kh) * 56 + iw0 + kw) * 96 + c0;
-              const float *restrict wp = taps + (kh * 7 + kw) * 96 + c0;
-              for (int j = 0; j < CB; j++) acc[j] += xp[j] * wp[j];
-            }
-          for (int j = 0; j < CB; j++) y[c0 + j] = acc[j];
-        }
-        double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-        for (int c = 0; c < 96; c++) sum += y[c];
-        const double mean = sum / 96;
-        double ss = 0.0;
-#pragma omp simd reduction(+ : ss)
-        for (int c = 0; c < 96; c++) ss += (y[c] - mean) * (y[c] - mean);
-        const float m = (float)mean, rstd = (float)(1.0 / sqrt(ss / 96 + 1e-06));
-#pragma omp simd
-        for (int c = 0; c < 96; c++) y[c] = (y[c] - m) * rstd * norm_weight[c] + norm_bias[c];
-      }
-    }
-}
-
-/* conv1x1s1_56x56x96_384_gelu: 1x1 conv, stride 1, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,56,56,96] -> out NHWC [1,56,56,384]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][96][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[96];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 24; gp++)
-    for (int mt = 0; mt < 523; mt++) {
-      const int g = gp / 24, panel = gp % 24;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 3136 ? mt * 6 + i : 3136 - 1;
-        const int n = p / (56 * 56), oh = p / 56 % 56, ow = p % 56;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 1 - 0 + kh, iw = ow * 1 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 96 + g * 96
-                : zeros;
+  enum { STRIPS = (56 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
+#pragma omp for schedule(static)
+  for (int task = 0; task < 1 * 56 * STRIPS; task++) {
+    const int n = task / (56 * STRIPS), oh = task / STRIPS % 56, ow0 = task % STRIPS * 7;
+    const int nw = 56 - ow0 < 7 ? 56 - ow0 : 7;
+    const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
+    const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 56 ? 56 - ih0 : 7;
+    float *restrict y = out + ((size_t)(n * 56 + oh) * 56 + ow0) * 96;
+    for (int c0 = 0; c0 < 96; c0 += LG_VW) {
+      const int cn = 96 - c0;
+      lg_vf acc[7];
+      for (int j = 0; j < 7; j++) acc[j] = lg_vload_n(bias + c0, cn);
+      for (int kh = kh0; kh < kh1; kh++) {
+        const float *restrict xrow = in + ((size_t)(n * 56 + ih0 + kh) * 56) * 96 + c0;
+        lg_vf wk[7];
+        for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 96 + c0, cn);
+#pragma GCC unroll 32
+        for (int s = 0; s < SPAN; s++) {
+          const int iw = iw0 + s;
+          if (iw < 0 || iw >= 56) continue;
+          const lg_vf x = lg_vload_n(xrow + (size_t)iw * 96, cn);
+          /* x meets output j at tap kw = s - j * stride */
+#pragma GCC unroll 16
+          for (int j = 0; j < 7; j++) {
+            const int kw = s - j * 1;
+            if (kw >= 0 && kw < 7) acc[j] = lg_vfma(x, wk[kw], acc[j]);
           }
-      }
-      const float *panel_w = w + (size_t)gp * 1552;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 96, a, panel_w + 16, tile);
-      /* epilogue: bias, GELU */
-      const int rows = 3136 - mt * 6 < 6 ? 3136 - mt * 6 : 6;
-      const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
-      const int oc0 = g * 384 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 384 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = gelu_erf(v);
-          o[j] = v;
         }
       }
+      for (int j = 0; j < nw; j++) lg_vstore_n(y + (size_t)j * 96 + c0, acc[j], cn);
     }
+    for (int j = 0; j < nw; j++) {
+      float *restrict yp = y + (size_t)j * 96;
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < 96; c += LG_VW) s = s + lg_vload_n(yp + c, 96 - c);
+      const float mean = lg_vsum(s) / 96;
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < 96; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload_n(yp + c, 96 - c) - lg_vset1(mean), 96 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      const float var = lg_vsum(ss) / 96;
+      const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
+      for (int c = 0; c < 96; c += LG_VW) {
+        const lg_vf d = lg_vload_n(yp + c, 96 - c) - m;
+        lg_vstore_n(yp + c, lg_vfma(d * rstd, lg_vload_n(norm_weight + c, 96 - c), lg_vload_n(norm_bias + c, 96 - c)),
+                    96 - c);
+      }
+    }
+  }
 }
 
-/* conv1x1s1_56x56x384_96_res: 1x1 conv, stride 1, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,56,56,384] -> out NHWC [1,56,56,96]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][384][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
+/* conv1x1s1_56x56x96_384_gelu: 1x1 conv, stride 1, pad 0, as a GEMM
+ *   in NHWC [1,56,56,96] -> out NHWC [1,56,56,384]
+ *   M = 3136 pixels, N = 384 channels, K = 1 taps x 96 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][96][16], zero past the last channel.
+ * Work: 8 tasks of up to 786 pixels x 12 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 96 channels per tap.
+ */
+static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
+#pragma omp for schedule(static)
+  for (int task = 0; task < 8; task++) {
+    const int g = task / (4 * 2), mb = task / 2 % 4, nb = task % 2;
+    const int m1 = (mb + 1) * 786 < 3136 ? (mb + 1) * 786 : 3136;
+    const int p1 = (nb + 1) * 12 < 24 ? (nb + 1) * 12 : 24;
+    for (int m = mb * 786; m < m1; m += 6) {
+      const int rows = m + 6 <= 3136 ? 6 : 4;
+      const float *a[6];
+      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 96;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 12; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 24 + panel) * 1552;
+          const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
+          const size_t at = (size_t)m * 384 + g * 384 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_gelu(1, 96, kb * 96, a, pw + 16 + kb * 96 * 16, 96 * 16, pw, out + at,
+              384, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16_gelu(1, 96, kb * 96, a, pw + 16 + kb * 96 * 16, 96 * 16, pw, out + at,
+              384, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* conv1x1s1_56x56x384_96_res: 1x1 conv, stride 1, pad 0, as a GEMM
+ *   in NHWC [1,56,56,384] -> out NHWC [1,56,56,96]
+ *   M = 3136 pixels, N = 96 channels, K = 1 taps x 384 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][384][16], zero past the last channel.
+ * Work: 8 tasks of up to 786 pixels x 3 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 384 channels per tap.
+ */
 static void conv1x1s1_56x56x384_96_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
-  static const float zeros[384];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 6; gp++)
-    for (int mt = 0; mt < 523; mt++) {
-      const int g = gp / 6, panel = gp % 6;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 3136 ? mt * 6 + i : 3136 - 1;
-        const int n = p / (56 * 56), oh = p / 56 % 56, ow = p % 56;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 1 - 0 + kh, iw = ow * 1 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 384 + g * 384
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 6160;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 384, a, panel_w + 16, tile);
-      /* epilogue: bias + shortcut */
-      const int rows = 3136 - mt * 6 < 6 ? 3136 - mt * 6 : 6;
-      const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
-      const int oc0 = g * 96 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 96 + oc0;
-        const float *r = res + (size_t)(mt * 6 + i) * 96 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v += r[j];
-          o[j] = v;
+#pragma omp for schedule(static)
+  for (int task = 0; task < 8; task++) {
+    const int g = task / (4 * 2), mb = task / 2 % 4, nb = task % 2;
+    const int m1 = (mb + 1) * 786 < 3136 ? (mb + 1) * 786 : 3136;
+    const int p1 = (nb + 1) * 3 < 6 ? (nb + 1) * 3 : 6;
+    for (int m = mb * 786; m < m1; m += 6) {
+      const int rows = m + 6 <= 3136 ? 6 : 4;
+      const float *a[6];
+      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 384;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 3; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 6 + panel) * 6160;
+          const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
+          const size_t at = (size_t)m * 96 + g * 96 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(1, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
+              96, res + at, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16_res(1, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
+              96, res + at, cols, kb == 0, kb == 1 - 1);
         }
-      }
     }
+  }
 }
 
-/* conv2x2s2_56x56x96_192: 2x2 conv, stride 2, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,56,56,96] -> out NHWC [1,28,28,192]
- * w: per group, per panel of 16 output channels: bias[16], b[4 taps][96][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
+/* conv2x2s2_56x56x96_192: 2x2 conv, stride 2, pad 0, as an indirect GEMM
+ *   in NHWC [1,56,56,96] -> out NHWC [1,28,28,192]
+ *   M = 784 pixels, N = 192 channels, K = 4 taps x 96 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[4][96][16], zero past the last channel.
+ * Work: 12 tasks of up to 198 pixels x 4 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 96 channels per tap.
+ * A tile's row pointers point into `in` per tap, or at zeros where the window
+ * hangs over the border.
+ */
+static void conv2x2s2_56x56x96_192_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
+    for (int kh = 0; kh < 2; kh++)
+      for (int kw = 0; kw < 2; kw++) {
+        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
+        a[(kh * 2 + kw) * rows + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
+                                              ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 96
+                                              : zeros;
+      }
+  }
+}
+
 static void conv2x2s2_56x56x96_192(const float *restrict in, const float *restrict w, float *restrict out) {
   static const float zeros[96];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 12; gp++)
-    for (int mt = 0; mt < 131; mt++) {
-      const int g = gp / 12, panel = gp % 12;
+#pragma omp for schedule(static)
+  for (int task = 0; task < 12; task++) {
+    const int g = task / (4 * 3), mb = task / 3 % 4, nb = task % 3;
+    const int m1 = (mb + 1) * 198 < 784 ? (mb + 1) * 198 : 784;
+    const int p1 = (nb + 1) * 4 < 12 ? (nb + 1) * 4 : 12;
+    for (int m = mb * 198; m < m1; m += 6) {
+      const int rows = m + 6 <= 784 ? 6 : 4;
       const float *a[4 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 784 ? mt * 6 + i : 784 - 1;
-        const int n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
-        for (int kh = 0; kh < 2; kh++)
-          for (int kw = 0; kw < 2; kw++) {
-            const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-            a[(kh * 2 + kw) * 6 + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 96 + g * 96
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 6160;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(4, 96, a, panel_w + 16, tile);
-      /* epilogue: bias */
-      const int rows = 784 - mt * 6 < 6 ? 784 - mt * 6 : 6;
-      const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
-      const int oc0 = g * 192 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 192 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          o[j] = v;
+      conv2x2s2_56x56x96_192_rows(m, rows, a, in, zeros);
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 4; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 12 + panel) * 6160;
+          const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
+          const size_t at = (size_t)m * 192 + g * 192 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(4, 96, kb * 96, a, pw + 16 + kb * 96 * 16, 96 * 16, pw, out + at,
+              192, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(4, 96, kb * 96, a, pw + 16 + kb * 96 * 16, 96 * 16, pw, out + at,
+              192, cols, kb == 0, kb == 1 - 1);
         }
-      }
     }
+  }
 }
 
-/* dwconv7x7s1_28x28x192_ln: depthwise 7x7 conv, stride 1x1, pad 3x3, bias, then LayerNorm
- * over the 192 channels of each output pixel while it is still in L1 (eps 1e-06,
- * biased variance, statistics in double).
- * in NHWC [1,28,28,192] -> out NHWC [1,28,28,192]
- * w: bias[192], then taps[7*7][192] (T.pack_depthwise: channels innermost)
- * norm_weight, norm_bias [192]
- * Channels go in blocks of CB accumulated in registers across all taps; the
- * last block is shifted back to end at channel 192 (recomputing a few
- * channels) so every block has the full, literal width. Taps that fall in the
- * padding are skipped by clipping the kh/kw ranges once per output pixel. */
+/* dwconv7x7s1_28x28x192_ln: depthwise 7x7 conv, stride 1, pad 3, bias, then LayerNorm over the
+ * 192 channels of each output pixel while the strip is still in L1 (eps 1e-06, biased
+ * variance, two passes in float).
+ *   in NHWC [1,28,28,192] -> out NHWC [1,28,28,192]
+ * w (kernels/dwconv.lua): bias[192], then taps[7*7][192]; norm_weight, norm_bias [192]
+ * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
+ * strip's accumulators stay in registers while each input pixel of a kernel row is
+ * loaded once and multiplied into every output of the strip its window covers. */
 static void dwconv7x7s1_28x28x192_ln(const float *restrict in, const float *restrict w,
                    const float *restrict norm_weight, const float *restrict norm_bias,
                    float *restrict out) {
-  enum { CB = 192 < 32 ? 192 : 32, NB = (192 + CB - 1) / CB };
   const float *restrict bias = w, *restrict taps = w + 192;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int n = 0; n < 1; n++)
-    for (int oh = 0; oh < 28; oh++) {
-      const int ih0 = oh * 1 - 3;
-      const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 28 ? 28 - ih0 : 7;
-      for (int ow = 0; ow < 28; ow++) {
-        const int iw0 = ow * 1 - 3;
-        const int kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 7 > 28 ? 28 - iw0 : 7;
-        float *restrict y = out + ((size_t)(n * 28 + oh) * 28 + ow) * 192;
-        for (int b = 0; b < NB; b++) {
-          const int c0 = b * CB < 192 - CB ? b * CB : 192 - CB;
-          float acc[CB];
-          for (int j = 0; j < CB; j++) acc[j] = bias[c0 + j];
-          for (int kh = kh0; kh < kh1; kh++)
-            for (int kw = kw0; kw < kw1; kw++) {
-              const float *restrict xp = in + ((size_t)(n * 28 + ih0 + kh) * 28 + iw0 + kw) * 192 + c0;
-              const float *restrict wp = taps + (kh * 7 + kw) * 192 + c0;
-              for (int j = 0; j < CB; j++) acc[j] += xp[j] * wp[j];
-            }
-          for (int j = 0; j < CB; j++) y[c0 + j] = acc[j];
-        }
-        double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-        for (int c = 0; c < 192; c++) sum += y[c];
-        const double mean = sum / 192;
-        double ss = 0.0;
-#pragma omp simd reduction(+ : ss)
-        for (int c = 0; c < 192; c++) ss += (y[c] - mean) * (y[c] - mean);
-        const float m = (float)mean, rstd = (float)(1.0 / sqrt(ss / 192 + 1e-06));
-#pragma omp simd
-        for (int c = 0; c < 192; c++) y[c] = (y[c] - m) * rstd * norm_weight[c] + norm_bias[c];
-      }
-    }
-}
-
-/* conv1x1s1_28x28x192_768_gelu: 1x1 conv, stride 1, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,28,28,192] -> out NHWC [1,28,28,768]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][192][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[192];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 48; gp++)
-    for (int mt = 0; mt < 131; mt++) {
-      const int g = gp / 48, panel = gp % 48;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 784 ? mt * 6 + i : 784 - 1;
-        const int n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 1 - 0 + kh, iw = ow * 1 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 192 + g * 192
-                : zeros;
+  enum { STRIPS = (28 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
+#pragma omp for schedule(static)
+  for (int task = 0; task < 1 * 28 * STRIPS; task++) {
+    const int n = task / (28 * STRIPS), oh = task / STRIPS % 28, ow0 = task % STRIPS * 7;
+    const int nw = 28 - ow0 < 7 ? 28 - ow0 : 7;
+    const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
+    const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 28 ? 28 - ih0 : 7;
+    float *restrict y = out + ((size_t)(n * 28 + oh) * 28 + ow0) * 192;
+    for (int c0 = 0; c0 < 192; c0 += LG_VW) {
+      const int cn = 192 - c0;
+      lg_vf acc[7];
+      for (int j = 0; j < 7; j++) acc[j] = lg_vload_n(bias + c0, cn);
+      for (int kh = kh0; kh < kh1; kh++) {
+        const float *restrict xrow = in + ((size_t)(n * 28 + ih0 + kh) * 28) * 192 + c0;
+        lg_vf wk[7];
+        for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 192 + c0, cn);
+#pragma GCC unroll 32
+        for (int s = 0; s < SPAN; s++) {
+          const int iw = iw0 + s;
+          if (iw < 0 || iw >= 28) continue;
+          const lg_vf x = lg_vload_n(xrow + (size_t)iw * 192, cn);
+          /* x meets output j at tap kw = s - j * stride */
+#pragma GCC unroll 16
+          for (int j = 0; j < 7; j++) {
+            const int kw = s - j * 1;
+            if (kw >= 0 && kw < 7) acc[j] = lg_vfma(x, wk[kw], acc[j]);
           }
-      }
-      const float *panel_w = w + (size_t)gp * 3088;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 192, a, panel_w + 16, tile);
-      /* epilogue: bias, GELU */
-      const int rows = 784 - mt * 6 < 6 ? 784 - mt * 6 : 6;
-      const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
-      const int oc0 = g * 768 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 768 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = gelu_erf(v);
-          o[j] = v;
         }
       }
+      for (int j = 0; j < nw; j++) lg_vstore_n(y + (size_t)j * 192 + c0, acc[j], cn);
     }
+    for (int j = 0; j < nw; j++) {
+      float *restrict yp = y + (size_t)j * 192;
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < 192; c += LG_VW) s = s + lg_vload_n(yp + c, 192 - c);
+      const float mean = lg_vsum(s) / 192;
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < 192; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload_n(yp + c, 192 - c) - lg_vset1(mean), 192 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      const float var = lg_vsum(ss) / 192;
+      const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
+      for (int c = 0; c < 192; c += LG_VW) {
+        const lg_vf d = lg_vload_n(yp + c, 192 - c) - m;
+        lg_vstore_n(yp + c, lg_vfma(d * rstd, lg_vload_n(norm_weight + c, 192 - c), lg_vload_n(norm_bias + c, 192 - c)),
+                    192 - c);
+      }
+    }
+  }
 }
 
-/* conv1x1s1_28x28x768_192_res: 1x1 conv, stride 1, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,28,28,768] -> out NHWC [1,28,28,192]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][768][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
+/* conv1x1s1_28x28x192_768_gelu: 1x1 conv, stride 1, pad 0, as a GEMM
+ *   in NHWC [1,28,28,192] -> out NHWC [1,28,28,768]
+ *   M = 784 pixels, N = 768 channels, K = 1 taps x 192 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][192][16], zero past the last channel.
+ * Work: 20 tasks of up to 198 pixels x 10 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 192 channels per tap.
+ */
+static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
+#pragma omp for schedule(static)
+  for (int task = 0; task < 20; task++) {
+    const int g = task / (4 * 5), mb = task / 5 % 4, nb = task % 5;
+    const int m1 = (mb + 1) * 198 < 784 ? (mb + 1) * 198 : 784;
+    const int p1 = (nb + 1) * 10 < 48 ? (nb + 1) * 10 : 48;
+    for (int m = mb * 198; m < m1; m += 6) {
+      const int rows = m + 6 <= 784 ? 6 : 4;
+      const float *a[6];
+      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 192;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 10; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 48 + panel) * 3088;
+          const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
+          const size_t at = (size_t)m * 768 + g * 768 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_gelu(1, 192, kb * 192, a, pw + 16 + kb * 192 * 16, 192 * 16, pw, out + at,
+              768, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16_gelu(1, 192, kb * 192, a, pw + 16 + kb * 192 * 16, 192 * 16, pw, out + at,
+              768, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* conv1x1s1_28x28x768_192_res: 1x1 conv, stride 1, pad 0, as a GEMM
+ *   in NHWC [1,28,28,768] -> out NHWC [1,28,28,192]
+ *   M = 784 pixels, N = 192 channels, K = 1 taps x 768 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][768][16], zero past the last channel.
+ * Work: 12 tasks of up to 396 pixels x 2 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 768 channels per tap.
+ */
 static void conv1x1s1_28x28x768_192_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
-  static const float zeros[768];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 12; gp++)
-    for (int mt = 0; mt < 131; mt++) {
-      const int g = gp / 12, panel = gp % 12;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 784 ? mt * 6 + i : 784 - 1;
-        const int n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 1 - 0 + kh, iw = ow * 1 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 768 + g * 768
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 12304;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 768, a, panel_w + 16, tile);
-      /* epilogue: bias + shortcut */
-      const int rows = 784 - mt * 6 < 6 ? 784 - mt * 6 : 6;
-      const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
-      const int oc0 = g * 192 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 192 + oc0;
-        const float *r = res + (size_t)(mt * 6 + i) * 192 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v += r[j];
-          o[j] = v;
+#pragma omp for schedule(static)
+  for (int task = 0; task < 12; task++) {
+    const int g = task / (2 * 6), mb = task / 6 % 2, nb = task % 6;
+    const int m1 = (mb + 1) * 396 < 784 ? (mb + 1) * 396 : 784;
+    const int p1 = (nb + 1) * 2 < 12 ? (nb + 1) * 2 : 12;
+    for (int m = mb * 396; m < m1; m += 6) {
+      const int rows = m + 6 <= 784 ? 6 : 4;
+      const float *a[6];
+      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 768;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 2; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 12 + panel) * 12304;
+          const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
+          const size_t at = (size_t)m * 192 + g * 192 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(1, 768, kb * 768, a, pw + 16 + kb * 768 * 16, 768 * 16, pw, out + at,
+              192, res + at, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16_res(1, 768, kb * 768, a, pw + 16 + kb * 768 * 16, 768 * 16, pw, out + at,
+              192, res + at, cols, kb == 0, kb == 1 - 1);
         }
-      }
     }
+  }
 }
 
 /* layernorm_28x28x192: LayerNorm over the 192 channels of every pixel, eps 1e-06, biased variance
- * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in double, two
- * passes (mean, then centered squares).
+ * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
+ * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,28,28,192] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [192] */
 static void layernorm_28x28x192(const float *restrict in, const float *restrict weight, const float *restrict bias,
                    float *restrict out) {
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
   for (int p = 0; p < 1 * 28 * 28; p++) {
     const float *restrict x = in + (size_t)p * 192;
     float *restrict y = out + (size_t)p * 192;
-    double sum = 0.0, ss = 0.0;
-#pragma omp simd reduction(+ : sum)
-    for (int c = 0; c < 192; c++) sum += x[c];
-    const double mean = sum / 192;
-#pragma omp simd reduction(+ : ss)
-    for (int c = 0; c < 192; c++) ss += (x[c] - mean) * (x[c] - mean);
-    const float m = (float)mean, rstd = (float)(1.0 / sqrt(ss / 192 + 1e-06));
-#pragma omp simd
-    for (int c = 0; c < 192; c++) y[c] = (x[c] - m) * rstd * weight[c] + bias[c];
+    lg_vf s = lg_vzero();
+    for (int c = 0; c < 192; c += LG_VW) s = s + lg_vload_n(x + c, 192 - c);
+    const lg_vf m = lg_vset1(lg_vsum(s) / 192);
+    lg_vf ss = lg_vzero();
+    for (int c = 0; c < 192; c += LG_VW) {
+      const lg_vf d = lg_vkeep_n(lg_vload_n(x + c, 192 - c) - m, 192 - c);
+      ss = lg_vfma(d, d, ss);
+    }
+    const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 192 + 1e-06f));
+    for (int c = 0; c < 192; c += LG_VW) {
+      const lg_vf d = lg_vload_n(x + c, 192 - c) - m;
+      lg_vstore_n(y + c, lg_vfma(d * rstd, lg_vload_n(weight + c, 192 - c), lg_vload_n(bias + c, 192 - c)), 192 - c);
+    }
   }
 }
 
-/* conv2x2s2_28x28x192_384: 2x2 conv, stride 2, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,28,28,192] -> out NHWC [1,14,14,384]
- * w: per group, per panel of 16 output channels: bias[16], b[4 taps][192][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv2x2s2_28x28x192_384(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[192];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 24; gp++)
-    for (int mt = 0; mt < 33; mt++) {
-      const int g = gp / 24, panel = gp % 24;
-      const float *a[4 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 196 ? mt * 6 + i : 196 - 1;
-        const int n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
-        for (int kh = 0; kh < 2; kh++)
-          for (int kw = 0; kw < 2; kw++) {
-            const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-            a[(kh * 2 + kw) * 6 + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 192 + g * 192
-                : zeros;
-          }
+/* conv2x2s2_28x28x192_384: 2x2 conv, stride 2, pad 0, as an indirect GEMM
+ *   in NHWC [1,28,28,192] -> out NHWC [1,14,14,384]
+ *   M = 196 pixels, N = 384 channels, K = 4 taps x 192 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[4][192][16], zero past the last channel.
+ * Work: 12 tasks of up to 198 pixels x 2 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 192 channels per tap.
+ * A tile's row pointers point into `in` per tap, or at zeros where the window
+ * hangs over the border.
+ */
+static void conv2x2s2_28x28x192_384_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
+    for (int kh = 0; kh < 2; kh++)
+      for (int kw = 0; kw < 2; kw++) {
+        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
+        a[(kh * 2 + kw) * rows + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
+                                              ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 192
+                                              : zeros;
       }
-      const float *panel_w = w + (size_t)gp * 12304;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(4, 192, a, panel_w + 16, tile);
-      /* epilogue: bias */
-      const int rows = 196 - mt * 6 < 6 ? 196 - mt * 6 : 6;
-      const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
-      const int oc0 = g * 384 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 384 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          o[j] = v;
-        }
-      }
-    }
+  }
 }
 
-/* dwconv7x7s1_14x14x384_ln: depthwise 7x7 conv, stride 1x1, pad 3x3, bias, then LayerNorm
- * over the 384 channels of each output pixel while it is still in L1 (eps 1e-06,
- * biased variance, statistics in double).
- * in NHWC [1,14,14,384] -> out NHWC [1,14,14,384]
- * w: bias[384], then taps[7*7][384] (T.pack_depthwise: channels innermost)
- * norm_weight, norm_bias [384]
- * Channels go in blocks of CB accumulated in registers across all taps; the
- * last block is shifted back to end at channel 384 (recomputing a few
- * channels) so every block has the full, literal width. Taps that fall in the
- * padding are skipped by clipping the kh/kw ranges once per output pixel. */
+static void conv2x2s2_28x28x192_384(const float *restrict in, const float *restrict w, float *restrict out) {
+  static const float zeros[192];
+#pragma omp for schedule(static)
+  for (int task = 0; task < 12; task++) {
+    const int g = task / (1 * 12), mb = task / 12 % 1, nb = task % 12;
+    const int m1 = (mb + 1) * 198 < 196 ? (mb + 1) * 198 : 196;
+    const int p1 = (nb + 1) * 2 < 24 ? (nb + 1) * 2 : 24;
+    for (int m = mb * 198; m < m1; m += 6) {
+      const int rows = m + 6 <= 196 ? 6 : 4;
+      const float *a[4 * 6];
+      conv2x2s2_28x28x192_384_rows(m, rows, a, in, zeros);
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 2; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 24 + panel) * 12304;
+          const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
+          const size_t at = (size_t)m * 384 + g * 384 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(4, 192, kb * 192, a, pw + 16 + kb * 192 * 16, 192 * 16, pw, out + at,
+              384, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(4, 192, kb * 192, a, pw + 16 + kb * 192 * 16, 192 * 16, pw, out + at,
+              384, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* dwconv7x7s1_14x14x384_ln: depthwise 7x7 conv, stride 1, pad 3, bias, then LayerNorm over the
+ * 384 channels of each output pixel while the strip is still in L1 (eps 1e-06, biased
+ * variance, two passes in float).
+ *   in NHWC [1,14,14,384] -> out NHWC [1,14,14,384]
+ * w (kernels/dwconv.lua): bias[384], then taps[7*7][384]; norm_weight, norm_bias [384]
+ * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
+ * strip's accumulators stay in registers while each input pixel of a kernel row is
+ * loaded once and multiplied into every output of the strip its window covers. */
 static void dwconv7x7s1_14x14x384_ln(const float *restrict in, const float *restrict w,
                    const float *restrict norm_weight, const float *restrict norm_bias,
                    float *restrict out) {
-  enum { CB = 384 < 32 ? 384 : 32, NB = (384 + CB - 1) / CB };
   const float *restrict bias = w, *restrict taps = w + 384;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int n = 0; n < 1; n++)
-    for (int oh = 0; oh < 14; oh++) {
-      const int ih0 = oh * 1 - 3;
-      const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 14 ? 14 - ih0 : 7;
-      for (int ow = 0; ow < 14; ow++) {
-        const int iw0 = ow * 1 - 3;
-        const int kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 7 > 14 ? 14 - iw0 : 7;
-        float *restrict y = out + ((size_t)(n * 14 + oh) * 14 + ow) * 384;
-        for (int b = 0; b < NB; b++) {
-          const int c0 = b * CB < 384 - CB ? b * CB : 384 - CB;
-          float acc[CB];
-          for (int j = 0; j < CB; j++) acc[j] = bias[c0 + j];
-          for (int kh = kh0; kh < kh1; kh++)
-            for (int kw = kw0; kw < kw1; kw++) {
-              const float *restrict xp = in + ((size_t)(n * 14 + ih0 + kh) * 14 + iw0 + kw) * 384 + c0;
-              const float *restrict wp = taps + (kh * 7 + kw) * 384 + c0;
-              for (int j = 0; j < CB; j++) acc[j] += xp[j] * wp[j];
-            }
-          for (int j = 0; j < CB; j++) y[c0 + j] = acc[j];
-        }
-        double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-        for (int c = 0; c < 384; c++) sum += y[c];
-        const double mean = sum / 384;
-        double ss = 0.0;
-#pragma omp simd reduction(+ : ss)
-        for (int c = 0; c < 384; c++) ss += (y[c] - mean) * (y[c] - mean);
-        const float m = (float)mean, rstd = (float)(1.0 / sqrt(ss / 384 + 1e-06));
-#pragma omp simd
-        for (int c = 0; c < 384; c++) y[c] = (y[c] - m) * rstd * norm_weight[c] + norm_bias[c];
-      }
-    }
-}
-
-/* conv1x1s1_14x14x384_1536_gelu: 1x1 conv, stride 1, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,14,14,384] -> out NHWC [1,14,14,1536]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][384][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[384];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 96; gp++)
-    for (int mt = 0; mt < 33; mt++) {
-      const int g = gp / 96, panel = gp % 96;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 196 ? mt * 6 + i : 196 - 1;
-        const int n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 1 - 0 + kh, iw = ow * 1 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 384 + g * 384
-                : zeros;
+  enum { STRIPS = (14 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
+#pragma omp for schedule(static)
+  for (int task = 0; task < 1 * 14 * STRIPS; task++) {
+    const int n = task / (14 * STRIPS), oh = task / STRIPS % 14, ow0 = task % STRIPS * 7;
+    const int nw = 14 - ow0 < 7 ? 14 - ow0 : 7;
+    const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
+    const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 14 ? 14 - ih0 : 7;
+    float *restrict y = out + ((size_t)(n * 14 + oh) * 14 + ow0) * 384;
+    for (int c0 = 0; c0 < 384; c0 += LG_VW) {
+      const int cn = 384 - c0;
+      lg_vf acc[7];
+      for (int j = 0; j < 7; j++) acc[j] = lg_vload_n(bias + c0, cn);
+      for (int kh = kh0; kh < kh1; kh++) {
+        const float *restrict xrow = in + ((size_t)(n * 14 + ih0 + kh) * 14) * 384 + c0;
+        lg_vf wk[7];
+        for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 384 + c0, cn);
+#pragma GCC unroll 32
+        for (int s = 0; s < SPAN; s++) {
+          const int iw = iw0 + s;
+          if (iw < 0 || iw >= 14) continue;
+          const lg_vf x = lg_vload_n(xrow + (size_t)iw * 384, cn);
+          /* x meets output j at tap kw = s - j * stride */
+#pragma GCC unroll 16
+          for (int j = 0; j < 7; j++) {
+            const int kw = s - j * 1;
+            if (kw >= 0 && kw < 7) acc[j] = lg_vfma(x, wk[kw], acc[j]);
           }
-      }
-      const float *panel_w = w + (size_t)gp * 6160;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 384, a, panel_w + 16, tile);
-      /* epilogue: bias, GELU */
-      const int rows = 196 - mt * 6 < 6 ? 196 - mt * 6 : 6;
-      const int cols = 1536 - panel * 16 < 16 ? 1536 - panel * 16 : 16;
-      const int oc0 = g * 1536 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 1536 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = gelu_erf(v);
-          o[j] = v;
         }
       }
+      for (int j = 0; j < nw; j++) lg_vstore_n(y + (size_t)j * 384 + c0, acc[j], cn);
     }
+    for (int j = 0; j < nw; j++) {
+      float *restrict yp = y + (size_t)j * 384;
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < 384; c += LG_VW) s = s + lg_vload_n(yp + c, 384 - c);
+      const float mean = lg_vsum(s) / 384;
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < 384; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload_n(yp + c, 384 - c) - lg_vset1(mean), 384 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      const float var = lg_vsum(ss) / 384;
+      const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
+      for (int c = 0; c < 384; c += LG_VW) {
+        const lg_vf d = lg_vload_n(yp + c, 384 - c) - m;
+        lg_vstore_n(yp + c, lg_vfma(d * rstd, lg_vload_n(norm_weight + c, 384 - c), lg_vload_n(norm_bias + c, 384 - c)),
+                    384 - c);
+      }
+    }
+  }
 }
 
-/* conv1x1s1_14x14x1536_384_res: 1x1 conv, stride 1, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,14,14,1536] -> out NHWC [1,14,14,384]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][1536][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
+/* conv1x1s1_14x14x384_1536_gelu: 1x1 conv, stride 1, pad 0, as a GEMM
+ *   in NHWC [1,14,14,384] -> out NHWC [1,14,14,1536]
+ *   M = 196 pixels, N = 1536 channels, K = 1 taps x 384 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][384][16], zero past the last channel.
+ * Work: 20 tasks of up to 198 pixels x 5 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 384 channels per tap.
+ */
+static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
+#pragma omp for schedule(static)
+  for (int task = 0; task < 20; task++) {
+    const int g = task / (1 * 20), mb = task / 20 % 1, nb = task % 20;
+    const int m1 = (mb + 1) * 198 < 196 ? (mb + 1) * 198 : 196;
+    const int p1 = (nb + 1) * 5 < 96 ? (nb + 1) * 5 : 96;
+    for (int m = mb * 198; m < m1; m += 6) {
+      const int rows = m + 6 <= 196 ? 6 : 4;
+      const float *a[6];
+      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 384;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 5; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 96 + panel) * 6160;
+          const int cols = 1536 - panel * 16 < 16 ? 1536 - panel * 16 : 16;
+          const size_t at = (size_t)m * 1536 + g * 1536 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_gelu(1, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
+              1536, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16_gelu(1, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
+              1536, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* conv1x1s1_14x14x1536_384_res: 1x1 conv, stride 1, pad 0, as a GEMM
+ *   in NHWC [1,14,14,1536] -> out NHWC [1,14,14,384]
+ *   M = 196 pixels, N = 384 channels, K = 1 taps x 1536 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][1536][16], zero past the last channel.
+ * Work: 24 tasks of up to 198 pixels x 1 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 1536 channels per tap.
+ */
 static void conv1x1s1_14x14x1536_384_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
-  static const float zeros[1536];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 24; gp++)
-    for (int mt = 0; mt < 33; mt++) {
-      const int g = gp / 24, panel = gp % 24;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 196 ? mt * 6 + i : 196 - 1;
-        const int n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 1 - 0 + kh, iw = ow * 1 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 1536 + g * 1536
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 24592;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 1536, a, panel_w + 16, tile);
-      /* epilogue: bias + shortcut */
-      const int rows = 196 - mt * 6 < 6 ? 196 - mt * 6 : 6;
-      const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
-      const int oc0 = g * 384 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 384 + oc0;
-        const float *r = res + (size_t)(mt * 6 + i) * 384 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v += r[j];
-          o[j] = v;
+#pragma omp for schedule(static)
+  for (int task = 0; task < 24; task++) {
+    const int g = task / (1 * 24), mb = task / 24 % 1, nb = task % 24;
+    const int m1 = (mb + 1) * 198 < 196 ? (mb + 1) * 198 : 196;
+    const int p1 = (nb + 1) * 1 < 24 ? (nb + 1) * 1 : 24;
+    for (int m = mb * 198; m < m1; m += 6) {
+      const int rows = m + 6 <= 196 ? 6 : 4;
+      const float *a[6];
+      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 1536;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 1; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 24 + panel) * 24592;
+          const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
+          const size_t at = (size_t)m * 384 + g * 384 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(1, 1536, kb * 1536, a, pw + 16 + kb * 1536 * 16, 1536 * 16, pw, out + at,
+              384, res + at, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16_res(1, 1536, kb * 1536, a, pw + 16 + kb * 1536 * 16, 1536 * 16, pw, out + at,
+              384, res + at, cols, kb == 0, kb == 1 - 1);
         }
-      }
     }
+  }
 }
 
 /* layernorm_14x14x384: LayerNorm over the 384 channels of every pixel, eps 1e-06, biased variance
- * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in double, two
- * passes (mean, then centered squares).
+ * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
+ * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,14,14,384] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [384] */
 static void layernorm_14x14x384(const float *restrict in, const float *restrict weight, const float *restrict bias,
                    float *restrict out) {
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
   for (int p = 0; p < 1 * 14 * 14; p++) {
     const float *restrict x = in + (size_t)p * 384;
     float *restrict y = out + (size_t)p * 384;
-    double sum = 0.0, ss = 0.0;
-#pragma omp simd reduction(+ : sum)
-    for (int c = 0; c < 384; c++) sum += x[c];
-    const double mean = sum / 384;
-#pragma omp simd reduction(+ : ss)
-    for (int c = 0; c < 384; c++) ss += (x[c] - mean) * (x[c] - mean);
-    const float m = (float)mean, rstd = (float)(1.0 / sqrt(ss / 384 + 1e-06));
-#pragma omp simd
-    for (int c = 0; c < 384; c++) y[c] = (x[c] - m) * rstd * weight[c] + bias[c];
+    lg_vf s = lg_vzero();
+    for (int c = 0; c < 384; c += LG_VW) s = s + lg_vload_n(x + c, 384 - c);
+    const lg_vf m = lg_vset1(lg_vsum(s) / 384);
+    lg_vf ss = lg_vzero();
+    for (int c = 0; c < 384; c += LG_VW) {
+      const lg_vf d = lg_vkeep_n(lg_vload_n(x + c, 384 - c) - m, 384 - c);
+      ss = lg_vfma(d, d, ss);
+    }
+    const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 384 + 1e-06f));
+    for (int c = 0; c < 384; c += LG_VW) {
+      const lg_vf d = lg_vload_n(x + c, 384 - c) - m;
+      lg_vstore_n(y + c, lg_vfma(d * rstd, lg_vload_n(weight + c, 384 - c), lg_vload_n(bias + c, 384 - c)), 384 - c);
+    }
   }
 }
 
-/* conv2x2s2_14x14x384_768: 2x2 conv, stride 2, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,14,14,384] -> out NHWC [1,7,7,768]
- * w: per group, per panel of 16 output channels: bias[16], b[4 taps][384][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv2x2s2_14x14x384_768(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[384];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 48; gp++)
-    for (int mt = 0; mt < 9; mt++) {
-      const int g = gp / 48, panel = gp % 48;
-      const float *a[4 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 49 ? mt * 6 + i : 49 - 1;
-        const int n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
-        for (int kh = 0; kh < 2; kh++)
-          for (int kw = 0; kw < 2; kw++) {
-            const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-            a[(kh * 2 + kw) * 6 + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 384 + g * 384
-                : zeros;
-          }
+/* conv2x2s2_14x14x384_768: 2x2 conv, stride 2, pad 0, as an indirect GEMM
+ *   in NHWC [1,14,14,384] -> out NHWC [1,7,7,768]
+ *   M = 49 pixels, N = 768 channels, K = 4 taps x 384 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[4][384][16], zero past the last channel.
+ * Work: 48 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 384 channels per tap.
+ * A tile's row pointers point into `in` per tap, or at zeros where the window
+ * hangs over the border.
+ */
+static void conv2x2s2_14x14x384_768_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    for (int kh = 0; kh < 2; kh++)
+      for (int kw = 0; kw < 2; kw++) {
+        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
+        a[(kh * 2 + kw) * rows + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
+                                              ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 384
+                                              : zeros;
       }
-      const float *panel_w = w + (size_t)gp * 24592;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(4, 384, a, panel_w + 16, tile);
-      /* epilogue: bias */
-      const int rows = 49 - mt * 6 < 6 ? 49 - mt * 6 : 6;
-      const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
-      const int oc0 = g * 768 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 768 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          o[j] = v;
-        }
-      }
-    }
+  }
 }
 
-/* dwconv7x7s1_7x7x768_ln: depthwise 7x7 conv, stride 1x1, pad 3x3, bias, then LayerNorm
- * over the 768 channels of each output pixel while it is still in L1 (eps 1e-06,
- * biased variance, statistics in double).
- * in NHWC [1,7,7,768] -> out NHWC [1,7,7,768]
- * w: bias[768], then taps[7*7][768] (T.pack_depthwise: channels innermost)
- * norm_weight, norm_bias [768]
- * Channels go in blocks of CB accumulated in registers across all taps; the
- * last block is shifted back to end at channel 768 (recomputing a few
- * channels) so every block has the full, literal width. Taps that fall in the
- * padding are skipped by clipping the kh/kw ranges once per output pixel. */
+static void conv2x2s2_14x14x384_768(const float *restrict in, const float *restrict w, float *restrict out) {
+  static const float zeros[384];
+#pragma omp for schedule(static)
+  for (int task = 0; task < 48; task++) {
+    const int g = task / (1 * 48), mb = task / 48 % 1, nb = task % 48;
+    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
+    const int p1 = (nb + 1) * 1 < 48 ? (nb + 1) * 1 : 48;
+    for (int m = mb * 54; m < m1; m += 6) {
+      const int rows = m + 6 <= 49 ? 6 : 1;
+      const float *a[4 * 6];
+      conv2x2s2_14x14x384_768_rows(m, rows, a, in, zeros);
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 1; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 48 + panel) * 24592;
+          const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
+          const size_t at = (size_t)m * 768 + g * 768 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(4, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
+              768, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_1x16(4, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
+              768, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* dwconv7x7s1_7x7x768_ln: depthwise 7x7 conv, stride 1, pad 3, bias, then LayerNorm over the
+ * 768 channels of each output pixel while the strip is still in L1 (eps 1e-06, biased
+ * variance, two passes in float).
+ *   in NHWC [1,7,7,768] -> out NHWC [1,7,7,768]
+ * w (kernels/dwconv.lua): bias[768], then taps[7*7][768]; norm_weight, norm_bias [768]
+ * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
+ * strip's accumulators stay in registers while each input pixel of a kernel row is
+ * loaded once and multiplied into every output of the strip its window covers. */
 static void dwconv7x7s1_7x7x768_ln(const float *restrict in, const float *restrict w,
                    const float *restrict norm_weight, const float *restrict norm_bias,
                    float *restrict out) {
-  enum { CB = 768 < 32 ? 768 : 32, NB = (768 + CB - 1) / CB };
   const float *restrict bias = w, *restrict taps = w + 768;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int n = 0; n < 1; n++)
-    for (int oh = 0; oh < 7; oh++) {
-      const int ih0 = oh * 1 - 3;
-      const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 7 ? 7 - ih0 : 7;
-      for (int ow = 0; ow < 7; ow++) {
-        const int iw0 = ow * 1 - 3;
-        const int kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 7 > 7 ? 7 - iw0 : 7;
-        float *restrict y = out + ((size_t)(n * 7 + oh) * 7 + ow) * 768;
-        for (int b = 0; b < NB; b++) {
-          const int c0 = b * CB < 768 - CB ? b * CB : 768 - CB;
-          float acc[CB];
-          for (int j = 0; j < CB; j++) acc[j] = bias[c0 + j];
-          for (int kh = kh0; kh < kh1; kh++)
-            for (int kw = kw0; kw < kw1; kw++) {
-              const float *restrict xp = in + ((size_t)(n * 7 + ih0 + kh) * 7 + iw0 + kw) * 768 + c0;
-              const float *restrict wp = taps + (kh * 7 + kw) * 768 + c0;
-              for (int j = 0; j < CB; j++) acc[j] += xp[j] * wp[j];
-            }
-          for (int j = 0; j < CB; j++) y[c0 + j] = acc[j];
-        }
-        double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-        for (int c = 0; c < 768; c++) sum += y[c];
-        const double mean = sum / 768;
-        double ss = 0.0;
-#pragma omp simd reduction(+ : ss)
-        for (int c = 0; c < 768; c++) ss += (y[c] - mean) * (y[c] - mean);
-        const float m = (float)mean, rstd = (float)(1.0 / sqrt(ss / 768 + 1e-06));
-#pragma omp simd
-        for (int c = 0; c < 768; c++) y[c] = (y[c] - m) * rstd * norm_weight[c] + norm_bias[c];
-      }
-    }
-}
-
-/* conv1x1s1_7x7x768_3072_gelu: 1x1 conv, stride 1, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,7,7,768] -> out NHWC [1,7,7,3072]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][768][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[768];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 192; gp++)
-    for (int mt = 0; mt < 9; mt++) {
-      const int g = gp / 192, panel = gp % 192;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 49 ? mt * 6 + i : 49 - 1;
-        const int n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 1 - 0 + kh, iw = ow * 1 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 7 && iw >= 0 && iw < 7)
-                ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 768 + g * 768
-                : zeros;
+  enum { STRIPS = (7 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
+#pragma omp for schedule(static)
+  for (int task = 0; task < 1 * 7 * STRIPS; task++) {
+    const int n = task / (7 * STRIPS), oh = task / STRIPS % 7, ow0 = task % STRIPS * 7;
+    const int nw = 7 - ow0 < 7 ? 7 - ow0 : 7;
+    const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
+    const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 7 ? 7 - ih0 : 7;
+    float *restrict y = out + ((size_t)(n * 7 + oh) * 7 + ow0) * 768;
+    for (int c0 = 0; c0 < 768; c0 += LG_VW) {
+      const int cn = 768 - c0;
+      lg_vf acc[7];
+      for (int j = 0; j < 7; j++) acc[j] = lg_vload_n(bias + c0, cn);
+      for (int kh = kh0; kh < kh1; kh++) {
+        const float *restrict xrow = in + ((size_t)(n * 7 + ih0 + kh) * 7) * 768 + c0;
+        lg_vf wk[7];
+        for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 768 + c0, cn);
+#pragma GCC unroll 32
+        for (int s = 0; s < SPAN; s++) {
+          const int iw = iw0 + s;
+          if (iw < 0 || iw >= 7) continue;
+          const lg_vf x = lg_vload_n(xrow + (size_t)iw * 768, cn);
+          /* x meets output j at tap kw = s - j * stride */
+#pragma GCC unroll 16
+          for (int j = 0; j < 7; j++) {
+            const int kw = s - j * 1;
+            if (kw >= 0 && kw < 7) acc[j] = lg_vfma(x, wk[kw], acc[j]);
           }
-      }
-      const float *panel_w = w + (size_t)gp * 12304;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 768, a, panel_w + 16, tile);
-      /* epilogue: bias, GELU */
-      const int rows = 49 - mt * 6 < 6 ? 49 - mt * 6 : 6;
-      const int cols = 3072 - panel * 16 < 16 ? 3072 - panel * 16 : 16;
-      const int oc0 = g * 3072 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 3072 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = gelu_erf(v);
-          o[j] = v;
         }
       }
+      for (int j = 0; j < nw; j++) lg_vstore_n(y + (size_t)j * 768 + c0, acc[j], cn);
     }
+    for (int j = 0; j < nw; j++) {
+      float *restrict yp = y + (size_t)j * 768;
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < 768; c += LG_VW) s = s + lg_vload_n(yp + c, 768 - c);
+      const float mean = lg_vsum(s) / 768;
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < 768; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload_n(yp + c, 768 - c) - lg_vset1(mean), 768 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      const float var = lg_vsum(ss) / 768;
+      const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
+      for (int c = 0; c < 768; c += LG_VW) {
+        const lg_vf d = lg_vload_n(yp + c, 768 - c) - m;
+        lg_vstore_n(yp + c, lg_vfma(d * rstd, lg_vload_n(norm_weight + c, 768 - c), lg_vload_n(norm_bias + c, 768 - c)),
+                    768 - c);
+      }
+    }
+  }
 }
 
-/* conv1x1s1_7x7x3072_768_res: 1x1 conv, stride 1, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,7,7,3072] -> out NHWC [1,7,7,768]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][3072][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
+/* conv1x1s1_7x7x768_3072_gelu: 1x1 conv, stride 1, pad 0, as a GEMM
+ *   in NHWC [1,7,7,768] -> out NHWC [1,7,7,3072]
+ *   M = 49 pixels, N = 3072 channels, K = 1 taps x 768 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][768][16], zero past the last channel.
+ * Work: 96 tasks of up to 54 pixels x 2 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 768 channels per tap.
+ */
+static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
+#pragma omp for schedule(static)
+  for (int task = 0; task < 96; task++) {
+    const int g = task / (1 * 96), mb = task / 96 % 1, nb = task % 96;
+    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
+    const int p1 = (nb + 1) * 2 < 192 ? (nb + 1) * 2 : 192;
+    for (int m = mb * 54; m < m1; m += 6) {
+      const int rows = m + 6 <= 49 ? 6 : 1;
+      const float *a[6];
+      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 768;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 2; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 192 + panel) * 12304;
+          const int cols = 3072 - panel * 16 < 16 ? 3072 - panel * 16 : 16;
+          const size_t at = (size_t)m * 3072 + g * 3072 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_gelu(1, 768, kb * 768, a, pw + 16 + kb * 768 * 16, 768 * 16, pw, out + at,
+              3072, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_1x16_gelu(1, 768, kb * 768, a, pw + 16 + kb * 768 * 16, 768 * 16, pw, out + at,
+              3072, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* conv1x1s1_7x7x3072_768_res: 1x1 conv, stride 1, pad 0, as a GEMM
+ *   in NHWC [1,7,7,3072] -> out NHWC [1,7,7,768]
+ *   M = 49 pixels, N = 768 channels, K = 1 taps x 3072 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][3072][16], zero past the last channel.
+ * Work: 48 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 3072 channels per tap.
+ */
 static void conv1x1s1_7x7x3072_768_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
-  static const float zeros[3072];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 48; gp++)
-    for (int mt = 0; mt < 9; mt++) {
-      const int g = gp / 48, panel = gp % 48;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 49 ? mt * 6 + i : 49 - 1;
-        const int n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 1 - 0 + kh, iw = ow * 1 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 7 && iw >= 0 && iw < 7)
-                ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 3072 + g * 3072
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 49168;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 3072, a, panel_w + 16, tile);
-      /* epilogue: bias + shortcut */
-      const int rows = 49 - mt * 6 < 6 ? 49 - mt * 6 : 6;
-      const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
-      const int oc0 = g * 768 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 768 + oc0;
-        const float *r = res + (size_t)(mt * 6 + i) * 768 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v += r[j];
-          o[j] = v;
+#pragma omp for schedule(static)
+  for (int task = 0; task < 48; task++) {
+    const int g = task / (1 * 48), mb = task / 48 % 1, nb = task % 48;
+    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
+    const int p1 = (nb + 1) * 1 < 48 ? (nb + 1) * 1 : 48;
+    for (int m = mb * 54; m < m1; m += 6) {
+      const int rows = m + 6 <= 49 ? 6 : 1;
+      const float *a[6];
+      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 3072;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 1; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 48 + panel) * 49168;
+          const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
+          const size_t at = (size_t)m * 768 + g * 768 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(1, 3072, kb * 3072, a, pw + 16 + kb * 3072 * 16, 3072 * 16, pw, out + at,
+              768, res + at, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_1x16_res(1, 3072, kb * 3072, a, pw + 16 + kb * 3072 * 16, 3072 * 16, pw, out + at,
+              768, res + at, cols, kb == 0, kb == 1 - 1);
         }
-      }
     }
+  }
 }
 
 /* global_avgpool_7x7x768: global average pool, in NHWC [1,7,7,768] -> out [1,768]
- * Threads split the channels so each sums its own columns; double accumulators. */
+ * A task sums its own columns: per block of 64 pixels in float, blocks added in order. */
 static void global_avgpool_7x7x768(const float *restrict in, float *restrict out) {
-  for (int n = 0; n < 1; n++) {
-    const float *x = in + (size_t)n * 7 * 7 * 768;
-#pragma omp parallel for schedule(static)
-    for (int c0 = 0; c0 < 768; c0 += 64) {
-      const int c1 = c0 + 64 < 768 ? c0 + 64 : 768;
-      double acc[64] = {0};
-      for (int p = 0; p < 7 * 7; p++)
-        for (int c = c0; c < c1; c++) acc[c - c0] += x[(size_t)p * 768 + c];
-      for (int c = c0; c < c1; c++) out[n * 768 + c] = (float)(acc[c - c0] / (7 * 7));
+  enum { HW = 7 * 7, CB = 4 * LG_VW, BLOCKS = (768 + CB - 1) / CB };
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * BLOCKS; t++) {
+    const int n = t / BLOCKS, c0 = t % BLOCKS * CB;
+    const float *restrict x = in + (size_t)n * HW * 768 + c0;
+    lg_vf total[4] = {lg_vzero(), lg_vzero(), lg_vzero(), lg_vzero()};
+    for (int p0 = 0; p0 < HW; p0 += 64) {
+      lg_vf acc[4] = {lg_vzero(), lg_vzero(), lg_vzero(), lg_vzero()};
+      for (int p = p0; p < (p0 + 64 < HW ? p0 + 64 : HW); p++)
+        for (int v = 0; v < 4; v++) acc[v] = acc[v] + lg_vload_n(x + (size_t)p * 768 + v * LG_VW, 768 - c0 - v * LG_VW);
+      for (int v = 0; v < 4; v++) total[v] = total[v] + acc[v];
     }
+    for (int v = 0; v < 4; v++)
+      lg_vstore_n(out + (size_t)n * 768 + c0 + v * LG_VW, total[v] * lg_vset1(1.0f / HW), 768 - c0 - v * LG_VW);
   }
 }
 
 /* layernorm_1x1x768: LayerNorm over the 768 channels of every pixel, eps 1e-06, biased variance
- * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in double, two
- * passes (mean, then centered squares).
+ * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
+ * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,1,1,768] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [768] */
 static void layernorm_1x1x768(const float *restrict in, const float *restrict weight, const float *restrict bias,
                    float *restrict out) {
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
   for (int p = 0; p < 1 * 1 * 1; p++) {
     const float *restrict x = in + (size_t)p * 768;
     float *restrict y = out + (size_t)p * 768;
-    double sum = 0.0, ss = 0.0;
-#pragma omp simd reduction(+ : sum)
-    for (int c = 0; c < 768; c++) sum += x[c];
-    const double mean = sum / 768;
-#pragma omp simd reduction(+ : ss)
-    for (int c = 0; c < 768; c++) ss += (x[c] - mean) * (x[c] - mean);
-    const float m = (float)mean, rstd = (float)(1.0 / sqrt(ss / 768 + 1e-06));
-#pragma omp simd
-    for (int c = 0; c < 768; c++) y[c] = (x[c] - m) * rstd * weight[c] + bias[c];
+    lg_vf s = lg_vzero();
+    for (int c = 0; c < 768; c += LG_VW) s = s + lg_vload_n(x + c, 768 - c);
+    const lg_vf m = lg_vset1(lg_vsum(s) / 768);
+    lg_vf ss = lg_vzero();
+    for (int c = 0; c < 768; c += LG_VW) {
+      const lg_vf d = lg_vkeep_n(lg_vload_n(x + c, 768 - c) - m, 768 - c);
+      ss = lg_vfma(d, d, ss);
+    }
+    const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 768 + 1e-06f));
+    for (int c = 0; c < 768; c += LG_VW) {
+      const lg_vf d = lg_vload_n(x + c, 768 - c) - m;
+      lg_vstore_n(y + c, lg_vfma(d * rstd, lg_vload_n(weight + c, 768 - c), lg_vload_n(bias + c, 768 - c)), 768 - c);
+    }
   }
 }
 
-/* linear_768_1000: 1x1 conv, stride 1, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,1,1,768] -> out NHWC [1,1,1,1000]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][768][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
+/* linear_768_1000: 1x1 conv, stride 1, pad 0, as a GEMM
+ *   in NHWC [1,1,1,768] -> out NHWC [1,1,1,1000]
+ *   M = 1 pixels, N = 1000 channels, K = 1 taps x 768 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][768][16], zero past the last channel.
+ * Work: 32 tasks of up to 1 pixels x 2 panels (the panels' weights stay in L2
+ * while 1-pixel tiles pass by); K in 1 block(s) of 768 channels per tap.
+ */
 static void linear_768_1000(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[768];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 63; gp++)
-    for (int mt = 0; mt < 1; mt++) {
-      const int g = gp / 63, panel = gp % 63;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 1 ? mt * 6 + i : 1 - 1;
-        const int n = p / (1 * 1), oh = p / 1 % 1, ow = p % 1;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 1 - 0 + kh, iw = ow * 1 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 1 && iw >= 0 && iw < 1)
-                ? in + ((size_t)(n * 1 + ih) * 1 + iw) * 768 + g * 768
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 12304;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 768, a, panel_w + 16, tile);
-      /* epilogue: bias */
-      const int rows = 1 - mt * 6 < 6 ? 1 - mt * 6 : 6;
-      const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
-      const int oc0 = g * 1000 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 1000 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          o[j] = v;
+#pragma omp for schedule(static)
+  for (int task = 0; task < 32; task++) {
+    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
+    const int m1 = (mb + 1) * 1 < 1 ? (mb + 1) * 1 : 1;
+    const int p1 = (nb + 1) * 2 < 63 ? (nb + 1) * 2 : 63;
+    for (int m = mb * 1; m < m1; m += 1) {
+      const int rows = m + 1 <= 1 ? 1 : 0;
+      const float *a[1];
+      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 768;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 2; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 63 + panel) * 12304;
+          const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
+          const size_t at = (size_t)m * 1000 + g * 1000 + panel * 16;
+          if (rows == 1)
+            f32_gemm_1x16(1, 768, kb * 768, a, pw + 16 + kb * 768 * 16, 768 * 16, pw, out + at,
+              1000, cols, kb == 0, kb == 1 - 1);
         }
-      }
     }
+  }
 }
 
 /* ---- the network -------------------------------------------------------- */
 #define ACT(off) ((float *)(arena_ + (off)))
 #define WGT(off) ((const float *)(blob_ + (off)))
 
+const convnext_tiny_layer_info convnext_tiny_layers[convnext_tiny_NUM_LAYERS] = {
+    {"stem.0", "gemm", 14450688},
+    {"stem", "layernorm", 0},
+    {"stages.0.blocks.0.conv_dw", "dwconv", 14751744},
+    {"stages.0.blocks.0.mlp.fc1", "gemm", 115605504},
+    {"stages.0.blocks.0", "gemm", 115605504},
+    {"stages.0.blocks.1.conv_dw", "dwconv", 14751744},
+    {"stages.0.blocks.1.mlp.fc1", "gemm", 115605504},
+    {"stages.0.blocks.1", "gemm", 115605504},
+    {"stages.0.blocks.2.conv_dw", "dwconv", 14751744},
+    {"stages.0.blocks.2.mlp.fc1", "gemm", 115605504},
+    {"stages.0.blocks.2", "gemm", 115605504},
+    {"stages.1.downsample.0", "layernorm", 0},
+    {"stages.1.downsample", "gemm", 57802752},
+    {"stages.1.blocks.0.conv_dw", "dwconv", 7375872},
+    {"stages.1.blocks.0.mlp.fc1", "gemm", 115605504},
+    {"stages.1.blocks.0", "gemm", 115605504},
+    {"stages.1.blocks.1.conv_dw", "dwconv", 7375872},
+    {"stages.1.blocks.1.mlp.fc1", "gemm", 115605504},
+    {"stages.1.blocks.1", "gemm", 115605504},
+    {"stages.1.blocks.2.conv_dw", "dwconv", 7375872},
+    {"stages.1.blocks.2.mlp.fc1", "gemm", 115605504},
+    {"stages.1.blocks.2", "gemm", 115605504},
+    {"stages.2.downsample.0", "layernorm", 0},
+    {"stages.2.downsample", "gemm", 57802752},
+    {"stages.2.blocks.0.conv_dw", "dwconv", 3687936},
+    {"stages.2.blocks.0.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.0", "gemm", 115605504},
+    {"stages.2.blocks.1.conv_dw", "dwconv", 3687936},
+    {"stages.2.blocks.1.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.1", "gemm", 115605504},
+    {"stages.2.blocks.2.conv_dw", "dwconv", 3687936},
+    {"stages.2.blocks.2.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.2", "gemm", 115605504},
+    {"stages.2.blocks.3.conv_dw", "dwconv", 3687936},
+    {"stages.2.blocks.3.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.3", "gemm", 115605504},
+    {"stages.2.blocks.4.conv_dw", "dwconv", 3687936},
+    {"stages.2.blocks.4.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.4", "gemm", 115605504},
+    {"stages.2.blocks.5.conv_dw", "dwconv", 3687936},
+    {"stages.2.blocks.5.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.5", "gemm", 115605504},
+    {"stages.2.blocks.6.conv_dw", "dwconv", 3687936},
+    {"stages.2.blocks.6.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.6", "gemm", 115605504},
+    {"stages.2.blocks.7.conv_dw", "dwconv", 3687936},
+    {"stages.2.blocks.7.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.7", "gemm", 115605504},
+    {"stages.2.blocks.8.conv_dw", "dwconv", 3687936},
+    {"stages.2.blocks.8.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.8", "gemm", 115605504},
+    {"stages.3.downsample.0", "layernorm", 0},
+    {"stages.3.downsample", "gemm", 57802752},
+    {"stages.3.blocks.0.conv_dw", "dwconv", 1843968},
+    {"stages.3.blocks.0.mlp.fc1", "gemm", 115605504},
+    {"stages.3.blocks.0", "gemm", 115605504},
+    {"stages.3.blocks.1.conv_dw", "dwconv", 1843968},
+    {"stages.3.blocks.1.mlp.fc1", "gemm", 115605504},
+    {"stages.3.blocks.1", "gemm", 115605504},
+    {"stages.3.blocks.2.conv_dw", "dwconv", 1843968},
+    {"stages.3.blocks.2.mlp.fc1", "gemm", 115605504},
+    {"stages.3.blocks.2", "gemm", 115605504},
+    {"head.global_pool", "global_avgpool", 0},
+    {"head.norm", "layernorm", 0},
+    {"head.fc", "gemm", 768000},
+};
+
+/* One parallel region for the whole pass: every kernel splits its loop with
+ * `omp for` (static schedules whose results do not depend on the thread count)
+ * and the implied barrier at its end orders the layers. Without OpenMP the
+ * pragmas fall away and the same code runs on one thread. */
 int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, const void *blob,
                        convnext_tiny_layer_hook hook, void *ctx) {
   char *const arena_ = arena;
   const char *const blob_ = blob;
-
-  input_nchw_to_nhwc(in_nchw, ACT(1204224));
-
-  /* stem.0 -> [1,56,56,96] */
-  conv4x4s4_224x224x3_96(ACT(1204224), WGT(0), ACT(0));
-  if (hook) hook(ctx, "stem.0", ACT(0), 1, 56, 56, 96);
-
-  /* stem.1 -> [1,56,56,96] */
-  layernorm_56x56x96(ACT(0), WGT(18816), WGT(19200), ACT(4816896));
-  if (hook) hook(ctx, "stem", ACT(4816896), 1, 56, 56, 96);
-
-  /* stages.0.blocks.0.conv_dw + stages.0.blocks.0.norm -> [1,56,56,96] */
-  dwconv7x7s1_56x56x96_ln(ACT(4816896), WGT(19584), WGT(38784), WGT(39168), ACT(6021120));
-  if (hook) hook(ctx, "stages.0.blocks.0.conv_dw", ACT(6021120), 1, 56, 56, 96);
-
-  /* stages.0.blocks.0.mlp.fc1 + gelu -> [1,56,56,384] */
-  conv1x1s1_56x56x96_384_gelu(ACT(6021120), WGT(39552), ACT(0));
-  if (hook) hook(ctx, "stages.0.blocks.0.mlp.fc1", ACT(0), 1, 56, 56, 384);
-
-  /* stages.0.blocks.0.mlp.fc2 + stages.0.blocks.0.gamma + residual add -> [1,56,56,96] */
-  conv1x1s1_56x56x384_96_res(ACT(0), WGT(188544), ACT(6021120), ACT(4816896));
-  if (hook) hook(ctx, "stages.0.blocks.0", ACT(6021120), 1, 56, 56, 96);
-
-  /* stages.0.blocks.1.conv_dw + stages.0.blocks.1.norm -> [1,56,56,96] */
-  dwconv7x7s1_56x56x96_ln(ACT(6021120), WGT(336384), WGT(355584), WGT(355968), ACT(4816896));
-  if (hook) hook(ctx, "stages.0.blocks.1.conv_dw", ACT(4816896), 1, 56, 56, 96);
-
-  /* stages.0.blocks.1.mlp.fc1 + gelu -> [1,56,56,384] */
-  conv1x1s1_56x56x96_384_gelu(ACT(4816896), WGT(356352), ACT(0));
-  if (hook) hook(ctx, "stages.0.blocks.1.mlp.fc1", ACT(0), 1, 56, 56, 384);
-
-  /* stages.0.blocks.1.mlp.fc2 + stages.0.blocks.1.gamma + residual add -> [1,56,56,96] */
-  conv1x1s1_56x56x384_96_res(ACT(0), WGT(505344), ACT(4816896), ACT(6021120));
-  if (hook) hook(ctx, "stages.0.blocks.1", ACT(4816896), 1, 56, 56, 96);
-
-  /* stages.0.blocks.2.conv_dw + stages.0.blocks.2.norm -> [1,56,56,96] */
-  dwconv7x7s1_56x56x96_ln(ACT(4816896), WGT(653184), WGT(672384), WGT(672768), ACT(6021120));
-  if (hook) hook(ctx, "stages.0.blocks.2.conv_dw", ACT(6021120), 1, 56, 56, 96);
-
-  /* stages.0.blocks.2.mlp.fc1 + gelu -> [1,56,56,384] */
-  conv1x1s1_56x56x96_384_gelu(ACT(6021120), WGT(673152), ACT(0));
-  if (hook) hook(ctx, "stages.0.blocks.2.mlp.fc1", ACT(0), 1, 56, 56, 384);
-
-  /* stages.0.blocks.2.mlp.fc2 + stages.0.blocks.2.gamma + residual add -> [1,56,56,96] */
-  conv1x1s1_56x56x384_96_res(ACT(0), WGT(822144), ACT(6021120), ACT(4816896));
-  if (hook) hook(ctx, "stages.0.blocks.2", ACT(6021120), 1, 56, 56, 96);
-
-  /* stages.1.downsample.0 -> [1,56,56,96] */
-  layernorm_56x56x96(ACT(6021120), WGT(969984), WGT(970368), ACT(0));
-  if (hook) hook(ctx, "stages.1.downsample.0", ACT(0), 1, 56, 56, 96);
-
-  /* stages.1.downsample.1 -> [1,28,28,192] */
-  conv2x2s2_56x56x96_192(ACT(0), WGT(970752), ACT(2408448));
-  if (hook) hook(ctx, "stages.1.downsample", ACT(2408448), 1, 28, 28, 192);
-
-  /* stages.1.blocks.0.conv_dw + stages.1.blocks.0.norm -> [1,28,28,192] */
-  dwconv7x7s1_28x28x192_ln(ACT(2408448), WGT(1266432), WGT(1304832), WGT(1305600), ACT(3010560));
-  if (hook) hook(ctx, "stages.1.blocks.0.conv_dw", ACT(3010560), 1, 28, 28, 192);
-
-  /* stages.1.blocks.0.mlp.fc1 + gelu -> [1,28,28,768] */
-  conv1x1s1_28x28x192_768_gelu(ACT(3010560), WGT(1306368), ACT(0));
-  if (hook) hook(ctx, "stages.1.blocks.0.mlp.fc1", ACT(0), 1, 28, 28, 768);
-
-  /* stages.1.blocks.0.mlp.fc2 + stages.1.blocks.0.gamma + residual add -> [1,28,28,192] */
-  conv1x1s1_28x28x768_192_res(ACT(0), WGT(1899264), ACT(3010560), ACT(2408448));
-  if (hook) hook(ctx, "stages.1.blocks.0", ACT(3010560), 1, 28, 28, 192);
-
-  /* stages.1.blocks.1.conv_dw + stages.1.blocks.1.norm -> [1,28,28,192] */
-  dwconv7x7s1_28x28x192_ln(ACT(3010560), WGT(2489856), WGT(2528256), WGT(2529024), ACT(2408448));
-  if (hook) hook(ctx, "stages.1.blocks.1.conv_dw", ACT(2408448), 1, 28, 28, 192);
-
-  /* stages.1.blocks.1.mlp.fc1 + gelu -> [1,28,28,768] */
-  conv1x1s1_28x28x192_768_gelu(ACT(2408448), WGT(2529792), ACT(0));
-  if (hook) hook(ctx, "stages.1.blocks.1.mlp.fc1", ACT(0), 1, 28, 28, 768);
-
-  /* stages.1.blocks.1.mlp.fc2 + stages.1.blocks.1.gamma + residual add -> [1,28,28,192] */
-  conv1x1s1_28x28x768_192_res(ACT(0), WGT(3122688), ACT(2408448), ACT(3010560));
-  if (hook) hook(ctx, "stages.1.blocks.1", ACT(2408448), 1, 28, 28, 192);
-
-  /* stages.1.blocks.2.conv_dw + stages.1.blocks.2.norm -> [1,28,28,192] */
-  dwconv7x7s1_28x28x192_ln(ACT(2408448), WGT(3713280), WGT(3751680), WGT(3752448), ACT(3010560));
-  if (hook) hook(ctx, "stages.1.blocks.2.conv_dw", ACT(3010560), 1, 28, 28, 192);
-
-  /* stages.1.blocks.2.mlp.fc1 + gelu -> [1,28,28,768] */
-  conv1x1s1_28x28x192_768_gelu(ACT(3010560), WGT(3753216), ACT(0));
-  if (hook) hook(ctx, "stages.1.blocks.2.mlp.fc1", ACT(0), 1, 28, 28, 768);
-
-  /* stages.1.blocks.2.mlp.fc2 + stages.1.blocks.2.gamma + residual add -> [1,28,28,192] */
-  conv1x1s1_28x28x768_192_res(ACT(0), WGT(4346112), ACT(3010560), ACT(2408448));
-  if (hook) hook(ctx, "stages.1.blocks.2", ACT(3010560), 1, 28, 28, 192);
-
-  /* stages.2.downsample.0 -> [1,28,28,192] */
-  layernorm_28x28x192(ACT(3010560), WGT(4936704), WGT(4937472), ACT(0));
-  if (hook) hook(ctx, "stages.2.downsample.0", ACT(0), 1, 28, 28, 192);
-
-  /* stages.2.downsample.1 -> [1,14,14,384] */
-  conv2x2s2_28x28x192_384(ACT(0), WGT(4938240), ACT(1204224));
-  if (hook) hook(ctx, "stages.2.downsample", ACT(1204224), 1, 14, 14, 384);
-
-  /* stages.2.blocks.0.conv_dw + stages.2.blocks.0.norm -> [1,14,14,384] */
-  dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(6119424), WGT(6196224), WGT(6197760), ACT(1505280));
-  if (hook) hook(ctx, "stages.2.blocks.0.conv_dw", ACT(1505280), 1, 14, 14, 384);
-
-  /* stages.2.blocks.0.mlp.fc1 + gelu -> [1,14,14,1536] */
-  conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(6199296), ACT(0));
-  if (hook) hook(ctx, "stages.2.blocks.0.mlp.fc1", ACT(0), 1, 14, 14, 1536);
-
-  /* stages.2.blocks.0.mlp.fc2 + stages.2.blocks.0.gamma + residual add -> [1,14,14,384] */
-  conv1x1s1_14x14x1536_384_res(ACT(0), WGT(8564736), ACT(1505280), ACT(1204224));
-  if (hook) hook(ctx, "stages.2.blocks.0", ACT(1505280), 1, 14, 14, 384);
-
-  /* stages.2.blocks.1.conv_dw + stages.2.blocks.1.norm -> [1,14,14,384] */
-  dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(10925568), WGT(11002368), WGT(11003904), ACT(1204224));
-  if (hook) hook(ctx, "stages.2.blocks.1.conv_dw", ACT(1204224), 1, 14, 14, 384);
-
-  /* stages.2.blocks.1.mlp.fc1 + gelu -> [1,14,14,1536] */
-  conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(11005440), ACT(0));
-  if (hook) hook(ctx, "stages.2.blocks.1.mlp.fc1", ACT(0), 1, 14, 14, 1536);
-
-  /* stages.2.blocks.1.mlp.fc2 + stages.2.blocks.1.gamma + residual add -> [1,14,14,384] */
-  conv1x1s1_14x14x1536_384_res(ACT(0), WGT(13370880), ACT(1204224), ACT(1505280));
-  if (hook) hook(ctx, "stages.2.blocks.1", ACT(1204224), 1, 14, 14, 384);
-
-  /* stages.2.blocks.2.conv_dw + stages.2.blocks.2.norm -> [1,14,14,384] */
-  dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(15731712), WGT(15808512), WGT(15810048), ACT(1505280));
-  if (hook) hook(ctx, "stages.2.blocks.2.conv_dw", ACT(1505280), 1, 14, 14, 384);
-
-  /* stages.2.blocks.2.mlp.fc1 + gelu -> [1,14,14,1536] */
-  conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(15811584), ACT(0));
-  if (hook) hook(ctx, "stages.2.blocks.2.mlp.fc1", ACT(0), 1, 14, 14, 1536);
-
-  /* stages.2.blocks.2.mlp.fc2 + stages.2.blocks.2.gamma + residual add -> [1,14,14,384] */
-  conv1x1s1_14x14x1536_384_res(ACT(0), WGT(18177024), ACT(1505280), ACT(1204224));
-  if (hook) hook(ctx, "stages.2.blocks.2", ACT(1505280), 1, 14, 14, 384);
-
-  /* stages.2.blocks.3.conv_dw + stages.2.blocks.3.norm -> [1,14,14,384] */
-  dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(20537856), WGT(20614656), WGT(20616192), ACT(1204224));
-  if (hook) hook(ctx, "stages.2.blocks.3.conv_dw", ACT(1204224), 1, 14, 14, 384);
-
-  /* stages.2.blocks.3.mlp.fc1 + gelu -> [1,14,14,1536] */
-  conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(20617728), ACT(0));
-  if (hook) hook(ctx, "stages.2.blocks.3.mlp.fc1", ACT(0), 1, 14, 14, 1536);
-
-  /* stages.2.blocks.3.mlp.fc2 + stages.2.blocks.3.gamma + residual add -> [1,14,14,384] */
-  conv1x1s1_14x14x1536_384_res(ACT(0), WGT(22983168), ACT(1204224), ACT(1505280));
-  if (hook) hook(ctx, "stages.2.blocks.3", ACT(1204224), 1, 14, 14, 384);
-
-  /* stages.2.blocks.4.conv_dw + stages.2.blocks.4.norm -> [1,14,14,384] */
-  dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(25344000), WGT(25420800), WGT(25422336), ACT(1505280));
-  if (hook) hook(ctx, "stages.2.blocks.4.conv_dw", ACT(1505280), 1, 14, 14, 384);
-
-  /* stages.2.blocks.4.mlp.fc1 + gelu -> [1,14,14,1536] */
-  conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(25423872), ACT(0));
-  if (hook) hook(ctx, "stages.2.blocks.4.mlp.fc1", ACT(0), 1, 14, 14, 1536);
-
-  /* stages.2.blocks.4.mlp.fc2 + stages.2.blocks.4.gamma + residual add -> [1,14,14,384] */
-  conv1x1s1_14x14x1536_384_res(ACT(0), WGT(27789312), ACT(1505280), ACT(1204224));
-  if (hook) hook(ctx, "stages.2.blocks.4", ACT(1505280), 1, 14, 14, 384);
-
-  /* stages.2.blocks.5.conv_dw + stages.2.blocks.5.norm -> [1,14,14,384] */
-  dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(30150144), WGT(30226944), WGT(30228480), ACT(1204224));
-  if (hook) hook(ctx, "stages.2.blocks.5.conv_dw", ACT(1204224), 1, 14, 14, 384);
-
-  /* stages.2.blocks.5.mlp.fc1 + gelu -> [1,14,14,1536] */
-  conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(30230016), ACT(0));
-  if (hook) hook(ctx, "stages.2.blocks.5.mlp.fc1", ACT(0), 1, 14, 14, 1536);
-
-  /* stages.2.blocks.5.mlp.fc2 + stages.2.blocks.5.gamma + residual add -> [1,14,14,384] */
-  conv1x1s1_14x14x1536_384_res(ACT(0), WGT(32595456), ACT(1204224), ACT(1505280));
-  if (hook) hook(ctx, "stages.2.blocks.5", ACT(1204224), 1, 14, 14, 384);
-
-  /* stages.2.blocks.6.conv_dw + stages.2.blocks.6.norm -> [1,14,14,384] */
-  dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(34956288), WGT(35033088), WGT(35034624), ACT(1505280));
-  if (hook) hook(ctx, "stages.2.blocks.6.conv_dw", ACT(1505280), 1, 14, 14, 384);
-
-  /* stages.2.blocks.6.mlp.fc1 + gelu -> [1,14,14,1536] */
-  conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(35036160), ACT(0));
-  if (hook) hook(ctx, "stages.2.blocks.6.mlp.fc1", ACT(0), 1, 14, 14, 1536);
-
-  /* stages.2.blocks.6.mlp.fc2 + stages.2.blocks.6.gamma + residual add -> [1,14,14,384] */
-  conv1x1s1_14x14x1536_384_res(ACT(0), WGT(37401600), ACT(1505280), ACT(1204224));
-  if (hook) hook(ctx, "stages.2.blocks.6", ACT(1505280), 1, 14, 14, 384);
-
-  /* stages.2.blocks.7.conv_dw + stages.2.blocks.7.norm -> [1,14,14,384] */
-  dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(39762432), WGT(39839232), WGT(39840768), ACT(1204224));
-  if (hook) hook(ctx, "stages.2.blocks.7.conv_dw", ACT(1204224), 1, 14, 14, 384);
-
-  /* stages.2.blocks.7.mlp.fc1 + gelu -> [1,14,14,1536] */
-  conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(39842304), ACT(0));
-  if (hook) hook(ctx, "stages.2.blocks.7.mlp.fc1", ACT(0), 1, 14, 14, 1536);
-
-  /* stages.2.blocks.7.mlp.fc2 + stages.2.blocks.7.gamma + residual add -> [1,14,14,384] */
-  conv1x1s1_14x14x1536_384_res(ACT(0), WGT(42207744), ACT(1204224), ACT(1505280));
-  if (hook) hook(ctx, "stages.2.blocks.7", ACT(1204224), 1, 14, 14, 384);
-
-  /* stages.2.blocks.8.conv_dw + stages.2.blocks.8.norm -> [1,14,14,384] */
-  dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(44568576), WGT(44645376), WGT(44646912), ACT(1505280));
-  if (hook) hook(ctx, "stages.2.blocks.8.conv_dw", ACT(1505280), 1, 14, 14, 384);
-
-  /* stages.2.blocks.8.mlp.fc1 + gelu -> [1,14,14,1536] */
-  conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(44648448), ACT(0));
-  if (hook) hook(ctx, "stages.2.blocks.8.mlp.fc1", ACT(0), 1, 14, 14, 1536);
-
-  /* stages.2.blocks.8.mlp.fc2 + stages.2.blocks.8.gamma + residual add -> [1,14,14,384] */
-  conv1x1s1_14x14x1536_384_res(ACT(0), WGT(47013888), ACT(1505280), ACT(1204224));
-  if (hook) hook(ctx, "stages.2.blocks.8", ACT(1505280), 1, 14, 14, 384);
-
-  /* stages.3.downsample.0 -> [1,14,14,384] */
-  layernorm_14x14x384(ACT(1505280), WGT(49374720), WGT(49376256), ACT(0));
-  if (hook) hook(ctx, "stages.3.downsample.0", ACT(0), 1, 14, 14, 384);
-
-  /* stages.3.downsample.1 -> [1,7,7,768] */
-  conv2x2s2_14x14x384_768(ACT(0), WGT(49377792), ACT(602112));
-  if (hook) hook(ctx, "stages.3.downsample", ACT(602112), 1, 7, 7, 768);
-
-  /* stages.3.blocks.0.conv_dw + stages.3.blocks.0.norm -> [1,7,7,768] */
-  dwconv7x7s1_7x7x768_ln(ACT(602112), WGT(54099456), WGT(54253056), WGT(54256128), ACT(752640));
-  if (hook) hook(ctx, "stages.3.blocks.0.conv_dw", ACT(752640), 1, 7, 7, 768);
-
-  /* stages.3.blocks.0.mlp.fc1 + gelu -> [1,7,7,3072] */
-  conv1x1s1_7x7x768_3072_gelu(ACT(752640), WGT(54259200), ACT(0));
-  if (hook) hook(ctx, "stages.3.blocks.0.mlp.fc1", ACT(0), 1, 7, 7, 3072);
-
-  /* stages.3.blocks.0.mlp.fc2 + stages.3.blocks.0.gamma + residual add -> [1,7,7,768] */
-  conv1x1s1_7x7x3072_768_res(ACT(0), WGT(63708672), ACT(752640), ACT(602112));
-  if (hook) hook(ctx, "stages.3.blocks.0", ACT(752640), 1, 7, 7, 768);
-
-  /* stages.3.blocks.1.conv_dw + stages.3.blocks.1.norm -> [1,7,7,768] */
-  dwconv7x7s1_7x7x768_ln(ACT(752640), WGT(73148928), WGT(73302528), WGT(73305600), ACT(602112));
-  if (hook) hook(ctx, "stages.3.blocks.1.conv_dw", ACT(602112), 1, 7, 7, 768);
-
-  /* stages.3.blocks.1.mlp.fc1 + gelu -> [1,7,7,3072] */
-  conv1x1s1_7x7x768_3072_gelu(ACT(602112), WGT(73308672), ACT(0));
-  if (hook) hook(ctx, "stages.3.blocks.1.mlp.fc1", ACT(0), 1, 7, 7, 3072);
-
-  /* stages.3.blocks.1.mlp.fc2 + stages.3.blocks.1.gamma + residual add -> [1,7,7,768] */
-  conv1x1s1_7x7x3072_768_res(ACT(0), WGT(82758144), ACT(602112), ACT(752640));
-  if (hook) hook(ctx, "stages.3.blocks.1", ACT(602112), 1, 7, 7, 768);
-
-  /* stages.3.blocks.2.conv_dw + stages.3.blocks.2.norm -> [1,7,7,768] */
-  dwconv7x7s1_7x7x768_ln(ACT(602112), WGT(92198400), WGT(92352000), WGT(92355072), ACT(752640));
-  if (hook) hook(ctx, "stages.3.blocks.2.conv_dw", ACT(752640), 1, 7, 7, 768);
-
-  /* stages.3.blocks.2.mlp.fc1 + gelu -> [1,7,7,3072] */
-  conv1x1s1_7x7x768_3072_gelu(ACT(752640), WGT(92358144), ACT(0));
-  if (hook) hook(ctx, "stages.3.blocks.2.mlp.fc1", ACT(0), 1, 7, 7, 3072);
-
-  /* stages.3.blocks.2.mlp.fc2 + stages.3.blocks.2.gamma + residual add -> [1,7,7,768] */
-  conv1x1s1_7x7x3072_768_res(ACT(0), WGT(101807616), ACT(752640), ACT(602112));
-  if (hook) hook(ctx, "stages.3.blocks.2", ACT(752640), 1, 7, 7, 768);
-
-  /* head.global_pool -> [1,1,1,768] */
-  global_avgpool_7x7x768(ACT(752640), ACT(0));
-  if (hook) hook(ctx, "head.global_pool", ACT(0), 1, 1, 1, 768);
-
-  /* head.norm -> [1,1,1,768] */
-  layernorm_1x1x768(ACT(0), WGT(111247872), WGT(111250944), ACT(4032));
-  if (hook) hook(ctx, "head.norm", ACT(4032), 1, 1, 1, 768);
-
-  /* head.fc -> [1,1,1,1000] */
-  linear_768_1000(ACT(4032), WGT(111254016), ACT(0));
-  if (hook) hook(ctx, "head.fc", ACT(0), 1, 1, 1, 1000);
+  (void)blob_; /* a model without weights never reads it */
+
+#pragma omp parallel
+  {
+    input_nchw_to_nhwc(in_nchw, ACT(1204224));
+
+    /* stem.0 -> [1,56,56,96]: packed-window gemm 6x16 tiles, 8 tasks */
+    conv4x4s4_224x224x3_96(ACT(1204224), WGT(0), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stem.0", ACT(0), 1, 56, 56, 96);
+    }
+
+    /* stem.1 -> [1,56,56,96] */
+    layernorm_56x56x96(ACT(0), WGT(18816), WGT(19200), ACT(4816896));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stem", ACT(4816896), 1, 56, 56, 96);
+    }
+
+    /* stages.0.blocks.0.conv_dw + stages.0.blocks.0.norm -> [1,56,56,96]: row strips of 7 pixels */
+    dwconv7x7s1_56x56x96_ln(ACT(4816896), WGT(19584), WGT(38784), WGT(39168), ACT(6021120));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.0.blocks.0.conv_dw", ACT(6021120), 1, 56, 56, 96);
+    }
+
+    /* stages.0.blocks.0.mlp.fc1 + gelu -> [1,56,56,384]: gemm 6x16 tiles, 8 tasks */
+    conv1x1s1_56x56x96_384_gelu(ACT(6021120), WGT(39552), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.0.blocks.0.mlp.fc1", ACT(0), 1, 56, 56, 384);
+    }
+
+    /* stages.0.blocks.0.mlp.fc2 + stages.0.blocks.0.gamma + residual add -> [1,56,56,96]: gemm 6x16 tiles, 8 tasks */
+    conv1x1s1_56x56x384_96_res(ACT(0), WGT(188544), ACT(6021120), ACT(4816896));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.0.blocks.0", ACT(6021120), 1, 56, 56, 96);
+    }
+
+    /* stages.0.blocks.1.conv_dw + stages.0.blocks.1.norm -> [1,56,56,96]: row strips of 7 pixels */
+    dwconv7x7s1_56x56x96_ln(ACT(6021120), WGT(336384), WGT(355584), WGT(355968), ACT(4816896));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.0.blocks.1.conv_dw", ACT(4816896), 1, 56, 56, 96);
+    }
+
+    /* stages.0.blocks.1.mlp.fc1 + gelu -> [1,56,56,384]: gemm 6x16 tiles, 8 tasks */
+    conv1x1s1_56x56x96_384_gelu(ACT(4816896), WGT(356352), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.0.blocks.1.mlp.fc1", ACT(0), 1, 56, 56, 384);
+    }
+
+    /* stages.0.blocks.1.mlp.fc2 + stages.0.blocks.1.gamma + residual add -> [1,56,56,96]: gemm 6x16 tiles, 8 tasks */
+    conv1x1s1_56x56x384_96_res(ACT(0), WGT(505344), ACT(4816896), ACT(6021120));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.0.blocks.1", ACT(4816896), 1, 56, 56, 96);
+    }
+
+    /* stages.0.blocks.2.conv_dw + stages.0.blocks.2.norm -> [1,56,56,96]: row strips of 7 pixels */
+    dwconv7x7s1_56x56x96_ln(ACT(4816896), WGT(653184), WGT(672384), WGT(672768), ACT(6021120));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.0.blocks.2.conv_dw", ACT(6021120), 1, 56, 56, 96);
+    }
+
+    /* stages.0.blocks.2.mlp.fc1 + gelu -> [1,56,56,384]: gemm 6x16 tiles, 8 tasks */
+    conv1x1s1_56x56x96_384_gelu(ACT(6021120), WGT(673152), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.0.blocks.2.mlp.fc1", ACT(0), 1, 56, 56, 384);
+    }
+
+    /* stages.0.blocks.2.mlp.fc2 + stages.0.blocks.2.gamma + residual add -> [1,56,56,96]: gemm 6x16 tiles, 8 tasks */
+    conv1x1s1_56x56x384_96_res(ACT(0), WGT(822144), ACT(6021120), ACT(4816896));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.0.blocks.2", ACT(6021120), 1, 56, 56, 96);
+    }
+
+    /* stages.1.downsample.0 -> [1,56,56,96] */
+    layernorm_56x56x96(ACT(6021120), WGT(969984), WGT(970368), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.1.downsample.0", ACT(0), 1, 56, 56, 96);
+    }
+
+    /* stages.1.downsample.1 -> [1,28,28,192]: indirect gemm 6x16 tiles, 12 tasks */
+    conv2x2s2_56x56x96_192(ACT(0), WGT(970752), ACT(2408448));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.1.downsample", ACT(2408448), 1, 28, 28, 192);
+    }
+
+    /* stages.1.blocks.0.conv_dw + stages.1.blocks.0.norm -> [1,28,28,192]: row strips of 7 pixels */
+    dwconv7x7s1_28x28x192_ln(ACT(2408448), WGT(1266432), WGT(1304832), WGT(1305600), ACT(3010560));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.1.blocks.0.conv_dw", ACT(3010560), 1, 28, 28, 192);
+    }
+
+    /* stages.1.blocks.0.mlp.fc1 + gelu -> [1,28,28,768]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_28x28x192_768_gelu(ACT(3010560), WGT(1306368), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.1.blocks.0.mlp.fc1", ACT(0), 1, 28, 28, 768);
+    }
+
+    /* stages.1.blocks.0.mlp.fc2 + stages.1.blocks.0.gamma + residual add -> [1,28,28,192]: gemm 6x16 tiles, 12 tasks */
+    conv1x1s1_28x28x768_192_res(ACT(0), WGT(1899264), ACT(3010560), ACT(2408448));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.1.blocks.0", ACT(3010560), 1, 28, 28, 192);
+    }
+
+    /* stages.1.blocks.1.conv_dw + stages.1.blocks.1.norm -> [1,28,28,192]: row strips of 7 pixels */
+    dwconv7x7s1_28x28x192_ln(ACT(3010560), WGT(2489856), WGT(2528256), WGT(2529024), ACT(2408448));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.1.blocks.1.conv_dw", ACT(2408448), 1, 28, 28, 192);
+    }
+
+    /* stages.1.blocks.1.mlp.fc1 + gelu -> [1,28,28,768]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_28x28x192_768_gelu(ACT(2408448), WGT(2529792), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.1.blocks.1.mlp.fc1", ACT(0), 1, 28, 28, 768);
+    }
+
+    /* stages.1.blocks.1.mlp.fc2 + stages.1.blocks.1.gamma + residual add -> [1,28,28,192]: gemm 6x16 tiles, 12 tasks */
+    conv1x1s1_28x28x768_192_res(ACT(0), WGT(3122688), ACT(2408448), ACT(3010560));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.1.blocks.1", ACT(2408448), 1, 28, 28, 192);
+    }
+
+    /* stages.1.blocks.2.conv_dw + stages.1.blocks.2.norm -> [1,28,28,192]: row strips of 7 pixels */
+    dwconv7x7s1_28x28x192_ln(ACT(2408448), WGT(3713280), WGT(3751680), WGT(3752448), ACT(3010560));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.1.blocks.2.conv_dw", ACT(3010560), 1, 28, 28, 192);
+    }
+
+    /* stages.1.blocks.2.mlp.fc1 + gelu -> [1,28,28,768]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_28x28x192_768_gelu(ACT(3010560), WGT(3753216), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.1.blocks.2.mlp.fc1", ACT(0), 1, 28, 28, 768);
+    }
+
+    /* stages.1.blocks.2.mlp.fc2 + stages.1.blocks.2.gamma + residual add -> [1,28,28,192]: gemm 6x16 tiles, 12 tasks */
+    conv1x1s1_28x28x768_192_res(ACT(0), WGT(4346112), ACT(3010560), ACT(2408448));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.1.blocks.2", ACT(3010560), 1, 28, 28, 192);
+    }
+
+    /* stages.2.downsample.0 -> [1,28,28,192] */
+    layernorm_28x28x192(ACT(3010560), WGT(4936704), WGT(4937472), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.downsample.0", ACT(0), 1, 28, 28, 192);
+    }
+
+    /* stages.2.downsample.1 -> [1,14,14,384]: indirect gemm 6x16 tiles, 12 tasks */
+    conv2x2s2_28x28x192_384(ACT(0), WGT(4938240), ACT(1204224));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.downsample", ACT(1204224), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.0.conv_dw + stages.2.blocks.0.norm -> [1,14,14,384]: row strips of 7 pixels */
+    dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(6119424), WGT(6196224), WGT(6197760), ACT(1505280));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.0.conv_dw", ACT(1505280), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.0.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(6199296), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.0.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+    }
+
+    /* stages.2.blocks.0.mlp.fc2 + stages.2.blocks.0.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
+    conv1x1s1_14x14x1536_384_res(ACT(0), WGT(8564736), ACT(1505280), ACT(1204224));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.0", ACT(1505280), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.1.conv_dw + stages.2.blocks.1.norm -> [1,14,14,384]: row strips of 7 pixels */
+    dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(10925568), WGT(11002368), WGT(11003904), ACT(1204224));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.1.conv_dw", ACT(1204224), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.1.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(11005440), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.1.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+    }
+
+    /* stages.2.blocks.1.mlp.fc2 + stages.2.blocks.1.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
+    conv1x1s1_14x14x1536_384_res(ACT(0), WGT(13370880), ACT(1204224), ACT(1505280));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.1", ACT(1204224), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.2.conv_dw + stages.2.blocks.2.norm -> [1,14,14,384]: row strips of 7 pixels */
+    dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(15731712), WGT(15808512), WGT(15810048), ACT(1505280));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.2.conv_dw", ACT(1505280), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.2.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(15811584), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.2.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+    }
+
+    /* stages.2.blocks.2.mlp.fc2 + stages.2.blocks.2.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
+    conv1x1s1_14x14x1536_384_res(ACT(0), WGT(18177024), ACT(1505280), ACT(1204224));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.2", ACT(1505280), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.3.conv_dw + stages.2.blocks.3.norm -> [1,14,14,384]: row strips of 7 pixels */
+    dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(20537856), WGT(20614656), WGT(20616192), ACT(1204224));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.3.conv_dw", ACT(1204224), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.3.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(20617728), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.3.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+    }
+
+    /* stages.2.blocks.3.mlp.fc2 + stages.2.blocks.3.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
+    conv1x1s1_14x14x1536_384_res(ACT(0), WGT(22983168), ACT(1204224), ACT(1505280));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.3", ACT(1204224), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.4.conv_dw + stages.2.blocks.4.norm -> [1,14,14,384]: row strips of 7 pixels */
+    dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(25344000), WGT(25420800), WGT(25422336), ACT(1505280));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.4.conv_dw", ACT(1505280), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.4.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(25423872), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.4.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+    }
+
+    /* stages.2.blocks.4.mlp.fc2 + stages.2.blocks.4.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
+    conv1x1s1_14x14x1536_384_res(ACT(0), WGT(27789312), ACT(1505280), ACT(1204224));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.4", ACT(1505280), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.5.conv_dw + stages.2.blocks.5.norm -> [1,14,14,384]: row strips of 7 pixels */
+    dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(30150144), WGT(30226944), WGT(30228480), ACT(1204224));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.5.conv_dw", ACT(1204224), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.5.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(30230016), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.5.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+    }
+
+    /* stages.2.blocks.5.mlp.fc2 + stages.2.blocks.5.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
+    conv1x1s1_14x14x1536_384_res(ACT(0), WGT(32595456), ACT(1204224), ACT(1505280));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.5", ACT(1204224), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.6.conv_dw + stages.2.blocks.6.norm -> [1,14,14,384]: row strips of 7 pixels */
+    dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(34956288), WGT(35033088), WGT(35034624), ACT(1505280));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.6.conv_dw", ACT(1505280), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.6.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(35036160), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.6.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+    }
+
+    /* stages.2.blocks.6.mlp.fc2 + stages.2.blocks.6.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
+    conv1x1s1_14x14x1536_384_res(ACT(0), WGT(37401600), ACT(1505280), ACT(1204224));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.6", ACT(1505280), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.7.conv_dw + stages.2.blocks.7.norm -> [1,14,14,384]: row strips of 7 pixels */
+    dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(39762432), WGT(39839232), WGT(39840768), ACT(1204224));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.7.conv_dw", ACT(1204224), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.7.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(39842304), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.7.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+    }
+
+    /* stages.2.blocks.7.mlp.fc2 + stages.2.blocks.7.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
+    conv1x1s1_14x14x1536_384_res(ACT(0), WGT(42207744), ACT(1204224), ACT(1505280));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.7", ACT(1204224), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.8.conv_dw + stages.2.blocks.8.norm -> [1,14,14,384]: row strips of 7 pixels */
+    dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(44568576), WGT(44645376), WGT(44646912), ACT(1505280));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.8.conv_dw", ACT(1505280), 1, 14, 14, 384);
+    }
+
+    /* stages.2.blocks.8.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
+    conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(44648448), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.8.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+    }
+
+    /* stages.2.blocks.8.mlp.fc2 + stages.2.blocks.8.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
+    conv1x1s1_14x14x1536_384_res(ACT(0), WGT(47013888), ACT(1505280), ACT(1204224));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.2.blocks.8", ACT(1505280), 1, 14, 14, 384);
+    }
+
+    /* stages.3.downsample.0 -> [1,14,14,384] */
+    layernorm_14x14x384(ACT(1505280), WGT(49374720), WGT(49376256), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.3.downsample.0", ACT(0), 1, 14, 14, 384);
+    }
+
+    /* stages.3.downsample.1 -> [1,7,7,768]: indirect gemm 6x16 tiles, 48 tasks */
+    conv2x2s2_14x14x384_768(ACT(0), WGT(49377792), ACT(602112));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.3.downsample", ACT(602112), 1, 7, 7, 768);
+    }
+
+    /* stages.3.blocks.0.conv_dw + stages.3.blocks.0.norm -> [1,7,7,768]: row strips of 7 pixels */
+    dwconv7x7s1_7x7x768_ln(ACT(602112), WGT(54099456), WGT(54253056), WGT(54256128), ACT(752640));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.3.blocks.0.conv_dw", ACT(752640), 1, 7, 7, 768);
+    }
+
+    /* stages.3.blocks.0.mlp.fc1 + gelu -> [1,7,7,3072]: gemm 6x16 tiles, 96 tasks */
+    conv1x1s1_7x7x768_3072_gelu(ACT(752640), WGT(54259200), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.3.blocks.0.mlp.fc1", ACT(0), 1, 7, 7, 3072);
+    }
+
+    /* stages.3.blocks.0.mlp.fc2 + stages.3.blocks.0.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */
+    conv1x1s1_7x7x3072_768_res(ACT(0), WGT(63708672), ACT(752640), ACT(602112));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.3.blocks.0", ACT(752640), 1, 7, 7, 768);
+    }
+
+    /* stages.3.blocks.1.conv_dw + stages.3.blocks.1.norm -> [1,7,7,768]: row strips of 7 pixels */
+    dwconv7x7s1_7x7x768_ln(ACT(752640), WGT(73148928), WGT(73302528), WGT(73305600), ACT(602112));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.3.blocks.1.conv_dw", ACT(602112), 1, 7, 7, 768);
+    }
+
+    /* stages.3.blocks.1.mlp.fc1 + gelu -> [1,7,7,3072]: gemm 6x16 tiles, 96 tasks */
+    conv1x1s1_7x7x768_3072_gelu(ACT(602112), WGT(73308672), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.3.blocks.1.mlp.fc1", ACT(0), 1, 7, 7, 3072);
+    }
+
+    /* stages.3.blocks.1.mlp.fc2 + stages.3.blocks.1.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */
+    conv1x1s1_7x7x3072_768_res(ACT(0), WGT(82758144), ACT(602112), ACT(752640));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.3.blocks.1", ACT(602112), 1, 7, 7, 768);
+    }
+
+    /* stages.3.blocks.2.conv_dw + stages.3.blocks.2.norm -> [1,7,7,768]: row strips of 7 pixels */
+    dwconv7x7s1_7x7x768_ln(ACT(602112), WGT(92198400), WGT(92352000), WGT(92355072), ACT(752640));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.3.blocks.2.conv_dw", ACT(752640), 1, 7, 7, 768);
+    }
+
+    /* stages.3.blocks.2.mlp.fc1 + gelu -> [1,7,7,3072]: gemm 6x16 tiles, 96 tasks */
+    conv1x1s1_7x7x768_3072_gelu(ACT(752640), WGT(92358144), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.3.blocks.2.mlp.fc1", ACT(0), 1, 7, 7, 3072);
+    }
+
+    /* stages.3.blocks.2.mlp.fc2 + stages.3.blocks.2.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */
+    conv1x1s1_7x7x3072_768_res(ACT(0), WGT(101807616), ACT(752640), ACT(602112));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "stages.3.blocks.2", ACT(752640), 1, 7, 7, 768);
+    }
+
+    /* head.global_pool -> [1,1,1,768] */
+    global_avgpool_7x7x768(ACT(752640), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "head.global_pool", ACT(0), 1, 1, 1, 768);
+    }
+
+    /* head.norm -> [1,1,1,768] */
+    layernorm_1x1x768(ACT(0), WGT(111247872), WGT(111250944), ACT(4032));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "head.norm", ACT(4032), 1, 1, 1, 768);
+    }
+
+    /* head.fc -> [1,1,1,1000]: gemm 1x16 tiles, 32 tasks */
+    linear_768_1000(ACT(4032), WGT(111254016), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "head.fc", ACT(0), 1, 1, 1, 1000);
+    }
+  }
   memcpy(out, ACT(0), sizeof(float) * convnext_tiny_OUT_FLOATS);
   return 0;
 }

@@ -15,7 +15,8 @@ extern "C" {
 #define convnext_tiny_IN_CHANS 3
 #define convnext_tiny_IN_H 224
 #define convnext_tiny_IN_W 224
-/* floats in one input batch (NCHW) and one output batch ([BATCH, OUT_DIM]) */
+/* floats in one input batch (NCHW) and one output batch ([BATCH, OUT_DIM]; a graph that
+ * ends in a feature map has OUT_DIM = H*W*C in NHWC order) */
 #define convnext_tiny_IN_FLOATS (1 * 3 * 224 * 224)
 #define convnext_tiny_OUT_DIM 1000
 #define convnext_tiny_OUT_FLOATS (1 * 1000)
@@ -44,6 +45,15 @@ int convnext_tiny_forward(const float *in_nchw, float *out, void *arena, const v
 typedef void (*convnext_tiny_layer_hook)(void *ctx, const char *name, const float *nhwc, int n, int h, int w, int c);
 int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, const void *blob,
                        convnext_tiny_layer_hook hook, void *ctx);
+
+/* The layers in the order the hook of convnext_tiny_forward_debug sees them: its name (the
+ * timm module), the kernel kind that runs it and the multiply-adds it does. */
+typedef struct {
+  const char *name;
+  const char *kind;
+  double macs;
+} convnext_tiny_layer_info;
+extern const convnext_tiny_layer_info convnext_tiny_layers[convnext_tiny_NUM_LAYERS];
 
 /* Runs the golden input stored in the blob and compares with the output the
  * generator's reference path computed. out: convnext_tiny_OUT_FLOATS scratch floats.

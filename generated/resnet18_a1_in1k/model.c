@@ -3,10 +3,10 @@
  * Variant:   resnet18_a1_in1k (timm resnet18.a1_in1k, resnet)
  * Options:   num_classes=1000 in_chans=3 size=224x224 batch=1 target=avx2
  * Weights:   random-init seed 0
- *            blob model.bin, payload sha256 3a72af39c34650b7b39a0ff71753635e0531a2630adce818c2d753bbe0c09557
- * Target:    avx2 (AVX2 + FMA), GEMM tile 6x16
+ *            blob model.bin, payload sha256 77445b34a8d3281b80f84a57e878002a470ddb0baa4f8f373165d682442bdb98
+ * Target:    avx2 (AVX2 + FMA)
  * Shapes:    in NCHW [1,3,224,224] -> out [1,1000]; activations NHWC
- * Arena:     4014080 bytes (all activations: 11345856 bytes); weights 46755264 bytes
+ * Arena:     6021120 bytes (all activations: 34754496 bytes); weights 75066816 bytes
  * Work:      1814073344 multiply-adds per batch
  * Build:     cc -std=c11 -O3 -ffp-contract=fast -fopenmp -mavx2 -mfma -c model.c
  *            (-std=c11 alone keeps GCC from fusing multiply-adds: the kernels want FMA)
@@ -18,45 +18,389 @@
 #include <string.h>
 #include <immintrin.h>
 
-_Static_assert(resnet18_ARENA_BYTES == 4014080u, "arena size must match the generator's plan");
-_Static_assert(resnet18_WEIGHT_BYTES == 46755264u, "weight bytes must match the blob plan");
+_Static_assert(resnet18_ARENA_BYTES == 6021120u, "arena size must match the generator's plan");
+_Static_assert(resnet18_WEIGHT_BYTES == 75066816u, "weight bytes must match the blob plan");
 
-/* ---- microkernel ------------------------------------------------------ */
-/* gemm_ukernel_6x16: the inner loop of every convolution and linear layer.
- * c[6][16] = sum over taps t and channels k of a[t*6 + i][k] * b[(t*kc + k)*16 + j]
- * a: 6 row pointers per tap (padding rows point at a zero vector); b: a packed
- * weight panel, 16 output channels innermost. 12 ymm accumulators. */
-static inline void gemm_ukernel_6x16(int taps, int kc, const float *const *restrict a, const float *restrict b,
-                                     float *restrict c) {
-  __m256 acc[6][2];
-  for (int i = 0; i < 6; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-  for (int t = 0; t < taps; t++) {
-    const float *a0 = a[t * 6 + 0], *a1 = a[t * 6 + 1], *a2 = a[t * 6 + 2];
-    const float *a3 = a[t * 6 + 3], *a4 = a[t * 6 + 4], *a5 = a[t * 6 + 5];
-    for (int k = 0; k < kc; k++) {
-      const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-      b += 16;
-      __m256 x;
-      x = _mm256_broadcast_ss(a0 + k); acc[0][0] = _mm256_fmadd_ps(x, b0, acc[0][0]); acc[0][1] = _mm256_fmadd_ps(x, b1, acc[0][1]);
-      x = _mm256_broadcast_ss(a1 + k); acc[1][0] = _mm256_fmadd_ps(x, b0, acc[1][0]); acc[1][1] = _mm256_fmadd_ps(x, b1, acc[1][1]);
-      x = _mm256_broadcast_ss(a2 + k); acc[2][0] = _mm256_fmadd_ps(x, b0, acc[2][0]); acc[2][1] = _mm256_fmadd_ps(x, b1, acc[2][1]);
-      x = _mm256_broadcast_ss(a3 + k); acc[3][0] = _mm256_fmadd_ps(x, b0, acc[3][0]); acc[3][1] = _mm256_fmadd_ps(x, b1, acc[3][1]);
-      x = _mm256_broadcast_ss(a4 + k); acc[4][0] = _mm256_fmadd_ps(x, b0, acc[4][0]); acc[4][1] = _mm256_fmadd_ps(x, b1, acc[4][1]);
-      x = _mm256_broadcast_ss(a5 + k); acc[5][0] = _mm256_fmadd_ps(x, b0, acc[5][0]); acc[5][1] = _mm256_fmadd_ps(x, b1, acc[5][1]);
-    }
-  }
-  for (int i = 0; i < 6; i++) {
-    _mm256_storeu_ps(c + i * 16, acc[i][0]);
-    _mm256_storeu_ps(c + i * 16 + 8, acc[i][1]);
-  }
+/* ---- vector vocabulary of the target ----------------------------------- */
+/* Vector vocabulary of the avx2 target: lg_vf holds LG_VW = 8 floats (one ymm).
+ * Microkernels and drivers are written once over these; `+ - * /` work on lg_vf. */
+typedef __m256 lg_vf;
+#define LG_VW 8
+
+static inline lg_vf lg_vzero(void) { return _mm256_setzero_ps(); }
+static inline lg_vf lg_vset1(float x) { return _mm256_set1_ps(x); }
+static inline lg_vf lg_vload(const float *p) { return _mm256_loadu_ps(p); }
+static inline void lg_vstore(float *p, lg_vf v) { _mm256_storeu_ps(p, v); }
+/* the first n lanes (n may be <= 0 or >= LG_VW); lanes past n read as 0 and are not written */
+static inline __m256i lg_vmask(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+static inline lg_vf lg_vload_n(const float *p, int n) { return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lg_vmask(n)); }
+static inline void lg_vstore_n(float *p, lg_vf v, int n) {
+  if (n >= 8)
+    _mm256_storeu_ps(p, v);
+  else
+    _mm256_maskstore_ps(p, lg_vmask(n), v);
+}
+static inline lg_vf lg_vkeep_n(lg_vf v, int n) { return n >= 8 ? v : _mm256_and_ps(v, _mm256_castsi256_ps(lg_vmask(n))); }
+/* lanes of x rearranged: lane l takes x[idx[l]] */
+static inline lg_vf lg_vperm(lg_vf x, const int *idx) {
+  return _mm256_permutevar8x32_ps(x, _mm256_loadu_si256((const __m256i *)idx));
+}
+static inline lg_vf lg_vfma(lg_vf a, lg_vf b, lg_vf c) { return _mm256_fmadd_ps(a, b, c); }
+/* max(0, x) with NaN kept: maxps returns its second operand when either is NaN */
+static inline lg_vf lg_vrelu(lg_vf x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
+static inline lg_vf lg_vmin(lg_vf a, lg_vf b) { return _mm256_min_ps(a, b); }
+static inline lg_vf lg_vmax(lg_vf a, lg_vf b) { return _mm256_max_ps(a, b); }
+static inline lg_vf lg_vabs(lg_vf x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+static inline float lg_vsum(lg_vf v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
+
+/* ---- microkernels ------------------------------------------------------- */
+/* f32_gemm_6x16_relu: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, then ReLU, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_6x16_relu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[6][2];
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[6];
+    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 6; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 6; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = lg_vrelu(y);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_4x16_relu: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, then ReLU, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_4x16_relu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[4][2];
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[4];
+    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 4; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 4; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = lg_vrelu(y);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_6x16: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_6x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[6][2];
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[6];
+    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 6; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 6; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_4x16: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_4x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[4][2];
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[4];
+    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 4; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 4; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_1x16: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_1x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[1][2];
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[1];
+    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 1; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 1; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_1x16_relu: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, then ReLU, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_1x16_relu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc,
+                          int cols, int first, int last) {
+  lg_vf acc[1][2];
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[1];
+    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 1; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 1; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = lg_vrelu(y);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_6x16_res_relu: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias and the shortcut r (same layout as c), then ReLU, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_6x16_res_relu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
+                          int cols, int first, int last) {
+  lg_vf acc[6][2];
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[6];
+    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 6; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 6; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = y + lg_vload_n(r + i * ldc + v * LG_VW, cols - v * LG_VW);
+        y = lg_vrelu(y);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_1x16_res_relu: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias and the shortcut r (same layout as c), then ReLU, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+static inline void f32_gemm_1x16_res_relu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
+                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
+                          int cols, int first, int last) {
+  lg_vf acc[1][2];
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[1];
+    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 1; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 1; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = y + lg_vload_n(r + i * ldc + v * LG_VW, cols - v * LG_VW);
+        y = lg_vrelu(y);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
 
 /* ---- kernels: one instance per distinct layer shape -------------------- */
 /* input_nchw_to_nhwc: the caller's NCHW [1,3,224,224] image batch into the
  * NHWC layout every kernel reads. */
 static void input_nchw_to_nhwc(const float *restrict in, float *restrict out) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp for collapse(2) schedule(static)
   for (int n = 0; n < 1; n++)
     for (int h = 0; h < 224; h++)
       for (int w = 0; w < 224; w++)
@@ -64,51 +408,64 @@ static void input_nchw_to_nhwc(const float *restrict in, float *restrict out) {
           out[(((size_t)n * 224 + h) * 224 + w) * 3 + c] = in[(((size_t)n * 3 + c) * 224 + h) * 224 + w];
 }
 
-/* conv7x7s2_224x224x3_64_relu: 7x7 conv, stride 2, pad 3, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,224,224,3] -> out NHWC [1,112,112,64]
- * w: per group, per panel of 16 output channels: bias[16], b[49 taps][3][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv7x7s2_224x224x3_64_relu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[3];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 4; gp++)
-    for (int mt = 0; mt < 2091; mt++) {
-      const int g = gp / 4, panel = gp % 4;
-      const float *a[49 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 12544 ? mt * 6 + i : 12544 - 1;
-        const int n = p / (112 * 112), oh = p / 112 % 112, ow = p % 112;
-        for (int kh = 0; kh < 7; kh++)
-          for (int kw = 0; kw < 7; kw++) {
-            const int ih = oh * 2 - 3 + kh, iw = ow * 2 - 3 + kw;
-            a[(kh * 7 + kw) * 6 + i] = (ih >= 0 && ih < 224 && iw >= 0 && iw < 224)
-                ? in + ((size_t)(n * 224 + ih) * 224 + iw) * 3 + g * 3
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 2368;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(49, 3, a, panel_w + 16, tile);
-      /* epilogue: bias, ReLU */
-      const int rows = 12544 - mt * 6 < 6 ? 12544 - mt * 6 : 6;
-      const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-      const int oc0 = g * 64 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 64 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
-        }
-      }
+/* conv7x7s2_224x224x3_64_relu: 7x7 conv, stride 2, pad 3, as a GEMM over packed windows
+ *   in NHWC [1,224,224,3] -> out NHWC [1,112,112,64]
+ *   M = 12544 pixels, N = 64 channels, K = 49 taps x 3 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[49][3][16], zero past the last channel.
+ * Work: 8 tasks of up to 1572 pixels x 4 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 147 channels per tap.
+ * Few input channels (3) make a tap too short a K: each tile's windows are copied
+ * into one row of 147 floats per pixel (im2col of 6 pixels, in L1) and K runs at once.
+ */
+static void conv7x7s2_224x224x3_64_relu_pack(int m, int rows, float *restrict apack, const float *restrict in) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (112 * 112), oh = p / 112 % 112, ow = p % 112;
+    const int iw0 = ow * 2 - 3, kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 7 > 224 ? 224 - iw0 : 7;
+    for (int kh = 0; kh < 7; kh++) {
+      float *restrict dst = apack + (size_t)i * 147 + kh * 7 * 3;
+      const int ih = oh * 2 - 3 + kh;
+      for (int k = 0; k < 7 * 3; k++) dst[k] = 0.0f;
+      if (ih < 0 || ih >= 224) continue;
+      /* the kernel row's valid taps are one contiguous run of the input row */
+      const float *restrict src = in + ((size_t)(n * 224 + ih) * 224 + iw0 + kw0) * 3;
+      for (int k = 0; k < (kw1 - kw0) * 3; k++) dst[kw0 * 3 + k] = src[k];
     }
+  }
+}
+
+static void conv7x7s2_224x224x3_64_relu(const float *restrict in, const float *restrict w, float *restrict out) {
+#pragma omp for schedule(static)
+  for (int task = 0; task < 8; task++) {
+    const int g = task / (8 * 1), mb = task / 1 % 8, nb = task % 1;
+    const int m1 = (mb + 1) * 1572 < 12544 ? (mb + 1) * 1572 : 12544;
+    const int p1 = (nb + 1) * 4 < 4 ? (nb + 1) * 4 : 4;
+    for (int m = mb * 1572; m < m1; m += 6) {
+      const int rows = m + 6 <= 12544 ? 6 : 4;
+      float apack[6 * 147];
+      const float *a[6];
+      conv7x7s2_224x224x3_64_relu_pack(m, rows, apack, in);
+      for (int i = 0; i < rows; i++) a[i] = apack + i * 147;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 4; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 4 + panel) * 2368;
+          const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+          const size_t at = (size_t)m * 64 + g * 64 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_relu(1, 147, kb * 147, a, pw + 16 + kb * 147 * 16, 3 * 16, pw, out + at,
+              64, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16_relu(1, 147, kb * 147, a, pw + 16 + kb * 147 * 16, 3 * 16, pw, out + at,
+              64, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
 }
 
 /* maxpool_112x112x64: 3x3 max pool, stride 2, pad 1
  * in NHWC [1,112,112,64] -> out NHWC [1,56,56,64] */
 static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp for collapse(2) schedule(static)
   for (int n = 0; n < 1; n++)
     for (int oh = 0; oh < 56; oh++)
       for (int ow = 0; ow < 56; ow++) {
@@ -128,747 +485,1255 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
       }
 }
 
-/* conv3x3s1_56x56x64_64_relu: 3x3 conv, stride 1, pad 1, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,56,56,64] -> out NHWC [1,56,56,64]
- * w: per group, per panel of 16 output channels: bias[16], b[9 taps][64][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv3x3s1_56x56x64_64_relu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[64];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 4; gp++)
-    for (int mt = 0; mt < 523; mt++) {
-      const int g = gp / 4, panel = gp % 4;
-      const float *a[9 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 3136 ? mt * 6 + i : 3136 - 1;
-        const int n = p / (56 * 56), oh = p / 56 % 56, ow = p % 56;
-        for (int kh = 0; kh < 3; kh++)
-          for (int kw = 0; kw < 3; kw++) {
-            const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
-            a[(kh * 3 + kw) * 6 + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + g * 64
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 9232;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(9, 64, a, panel_w + 16, tile);
-      /* epilogue: bias, ReLU */
-      const int rows = 3136 - mt * 6 < 6 ? 3136 - mt * 6 : 6;
-      const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-      const int oc0 = g * 64 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 64 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
+/* conv3x3s1_wino4x3_56x56x64_64_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
+ * costs 36 multiply-adds per input x output channel instead of 144.
+ *   in NHWC [1,56,56,64] -> out NHWC [1,56,56,64]
+ *   tiles: 14x14 per image, 196 in all; each reads a 6x6 input patch
+ * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
+ *   U[36][64][16] = G g G^T of each 3x3 kernel g (computed in double)
+ * scratch: V[36][196][64] = B^T d B of every input patch d, then
+ *          M[36][196][64] = the 36 GEMMs V[pos] x U[pos]
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 102 tiles x one
+ * panel and turns their M back into outputs (A^T M A) with the bias and
+ * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
+  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 196 * 64;
+#pragma omp for schedule(static)
+  for (int t = 0; t < 196; t++) {
+    const int n = t / (14 * 14), ih0 = t / 14 % 14 * 4 - 1, iw0 = t % 14 * 4 - 1;
+    for (int c = 0; c < 64; c += LG_VW) {
+      lg_vf d[6][6];
+      for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+          const int ih = ih0 + i, iw = iw0 + j;
+          d[i][j] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
+                        ? lg_vload_n(in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + c, 64 - c)
+                        : lg_vzero();
         }
+      /* B^T d, column by column, then the same along each row: V = B^T d B */
+      lg_vf u[6][6];
+      for (int j = 0; j < 6; j++) {
+        u[0][j] = d[0][j] * 4.0f - d[2][j] * 5.0f + d[4][j];
+        u[1][j] = d[3][j] + d[4][j] - (d[1][j] + d[2][j]) * 4.0f;
+        u[2][j] = d[4][j] - d[3][j] + (d[1][j] - d[2][j]) * 4.0f;
+        u[3][j] = d[4][j] - d[2][j] + (d[3][j] - d[1][j]) * 2.0f;
+        u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
+        u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
+      }
+      float *restrict vt = V + (size_t)t * 64 + c;
+      for (int i = 0; i < 6; i++) {
+        const lg_vf *r = u[i];
+        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 196 * 64, x[j], 64 - c);
       }
     }
-}
-
-/* conv3x3s1_56x56x64_64_res_relu: 3x3 conv, stride 1, pad 1, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,56,56,64] -> out NHWC [1,56,56,64]
- * w: per group, per panel of 16 output channels: bias[16], b[9 taps][64][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv3x3s1_56x56x64_64_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
-                   const float *restrict res) {
-  static const float zeros[64];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 4; gp++)
-    for (int mt = 0; mt < 523; mt++) {
-      const int g = gp / 4, panel = gp % 4;
-      const float *a[9 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 3136 ? mt * 6 + i : 3136 - 1;
-        const int n = p / (56 * 56), oh = p / 56 % 56, ow = p % 56;
-        for (int kh = 0; kh < 3; kh++)
-          for (int kw = 0; kw < 3; kw++) {
-            const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
-            a[(kh * 3 + kw) * 6 + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + g * 64
-                : zeros;
-          }
+  }
+#pragma omp for schedule(static)
+  for (int task = 0; task < 8; task++) {
+    const int panel = task % 4, t0 = task / 4 * 102;
+    const int t1 = t0 + 102 < 196 ? t0 + 102 : 196;
+    const float *pw = w + (size_t)panel * 36880;
+    const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+    for (int pos = 0; pos < 36; pos++)
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 196 ? 6 : 4;
+        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 196 + t + i) * 64;
+        float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 64, 0, a, pw + 16 + (size_t)pos * 64 * 16, 0, pw, c, 64, cols, 1, 0);
+        else
+          f32_gemm_4x16(1, 64, 0, a, pw + 16 + (size_t)pos * 64 * 16, 0, pw, c, 64, cols, 1, 0);
       }
-      const float *panel_w = w + (size_t)gp * 9232;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(9, 64, a, panel_w + 16, tile);
-      /* epilogue: bias + shortcut, ReLU */
-      const int rows = 3136 - mt * 6 < 6 ? 3136 - mt * 6 : 6;
-      const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-      const int oc0 = g * 64 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 64 + oc0;
-        const float *r = res + (size_t)(mt * 6 + i) * 64 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v += r[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
+    /* Y = A^T M A per tile and vector of the panel's channels */
+    for (int t = t0; t < t1; t++) {
+      const int n = t / (14 * 14), oh0 = t / 14 % 14 * 4, ow0 = t % 14 * 4;
+      for (int c = 0; c < cols; c += LG_VW) {
+        const int oc = panel * 16 + c;
+        lg_vf s[4][6];
+        for (int j = 0; j < 6; j++) {
+          const float *m = M + (size_t)t * 64 + oc + (size_t)j * 196 * 64;
+          const size_t row = (size_t)6 * 196 * 64;
+          const int k = cols - c;
+          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+          s[0][j] = m0 + m1 + m2 + m3 + m4;
+          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+        }
+        const lg_vf bias = lg_vload(pw + c);
+        for (int i = 0; i < 4 && oh0 + i < 56; i++) {
+          const lg_vf *r = s[i];
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
+                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          for (int j = 0; j < 4 && ow0 + j < 56; j++) {
+            const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
+            lg_vf v = y[j];
+            v = lg_vrelu(v);
+            lg_vstore_n(out + at, v, cols - c);
+          }
         }
       }
-    }
-}
-
-/* conv1x1s2_56x56x64_128: 1x1 conv, stride 2, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,56,56,64] -> out NHWC [1,28,28,128]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][64][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv1x1s2_56x56x64_128(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[64];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 8; gp++)
-    for (int mt = 0; mt < 131; mt++) {
-      const int g = gp / 8, panel = gp % 8;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 784 ? mt * 6 + i : 784 - 1;
-        const int n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + g * 64
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 1040;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 64, a, panel_w + 16, tile);
-      /* epilogue: bias */
-      const int rows = 784 - mt * 6 < 6 ? 784 - mt * 6 : 6;
-      const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-      const int oc0 = g * 128 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 128 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* conv3x3s2_56x56x64_128_relu: 3x3 conv, stride 2, pad 1, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,56,56,64] -> out NHWC [1,28,28,128]
- * w: per group, per panel of 16 output channels: bias[16], b[9 taps][64][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[64];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 8; gp++)
-    for (int mt = 0; mt < 131; mt++) {
-      const int g = gp / 8, panel = gp % 8;
-      const float *a[9 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 784 ? mt * 6 + i : 784 - 1;
-        const int n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
-        for (int kh = 0; kh < 3; kh++)
-          for (int kw = 0; kw < 3; kw++) {
-            const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
-            a[(kh * 3 + kw) * 6 + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + g * 64
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 9232;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(9, 64, a, panel_w + 16, tile);
-      /* epilogue: bias, ReLU */
-      const int rows = 784 - mt * 6 < 6 ? 784 - mt * 6 : 6;
-      const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-      const int oc0 = g * 128 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 128 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* conv3x3s1_28x28x128_128_res_relu: 3x3 conv, stride 1, pad 1, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,28,28,128] -> out NHWC [1,28,28,128]
- * w: per group, per panel of 16 output channels: bias[16], b[9 taps][128][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv3x3s1_28x28x128_128_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
-                   const float *restrict res) {
-  static const float zeros[128];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 8; gp++)
-    for (int mt = 0; mt < 131; mt++) {
-      const int g = gp / 8, panel = gp % 8;
-      const float *a[9 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 784 ? mt * 6 + i : 784 - 1;
-        const int n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
-        for (int kh = 0; kh < 3; kh++)
-          for (int kw = 0; kw < 3; kw++) {
-            const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
-            a[(kh * 3 + kw) * 6 + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + g * 128
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 18448;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(9, 128, a, panel_w + 16, tile);
-      /* epilogue: bias + shortcut, ReLU */
-      const int rows = 784 - mt * 6 < 6 ? 784 - mt * 6 : 6;
-      const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-      const int oc0 = g * 128 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 128 + oc0;
-        const float *r = res + (size_t)(mt * 6 + i) * 128 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v += r[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* conv3x3s1_28x28x128_128_relu: 3x3 conv, stride 1, pad 1, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,28,28,128] -> out NHWC [1,28,28,128]
- * w: per group, per panel of 16 output channels: bias[16], b[9 taps][128][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv3x3s1_28x28x128_128_relu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[128];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 8; gp++)
-    for (int mt = 0; mt < 131; mt++) {
-      const int g = gp / 8, panel = gp % 8;
-      const float *a[9 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 784 ? mt * 6 + i : 784 - 1;
-        const int n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
-        for (int kh = 0; kh < 3; kh++)
-          for (int kw = 0; kw < 3; kw++) {
-            const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
-            a[(kh * 3 + kw) * 6 + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + g * 128
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 18448;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(9, 128, a, panel_w + 16, tile);
-      /* epilogue: bias, ReLU */
-      const int rows = 784 - mt * 6 < 6 ? 784 - mt * 6 : 6;
-      const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-      const int oc0 = g * 128 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 128 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* conv1x1s2_28x28x128_256: 1x1 conv, stride 2, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,28,28,128] -> out NHWC [1,14,14,256]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][128][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv1x1s2_28x28x128_256(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[128];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 16; gp++)
-    for (int mt = 0; mt < 33; mt++) {
-      const int g = gp / 16, panel = gp % 16;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 196 ? mt * 6 + i : 196 - 1;
-        const int n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + g * 128
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 2064;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 128, a, panel_w + 16, tile);
-      /* epilogue: bias */
-      const int rows = 196 - mt * 6 < 6 ? 196 - mt * 6 : 6;
-      const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-      const int oc0 = g * 256 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 256 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* conv3x3s2_28x28x128_256_relu: 3x3 conv, stride 2, pad 1, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,28,28,128] -> out NHWC [1,14,14,256]
- * w: per group, per panel of 16 output channels: bias[16], b[9 taps][128][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[128];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 16; gp++)
-    for (int mt = 0; mt < 33; mt++) {
-      const int g = gp / 16, panel = gp % 16;
-      const float *a[9 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 196 ? mt * 6 + i : 196 - 1;
-        const int n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
-        for (int kh = 0; kh < 3; kh++)
-          for (int kw = 0; kw < 3; kw++) {
-            const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
-            a[(kh * 3 + kw) * 6 + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + g * 128
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 18448;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(9, 128, a, panel_w + 16, tile);
-      /* epilogue: bias, ReLU */
-      const int rows = 196 - mt * 6 < 6 ? 196 - mt * 6 : 6;
-      const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-      const int oc0 = g * 256 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 256 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* conv3x3s1_14x14x256_256_res_relu: 3x3 conv, stride 1, pad 1, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,14,14,256] -> out NHWC [1,14,14,256]
- * w: per group, per panel of 16 output channels: bias[16], b[9 taps][256][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv3x3s1_14x14x256_256_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
-                   const float *restrict res) {
-  static const float zeros[256];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 16; gp++)
-    for (int mt = 0; mt < 33; mt++) {
-      const int g = gp / 16, panel = gp % 16;
-      const float *a[9 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 196 ? mt * 6 + i : 196 - 1;
-        const int n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
-        for (int kh = 0; kh < 3; kh++)
-          for (int kw = 0; kw < 3; kw++) {
-            const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
-            a[(kh * 3 + kw) * 6 + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + g * 256
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 36880;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(9, 256, a, panel_w + 16, tile);
-      /* epilogue: bias + shortcut, ReLU */
-      const int rows = 196 - mt * 6 < 6 ? 196 - mt * 6 : 6;
-      const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-      const int oc0 = g * 256 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 256 + oc0;
-        const float *r = res + (size_t)(mt * 6 + i) * 256 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v += r[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* conv3x3s1_14x14x256_256_relu: 3x3 conv, stride 1, pad 1, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,14,14,256] -> out NHWC [1,14,14,256]
- * w: per group, per panel of 16 output channels: bias[16], b[9 taps][256][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv3x3s1_14x14x256_256_relu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[256];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 16; gp++)
-    for (int mt = 0; mt < 33; mt++) {
-      const int g = gp / 16, panel = gp % 16;
-      const float *a[9 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 196 ? mt * 6 + i : 196 - 1;
-        const int n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
-        for (int kh = 0; kh < 3; kh++)
-          for (int kw = 0; kw < 3; kw++) {
-            const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
-            a[(kh * 3 + kw) * 6 + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + g * 256
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 36880;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(9, 256, a, panel_w + 16, tile);
-      /* epilogue: bias, ReLU */
-      const int rows = 196 - mt * 6 < 6 ? 196 - mt * 6 : 6;
-      const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-      const int oc0 = g * 256 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 256 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* conv1x1s2_14x14x256_512: 1x1 conv, stride 2, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,14,14,256] -> out NHWC [1,7,7,512]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][256][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv1x1s2_14x14x256_512(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[256];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 32; gp++)
-    for (int mt = 0; mt < 9; mt++) {
-      const int g = gp / 32, panel = gp % 32;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 49 ? mt * 6 + i : 49 - 1;
-        const int n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + g * 256
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 4112;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 256, a, panel_w + 16, tile);
-      /* epilogue: bias */
-      const int rows = 49 - mt * 6 < 6 ? 49 - mt * 6 : 6;
-      const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-      const int oc0 = g * 512 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 512 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* conv3x3s2_14x14x256_512_relu: 3x3 conv, stride 2, pad 1, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,14,14,256] -> out NHWC [1,7,7,512]
- * w: per group, per panel of 16 output channels: bias[16], b[9 taps][256][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv3x3s2_14x14x256_512_relu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[256];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 32; gp++)
-    for (int mt = 0; mt < 9; mt++) {
-      const int g = gp / 32, panel = gp % 32;
-      const float *a[9 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 49 ? mt * 6 + i : 49 - 1;
-        const int n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
-        for (int kh = 0; kh < 3; kh++)
-          for (int kw = 0; kw < 3; kw++) {
-            const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
-            a[(kh * 3 + kw) * 6 + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + g * 256
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 36880;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(9, 256, a, panel_w + 16, tile);
-      /* epilogue: bias, ReLU */
-      const int rows = 49 - mt * 6 < 6 ? 49 - mt * 6 : 6;
-      const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-      const int oc0 = g * 512 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 512 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* conv3x3s1_7x7x512_512_res_relu: 3x3 conv, stride 1, pad 1, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,7,7,512] -> out NHWC [1,7,7,512]
- * w: per group, per panel of 16 output channels: bias[16], b[9 taps][512][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv3x3s1_7x7x512_512_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
-                   const float *restrict res) {
-  static const float zeros[512];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 32; gp++)
-    for (int mt = 0; mt < 9; mt++) {
-      const int g = gp / 32, panel = gp % 32;
-      const float *a[9 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 49 ? mt * 6 + i : 49 - 1;
-        const int n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
-        for (int kh = 0; kh < 3; kh++)
-          for (int kw = 0; kw < 3; kw++) {
-            const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
-            a[(kh * 3 + kw) * 6 + i] = (ih >= 0 && ih < 7 && iw >= 0 && iw < 7)
-                ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 512 + g * 512
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 73744;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(9, 512, a, panel_w + 16, tile);
-      /* epilogue: bias + shortcut, ReLU */
-      const int rows = 49 - mt * 6 < 6 ? 49 - mt * 6 : 6;
-      const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-      const int oc0 = g * 512 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 512 + oc0;
-        const float *r = res + (size_t)(mt * 6 + i) * 512 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v += r[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* conv3x3s1_7x7x512_512_relu: 3x3 conv, stride 1, pad 1, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,7,7,512] -> out NHWC [1,7,7,512]
- * w: per group, per panel of 16 output channels: bias[16], b[9 taps][512][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void conv3x3s1_7x7x512_512_relu(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[512];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 32; gp++)
-    for (int mt = 0; mt < 9; mt++) {
-      const int g = gp / 32, panel = gp % 32;
-      const float *a[9 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 49 ? mt * 6 + i : 49 - 1;
-        const int n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
-        for (int kh = 0; kh < 3; kh++)
-          for (int kw = 0; kw < 3; kw++) {
-            const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
-            a[(kh * 3 + kw) * 6 + i] = (ih >= 0 && ih < 7 && iw >= 0 && iw < 7)
-                ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 512 + g * 512
-                : zeros;
-          }
-      }
-      const float *panel_w = w + (size_t)gp * 73744;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(9, 512, a, panel_w + 16, tile);
-      /* epilogue: bias, ReLU */
-      const int rows = 49 - mt * 6 < 6 ? 49 - mt * 6 : 6;
-      const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-      const int oc0 = g * 512 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 512 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          v = v > 0.0f ? v : 0.0f;
-          o[j] = v;
-        }
-      }
-    }
-}
-
-/* global_avgpool_7x7x512: global average pool, in NHWC [1,7,7,512] -> out [1,512]
- * Threads split the channels so each sums its own columns; double accumulators. */
-static void global_avgpool_7x7x512(const float *restrict in, float *restrict out) {
-  for (int n = 0; n < 1; n++) {
-    const float *x = in + (size_t)n * 7 * 7 * 512;
-#pragma omp parallel for schedule(static)
-    for (int c0 = 0; c0 < 512; c0 += 64) {
-      const int c1 = c0 + 64 < 512 ? c0 + 64 : 512;
-      double acc[64] = {0};
-      for (int p = 0; p < 7 * 7; p++)
-        for (int c = c0; c < c1; c++) acc[c - c0] += x[(size_t)p * 512 + c];
-      for (int c = c0; c < c1; c++) out[n * 512 + c] = (float)(acc[c - c0] / (7 * 7));
     }
   }
 }
 
-/* linear_512_1000: 1x1 conv, stride 1, pad 0, 1 group(s) as an indirect GEMM.
- * in  NHWC [1,1,1,512] -> out NHWC [1,1,1,1000]
- * w: per group, per panel of 16 output channels: bias[16], b[1 taps][512][16]
- * Each task takes 6 output pixels x one panel; row pointers per tap
- * point into `in` (or at `zeros` where the window hangs over the border). */
-static void linear_512_1000(const float *restrict in, const float *restrict w, float *restrict out) {
-  static const float zeros[512];
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int gp = 0; gp < 1 * 63; gp++)
-    for (int mt = 0; mt < 1; mt++) {
-      const int g = gp / 63, panel = gp % 63;
-      const float *a[1 * 6];
-      for (int i = 0; i < 6; i++) {
-        const int p = mt * 6 + i < 1 ? mt * 6 + i : 1 - 1;
-        const int n = p / (1 * 1), oh = p / 1 % 1, ow = p % 1;
-        for (int kh = 0; kh < 1; kh++)
-          for (int kw = 0; kw < 1; kw++) {
-            const int ih = oh * 1 - 0 + kh, iw = ow * 1 - 0 + kw;
-            a[(kh * 1 + kw) * 6 + i] = (ih >= 0 && ih < 1 && iw >= 0 && iw < 1)
-                ? in + ((size_t)(n * 1 + ih) * 1 + iw) * 512 + g * 512
-                : zeros;
-          }
+/* conv3x3s1_wino4x3_56x56x64_64_res_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
+ * costs 36 multiply-adds per input x output channel instead of 144.
+ *   in NHWC [1,56,56,64] -> out NHWC [1,56,56,64]
+ *   tiles: 14x14 per image, 196 in all; each reads a 6x6 input patch
+ * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
+ *   U[36][64][16] = G g G^T of each 3x3 kernel g (computed in double)
+ * scratch: V[36][196][64] = B^T d B of every input patch d, then
+ *          M[36][196][64] = the 36 GEMMs V[pos] x U[pos]
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 102 tiles x one
+ * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
+ * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
+                   const float *restrict res, float *restrict scratch) {
+  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 196 * 64;
+#pragma omp for schedule(static)
+  for (int t = 0; t < 196; t++) {
+    const int n = t / (14 * 14), ih0 = t / 14 % 14 * 4 - 1, iw0 = t % 14 * 4 - 1;
+    for (int c = 0; c < 64; c += LG_VW) {
+      lg_vf d[6][6];
+      for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+          const int ih = ih0 + i, iw = iw0 + j;
+          d[i][j] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
+                        ? lg_vload_n(in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + c, 64 - c)
+                        : lg_vzero();
+        }
+      /* B^T d, column by column, then the same along each row: V = B^T d B */
+      lg_vf u[6][6];
+      for (int j = 0; j < 6; j++) {
+        u[0][j] = d[0][j] * 4.0f - d[2][j] * 5.0f + d[4][j];
+        u[1][j] = d[3][j] + d[4][j] - (d[1][j] + d[2][j]) * 4.0f;
+        u[2][j] = d[4][j] - d[3][j] + (d[1][j] - d[2][j]) * 4.0f;
+        u[3][j] = d[4][j] - d[2][j] + (d[3][j] - d[1][j]) * 2.0f;
+        u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
+        u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
       }
-      const float *panel_w = w + (size_t)gp * 8208;
-      float tile[6 * 16];
-      gemm_ukernel_6x16(1, 512, a, panel_w + 16, tile);
-      /* epilogue: bias */
-      const int rows = 1 - mt * 6 < 6 ? 1 - mt * 6 : 6;
-      const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
-      const int oc0 = g * 1000 + panel * 16;
-      for (int i = 0; i < rows; i++) {
-        float *o = out + (size_t)(mt * 6 + i) * 1000 + oc0;
-        for (int j = 0; j < cols; j++) {
-          float v = tile[i * 16 + j] + panel_w[j];
-          o[j] = v;
+      float *restrict vt = V + (size_t)t * 64 + c;
+      for (int i = 0; i < 6; i++) {
+        const lg_vf *r = u[i];
+        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 196 * 64, x[j], 64 - c);
+      }
+    }
+  }
+#pragma omp for schedule(static)
+  for (int task = 0; task < 8; task++) {
+    const int panel = task % 4, t0 = task / 4 * 102;
+    const int t1 = t0 + 102 < 196 ? t0 + 102 : 196;
+    const float *pw = w + (size_t)panel * 36880;
+    const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+    for (int pos = 0; pos < 36; pos++)
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 196 ? 6 : 4;
+        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 196 + t + i) * 64;
+        float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 64, 0, a, pw + 16 + (size_t)pos * 64 * 16, 0, pw, c, 64, cols, 1, 0);
+        else
+          f32_gemm_4x16(1, 64, 0, a, pw + 16 + (size_t)pos * 64 * 16, 0, pw, c, 64, cols, 1, 0);
+      }
+    /* Y = A^T M A per tile and vector of the panel's channels */
+    for (int t = t0; t < t1; t++) {
+      const int n = t / (14 * 14), oh0 = t / 14 % 14 * 4, ow0 = t % 14 * 4;
+      for (int c = 0; c < cols; c += LG_VW) {
+        const int oc = panel * 16 + c;
+        lg_vf s[4][6];
+        for (int j = 0; j < 6; j++) {
+          const float *m = M + (size_t)t * 64 + oc + (size_t)j * 196 * 64;
+          const size_t row = (size_t)6 * 196 * 64;
+          const int k = cols - c;
+          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+          s[0][j] = m0 + m1 + m2 + m3 + m4;
+          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+        }
+        const lg_vf bias = lg_vload(pw + c);
+        for (int i = 0; i < 4 && oh0 + i < 56; i++) {
+          const lg_vf *r = s[i];
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
+                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          for (int j = 0; j < 4 && ow0 + j < 56; j++) {
+            const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
+            lg_vf v = y[j];
+            v = v + lg_vload_n(res + at, cols - c);
+            v = lg_vrelu(v);
+            lg_vstore_n(out + at, v, cols - c);
+          }
         }
       }
     }
+  }
+}
+
+/* conv1x1s2_56x56x64_128: 1x1 conv, stride 2, pad 0, as a GEMM over packed windows
+ *   in NHWC [1,56,56,64] -> out NHWC [1,28,28,128]
+ *   M = 784 pixels, N = 128 channels, K = 1 taps x 64 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][64][16], zero past the last channel.
+ * Work: 8 tasks of up to 102 pixels x 8 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 64 channels per tap.
+ * Few input channels (64) make a tap too short a K: each tile's windows are copied
+ * into one row of 64 floats per pixel (im2col of 6 pixels, in L1) and K runs at once.
+ */
+static void conv1x1s2_56x56x64_128_pack(int m, int rows, float *restrict apack, const float *restrict in) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
+    const int iw0 = ow * 2 - 0, kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 1 > 56 ? 56 - iw0 : 1;
+    for (int kh = 0; kh < 1; kh++) {
+      float *restrict dst = apack + (size_t)i * 64 + kh * 1 * 64;
+      const int ih = oh * 2 - 0 + kh;
+      for (int k = 0; k < 1 * 64; k++) dst[k] = 0.0f;
+      if (ih < 0 || ih >= 56) continue;
+      /* the kernel row's valid taps are one contiguous run of the input row */
+      const float *restrict src = in + ((size_t)(n * 56 + ih) * 56 + iw0 + kw0) * 64;
+      for (int k = 0; k < (kw1 - kw0) * 64; k++) dst[kw0 * 64 + k] = src[k];
+    }
+  }
+}
+
+static void conv1x1s2_56x56x64_128(const float *restrict in, const float *restrict w, float *restrict out) {
+#pragma omp for schedule(static)
+  for (int task = 0; task < 8; task++) {
+    const int g = task / (8 * 1), mb = task / 1 % 8, nb = task % 1;
+    const int m1 = (mb + 1) * 102 < 784 ? (mb + 1) * 102 : 784;
+    const int p1 = (nb + 1) * 8 < 8 ? (nb + 1) * 8 : 8;
+    for (int m = mb * 102; m < m1; m += 6) {
+      const int rows = m + 6 <= 784 ? 6 : 4;
+      float apack[6 * 64];
+      const float *a[6];
+      conv1x1s2_56x56x64_128_pack(m, rows, apack, in);
+      for (int i = 0; i < rows; i++) a[i] = apack + i * 64;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 8; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 8 + panel) * 1040;
+          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+          const size_t at = (size_t)m * 128 + g * 128 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
+              128, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
+              128, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* conv3x3s2_56x56x64_128_relu: 3x3 conv, stride 2, pad 1, as an indirect GEMM
+ *   in NHWC [1,56,56,64] -> out NHWC [1,28,28,128]
+ *   M = 784 pixels, N = 128 channels, K = 9 taps x 64 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[9][64][16], zero past the last channel.
+ * Work: 12 tasks of up to 198 pixels x 3 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 64 channels per tap.
+ * A tile's row pointers point into `in` per tap, or at zeros where the window
+ * hangs over the border.
+ */
+static void conv3x3s2_56x56x64_128_relu_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
+    for (int kh = 0; kh < 3; kh++)
+      for (int kw = 0; kw < 3; kw++) {
+        const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
+        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
+                                              ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 64
+                                              : zeros;
+      }
+  }
+}
+
+static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const float *restrict w, float *restrict out) {
+  static const float zeros[64];
+#pragma omp for schedule(static)
+  for (int task = 0; task < 12; task++) {
+    const int g = task / (4 * 3), mb = task / 3 % 4, nb = task % 3;
+    const int m1 = (mb + 1) * 198 < 784 ? (mb + 1) * 198 : 784;
+    const int p1 = (nb + 1) * 3 < 8 ? (nb + 1) * 3 : 8;
+    for (int m = mb * 198; m < m1; m += 6) {
+      const int rows = m + 6 <= 784 ? 6 : 4;
+      const float *a[9 * 6];
+      conv3x3s2_56x56x64_128_relu_rows(m, rows, a, in, zeros);
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 3; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 8 + panel) * 9232;
+          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+          const size_t at = (size_t)m * 128 + g * 128 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_relu(9, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
+              128, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16_relu(9, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
+              128, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* conv3x3s1_wino4x3_28x28x128_128_res_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
+ * costs 36 multiply-adds per input x output channel instead of 144.
+ *   in NHWC [1,28,28,128] -> out NHWC [1,28,28,128]
+ *   tiles: 7x7 per image, 49 in all; each reads a 6x6 input patch
+ * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
+ *   U[36][128][16] = G g G^T of each 3x3 kernel g (computed in double)
+ * scratch: V[36][49][128] = B^T d B of every input patch d, then
+ *          M[36][49][128] = the 36 GEMMs V[pos] x U[pos]
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 54 tiles x one
+ * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
+ * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
+                   const float *restrict res, float *restrict scratch) {
+  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 49 * 128;
+#pragma omp for schedule(static)
+  for (int t = 0; t < 49; t++) {
+    const int n = t / (7 * 7), ih0 = t / 7 % 7 * 4 - 1, iw0 = t % 7 * 4 - 1;
+    for (int c = 0; c < 128; c += LG_VW) {
+      lg_vf d[6][6];
+      for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+          const int ih = ih0 + i, iw = iw0 + j;
+          d[i][j] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
+                        ? lg_vload_n(in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + c, 128 - c)
+                        : lg_vzero();
+        }
+      /* B^T d, column by column, then the same along each row: V = B^T d B */
+      lg_vf u[6][6];
+      for (int j = 0; j < 6; j++) {
+        u[0][j] = d[0][j] * 4.0f - d[2][j] * 5.0f + d[4][j];
+        u[1][j] = d[3][j] + d[4][j] - (d[1][j] + d[2][j]) * 4.0f;
+        u[2][j] = d[4][j] - d[3][j] + (d[1][j] - d[2][j]) * 4.0f;
+        u[3][j] = d[4][j] - d[2][j] + (d[3][j] - d[1][j]) * 2.0f;
+        u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
+        u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
+      }
+      float *restrict vt = V + (size_t)t * 128 + c;
+      for (int i = 0; i < 6; i++) {
+        const lg_vf *r = u[i];
+        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 49 * 128, x[j], 128 - c);
+      }
+    }
+  }
+#pragma omp for schedule(static)
+  for (int task = 0; task < 8; task++) {
+    const int panel = task % 8, t0 = task / 8 * 54;
+    const int t1 = t0 + 54 < 49 ? t0 + 54 : 49;
+    const float *pw = w + (size_t)panel * 73744;
+    const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+    for (int pos = 0; pos < 36; pos++)
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 49 ? 6 : 1;
+        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 49 + t + i) * 128;
+        float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 128, 0, a, pw + 16 + (size_t)pos * 128 * 16, 0, pw, c, 128, cols, 1, 0);
+        else
+          f32_gemm_1x16(1, 128, 0, a, pw + 16 + (size_t)pos * 128 * 16, 0, pw, c, 128, cols, 1, 0);
+      }
+    /* Y = A^T M A per tile and vector of the panel's channels */
+    for (int t = t0; t < t1; t++) {
+      const int n = t / (7 * 7), oh0 = t / 7 % 7 * 4, ow0 = t % 7 * 4;
+      for (int c = 0; c < cols; c += LG_VW) {
+        const int oc = panel * 16 + c;
+        lg_vf s[4][6];
+        for (int j = 0; j < 6; j++) {
+          const float *m = M + (size_t)t * 128 + oc + (size_t)j * 49 * 128;
+          const size_t row = (size_t)6 * 49 * 128;
+          const int k = cols - c;
+          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+          s[0][j] = m0 + m1 + m2 + m3 + m4;
+          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+        }
+        const lg_vf bias = lg_vload(pw + c);
+        for (int i = 0; i < 4 && oh0 + i < 28; i++) {
+          const lg_vf *r = s[i];
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
+                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          for (int j = 0; j < 4 && ow0 + j < 28; j++) {
+            const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
+            lg_vf v = y[j];
+            v = v + lg_vload_n(res + at, cols - c);
+            v = lg_vrelu(v);
+            lg_vstore_n(out + at, v, cols - c);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* conv3x3s1_wino4x3_28x28x128_128_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
+ * costs 36 multiply-adds per input x output channel instead of 144.
+ *   in NHWC [1,28,28,128] -> out NHWC [1,28,28,128]
+ *   tiles: 7x7 per image, 49 in all; each reads a 6x6 input patch
+ * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
+ *   U[36][128][16] = G g G^T of each 3x3 kernel g (computed in double)
+ * scratch: V[36][49][128] = B^T d B of every input patch d, then
+ *          M[36][49][128] = the 36 GEMMs V[pos] x U[pos]
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 54 tiles x one
+ * panel and turns their M back into outputs (A^T M A) with the bias and
+ * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
+  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 49 * 128;
+#pragma omp for schedule(static)
+  for (int t = 0; t < 49; t++) {
+    const int n = t / (7 * 7), ih0 = t / 7 % 7 * 4 - 1, iw0 = t % 7 * 4 - 1;
+    for (int c = 0; c < 128; c += LG_VW) {
+      lg_vf d[6][6];
+      for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+          const int ih = ih0 + i, iw = iw0 + j;
+          d[i][j] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
+                        ? lg_vload_n(in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + c, 128 - c)
+                        : lg_vzero();
+        }
+      /* B^T d, column by column, then the same along each row: V = B^T d B */
+      lg_vf u[6][6];
+      for (int j = 0; j < 6; j++) {
+        u[0][j] = d[0][j] * 4.0f - d[2][j] * 5.0f + d[4][j];
+        u[1][j] = d[3][j] + d[4][j] - (d[1][j] + d[2][j]) * 4.0f;
+        u[2][j] = d[4][j] - d[3][j] + (d[1][j] - d[2][j]) * 4.0f;
+        u[3][j] = d[4][j] - d[2][j] + (d[3][j] - d[1][j]) * 2.0f;
+        u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
+        u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
+      }
+      float *restrict vt = V + (size_t)t * 128 + c;
+      for (int i = 0; i < 6; i++) {
+        const lg_vf *r = u[i];
+        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 49 * 128, x[j], 128 - c);
+      }
+    }
+  }
+#pragma omp for schedule(static)
+  for (int task = 0; task < 8; task++) {
+    const int panel = task % 8, t0 = task / 8 * 54;
+    const int t1 = t0 + 54 < 49 ? t0 + 54 : 49;
+    const float *pw = w + (size_t)panel * 73744;
+    const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+    for (int pos = 0; pos < 36; pos++)
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 49 ? 6 : 1;
+        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 49 + t + i) * 128;
+        float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 128, 0, a, pw + 16 + (size_t)pos * 128 * 16, 0, pw, c, 128, cols, 1, 0);
+        else
+          f32_gemm_1x16(1, 128, 0, a, pw + 16 + (size_t)pos * 128 * 16, 0, pw, c, 128, cols, 1, 0);
+      }
+    /* Y = A^T M A per tile and vector of the panel's channels */
+    for (int t = t0; t < t1; t++) {
+      const int n = t / (7 * 7), oh0 = t / 7 % 7 * 4, ow0 = t % 7 * 4;
+      for (int c = 0; c < cols; c += LG_VW) {
+        const int oc = panel * 16 + c;
+        lg_vf s[4][6];
+        for (int j = 0; j < 6; j++) {
+          const float *m = M + (size_t)t * 128 + oc + (size_t)j * 49 * 128;
+          const size_t row = (size_t)6 * 49 * 128;
+          const int k = cols - c;
+          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+          s[0][j] = m0 + m1 + m2 + m3 + m4;
+          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+        }
+        const lg_vf bias = lg_vload(pw + c);
+        for (int i = 0; i < 4 && oh0 + i < 28; i++) {
+          const lg_vf *r = s[i];
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
+                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          for (int j = 0; j < 4 && ow0 + j < 28; j++) {
+            const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
+            lg_vf v = y[j];
+            v = lg_vrelu(v);
+            lg_vstore_n(out + at, v, cols - c);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* conv1x1s2_28x28x128_256: 1x1 conv, stride 2, pad 0, as an indirect GEMM
+ *   in NHWC [1,28,28,128] -> out NHWC [1,14,14,256]
+ *   M = 196 pixels, N = 256 channels, K = 1 taps x 128 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][128][16], zero past the last channel.
+ * Work: 8 tasks of up to 54 pixels x 8 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 128 channels per tap.
+ * A tile's row pointers point into `in` per tap, or at zeros where the window
+ * hangs over the border.
+ */
+static void conv1x1s2_28x28x128_256_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
+    for (int kh = 0; kh < 1; kh++)
+      for (int kw = 0; kw < 1; kw++) {
+        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
+        a[(kh * 1 + kw) * rows + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
+                                              ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 128
+                                              : zeros;
+      }
+  }
+}
+
+static void conv1x1s2_28x28x128_256(const float *restrict in, const float *restrict w, float *restrict out) {
+  static const float zeros[128];
+#pragma omp for schedule(static)
+  for (int task = 0; task < 8; task++) {
+    const int g = task / (4 * 2), mb = task / 2 % 4, nb = task % 2;
+    const int m1 = (mb + 1) * 54 < 196 ? (mb + 1) * 54 : 196;
+    const int p1 = (nb + 1) * 8 < 16 ? (nb + 1) * 8 : 16;
+    for (int m = mb * 54; m < m1; m += 6) {
+      const int rows = m + 6 <= 196 ? 6 : 4;
+      const float *a[1 * 6];
+      conv1x1s2_28x28x128_256_rows(m, rows, a, in, zeros);
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 8; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 16 + panel) * 2064;
+          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+          const size_t at = (size_t)m * 256 + g * 256 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
+              256, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
+              256, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* conv3x3s2_28x28x128_256_relu: 3x3 conv, stride 2, pad 1, as an indirect GEMM
+ *   in NHWC [1,28,28,128] -> out NHWC [1,14,14,256]
+ *   M = 196 pixels, N = 256 channels, K = 9 taps x 128 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[9][128][16], zero past the last channel.
+ * Work: 16 tasks of up to 198 pixels x 1 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 128 channels per tap.
+ * A tile's row pointers point into `in` per tap, or at zeros where the window
+ * hangs over the border.
+ */
+static void conv3x3s2_28x28x128_256_relu_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
+    for (int kh = 0; kh < 3; kh++)
+      for (int kw = 0; kw < 3; kw++) {
+        const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
+        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
+                                              ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 128
+                                              : zeros;
+      }
+  }
+}
+
+static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const float *restrict w, float *restrict out) {
+  static const float zeros[128];
+#pragma omp for schedule(static)
+  for (int task = 0; task < 16; task++) {
+    const int g = task / (1 * 16), mb = task / 16 % 1, nb = task % 16;
+    const int m1 = (mb + 1) * 198 < 196 ? (mb + 1) * 198 : 196;
+    const int p1 = (nb + 1) * 1 < 16 ? (nb + 1) * 1 : 16;
+    for (int m = mb * 198; m < m1; m += 6) {
+      const int rows = m + 6 <= 196 ? 6 : 4;
+      const float *a[9 * 6];
+      conv3x3s2_28x28x128_256_relu_rows(m, rows, a, in, zeros);
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 1; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 16 + panel) * 18448;
+          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+          const size_t at = (size_t)m * 256 + g * 256 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_relu(9, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
+              256, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16_relu(9, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
+              256, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* conv3x3s1_wino4x3_14x14x256_256_res_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
+ * costs 36 multiply-adds per input x output channel instead of 144.
+ *   in NHWC [1,14,14,256] -> out NHWC [1,14,14,256]
+ *   tiles: 4x4 per image, 16 in all; each reads a 6x6 input patch
+ * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
+ *   U[36][256][16] = G g G^T of each 3x3 kernel g (computed in double)
+ * scratch: V[36][16][256] = B^T d B of every input patch d, then
+ *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos]
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 18 tiles x one
+ * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
+ * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+static void conv3x3s1_wino4x3_14x14x256_256_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
+                   const float *restrict res, float *restrict scratch) {
+  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 16 * 256;
+#pragma omp for schedule(static)
+  for (int t = 0; t < 16; t++) {
+    const int n = t / (4 * 4), ih0 = t / 4 % 4 * 4 - 1, iw0 = t % 4 * 4 - 1;
+    for (int c = 0; c < 256; c += LG_VW) {
+      lg_vf d[6][6];
+      for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+          const int ih = ih0 + i, iw = iw0 + j;
+          d[i][j] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
+                        ? lg_vload_n(in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + c, 256 - c)
+                        : lg_vzero();
+        }
+      /* B^T d, column by column, then the same along each row: V = B^T d B */
+      lg_vf u[6][6];
+      for (int j = 0; j < 6; j++) {
+        u[0][j] = d[0][j] * 4.0f - d[2][j] * 5.0f + d[4][j];
+        u[1][j] = d[3][j] + d[4][j] - (d[1][j] + d[2][j]) * 4.0f;
+        u[2][j] = d[4][j] - d[3][j] + (d[1][j] - d[2][j]) * 4.0f;
+        u[3][j] = d[4][j] - d[2][j] + (d[3][j] - d[1][j]) * 2.0f;
+        u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
+        u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
+      }
+      float *restrict vt = V + (size_t)t * 256 + c;
+      for (int i = 0; i < 6; i++) {
+        const lg_vf *r = u[i];
+        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 16 * 256, x[j], 256 - c);
+      }
+    }
+  }
+#pragma omp for schedule(static)
+  for (int task = 0; task < 16; task++) {
+    const int panel = task % 16, t0 = task / 16 * 18;
+    const int t1 = t0 + 18 < 16 ? t0 + 18 : 16;
+    const float *pw = w + (size_t)panel * 147472;
+    const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+    for (int pos = 0; pos < 36; pos++)
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 16 ? 6 : 4;
+        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 16 + t + i) * 256;
+        float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 256, 0, a, pw + 16 + (size_t)pos * 256 * 16, 0, pw, c, 256, cols, 1, 0);
+        else
+          f32_gemm_4x16(1, 256, 0, a, pw + 16 + (size_t)pos * 256 * 16, 0, pw, c, 256, cols, 1, 0);
+      }
+    /* Y = A^T M A per tile and vector of the panel's channels */
+    for (int t = t0; t < t1; t++) {
+      const int n = t / (4 * 4), oh0 = t / 4 % 4 * 4, ow0 = t % 4 * 4;
+      for (int c = 0; c < cols; c += LG_VW) {
+        const int oc = panel * 16 + c;
+        lg_vf s[4][6];
+        for (int j = 0; j < 6; j++) {
+          const float *m = M + (size_t)t * 256 + oc + (size_t)j * 16 * 256;
+          const size_t row = (size_t)6 * 16 * 256;
+          const int k = cols - c;
+          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+          s[0][j] = m0 + m1 + m2 + m3 + m4;
+          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+        }
+        const lg_vf bias = lg_vload(pw + c);
+        for (int i = 0; i < 4 && oh0 + i < 14; i++) {
+          const lg_vf *r = s[i];
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
+                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          for (int j = 0; j < 4 && ow0 + j < 14; j++) {
+            const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
+            lg_vf v = y[j];
+            v = v + lg_vload_n(res + at, cols - c);
+            v = lg_vrelu(v);
+            lg_vstore_n(out + at, v, cols - c);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* conv3x3s1_wino4x3_14x14x256_256_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
+ * costs 36 multiply-adds per input x output channel instead of 144.
+ *   in NHWC [1,14,14,256] -> out NHWC [1,14,14,256]
+ *   tiles: 4x4 per image, 16 in all; each reads a 6x6 input patch
+ * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
+ *   U[36][256][16] = G g G^T of each 3x3 kernel g (computed in double)
+ * scratch: V[36][16][256] = B^T d B of every input patch d, then
+ *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos]
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 18 tiles x one
+ * panel and turns their M back into outputs (A^T M A) with the bias and
+ * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+static void conv3x3s1_wino4x3_14x14x256_256_relu(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
+  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 16 * 256;
+#pragma omp for schedule(static)
+  for (int t = 0; t < 16; t++) {
+    const int n = t / (4 * 4), ih0 = t / 4 % 4 * 4 - 1, iw0 = t % 4 * 4 - 1;
+    for (int c = 0; c < 256; c += LG_VW) {
+      lg_vf d[6][6];
+      for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+          const int ih = ih0 + i, iw = iw0 + j;
+          d[i][j] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
+                        ? lg_vload_n(in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + c, 256 - c)
+                        : lg_vzero();
+        }
+      /* B^T d, column by column, then the same along each row: V = B^T d B */
+      lg_vf u[6][6];
+      for (int j = 0; j < 6; j++) {
+        u[0][j] = d[0][j] * 4.0f - d[2][j] * 5.0f + d[4][j];
+        u[1][j] = d[3][j] + d[4][j] - (d[1][j] + d[2][j]) * 4.0f;
+        u[2][j] = d[4][j] - d[3][j] + (d[1][j] - d[2][j]) * 4.0f;
+        u[3][j] = d[4][j] - d[2][j] + (d[3][j] - d[1][j]) * 2.0f;
+        u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
+        u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
+      }
+      float *restrict vt = V + (size_t)t * 256 + c;
+      for (int i = 0; i < 6; i++) {
+        const lg_vf *r = u[i];
+        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 16 * 256, x[j], 256 - c);
+      }
+    }
+  }
+#pragma omp for schedule(static)
+  for (int task = 0; task < 16; task++) {
+    const int panel = task % 16, t0 = task / 16 * 18;
+    const int t1 = t0 + 18 < 16 ? t0 + 18 : 16;
+    const float *pw = w + (size_t)panel * 147472;
+    const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+    for (int pos = 0; pos < 36; pos++)
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 16 ? 6 : 4;
+        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 16 + t + i) * 256;
+        float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 256, 0, a, pw + 16 + (size_t)pos * 256 * 16, 0, pw, c, 256, cols, 1, 0);
+        else
+          f32_gemm_4x16(1, 256, 0, a, pw + 16 + (size_t)pos * 256 * 16, 0, pw, c, 256, cols, 1, 0);
+      }
+    /* Y = A^T M A per tile and vector of the panel's channels */
+    for (int t = t0; t < t1; t++) {
+      const int n = t / (4 * 4), oh0 = t / 4 % 4 * 4, ow0 = t % 4 * 4;
+      for (int c = 0; c < cols; c += LG_VW) {
+        const int oc = panel * 16 + c;
+        lg_vf s[4][6];
+        for (int j = 0; j < 6; j++) {
+          const float *m = M + (size_t)t * 256 + oc + (size_t)j * 16 * 256;
+          const size_t row = (size_t)6 * 16 * 256;
+          const int k = cols - c;
+          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+          s[0][j] = m0 + m1 + m2 + m3 + m4;
+          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+        }
+        const lg_vf bias = lg_vload(pw + c);
+        for (int i = 0; i < 4 && oh0 + i < 14; i++) {
+          const lg_vf *r = s[i];
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
+                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          for (int j = 0; j < 4 && ow0 + j < 14; j++) {
+            const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
+            lg_vf v = y[j];
+            v = lg_vrelu(v);
+            lg_vstore_n(out + at, v, cols - c);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* conv1x1s2_14x14x256_512: 1x1 conv, stride 2, pad 0, as an indirect GEMM
+ *   in NHWC [1,14,14,256] -> out NHWC [1,7,7,512]
+ *   M = 49 pixels, N = 512 channels, K = 1 taps x 256 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][256][16], zero past the last channel.
+ * Work: 15 tasks of up to 18 pixels x 7 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 256 channels per tap.
+ * A tile's row pointers point into `in` per tap, or at zeros where the window
+ * hangs over the border.
+ */
+static void conv1x1s2_14x14x256_512_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    for (int kh = 0; kh < 1; kh++)
+      for (int kw = 0; kw < 1; kw++) {
+        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
+        a[(kh * 1 + kw) * rows + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
+                                              ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 256
+                                              : zeros;
+      }
+  }
+}
+
+static void conv1x1s2_14x14x256_512(const float *restrict in, const float *restrict w, float *restrict out) {
+  static const float zeros[256];
+#pragma omp for schedule(static)
+  for (int task = 0; task < 15; task++) {
+    const int g = task / (3 * 5), mb = task / 5 % 3, nb = task % 5;
+    const int m1 = (mb + 1) * 18 < 49 ? (mb + 1) * 18 : 49;
+    const int p1 = (nb + 1) * 7 < 32 ? (nb + 1) * 7 : 32;
+    for (int m = mb * 18; m < m1; m += 6) {
+      const int rows = m + 6 <= 49 ? 6 : 1;
+      const float *a[1 * 6];
+      conv1x1s2_14x14x256_512_rows(m, rows, a, in, zeros);
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 7; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 32 + panel) * 4112;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
+              512, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_1x16(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
+              512, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* conv3x3s2_14x14x256_512_relu: 3x3 conv, stride 2, pad 1, as an indirect GEMM
+ *   in NHWC [1,14,14,256] -> out NHWC [1,7,7,512]
+ *   M = 49 pixels, N = 512 channels, K = 9 taps x 256 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[9][256][16], zero past the last channel.
+ * Work: 32 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 256 channels per tap.
+ * A tile's row pointers point into `in` per tap, or at zeros where the window
+ * hangs over the border.
+ */
+static void conv3x3s2_14x14x256_512_relu_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    for (int kh = 0; kh < 3; kh++)
+      for (int kw = 0; kw < 3; kw++) {
+        const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
+        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
+                                              ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 256
+                                              : zeros;
+      }
+  }
+}
+
+static void conv3x3s2_14x14x256_512_relu(const float *restrict in, const float *restrict w, float *restrict out) {
+  static const float zeros[256];
+#pragma omp for schedule(static)
+  for (int task = 0; task < 32; task++) {
+    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
+    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
+    const int p1 = (nb + 1) * 1 < 32 ? (nb + 1) * 1 : 32;
+    for (int m = mb * 54; m < m1; m += 6) {
+      const int rows = m + 6 <= 49 ? 6 : 1;
+      const float *a[9 * 6];
+      conv3x3s2_14x14x256_512_relu_rows(m, rows, a, in, zeros);
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 1; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 32 + panel) * 36880;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_relu(9, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
+              512, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_1x16_relu(9, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
+              512, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* conv3x3s1_7x7x512_512_res_relu: 3x3 conv, stride 1, pad 1, as an indirect GEMM
+ *   in NHWC [1,7,7,512] -> out NHWC [1,7,7,512]
+ *   M = 49 pixels, N = 512 channels, K = 9 taps x 512 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[9][512][16], zero past the last channel.
+ * Work: 32 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ * A tile's row pointers point into `in` per tap, or at zeros where the window
+ * hangs over the border.
+ */
+static void conv3x3s1_7x7x512_512_res_relu_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    for (int kh = 0; kh < 3; kh++)
+      for (int kw = 0; kw < 3; kw++) {
+        const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
+        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 7 && iw >= 0 && iw < 7)
+                                              ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 512
+                                              : zeros;
+      }
+  }
+}
+
+static void conv3x3s1_7x7x512_512_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
+                   const float *restrict res) {
+  static const float zeros[512];
+#pragma omp for schedule(static)
+  for (int task = 0; task < 32; task++) {
+    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
+    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
+    const int p1 = (nb + 1) * 1 < 32 ? (nb + 1) * 1 : 32;
+    for (int m = mb * 54; m < m1; m += 6) {
+      const int rows = m + 6 <= 49 ? 6 : 1;
+      const float *a[9 * 6];
+      conv3x3s1_7x7x512_512_res_relu_rows(m, rows, a, in, zeros);
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 1; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 32 + panel) * 73744;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res_relu(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
+              512, res + at, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_1x16_res_relu(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
+              512, res + at, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* conv3x3s1_7x7x512_512_relu: 3x3 conv, stride 1, pad 1, as an indirect GEMM
+ *   in NHWC [1,7,7,512] -> out NHWC [1,7,7,512]
+ *   M = 49 pixels, N = 512 channels, K = 9 taps x 512 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[9][512][16], zero past the last channel.
+ * Work: 32 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
+ * while 6-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ * A tile's row pointers point into `in` per tap, or at zeros where the window
+ * hangs over the border.
+ */
+static void conv3x3s1_7x7x512_512_relu_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+  for (int i = 0; i < rows; i++) {
+    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    for (int kh = 0; kh < 3; kh++)
+      for (int kw = 0; kw < 3; kw++) {
+        const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
+        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 7 && iw >= 0 && iw < 7)
+                                              ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 512
+                                              : zeros;
+      }
+  }
+}
+
+static void conv3x3s1_7x7x512_512_relu(const float *restrict in, const float *restrict w, float *restrict out) {
+  static const float zeros[512];
+#pragma omp for schedule(static)
+  for (int task = 0; task < 32; task++) {
+    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
+    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
+    const int p1 = (nb + 1) * 1 < 32 ? (nb + 1) * 1 : 32;
+    for (int m = mb * 54; m < m1; m += 6) {
+      const int rows = m + 6 <= 49 ? 6 : 1;
+      const float *a[9 * 6];
+      conv3x3s1_7x7x512_512_relu_rows(m, rows, a, in, zeros);
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 1; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 32 + panel) * 73744;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_relu(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
+              512, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_1x16_relu(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
+              512, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
+}
+
+/* global_avgpool_7x7x512: global average pool, in NHWC [1,7,7,512] -> out [1,512]
+ * A task sums its own columns: per block of 64 pixels in float, blocks added in order. */
+static void global_avgpool_7x7x512(const float *restrict in, float *restrict out) {
+  enum { HW = 7 * 7, CB = 4 * LG_VW, BLOCKS = (512 + CB - 1) / CB };
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * BLOCKS; t++) {
+    const int n = t / BLOCKS, c0 = t % BLOCKS * CB;
+    const float *restrict x = in + (size_t)n * HW * 512 + c0;
+    lg_vf total[4] = {lg_vzero(), lg_vzero(), lg_vzero(), lg_vzero()};
+    for (int p0 = 0; p0 < HW; p0 += 64) {
+      lg_vf acc[4] = {lg_vzero(), lg_vzero(), lg_vzero(), lg_vzero()};
+      for (int p = p0; p < (p0 + 64 < HW ? p0 + 64 : HW); p++)
+        for (int v = 0; v < 4; v++) acc[v] = acc[v] + lg_vload_n(x + (size_t)p * 512 + v * LG_VW, 512 - c0 - v * LG_VW);
+      for (int v = 0; v < 4; v++) total[v] = total[v] + acc[v];
+    }
+    for (int v = 0; v < 4; v++)
+      lg_vstore_n(out + (size_t)n * 512 + c0 + v * LG_VW, total[v] * lg_vset1(1.0f / HW), 512 - c0 - v * LG_VW);
+  }
+}
+
+/* linear_512_1000: 1x1 conv, stride 1, pad 0, as a GEMM
+ *   in NHWC [1,1,1,512] -> out NHWC [1,1,1,1000]
+ *   M = 1 pixels, N = 1000 channels, K = 1 taps x 512 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
+ *   b[1][512][16], zero past the last channel.
+ * Work: 21 tasks of up to 1 pixels x 3 panels (the panels' weights stay in L2
+ * while 1-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ */
+static void linear_512_1000(const float *restrict in, const float *restrict w, float *restrict out) {
+#pragma omp for schedule(static)
+  for (int task = 0; task < 21; task++) {
+    const int g = task / (1 * 21), mb = task / 21 % 1, nb = task % 21;
+    const int m1 = (mb + 1) * 1 < 1 ? (mb + 1) * 1 : 1;
+    const int p1 = (nb + 1) * 3 < 63 ? (nb + 1) * 3 : 63;
+    for (int m = mb * 1; m < m1; m += 1) {
+      const int rows = m + 1 <= 1 ? 1 : 0;
+      const float *a[1];
+      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 512;
+      for (int kb = 0; kb < 1; kb++)
+        for (int panel = nb * 3; panel < p1; panel++) {
+          const float *pw = w + ((size_t)g * 63 + panel) * 8208;
+          const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
+          const size_t at = (size_t)m * 1000 + g * 1000 + panel * 16;
+          if (rows == 1)
+            f32_gemm_1x16(1, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
+              1000, cols, kb == 0, kb == 1 - 1);
+        }
+    }
+  }
 }
 
 /* ---- the network -------------------------------------------------------- */
 #define ACT(off) ((float *)(arena_ + (off)))
 #define WGT(off) ((const float *)(blob_ + (off)))
 
+const resnet18_layer_info resnet18_layers[resnet18_NUM_LAYERS] = {
+    {"conv1", "gemm", 118013952},
+    {"maxpool", "maxpool", 0},
+    {"layer1.0.conv1", "winograd", 115605504},
+    {"layer1.0", "winograd", 115605504},
+    {"layer1.1.conv1", "winograd", 115605504},
+    {"layer1.1", "winograd", 115605504},
+    {"layer2.0.downsample.0", "gemm", 6422528},
+    {"layer2.0.conv1", "gemm", 57802752},
+    {"layer2.0", "winograd", 115605504},
+    {"layer2.1.conv1", "winograd", 115605504},
+    {"layer2.1", "winograd", 115605504},
+    {"layer3.0.downsample.0", "gemm", 6422528},
+    {"layer3.0.conv1", "gemm", 57802752},
+    {"layer3.0", "winograd", 115605504},
+    {"layer3.1.conv1", "winograd", 115605504},
+    {"layer3.1", "winograd", 115605504},
+    {"layer4.0.downsample.0", "gemm", 6422528},
+    {"layer4.0.conv1", "gemm", 57802752},
+    {"layer4.0", "gemm", 115605504},
+    {"layer4.1.conv1", "gemm", 115605504},
+    {"layer4.1", "gemm", 115605504},
+    {"global_pool", "global_avgpool", 0},
+    {"fc", "gemm", 512000},
+};
+
+/* One parallel region for the whole pass: every kernel splits its loop with
+ * `omp for` (static schedules whose results do not depend on the thread count)
+ * and the implied barrier at its end orders the layers. Without OpenMP the
+ * pragmas fall away and the same code runs on one thread. */
 int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const void *blob,
                        resnet18_layer_hook hook, void *ctx) {
   char *const arena_ = arena;
   const char *const blob_ = blob;
+  (void)blob_; /* a model without weights never reads it */
 
-  input_nchw_to_nhwc(in_nchw, ACT(3211264));
+#pragma omp parallel
+  {
+    input_nchw_to_nhwc(in_nchw, ACT(3211264));
 
-  /* conv1 + bn1 + relu -> [1,112,112,64] */
-  conv7x7s2_224x224x3_64_relu(ACT(3211264), WGT(0), ACT(0));
-  if (hook) hook(ctx, "conv1", ACT(0), 1, 112, 112, 64);
+    /* conv1 + bn1 + relu -> [1,112,112,64]: packed-window gemm 6x16 tiles, 8 tasks */
+    conv7x7s2_224x224x3_64_relu(ACT(3211264), WGT(0), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "conv1", ACT(0), 1, 112, 112, 64);
+    }
 
-  /* maxpool -> [1,56,56,64] */
-  maxpool_112x112x64(ACT(0), ACT(3211264));
-  if (hook) hook(ctx, "maxpool", ACT(3211264), 1, 56, 56, 64);
+    /* maxpool -> [1,56,56,64] */
+    maxpool_112x112x64(ACT(0), ACT(3612672));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "maxpool", ACT(3612672), 1, 56, 56, 64);
+    }
 
-  /* layer1.0.conv1 + layer1.0.bn1 + relu -> [1,56,56,64] */
-  conv3x3s1_56x56x64_64_relu(ACT(3211264), WGT(37888), ACT(0));
-  if (hook) hook(ctx, "layer1.0.conv1", ACT(0), 1, 56, 56, 64);
+    /* layer1.0.conv1 + layer1.0.bn1 + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
+    conv3x3s1_wino4x3_56x56x64_64_relu(ACT(3612672), WGT(37888), ACT(4415488), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer1.0.conv1", ACT(4415488), 1, 56, 56, 64);
+    }
 
-  /* layer1.0.conv2 + layer1.0.bn2 + residual add + relu -> [1,56,56,64] */
-  conv3x3s1_56x56x64_64_res_relu(ACT(0), WGT(185600), ACT(802816), ACT(3211264));
-  if (hook) hook(ctx, "layer1.0", ACT(802816), 1, 56, 56, 64);
+    /* layer1.0.conv2 + layer1.0.bn2 + residual add + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
+    conv3x3s1_wino4x3_56x56x64_64_res_relu(ACT(4415488), WGT(627968), ACT(5218304), ACT(3612672), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer1.0", ACT(5218304), 1, 56, 56, 64);
+    }
 
-  /* layer1.1.conv1 + layer1.1.bn1 + relu -> [1,56,56,64] */
-  conv3x3s1_56x56x64_64_relu(ACT(802816), WGT(333312), ACT(0));
-  if (hook) hook(ctx, "layer1.1.conv1", ACT(0), 1, 56, 56, 64);
+    /* layer1.1.conv1 + layer1.1.bn1 + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
+    conv3x3s1_wino4x3_56x56x64_64_relu(ACT(5218304), WGT(1218048), ACT(3612672), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer1.1.conv1", ACT(3612672), 1, 56, 56, 64);
+    }
 
-  /* layer1.1.conv2 + layer1.1.bn2 + residual add + relu -> [1,56,56,64] */
-  conv3x3s1_56x56x64_64_res_relu(ACT(0), WGT(481024), ACT(1605632), ACT(802816));
-  if (hook) hook(ctx, "layer1.1", ACT(1605632), 1, 56, 56, 64);
+    /* layer1.1.conv2 + layer1.1.bn2 + residual add + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
+    conv3x3s1_wino4x3_56x56x64_64_res_relu(ACT(3612672), WGT(1808128), ACT(4415488), ACT(5218304), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer1.1", ACT(4415488), 1, 56, 56, 64);
+    }
 
-  /* layer2.0.downsample.0 + layer2.0.downsample.1 -> [1,28,28,128] */
-  conv1x1s2_56x56x64_128(ACT(1605632), WGT(628736), ACT(0));
-  if (hook) hook(ctx, "layer2.0.downsample.0", ACT(0), 1, 28, 28, 128);
+    /* layer2.0.downsample.0 + layer2.0.downsample.1 -> [1,28,28,128]: packed-window gemm 6x16 tiles, 8 tasks */
+    conv1x1s2_56x56x64_128(ACT(4415488), WGT(2398208), ACT(1806336));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer2.0.downsample.0", ACT(1806336), 1, 28, 28, 128);
+    }
 
-  /* layer2.0.conv1 + layer2.0.bn1 + relu -> [1,28,28,128] */
-  conv3x3s2_56x56x64_128_relu(ACT(1605632), WGT(662016), ACT(401408));
-  if (hook) hook(ctx, "layer2.0.conv1", ACT(401408), 1, 28, 28, 128);
+    /* layer2.0.conv1 + layer2.0.bn1 + relu -> [1,28,28,128]: indirect gemm 6x16 tiles, 12 tasks */
+    conv3x3s2_56x56x64_128_relu(ACT(4415488), WGT(2431488), ACT(2207744));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer2.0.conv1", ACT(2207744), 1, 28, 28, 128);
+    }
 
-  /* layer2.0.conv2 + layer2.0.bn2 + residual add + relu -> [1,28,28,128] */
-  conv3x3s1_28x28x128_128_res_relu(ACT(401408), WGT(957440), ACT(802816), ACT(0));
-  if (hook) hook(ctx, "layer2.0", ACT(802816), 1, 28, 28, 128);
+    /* layer2.0.conv2 + layer2.0.bn2 + residual add + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
+    conv3x3s1_wino4x3_28x28x128_128_res_relu(ACT(2207744), WGT(2726912), ACT(2609152), ACT(1806336), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer2.0", ACT(2609152), 1, 28, 28, 128);
+    }
 
-  /* layer2.1.conv1 + layer2.1.bn1 + relu -> [1,28,28,128] */
-  conv3x3s1_28x28x128_128_relu(ACT(802816), WGT(1547776), ACT(0));
-  if (hook) hook(ctx, "layer2.1.conv1", ACT(0), 1, 28, 28, 128);
+    /* layer2.1.conv1 + layer2.1.bn1 + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
+    conv3x3s1_wino4x3_28x28x128_128_relu(ACT(2609152), WGT(5086720), ACT(1806336), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer2.1.conv1", ACT(1806336), 1, 28, 28, 128);
+    }
 
-  /* layer2.1.conv2 + layer2.1.bn2 + residual add + relu -> [1,28,28,128] */
-  conv3x3s1_28x28x128_128_res_relu(ACT(0), WGT(2138112), ACT(401408), ACT(802816));
-  if (hook) hook(ctx, "layer2.1", ACT(401408), 1, 28, 28, 128);
+    /* layer2.1.conv2 + layer2.1.bn2 + residual add + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
+    conv3x3s1_wino4x3_28x28x128_128_res_relu(ACT(1806336), WGT(7446528), ACT(2207744), ACT(2609152), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer2.1", ACT(2207744), 1, 28, 28, 128);
+    }
 
-  /* layer3.0.downsample.0 + layer3.0.downsample.1 -> [1,14,14,256] */
-  conv1x1s2_28x28x128_256(ACT(401408), WGT(2728448), ACT(0));
-  if (hook) hook(ctx, "layer3.0.downsample.0", ACT(0), 1, 14, 14, 256);
+    /* layer3.0.downsample.0 + layer3.0.downsample.1 -> [1,14,14,256]: indirect gemm 6x16 tiles, 8 tasks */
+    conv1x1s2_28x28x128_256(ACT(2207744), WGT(9806336), ACT(1179648));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer3.0.downsample.0", ACT(1179648), 1, 14, 14, 256);
+    }
 
-  /* layer3.0.conv1 + layer3.0.bn1 + relu -> [1,14,14,256] */
-  conv3x3s2_28x28x128_256_relu(ACT(401408), WGT(2860544), ACT(200704));
-  if (hook) hook(ctx, "layer3.0.conv1", ACT(200704), 1, 14, 14, 256);
+    /* layer3.0.conv1 + layer3.0.bn1 + relu -> [1,14,14,256]: indirect gemm 6x16 tiles, 16 tasks */
+    conv3x3s2_28x28x128_256_relu(ACT(2207744), WGT(9938432), ACT(1380352));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer3.0.conv1", ACT(1380352), 1, 14, 14, 256);
+    }
 
-  /* layer3.0.conv2 + layer3.0.bn2 + residual add + relu -> [1,14,14,256] */
-  conv3x3s1_14x14x256_256_res_relu(ACT(200704), WGT(4041216), ACT(401408), ACT(0));
-  if (hook) hook(ctx, "layer3.0", ACT(401408), 1, 14, 14, 256);
+    /* layer3.0.conv2 + layer3.0.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
+    conv3x3s1_wino4x3_14x14x256_256_res_relu(ACT(1380352), WGT(11119104), ACT(1581056), ACT(1179648), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer3.0", ACT(1581056), 1, 14, 14, 256);
+    }
 
-  /* layer3.1.conv1 + layer3.1.bn1 + relu -> [1,14,14,256] */
-  conv3x3s1_14x14x256_256_relu(ACT(401408), WGT(6401536), ACT(0));
-  if (hook) hook(ctx, "layer3.1.conv1", ACT(0), 1, 14, 14, 256);
+    /* layer3.1.conv1 + layer3.1.bn1 + relu -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
+    conv3x3s1_wino4x3_14x14x256_256_relu(ACT(1581056), WGT(20557312), ACT(1179648), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer3.1.conv1", ACT(1179648), 1, 14, 14, 256);
+    }
 
-  /* layer3.1.conv2 + layer3.1.bn2 + residual add + relu -> [1,14,14,256] */
-  conv3x3s1_14x14x256_256_res_relu(ACT(0), WGT(8761856), ACT(200704), ACT(401408));
-  if (hook) hook(ctx, "layer3.1", ACT(200704), 1, 14, 14, 256);
+    /* layer3.1.conv2 + layer3.1.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
+    conv3x3s1_wino4x3_14x14x256_256_res_relu(ACT(1179648), WGT(29995520), ACT(1380352), ACT(1581056), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer3.1", ACT(1380352), 1, 14, 14, 256);
+    }
 
-  /* layer4.0.downsample.0 + layer4.0.downsample.1 -> [1,7,7,512] */
-  conv1x1s2_14x14x256_512(ACT(200704), WGT(11122176), ACT(0));
-  if (hook) hook(ctx, "layer4.0.downsample.0", ACT(0), 1, 7, 7, 512);
+    /* layer4.0.downsample.0 + layer4.0.downsample.1 -> [1,7,7,512]: indirect gemm 6x16 tiles, 15 tasks */
+    conv1x1s2_14x14x256_512(ACT(1380352), WGT(39433728), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer4.0.downsample.0", ACT(0), 1, 7, 7, 512);
+    }
 
-  /* layer4.0.conv1 + layer4.0.bn1 + relu -> [1,7,7,512] */
-  conv3x3s2_14x14x256_512_relu(ACT(200704), WGT(11648512), ACT(100352));
-  if (hook) hook(ctx, "layer4.0.conv1", ACT(100352), 1, 7, 7, 512);
+    /* layer4.0.conv1 + layer4.0.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
+    conv3x3s2_14x14x256_512_relu(ACT(1380352), WGT(39960064), ACT(100352));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer4.0.conv1", ACT(100352), 1, 7, 7, 512);
+    }
 
-  /* layer4.0.conv2 + layer4.0.bn2 + residual add + relu -> [1,7,7,512] */
-  conv3x3s1_7x7x512_512_res_relu(ACT(100352), WGT(16369152), ACT(200704), ACT(0));
-  if (hook) hook(ctx, "layer4.0", ACT(200704), 1, 7, 7, 512);
+    /* layer4.0.conv2 + layer4.0.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
+    conv3x3s1_7x7x512_512_res_relu(ACT(100352), WGT(44680704), ACT(200704), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer4.0", ACT(200704), 1, 7, 7, 512);
+    }
 
-  /* layer4.1.conv1 + layer4.1.bn1 + relu -> [1,7,7,512] */
-  conv3x3s1_7x7x512_512_relu(ACT(200704), WGT(25808384), ACT(0));
-  if (hook) hook(ctx, "layer4.1.conv1", ACT(0), 1, 7, 7, 512);
+    /* layer4.1.conv1 + layer4.1.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
+    conv3x3s1_7x7x512_512_relu(ACT(200704), WGT(54119936), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer4.1.conv1", ACT(0), 1, 7, 7, 512);
+    }
 
-  /* layer4.1.conv2 + layer4.1.bn2 + residual add + relu -> [1,7,7,512] */
-  conv3x3s1_7x7x512_512_res_relu(ACT(0), WGT(35247616), ACT(100352), ACT(200704));
-  if (hook) hook(ctx, "layer4.1", ACT(100352), 1, 7, 7, 512);
+    /* layer4.1.conv2 + layer4.1.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
+    conv3x3s1_7x7x512_512_res_relu(ACT(0), WGT(63559168), ACT(100352), ACT(200704));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "layer4.1", ACT(100352), 1, 7, 7, 512);
+    }
 
-  /* global_pool -> [1,1,1,512] */
-  global_avgpool_7x7x512(ACT(100352), ACT(4032));
-  if (hook) hook(ctx, "global_pool", ACT(4032), 1, 1, 1, 512);
+    /* global_pool -> [1,1,1,512] */
+    global_avgpool_7x7x512(ACT(100352), ACT(4032));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "global_pool", ACT(4032), 1, 1, 1, 512);
+    }
 
-  /* fc -> [1,1,1,1000] */
-  linear_512_1000(ACT(4032), WGT(44686848), ACT(0));
-  if (hook) hook(ctx, "fc", ACT(0), 1, 1, 1, 1000);
+    /* fc -> [1,1,1,1000]: gemm 1x16 tiles, 21 tasks */
+    linear_512_1000(ACT(4032), WGT(72998400), ACT(0));
+    if (hook) {
+#pragma omp single
+      hook(ctx, "fc", ACT(0), 1, 1, 1, 1000);
+    }
+  }
   memcpy(out, ACT(0), sizeof(float) * resnet18_OUT_FLOATS);
   return 0;
 }
@@ -879,7 +1744,7 @@ int resnet18_forward(const float *in_nchw, float *out, void *arena, const void *
 
 int resnet18_selftest(void *arena, const void *blob, float *out, float *max_abs_err, float *max_abs_expected) {
   const char *const blob_ = blob;
-  const float *golden_in = WGT(46755264), *golden_out = WGT(47357376);
+  const float *golden_in = WGT(75066816), *golden_out = WGT(75668928);
   resnet18_forward(golden_in, out, arena, blob);
   float err = 0.0f, mag = 0.0f;
   for (int i = 0; i < resnet18_OUT_FLOATS; i++) {
