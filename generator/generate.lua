@@ -61,10 +61,10 @@ function generate.compile_graph(g, store, o, src)
   local target = targets.resolve(o.target or "native")
   -- Golden self-test: a seeded input through the unfolded graph.
   local golden_in = T.normal(g.values[g.input_id].shape, GOLDEN_SEED, 0, 1)
-  local golden_out = src.skip_golden and T.zeros(g.values[g.output_id].shape) or reference.run(g, store, golden_in)
+  local golden_out = src.plan_only and T.zeros(g.values[g.output_id].shape) or reference.run(g, store, golden_in)
   -- a feature map comes out in the kernels' NHWC layout
   if #golden_out:shape() == 4 then golden_out = require("lg.refops").nhwc(golden_out) end
-  local kctx = { target = target, winograd = o.winograd ~= false, plan_only = src.zeros }
+  local kctx = { target = target, winograd = o.winograd ~= false, plan_only = src.plan_only }
   g = require("passes.bind_tensors")(g, store)
   store = nil
   g = require("passes.fold_batchnorm")(g)
@@ -130,10 +130,10 @@ function generate.run(variant, o, src, compiled)
   return paths, report, { prefix = prefix, target = c.target, labels = c.mo.num_classes > 0 and variant.labels or nil }
 end
 
--- The per-layer report of a model without writing anything (zero weights
--- stand in: shapes, fusion and the arena plan do not depend on values).
+-- The per-layer report of a model without writing anything: shapes, fusion,
+-- kernels and the arena plan do not depend on weight values, so none are made.
 function generate.report(variant, o)
-  local c = generate.compile(variant, o, { zeros = true, skip_golden = true })
+  local c = generate.compile(variant, o, { plan_only = true })
   local plan = blob.plan(c.g, c.golden_in, c.golden_out)
   local _, _, report = generate.render(variant, o, c, { c = "model.c", h = "model.h", bin = "model.bin" }, plan, "-")
   return report

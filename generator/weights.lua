@@ -85,22 +85,23 @@ local function nested_prefix(g, unexpected, prefix, matched)
   end
 end
 
--- g: graph; src = {path=checkpoint} | {random_seed=n} | {zeros=true}; opts:
+-- g: graph; src = {path=checkpoint} | {random_seed=n} | {plan_only=true} (no tensors
+-- at all: lucidgen info plans from shapes); opts:
 -- strict, prefix, num_classes, head_swapped (num_classes differs from the
 -- variant's), seed (for random heads), quiet.
 -- Returns store: key -> tensor, and a summary for the header and report.
 function weights.bind(g, src, opts)
-  local store, summary = {}, { source = src.path or (src.zeros and "none (plan only)")
+  local store, summary = {}, { source = src.path or (src.plan_only and "none (plan only)")
       or string.format("random-init seed %d", src.random_seed) }
+  if src.plan_only then return store, summary end
   local classifier = g.classifier
   local function is_head(key) return classifier and key:sub(1, #classifier + 1) == classifier .. "." end
   local head_seed = opts.seed or 0
 
-  if src.random_seed or src.zeros then
-    -- zeros: plans and reports that need shapes, not values (lucidgen info)
+  if src.random_seed then
     for _, key in ipairs(g.param_order) do
       local p = g.params[key]
-      if not p.optional then store[key] = src.zeros and T.zeros(p.shape) or weights.random(key, p.shape, src.random_seed) end
+      if not p.optional then store[key] = weights.random(key, p.shape, src.random_seed) end
     end
     return store, summary
   end

@@ -7,7 +7,8 @@ return function(g, store)
     node.tensors = {}
     for role, key in pairs(node.params) do node.tensors[role] = store[key] end
     if node.op == "conv" and node.attrs.std_eps then
-      node.tensors.weight = T.standardize(node.tensors.weight, node.attrs.std_eps)
+      -- (a plan without weights only drops the mark)
+      if node.tensors.weight then node.tensors.weight = T.standardize(node.tensors.weight, node.attrs.std_eps) end
       node.attrs.std_eps = nil
     end
   end

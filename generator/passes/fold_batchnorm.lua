@@ -9,8 +9,10 @@ return function(g)
       local conv = g.values[node.inputs[1]].producer
       if conv and conv.op == "conv" and rewrite.sole_consumer(g, conv.output) == node then
         local t = node.tensors
-        conv.tensors.weight, conv.tensors.bias = T.fold_batchnorm(conv.tensors.weight, conv.tensors.bias,
-          t.weight, t.bias, t.running_mean, t.running_var, node.attrs.eps)
+        if conv.tensors.weight then -- (a plan without weights folds the structure only)
+          conv.tensors.weight, conv.tensors.bias = T.fold_batchnorm(conv.tensors.weight, conv.tensors.bias,
+            t.weight, t.bias, t.running_mean, t.running_var, node.attrs.eps)
+        end
         rewrite.absorb(g, conv, node)
       end
     end

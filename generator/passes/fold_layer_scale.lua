@@ -8,7 +8,10 @@ return function(g)
     if node.op == "scale" then
       local prev = g.values[node.inputs[1]].producer
       if prev and (prev.op == "linear" or prev.op == "conv") and rewrite.sole_consumer(g, prev.output) == node then
-        prev.tensors.weight, prev.tensors.bias = T.scale_out_channels(prev.tensors.weight, prev.tensors.bias, node.tensors.scale)
+        if prev.tensors.weight then -- (a plan without weights folds the structure only)
+          prev.tensors.weight, prev.tensors.bias = T.scale_out_channels(prev.tensors.weight, prev.tensors.bias,
+            node.tensors.scale)
+        end
         rewrite.absorb(g, prev, node)
       end
     end
