@@ -51,6 +51,8 @@ local CASES = {
   { "grouped_3x3_g4_cg4_og4_relu", conv(1, 16, 9, 9, { out = 16, k = 3, groups = 4, epi = "relu" }) },
   { "grouped_3x3s2_g8_cg8_og8", conv(1, 64, 10, 10, { out = 64, k = 3, s = 2, groups = 8 }) },
   { "igemm_3x3_g2_cg16_og32_res", conv(1, 32, 7, 7, { out = 32, k = 3, groups = 2, epi = "res" }) },
+  { "igemm_3x3s2_k512_n72_kblocks_relu", conv(1, 512, 9, 9, { out = 72, k = 3, s = 2, epi = "relu" }) },
+  { "igemm_1x1_k1024_n48_kblocks_res_relu", conv(1, 1024, 3, 5, { out = 1024, k = 1, epi = "res_relu" }) },
   { "grouped_3x3_g32_cg4_og4_batch2", conv(2, 128, 6, 6, { out = 128, k = 3, groups = 32, epi = "relu" }) },
   -- GEMM over packed windows (stems)
   { "packed_7x7s2_c3_n64_relu", conv(1, 3, 23, 17, { out = 64, k = 7, s = 2, p = 3, epi = "bn_relu" }) },

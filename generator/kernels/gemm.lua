@@ -59,10 +59,19 @@ function gemm.geometry(g, node)
 end
 
 -- Tasks: panels of a task's weights fit half of L2 while its pixel tiles pass by;
--- enough tasks (a multiple of 4 where the shape allows) to keep 2-4 threads even.
+-- a panel bigger than that (a 3x3 conv over 512 channels: 1.2 MB at NR 64) is cut
+-- along K into blocks of KB channels a tap, each block's sliver staying in L2 for
+-- every tile (the tile's sums wait in `out` between blocks); enough tasks (a
+-- multiple of 4 where the shape allows) to keep 2-4 threads even.
 local function blocking(v, target)
-  local panel_bytes = v.PANEL_FLOATS * 4
-  local nb = math.max(1, math.min(v.PANELS, (target.l2 // 2) // panel_bytes))
+  local half_l2 = target.l2 // 2
+  v.KBLOCKS = 1
+  while v.PACKED == 0 and v.TAPS * (v.CG // v.KBLOCKS) * v.NR * 4 > half_l2 and v.CG % (2 * v.KBLOCKS) == 0 and v.CG // v.KBLOCKS > 32 do
+    v.KBLOCKS = v.KBLOCKS * 2
+  end
+  v.KB = v.PACKED == 1 and v.KPACK or v.CG // v.KBLOCKS
+  local panel_bytes = (v.NR + v.TAPS * v.CG // v.KBLOCKS * v.NR) * 4
+  local nb = math.max(1, math.min(v.PANELS, half_l2 // panel_bytes))
   local nblocks = cdiv(v.PANELS, nb)
   local mtiles = cdiv(v.M, v.MR)
   local mblocks = 1
@@ -73,7 +82,6 @@ local function blocking(v, target)
   v.NB = cdiv(v.PANELS, nblocks)
   v.NBLOCKS = cdiv(v.PANELS, v.NB)
   v.TASKS = v.GROUPS * v.MBLOCKS * v.NBLOCKS
-  v.KB, v.KBLOCKS = v.CG, 1
 end
 
 -- The microkernel instance a tile shape and epilogue need (emit writes each once).
@@ -104,7 +112,6 @@ function gemm.lower(g, node, ctx)
   blocking(v, ctx.target)
   -- K as the microkernel sees it: taps of CG channels, or one run of all of them
   v.UK_TAPS = packed and 1 or v.TAPS
-  if packed then v.KB = v.KPACK end
   local uk = gemm.ukernel(mr, nv, nr, a)
   local needs = { uk }
   v.UK, v.UK_REM = uk.name, ""
@@ -118,8 +125,8 @@ function gemm.lower(g, node, ctx)
       v.IH, v.IW, v.IC, v.OC)
   node.kernel = { template = "conv_gemm.c.in", vars = v, needs = needs,
     fn = shape .. (v.N > 1 and ("_n" .. v.N) or "") .. (a.residual and "_res" or "") .. (a.act and ("_" .. a.act) or ""),
-    strategy = string.format("%s %dx%d tiles, %d tasks", pointwise and "gemm" or packed and "packed-window gemm"
-      or "indirect gemm", mr, nr, v.TASKS) }
+    strategy = string.format("%s %dx%d tiles, %d tasks%s", pointwise and "gemm" or packed and "packed-window gemm"
+      or "indirect gemm", mr, nr, v.TASKS, v.KBLOCKS > 1 and string.format(", K in %d blocks", v.KBLOCKS) or "") }
   local groups, floats = v.GROUPS, v.GROUPS * v.PANELS * v.PANEL_FLOATS
   node.blob = { { role = "weight", bytes = floats * 4, make = function()
     return P.gemm(node.tensors.weight, node.tensors.bias, groups, nr, floats)
