@@ -6,6 +6,7 @@
 -- (double accumulation), so DIR/<case>.c's self-test checks the kernel against
 -- the naive reference. tests/unit/kernel_sweep.py compiles and runs every case
 -- for every target the CPU runs.
+local errors = require("errors")
 local generate = require("generate")
 local host = require("lg.host")
 local weights = require("weights")
@@ -32,54 +33,61 @@ end
 
 local function unary(n, c, h, w, f) return { input = { n, c, h, w }, build = f } end
 
--- name -> case; names say kind, shape and what they stress
+-- { name, case, expect }: names say kind, shape and what they stress; `expect` is
+-- a Lua pattern that one of the case's layers ("kind strategy") must match (per
+-- target where kinds differ), so a case cannot silently stop exercising its kernel
 local CASES = {
   -- GEMM, A rows in place (1x1, stride 1)
-  { "gemm_k3_n7_m13", conv(1, 3, 13, 1, { out = 7, k = 1 }) },
-  { "gemm_k64_n100_m49_relu", conv(1, 64, 7, 7, { out = 100, k = 1, epi = "relu" }) },
-  { "gemm_k17_n33_m25_gelu", conv(1, 17, 5, 5, { out = 33, k = 1, epi = "gelu" }) },
-  { "gemm_k96_n384_m32_batch2_gelu", conv(2, 96, 4, 4, { out = 384, k = 1, epi = "gelu", linear = true }) },
-  { "gemm_k64_n64_m36_res_relu", conv(1, 64, 6, 6, { out = 64, k = 1, epi = "res_relu" }) },
-  { "gemm_k40_n80_m9_bn_relu", conv(1, 40, 3, 3, { out = 80, k = 1, epi = "bn_relu" }) },
-  { "gemv_k200_n1000", unary(1, 200, 1, 1, function(g, x) return g:linear(g:global_avgpool(x, "pool"), "fc", 1000) end) },
-  { "gemm_linear_k64_n10_batch3", unary(3, 64, 2, 2, function(g, x) return g:linear(g:global_avgpool(x, "pool"), "fc", 10) end) },
+  { "gemm_k3_n7_m13", conv(1, 3, 13, 1, { out = 7, k = 1 }), "^gemm gemm" },
+  { "gemm_k64_n100_m49_relu", conv(1, 64, 7, 7, { out = 100, k = 1, epi = "relu" }), "^gemm gemm" },
+  { "gemm_k17_n33_m25_gelu", conv(1, 17, 5, 5, { out = 33, k = 1, epi = "gelu" }), "^gemm gemm" },
+  { "gemm_k96_n384_m32_batch2_gelu", conv(2, 96, 4, 4, { out = 384, k = 1, epi = "gelu", linear = true }), "^gemm gemm" },
+  { "gemm_k64_n64_m36_res_relu", conv(1, 64, 6, 6, { out = 64, k = 1, epi = "res_relu" }), "^gemm gemm" },
+  { "gemm_k40_n80_m9_bn_relu", conv(1, 40, 3, 3, { out = 80, k = 1, epi = "bn_relu" }), "^gemm gemm" },
+  { "gemv_k200_n1000", unary(1, 200, 1, 1, function(g, x) return g:linear(g:global_avgpool(x, "pool"), "fc", 1000) end), "^gemm gemm 1x" },
+  { "gemm_linear_k64_n10_batch3", unary(3, 64, 2, 2, function(g, x) return g:linear(g:global_avgpool(x, "pool"), "fc", 10) end), "^gemm gemm" },
   -- indirect GEMM: strides, padding, kernel sizes, groups
-  { "igemm_1x1s2_k32_n48", conv(1, 32, 9, 11, { out = 48, k = 1, s = 2 }) },
-  { "igemm_3x3s2_k16_n24_relu", conv(1, 16, 15, 9, { out = 24, k = 3, s = 2, epi = "relu" }) },
-  { "igemm_5x5s1_k8_n20", conv(1, 8, 7, 7, { out = 20, k = 5 }) },
-  { "igemm_2x2s2p0_k40_n80", conv(1, 40, 8, 8, { out = 80, k = 2, s = 2, p = 0 }) },
-  { "grouped_3x3_g4_cg4_og4_relu", conv(1, 16, 9, 9, { out = 16, k = 3, groups = 4, epi = "relu" }) },
-  { "grouped_3x3s2_g8_cg8_og8", conv(1, 64, 10, 10, { out = 64, k = 3, s = 2, groups = 8 }) },
-  { "igemm_3x3_g2_cg16_og32_res", conv(1, 32, 7, 7, { out = 32, k = 3, groups = 2, epi = "res" }) },
-  { "igemm_3x3s2_k512_n72_kblocks_relu", conv(1, 512, 9, 9, { out = 72, k = 3, s = 2, epi = "relu" }) },
-  { "igemm_1x1_k1024_n48_kblocks_res_relu", conv(1, 1024, 3, 5, { out = 1024, k = 1, epi = "res_relu" }) },
-  { "grouped_3x3_g32_cg4_og4_batch2", conv(2, 128, 6, 6, { out = 128, k = 3, groups = 32, epi = "relu" }) },
-  -- GEMM over packed windows (stems)
-  { "packed_7x7s2_c3_n64_relu", conv(1, 3, 23, 17, { out = 64, k = 7, s = 2, p = 3, epi = "bn_relu" }) },
-  { "packed_4x4s4_c3_n40", conv(1, 3, 16, 16, { out = 40, k = 4, s = 4, p = 0 }) },
-  { "packed_3x3s2_c3_n32_relu", conv(1, 3, 11, 11, { out = 32, k = 3, s = 2, epi = "relu" }) },
-  { "packed_7x7s2_c1_n24", conv(1, 1, 12, 12, { out = 24, k = 7, s = 2, p = 3 }) },
+  { "igemm_1x1s2_k96_n48", conv(1, 96, 9, 11, { out = 48, k = 1, s = 2 }), "indirect gemm" },
+  { "igemm_3x3s2_k24_n24_relu", conv(1, 24, 15, 9, { out = 24, k = 3, s = 2, epi = "relu" }), "indirect gemm" },
+  { "igemm_5x5s1_k16_n20", conv(1, 16, 7, 7, { out = 20, k = 5 }), "indirect gemm" },
+  { "igemm_2x2s2p0_k40_n80", conv(1, 40, 8, 8, { out = 80, k = 2, s = 2, p = 0 }), "indirect gemm" },
+  { "grouped_3x3_g4_cg4_og4_relu", conv(1, 16, 9, 9, { out = 16, k = 3, groups = 4, epi = "relu" }),
+    { avx512 = "^grouped", avx2 = "^grouped", generic = "indirect gemm" } },
+  { "grouped_3x3s2_g8_cg8_og8", conv(1, 64, 10, 10, { out = 64, k = 3, s = 2, groups = 8 }),
+    { avx512 = "^grouped", avx2 = "indirect gemm", generic = "indirect gemm" } },
+  { "igemm_3x3_g2_cg16_og32_res", conv(1, 32, 7, 7, { out = 32, k = 3, groups = 2, epi = "res" }), "indirect gemm" },
+  { "igemm_3x3s2_k512_n72_kblocks_relu", conv(1, 512, 24, 24, { out = 72, k = 3, s = 2, epi = "relu" }),
+    "K in %d+ blocks" },
+  { "gemm_1x1_k4096_n64_kblocks_gelu", conv(1, 4096, 10, 10, { out = 64, k = 1, epi = "gelu" }), "K in %d+ blocks" },
+  { "grouped_3x3_g32_cg4_og4_batch2", conv(2, 128, 6, 6, { out = 128, k = 3, groups = 32, epi = "relu" }),
+    { avx512 = "^grouped", avx2 = "^grouped", generic = "indirect gemm" } },
+  -- GEMM over packed windows (stems, and any conv whose tap row is short)
+  { "packed_5x5s1_c8_n20", conv(1, 8, 7, 7, { out = 20, k = 5 }), "packed%-window gemm" },
+  { "packed_7x7s2_c3_n64_relu", conv(1, 3, 23, 17, { out = 64, k = 7, s = 2, p = 3, epi = "bn_relu" }), "packed%-window gemm" },
+  { "packed_4x4s4_c3_n40", conv(1, 3, 16, 16, { out = 40, k = 4, s = 4, p = 0 }), "packed%-window gemm" },
+  { "packed_3x3s2_c3_n32_relu", conv(1, 3, 11, 11, { out = 32, k = 3, s = 2, epi = "relu" }), "packed%-window gemm" },
+  { "packed_7x7s2_c1_n24", conv(1, 1, 12, 12, { out = 24, k = 7, s = 2, p = 3 }), "packed%-window gemm" },
   -- Winograd F(4x4,3x3): ragged tiles, channel tails, epilogues, batch
-  { "winograd_17x19_k16_n24_relu", conv(1, 16, 17, 19, { out = 24, k = 3, epi = "relu" }) },
-  { "winograd_16x16_k32_n32_res_relu", conv(1, 32, 16, 16, { out = 32, k = 3, epi = "res_relu" }) },
-  { "winograd_13x21_k20_n70_batch2", conv(2, 20, 13, 21, { out = 70, k = 3 }) },
+  { "winograd_17x19_k16_n24_relu", conv(1, 16, 17, 19, { out = 24, k = 3, epi = "relu" }), "^winograd" },
+  { "winograd_16x16_k32_n32_res_relu", conv(1, 32, 16, 16, { out = 32, k = 3, epi = "res_relu" }), "^winograd" },
+  { "winograd_13x21_k20_n70_batch2", conv(2, 20, 13, 21, { out = 70, k = 3 }), "^winograd" },
   -- depthwise, with and without the fused LayerNorm
-  { "dwconv_7x7_c40_ln", conv(1, 40, 9, 11, { out = 40, k = 7, groups = 40, norm = true }) },
-  { "dwconv_7x7_c96", conv(1, 96, 14, 14, { out = 96, k = 7, groups = 96 }) },
-  { "dwconv_3x3s2_c24", conv(1, 24, 9, 9, { out = 24, k = 3, s = 2, groups = 24 }) },
-  { "dwconv_7x7_c20_relu_unfused", conv(1, 20, 8, 8, { out = 20, k = 7, groups = 20, epi = "relu" }) },
+  { "dwconv_7x7_c40_ln", conv(1, 40, 9, 11, { out = 40, k = 7, groups = 40, norm = true }), "^dwconv" },
+  { "dwconv_7x7_c96", conv(1, 96, 14, 14, { out = 96, k = 7, groups = 96 }), "^dwconv" },
+  { "dwconv_3x3s2_c24", conv(1, 24, 9, 9, { out = 24, k = 3, s = 2, groups = 24 }), "^dwconv" },
+  { "dwconv_7x7_c20_relu_unfused", conv(1, 20, 8, 8, { out = 20, k = 7, groups = 20, epi = "relu" }), "^eltwise" },
   -- norms and pools
-  { "layernorm_c40", unary(1, 40, 3, 5, function(g, x) return g:layernorm(x, "norm", 1e-6) end) },
-  { "groupnorm_g8_c64_relu", unary(2, 64, 9, 9, function(g, x) return g:relu(g:groupnorm(x, "norm", 8, 1e-5), "act") end) },
-  { "groupnorm_g4_c20", unary(1, 20, 5, 7, function(g, x) return g:groupnorm(x, "norm", 4, 1e-5) end) },
-  { "grn_c40", unary(2, 40, 7, 7, function(g, x) return g:grn(x, "mlp.grn", 1e-6) end) },
-  { "maxpool_3x3s2p1_c20", unary(1, 20, 11, 11, function(g, x) return g:maxpool(x, "pool", 3, 2, 1) end) },
-  { "maxpool_zero_pad_c16", unary(1, 16, 10, 10, function(g, x) return g:maxpool(x, "pool", 3, 2, 1, 0) end) },
-  { "avgpool_2x2s2_ceil_c16", unary(1, 16, 7, 9, function(g, x) return g:avgpool(x, "pool", 2, 2, true) end) },
-  { "global_avgpool_c50", unary(2, 50, 9, 7, function(g, x) return g:global_avgpool(x, "pool") end) },
+  { "layernorm_c40", unary(1, 40, 3, 5, function(g, x) return g:layernorm(x, "norm", 1e-6) end), "^layernorm" },
+  { "groupnorm_g8_c64_relu", unary(2, 64, 9, 9, function(g, x) return g:relu(g:groupnorm(x, "norm", 8, 1e-5), "act") end), "^groupnorm" },
+  { "groupnorm_g4_c20", unary(1, 20, 5, 7, function(g, x) return g:groupnorm(x, "norm", 4, 1e-5) end), "^groupnorm" },
+  { "grn_c40", unary(2, 40, 7, 7, function(g, x) return g:grn(x, "mlp.grn", 1e-6) end), "^grn" },
+  { "maxpool_3x3s2p1_c20", unary(1, 20, 11, 11, function(g, x) return g:maxpool(x, "pool", 3, 2, 1) end), "^maxpool" },
+  { "maxpool_zero_pad_c16", unary(1, 16, 10, 10, function(g, x) return g:maxpool(x, "pool", 3, 2, 1, 0) end), "^maxpool" },
+  { "avgpool_2x2s2_ceil_c16", unary(1, 16, 7, 9, function(g, x) return g:avgpool(x, "pool", 2, 2, true) end), "^avgpool" },
+  { "global_avgpool_c50", unary(2, 50, 9, 7, function(g, x) return g:global_avgpool(x, "pool") end), "^global_avgpool" },
   { "add_relu_unfused", unary(1, 24, 5, 5, function(g, x)
     return g:relu(g:add_residual(g:relu(x, "a"), x, "residual"), "act")
-  end) },
+  end), "^eltwise" },
 }
 
 -- The record generate.run renders a header from.
@@ -89,7 +97,7 @@ local function case_variant(name)
 end
 
 function kernel_cases.run(o)
-  local dir = o.out or require("errors").user("no output directory given; add -o DIR")
+  local dir = o.out or errors.user("no output directory given; add -o DIR")
   host.mkdir(dir)
   local names = {}
   for i, case in ipairs(CASES) do
@@ -103,7 +111,17 @@ function kernel_cases.run(o)
     local shape = c.input
     compiled.mo = { num_classes = 0, in_chans = shape[2], size = { shape[3], shape[4] }, batch = shape[1] }
     compiled.summary = { source = "random (seed " .. i .. ")" }
-    generate.run(case_variant(name), opts, nil, compiled)
+    local _, report = generate.run(case_variant(name), opts, nil, compiled)
+    local expect = type(case[3]) == "table" and case[3][compiled.target.name] or case[3]
+    if o.winograd == false and expect == "^winograd" then expect = "^gemm" end
+    local seen = {}
+    for _, l in ipairs(report.layers) do seen[#seen + 1] = l.kind .. " " .. (l.strategy or "") end
+    local found = false
+    for _, what in ipairs(seen) do found = found or what:find(expect) ~= nil end
+    if not found then
+      errors.internal("kernel case %s on %s no longer runs '%s' (its layers: %s)", name, compiled.target.name, expect,
+        table.concat(seen, "; "))
+    end
     names[#names + 1] = name
   end
   host.write_atomic(dir .. "/cases.txt", table.concat(names, "\n") .. "\n")

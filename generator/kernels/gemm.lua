@@ -59,14 +59,16 @@ function gemm.geometry(g, node)
 end
 
 -- Tasks: panels of a task's weights fit half of L2 while its pixel tiles pass by;
--- a panel bigger than that (a 3x3 conv over 512 channels: 1.2 MB at NR 64) is cut
--- along K into blocks of KB channels a tap, each block's sliver staying in L2 for
--- every tile (the tile's sums wait in `out` between blocks); enough tasks (a
--- multiple of 4 where the shape allows) to keep 2-4 threads even.
+-- a panel bigger than that (a 3x3 conv over 512 channels: 1.2 MB at NR 64) that
+-- many tiles re-read is cut along K into blocks of KB channels a tap, each
+-- block's sliver staying in L2 for every tile (the tiles' sums wait in `out`
+-- between blocks). With few tiles (batch 1's 7x7 maps: 9) re-reading from L3
+-- measured faster than the extra passes over `out`. Enough tasks (a multiple
+-- of 4 where the shape allows) to keep 2-4 threads even.
 local function blocking(v, target)
   local half_l2 = target.l2 // 2
   v.KBLOCKS = 1
-  while v.PACKED == 0 and v.TAPS * (v.CG // v.KBLOCKS) * v.NR * 4 > half_l2 and v.CG % (2 * v.KBLOCKS) == 0 and v.CG // v.KBLOCKS > 32 do
+  while v.PACKED == 0 and cdiv(v.M, v.MR) >= 16 and v.TAPS * (v.CG // v.KBLOCKS) * v.NR * 4 > half_l2 and v.CG % (2 * v.KBLOCKS) == 0 and v.CG // v.KBLOCKS > 32 do
     v.KBLOCKS = v.KBLOCKS * 2
   end
   v.KB = v.PACKED == 1 and v.KPACK or v.CG // v.KBLOCKS
