@@ -79,10 +79,7 @@ local function blocking(v, target)
   local mblocks = 1
   while v.GROUPS * nblocks * mblocks < 8 and mblocks < mtiles do mblocks = mblocks + 1 end
   while (v.GROUPS * nblocks * mblocks) % 4 ~= 0 and mblocks < mtiles and mblocks < 64 do mblocks = mblocks + 1 end
-  v.MB = cdiv(mtiles, mblocks) * v.MR
-  v.MBLOCKS = cdiv(v.M, v.MB)
-  v.NB = cdiv(v.PANELS, nblocks)
-  v.NBLOCKS = cdiv(v.PANELS, v.NB)
+  v.MBLOCKS, v.NBLOCKS = mblocks, nblocks
   v.TASKS = v.GROUPS * v.MBLOCKS * v.NBLOCKS
 end
 

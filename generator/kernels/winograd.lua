@@ -46,8 +46,8 @@ function winograd.lower(g, node, ctx)
   -- blocks of tiles: each block streams its panel's U once, so blocks stay big
   -- (>= 48 tiles: ~100 flops per weight byte) and split only for more tasks
   local blocks = math.max(1, math.min(v.T // 48, cdiv(8, v.PANELS)))
-  v.TB = cdiv(cdiv(v.T, blocks), mr) * mr
-  v.TASKS = cdiv(v.T, v.TB) * v.PANELS
+  v.TBLOCKS = math.min(blocks, cdiv(v.T, mr))
+  v.TASKS = v.TBLOCKS * v.PANELS
   v.RESIDUAL, v.RELU = a.residual and 1 or 0, a.act == "relu" and 1 or 0
   local uk = gemm.ukernel(mr, nv, nr, {})
   local needs = { uk }
