@@ -27,7 +27,8 @@ end
 -- MR*NV accumulators + NV weight vectors + 1 broadcast fit the registers with
 -- loads to spare (measured: one vector a row leaves the FMAs waiting on loads).
 local TILES = {
-  avx512 = { { nv = 4, mr = 6, eff = 1.0 }, { nv = 2, mr = 8, eff = 0.97 }, { nv = 1, mr = 12, eff = 0.78 } },
+  avx512 = { { nv = 4, mr = 6, eff = 1.0 }, { nv = 3, mr = 8, eff = 0.97 }, { nv = 2, mr = 8, eff = 0.97 },
+             { nv = 1, mr = 12, eff = 0.78 } },
   avx2 = { { nv = 2, mr = 6, eff = 1.0 }, { nv = 1, mr = 8, eff = 0.8 } },
   generic = { { nv = 16, mr = 4, eff = 1.0 }, { nv = 4, mr = 4, eff = 0.5 } },
 }
