@@ -82,6 +82,8 @@ local function blocking(v, target)
   while (v.GROUPS * nblocks * mblocks) % 4 ~= 0 and mblocks < mtiles and mblocks < 64 do mblocks = mblocks + 1 end
   v.MBLOCKS, v.NBLOCKS = mblocks, nblocks
   v.TASKS = v.GROUPS * v.MBLOCKS * v.NBLOCKS
+  v.MSPLIT, v.NSPLIT, v.KSPLIT = mblocks > 1 and 1 or 0, nblocks > 1 and 1 or 0, v.KBLOCKS > 1 and 1 or 0
+  v.MBLOCKS_LAST = mblocks - 1
 end
 
 -- The microkernel instance a tile shape and epilogue need (emit writes each once).
