@@ -44,6 +44,8 @@ code:
   --target T                   native (default), avx512, avx2 or generic
   --no-winograd                3x3 convs as direct GEMMs (default: Winograd F(4x4,3x3) where it pays)
   --embed-weights              (build) compile the blob into the executable
+  --classifier-data FILE.c     (with -o OUT.c) also write the labels and published accuracy that
+                               runtime/lg_classifier.c links (CMake's lucidgen_add_classifier)
   --verbose                    Lua tracebacks on errors
   --quiet                      no progress or warnings on stderr
   --help, --version
@@ -57,7 +59,7 @@ local VALUED = {
   ["-o"] = "out", ["--weights"] = "weights", ["--num-classes"] = "num_classes", ["--in-chans"] = "in_chans",
   ["--size"] = "size", ["--batch"] = "batch", ["--prefix"] = "prefix", ["--revision"] = "revision",
   ["--cache-dir"] = "cache_dir", ["--name"] = "name", ["--target"] = "target", ["--family"] = "family",
-  ["--config"] = "config",
+  ["--config"] = "config", ["--classifier-data"] = "classifier_data",
 }
 local FLAGS = {
   ["--no-strict"] = "no_strict", ["--offline"] = "offline", ["--json"] = "json", ["--layers"] = "layers",
@@ -236,7 +238,11 @@ local function cmd_generate(name, o)
   end
   if not o.out:match("%.c$") then errors.user("-o %s: the output must end in .c (OUT.h, OUT.bin and OUT.json go beside it)", o.out) end
   local v = resolve_variant(name, o)
-  require("generate").run(v, o, weight_source(v, o))
+  local src = weight_source(v, o)
+  local _, _, info = require("generate").run(v, o, src)
+  if o.classifier_data then
+    host.write_atomic(o.classifier_data, require("build").classifier_data_c(v, o, src, info.labels))
+  end
   return 0
 end
 
@@ -276,7 +282,10 @@ function cli.main(argv)
   local cmd = pos[1]
   if cmd == "list" then return cmd_list(o) end
   if cmd == "info" then return cmd_info(pos[2], o) end
-  if cmd == "build" then return require("build").run(resolve_variant(pos[2], o), o, weight_source) end
+  if cmd == "build" then
+    if o.classifier_data then errors.user("--classifier-data goes with -o OUT.c; `lucidgen build` writes its own") end
+    return require("build").run(resolve_variant(pos[2], o), o, weight_source)
+  end
   if cmd == "fetch" then return cmd_fetch(pos[2], o) end
   if cmd == "cache" then return cmd_cache(pos, o) end
   if cmd == "kernel-cases" then return require("kernel_cases").run(o) end

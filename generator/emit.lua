@@ -140,6 +140,7 @@ function emit.generate(g, ctx)
   report.totals = { macs = total_macs, weight_bytes = ctx.blob_plan.weight_bytes, arena_bytes = g.arena_bytes,
     activation_bytes = g.activation_bytes, layers = #g.nodes, kernels = #order }
   report.variant, report.target, report.blob_sha256 = v.name, t.name, ctx.blob_sha
+  report.cflags = t.cflags -- what the target's code needs beyond -O3 (build systems read it)
   report.input_nchw = { in_shape[1], in_shape[2], in_shape[3], in_shape[4] }
   report.output = { out_shape[1], graph.numel(out_shape) // out_shape[1] }
 

@@ -6,11 +6,12 @@
  *   EXE [--weights EXE.bin] [--topk K] [--threads N] IMAGE...
  *   EXE --input-raw IN.f32 --output-raw OUT.f32   (NCHW floats in, logits/features out)
  *   EXE --selftest | --bench N | --profile N | --peak | --debug-dump DIR (with IMAGE or --input-raw)
+ *   EXE --eval DIR | --eval-list FILE.csv [--eval-report FILE.json] [--min-top1 X] [--min-top5 X]
  */
 #include LG_MODEL_HEADER
 
 #include "lg_blob.h"
-#include "lg_image.h"
+#include "lg_eval.h"
 #include "lg_labels.h"
 #include "lg_preprocess.h"
 #include "lg_profile.h"
@@ -31,9 +32,13 @@
 extern const unsigned char lg_embedded_blob[], lg_embedded_blob_end[];
 #endif
 
-/* labels.c, written by lucidgen build: the label set's text (may be empty). */
+/* classifier_data.c, written by lucidgen (build, or --classifier-data): the
+ * label set's text (may be empty) and the checkpoint's published ImageNet-1k
+ * accuracy in percent (-1 when none applies to this build; the note says why). */
 extern const char lg_model_labels[];
 extern const size_t lg_model_labels_len;
+extern const double lg_model_published_acc1, lg_model_published_acc5;
+extern const char lg_model_published_note[];
 
 static const char *prog = "classifier";
 
@@ -63,6 +68,11 @@ static void usage(FILE *f) {
           "  --profile N        per layer and per kernel kind: fastest of N runs, GFLOP/s, %% of the FMA peak\n"
           "  --peak             measure this machine's fp32 multiply-add peak (GFLOP/s) with --threads\n"
           "  --debug-dump DIR   write every layer's output as DIR/<layer>.f32 (NHWC) + DIR/index.tsv\n"
+          "  --eval DIR         accuracy on DIR/<class>/<image> (class: index or synset, e.g. n01440764)\n"
+          "  --eval-list FILE   accuracy on a CSV of path,label lines (label: index or synset)\n"
+          "  --eval-report FILE write the evaluation as JSON (every image's top-5 included)\n"
+          "  --min-top1 X       with --eval: exit 1 when top-1 accuracy is below X percent\n"
+          "  --min-top5 X       with --eval: exit 1 when top-5 accuracy is below X percent\n"
           "  --help             this text\n",
           prog, LG_MODEL(VARIANT), LG_MODEL(IN_H), LG_MODEL(IN_W), LG_MODEL(INTERPOLATION), (double)LG_MODEL(CROP_PCT),
 #ifdef LG_EMBED_WEIGHTS
@@ -152,37 +162,55 @@ static void default_blob_path(const char *argv0, char *out, size_t n) {
   }
 }
 
-/* One image into batch slot `slot` of `in`, with the variant's timm eval transform. */
-static int load_image(const char *path, float *in, int slot) {
-  char err[512];
-  lg_image img;
-  if (lg_image_load(path, &img, err, sizeof err) != LG_OK) return die(2, "%s", err);
+/* The variant's timm eval transform. One-channel models see a grey image
+ * with their single mean/std on all three channels (lg_preprocess_to_channels). */
+static lg_preprocess_cfg model_preprocess_cfg(void) {
   static const float mean[] = LG_MODEL(MEAN), std[] = LG_MODEL(STD);
   lg_preprocess_cfg cfg = {.out_h = LG_MODEL(IN_H), .out_w = LG_MODEL(IN_W), .crop_pct = LG_MODEL(CROP_PCT)};
   if (lg_interp_from_name(LG_MODEL(INTERPOLATION), &cfg.interp) != LG_OK) cfg.interp = LG_INTERP_BICUBIC;
   for (int c = 0; c < 3; c++) {
-    /* one-channel models: grey image, the single mean/std for all three */
     cfg.mean[c] = LG_MODEL(IN_CHANS) == 1 ? mean[0] : mean[c];
     cfg.std[c] = LG_MODEL(IN_CHANS) == 1 ? std[0] : std[c];
   }
-  if (LG_MODEL(IN_CHANS) == 1) lg_image_to_grey(&img);
-  size_t plane = (size_t)LG_MODEL(IN_H) * LG_MODEL(IN_W);
-  float *chw3 = malloc(3 * plane * sizeof(float));
-  if (!chw3) {
-    lg_image_free(&img);
-    return die(1, "out of memory");
-  }
-  lg_status s = lg_preprocess_image(&img, &cfg, chw3, err, sizeof err);
-  lg_image_free(&img);
-  if (s != LG_OK) {
-    free(chw3);
-    return die(2, "%s: %s", path, err);
-  }
-  float *dst = in + (size_t)slot * LG_MODEL(IN_CHANS) * plane;
-  if (LG_MODEL(IN_CHANS) == 3) memcpy(dst, chw3, 3 * plane * sizeof(float));
-  else lg_preprocess_to_channels(chw3, LG_MODEL(IN_H), LG_MODEL(IN_W), LG_MODEL(IN_CHANS), dst);
-  free(chw3);
+  return cfg;
+}
+
+/* One image into batch slot `slot` of `in`, with the variant's timm eval transform. */
+static int load_image(const char *path, float *in, int slot) {
+  char err[1024];
+  lg_preprocess_cfg cfg = model_preprocess_cfg();
+  float *dst = in + (size_t)slot * LG_MODEL(IN_CHANS) * LG_MODEL(IN_H) * LG_MODEL(IN_W);
+  if (lg_preprocess_file(path, &cfg, LG_MODEL(IN_CHANS), dst, err, sizeof err) != LG_OK) return die(2, "%s", err);
   return 0;
+}
+
+/* --eval: the batched forward lg_eval drives. */
+typedef struct {
+  void *arena;
+  const void *payload;
+} model_run;
+
+static int forward_batch(void *ctx, const float *in, float *out) {
+  model_run *run = ctx;
+  return LG_MODEL(forward)(in, out, run->arena, run->payload);
+}
+
+static int eval(const lg_eval_options *opts, const lg_labels *labels, void *arena, const void *payload) {
+  if (LG_MODEL(NUM_CLASSES) == 0)
+    return die(2, "--eval needs a classifier head; this model outputs %d pooled features", LG_MODEL(OUT_DIM));
+  model_run run = {arena, payload};
+  lg_eval_model m = {
+      .variant = LG_MODEL(VARIANT), .target = LG_MODEL(TARGET), .batch = LG_MODEL(BATCH),
+      .in_chans = LG_MODEL(IN_CHANS), .out_dim = LG_MODEL(OUT_DIM), .pre = model_preprocess_cfg(), .labels = labels,
+      .imagenet_1k = LG_MODEL(NUM_CLASSES) == 1000 && !strcmp(LG_MODEL(LABEL_SET), "imagenet-1k"),
+      .published_acc1 = lg_model_published_acc1, .published_acc5 = lg_model_published_acc5,
+      .published_note = lg_model_published_note, .threads = omp_get_max_threads(), .forward = forward_batch,
+      .ctx = &run};
+  lg_eval_result r;
+  char err[1024];
+  lg_status st = lg_eval_run(&m, opts, stdout, &r, err, sizeof err);
+  if (st != LG_OK) return die(st == LG_ERR_NOMEM ? 1 : 2, "%s", err);
+  return r.passed ? 0 : 1;
 }
 
 /* A classifier built for a wider ISA than this CPU has would die of SIGILL
@@ -210,6 +238,7 @@ int main(int argc, char **argv) {
                   "lucidgen build --target avx2 or --target generic", LG_MODEL(TARGET));
   const char *weights = NULL, *input_raw = NULL, *output_raw = NULL, *dump_dir = NULL;
   int topk = 5, threads = 0, bench = 0, profile = 0, peak = 0, selftest = 0;
+  lg_eval_options eval_opts = {.min_top1 = -1, .min_top5 = -1, .progress = isatty(STDERR_FILENO)};
   const char **images = calloc((size_t)argc, sizeof *images);
   int n_images = 0;
   for (int i = 1; i < argc; i++) {
@@ -224,7 +253,9 @@ int main(int argc, char **argv) {
       peak = 1;
     } else if (!strcmp(a, "--weights") || !strcmp(a, "--topk") || !strcmp(a, "--threads") || !strcmp(a, "--bench") ||
                !strcmp(a, "--profile") ||
-               !strcmp(a, "--input-raw") || !strcmp(a, "--output-raw") || !strcmp(a, "--debug-dump")) {
+               !strcmp(a, "--input-raw") || !strcmp(a, "--output-raw") || !strcmp(a, "--debug-dump") ||
+               !strcmp(a, "--eval") || !strcmp(a, "--eval-list") || !strcmp(a, "--eval-report") ||
+               !strcmp(a, "--min-top1") || !strcmp(a, "--min-top5")) {
       if (!has_value) return die(2, "%s needs a value; see --help", a);
       const char *v = argv[++i];
       char *end;
@@ -234,7 +265,14 @@ int main(int argc, char **argv) {
       else if (!strcmp(a, "--input-raw")) input_raw = v;
       else if (!strcmp(a, "--output-raw")) output_raw = v;
       else if (!strcmp(a, "--debug-dump")) dump_dir = v;
-      else if (!is_num || num < 1 || num > 1000000) return die(2, "%s takes a positive integer, got '%s'", a, v);
+      else if (!strcmp(a, "--eval")) eval_opts.dir = v;
+      else if (!strcmp(a, "--eval-list")) eval_opts.list = v;
+      else if (!strcmp(a, "--eval-report")) eval_opts.report = v;
+      else if (!strcmp(a, "--min-top1") || !strcmp(a, "--min-top5")) {
+        double x = strtod(v, &end);
+        if (!*v || *end || !(x >= 0 && x <= 100)) return die(2, "%s takes a percentage 0..100, got '%s'", a, v);
+        *(!strcmp(a, "--min-top1") ? &eval_opts.min_top1 : &eval_opts.min_top5) = x;
+      } else if (!is_num || num < 1 || num > 1000000) return die(2, "%s takes a positive integer, got '%s'", a, v);
       else if (!strcmp(a, "--topk")) topk = (int)num;
       else if (!strcmp(a, "--threads")) threads = (int)num;
       else if (!strcmp(a, "--profile")) profile = (int)num;
@@ -245,7 +283,13 @@ int main(int argc, char **argv) {
       images[n_images++] = a;
     }
   }
-  if (!selftest && !input_raw && n_images == 0 && !bench && !profile && !peak) {
+  int evaluating = eval_opts.dir || eval_opts.list;
+  if (eval_opts.dir && eval_opts.list) return die(2, "--eval and --eval-list exclude each other; pick one");
+  if (!evaluating && (eval_opts.report || eval_opts.min_top1 >= 0 || eval_opts.min_top5 >= 0))
+    return die(2, "--eval-report, --min-top1 and --min-top5 go with --eval DIR or --eval-list FILE");
+  if (evaluating && (n_images || input_raw || selftest || bench || profile || peak || dump_dir || output_raw))
+    return die(2, "--eval runs alone; drop the images and the other modes");
+  if (!selftest && !input_raw && n_images == 0 && !bench && !profile && !peak && !evaluating) {
     usage(stderr);
     return 2;
   }
@@ -287,6 +331,8 @@ int main(int argc, char **argv) {
   lg_labels labels = {0};
   if (lg_model_labels_len && lg_labels_parse(lg_model_labels, lg_model_labels_len, &labels, err, sizeof err) != LG_OK)
     return die(1, "embedded labels: %s", err);
+
+  if (evaluating) return eval(&eval_opts, &labels, arena, payload);
 
   if (input_raw) {
     int rc = read_exact(input_raw, in, sizeof(float) * LG_MODEL(IN_FLOATS));

@@ -23,7 +23,8 @@ lg_status lg_labels_parse(const char *text, size_t len, lg_labels *labels, char 
 
   labels->storage = malloc(len + 1);
   labels->name = malloc(lines * sizeof *labels->name);
-  if (!labels->storage || !labels->name) {
+  labels->key = malloc(lines * sizeof *labels->key);
+  if (!labels->storage || !labels->name || !labels->key) {
     lg_labels_free(labels);
     return lg_fail(err, errn, LG_ERR_NOMEM, "labels: out of memory for %zu lines", lines);
   }
@@ -41,6 +42,9 @@ lg_status lg_labels_parse(const char *text, size_t len, lg_labels *labels, char 
     *end = '\0';
     char *tab = strchr(line, '\t');
     labels->name[i] = tab ? tab + 1 : line;
+    labels->key[i] = tab ? line : end; /* end: the empty string at the line's NUL */
+    if (tab)
+      *tab = '\0';
     line = next;
   }
   labels->n = (int)lines;
@@ -51,6 +55,13 @@ const char *lg_labels_get(const lg_labels *labels, int idx) {
   if (!labels || idx < 0 || idx >= labels->n)
     return NULL;
   return labels->name[idx];
+}
+
+int lg_labels_find_key(const lg_labels *labels, const char *key) {
+  for (int i = 0; labels && key[0] && i < labels->n; i++)
+    if (strcmp(labels->key[i], key) == 0)
+      return i;
+  return -1;
 }
 
 const char *lg_labels_format(const lg_labels *labels, int idx, char *buf, size_t bufn) {
@@ -67,5 +78,6 @@ void lg_labels_free(lg_labels *labels) {
     return;
   free(labels->storage);
   free(labels->name);
+  free(labels->key);
   memset(labels, 0, sizeof *labels);
 }

@@ -475,3 +475,29 @@ void lg_preprocess_to_channels(const float *chw3, int h, int w, int in_chans,
   for (int c = 0; c < in_chans; c++)
     memmove(out + (size_t)c * plane, chw3 + (size_t)(c % 3) * plane, plane * sizeof *out);
 }
+
+lg_status lg_preprocess_file(const char *path, const lg_preprocess_cfg *cfg, int in_chans,
+                             float *out, char *err, size_t errn) {
+  lg_image img;
+  lg_status st = lg_image_load(path, &img, err, errn);
+  if (st != LG_OK)
+    return st;
+  if (in_chans == 1)
+    lg_image_to_grey(&img);
+  const size_t plane = (size_t)cfg->out_h * cfg->out_w;
+  float *chw3 = in_chans == 3 ? out : malloc(3 * plane * sizeof *chw3);
+  if (!chw3) {
+    lg_image_free(&img);
+    return lg_fail(err, errn, LG_ERR_NOMEM, "%s: out of memory", path);
+  }
+  char why[512];
+  st = lg_preprocess_image(&img, cfg, chw3, why, sizeof why);
+  lg_image_free(&img);
+  if (st != LG_OK)
+    lg_fail(err, errn, st, "%s: %s", path, why);
+  else if (in_chans != 3)
+    lg_preprocess_to_channels(chw3, cfg->out_h, cfg->out_w, in_chans, out);
+  if (chw3 != out)
+    free(chw3);
+  return st;
+}

@@ -79,4 +79,11 @@ const char *lg_interp_name(lg_interp interp);
  * identical and their mean is exactly timm's single channel. */
 void lg_preprocess_to_channels(const float *chw3, int h, int w, int in_chans, float *out);
 
+/* An image file as one batch slot of a model's input: lg_image_load, then
+ * (in_chans == 1) lg_image_to_grey, lg_preprocess_image and
+ * lg_preprocess_to_channels, as above. out: (in_chans, out_h, out_w) float32.
+ * Errors name the file. Safe to call from several threads at once. */
+lg_status lg_preprocess_file(const char *path, const lg_preprocess_cfg *cfg, int in_chans,
+                             float *out, char *err, size_t errn);
+
 #endif

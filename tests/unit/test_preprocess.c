@@ -283,6 +283,21 @@ static void labels_take_text_after_tab_or_whole_line(void) {
   lg_labels_free(&l);
 }
 
+static void labels_find_classes_by_synset_key(void) {
+  static const char text[] = "n01440764\ttench\ngoldfish\nn01491361\ttiger shark\n";
+  lg_labels l;
+  char err[256];
+  CHECK(lg_labels_parse(text, sizeof text - 1, &l, err, sizeof err) == LG_OK, "%s", err);
+  EXPECT_INT(lg_labels_find_key(&l, "n01440764"), 0);
+  EXPECT_INT(lg_labels_find_key(&l, "n01491361"), 2);
+  EXPECT_INT(lg_labels_find_key(&l, "goldfish"), -1); /* a name, not a key */
+  EXPECT_INT(lg_labels_find_key(&l, ""), -1);         /* lines without a key never match */
+  EXPECT_INT(lg_labels_find_key(&l, "n0144076"), -1);
+  EXPECT(strcmp(l.key[1], "") == 0 && strcmp(l.name[2], "tiger shark") == 0, "key '%s' name '%s'",
+         l.key[1], l.name[2]);
+  lg_labels_free(&l);
+}
+
 static void missing_labels_print_class_index(void) {
   lg_labels l;
   char err[256], buf[32];
@@ -348,6 +363,7 @@ int main(void) {
       CHECK_TEST(decodes_ppm_and_replicates_pgm_grey),
       CHECK_TEST(load_errors_name_the_file_and_reason),
       CHECK_TEST(labels_take_text_after_tab_or_whole_line),
+      CHECK_TEST(labels_find_classes_by_synset_key),
       CHECK_TEST(missing_labels_print_class_index),
       CHECK_TEST(softmax_is_stable_and_sums_to_one),
       CHECK_TEST(topk_orders_ties_by_lower_index_and_nan_last),
