@@ -17,9 +17,6 @@ endforeach()
 add_test(NAME unit_embed_weights_resnet18
   COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> embed-weights resnet18_a1_in1k --size 64)
 set_tests_properties(unit_embed_weights_resnet18 PROPERTIES LABELS unit)
-add_test(NAME unit_cmake_example_builds_generated_sources
-  COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> cmake-example convnextv2_atto_fcmae_ft_in1k --size 64)
-set_tests_properties(unit_cmake_example_builds_generated_sources PROPERTIES LABELS unit)
 add_test(NAME unit_classifier_on_a_cpu_without_its_isa
   COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> foreign-cpu resnet18_a1_in1k --size 64)
 set_tests_properties(unit_classifier_on_a_cpu_without_its_isa PROPERTIES LABELS unit SKIP_RETURN_CODE 77 TIMEOUT 900)

@@ -5,8 +5,6 @@
       against it, run in an arena of exactly ARENA_BYTES between guard pages.
   embed-weights VARIANT [options]: `lucidgen build --embed-weights` gives one
       self-contained executable (no EXE.bin) whose self-test passes.
-  cmake-example VARIANT [options]: the generated sources in a user's own CMake
-      build (examples/cmake_app) configure, build and self-test.
   foreign-cpu VARIANT [options]: on an emulated Haswell (qemu-user: AVX2, no
       AVX-512) an avx512 classifier refuses to run with one line naming its
       target, and a generic one passes its self-test.
@@ -71,21 +69,6 @@ def embed_weights(lucidgen, variant, opts):
             print(f"NOT OK embed-weights {variant}: selftest exit {r.returncode}")
             return 1
     print(f"OK embed-weights {variant}")
-    return 0
-
-
-def cmake_example(lucidgen, variant, opts):
-    with tempfile.TemporaryDirectory() as d:
-        model = os.path.join(d, "model", "net.c")
-        os.makedirs(os.path.dirname(model))
-        sh([lucidgen, variant, "--random-init", "--quiet", "--name", "net", "-o", model] + opts)
-        build = os.path.join(d, "build")
-        sh(["cmake", "-S", os.path.join(ROOT, "examples", "cmake_app"), "-B", build, f"-DMODEL_C={model}",
-            "-DMODEL_PREFIX=net_"])
-        sh(["cmake", "--build", build])
-        r = sh([os.path.join(build, "app"), os.path.join(d, "model", "net.bin")])
-        print(r.stdout, end="")
-    print(f"OK cmake-example {variant}")
     return 0
 
 
@@ -177,8 +160,6 @@ if __name__ == "__main__":
         sys.exit(arena_guard(lucidgen, rest[0], rest[1:]))
     if mode == "embed-weights":
         sys.exit(embed_weights(lucidgen, rest[0], rest[1:]))
-    if mode == "cmake-example":
-        sys.exit(cmake_example(lucidgen, rest[0], rest[1:]))
     if mode == "foreign-cpu":
         sys.exit(foreign_cpu(lucidgen, rest[0], rest[1:]))
     if mode == "threads-identical":
