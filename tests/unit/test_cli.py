@@ -171,6 +171,23 @@ def embed_weights_outside_build_says_where_it_applies():
                           "lucidgen build")
 
 
+@case
+def classifier_data_says_why_published_accuracy_does_not_apply():
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        data = os.path.join(d, "data.c")
+        r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "--quiet", "-o", os.path.join(d, "m.c"),
+                "--classifier-data", data)
+        text = open(data).read() if os.path.exists(data) else ""
+        for want in ("lg_model_labels[]", '"n01440764\\ttench, Tinca tinca\\n"', "lg_model_published_acc1 = -1",
+                     'lg_model_published_note[] = "random-init weights"'):
+            if want not in text:
+                problems.append(f"exit {r.returncode}: {data} lacks {want}: {r.stderr.strip()}")
+        problems += one_line_error(run("build", "resnet18_a1_in1k", "--random-init", "-o", os.path.join(d, "x"),
+                                       "--classifier-data", data), 2, "--classifier-data")
+    return problems
+
+
 def write_safetensors(path, tensors):
     """tensors: name -> shape (zeros, F32), without torch."""
     import struct
