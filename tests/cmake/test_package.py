@@ -11,12 +11,13 @@
       a project configured with a toolchain file (CMAKE_CROSSCOMPILING) and the
       source tree: lucidgen is not built, LUCIDGEN_EXECUTABLE generates, a model
       without TARGET is refused at configure time, the classifier's code gets
-      the target's ISA flags (avx2) and passes its self-test.
+      the target's ISA flags (avx2) and, its blob embedded, passes its
+      self-test.
   cross-aarch64 BUILD_DIR
       lucidgen installed for this host, a project cross-compiled for aarch64
       (aarch64-linux-gnu-gcc): the package's lucidgen generates on the host,
-      the model (TARGET generic) is compiled for aarch64 and passes its
-      self-test under qemu-aarch64. Skipped (77) without that toolchain.
+      the model (TARGET generic, EMBED_WEIGHTS) is compiled for aarch64 and
+      passes its self-test under qemu-aarch64. Skipped (77) without that toolchain.
 """
 import json
 import os
@@ -120,7 +121,7 @@ def cross_host(lucidgen, source_dir):
 cmake_minimum_required(VERSION 3.20)
 project(cross C)
 add_subdirectory({source_dir} lucidgen)
-lucidgen_add_classifier(cls VARIANT resnet18_a1_in1k RANDOM_INIT 0 SIZE 64 {target_line})
+lucidgen_add_classifier(cls VARIANT resnet18_a1_in1k RANDOM_INIT 0 SIZE 64 EMBED_WEIGHTS {target_line})
 """)
         build = os.path.join(d, "build")
         base = ["cmake", "-S", app, "-B", build, f"-DCMAKE_TOOLCHAIN_FILE={toolchain}",
@@ -145,9 +146,10 @@ lucidgen_add_classifier(cls VARIANT resnet18_a1_in1k RANDOM_INIT 0 SIZE 64 {targ
         commands = json.load(open(os.path.join(build, "compile_commands.json")))
         using = sorted(os.path.basename(c["file"]) for c in commands if "cls_model.cflags" in c["command"])
         checks.append(("the model library and the classifier main compile with them",
-                       using == ["cls_main.c", "cls_model.c", "cls_model_data.c"], str(using)))
-        r = run([os.path.join(build, "cls"), "--selftest"], ok=False)
-        checks.append(("the classifier passes its self-test", r.returncode == 0, r.stdout + r.stderr))
+                       using == ["cls_main.c", "cls_model.c", "cls_model_blob.c", "cls_model_data.c"], str(using)))
+        r = run([os.path.join(build, "cls"), "--selftest"], ok=False, cwd="/")
+        checks.append(("the classifier, blob embedded, passes its self-test",
+                       r.returncode == 0 and not os.path.exists(os.path.join(build, "cls.bin")), r.stdout + r.stderr))
         for what, ok, detail in checks:
             print(f"{'OK' if ok else 'NOT OK'} cross-host: {what}" + ("" if ok else f": {detail}"))
         return 0 if all(ok for _, ok, _ in checks) else 1
@@ -171,7 +173,7 @@ set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
 cmake_minimum_required(VERSION 3.20)
 project(aarch64_app C)
 find_package(lucidgen CONFIG REQUIRED)
-lucidgen_add_model(net VARIANT resnet18_a1_in1k RANDOM_INIT 0 SIZE 64 TARGET generic)
+lucidgen_add_model(net VARIANT resnet18_a1_in1k RANDOM_INIT 0 SIZE 64 TARGET generic EMBED_WEIGHTS)
 add_executable(selftest selftest.c)
 target_link_libraries(selftest PRIVATE net)
 """)
@@ -179,13 +181,12 @@ target_link_libraries(selftest PRIVATE net)
 #include "net.h"
 #include <stdio.h>
 #include <stdlib.h>
-/* net_selftest on the blob read whole (its payload starts after the 512-byte header). */
-int main(int argc, char **argv) {
-  FILE *f = fopen(argv[1], "rb");
-  unsigned char *blob = aligned_alloc(64, net_BLOB_BYTES);
-  if (!f || !blob || fread(blob, 1, net_BLOB_BYTES, f) != net_BLOB_BYTES) return 2;
+/* the blob the library embeds (EMBED_WEIGHTS); its payload starts after the 512-byte header */
+extern const unsigned char net_embedded_blob[], net_embedded_blob_end[];
+int main(void) {
+  if (net_embedded_blob_end - net_embedded_blob != net_BLOB_BYTES) return 2;
   float *out = malloc(sizeof(float) * net_OUT_FLOATS), err, mag;
-  int rc = net_selftest(aligned_alloc(64, (net_ARENA_BYTES + 63) / 64 * 64), blob + 512, out, &err, &mag);
+  int rc = net_selftest(aligned_alloc(64, (net_ARENA_BYTES + 63) / 64 * 64), net_embedded_blob + 512, out, &err, &mag);
   printf("selftest %s: %s, max|diff| %.3g\\n", net_VARIANT, rc ? "FAIL" : "PASS", (double)err);
   return rc;
 }
@@ -195,8 +196,7 @@ int main(int argc, char **argv) {
              f"-DCMAKE_TOOLCHAIN_FILE={os.path.join(d, 'toolchain.cmake')}"])
         run(["cmake", "--build", build, "-j2"])
         # qemu-aarch64 runs aarch64 code only: a host binary would fail here
-        r = run([qemu, "-L", "/usr/aarch64-linux-gnu", os.path.join(build, "selftest"),
-                 os.path.join(build, "lucidgen", "net", "net.bin")], ok=False)
+        r = run([qemu, "-L", "/usr/aarch64-linux-gnu", os.path.join(build, "selftest")], ok=False)
         ok = r.returncode == 0 and "PASS" in r.stdout
         print(f"{'OK' if ok else 'NOT OK'} cross-aarch64: generated on the host by {prefix}/bin/lucidgen, "
               f"compiled for aarch64, under qemu: {r.stdout.strip()}{r.stderr.strip()}")
