@@ -157,6 +157,10 @@ function(_lucidgen_generate kind)
   _lucidgen_write_if_changed(${base}.options "${options_text}\n")
 
   if(LUCIDGEN_EXECUTABLE)
+    if(NOT IS_ABSOLUTE ${LUCIDGEN_EXECUTABLE} OR NOT EXISTS ${LUCIDGEN_EXECUTABLE})
+      message(FATAL_ERROR "${fn}(${name}): LUCIDGEN_EXECUTABLE '${LUCIDGEN_EXECUTABLE}' is not an existing "
+        "file; give the full path of a lucidgen that runs on this machine")
+    endif()
     set(generator ${LUCIDGEN_EXECUTABLE})
   elseif(TARGET lucidgen::lucidgen)
     set(generator $<TARGET_FILE:lucidgen::lucidgen>)
