@@ -56,7 +56,7 @@ if(CMAKE_SCRIPT_MODE_FILE AND DEFINED LUCIDGEN_REPORT)
   return()
 endif()
 
-set_property(GLOBAL PROPERTY LUCIDGEN_CLASSIFIER_SOURCE ${LUCIDGEN_CLASSIFIER_SOURCE})
+set_property(GLOBAL PROPERTY LUCIDGEN_CLASSIFIER_SOURCES ${LUCIDGEN_CLASSIFIER_SOURCES})
 
 function(lucidgen_add_model)
   _lucidgen_generate(model ${ARGN})
@@ -216,31 +216,37 @@ function(_lucidgen_generate kind)
     return()
   endif()
 
-  # The classifier: lg_classifier.c, compiled once per model through a wrapper
-  # that names the model (LG_MODEL_HEADER, LG_MODEL(x)) and the embedded blob.
+  # The classifier: lg_classifier.c and lg_profile.c, compiled for each model
+  # (its ISA flags: the CPU check and the FMA peak must know its target)
+  # through wrappers that name the model (LG_MODEL_HEADER, LG_MODEL(x)) and
+  # the embedded blob.
   if(NOT OpenMP_C_FOUND)
     message(FATAL_ERROR "${fn}(${name}): the classifier needs OpenMP, which was not found "
       "(GCC has it; for clang install libomp-dev)")
   endif()
-  get_property(classifier_source GLOBAL PROPERTY LUCIDGEN_CLASSIFIER_SOURCE)
-  set(main_text
-    "/* Written by ${fn}: the classifier main around the model ${lib}. */\n"
+  set(defines
     "#define _POSIX_C_SOURCE 200809L\n"
     "#define _DEFAULT_SOURCE\n"
     "#define LG_MODEL_HEADER \"${lib}.h\"\n"
     "#define LG_MODEL(x) ${prefix}##x\n")
   if(lg_EMBED_WEIGHTS)
-    list(APPEND main_text
+    list(APPEND defines
       "#define LG_EMBED_WEIGHTS\n"
       "#define lg_embedded_blob ${prefix}embedded_blob\n"
       "#define lg_embedded_blob_end ${prefix}embedded_blob_end\n")
   endif()
-  list(APPEND main_text "#include \"${classifier_source}\"\n")
-  string(JOIN "" main_text ${main_text})
-  _lucidgen_write_if_changed(${dir}/${name}_main.c "${main_text}")
-  # the ISA flags: its CPU check must know what the model was built for
-  set_source_files_properties(${dir}/${name}_main.c PROPERTIES OBJECT_DEPENDS ${base}.cflags)
-  add_executable(${name} ${dir}/${name}_main.c)
+  string(JOIN "" defines ${defines})
+  get_property(classifier_sources GLOBAL PROPERTY LUCIDGEN_CLASSIFIER_SOURCES)
+  set(wrappers "")
+  foreach(source ${classifier_sources})
+    get_filename_component(stem ${source} NAME_WE)
+    set(wrapper ${dir}/${name}_${stem}.c)
+    _lucidgen_write_if_changed(${wrapper}
+      "/* Written by ${fn}: ${stem}.c for the model ${lib}. */\n${defines}#include \"${source}\"\n")
+    set_source_files_properties(${wrapper} PROPERTIES OBJECT_DEPENDS ${base}.cflags)
+    list(APPEND wrappers ${wrapper})
+  endforeach()
+  add_executable(${name} ${wrappers})
   target_compile_options(${name} PRIVATE @${base}.cflags)
   target_link_libraries(${name} PRIVATE ${lib} lucidgen::lg_runtime OpenMP::OpenMP_C)
   set_target_properties(${name} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)

@@ -1,13 +1,13 @@
 # Install rules: lucidgen (it embeds its Lua, templates and runtime sources,
 # so it needs no source tree), the runtime library with its headers, the
-# classifier main lucidgen_add_classifier() compiles, the CMake package
+# classifier sources lucidgen_add_classifier() compiles, the CMake package
 # (find_package(lucidgen CONFIG)), a pkg-config file for the runtime and the
 # man page.
 #
 #   <prefix>/bin/lucidgen
 #   <prefix>/lib/liblg_runtime.a                   lucidgen::lg_runtime
 #   <prefix>/include/lucidgen/lg_*.h
-#   <prefix>/share/lucidgen/lg_classifier.c
+#   <prefix>/share/lucidgen/lg_classifier.c, lg_profile.c
 #   <prefix>/lib/cmake/lucidgen/                   lucidgenConfig.cmake, version, targets,
 #                                                  LucidgenAddModel.cmake
 #   <prefix>/lib/pkgconfig/lucidgen-runtime.pc
@@ -25,7 +25,7 @@ install(TARGETS ${_lg_installed} EXPORT lucidgenTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 file(GLOB _lg_runtime_headers ${PROJECT_SOURCE_DIR}/runtime/lg_*.h)
 install(FILES ${_lg_runtime_headers} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lucidgen)
-install(FILES ${LUCIDGEN_CLASSIFIER_SOURCE} DESTINATION ${LUCIDGEN_INSTALL_DATADIR})
+install(FILES ${LUCIDGEN_CLASSIFIER_SOURCES} DESTINATION ${LUCIDGEN_INSTALL_DATADIR})
 if(TARGET lucidgen_man)
   install(FILES ${PROJECT_BINARY_DIR}/lucidgen.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 endif()

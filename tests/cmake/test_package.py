@@ -146,7 +146,7 @@ lucidgen_add_classifier(cls VARIANT resnet18_a1_in1k RANDOM_INIT 0 SIZE 64 EMBED
         commands = json.load(open(os.path.join(build, "compile_commands.json")))
         using = sorted(os.path.basename(c["file"]) for c in commands if "cls_model.cflags" in c["command"])
         checks.append(("the model library and the classifier main compile with them",
-                       using == ["cls_main.c", "cls_model.c", "cls_model_blob.c", "cls_model_data.c"], str(using)))
+                       using == ["cls_lg_classifier.c", "cls_lg_profile.c", "cls_model.c", "cls_model_blob.c", "cls_model_data.c"], str(using)))
         r = run([os.path.join(build, "cls"), "--selftest"], ok=False, cwd="/")
         checks.append(("the classifier, blob embedded, passes its self-test",
                        r.returncode == 0 and not os.path.exists(os.path.join(build, "cls.bin")), r.stdout + r.stderr))

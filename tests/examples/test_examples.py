@@ -76,7 +76,7 @@ def consumer(build_dir, generator):
         wanted = ["bin/lucidgen", "lib/liblg_runtime.a", "include/lucidgen/lg_blob.h", "include/lucidgen/lg_eval.h",
                   "lib/cmake/lucidgen/lucidgenConfig.cmake", "lib/cmake/lucidgen/lucidgenConfigVersion.cmake",
                   "lib/cmake/lucidgen/LucidgenAddModel.cmake", "lib/pkgconfig/lucidgen-runtime.pc",
-                  "share/lucidgen/lg_classifier.c", "share/man/man1/lucidgen.1"]
+                  "share/lucidgen/lg_classifier.c", "share/lucidgen/lg_profile.c", "share/man/man1/lucidgen.1"]
         missing = [p for p in wanted if not os.path.exists(os.path.join(prefix, p))]
         checks = [("the install has lucidgen, the runtime, the package, pkg-config and the man page", not missing,
                    f"missing {missing}")]
