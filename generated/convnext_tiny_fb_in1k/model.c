@@ -486,8 +486,9 @@ static void input_nchw_to_nhwc(const float *restrict in, float *restrict out) {
  *   M = 3136 pixels, N = 96 channels, K = 16 taps x 3 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[16][3][16], zero past the last channel.
- * Work: 8 tasks of up to 396 pixels x 6 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 48 channels per tap.
+ * Work: 8 task(s): 8 runs of pixels cut at tile bounds,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * Few input channels (3) make a tap too short a K: each tile's windows are copied
  * into one row of 48 floats per pixel (im2col of 6 pixels, in L1) and K runs at once.
  */
@@ -510,27 +511,25 @@ static void conv4x4s4_224x224x3_96_pack(int m, int rows, float *restrict apack, 
 static void conv4x4s4_224x224x3_96(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (8 * 1), mb = task / 1 % 8, nb = task % 1;
-    const int m1 = (mb + 1) * 396 < 3136 ? (mb + 1) * 396 : 3136;
-    const int p1 = (nb + 1) * 6 < 6 ? (nb + 1) * 6 : 6;
-    for (int m = mb * 396; m < m1; m += 6) {
+    const int mb = task % 8;
+    const int m0 = 3136 * mb / 8 / 6 * 6;
+    const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
+    const int p0 = 0, p1 = 6;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 3136 ? 6 : 4;
       float apack[6 * 48];
       const float *a[6];
       conv4x4s4_224x224x3_96_pack(m, rows, apack, in);
       for (int i = 0; i < rows; i++) a[i] = apack + i * 48;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 6; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 6 + panel) * 784;
-          const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
-          const size_t at = (size_t)m * 96 + g * 96 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 48, kb * 48, a, pw + 16 + kb * 48 * 16, 3 * 16, pw, out + at,
-              96, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 48, kb * 48, a, pw + 16 + kb * 48 * 16, 3 * 16, pw, out + at,
-              96, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 784;
+        const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
+        const size_t at = (size_t)m * 96 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 48, 0, a, pw + 16, 3 * 16, pw, out + at, 96, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 48, 0, a, pw + 16, 3 * 16, pw, out + at, 96, cols, 1, 1);
+      }
     }
   }
 }
@@ -592,9 +591,10 @@ static void dwconv7x7s1_56x56x96_ln(const float *restrict in, const float *restr
         for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 96 + c0, cn);
 #pragma GCC unroll 32
         for (int s = 0; s < SPAN; s++) {
-          const int iw = iw0 + s;
-          if (iw < 0 || iw >= 56) continue;
-          const lg_vf x = lg_vload_n(xrow + (size_t)iw * 96, cn);
+          /* past the border: a load of no lanes (zeros) from a clamped address, no
+           * branch, so the accumulators stay in registers through the unrolled loop */
+          const int iw = iw0 + s, inside = iw >= 0 && iw < 56;
+          const lg_vf x = lg_vload_n(xrow + (size_t)(iw < 0 ? 0 : inside ? iw : 56 - 1) * 96, inside ? cn : 0);
           /* x meets output j at tap kw = s - j * stride */
 #pragma GCC unroll 16
           for (int j = 0; j < 7; j++) {
@@ -631,31 +631,30 @@ static void dwconv7x7s1_56x56x96_ln(const float *restrict in, const float *restr
  *   M = 3136 pixels, N = 384 channels, K = 1 taps x 96 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][96][16], zero past the last channel.
- * Work: 8 tasks of up to 786 pixels x 12 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 96 channels per tap.
+ * Work: 8 task(s): 4 runs of pixels cut at tile bounds x 2 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (4 * 2), mb = task / 2 % 4, nb = task % 2;
-    const int m1 = (mb + 1) * 786 < 3136 ? (mb + 1) * 786 : 3136;
-    const int p1 = (nb + 1) * 12 < 24 ? (nb + 1) * 12 : 24;
-    for (int m = mb * 786; m < m1; m += 6) {
+    const int mb = task / 2 % 4;
+    const int m0 = 3136 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 3136 : 3136 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 2, p0 = 24 * nb / 2, p1 = 24 * (nb + 1) / 2;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 3136 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 96;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 12; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 24 + panel) * 1552;
-          const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
-          const size_t at = (size_t)m * 384 + g * 384 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_gelu(1, 96, kb * 96, a, pw + 16 + kb * 96 * 16, 96 * 16, pw, out + at,
-              384, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_gelu(1, 96, kb * 96, a, pw + 16 + kb * 96 * 16, 96 * 16, pw, out + at,
-              384, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 1552;
+        const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
+        const size_t at = (size_t)m * 384 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_gelu(1, 96, 0, a, pw + 16, 96 * 16, pw, out + at, 384, cols, 1, 1);
+        else
+          f32_gemm_4x16_gelu(1, 96, 0, a, pw + 16, 96 * 16, pw, out + at, 384, cols, 1, 1);
+      }
     }
   }
 }
@@ -665,32 +664,33 @@ static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const float *r
  *   M = 3136 pixels, N = 96 channels, K = 1 taps x 384 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][384][16], zero past the last channel.
- * Work: 8 tasks of up to 786 pixels x 3 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 384 channels per tap.
+ * Work: 8 task(s): 4 runs of pixels cut at tile bounds x 2 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_56x56x384_96_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (4 * 2), mb = task / 2 % 4, nb = task % 2;
-    const int m1 = (mb + 1) * 786 < 3136 ? (mb + 1) * 786 : 3136;
-    const int p1 = (nb + 1) * 3 < 6 ? (nb + 1) * 3 : 6;
-    for (int m = mb * 786; m < m1; m += 6) {
+    const int mb = task / 2 % 4;
+    const int m0 = 3136 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 3136 : 3136 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 2, p0 = 6 * nb / 2, p1 = 6 * (nb + 1) / 2;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 3136 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 384;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 3; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 6 + panel) * 6160;
-          const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
-          const size_t at = (size_t)m * 96 + g * 96 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_res(1, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
-              96, res + at, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_res(1, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
-              96, res + at, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 6160;
+        const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
+        const size_t at = (size_t)m * 96 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_res(1, 384, 0, a, pw + 16, 384 * 16, pw, out + at, 96,
+            res + at, cols, 1, 1);
+        else
+          f32_gemm_4x16_res(1, 384, 0, a, pw + 16, 384 * 16, pw, out + at, 96,
+            res + at, cols, 1, 1);
+      }
     }
   }
 }
@@ -700,8 +700,9 @@ static void conv1x1s1_56x56x384_96_res(const float *restrict in, const float *re
  *   M = 784 pixels, N = 192 channels, K = 4 taps x 96 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[4][96][16], zero past the last channel.
- * Work: 12 tasks of up to 198 pixels x 4 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 96 channels per tap.
+ * Work: 12 task(s): 4 runs of pixels cut at tile bounds x 3 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -722,25 +723,23 @@ static void conv2x2s2_56x56x96_192(const float *restrict in, const float *restri
   static const float zeros[96];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
-    const int g = task / (4 * 3), mb = task / 3 % 4, nb = task % 3;
-    const int m1 = (mb + 1) * 198 < 784 ? (mb + 1) * 198 : 784;
-    const int p1 = (nb + 1) * 4 < 12 ? (nb + 1) * 4 : 12;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int mb = task / 3 % 4;
+    const int m0 = 784 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 3, p0 = 12 * nb / 3, p1 = 12 * (nb + 1) / 3;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 784 ? 6 : 4;
       const float *a[4 * 6];
       conv2x2s2_56x56x96_192_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 4; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 12 + panel) * 6160;
-          const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
-          const size_t at = (size_t)m * 192 + g * 192 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(4, 96, kb * 96, a, pw + 16 + kb * 96 * 16, 96 * 16, pw, out + at,
-              192, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(4, 96, kb * 96, a, pw + 16 + kb * 96 * 16, 96 * 16, pw, out + at,
-              192, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 6160;
+        const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
+        const size_t at = (size_t)m * 192 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(4, 96, 0, a, pw + 16, 96 * 16, pw, out + at, 192, cols, 1, 1);
+        else
+          f32_gemm_4x16(4, 96, 0, a, pw + 16, 96 * 16, pw, out + at, 192, cols, 1, 1);
+      }
     }
   }
 }
@@ -775,9 +774,10 @@ static void dwconv7x7s1_28x28x192_ln(const float *restrict in, const float *rest
         for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 192 + c0, cn);
 #pragma GCC unroll 32
         for (int s = 0; s < SPAN; s++) {
-          const int iw = iw0 + s;
-          if (iw < 0 || iw >= 28) continue;
-          const lg_vf x = lg_vload_n(xrow + (size_t)iw * 192, cn);
+          /* past the border: a load of no lanes (zeros) from a clamped address, no
+           * branch, so the accumulators stay in registers through the unrolled loop */
+          const int iw = iw0 + s, inside = iw >= 0 && iw < 28;
+          const lg_vf x = lg_vload_n(xrow + (size_t)(iw < 0 ? 0 : inside ? iw : 28 - 1) * 192, inside ? cn : 0);
           /* x meets output j at tap kw = s - j * stride */
 #pragma GCC unroll 16
           for (int j = 0; j < 7; j++) {
@@ -814,31 +814,30 @@ static void dwconv7x7s1_28x28x192_ln(const float *restrict in, const float *rest
  *   M = 784 pixels, N = 768 channels, K = 1 taps x 192 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][192][16], zero past the last channel.
- * Work: 20 tasks of up to 198 pixels x 10 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 192 channels per tap.
+ * Work: 20 task(s): 4 runs of pixels cut at tile bounds x 5 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
-    const int g = task / (4 * 5), mb = task / 5 % 4, nb = task % 5;
-    const int m1 = (mb + 1) * 198 < 784 ? (mb + 1) * 198 : 784;
-    const int p1 = (nb + 1) * 10 < 48 ? (nb + 1) * 10 : 48;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int mb = task / 5 % 4;
+    const int m0 = 784 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 5, p0 = 48 * nb / 5, p1 = 48 * (nb + 1) / 5;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 784 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 192;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 10; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 48 + panel) * 3088;
-          const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
-          const size_t at = (size_t)m * 768 + g * 768 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_gelu(1, 192, kb * 192, a, pw + 16 + kb * 192 * 16, 192 * 16, pw, out + at,
-              768, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_gelu(1, 192, kb * 192, a, pw + 16 + kb * 192 * 16, 192 * 16, pw, out + at,
-              768, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 3088;
+        const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
+        const size_t at = (size_t)m * 768 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_gelu(1, 192, 0, a, pw + 16, 192 * 16, pw, out + at, 768, cols, 1, 1);
+        else
+          f32_gemm_4x16_gelu(1, 192, 0, a, pw + 16, 192 * 16, pw, out + at, 768, cols, 1, 1);
+      }
     }
   }
 }
@@ -848,32 +847,33 @@ static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const float *
  *   M = 784 pixels, N = 192 channels, K = 1 taps x 768 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][768][16], zero past the last channel.
- * Work: 12 tasks of up to 396 pixels x 2 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 768 channels per tap.
+ * Work: 12 task(s): 2 runs of pixels cut at tile bounds x 6 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_28x28x768_192_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
-    const int g = task / (2 * 6), mb = task / 6 % 2, nb = task % 6;
-    const int m1 = (mb + 1) * 396 < 784 ? (mb + 1) * 396 : 784;
-    const int p1 = (nb + 1) * 2 < 12 ? (nb + 1) * 2 : 12;
-    for (int m = mb * 396; m < m1; m += 6) {
+    const int mb = task / 6 % 2;
+    const int m0 = 784 * mb / 2 / 6 * 6;
+    const int m1 = mb == 1 ? 784 : 784 * (mb + 1) / 2 / 6 * 6;
+    const int nb = task % 6, p0 = 12 * nb / 6, p1 = 12 * (nb + 1) / 6;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 784 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 768;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 2; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 12 + panel) * 12304;
-          const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
-          const size_t at = (size_t)m * 192 + g * 192 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_res(1, 768, kb * 768, a, pw + 16 + kb * 768 * 16, 768 * 16, pw, out + at,
-              192, res + at, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_res(1, 768, kb * 768, a, pw + 16 + kb * 768 * 16, 768 * 16, pw, out + at,
-              192, res + at, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 12304;
+        const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
+        const size_t at = (size_t)m * 192 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_res(1, 768, 0, a, pw + 16, 768 * 16, pw, out + at, 192,
+            res + at, cols, 1, 1);
+        else
+          f32_gemm_4x16_res(1, 768, 0, a, pw + 16, 768 * 16, pw, out + at, 192,
+            res + at, cols, 1, 1);
+      }
     }
   }
 }
@@ -910,8 +910,9 @@ static void layernorm_28x28x192(const float *restrict in, const float *restrict 
  *   M = 196 pixels, N = 384 channels, K = 4 taps x 192 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[4][192][16], zero past the last channel.
- * Work: 12 tasks of up to 198 pixels x 2 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 192 channels per tap.
+ * Work: 12 task(s) x 12 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -932,25 +933,21 @@ static void conv2x2s2_28x28x192_384(const float *restrict in, const float *restr
   static const float zeros[192];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
-    const int g = task / (1 * 12), mb = task / 12 % 1, nb = task % 12;
-    const int m1 = (mb + 1) * 198 < 196 ? (mb + 1) * 198 : 196;
-    const int p1 = (nb + 1) * 2 < 24 ? (nb + 1) * 2 : 24;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int m0 = 0, m1 = 196;
+    const int nb = task % 12, p0 = 24 * nb / 12, p1 = 24 * (nb + 1) / 12;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 196 ? 6 : 4;
       const float *a[4 * 6];
       conv2x2s2_28x28x192_384_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 2; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 24 + panel) * 12304;
-          const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
-          const size_t at = (size_t)m * 384 + g * 384 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(4, 192, kb * 192, a, pw + 16 + kb * 192 * 16, 192 * 16, pw, out + at,
-              384, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(4, 192, kb * 192, a, pw + 16 + kb * 192 * 16, 192 * 16, pw, out + at,
-              384, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 12304;
+        const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
+        const size_t at = (size_t)m * 384 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(4, 192, 0, a, pw + 16, 192 * 16, pw, out + at, 384, cols, 1, 1);
+        else
+          f32_gemm_4x16(4, 192, 0, a, pw + 16, 192 * 16, pw, out + at, 384, cols, 1, 1);
+      }
     }
   }
 }
@@ -985,9 +982,10 @@ static void dwconv7x7s1_14x14x384_ln(const float *restrict in, const float *rest
         for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 384 + c0, cn);
 #pragma GCC unroll 32
         for (int s = 0; s < SPAN; s++) {
-          const int iw = iw0 + s;
-          if (iw < 0 || iw >= 14) continue;
-          const lg_vf x = lg_vload_n(xrow + (size_t)iw * 384, cn);
+          /* past the border: a load of no lanes (zeros) from a clamped address, no
+           * branch, so the accumulators stay in registers through the unrolled loop */
+          const int iw = iw0 + s, inside = iw >= 0 && iw < 14;
+          const lg_vf x = lg_vload_n(xrow + (size_t)(iw < 0 ? 0 : inside ? iw : 14 - 1) * 384, inside ? cn : 0);
           /* x meets output j at tap kw = s - j * stride */
 #pragma GCC unroll 16
           for (int j = 0; j < 7; j++) {
@@ -1024,31 +1022,28 @@ static void dwconv7x7s1_14x14x384_ln(const float *restrict in, const float *rest
  *   M = 196 pixels, N = 1536 channels, K = 1 taps x 384 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][384][16], zero past the last channel.
- * Work: 20 tasks of up to 198 pixels x 5 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 384 channels per tap.
+ * Work: 20 task(s) x 20 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
-    const int g = task / (1 * 20), mb = task / 20 % 1, nb = task % 20;
-    const int m1 = (mb + 1) * 198 < 196 ? (mb + 1) * 198 : 196;
-    const int p1 = (nb + 1) * 5 < 96 ? (nb + 1) * 5 : 96;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int m0 = 0, m1 = 196;
+    const int nb = task % 20, p0 = 96 * nb / 20, p1 = 96 * (nb + 1) / 20;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 196 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 384;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 5; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 96 + panel) * 6160;
-          const int cols = 1536 - panel * 16 < 16 ? 1536 - panel * 16 : 16;
-          const size_t at = (size_t)m * 1536 + g * 1536 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_gelu(1, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
-              1536, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_gelu(1, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
-              1536, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 6160;
+        const int cols = 1536 - panel * 16 < 16 ? 1536 - panel * 16 : 16;
+        const size_t at = (size_t)m * 1536 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_gelu(1, 384, 0, a, pw + 16, 384 * 16, pw, out + at, 1536, cols, 1, 1);
+        else
+          f32_gemm_4x16_gelu(1, 384, 0, a, pw + 16, 384 * 16, pw, out + at, 1536, cols, 1, 1);
+      }
     }
   }
 }
@@ -1058,32 +1053,31 @@ static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const float 
  *   M = 196 pixels, N = 384 channels, K = 1 taps x 1536 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][1536][16], zero past the last channel.
- * Work: 24 tasks of up to 198 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 1536 channels per tap.
+ * Work: 24 task(s) x 24 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_14x14x1536_384_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 24; task++) {
-    const int g = task / (1 * 24), mb = task / 24 % 1, nb = task % 24;
-    const int m1 = (mb + 1) * 198 < 196 ? (mb + 1) * 198 : 196;
-    const int p1 = (nb + 1) * 1 < 24 ? (nb + 1) * 1 : 24;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int m0 = 0, m1 = 196;
+    const int nb = task % 24, p0 = 24 * nb / 24, p1 = 24 * (nb + 1) / 24;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 196 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 1536;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 24 + panel) * 24592;
-          const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
-          const size_t at = (size_t)m * 384 + g * 384 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_res(1, 1536, kb * 1536, a, pw + 16 + kb * 1536 * 16, 1536 * 16, pw, out + at,
-              384, res + at, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_res(1, 1536, kb * 1536, a, pw + 16 + kb * 1536 * 16, 1536 * 16, pw, out + at,
-              384, res + at, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 24592;
+        const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
+        const size_t at = (size_t)m * 384 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_res(1, 1536, 0, a, pw + 16, 1536 * 16, pw, out + at, 384,
+            res + at, cols, 1, 1);
+        else
+          f32_gemm_4x16_res(1, 1536, 0, a, pw + 16, 1536 * 16, pw, out + at, 384,
+            res + at, cols, 1, 1);
+      }
     }
   }
 }
@@ -1120,8 +1114,9 @@ static void layernorm_14x14x384(const float *restrict in, const float *restrict 
  *   M = 49 pixels, N = 768 channels, K = 4 taps x 384 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[4][384][16], zero past the last channel.
- * Work: 48 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 384 channels per tap.
+ * Work: 48 task(s) x 48 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -1142,25 +1137,21 @@ static void conv2x2s2_14x14x384_768(const float *restrict in, const float *restr
   static const float zeros[384];
 #pragma omp for schedule(static)
   for (int task = 0; task < 48; task++) {
-    const int g = task / (1 * 48), mb = task / 48 % 1, nb = task % 48;
-    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
-    const int p1 = (nb + 1) * 1 < 48 ? (nb + 1) * 1 : 48;
-    for (int m = mb * 54; m < m1; m += 6) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 48, p0 = 48 * nb / 48, p1 = 48 * (nb + 1) / 48;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[4 * 6];
       conv2x2s2_14x14x384_768_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 48 + panel) * 24592;
-          const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
-          const size_t at = (size_t)m * 768 + g * 768 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(4, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
-              768, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16(4, 384, kb * 384, a, pw + 16 + kb * 384 * 16, 384 * 16, pw, out + at,
-              768, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 24592;
+        const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
+        const size_t at = (size_t)m * 768 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(4, 384, 0, a, pw + 16, 384 * 16, pw, out + at, 768, cols, 1, 1);
+        else
+          f32_gemm_1x16(4, 384, 0, a, pw + 16, 384 * 16, pw, out + at, 768, cols, 1, 1);
+      }
     }
   }
 }
@@ -1195,9 +1186,10 @@ static void dwconv7x7s1_7x7x768_ln(const float *restrict in, const float *restri
         for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 768 + c0, cn);
 #pragma GCC unroll 32
         for (int s = 0; s < SPAN; s++) {
-          const int iw = iw0 + s;
-          if (iw < 0 || iw >= 7) continue;
-          const lg_vf x = lg_vload_n(xrow + (size_t)iw * 768, cn);
+          /* past the border: a load of no lanes (zeros) from a clamped address, no
+           * branch, so the accumulators stay in registers through the unrolled loop */
+          const int iw = iw0 + s, inside = iw >= 0 && iw < 7;
+          const lg_vf x = lg_vload_n(xrow + (size_t)(iw < 0 ? 0 : inside ? iw : 7 - 1) * 768, inside ? cn : 0);
           /* x meets output j at tap kw = s - j * stride */
 #pragma GCC unroll 16
           for (int j = 0; j < 7; j++) {
@@ -1234,31 +1226,28 @@ static void dwconv7x7s1_7x7x768_ln(const float *restrict in, const float *restri
  *   M = 49 pixels, N = 3072 channels, K = 1 taps x 768 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][768][16], zero past the last channel.
- * Work: 96 tasks of up to 54 pixels x 2 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 768 channels per tap.
+ * Work: 96 task(s) x 96 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 96; task++) {
-    const int g = task / (1 * 96), mb = task / 96 % 1, nb = task % 96;
-    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
-    const int p1 = (nb + 1) * 2 < 192 ? (nb + 1) * 2 : 192;
-    for (int m = mb * 54; m < m1; m += 6) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 96, p0 = 192 * nb / 96, p1 = 192 * (nb + 1) / 96;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 768;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 2; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 192 + panel) * 12304;
-          const int cols = 3072 - panel * 16 < 16 ? 3072 - panel * 16 : 16;
-          const size_t at = (size_t)m * 3072 + g * 3072 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_gelu(1, 768, kb * 768, a, pw + 16 + kb * 768 * 16, 768 * 16, pw, out + at,
-              3072, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16_gelu(1, 768, kb * 768, a, pw + 16 + kb * 768 * 16, 768 * 16, pw, out + at,
-              3072, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 12304;
+        const int cols = 3072 - panel * 16 < 16 ? 3072 - panel * 16 : 16;
+        const size_t at = (size_t)m * 3072 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_gelu(1, 768, 0, a, pw + 16, 768 * 16, pw, out + at, 3072, cols, 1, 1);
+        else
+          f32_gemm_1x16_gelu(1, 768, 0, a, pw + 16, 768 * 16, pw, out + at, 3072, cols, 1, 1);
+      }
     }
   }
 }
@@ -1268,32 +1257,31 @@ static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const float *r
  *   M = 49 pixels, N = 768 channels, K = 1 taps x 3072 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][3072][16], zero past the last channel.
- * Work: 48 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 3072 channels per tap.
+ * Work: 48 task(s) x 48 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_7x7x3072_768_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 48; task++) {
-    const int g = task / (1 * 48), mb = task / 48 % 1, nb = task % 48;
-    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
-    const int p1 = (nb + 1) * 1 < 48 ? (nb + 1) * 1 : 48;
-    for (int m = mb * 54; m < m1; m += 6) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 48, p0 = 48 * nb / 48, p1 = 48 * (nb + 1) / 48;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 3072;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 48 + panel) * 49168;
-          const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
-          const size_t at = (size_t)m * 768 + g * 768 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_res(1, 3072, kb * 3072, a, pw + 16 + kb * 3072 * 16, 3072 * 16, pw, out + at,
-              768, res + at, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16_res(1, 3072, kb * 3072, a, pw + 16 + kb * 3072 * 16, 3072 * 16, pw, out + at,
-              768, res + at, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 49168;
+        const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
+        const size_t at = (size_t)m * 768 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_res(1, 3072, 0, a, pw + 16, 3072 * 16, pw, out + at, 768,
+            res + at, cols, 1, 1);
+        else
+          f32_gemm_1x16_res(1, 3072, 0, a, pw + 16, 3072 * 16, pw, out + at, 768,
+            res + at, cols, 1, 1);
+      }
     }
   }
 }
@@ -1350,28 +1338,25 @@ static void layernorm_1x1x768(const float *restrict in, const float *restrict we
  *   M = 1 pixels, N = 1000 channels, K = 1 taps x 768 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][768][16], zero past the last channel.
- * Work: 32 tasks of up to 1 pixels x 2 panels (the panels' weights stay in L2
- * while 1-pixel tiles pass by); K in 1 block(s) of 768 channels per tap.
+ * Work: 32 task(s) x 32 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 1-pixel tiles
+ * pass by.
  */
 static void linear_768_1000(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
-    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
-    const int m1 = (mb + 1) * 1 < 1 ? (mb + 1) * 1 : 1;
-    const int p1 = (nb + 1) * 2 < 63 ? (nb + 1) * 2 : 63;
-    for (int m = mb * 1; m < m1; m += 1) {
-      const int rows = m + 1 <= 1 ? 1 : 0;
+    const int m0 = 0, m1 = 1;
+    const int nb = task % 32, p0 = 63 * nb / 32, p1 = 63 * (nb + 1) / 32;
+    for (int m = m0; m < m1; m += 1) {
+      const int rows = 1;
       const float *a[1];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 768;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 2; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 63 + panel) * 12304;
-          const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
-          const size_t at = (size_t)m * 1000 + g * 1000 + panel * 16;
-          if (rows == 1)
-            f32_gemm_1x16(1, 768, kb * 768, a, pw + 16 + kb * 768 * 16, 768 * 16, pw, out + at,
-              1000, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 12304;
+        const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
+        const size_t at = (size_t)m * 1000 + panel * 16;
+        f32_gemm_1x16(1, 768, 0, a, pw + 16, 768 * 16, pw, out + at, 1000, cols, 1, 1);
+      }
     }
   }
 }

@@ -413,8 +413,9 @@ static void input_nchw_to_nhwc(const float *restrict in, float *restrict out) {
  *   M = 12544 pixels, N = 64 channels, K = 49 taps x 3 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[49][3][16], zero past the last channel.
- * Work: 8 tasks of up to 1572 pixels x 4 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 147 channels per tap.
+ * Work: 8 task(s): 8 runs of pixels cut at tile bounds,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * Few input channels (3) make a tap too short a K: each tile's windows are copied
  * into one row of 147 floats per pixel (im2col of 6 pixels, in L1) and K runs at once.
  */
@@ -437,27 +438,25 @@ static void conv7x7s2_224x224x3_64_relu_pack(int m, int rows, float *restrict ap
 static void conv7x7s2_224x224x3_64_relu(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (8 * 1), mb = task / 1 % 8, nb = task % 1;
-    const int m1 = (mb + 1) * 1572 < 12544 ? (mb + 1) * 1572 : 12544;
-    const int p1 = (nb + 1) * 4 < 4 ? (nb + 1) * 4 : 4;
-    for (int m = mb * 1572; m < m1; m += 6) {
+    const int mb = task % 8;
+    const int m0 = 12544 * mb / 8 / 6 * 6;
+    const int m1 = mb == 7 ? 12544 : 12544 * (mb + 1) / 8 / 6 * 6;
+    const int p0 = 0, p1 = 4;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 12544 ? 6 : 4;
       float apack[6 * 147];
       const float *a[6];
       conv7x7s2_224x224x3_64_relu_pack(m, rows, apack, in);
       for (int i = 0; i < rows; i++) a[i] = apack + i * 147;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 4; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 4 + panel) * 2368;
-          const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-          const size_t at = (size_t)m * 64 + g * 64 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_relu(1, 147, kb * 147, a, pw + 16 + kb * 147 * 16, 3 * 16, pw, out + at,
-              64, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_relu(1, 147, kb * 147, a, pw + 16 + kb * 147 * 16, 3 * 16, pw, out + at,
-              64, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 2368;
+        const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+        const size_t at = (size_t)m * 64 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_relu(1, 147, 0, a, pw + 16, 3 * 16, pw, out + at, 64, cols, 1, 1);
+        else
+          f32_gemm_4x16_relu(1, 147, 0, a, pw + 16, 3 * 16, pw, out + at, 64, cols, 1, 1);
+      }
     }
   }
 }
@@ -493,7 +492,8 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
  *   U[36][64][16] = G g G^T of each 3x3 kernel g (computed in double)
  * scratch: V[36][196][64] = B^T d B of every input patch d, then
  *          M[36][196][64] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 102 tiles x one
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 2 runs of tiles (cut at
+ * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
 static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
@@ -532,8 +532,9 @@ static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const f
   }
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int panel = task % 4, t0 = task / 4 * 102;
-    const int t1 = t0 + 102 < 196 ? t0 + 102 : 196;
+    const int panel = task % 4, tb = task / 4;
+    const int t0 = 196 * tb / 2 / 6 * 6;
+    const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
     const float *pw = w + (size_t)panel * 36880;
     const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
     for (int pos = 0; pos < 36; pos++)
@@ -590,7 +591,8 @@ static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const f
  *   U[36][64][16] = G g G^T of each 3x3 kernel g (computed in double)
  * scratch: V[36][196][64] = B^T d B of every input patch d, then
  *          M[36][196][64] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 102 tiles x one
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 2 runs of tiles (cut at
+ * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
 static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
@@ -630,8 +632,9 @@ static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, con
   }
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int panel = task % 4, t0 = task / 4 * 102;
-    const int t1 = t0 + 102 < 196 ? t0 + 102 : 196;
+    const int panel = task % 4, tb = task / 4;
+    const int t0 = 196 * tb / 2 / 6 * 6;
+    const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
     const float *pw = w + (size_t)panel * 36880;
     const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
     for (int pos = 0; pos < 36; pos++)
@@ -686,8 +689,9 @@ static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, con
  *   M = 784 pixels, N = 128 channels, K = 1 taps x 64 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][64][16], zero past the last channel.
- * Work: 8 tasks of up to 102 pixels x 8 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 64 channels per tap.
+ * Work: 8 task(s): 8 runs of pixels cut at tile bounds,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * Few input channels (64) make a tap too short a K: each tile's windows are copied
  * into one row of 64 floats per pixel (im2col of 6 pixels, in L1) and K runs at once.
  */
@@ -710,27 +714,25 @@ static void conv1x1s2_56x56x64_128_pack(int m, int rows, float *restrict apack, 
 static void conv1x1s2_56x56x64_128(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (8 * 1), mb = task / 1 % 8, nb = task % 1;
-    const int m1 = (mb + 1) * 102 < 784 ? (mb + 1) * 102 : 784;
-    const int p1 = (nb + 1) * 8 < 8 ? (nb + 1) * 8 : 8;
-    for (int m = mb * 102; m < m1; m += 6) {
+    const int mb = task % 8;
+    const int m0 = 784 * mb / 8 / 6 * 6;
+    const int m1 = mb == 7 ? 784 : 784 * (mb + 1) / 8 / 6 * 6;
+    const int p0 = 0, p1 = 8;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 784 ? 6 : 4;
       float apack[6 * 64];
       const float *a[6];
       conv1x1s2_56x56x64_128_pack(m, rows, apack, in);
       for (int i = 0; i < rows; i++) a[i] = apack + i * 64;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 8; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 8 + panel) * 1040;
-          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-          const size_t at = (size_t)m * 128 + g * 128 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
-              128, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
-              128, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 1040;
+        const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+        const size_t at = (size_t)m * 128 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 64, 0, a, pw + 16, 64 * 16, pw, out + at, 128, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 64, 0, a, pw + 16, 64 * 16, pw, out + at, 128, cols, 1, 1);
+      }
     }
   }
 }
@@ -740,8 +742,9 @@ static void conv1x1s2_56x56x64_128(const float *restrict in, const float *restri
  *   M = 784 pixels, N = 128 channels, K = 9 taps x 64 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[9][64][16], zero past the last channel.
- * Work: 12 tasks of up to 198 pixels x 3 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 64 channels per tap.
+ * Work: 12 task(s): 4 runs of pixels cut at tile bounds x 3 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -762,25 +765,23 @@ static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const float *r
   static const float zeros[64];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
-    const int g = task / (4 * 3), mb = task / 3 % 4, nb = task % 3;
-    const int m1 = (mb + 1) * 198 < 784 ? (mb + 1) * 198 : 784;
-    const int p1 = (nb + 1) * 3 < 8 ? (nb + 1) * 3 : 8;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int mb = task / 3 % 4;
+    const int m0 = 784 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 3, p0 = 8 * nb / 3, p1 = 8 * (nb + 1) / 3;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 784 ? 6 : 4;
       const float *a[9 * 6];
       conv3x3s2_56x56x64_128_relu_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 3; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 8 + panel) * 9232;
-          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-          const size_t at = (size_t)m * 128 + g * 128 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_relu(9, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
-              128, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_relu(9, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
-              128, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 9232;
+        const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+        const size_t at = (size_t)m * 128 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_relu(9, 64, 0, a, pw + 16, 64 * 16, pw, out + at, 128, cols, 1, 1);
+        else
+          f32_gemm_4x16_relu(9, 64, 0, a, pw + 16, 64 * 16, pw, out + at, 128, cols, 1, 1);
+      }
     }
   }
 }
@@ -793,7 +794,8 @@ static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const float *r
  *   U[36][128][16] = G g G^T of each 3x3 kernel g (computed in double)
  * scratch: V[36][49][128] = B^T d B of every input patch d, then
  *          M[36][49][128] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 54 tiles x one
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
+ * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
 static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
@@ -833,8 +835,9 @@ static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, c
   }
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int panel = task % 8, t0 = task / 8 * 54;
-    const int t1 = t0 + 54 < 49 ? t0 + 54 : 49;
+    const int panel = task % 8, tb = task / 8;
+    const int t0 = 49 * tb / 1 / 6 * 6;
+    const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
     const float *pw = w + (size_t)panel * 73744;
     const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
     for (int pos = 0; pos < 36; pos++)
@@ -892,7 +895,8 @@ static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, c
  *   U[36][128][16] = G g G^T of each 3x3 kernel g (computed in double)
  * scratch: V[36][49][128] = B^T d B of every input patch d, then
  *          M[36][49][128] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 54 tiles x one
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
+ * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
 static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
@@ -931,8 +935,9 @@ static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const
   }
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int panel = task % 8, t0 = task / 8 * 54;
-    const int t1 = t0 + 54 < 49 ? t0 + 54 : 49;
+    const int panel = task % 8, tb = task / 8;
+    const int t0 = 49 * tb / 1 / 6 * 6;
+    const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
     const float *pw = w + (size_t)panel * 73744;
     const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
     for (int pos = 0; pos < 36; pos++)
@@ -986,8 +991,9 @@ static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const
  *   M = 196 pixels, N = 256 channels, K = 1 taps x 128 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][128][16], zero past the last channel.
- * Work: 8 tasks of up to 54 pixels x 8 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 128 channels per tap.
+ * Work: 8 task(s): 4 runs of pixels cut at tile bounds x 2 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -1008,25 +1014,23 @@ static void conv1x1s2_28x28x128_256(const float *restrict in, const float *restr
   static const float zeros[128];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (4 * 2), mb = task / 2 % 4, nb = task % 2;
-    const int m1 = (mb + 1) * 54 < 196 ? (mb + 1) * 54 : 196;
-    const int p1 = (nb + 1) * 8 < 16 ? (nb + 1) * 8 : 16;
-    for (int m = mb * 54; m < m1; m += 6) {
+    const int mb = task / 2 % 4;
+    const int m0 = 196 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 196 : 196 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 2, p0 = 16 * nb / 2, p1 = 16 * (nb + 1) / 2;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 196 ? 6 : 4;
       const float *a[1 * 6];
       conv1x1s2_28x28x128_256_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 8; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 16 + panel) * 2064;
-          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-          const size_t at = (size_t)m * 256 + g * 256 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 2064;
+        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+        const size_t at = (size_t)m * 256 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 128, 0, a, pw + 16, 128 * 16, pw, out + at, 256, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 128, 0, a, pw + 16, 128 * 16, pw, out + at, 256, cols, 1, 1);
+      }
     }
   }
 }
@@ -1036,8 +1040,9 @@ static void conv1x1s2_28x28x128_256(const float *restrict in, const float *restr
  *   M = 196 pixels, N = 256 channels, K = 9 taps x 128 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[9][128][16], zero past the last channel.
- * Work: 16 tasks of up to 198 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 128 channels per tap.
+ * Work: 16 task(s) x 16 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -1058,25 +1063,21 @@ static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const float *
   static const float zeros[128];
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
-    const int g = task / (1 * 16), mb = task / 16 % 1, nb = task % 16;
-    const int m1 = (mb + 1) * 198 < 196 ? (mb + 1) * 198 : 196;
-    const int p1 = (nb + 1) * 1 < 16 ? (nb + 1) * 1 : 16;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int m0 = 0, m1 = 196;
+    const int nb = task % 16, p0 = 16 * nb / 16, p1 = 16 * (nb + 1) / 16;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 196 ? 6 : 4;
       const float *a[9 * 6];
       conv3x3s2_28x28x128_256_relu_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 16 + panel) * 18448;
-          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-          const size_t at = (size_t)m * 256 + g * 256 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_relu(9, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_relu(9, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 18448;
+        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+        const size_t at = (size_t)m * 256 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_relu(9, 128, 0, a, pw + 16, 128 * 16, pw, out + at, 256, cols, 1, 1);
+        else
+          f32_gemm_4x16_relu(9, 128, 0, a, pw + 16, 128 * 16, pw, out + at, 256, cols, 1, 1);
+      }
     }
   }
 }
@@ -1089,7 +1090,8 @@ static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const float *
  *   U[36][256][16] = G g G^T of each 3x3 kernel g (computed in double)
  * scratch: V[36][16][256] = B^T d B of every input patch d, then
  *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 18 tiles x one
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
+ * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
 static void conv3x3s1_wino4x3_14x14x256_256_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
@@ -1129,8 +1131,9 @@ static void conv3x3s1_wino4x3_14x14x256_256_res_relu(const float *restrict in, c
   }
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
-    const int panel = task % 16, t0 = task / 16 * 18;
-    const int t1 = t0 + 18 < 16 ? t0 + 18 : 16;
+    const int panel = task % 16, tb = task / 16;
+    const int t0 = 16 * tb / 1 / 6 * 6;
+    const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
     const float *pw = w + (size_t)panel * 147472;
     const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
     for (int pos = 0; pos < 36; pos++)
@@ -1188,7 +1191,8 @@ static void conv3x3s1_wino4x3_14x14x256_256_res_relu(const float *restrict in, c
  *   U[36][256][16] = G g G^T of each 3x3 kernel g (computed in double)
  * scratch: V[36][16][256] = B^T d B of every input patch d, then
  *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 18 tiles x one
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
+ * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
 static void conv3x3s1_wino4x3_14x14x256_256_relu(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
@@ -1227,8 +1231,9 @@ static void conv3x3s1_wino4x3_14x14x256_256_relu(const float *restrict in, const
   }
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
-    const int panel = task % 16, t0 = task / 16 * 18;
-    const int t1 = t0 + 18 < 16 ? t0 + 18 : 16;
+    const int panel = task % 16, tb = task / 16;
+    const int t0 = 16 * tb / 1 / 6 * 6;
+    const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
     const float *pw = w + (size_t)panel * 147472;
     const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
     for (int pos = 0; pos < 36; pos++)
@@ -1282,8 +1287,9 @@ static void conv3x3s1_wino4x3_14x14x256_256_relu(const float *restrict in, const
  *   M = 49 pixels, N = 512 channels, K = 1 taps x 256 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][256][16], zero past the last channel.
- * Work: 15 tasks of up to 18 pixels x 7 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 256 channels per tap.
+ * Work: 20 task(s): 4 runs of pixels cut at tile bounds x 5 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -1303,26 +1309,24 @@ static void conv1x1s2_14x14x256_512_rows(int m, int rows, const float **a, const
 static void conv1x1s2_14x14x256_512(const float *restrict in, const float *restrict w, float *restrict out) {
   static const float zeros[256];
 #pragma omp for schedule(static)
-  for (int task = 0; task < 15; task++) {
-    const int g = task / (3 * 5), mb = task / 5 % 3, nb = task % 5;
-    const int m1 = (mb + 1) * 18 < 49 ? (mb + 1) * 18 : 49;
-    const int p1 = (nb + 1) * 7 < 32 ? (nb + 1) * 7 : 32;
-    for (int m = mb * 18; m < m1; m += 6) {
+  for (int task = 0; task < 20; task++) {
+    const int mb = task / 5 % 4;
+    const int m0 = 49 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 49 : 49 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 5, p0 = 32 * nb / 5, p1 = 32 * (nb + 1) / 5;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[1 * 6];
       conv1x1s2_14x14x256_512_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 7; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 32 + panel) * 4112;
-          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 4112;
+        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+        const size_t at = (size_t)m * 512 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 512, cols, 1, 1);
+        else
+          f32_gemm_1x16(1, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 512, cols, 1, 1);
+      }
     }
   }
 }
@@ -1332,8 +1336,9 @@ static void conv1x1s2_14x14x256_512(const float *restrict in, const float *restr
  *   M = 49 pixels, N = 512 channels, K = 9 taps x 256 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[9][256][16], zero past the last channel.
- * Work: 32 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 256 channels per tap.
+ * Work: 32 task(s) x 32 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -1354,25 +1359,21 @@ static void conv3x3s2_14x14x256_512_relu(const float *restrict in, const float *
   static const float zeros[256];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
-    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
-    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
-    const int p1 = (nb + 1) * 1 < 32 ? (nb + 1) * 1 : 32;
-    for (int m = mb * 54; m < m1; m += 6) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[9 * 6];
       conv3x3s2_14x14x256_512_relu_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 32 + panel) * 36880;
-          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_relu(9, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16_relu(9, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 36880;
+        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+        const size_t at = (size_t)m * 512 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_relu(9, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 512, cols, 1, 1);
+        else
+          f32_gemm_1x16_relu(9, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 512, cols, 1, 1);
+      }
     }
   }
 }
@@ -1382,8 +1383,9 @@ static void conv3x3s2_14x14x256_512_relu(const float *restrict in, const float *
  *   M = 49 pixels, N = 512 channels, K = 9 taps x 512 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[9][512][16], zero past the last channel.
- * Work: 32 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ * Work: 32 task(s) x 32 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -1405,25 +1407,23 @@ static void conv3x3s1_7x7x512_512_res_relu(const float *restrict in, const float
   static const float zeros[512];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
-    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
-    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
-    const int p1 = (nb + 1) * 1 < 32 ? (nb + 1) * 1 : 32;
-    for (int m = mb * 54; m < m1; m += 6) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[9 * 6];
       conv3x3s1_7x7x512_512_res_relu_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 32 + panel) * 73744;
-          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_res_relu(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              512, res + at, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16_res_relu(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              512, res + at, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 73744;
+        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+        const size_t at = (size_t)m * 512 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_res_relu(9, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 512,
+            res + at, cols, 1, 1);
+        else
+          f32_gemm_1x16_res_relu(9, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 512,
+            res + at, cols, 1, 1);
+      }
     }
   }
 }
@@ -1433,8 +1433,9 @@ static void conv3x3s1_7x7x512_512_res_relu(const float *restrict in, const float
  *   M = 49 pixels, N = 512 channels, K = 9 taps x 512 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[9][512][16], zero past the last channel.
- * Work: 32 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ * Work: 32 task(s) x 32 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -1455,25 +1456,21 @@ static void conv3x3s1_7x7x512_512_relu(const float *restrict in, const float *re
   static const float zeros[512];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
-    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
-    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
-    const int p1 = (nb + 1) * 1 < 32 ? (nb + 1) * 1 : 32;
-    for (int m = mb * 54; m < m1; m += 6) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[9 * 6];
       conv3x3s1_7x7x512_512_relu_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 32 + panel) * 73744;
-          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_relu(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16_relu(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 73744;
+        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+        const size_t at = (size_t)m * 512 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_relu(9, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 512, cols, 1, 1);
+        else
+          f32_gemm_1x16_relu(9, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 512, cols, 1, 1);
+      }
     }
   }
 }
@@ -1503,28 +1500,25 @@ static void global_avgpool_7x7x512(const float *restrict in, float *restrict out
  *   M = 1 pixels, N = 1000 channels, K = 1 taps x 512 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][512][16], zero past the last channel.
- * Work: 21 tasks of up to 1 pixels x 3 panels (the panels' weights stay in L2
- * while 1-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ * Work: 21 task(s) x 21 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 1-pixel tiles
+ * pass by.
  */
 static void linear_512_1000(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 21; task++) {
-    const int g = task / (1 * 21), mb = task / 21 % 1, nb = task % 21;
-    const int m1 = (mb + 1) * 1 < 1 ? (mb + 1) * 1 : 1;
-    const int p1 = (nb + 1) * 3 < 63 ? (nb + 1) * 3 : 63;
-    for (int m = mb * 1; m < m1; m += 1) {
-      const int rows = m + 1 <= 1 ? 1 : 0;
+    const int m0 = 0, m1 = 1;
+    const int nb = task % 21, p0 = 63 * nb / 21, p1 = 63 * (nb + 1) / 21;
+    for (int m = m0; m < m1; m += 1) {
+      const int rows = 1;
       const float *a[1];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 512;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 3; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 63 + panel) * 8208;
-          const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
-          const size_t at = (size_t)m * 1000 + g * 1000 + panel * 16;
-          if (rows == 1)
-            f32_gemm_1x16(1, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              1000, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 8208;
+        const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
+        const size_t at = (size_t)m * 1000 + panel * 16;
+        f32_gemm_1x16(1, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 1000, cols, 1, 1);
+      }
     }
   }
 }
@@ -1685,7 +1679,7 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
       hook(ctx, "layer3.1", ACT(1380352), 1, 14, 14, 256);
     }
 
-    /* layer4.0.downsample.0 + layer4.0.downsample.1 -> [1,7,7,512]: indirect gemm 6x16 tiles, 15 tasks */
+    /* layer4.0.downsample.0 + layer4.0.downsample.1 -> [1,7,7,512]: indirect gemm 6x16 tiles, 20 tasks */
     conv1x1s2_14x14x256_512(ACT(1380352), WGT(39433728), ACT(0));
     if (hook) {
 #pragma omp single

@@ -327,8 +327,9 @@ static void input_nchw_to_nhwc(const float *restrict in, float *restrict out) {
  *   M = 12544 pixels, N = 64 channels, K = 49 taps x 3 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[49][3][16], zero past the last channel.
- * Work: 8 tasks of up to 1572 pixels x 4 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 147 channels per tap.
+ * Work: 8 task(s): 8 runs of pixels cut at tile bounds,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * Few input channels (3) make a tap too short a K: each tile's windows are copied
  * into one row of 147 floats per pixel (im2col of 6 pixels, in L1) and K runs at once.
  */
@@ -351,27 +352,25 @@ static void conv7x7s2_224x224x3_64_pack(int m, int rows, float *restrict apack, 
 static void conv7x7s2_224x224x3_64(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (8 * 1), mb = task / 1 % 8, nb = task % 1;
-    const int m1 = (mb + 1) * 1572 < 12544 ? (mb + 1) * 1572 : 12544;
-    const int p1 = (nb + 1) * 4 < 4 ? (nb + 1) * 4 : 4;
-    for (int m = mb * 1572; m < m1; m += 6) {
+    const int mb = task % 8;
+    const int m0 = 12544 * mb / 8 / 6 * 6;
+    const int m1 = mb == 7 ? 12544 : 12544 * (mb + 1) / 8 / 6 * 6;
+    const int p0 = 0, p1 = 4;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 12544 ? 6 : 4;
       float apack[6 * 147];
       const float *a[6];
       conv7x7s2_224x224x3_64_pack(m, rows, apack, in);
       for (int i = 0; i < rows; i++) a[i] = apack + i * 147;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 4; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 4 + panel) * 2368;
-          const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-          const size_t at = (size_t)m * 64 + g * 64 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 147, kb * 147, a, pw + 16 + kb * 147 * 16, 3 * 16, pw, out + at,
-              64, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 147, kb * 147, a, pw + 16 + kb * 147 * 16, 3 * 16, pw, out + at,
-              64, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 2368;
+        const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+        const size_t at = (size_t)m * 64 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 147, 0, a, pw + 16, 3 * 16, pw, out + at, 64, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 147, 0, a, pw + 16, 3 * 16, pw, out + at, 64, cols, 1, 1);
+      }
     }
   }
 }
@@ -485,31 +484,30 @@ static void groupnorm_56x56x64_relu(const float *restrict in, const float *restr
  *   M = 3136 pixels, N = 256 channels, K = 1 taps x 64 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][64][16], zero past the last channel.
- * Work: 8 tasks of up to 396 pixels x 16 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 64 channels per tap.
+ * Work: 8 task(s): 8 runs of pixels cut at tile bounds,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_56x56x64_256(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (8 * 1), mb = task / 1 % 8, nb = task % 1;
-    const int m1 = (mb + 1) * 396 < 3136 ? (mb + 1) * 396 : 3136;
-    const int p1 = (nb + 1) * 16 < 16 ? (nb + 1) * 16 : 16;
-    for (int m = mb * 396; m < m1; m += 6) {
+    const int mb = task % 8;
+    const int m0 = 3136 * mb / 8 / 6 * 6;
+    const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
+    const int p0 = 0, p1 = 16;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 3136 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 64;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 16; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 16 + panel) * 1040;
-          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-          const size_t at = (size_t)m * 256 + g * 256 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 1040;
+        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+        const size_t at = (size_t)m * 256 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 64, 0, a, pw + 16, 64 * 16, pw, out + at, 256, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 64, 0, a, pw + 16, 64 * 16, pw, out + at, 256, cols, 1, 1);
+      }
     }
   }
 }
@@ -519,31 +517,30 @@ static void conv1x1s1_56x56x64_256(const float *restrict in, const float *restri
  *   M = 3136 pixels, N = 64 channels, K = 1 taps x 64 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][64][16], zero past the last channel.
- * Work: 8 tasks of up to 396 pixels x 4 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 64 channels per tap.
+ * Work: 8 task(s): 8 runs of pixels cut at tile bounds,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_56x56x64_64(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (8 * 1), mb = task / 1 % 8, nb = task % 1;
-    const int m1 = (mb + 1) * 396 < 3136 ? (mb + 1) * 396 : 3136;
-    const int p1 = (nb + 1) * 4 < 4 ? (nb + 1) * 4 : 4;
-    for (int m = mb * 396; m < m1; m += 6) {
+    const int mb = task % 8;
+    const int m0 = 3136 * mb / 8 / 6 * 6;
+    const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
+    const int p0 = 0, p1 = 4;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 3136 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 64;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 4; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 4 + panel) * 1040;
-          const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-          const size_t at = (size_t)m * 64 + g * 64 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
-              64, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
-              64, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 1040;
+        const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+        const size_t at = (size_t)m * 64 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 64, 0, a, pw + 16, 64 * 16, pw, out + at, 64, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 64, 0, a, pw + 16, 64 * 16, pw, out + at, 64, cols, 1, 1);
+      }
     }
   }
 }
@@ -556,7 +553,8 @@ static void conv1x1s1_56x56x64_64(const float *restrict in, const float *restric
  *   U[36][64][16] = G g G^T of each 3x3 kernel g (computed in double)
  * scratch: V[36][196][64] = B^T d B of every input patch d, then
  *          M[36][196][64] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 102 tiles x one
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 2 runs of tiles (cut at
+ * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
 static void conv3x3s1_wino4x3_56x56x64_64(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 196 * 64;
@@ -594,8 +592,9 @@ static void conv3x3s1_wino4x3_56x56x64_64(const float *restrict in, const float 
   }
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int panel = task % 4, t0 = task / 4 * 102;
-    const int t1 = t0 + 102 < 196 ? t0 + 102 : 196;
+    const int panel = task % 4, tb = task / 4;
+    const int t0 = 196 * tb / 2 / 6 * 6;
+    const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
     const float *pw = w + (size_t)panel * 36880;
     const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
     for (int pos = 0; pos < 36; pos++)
@@ -648,32 +647,33 @@ static void conv3x3s1_wino4x3_56x56x64_64(const float *restrict in, const float 
  *   M = 3136 pixels, N = 256 channels, K = 1 taps x 64 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][64][16], zero past the last channel.
- * Work: 8 tasks of up to 396 pixels x 16 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 64 channels per tap.
+ * Work: 8 task(s): 8 runs of pixels cut at tile bounds,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_56x56x64_256_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (8 * 1), mb = task / 1 % 8, nb = task % 1;
-    const int m1 = (mb + 1) * 396 < 3136 ? (mb + 1) * 396 : 3136;
-    const int p1 = (nb + 1) * 16 < 16 ? (nb + 1) * 16 : 16;
-    for (int m = mb * 396; m < m1; m += 6) {
+    const int mb = task % 8;
+    const int m0 = 3136 * mb / 8 / 6 * 6;
+    const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
+    const int p0 = 0, p1 = 16;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 3136 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 64;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 16; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 16 + panel) * 1040;
-          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-          const size_t at = (size_t)m * 256 + g * 256 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_res(1, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
-              256, res + at, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_res(1, 64, kb * 64, a, pw + 16 + kb * 64 * 16, 64 * 16, pw, out + at,
-              256, res + at, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 1040;
+        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+        const size_t at = (size_t)m * 256 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_res(1, 64, 0, a, pw + 16, 64 * 16, pw, out + at, 256,
+            res + at, cols, 1, 1);
+        else
+          f32_gemm_4x16_res(1, 64, 0, a, pw + 16, 64 * 16, pw, out + at, 256,
+            res + at, cols, 1, 1);
+      }
     }
   }
 }
@@ -760,31 +760,30 @@ static void groupnorm_56x56x256_relu(const float *restrict in, const float *rest
  *   M = 3136 pixels, N = 64 channels, K = 1 taps x 256 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][256][16], zero past the last channel.
- * Work: 8 tasks of up to 396 pixels x 4 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 256 channels per tap.
+ * Work: 8 task(s): 8 runs of pixels cut at tile bounds,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_56x56x256_64(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (8 * 1), mb = task / 1 % 8, nb = task % 1;
-    const int m1 = (mb + 1) * 396 < 3136 ? (mb + 1) * 396 : 3136;
-    const int p1 = (nb + 1) * 4 < 4 ? (nb + 1) * 4 : 4;
-    for (int m = mb * 396; m < m1; m += 6) {
+    const int mb = task % 8;
+    const int m0 = 3136 * mb / 8 / 6 * 6;
+    const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
+    const int p0 = 0, p1 = 4;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 3136 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 256;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 4; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 4 + panel) * 4112;
-          const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-          const size_t at = (size_t)m * 64 + g * 64 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              64, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              64, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 4112;
+        const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+        const size_t at = (size_t)m * 64 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 64, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 64, cols, 1, 1);
+      }
     }
   }
 }
@@ -794,8 +793,9 @@ static void conv1x1s1_56x56x256_64(const float *restrict in, const float *restri
  *   M = 784 pixels, N = 512 channels, K = 1 taps x 256 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][256][16], zero past the last channel.
- * Work: 20 tasks of up to 198 pixels x 7 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 256 channels per tap.
+ * Work: 20 task(s): 4 runs of pixels cut at tile bounds x 5 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -816,25 +816,23 @@ static void conv1x1s2_56x56x256_512(const float *restrict in, const float *restr
   static const float zeros[256];
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
-    const int g = task / (4 * 5), mb = task / 5 % 4, nb = task % 5;
-    const int m1 = (mb + 1) * 198 < 784 ? (mb + 1) * 198 : 784;
-    const int p1 = (nb + 1) * 7 < 32 ? (nb + 1) * 7 : 32;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int mb = task / 5 % 4;
+    const int m0 = 784 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 5, p0 = 32 * nb / 5, p1 = 32 * (nb + 1) / 5;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 784 ? 6 : 4;
       const float *a[1 * 6];
       conv1x1s2_56x56x256_512_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 7; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 32 + panel) * 4112;
-          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 4112;
+        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+        const size_t at = (size_t)m * 512 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 512, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 512, cols, 1, 1);
+      }
     }
   }
 }
@@ -844,31 +842,30 @@ static void conv1x1s2_56x56x256_512(const float *restrict in, const float *restr
  *   M = 3136 pixels, N = 128 channels, K = 1 taps x 256 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][256][16], zero past the last channel.
- * Work: 8 tasks of up to 786 pixels x 4 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 256 channels per tap.
+ * Work: 8 task(s): 4 runs of pixels cut at tile bounds x 2 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_56x56x256_128(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (4 * 2), mb = task / 2 % 4, nb = task % 2;
-    const int m1 = (mb + 1) * 786 < 3136 ? (mb + 1) * 786 : 3136;
-    const int p1 = (nb + 1) * 4 < 8 ? (nb + 1) * 4 : 8;
-    for (int m = mb * 786; m < m1; m += 6) {
+    const int mb = task / 2 % 4;
+    const int m0 = 3136 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 3136 : 3136 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 2, p0 = 8 * nb / 2, p1 = 8 * (nb + 1) / 2;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 3136 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 256;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 4; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 8 + panel) * 4112;
-          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-          const size_t at = (size_t)m * 128 + g * 128 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              128, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              128, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 4112;
+        const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+        const size_t at = (size_t)m * 128 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 128, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 128, cols, 1, 1);
+      }
     }
   }
 }
@@ -955,8 +952,9 @@ static void groupnorm_56x56x128_relu(const float *restrict in, const float *rest
  *   M = 784 pixels, N = 128 channels, K = 9 taps x 128 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[9][128][16], zero past the last channel.
- * Work: 8 tasks of up to 786 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 128 channels per tap.
+ * Work: 8 task(s) x 8 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -977,25 +975,21 @@ static void conv3x3s2_56x56x128_128(const float *restrict in, const float *restr
   static const float zeros[128];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int g = task / (1 * 8), mb = task / 8 % 1, nb = task % 8;
-    const int m1 = (mb + 1) * 786 < 784 ? (mb + 1) * 786 : 784;
-    const int p1 = (nb + 1) * 1 < 8 ? (nb + 1) * 1 : 8;
-    for (int m = mb * 786; m < m1; m += 6) {
+    const int m0 = 0, m1 = 784;
+    const int nb = task % 8, p0 = 8 * nb / 8, p1 = 8 * (nb + 1) / 8;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 784 ? 6 : 4;
       const float *a[9 * 6];
       conv3x3s2_56x56x128_128_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 8 + panel) * 18448;
-          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-          const size_t at = (size_t)m * 128 + g * 128 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(9, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
-              128, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(9, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
-              128, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 18448;
+        const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+        const size_t at = (size_t)m * 128 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(9, 128, 0, a, pw + 16, 128 * 16, pw, out + at, 128, cols, 1, 1);
+        else
+          f32_gemm_4x16(9, 128, 0, a, pw + 16, 128 * 16, pw, out + at, 128, cols, 1, 1);
+      }
     }
   }
 }
@@ -1082,32 +1076,33 @@ static void groupnorm_28x28x128_relu(const float *restrict in, const float *rest
  *   M = 784 pixels, N = 512 channels, K = 1 taps x 128 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][128][16], zero past the last channel.
- * Work: 12 tasks of up to 198 pixels x 11 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 128 channels per tap.
+ * Work: 12 task(s): 4 runs of pixels cut at tile bounds x 3 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_28x28x128_512_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
-    const int g = task / (4 * 3), mb = task / 3 % 4, nb = task % 3;
-    const int m1 = (mb + 1) * 198 < 784 ? (mb + 1) * 198 : 784;
-    const int p1 = (nb + 1) * 11 < 32 ? (nb + 1) * 11 : 32;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int mb = task / 3 % 4;
+    const int m0 = 784 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 3, p0 = 32 * nb / 3, p1 = 32 * (nb + 1) / 3;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 784 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 128;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 11; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 32 + panel) * 2064;
-          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_res(1, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
-              512, res + at, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_res(1, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 128 * 16, pw, out + at,
-              512, res + at, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 2064;
+        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+        const size_t at = (size_t)m * 512 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_res(1, 128, 0, a, pw + 16, 128 * 16, pw, out + at, 512,
+            res + at, cols, 1, 1);
+        else
+          f32_gemm_4x16_res(1, 128, 0, a, pw + 16, 128 * 16, pw, out + at, 512,
+            res + at, cols, 1, 1);
+      }
     }
   }
 }
@@ -1194,31 +1189,30 @@ static void groupnorm_28x28x512_relu(const float *restrict in, const float *rest
  *   M = 784 pixels, N = 128 channels, K = 1 taps x 512 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][512][16], zero past the last channel.
- * Work: 12 tasks of up to 198 pixels x 3 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ * Work: 12 task(s): 4 runs of pixels cut at tile bounds x 3 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_28x28x512_128(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
-    const int g = task / (4 * 3), mb = task / 3 % 4, nb = task % 3;
-    const int m1 = (mb + 1) * 198 < 784 ? (mb + 1) * 198 : 784;
-    const int p1 = (nb + 1) * 3 < 8 ? (nb + 1) * 3 : 8;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int mb = task / 3 % 4;
+    const int m0 = 784 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 3, p0 = 8 * nb / 3, p1 = 8 * (nb + 1) / 3;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 784 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 512;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 3; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 8 + panel) * 8208;
-          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-          const size_t at = (size_t)m * 128 + g * 128 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              128, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              128, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 8208;
+        const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+        const size_t at = (size_t)m * 128 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 128, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 128, cols, 1, 1);
+      }
     }
   }
 }
@@ -1231,7 +1225,8 @@ static void conv1x1s1_28x28x512_128(const float *restrict in, const float *restr
  *   U[36][128][16] = G g G^T of each 3x3 kernel g (computed in double)
  * scratch: V[36][49][128] = B^T d B of every input patch d, then
  *          M[36][49][128] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 54 tiles x one
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
+ * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
 static void conv3x3s1_wino4x3_28x28x128_128(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 49 * 128;
@@ -1269,8 +1264,9 @@ static void conv3x3s1_wino4x3_28x28x128_128(const float *restrict in, const floa
   }
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
-    const int panel = task % 8, t0 = task / 8 * 54;
-    const int t1 = t0 + 54 < 49 ? t0 + 54 : 49;
+    const int panel = task % 8, tb = task / 8;
+    const int t0 = 49 * tb / 1 / 6 * 6;
+    const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
     const float *pw = w + (size_t)panel * 73744;
     const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
     for (int pos = 0; pos < 36; pos++)
@@ -1323,8 +1319,9 @@ static void conv3x3s1_wino4x3_28x28x128_128(const float *restrict in, const floa
  *   M = 196 pixels, N = 1024 channels, K = 1 taps x 512 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][512][16], zero past the last channel.
- * Work: 44 tasks of up to 102 pixels x 3 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ * Work: 44 task(s): 2 runs of pixels cut at tile bounds x 22 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -1345,25 +1342,23 @@ static void conv1x1s2_28x28x512_1024(const float *restrict in, const float *rest
   static const float zeros[512];
 #pragma omp for schedule(static)
   for (int task = 0; task < 44; task++) {
-    const int g = task / (2 * 22), mb = task / 22 % 2, nb = task % 22;
-    const int m1 = (mb + 1) * 102 < 196 ? (mb + 1) * 102 : 196;
-    const int p1 = (nb + 1) * 3 < 64 ? (nb + 1) * 3 : 64;
-    for (int m = mb * 102; m < m1; m += 6) {
+    const int mb = task / 22 % 2;
+    const int m0 = 196 * mb / 2 / 6 * 6;
+    const int m1 = mb == 1 ? 196 : 196 * (mb + 1) / 2 / 6 * 6;
+    const int nb = task % 22, p0 = 64 * nb / 22, p1 = 64 * (nb + 1) / 22;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 196 ? 6 : 4;
       const float *a[1 * 6];
       conv1x1s2_28x28x512_1024_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 3; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 64 + panel) * 8208;
-          const int cols = 1024 - panel * 16 < 16 ? 1024 - panel * 16 : 16;
-          const size_t at = (size_t)m * 1024 + g * 1024 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              1024, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              1024, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 8208;
+        const int cols = 1024 - panel * 16 < 16 ? 1024 - panel * 16 : 16;
+        const size_t at = (size_t)m * 1024 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 1024, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 1024, cols, 1, 1);
+      }
     }
   }
 }
@@ -1373,31 +1368,30 @@ static void conv1x1s2_28x28x512_1024(const float *restrict in, const float *rest
  *   M = 784 pixels, N = 256 channels, K = 1 taps x 512 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][512][16], zero past the last channel.
- * Work: 12 tasks of up to 396 pixels x 3 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ * Work: 12 task(s): 2 runs of pixels cut at tile bounds x 6 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_28x28x512_256(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
-    const int g = task / (2 * 6), mb = task / 6 % 2, nb = task % 6;
-    const int m1 = (mb + 1) * 396 < 784 ? (mb + 1) * 396 : 784;
-    const int p1 = (nb + 1) * 3 < 16 ? (nb + 1) * 3 : 16;
-    for (int m = mb * 396; m < m1; m += 6) {
+    const int mb = task / 6 % 2;
+    const int m0 = 784 * mb / 2 / 6 * 6;
+    const int m1 = mb == 1 ? 784 : 784 * (mb + 1) / 2 / 6 * 6;
+    const int nb = task % 6, p0 = 16 * nb / 6, p1 = 16 * (nb + 1) / 6;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 784 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 512;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 3; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 16 + panel) * 8208;
-          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-          const size_t at = (size_t)m * 256 + g * 256 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 8208;
+        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+        const size_t at = (size_t)m * 256 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 256, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 256, cols, 1, 1);
+      }
     }
   }
 }
@@ -1484,8 +1478,10 @@ static void groupnorm_28x28x256_relu(const float *restrict in, const float *rest
  *   M = 196 pixels, N = 256 channels, K = 9 taps x 256 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[9][256][16], zero past the last channel.
- * Work: 16 tasks of up to 198 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 256 channels per tap.
+ * Work: 16 task(s) x 16 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by; K in 2 blocks of 128 channels a tap, outermost, so each block's
+ * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -1506,25 +1502,22 @@ static void conv3x3s2_28x28x256_256(const float *restrict in, const float *restr
   static const float zeros[256];
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
-    const int g = task / (1 * 16), mb = task / 16 % 1, nb = task % 16;
-    const int m1 = (mb + 1) * 198 < 196 ? (mb + 1) * 198 : 196;
-    const int p1 = (nb + 1) * 1 < 16 ? (nb + 1) * 1 : 16;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int m0 = 0, m1 = 196;
+    const int nb = task % 16, p0 = 16 * nb / 16, p1 = 16 * (nb + 1) / 16;
+    for (int kb = 0; kb < 2; kb++)
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 196 ? 6 : 4;
       const float *a[9 * 6];
       conv3x3s2_28x28x256_256_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 16 + panel) * 36880;
-          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-          const size_t at = (size_t)m * 256 + g * 256 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(9, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(9, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 36880;
+        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+        const size_t at = (size_t)m * 256 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(9, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 256 * 16, pw, out + at, 256, cols, kb == 0, kb == 2 - 1);
+        else
+          f32_gemm_4x16(9, 128, kb * 128, a, pw + 16 + kb * 128 * 16, 256 * 16, pw, out + at, 256, cols, kb == 0, kb == 2 - 1);
+      }
     }
   }
 }
@@ -1611,32 +1604,33 @@ static void groupnorm_14x14x256_relu(const float *restrict in, const float *rest
  *   M = 196 pixels, N = 1024 channels, K = 1 taps x 256 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][256][16], zero past the last channel.
- * Work: 20 tasks of up to 102 pixels x 7 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 256 channels per tap.
+ * Work: 20 task(s): 2 runs of pixels cut at tile bounds x 10 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_14x14x256_1024_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
-    const int g = task / (2 * 10), mb = task / 10 % 2, nb = task % 10;
-    const int m1 = (mb + 1) * 102 < 196 ? (mb + 1) * 102 : 196;
-    const int p1 = (nb + 1) * 7 < 64 ? (nb + 1) * 7 : 64;
-    for (int m = mb * 102; m < m1; m += 6) {
+    const int mb = task / 10 % 2;
+    const int m0 = 196 * mb / 2 / 6 * 6;
+    const int m1 = mb == 1 ? 196 : 196 * (mb + 1) / 2 / 6 * 6;
+    const int nb = task % 10, p0 = 64 * nb / 10, p1 = 64 * (nb + 1) / 10;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 196 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 256;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 7; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 64 + panel) * 4112;
-          const int cols = 1024 - panel * 16 < 16 ? 1024 - panel * 16 : 16;
-          const size_t at = (size_t)m * 1024 + g * 1024 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_res(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              1024, res + at, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16_res(1, 256, kb * 256, a, pw + 16 + kb * 256 * 16, 256 * 16, pw, out + at,
-              1024, res + at, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 4112;
+        const int cols = 1024 - panel * 16 < 16 ? 1024 - panel * 16 : 16;
+        const size_t at = (size_t)m * 1024 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_res(1, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 1024,
+            res + at, cols, 1, 1);
+        else
+          f32_gemm_4x16_res(1, 256, 0, a, pw + 16, 256 * 16, pw, out + at, 1024,
+            res + at, cols, 1, 1);
+      }
     }
   }
 }
@@ -1723,31 +1717,28 @@ static void groupnorm_14x14x1024_relu(const float *restrict in, const float *res
  *   M = 196 pixels, N = 256 channels, K = 1 taps x 1024 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][1024][16], zero past the last channel.
- * Work: 16 tasks of up to 198 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 1024 channels per tap.
+ * Work: 16 task(s) x 16 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_14x14x1024_256(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
-    const int g = task / (1 * 16), mb = task / 16 % 1, nb = task % 16;
-    const int m1 = (mb + 1) * 198 < 196 ? (mb + 1) * 198 : 196;
-    const int p1 = (nb + 1) * 1 < 16 ? (nb + 1) * 1 : 16;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int m0 = 0, m1 = 196;
+    const int nb = task % 16, p0 = 16 * nb / 16, p1 = 16 * (nb + 1) / 16;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 196 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 1024;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 16 + panel) * 16400;
-          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-          const size_t at = (size_t)m * 256 + g * 256 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 1024, kb * 1024, a, pw + 16 + kb * 1024 * 16, 1024 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 1024, kb * 1024, a, pw + 16 + kb * 1024 * 16, 1024 * 16, pw, out + at,
-              256, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 16400;
+        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+        const size_t at = (size_t)m * 256 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 1024, 0, a, pw + 16, 1024 * 16, pw, out + at, 256, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 1024, 0, a, pw + 16, 1024 * 16, pw, out + at, 256, cols, 1, 1);
+      }
     }
   }
 }
@@ -1760,7 +1751,8 @@ static void conv1x1s1_14x14x1024_256(const float *restrict in, const float *rest
  *   U[36][256][16] = G g G^T of each 3x3 kernel g (computed in double)
  * scratch: V[36][16][256] = B^T d B of every input patch d, then
  *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 18 tiles x one
+ * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
+ * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
 static void conv3x3s1_wino4x3_14x14x256_256(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 16 * 256;
@@ -1798,8 +1790,9 @@ static void conv3x3s1_wino4x3_14x14x256_256(const float *restrict in, const floa
   }
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
-    const int panel = task % 16, t0 = task / 16 * 18;
-    const int t1 = t0 + 18 < 16 ? t0 + 18 : 16;
+    const int panel = task % 16, tb = task / 16;
+    const int t0 = 16 * tb / 1 / 6 * 6;
+    const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
     const float *pw = w + (size_t)panel * 147472;
     const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
     for (int pos = 0; pos < 36; pos++)
@@ -1852,8 +1845,9 @@ static void conv3x3s1_wino4x3_14x14x256_256(const float *restrict in, const floa
  *   M = 49 pixels, N = 2048 channels, K = 1 taps x 1024 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][1024][16], zero past the last channel.
- * Work: 128 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 1024 channels per tap.
+ * Work: 128 task(s) x 128 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -1874,25 +1868,21 @@ static void conv1x1s2_14x14x1024_2048(const float *restrict in, const float *res
   static const float zeros[1024];
 #pragma omp for schedule(static)
   for (int task = 0; task < 128; task++) {
-    const int g = task / (1 * 128), mb = task / 128 % 1, nb = task % 128;
-    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
-    const int p1 = (nb + 1) * 1 < 128 ? (nb + 1) * 1 : 128;
-    for (int m = mb * 54; m < m1; m += 6) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 128, p0 = 128 * nb / 128, p1 = 128 * (nb + 1) / 128;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[1 * 6];
       conv1x1s2_14x14x1024_2048_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 128 + panel) * 16400;
-          const int cols = 2048 - panel * 16 < 16 ? 2048 - panel * 16 : 16;
-          const size_t at = (size_t)m * 2048 + g * 2048 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 1024, kb * 1024, a, pw + 16 + kb * 1024 * 16, 1024 * 16, pw, out + at,
-              2048, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16(1, 1024, kb * 1024, a, pw + 16 + kb * 1024 * 16, 1024 * 16, pw, out + at,
-              2048, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 16400;
+        const int cols = 2048 - panel * 16 < 16 ? 2048 - panel * 16 : 16;
+        const size_t at = (size_t)m * 2048 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 1024, 0, a, pw + 16, 1024 * 16, pw, out + at, 2048, cols, 1, 1);
+        else
+          f32_gemm_1x16(1, 1024, 0, a, pw + 16, 1024 * 16, pw, out + at, 2048, cols, 1, 1);
+      }
     }
   }
 }
@@ -1902,31 +1892,28 @@ static void conv1x1s2_14x14x1024_2048(const float *restrict in, const float *res
  *   M = 196 pixels, N = 512 channels, K = 1 taps x 1024 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][1024][16], zero past the last channel.
- * Work: 32 tasks of up to 198 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 1024 channels per tap.
+ * Work: 32 task(s) x 32 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_14x14x1024_512(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
-    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
-    const int m1 = (mb + 1) * 198 < 196 ? (mb + 1) * 198 : 196;
-    const int p1 = (nb + 1) * 1 < 32 ? (nb + 1) * 1 : 32;
-    for (int m = mb * 198; m < m1; m += 6) {
+    const int m0 = 0, m1 = 196;
+    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 196 ? 6 : 4;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 1024;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 32 + panel) * 16400;
-          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 1024, kb * 1024, a, pw + 16 + kb * 1024 * 16, 1024 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 1024, kb * 1024, a, pw + 16 + kb * 1024 * 16, 1024 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 16400;
+        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+        const size_t at = (size_t)m * 512 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 1024, 0, a, pw + 16, 1024 * 16, pw, out + at, 512, cols, 1, 1);
+        else
+          f32_gemm_4x16(1, 1024, 0, a, pw + 16, 1024 * 16, pw, out + at, 512, cols, 1, 1);
+      }
     }
   }
 }
@@ -2013,8 +2000,9 @@ static void groupnorm_14x14x512_relu(const float *restrict in, const float *rest
  *   M = 49 pixels, N = 512 channels, K = 9 taps x 512 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[9][512][16], zero past the last channel.
- * Work: 32 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ * Work: 32 task(s) x 32 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -2035,25 +2023,21 @@ static void conv3x3s2_14x14x512_512(const float *restrict in, const float *restr
   static const float zeros[512];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
-    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
-    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
-    const int p1 = (nb + 1) * 1 < 32 ? (nb + 1) * 1 : 32;
-    for (int m = mb * 54; m < m1; m += 6) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[9 * 6];
       conv3x3s2_14x14x512_512_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 32 + panel) * 73744;
-          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 73744;
+        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+        const size_t at = (size_t)m * 512 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(9, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 512, cols, 1, 1);
+        else
+          f32_gemm_1x16(9, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 512, cols, 1, 1);
+      }
     }
   }
 }
@@ -2140,32 +2124,33 @@ static void groupnorm_7x7x512_relu(const float *restrict in, const float *restri
  *   M = 49 pixels, N = 2048 channels, K = 1 taps x 512 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][512][16], zero past the last channel.
- * Work: 129 tasks of up to 18 pixels x 3 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ * Work: 172 task(s): 4 runs of pixels cut at tile bounds x 43 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_7x7x512_2048_res(const float *restrict in, const float *restrict w, float *restrict out,
                    const float *restrict res) {
 #pragma omp for schedule(static)
-  for (int task = 0; task < 129; task++) {
-    const int g = task / (3 * 43), mb = task / 43 % 3, nb = task % 43;
-    const int m1 = (mb + 1) * 18 < 49 ? (mb + 1) * 18 : 49;
-    const int p1 = (nb + 1) * 3 < 128 ? (nb + 1) * 3 : 128;
-    for (int m = mb * 18; m < m1; m += 6) {
+  for (int task = 0; task < 172; task++) {
+    const int mb = task / 43 % 4;
+    const int m0 = 49 * mb / 4 / 6 * 6;
+    const int m1 = mb == 3 ? 49 : 49 * (mb + 1) / 4 / 6 * 6;
+    const int nb = task % 43, p0 = 128 * nb / 43, p1 = 128 * (nb + 1) / 43;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 512;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 3; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 128 + panel) * 8208;
-          const int cols = 2048 - panel * 16 < 16 ? 2048 - panel * 16 : 16;
-          const size_t at = (size_t)m * 2048 + g * 2048 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16_res(1, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              2048, res + at, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16_res(1, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              2048, res + at, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 8208;
+        const int cols = 2048 - panel * 16 < 16 ? 2048 - panel * 16 : 16;
+        const size_t at = (size_t)m * 2048 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16_res(1, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 2048,
+            res + at, cols, 1, 1);
+        else
+          f32_gemm_1x16_res(1, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 2048,
+            res + at, cols, 1, 1);
+      }
     }
   }
 }
@@ -2252,31 +2237,28 @@ static void groupnorm_7x7x2048_relu(const float *restrict in, const float *restr
  *   M = 49 pixels, N = 512 channels, K = 1 taps x 2048 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][2048][16], zero past the last channel.
- * Work: 32 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 2048 channels per tap.
+ * Work: 32 task(s) x 32 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  */
 static void conv1x1s1_7x7x2048_512(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
-    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
-    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
-    const int p1 = (nb + 1) * 1 < 32 ? (nb + 1) * 1 : 32;
-    for (int m = mb * 54; m < m1; m += 6) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[6];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 2048;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 32 + panel) * 32784;
-          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 2048, kb * 2048, a, pw + 16 + kb * 2048 * 16, 2048 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16(1, 2048, kb * 2048, a, pw + 16 + kb * 2048 * 16, 2048 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 32784;
+        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+        const size_t at = (size_t)m * 512 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, 2048, 0, a, pw + 16, 2048 * 16, pw, out + at, 512, cols, 1, 1);
+        else
+          f32_gemm_1x16(1, 2048, 0, a, pw + 16, 2048 * 16, pw, out + at, 512, cols, 1, 1);
+      }
     }
   }
 }
@@ -2286,8 +2268,9 @@ static void conv1x1s1_7x7x2048_512(const float *restrict in, const float *restri
  *   M = 49 pixels, N = 512 channels, K = 9 taps x 512 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[9][512][16], zero past the last channel.
- * Work: 32 tasks of up to 54 pixels x 1 panels (the panels' weights stay in L2
- * while 6-pixel tiles pass by); K in 1 block(s) of 512 channels per tap.
+ * Work: 32 task(s) x 32 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -2308,25 +2291,21 @@ static void conv3x3s1_7x7x512_512(const float *restrict in, const float *restric
   static const float zeros[512];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
-    const int g = task / (1 * 32), mb = task / 32 % 1, nb = task % 32;
-    const int m1 = (mb + 1) * 54 < 49 ? (mb + 1) * 54 : 49;
-    const int p1 = (nb + 1) * 1 < 32 ? (nb + 1) * 1 : 32;
-    for (int m = mb * 54; m < m1; m += 6) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
+    for (int m = m0; m < m1; m += 6) {
       const int rows = m + 6 <= 49 ? 6 : 1;
       const float *a[9 * 6];
       conv3x3s1_7x7x512_512_rows(m, rows, a, in, zeros);
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 32 + panel) * 73744;
-          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-          const size_t at = (size_t)m * 512 + g * 512 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_1x16(9, 512, kb * 512, a, pw + 16 + kb * 512 * 16, 512 * 16, pw, out + at,
-              512, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 73744;
+        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+        const size_t at = (size_t)m * 512 + panel * 16;
+        if (rows == 6)
+          f32_gemm_6x16(9, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 512, cols, 1, 1);
+        else
+          f32_gemm_1x16(9, 512, 0, a, pw + 16, 512 * 16, pw, out + at, 512, cols, 1, 1);
+      }
     }
   }
 }
@@ -2356,28 +2335,25 @@ static void global_avgpool_7x7x2048(const float *restrict in, float *restrict ou
  *   M = 1 pixels, N = 1000 channels, K = 1 taps x 2048 channels
  * w (kernels/gemm.lua): per panel of 16 output channels, bias[16] then
  *   b[1][2048][16], zero past the last channel.
- * Work: 63 tasks of up to 1 pixels x 1 panels (the panels' weights stay in L2
- * while 1-pixel tiles pass by); K in 1 block(s) of 2048 channels per tap.
+ * Work: 63 task(s) x 63 runs of panels,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 1-pixel tiles
+ * pass by.
  */
 static void linear_2048_1000(const float *restrict in, const float *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 63; task++) {
-    const int g = task / (1 * 63), mb = task / 63 % 1, nb = task % 63;
-    const int m1 = (mb + 1) * 1 < 1 ? (mb + 1) * 1 : 1;
-    const int p1 = (nb + 1) * 1 < 63 ? (nb + 1) * 1 : 63;
-    for (int m = mb * 1; m < m1; m += 1) {
-      const int rows = m + 1 <= 1 ? 1 : 0;
+    const int m0 = 0, m1 = 1;
+    const int nb = task % 63, p0 = 63 * nb / 63, p1 = 63 * (nb + 1) / 63;
+    for (int m = m0; m < m1; m += 1) {
+      const int rows = 1;
       const float *a[1];
       for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 2048;
-      for (int kb = 0; kb < 1; kb++)
-        for (int panel = nb * 1; panel < p1; panel++) {
-          const float *pw = w + ((size_t)g * 63 + panel) * 32784;
-          const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
-          const size_t at = (size_t)m * 1000 + g * 1000 + panel * 16;
-          if (rows == 1)
-            f32_gemm_1x16(1, 2048, kb * 2048, a, pw + 16 + kb * 2048 * 16, 2048 * 16, pw, out + at,
-              1000, cols, kb == 0, kb == 1 - 1);
-        }
+      for (int panel = p0; panel < p1; panel++) {
+        const float *pw = w + (size_t)panel * 32784;
+        const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
+        const size_t at = (size_t)m * 1000 + panel * 16;
+        f32_gemm_1x16(1, 2048, 0, a, pw + 16, 2048 * 16, pw, out + at, 1000, cols, 1, 1);
+      }
     }
   }
 }
@@ -2858,7 +2834,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
       hook(ctx, "stages.2.blocks.0.norm2", ACT(1605632), 1, 28, 28, 256);
     }
 
-    /* stages.2.blocks.0.conv2 -> [1,14,14,256]: indirect gemm 6x16 tiles, 16 tasks */
+    /* stages.2.blocks.0.conv2 -> [1,14,14,256]: indirect gemm 6x16 tiles, 16 tasks, K in 2 blocks */
     conv3x3s2_28x28x256_256(ACT(1605632), WGT(15057920), ACT(802816));
     if (hook) {
 #pragma omp single
@@ -3131,7 +3107,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
       hook(ctx, "stages.3.blocks.0.norm3", ACT(802816), 1, 7, 7, 512);
     }
 
-    /* stages.3.blocks.0.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 129 tasks */
+    /* stages.3.blocks.0.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
     conv1x1s1_7x7x512_2048_res(ACT(802816), WGT(96188416), ACT(401408), ACT(0));
     if (hook) {
 #pragma omp single
@@ -3173,7 +3149,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
       hook(ctx, "stages.3.blocks.1.norm3", ACT(802816), 1, 7, 7, 512);
     }
 
-    /* stages.3.blocks.1.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 129 tasks */
+    /* stages.3.blocks.1.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
     conv1x1s1_7x7x512_2048_res(ACT(802816), WGT(114051072), ACT(0), ACT(401408));
     if (hook) {
 #pragma omp single
@@ -3215,7 +3191,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
       hook(ctx, "stages.3.blocks.2.norm3", ACT(802816), 1, 7, 7, 512);
     }
 
-    /* stages.3.blocks.2.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 129 tasks */
+    /* stages.3.blocks.2.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
     conv1x1s1_7x7x512_2048_res(ACT(802816), WGT(131913728), ACT(401408), ACT(0));
     if (hook) {
 #pragma omp single
