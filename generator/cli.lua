@@ -5,6 +5,7 @@ local errors = require("errors")
 local host = require("lg.host")
 local registry = require("registry")
 local json = require("json")
+local limits = require("limits")
 
 local cli = {}
 
@@ -34,11 +35,11 @@ through the huggingface_hub cache):
   --revision R                 hub branch, tag or commit (default main)
   --cache-dir DIR              hub cache (default $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
   --offline                    use the cache only (also HF_HUB_OFFLINE=1)
-model:
-  --num-classes N              0 = pooled features; N != the checkpoint's = new random head
-  --in-chans N                 input channels (first conv adapted like timm)
-  --size H[xW]                 input size (default: the variant's)
-  --batch N                    batch size (default 1)
+model (within lucidgen's limits, SECURITY.md, and this machine's memory):
+  --num-classes N              0 = pooled features; N != the checkpoint's = new random head; N <= %d
+  --in-chans N                 input channels (first conv adapted like timm); N <= %d
+  --size H[xW]                 input size (default: the variant's); H, W <= %d
+  --batch N                    batch size (default 1); N <= %d
 code:
   --name C_IDENT               symbol prefix of the generated API (default: the variant name)
   --target T                   native (default), avx512, avx2 or generic
@@ -67,10 +68,13 @@ local FLAGS = {
   ["-h"] = "help", ["--version"] = "version", ["--no-winograd"] = "no_winograd",
 }
 
-local function parse_int(opt, s, min)
+local function parse_int(opt, s, min, max)
   local n = math.tointeger(tonumber(s))
   if not n or n < min then
     errors.user("%s must be an integer >= %d, got '%s'", opt, min, tostring(s))
+  end
+  if max and n > max then
+    errors.user("%s may be at most %d, lucidgen's limit (got %d); see SECURITY.md for the limits", opt, max, n)
   end
   return n
 end
@@ -104,14 +108,14 @@ function cli.parse(argv)
   end
   if o.no_strict then o.strict = false end
   if o.no_winograd then o.winograd = false end
-  if o.num_classes then o.num_classes = parse_int("--num-classes", o.num_classes, 0) end
-  if o.in_chans then o.in_chans = parse_int("--in-chans", o.in_chans, 1) end
-  if o.batch then o.batch = parse_int("--batch", o.batch, 1) end
+  if o.num_classes then o.num_classes = parse_int("--num-classes", o.num_classes, 0, limits.num_classes) end
+  if o.in_chans then o.in_chans = parse_int("--in-chans", o.in_chans, 1, limits.in_chans) end
+  if o.batch then o.batch = parse_int("--batch", o.batch, 1, limits.batch) end
   if o.size then
     local h, w = o.size:match("^(%d+)x(%d+)$")
     if not h then h = o.size:match("^(%d+)$"); w = h end
     if not h then errors.user("--size must be H or HxW (e.g. 224 or 160x192), got '%s'", o.size) end
-    o.size = { parse_int("--size", h, 1), parse_int("--size", w, 1) }
+    o.size = { parse_int("--size", h, 1, limits.size), parse_int("--size", w, 1, limits.size) }
   end
   if host.getenv("HF_HUB_OFFLINE") then
     local v = host.getenv("HF_HUB_OFFLINE"):upper()
@@ -122,8 +126,9 @@ end
 
 local function resolve_variant(name, o)
   if o.config then
-    local src = host.read_file(o.config) or errors.user("cannot read config %s; check the path", o.config)
-    return registry.from_config(require("lg.sandbox").eval(src, o.config), o.config)
+    local src, why = host.read_file(o.config, limits.config_file_bytes)
+    if not src then errors.user("cannot read config %s: %s; pass a Lua file that returns a table", o.config, why) end
+    return registry.from_config(require("lg.sandbox").eval(src, o.config, limits), o.config)
   end
   if not name then errors.user("no VARIANT given; see lucidgen list") end
   local v = registry.resolve(name)
@@ -276,7 +281,7 @@ function cli.main(argv)
     return 0
   end
   if o.help or (#pos == 0 and not o.config) then
-    io.write(string.format(USAGE, host.version))
+    io.write(string.format(USAGE, host.version, limits.num_classes, limits.in_chans, limits.size, limits.batch))
     return (o.help or o.version) and 0 or 2
   end
   local cmd = pos[1]

@@ -11,6 +11,7 @@ local targets = require("targets")
 local blob = require("blob")
 local emit = require("emit")
 local json = require("json")
+local limits = require("limits")
 
 local generate = {}
 
@@ -55,6 +56,35 @@ function generate.prefix(o, variant)
   return name .. "_"
 end
 
+-- Refuses a graph whose weights or activations (float32; their sum bounds the
+-- arena) pass lucidgen's limits or this machine's memory, before anything of
+-- that size is allocated. Counted in floating point: no integer overflow.
+local function check_model_size(g, variant, mo)
+  local function bytes(shape)
+    local n = 4.0
+    for _, d in ipairs(shape) do n = n * d end
+    return n
+  end
+  local weight_bytes, activation_bytes = 0.0, 0.0
+  for _, key in ipairs(g.param_order) do weight_bytes = weight_bytes + bytes(g.params[key].shape) end
+  for _, v in ipairs(g.values) do activation_bytes = activation_bytes + bytes(v.shape) end
+  local what = string.format("%s at batch %d, %dx%d", variant.name, mo.batch, mo.size[1], mo.size[2])
+  local B = limits.bytes_text
+  if weight_bytes > limits.weight_bytes then
+    errors.user("%s has %s of weights, more than lucidgen's limit of %s; lower --num-classes or the config's widths",
+      what, B(weight_bytes), B(limits.weight_bytes))
+  end
+  if activation_bytes > limits.activation_bytes then
+    errors.user("%s needs %s of activations, more than lucidgen's limit of %s; lower --batch or --size",
+      what, B(activation_bytes), B(limits.activation_bytes))
+  end
+  if host.memory_bytes > 0 and weight_bytes + activation_bytes > host.memory_bytes then
+    errors.user("%s needs %s (weights %s + activations %s), more than this machine's %s of memory; "
+      .. "lower --batch or --size", what, B(weight_bytes + activation_bytes), B(weight_bytes), B(activation_bytes),
+      B(host.memory_bytes))
+  end
+end
+
 -- A graph with its weights -> golden reference -> passes -> kernels -> arena
 -- plan. Returns the lowered graph and what the emitter needs; writes nothing.
 function generate.compile_graph(g, store, o, src)
@@ -80,6 +110,7 @@ end
 function generate.compile(variant, o, src)
   local mo = generate.model_options(variant, o)
   local g = generate.build_graph(variant, mo)
+  check_model_size(g, variant, mo)
   local store, summary = weights.bind(g, src, {
     strict = o.strict ~= false, prefix = o.prefix, num_classes = mo.num_classes, quiet = o.quiet,
     head_swapped = mo.num_classes ~= variant.num_classes, seed = src.random_seed or 0,

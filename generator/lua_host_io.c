@@ -75,20 +75,39 @@ static int h_write_atomic(lua_State *L) {
   return 0;
 }
 
+/* host.read_file(path, max_bytes) -> contents, or nil and why (a
+ * directory, more than max_bytes, unreadable). /dev/zero ends at the bound. */
 static int h_read_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  lua_Integer max_bytes = luaL_checkinteger(L, 2);
   FILE *f = fopen(path, "rb");
-  if (!f) {
+  struct stat st;
+  const char *why = NULL;
+  if (!f) why = strerror(errno);
+  else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) why = "it is a directory";
+  if (why) {
+    if (f) fclose(f);
     lua_pushnil(L);
-    lua_pushstring(L, strerror(errno));
+    lua_pushstring(L, why);
     return 2;
   }
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   char chunk[65536];
   size_t r;
-  while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) luaL_addlstring(&b, chunk, r);
+  lua_Integer total = 0;
+  while (total <= max_bytes && (r = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    luaL_addlstring(&b, chunk, r);
+    total += (lua_Integer)r;
+  }
+  int failed = ferror(f);
   fclose(f);
+  if (failed || total > max_bytes) {
+    lua_pushnil(L);
+    if (failed) lua_pushstring(L, strerror(errno));
+    else lua_pushfstring(L, "it is larger than %I bytes", max_bytes);
+    return 2;
+  }
   luaL_pushresult(&b);
   return 1;
 }
@@ -401,5 +420,9 @@ int luaopen_lg_host(lua_State *L) {
   lua_setfield(L, -2, "version");
   lua_pushstring(L, LUCIDGEN_C_COMPILER);
   lua_setfield(L, -2, "c_compiler");
+  /* physical memory, for refusing a model that cannot fit before allocating it */
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  lua_pushnumber(L, pages > 0 && page > 0 ? (double)pages * (double)page : 0.0);
+  lua_setfield(L, -2, "memory_bytes");
   return 1;
 }

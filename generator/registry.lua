@@ -9,6 +9,7 @@
 --
 -- Every list this module returns is sorted, so nothing depends on pairs() order.
 local errors = require("errors")
+local limits = require("limits")
 
 local registry = {}
 
@@ -107,7 +108,12 @@ end
 -- --------------------------------------------------------------------------
 -- validation rules: each returns nil or one message naming the field and fix
 
-local function four_positive_integers(field, v)
+-- Sizes past lucidgen's limits (limits.lua) are refused before any graph is built.
+local function over_limit(field, x, max, where)
+  return string.format("config field '%s' may be at most %d, lucidgen's limit (got %d%s)", field, max, x, where or "")
+end
+
+local function four_positive_integers(field, v, max)
   local want = string.format("config field '%s' must hold exactly four positive integers", field)
   if type(v) ~= "table" then return string.format("%s (got %s)", want, describe(v)) end
   local n = 0
@@ -118,14 +124,16 @@ local function four_positive_integers(field, v)
   for i = 1, 4 do
     local x = as_integer(v[i])
     if not x or x <= 0 then return string.format("%s (got %s at position %d)", want, describe(v[i]), i) end
+    if x > max then return over_limit(field, x, max, " at position " .. i) end
   end
 end
 
-local function positive_integer(field, v)
+local function positive_integer(field, v, max)
   local x = as_integer(v)
   if not x or x <= 0 then
     return string.format("config field '%s' must be a positive integer (got %s)", field, describe(v))
   end
+  if x > max then return over_limit(field, x, max) end
 end
 
 local function positive_number(field, v)
@@ -165,12 +173,12 @@ local check_config = {}
 function check_config.resnet(c)
   local msg = first_problem(
     one_of("block", c.block, RESNET_EXPANSION),
-    four_positive_integers("layers", c.layers),
-    four_positive_integers("channels", c.channels),
-    positive_integer("cardinality", c.cardinality),
-    positive_integer("base_width", c.base_width),
-    positive_integer("in_channels", c.in_channels),
-    positive_integer("stem_width", c.stem_width),
+    four_positive_integers("layers", c.layers, limits.stage_depth),
+    four_positive_integers("channels", c.channels, limits.width),
+    positive_integer("cardinality", c.cardinality, limits.width),
+    positive_integer("base_width", c.base_width, limits.width),
+    positive_integer("in_channels", c.in_channels, limits.in_chans),
+    positive_integer("stem_width", c.stem_width, limits.width),
     (c.stem_type ~= nil and c.stem_type ~= "deep")
       and string.format('config field \'stem_type\' must be nil or "deep" (got %s)', describe(c.stem_type)),
     boolean("avg_down", c.avg_down),
@@ -194,12 +202,12 @@ end
 
 function check_config.resnetv2(c)
   local msg = first_problem(
-    four_positive_integers("layers", c.layers),
-    positive_integer("width_factor", c.width_factor),
-    positive_integer("stem_chs", c.stem_chs),
-    four_positive_integers("channels", c.channels),
-    positive_integer("in_channels", c.in_channels),
-    positive_integer("gn_groups", c.gn_groups),
+    four_positive_integers("layers", c.layers, limits.stage_depth),
+    positive_integer("width_factor", c.width_factor, limits.width),
+    positive_integer("stem_chs", c.stem_chs, limits.width),
+    four_positive_integers("channels", c.channels, limits.width),
+    positive_integer("in_channels", c.in_channels, limits.in_chans),
+    positive_integer("gn_groups", c.gn_groups, limits.width),
     positive_number("std_conv_eps", c.std_conv_eps),
     positive_number("gn_eps", c.gn_eps),
     one_of("stem_type", c.stem_type, { fixed = true }),
@@ -223,9 +231,9 @@ end
 
 function check_config.convnext(c)
   local msg = first_problem(
-    four_positive_integers("depths", c.depths),
-    four_positive_integers("dims", c.dims),
-    positive_integer("in_channels", c.in_channels),
+    four_positive_integers("depths", c.depths, limits.stage_depth),
+    four_positive_integers("dims", c.dims, limits.width),
+    positive_integer("in_channels", c.in_channels, limits.in_chans),
     boolean("conv_mlp", c.conv_mlp),
     boolean("use_grn", c.use_grn),
     boolean("layer_scale", c.layer_scale),
@@ -256,6 +264,7 @@ local function check_size(field, v)
   for i = 1, 2 do
     local x = as_integer(v[i])
     if not x or x <= 0 then return string.format("%s (got %s at position %d)", want, describe(v[i]), i) end
+    if x > limits.size then return over_limit(field, x, limits.size, " at position " .. i) end
   end
 end
 
@@ -276,6 +285,7 @@ local function variant_problem(v)
   return first_problem(
     (not nc or nc < 0) and string.format(
       "config field 'num_classes' must be a non-negative integer, 0 for no head (got %s)", describe(v.num_classes)),
+    nc and nc > limits.num_classes and over_limit("num_classes", nc, limits.num_classes),
     check_size("input_size", v.input_size),
     v.test_input_size ~= nil and check_size("test_input_size", v.test_input_size),
     (type(v.crop_pct) ~= "number" or not (v.crop_pct > 0 and v.crop_pct <= 1))

@@ -20,8 +20,11 @@ def case(fn):
     return fn
 
 
-def run(*args, **kw):
-    return subprocess.run([LUCIDGEN] + list(args), capture_output=True, text=True, timeout=300, **kw)
+def run(*args, timeout=300, **kw):
+    try:
+        return subprocess.run([LUCIDGEN] + list(args), capture_output=True, text=True, timeout=timeout, **kw)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, -9, "", f"(killed after {timeout} s)\n(timeout)\n")
 
 
 def one_line_error(r, code, *needles):
@@ -156,6 +159,74 @@ def hostile_configs_are_contained():
                 problems.append(f"{what}: exit {r.returncode}: {r.stderr.strip()!r}")
     if os.path.exists("/tmp/lucidgen_pwned"):
         problems.append("the config ran os.execute")
+    return problems
+
+
+def run_config(d, body, *extra, timeout=30):
+    cfg = os.path.join(d, "cfg.lua")
+    with open(cfg, "w") as f:
+        f.write(body)
+    return run("--config", cfg, "--random-init", "-o", os.path.join(d, "m.c"), *extra, timeout=timeout)
+
+
+@case
+def config_instruction_limit_holds_against_pcall():
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        for body in ["while true do pcall(function() while true do end end) end",
+                     "while true do pcall(pcall, function() while true do end end) end",
+                     "local function f() pcall(f) while true do end end while true do pcall(f) end",
+                     "xpcall(function() while true do end end, function() while true do end end)"]:
+            problems += one_line_error(run_config(d, body), 2)
+    return problems
+
+
+@case
+def config_shared_or_cyclic_subtables_are_refused():
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        # ~150 bytes that expanded into 3.9 GB when copied out of the sandbox
+        body = ("local a={} for i=1,2000 do a[i]=i end local b={} for i=1,2000 do b[i]=a end "
+                "local c={} for i=1,2000 do c[i]=b end return {layers=c}")
+        problems += one_line_error(run_config(d, body), 2, "shared or cyclic")
+        problems += one_line_error(run_config(d, "local t = {} t.t = t return t"), 2, "shared or cyclic")
+        body = "local t = {} for i = 1, 150000 do t[i] = i end return {layers = t}"
+        problems += one_line_error(run_config(d, body), 2, "100000")
+    return problems
+
+
+@case
+def config_that_is_a_directory_or_endless_says_so():
+    with tempfile.TemporaryDirectory() as d:
+        problems = one_line_error(run("--config", d, "--random-init", "-o", os.path.join(d, "m.c")), 2,
+                                  "is a directory")
+        problems += one_line_error(run("--config", "/dev/zero", "--random-init", "-o", os.path.join(d, "m.c"),
+                                       timeout=30), 2, "/dev/zero", "larger than 1048576 bytes")
+    return problems
+
+
+@case
+def oversized_models_are_refused_up_front_naming_the_limit():
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "m.c")
+        for opt, val, limit in [("--batch", "100000", "1024"), ("--in-chans", "100000", "1024"),
+                                ("--size", "100000", "4096"), ("--num-classes", "1000000000", "100000")]:
+            problems += one_line_error(run("resnet50_a1_in1k", "--random-init", opt, val, "-o", out, timeout=30), 2,
+                                       opt, limit)
+        # each option within its limit, together more than any machine has
+        problems += one_line_error(run("resnet50_a1_in1k", "--random-init", "--batch", "1024", "--size", "4096",
+                                       "-o", out, timeout=30), 2, "--batch or --size", "64.0 GiB")
+        problems += one_line_error(run("info", "resnet50_a1_in1k", "--size", "4096", timeout=30), 2, "memory")
+        base = "cardinality = 1, base_width = 64, block = 'basic'"
+        problems += one_line_error(run_config(d, "return { layers = {1e6, 1, 1, 1}, " + base + " }"), 2,
+                                   "'layers'", "at most 100")
+        problems += one_line_error(run_config(d, "return { layers = {1, 1, 1, 1}, channels = {16384, 16384, 16384, "
+                                              "16384}, " + base + " }"), 2, "weights", "16.0 GiB")
+        problems += one_line_error(run_config(d, "return { layers = {1, 1, 1, 1}, input_size = {9000, 9000}, "
+                                              + base + " }"), 2, "'input_size'", "4096")
+        if os.listdir(d) != ["cfg.lua"]:
+            problems.append(f"files written: {sorted(os.listdir(d))}")
     return problems
 
 

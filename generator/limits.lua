@@ -1,0 +1,39 @@
+-- The sizes lucidgen accepts from a stranger, in one place. Every option,
+-- config field and config file is checked against these before anything is
+-- allocated, and refused with one line naming the option and the limit.
+-- README ("Limits") and SECURITY.md list the same values.
+local limits = {
+  -- command-line model options (and a config's input_size, num_classes, in_channels)
+  batch = 1024,           -- --batch
+  in_chans = 1024,        -- --in-chans, config in_channels
+  size = 4096,            -- --size, each side in pixels; config input_size
+  num_classes = 100000,   -- --num-classes, config num_classes (timm's largest head: 21843)
+
+  -- architecture fields of a --config (timm's largest: 36 blocks a stage, 8192 channels)
+  stage_depth = 100,      -- layers / depths, blocks per stage
+  width = 16384,          -- channels, dims, widths, cardinality, base_width, groups
+
+  -- what a model may need, checked on the graph before weights are made
+  weight_bytes = 16 * 2 ^ 30,   -- float32 parameters
+  activation_bytes = 64 * 2 ^ 30, -- all activations of one forward pass
+
+  -- the --config sandbox (generator/lua_sandbox.c)
+  config_file_bytes = 1 << 20,   -- bytes of Lua source read
+  config_memory = 8 << 20,       -- bytes the config's Lua state may allocate
+  config_instructions = 1000000, -- Lua VM instructions
+  config_seconds = 2,            -- wall time
+  config_values = 100000,        -- keys + values copied out of the sandbox
+}
+
+-- n as "1.5 GiB" for error messages.
+function limits.bytes_text(n)
+  local units = { "bytes", "KiB", "MiB", "GiB", "TiB" }
+  local i = 1
+  while n >= 1024 and i < #units do
+    n = n / 1024
+    i = i + 1
+  end
+  return i == 1 and string.format("%d bytes", n) or string.format("%.1f %s", n, units[i])
+end
+
+return limits
