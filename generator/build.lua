@@ -55,13 +55,6 @@ function build.classifier_data_c(variant, o, src, label_set)
   return table.concat(out, "\n") .. "\n"
 end
 
-local function stb_include_dir()
-  for _, d in ipairs({ "/usr/include/stb", "/usr/local/include/stb", "/usr/include" }) do
-    if host.exists(d .. "/stb_image.h") then return d end
-  end
-  errors.user("stb_image.h not found; install it (Debian: apt-get install libstb-dev)")
-end
-
 function build.run(variant, o, weight_source)
   if not o.out then errors.user("no executable given; add -o EXE") end
   local exe = o.out
@@ -97,13 +90,14 @@ function build.run(variant, o, weight_source)
   local cc = host.getenv("CC") or host.c_compiler
   local argv = { cc, "-std=c11", "-O3", "-ffp-contract=fast", "-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
     '-DLG_MODEL_HEADER="model.h"', "-DLG_MODEL(x)=" .. info.prefix .. "##x",
-    "-I" .. dir, "-I" .. dir .. "/runtime", "-I" .. stb_include_dir() }
+    "-I" .. dir, "-I" .. dir .. "/runtime" }
   if o.embed_weights then argv[#argv + 1] = "-DLG_EMBED_WEIGHTS" end
   for _, f in ipairs(info.target.cflags) do argv[#argv + 1] = f end
   if (o.target or "native") == "native" then argv[#argv + 1] = "-march=native" end
   for _, s in ipairs(sources) do argv[#argv + 1] = s end
   local tmp_exe = exe .. ".tmp"
-  for _, a in ipairs({ "-o", tmp_exe, "-lm", "-pthread" }) do argv[#argv + 1] = a end
+  -- libjpeg-turbo and libpng decode images (runtime/lg_image.c)
+  for _, a in ipairs({ "-o", tmp_exe, "-ljpeg", "-lpng", "-lm", "-pthread" }) do argv[#argv + 1] = a end
   if not o.quiet then io.stderr:write("lucidgen: compiling " .. exe .. " with " .. cc .. "\n") end
   local rc, why = host.run(argv)
   if rc ~= 0 then

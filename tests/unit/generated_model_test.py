@@ -42,9 +42,8 @@ def arena_guard(lucidgen, variant, opts):
         sh([lucidgen, variant, "--random-init", "--quiet", "-o", model] + opts)
         prefix = variant + "_"
         exe = os.path.join(d, "guard")
-        stb = "/usr/include/stb"
         sh(["cc", "-std=c11", "-O2", "-fopenmp", "-march=native", "-D_DEFAULT_SOURCE", '-DLG_MODEL_HEADER="model.h"',
-            f"-DLG_MODEL(x)={prefix}##x", "-I", d, "-I", os.path.join(ROOT, "runtime"), "-I", stb,
+            f"-DLG_MODEL(x)={prefix}##x", "-I", d, "-I", os.path.join(ROOT, "runtime"),
             os.path.join(ROOT, "tests/unit/arena_guard.c"), model, os.path.join(ROOT, "runtime/lg_blob.c"),
             os.path.join(ROOT, "runtime/lg_sha256.c"), os.path.join(ROOT, "runtime/lg_status.c"), "-o", exe, "-lm"])
         r = subprocess.run([exe, os.path.join(d, "model.bin")], capture_output=True, text=True)

@@ -260,6 +260,27 @@ static void load_errors_name_the_file_and_reason(void) {
   EXPECT(strstr(err, "cut.png") != NULL, "message '%s'", err);
 }
 
+/* A PNG header declaring 16384 x 16384 (the issue's 782 KB bomb took 1.6 GB
+ * to decode): refused from IHDR, before any pixel memory. */
+static void refuses_decompression_bomb_from_its_header(void) {
+  static const unsigned char bomb[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x40\0\0\0\x40\0\x08\x02\0\0\0"
+                                      "\x26\xaa\x87\xd3";
+  lg_image img;
+  char err[512] = "";
+  EXPECT_INT(lg_image_decode(bomb, sizeof bomb - 1, "bomb.png", &img, err, sizeof err), LG_ERR_UNSUPPORTED);
+  EXPECT(strstr(err, "bomb.png") && strstr(err, "16384x16384") && strstr(err, "67108864 pixels"), "message '%s'",
+         err);
+  EXPECT(img.rgb == NULL, "pixels allocated for a refused image");
+}
+
+static void refuses_bmp_naming_the_supported_formats(void) {
+  static const unsigned char bmp[] = "BM\x3a\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0\x01\0\0\0\x01\0\0\0\x01\0\x18\0";
+  lg_image img;
+  char err[512] = "";
+  EXPECT_INT(lg_image_decode(bmp, sizeof bmp - 1, "x.bmp", &img, err, sizeof err), LG_ERR_FORMAT);
+  EXPECT(strstr(err, "x.bmp") && strstr(err, "convert other formats to PNG"), "message '%s'", err);
+}
+
 /* ---- labels ------------------------------------------------------------- */
 
 static void labels_take_text_after_tab_or_whole_line(void) {
@@ -362,6 +383,8 @@ int main(void) {
       CHECK_TEST(grey_image_gives_timm_single_channel),
       CHECK_TEST(decodes_ppm_and_replicates_pgm_grey),
       CHECK_TEST(load_errors_name_the_file_and_reason),
+      CHECK_TEST(refuses_decompression_bomb_from_its_header),
+      CHECK_TEST(refuses_bmp_naming_the_supported_formats),
       CHECK_TEST(labels_take_text_after_tab_or_whole_line),
       CHECK_TEST(labels_find_classes_by_synset_key),
       CHECK_TEST(missing_labels_print_class_index),
