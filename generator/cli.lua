@@ -32,6 +32,7 @@ through the huggingface_hub cache):
   --random-init[=SEED]         deterministic random weights (default seed 0)
   --no-strict                  load what matches, random-init the rest, warn
   --prefix STR                 strip STR from checkpoint keys (e.g. backbone.)
+  --check-finite               refuse a checkpoint with NaN or Inf weights (default: warn)
   --revision R                 hub branch, tag or commit (default main)
   --cache-dir DIR              hub cache (default $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
   --offline                    use the cache only (also HF_HUB_OFFLINE=1)
@@ -63,7 +64,7 @@ local VALUED = {
   ["--config"] = "config", ["--classifier-data"] = "classifier_data",
 }
 local FLAGS = {
-  ["--no-strict"] = "no_strict", ["--offline"] = "offline", ["--json"] = "json", ["--layers"] = "layers",
+  ["--no-strict"] = "no_strict", ["--check-finite"] = "check_finite", ["--offline"] = "offline", ["--json"] = "json", ["--layers"] = "layers",
   ["--embed-weights"] = "embed_weights", ["--verbose"] = "verbose", ["--quiet"] = "quiet", ["--help"] = "help",
   ["-h"] = "help", ["--version"] = "version", ["--no-winograd"] = "no_winograd",
 }

@@ -113,6 +113,7 @@ function generate.compile(variant, o, src)
   check_model_size(g, variant, mo)
   local store, summary = weights.bind(g, src, {
     strict = o.strict ~= false, prefix = o.prefix, num_classes = mo.num_classes, quiet = o.quiet,
+    check_finite = o.check_finite,
     head_swapped = mo.num_classes ~= variant.num_classes, seed = src.random_seed or 0,
   })
   local c = generate.compile_graph(g, store, o, src)

@@ -419,7 +419,7 @@ static lg_status list_dir(const char *dir, strlist *out, char *err, size_t errn)
     }
   }
   closedir(d);
-  qsort(out->v, out->n, sizeof *out->v, cmp_str);
+  if (out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_str); /* v is NULL when empty */
   return LG_OK;
 }
 

@@ -18,15 +18,16 @@
 #endif
 
 enum {
-  HUB_MAX_ATTEMPTS = 50,          /* hard bound even when each attempt makes progress */
-  HUB_MAX_RELATIVE_REDIRECTS = 10 /* HEAD follows relative redirects (renamed repos) */
+  HUB_MAX_RELATIVE_REDIRECTS = 10, /* HEAD follows relative redirects (renamed repos) */
+  HUB_MAX_COMMIT_CHARS = 64        /* X-Repo-Commit: a 40-hex commit (64 for sha256 repos) */
 };
 
 /* The response headers we use, from the last response of a transfer (the
  * header callback starts over at each status line, so redirect hops drop out). */
 typedef struct hub_headers {
   long status;
-  char repo_commit[128];
+  char repo_commit[HUB_MAX_COMMIT_CHARS + 1];
+  size_t repo_commit_len; /* as sent, before any truncation */
   char linked_etag[256];
   char etag[256];
   char location[LUCIDGEN_PATH_MAX];
@@ -100,7 +101,10 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
   if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
     memset(h, 0, sizeof *h);
     h->linked_size = h->content_length = h->range_start = -1;
-    const char *sp = memchr(buf, ' ', n);
+    /* libcurl's buffer is not NUL-terminated: parse a bounded copy */
+    char line[64];
+    copy_value(line, sizeof line, buf, n);
+    const char *sp = strchr(line, ' ');
     if (sp) h->status = strtol(sp + 1, NULL, 10);
     return n;
   }
@@ -114,8 +118,10 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
   char value[LUCIDGEN_PATH_MAX];
   copy_value(value, sizeof value, v, vlen);
 #define HEADER_IS(name) (name_len == sizeof(name) - 1 && strncasecmp(buf, name, name_len) == 0)
-  if (HEADER_IS("X-Repo-Commit"))
+  if (HEADER_IS("X-Repo-Commit")) {
+    h->repo_commit_len = vlen;
     copy_value(h->repo_commit, sizeof h->repo_commit, v, vlen);
+  }
   else if (HEADER_IS("X-Linked-Etag"))
     copy_value(h->linked_etag, sizeof h->linked_etag, v, vlen);
   else if (HEADER_IS("ETag"))
@@ -234,6 +240,40 @@ static lg_status http_error(const lucidgen_hub_job *job, const hub_headers *h, c
 
 /* --- step 3: metadata ------------------------------------------------------ */
 
+/* The file's metadata from the final HEAD response: commit, etag, size.
+ * Everything here came from a server: checked before it names a path. */
+static lg_status job_from_headers(lucidgen_hub_job *job, const hub_headers *h, const char *url, char *err,
+                                  size_t errn) {
+  if (!h->repo_commit[0]) {
+    return lg_fail(err, errn, LG_ERR_NETWORK,
+                   "%s did not answer like the Hugging Face hub (no X-Repo-Commit header): "
+                   "check HF_ENDPOINT and proxy settings",
+                   url);
+  }
+  /* A commit names a cache directory: never a truncated or odd string. */
+  int commit_ok = h->repo_commit_len <= HUB_MAX_COMMIT_CHARS;
+  for (const char *p = h->repo_commit; commit_ok && *p; p++)
+    commit_ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '-' ||
+                *p == '_' || *p == '.';
+  if (!commit_ok) {
+    return lg_fail(err, errn, LG_ERR_NETWORK,
+                   "%s sent an X-Repo-Commit of %zu characters that is not a commit (at most %d letters, digits, "
+                   "'-', '_', '.'): check HF_ENDPOINT and proxy settings",
+                   url, h->repo_commit_len, HUB_MAX_COMMIT_CHARS);
+  }
+  normalize_etag(h->linked_etag[0] ? h->linked_etag : h->etag, job->etag, sizeof job->etag);
+  job->size = h->linked_size >= 0 ? h->linked_size : h->status >= 300 ? -1 : h->content_length;
+  snprintf(job->commit, sizeof job->commit, "%s", h->repo_commit);
+  if (!lucidgen_hf_safe_relpath(job->commit, 0) || !job->etag[0] ||
+      !lucidgen_hf_safe_relpath(job->etag, 0) || job->size < 0) {
+    return lg_fail(err, errn, LG_ERR_NETWORK,
+                   "unusable metadata from %s (commit '%s', etag '%s', size %lld): "
+                   "check HF_ENDPOINT and proxy settings",
+                   url, h->repo_commit, job->etag, job->size);
+  }
+  return LG_OK;
+}
+
 lg_status lucidgen_hub_head(lucidgen_hub_job *job, int *transient, char *err, size_t errn) {
   char url[LUCIDGEN_PATH_MAX], curl_err[CURL_ERROR_SIZE];
   hub_headers h;
@@ -274,23 +314,7 @@ lg_status lucidgen_hub_head(lucidgen_hub_job *job, int *transient, char *err, si
     snprintf(job->download_url, sizeof job->download_url, "%s", redirect ? h.location : url);
     break;
   }
-  if (!h.repo_commit[0]) {
-    return lg_fail(err, errn, LG_ERR_NETWORK,
-                   "%s did not answer like the Hugging Face hub (no X-Repo-Commit header): "
-                   "check HF_ENDPOINT and proxy settings",
-                   url);
-  }
-  normalize_etag(h.linked_etag[0] ? h.linked_etag : h.etag, job->etag, sizeof job->etag);
-  job->size = h.linked_size >= 0 ? h.linked_size : h.status >= 300 ? -1 : h.content_length;
-  snprintf(job->commit, sizeof job->commit, "%s", h.repo_commit);
-  if (!lucidgen_hf_safe_relpath(job->commit, 0) || !job->etag[0] ||
-      !lucidgen_hf_safe_relpath(job->etag, 0) || job->size < 0) {
-    return lg_fail(err, errn, LG_ERR_NETWORK,
-                   "unusable metadata from %s (commit '%s', etag '%s', size %lld): "
-                   "check HF_ENDPOINT and proxy settings",
-                   url, h.repo_commit, job->etag, job->size);
-  }
-  return LG_OK;
+  return job_from_headers(job, &h, url, err, errn);
 }
 
 /* --- step 5: the download -------------------------------------------------- */
@@ -413,7 +437,9 @@ lg_status lucidgen_hub_download(const lucidgen_hub_job *job, const char *incompl
   url_netloc(job->endpoint, netloc_ep, sizeof netloc_ep);
   int send_auth = netloc_dl[0] && strcmp(netloc_dl, netloc_ep) == 0;
   t.t0 = now_s();
-  for (int tries = 0, attempts = 0; !s && t.have < job->size; attempts++) {
+  /* Every failed attempt counts, progress or not: a server that announces
+   * more bytes than it sends would otherwise be downloaded again and again. */
+  for (int tries = 0; !s && t.have < job->size;) {
     char range[64];
     struct curl_slist *hdrs;
     CURL *c = hub_easy(job, job->download_url, send_auth, 0, &hdrs, &t.h, curl_err);
@@ -477,11 +503,10 @@ lg_status lucidgen_hub_download(const lucidgen_hub_job *job, const char *incompl
     if (!transient) break;
     s = LG_OK;
     if (t.have < job->size) {
-      tries = t.have > before ? 1 : tries + 1;
-      if (tries >= LUCIDGEN_HUB_MAX_TRIES || attempts + 1 >= HUB_MAX_ATTEMPTS) {
+      if (++tries >= LUCIDGEN_HUB_MAX_TRIES) {
         size_t len = strlen(err);
-        snprintf(err + len, errn - len, " (gave up after %d tries; run again to resume from %s)",
-                 attempts + 1, incomplete);
+        snprintf(err + len, errn - len, " (gave up after %d tries; run again to resume from %s)", tries,
+                 incomplete);
         s = LG_ERR_NETWORK;
         break;
       }

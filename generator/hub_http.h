@@ -12,7 +12,7 @@
 #include "hf_cache.h"
 #include "lg_status.h"
 
-enum { LUCIDGEN_HUB_MAX_TRIES = 5 /* consecutive failed attempts without progress */ };
+enum { LUCIDGEN_HUB_MAX_TRIES = 5 /* failed download attempts, with or without progress */ };
 
 /* Everything one fetch needs: the request, the environment, what the HEAD
  * call resolved, and where it lives in the cache. hub.c fills all but the

@@ -198,6 +198,8 @@ static int sandbox_eval(lua_State *L) {
     snprintf(err, sizeof err, "config %s: %s", name, cs.err);
   }
   lua_close(S);
+  for (char *p = err; *p; p++) /* error("a\nb") in a config must still be one line */
+    if (*p == '\n' || *p == '\r') *p = ' ';
   return user_error(L, err);
 }
 

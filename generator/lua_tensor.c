@@ -179,6 +179,15 @@ static int t_max_abs_diff(lua_State *L) {
   return 2;
 }
 
+/* t:nonfinite() -> how many values are NaN or +-Inf */
+static int t_nonfinite(lua_State *L) {
+  lg_tensor *t = lg_tensor_check(L, 1);
+  lua_Integer n = 0;
+  for (int64_t i = 0; i < t->numel; i++) n += !isfinite(t->data[i]);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
 static int64_t out_channel_size(const lg_tensor *w) { return w->shape[0] ? w->numel / w->shape[0] : 0; }
 
 /* T.fold_batchnorm(w, b|nil, gamma, beta, mean, var, eps) -> w', b'
@@ -299,7 +308,7 @@ static int t_concat(lua_State *L) {
 int luaopen_lg_tensor(lua_State *L) {
   static const luaL_Reg methods[] = {
       {"shape", t_shape}, {"numel", t_numel}, {"get", t_get}, {"set", t_set}, {"clone", t_clone},
-      {"bytes", t_bytes}, {NULL, NULL}};
+      {"bytes", t_bytes}, {"nonfinite", t_nonfinite}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {
       {"zeros", t_zeros},
       {"normal", t_normal},

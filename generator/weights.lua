@@ -85,10 +85,27 @@ local function nested_prefix(g, unexpected, prefix, matched)
   end
 end
 
+-- NaN or Inf in a checkpoint would run through every kernel and come out as
+-- NaN logits: warn, or with --check-finite refuse.
+local function check_finite(path, store, keys, opts)
+  local bad = {}
+  for _, key in ipairs(keys) do
+    local n = store[key]:nonfinite()
+    if n > 0 then bad[#bad + 1] = string.format("%s (%d of %d)", key, n, store[key]:numel()) end
+  end
+  if #bad == 0 then return end
+  if opts.check_finite then
+    errors.user("checkpoint %s has NaN or Inf weights in %d tensors: %s; the checkpoint is corrupt", path, #bad,
+      list(bad, 4))
+  end
+  warn(opts, "checkpoint %s has NaN or Inf weights in %d tensors: %s; outputs will be NaN (--check-finite refuses "
+    .. "such checkpoints)", path, #bad, list(bad, 4))
+end
+
 -- g: graph; src = {path=checkpoint} | {random_seed=n} | {plan_only=true} (no tensors
 -- at all: lucidgen info plans from shapes); opts:
 -- strict, prefix, num_classes, head_swapped (num_classes differs from the
--- variant's), seed (for random heads), quiet.
+-- variant's), seed (for random heads), quiet, check_finite.
 -- Returns store: key -> tensor, and a summary for the header and report.
 function weights.bind(g, src, opts)
   local store, summary = {}, { source = src.path or (src.plan_only and "none (plan only)")
@@ -118,7 +135,7 @@ function weights.bind(g, src, opts)
     end
   end
 
-  local missing, mismatched, skipped_head, randomized = {}, {}, {}, {}
+  local missing, mismatched, skipped_head, randomized, loaded = {}, {}, {}, {}, {}
   local matched = 0 -- checkpoint keys found under the model's own names
   for _, key in ipairs(g.param_order) do
     local p = g.params[key]
@@ -131,9 +148,11 @@ function weights.bind(g, src, opts)
         -- e.g. BatchNorm's num_batches_tracked: accepted, not needed
       elseif same_shape(shape, p.shape) then
         store[key] = ck:tensor(full)
+        loaded[#loaded + 1] = key
       elseif key == g.first_conv .. ".weight" and #shape == 4 and shape[1] == p.shape[1]
           and shape[3] == p.shape[3] and shape[4] == p.shape[4] and p.shape[2] ~= shape[2] then
         store[key] = T.adapt_in_chans(ck:tensor(full), p.shape[2])
+        loaded[#loaded + 1] = key
         warn(opts, "adapted %s from %d to %d input channels (timm adapt_input_conv)", key, shape[2], p.shape[2])
       elseif is_head(key) and opts.head_swapped then
         skipped_head[#skipped_head + 1] = key
@@ -163,6 +182,7 @@ function weights.bind(g, src, opts)
       nested_prefix(g, unexpected, prefix, matched) or "pass --no-strict to load only what matches")
   end
 
+  check_finite(src.path, store, loaded, opts)
   for _, list_ in ipairs({ missing, mismatched }) do
     for _, entry in ipairs(list_) do
       local key = entry:match("^(%S+)")

@@ -59,6 +59,8 @@ class Faults:
         self.ignore_range = False  # answer 200 with the whole file even to a Range request
         self.weak_etag = False  # X-Linked-Etag: W/"<sha>"
         self.slow_chunk_s = 0.0  # sleep between 16 KiB chunks of the body
+        self.linked_size_extra = 0  # X-Linked-Size claims this many bytes more than the file has
+        self.repo_commit = None  # X-Repo-Commit sent instead of the real commit
 
 
 class FakeHub:
@@ -171,6 +173,8 @@ class FakeHubHandler(http.server.BaseHTTPRequestHandler):
                 return self.reply(401, {"X-Error-Code": "GatedRepo"}, b"Access restricted\n", head)
             if auth != "Bearer " + repo.gated_token:
                 return self.reply(403, {"X-Error-Code": "GatedRepo"}, b"Access denied\n", head)
+        if hub.faults.repo_commit is not None:
+            return self.serve_bytes(b"x", {"ETag": '"x"', "X-Repo-Commit": hub.faults.repo_commit}, head)
         if revision == repo.commit:
             commit = repo.commit
         elif revision in repo.refs:
@@ -193,7 +197,7 @@ class FakeHubHandler(http.server.BaseHTTPRequestHandler):
             "Location": location,
             "X-Repo-Commit": commit,
             "X-Linked-Etag": etag,
-            "X-Linked-Size": str(len(data)),
+            "X-Linked-Size": str(len(data) + hub.faults.linked_size_extra),
             "ETag": '"%s"' % git_blob_oid(b"version https://git-lfs.github.com/spec/v1\noid sha256:" + sha.encode()),
         }
         self.reply(302, headers, body, head)

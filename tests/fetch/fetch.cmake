@@ -54,6 +54,8 @@ set(LG_FETCH_CASES
   reads_token_from_login_file_like_huggingface_hub
   retries_5xx_then_succeeds
   gives_up_after_bounded_retries
+  lying_linked_size_ends_after_bounded_attempts
+  oversized_repo_commit_is_refused
   falls_back_to_cache_when_hub_unreachable
   unreachable_hub_without_cache_is_a_network_error
   concurrent_fetches_share_one_download
@@ -71,7 +73,8 @@ set_tests_properties(fetch.every_case_is_registered PROPERTIES LABELS fetch TIME
 
 # The CLI's hub path: generate with no --weights against the fake hub.
 foreach(case generates_from_a_hub_download offline_generation_uses_the_cache_only
-        offline_miss_is_one_line_exit_2 unknown_repo_on_hub_is_exit_2 unreachable_hub_is_exit_1)
+        offline_miss_is_one_line_exit_2 unknown_repo_on_hub_is_exit_2 unreachable_hub_is_exit_1
+        leaves_no_temporary_files)
   add_test(NAME fetch.cli_${case}
     COMMAND ${LG_PYTHON} ${LG_FETCH_DIR}/test_cli_fetch.py $<TARGET_FILE:lucidgen> ${case})
   set_tests_properties(fetch.cli_${case} PROPERTIES LABELS fetch TIMEOUT 600)

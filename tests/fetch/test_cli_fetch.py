@@ -6,6 +6,7 @@ downloads model.safetensors of timm/<arch>.<tag> from a fake hub on 127.0.0.1
   test_cli_fetch.py LUCIDGEN CASE
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,8 +35,23 @@ def run(lucidgen, args, env):
     return subprocess.run([lucidgen] + args, capture_output=True, text=True, env=env, timeout=600)
 
 
+def leaves_no_temporary_files(lucidgen):
+    """Runs a case of this script under a fresh TMPDIR, which must end empty
+    (each run used to leave ~400 MB in /tmp/lg_cli_fetch_*)."""
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([sys.executable, __file__, lucidgen, "offline_miss_is_one_line_exit_2"],
+                           capture_output=True, text=True, env=dict(os.environ, TMPDIR=d), timeout=600)
+        left = os.listdir(d)
+    problems = [] if r.returncode == 0 else [f"inner case failed: {r.stdout}{r.stderr}"]
+    return problems + ([f"left behind in TMPDIR: {left}"] if left else [])
+
+
 def main():
     lucidgen, case = sys.argv[1], sys.argv[2]
+    if case == "leaves_no_temporary_files":
+        problems = leaves_no_temporary_files(lucidgen)
+        print(("NOT OK " if problems else "OK ") + case + ("".join("\n  " + p for p in problems)))
+        return 1 if problems else 0
     tmp = tempfile.mkdtemp(prefix="lg_cli_fetch_")
     hub = FakeHub()
     hub.add_repo(Repo(REPO, {"model.safetensors": checkpoint(tmp)}))
@@ -82,6 +98,7 @@ def main():
     finally:
         if hub:
             hub.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     print(("NOT OK " if problems else "OK ") + case + ("".join("\n  " + p for p in problems)))
     return 1 if problems else 0
 

@@ -429,6 +429,26 @@ def gives_up_after_bounded_retries(e):
 
 
 @case
+def lying_linked_size_ends_after_bounded_attempts(e):
+    e.hub.faults.linked_size_extra = 1000  # the body is always short of what was announced
+    rc, out, err = e.run()
+    expect(rc == 1 and "gave up after 5 tries" in err, "network error after 5 tries", rc=rc, stderr=err)
+    expect(len(cdn_gets(e)) <= 5, "at most 5 GETs (it used to download the file 25 times)", got=len(cdn_gets(e)))
+    expect(not os.path.exists(e.pointer()), "no snapshot")
+
+
+@case
+def oversized_repo_commit_is_refused(e):
+    e.hub.faults.repo_commit = "a" * 10000
+    rc, out, err = e.run()
+    expect(rc == 1 and "X-Repo-Commit of 10000 characters" in err and len(err.strip().splitlines()) == 1,
+           "one-line network error naming the header", rc=rc, stderr=err)
+    snapshots = os.path.join(e.storage, "snapshots")
+    expect(not os.path.isdir(snapshots) or os.listdir(snapshots) == [], "no snapshot named after a truncated commit",
+           got=os.listdir(snapshots) if os.path.isdir(snapshots) else None)
+
+
+@case
 def falls_back_to_cache_when_hub_unreachable(e):
     e.fetched()
     e.hub.stop()

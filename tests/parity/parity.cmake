@@ -43,6 +43,8 @@ lg_parity(rejects_missing_key ARGS --variant resnet18_a1_in1k --expect-error mis
 lg_parity(rejects_wrong_shape ARGS --variant resnet18_a1_in1k --expect-error wrong-shape)
 lg_parity(rejects_corrupt_blob ARGS --variant resnet18_a1_in1k --expect-error bad-blob)
 lg_parity(rejects_blob_of_other_generation ARGS --variant resnet18_a1_in1k --expect-error other-blob)
+lg_parity(warns_about_nonfinite_weights_and_check_finite_refuses
+  ARGS --variant resnet18_a1_in1k --size 64 --expect-error nonfinite)
 
 # ConvNeXt v1 / V2 / DINOv3 (full size where CI can afford it).
 lg_parity(convnext_tiny ARGS --variant convnext_tiny_fb_in1k)

@@ -92,7 +92,7 @@ def main():
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--target", default="native")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--expect-error", choices=["missing-key", "wrong-shape", "bad-blob", "other-blob"])
+    ap.add_argument("--expect-error", choices=["missing-key", "wrong-shape", "bad-blob", "other-blob", "nonfinite"])
     ap.add_argument("--checkpoint", choices=["prefix", "rgb", "head-swap", "no-strict"])
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -129,6 +129,27 @@ def main():
             and not os.path.exists(os.path.join(a.work, "bad.c"))
         print(f"{'OK' if ok else 'NOT OK'} {a.expect_error} {tag}: exit {r.returncode}: {r.stderr.strip()}")
         return 0 if ok else 1
+
+    if a.expect_error == "nonfinite":
+        # NaN and Inf weights: a one-line warning by default, refused with --check-finite
+        key = sorted(k for k in sd if k.endswith(".weight"))[len(sd) // 4]
+        sd[key] = sd[key].clone()
+        sd[key].view(-1)[0], sd[key].view(-1)[-1] = float("nan"), float("inf")
+        safetensors_io.save(sd, weights)
+        out = os.path.join(a.work, "nan.c")
+        warned = run([a.lucidgen, a.variant, "--weights", weights, "-o", out] + opts)
+        refused = run([a.lucidgen, a.variant, "--weights", weights, "--check-finite", "-o",
+                       os.path.join(a.work, "refused.c")] + opts)
+        problems = []
+        if warned.returncode != 0 or f"warning: checkpoint {weights} has NaN or Inf weights" not in warned.stderr \
+                or f"{key} (2 of" not in warned.stderr:
+            problems.append(f"without --check-finite: exit {warned.returncode}, no warning naming {key}: "
+                            f"{warned.stderr.strip()!r}")
+        if refused.returncode != 2 or len(refused.stderr.strip().splitlines()) != 1 or key not in refused.stderr \
+                or os.path.exists(os.path.join(a.work, "refused.c")):
+            problems.append(f"--check-finite: exit {refused.returncode}: {refused.stderr.strip()!r}")
+        print(f"{'NOT OK' if problems else 'OK'} nonfinite {tag}" + "".join("\n  " + p for p in problems))
+        return 1 if problems else 0
 
     build_opts, saved, want_warning = [], sd, None
     if a.checkpoint == "prefix":

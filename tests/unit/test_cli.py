@@ -231,6 +231,19 @@ def oversized_models_are_refused_up_front_naming_the_limit():
 
 
 @case
+def name_of_a_runtime_header_still_builds():
+    # --name lg_blob once gave the model header the runtime's LG_BLOB_H guard
+    with tempfile.TemporaryDirectory() as d:
+        exe = os.path.join(d, "m")
+        r = run("build", "resnet18_a1_in1k", "--random-init", "--size", "32", "--name", "lg_blob", "-o", exe,
+                "--quiet")
+        if r.returncode != 0:
+            return [f"build --name lg_blob: exit {r.returncode}: {r.stderr.strip()[-300:]!r}"]
+        r = subprocess.run([exe, "--selftest"], capture_output=True, text=True, timeout=120)
+        return [] if r.returncode == 0 else [f"selftest: exit {r.returncode}: {r.stdout}{r.stderr}"]
+
+
+@case
 def weights_and_random_init_exclude_each_other():
     return one_line_error(run("resnet18_a1_in1k", "--random-init", "--weights", "/etc/hostname", "-o", "/tmp/x.c"), 2,
                           "--weights")
