@@ -75,6 +75,14 @@ void lg_blob_free(lg_blob *blob) {
   memset(blob, 0, sizeof *blob);
 }
 
+/* A NUL-padded text field of the header, for messages: bytes outside
+ * printable ASCII become '?', so a hostile blob cannot forge a second line. */
+static void header_text(const unsigned char *field, size_t n, char *out) {
+  size_t i = 0;
+  for (; i < n && field[i]; i++) out[i] = field[i] >= 0x20 && field[i] < 0x7f ? (char)field[i] : '?';
+  out[i] = '\0';
+}
+
 lg_status lg_blob_check(const lg_blob *blob, const char *what, const char *expect_variant,
                         const char *expect_sha256, int verify_hash, char *err, size_t errn) {
   const unsigned char *h = blob->data;
@@ -90,12 +98,12 @@ lg_status lg_blob_check(const lg_blob *blob, const char *what, const char *expec
       payload != total - LG_BLOB_HEADER_BYTES)
     return lg_fail(err, errn, LG_ERR_FORMAT, "%s is truncated or padded: header says %llu bytes, file has %zu; copy it again", what,
                    (unsigned long long)total, blob->size);
-  char variant[129] = {0};
-  memcpy(variant, h + LG_BLOB_OFF_VARIANT, 128);
+  char variant[129];
+  header_text(h + LG_BLOB_OFF_VARIANT, 128, variant);
   if (expect_variant && strcmp(variant, expect_variant) != 0)
     return lg_fail(err, errn, LG_ERR_MISMATCH, "%s holds weights for '%s' but this code was generated for '%s'", what, variant, expect_variant);
-  char sha[65] = {0};
-  memcpy(sha, h + LG_BLOB_OFF_SHA256, 64);
+  char sha[65];
+  header_text(h + LG_BLOB_OFF_SHA256, 64, sha);
   if (expect_sha256 && strcmp(sha, expect_sha256) != 0)
     return lg_fail(err, errn, LG_ERR_MISMATCH, "%s is from another generation: blob sha256 %s, code expects %s; use the .bin generated with this code", what, sha, expect_sha256);
   if (verify_hash) {
