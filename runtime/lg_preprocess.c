@@ -278,7 +278,7 @@ lg_status lg_image_resize(const lg_image *src, int dst_w, int dst_h, lg_interp i
   if ((unsigned)interp > LG_INTERP_BICUBIC)
     return lg_fail(err, errn, LG_ERR_ARG, "resize: unknown interpolation %d",
                    (int)interp);
-  /* malloc'ed like stb_image's pixels, so lg_image_free() releases both */
+  /* malloc'ed like lg_image_decode's pixels, so lg_image_free() releases both */
   dst->rgb = malloc((size_t)dst_w * dst_h * 3);
   if (!dst->rgb)
     return lg_fail(err, errn, LG_ERR_NOMEM, "resize: out of memory for %dx%d", dst_w,

@@ -2,8 +2,8 @@
  * convnext_tiny_fb_in1k: the public API of the generated model.
  * Options: num_classes=1000 in_chans=3 size=224x224 batch=1 target=avx2
  * Link model.c with its weight blob model.bin (sha256 7a230877894d113f353eee94a4ebfbcd739bd331169c355ab67f039030a1c7e1). */
-#ifndef CONVNEXT_TINY_H
-#define CONVNEXT_TINY_H
+#ifndef CONVNEXT_TINY_MODEL_H
+#define CONVNEXT_TINY_MODEL_H
 
 #ifdef __cplusplus
 extern "C" {
