@@ -101,6 +101,11 @@ static int copy_plain(lua_State *from, int idx, lua_State *to, int seen, int dep
       snprintf(cs->err, sizeof cs->err, "config nests tables deeper than 8 levels");
       return 0;
     }
+    /* each level holds a key, a value and a table on the stacks */
+    if (!lua_checkstack(from, 3) || !lua_checkstack(to, 4)) {
+      snprintf(cs->err, sizeof cs->err, "config is too large to copy; a config is a small table");
+      return 0;
+    }
     const void *address = lua_topointer(from, idx);
     if (lua_rawgetp(to, seen, address) != LUA_TNIL) {
       lua_pop(to, 1);
