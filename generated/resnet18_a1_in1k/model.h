@@ -2,8 +2,8 @@
  * resnet18_a1_in1k: the public API of the generated model.
  * Options: num_classes=1000 in_chans=3 size=224x224 batch=1 target=avx2
  * Link model.c with its weight blob model.bin (sha256 77445b34a8d3281b80f84a57e878002a470ddb0baa4f8f373165d682442bdb98). */
-#ifndef RESNET18_H
-#define RESNET18_H
+#ifndef RESNET18_MODEL_H
+#define RESNET18_MODEL_H
 
 #ifdef __cplusplus
 extern "C" {

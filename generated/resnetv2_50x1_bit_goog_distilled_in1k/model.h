@@ -2,8 +2,8 @@
  * resnetv2_50x1_bit_goog_distilled_in1k: the public API of the generated model.
  * Options: num_classes=1000 in_chans=3 size=224x224 batch=1 target=avx2
  * Link model.c with its weight blob model.bin (sha256 3429a5399f150fdd7f7b827c068840b0d950b4253783d94286b73102d040d761). */
-#ifndef BIT_50X1_H
-#define BIT_50X1_H
+#ifndef BIT_50X1_MODEL_H
+#define BIT_50X1_MODEL_H
 
 #ifdef __cplusplus
 extern "C" {

@@ -75,7 +75,7 @@ else()
                  SEEDS ${st_seeds} SECONDS 45 MAX_LEN 4096)
   lg_fuzz_target(json SOURCES ${R}/lg_json.c ${R}/lg_status.c SECONDS 30 MAX_LEN 4096)
   lg_fuzz_target(image SOURCES ${R}/lg_image.c ${R}/lg_preprocess.c ${R}/lg_status.c
-                 LIBS ${JPEG_LINK_LIBRARIES} ${PNG_LINK_LIBRARIES} SECONDS 30 MAX_LEN 8192)
+                 LIBS ${JPEG_LIBRARIES} ${PNG_LIBRARIES} SECONDS 30 MAX_LEN 8192)
   lg_fuzz_target(blob SOURCES ${R}/lg_blob.c ${R}/lg_sha256.c ${R}/lg_status.c SECONDS 30 MAX_LEN 2048)
   list(TRANSFORM LUA_INCLUDE_DIRS PREPEND -I OUTPUT_VARIABLE lua_includes)
   lg_fuzz_target(config SOURCES ${G}/lua_sandbox.c
