@@ -1,0 +1,10 @@
+# Lua unit tests against lucidgen's own C modules (label `unit`): the passes
+# alone on hand-built graphs.
+add_executable(lua_unit ${CMAKE_CURRENT_LIST_DIR}/lua_unit_main.c)
+target_link_libraries(lua_unit PRIVATE lucidgen_host)
+foreach(name passes)
+  add_test(NAME unit_lua_${name}
+    COMMAND lua_unit tests/unit/test_${name}.lua
+    WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(unit_lua_${name} PROPERTIES LABELS unit TIMEOUT 300)
+endforeach()
