@@ -85,10 +85,15 @@ local function check_model_size(g, variant, mo)
   end
 end
 
--- A graph with its weights -> golden reference -> passes -> kernels -> arena
--- plan. Returns the lowered graph and what the emitter needs; writes nothing.
-function generate.compile_graph(g, store, o, src)
+-- A graph and the function that binds its weights (returns the store: key ->
+-- tensor, and a summary) -> golden reference -> passes -> kernels -> arena
+-- plan. The store lives only here and is dropped once bind_tensors has handed
+-- its tensors to the graph: a weight a pass replaces is then garbage, and the
+-- collector frees it (tensor storage is visible to it). Returns the lowered
+-- graph and what the emitter needs; writes nothing.
+function generate.compile_graph(g, bind, o, src)
   local target = targets.resolve(o.target or "native")
+  local store, summary = bind()
   -- Golden self-test: a seeded input through the unfolded graph.
   local golden_in = T.normal(g.values[g.input_id].shape, GOLDEN_SEED, 0, 1)
   local golden_out = src.plan_only and T.zeros(g.values[g.output_id].shape) or reference.run(g, store, golden_in)
@@ -102,8 +107,7 @@ function generate.compile_graph(g, store, o, src)
   g = require("passes.fuse_epilogues")(g, kctx)
   g = require("passes.lower_kernels")(g, kctx)
   g = require("passes.plan_arena")(g)
-  collectgarbage()
-  return { g = g, target = target, golden_in = golden_in, golden_out = golden_out }
+  return { g = g, target = target, summary = summary, golden_in = golden_in, golden_out = golden_out }
 end
 
 -- The variant's graph and weights, compiled (see compile_graph).
@@ -111,13 +115,14 @@ function generate.compile(variant, o, src)
   local mo = generate.model_options(variant, o)
   local g = generate.build_graph(variant, mo)
   check_model_size(g, variant, mo)
-  local store, summary = weights.bind(g, src, {
-    strict = o.strict ~= false, prefix = o.prefix, num_classes = mo.num_classes, quiet = o.quiet,
-    check_finite = o.check_finite,
-    head_swapped = mo.num_classes ~= variant.num_classes, seed = src.random_seed or 0,
-  })
-  local c = generate.compile_graph(g, store, o, src)
-  c.mo, c.summary = mo, summary
+  local c = generate.compile_graph(g, function()
+    return weights.bind(g, src, {
+      strict = o.strict ~= false, prefix = o.prefix, num_classes = mo.num_classes, quiet = o.quiet,
+      check_finite = o.check_finite,
+      head_swapped = mo.num_classes ~= variant.num_classes, seed = src.random_seed or 0,
+    })
+  end, o, src)
+  c.mo = mo
   return c
 end
 

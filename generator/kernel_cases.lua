@@ -105,9 +105,10 @@ function kernel_cases.run(o)
     local graph = require("graph").new({ variant = name })
     local x = graph:input(c.input)
     graph:set_output(c.build(graph, x))
-    local store = weights.bind(graph, { random_seed = i }, { strict = true, quiet = true, seed = i, num_classes = 0 })
     local opts = { out = dir .. "/" .. name .. ".c", target = o.target, winograd = o.winograd, quiet = true }
-    local compiled = generate.compile_graph(graph, store, opts, {})
+    local compiled = generate.compile_graph(graph, function()
+      return weights.bind(graph, { random_seed = i }, { strict = true, quiet = true, seed = i, num_classes = 0 })
+    end, opts, {})
     local shape = c.input
     compiled.mo = { num_classes = 0, in_chans = shape[2], size = { shape[3], shape[4] }, batch = shape[1] }
     compiled.summary = { source = "random (seed " .. i .. ")" }

@@ -414,6 +414,8 @@ int luaopen_lg_host(lua_State *L) {
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, ck_gc);
   lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, ck_gc); /* `local ck <close> = ...` unmaps the file at scope end */
+  lua_setfield(L, -2, "__close");
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
   lua_pushstring(L, LUCIDGEN_VERSION);

@@ -17,19 +17,25 @@
 
 lg_tensor *lg_tensor_check(lua_State *L, int idx) { return luaL_checkudata(L, idx, TENSOR_MT); }
 
+/* The floats live in the userdata block itself, right after the header, so
+ * Lua's collector counts every byte of a tensor and frees it with the
+ * userdata: a weight a pass replaced goes away in the next collection cycle
+ * without a forced collectgarbage(). */
 lg_tensor *lg_tensor_push(lua_State *L, int ndim, const int64_t *shape) {
   int64_t numel = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0 || (shape[i] && numel > INT64_MAX / shape[i])) luaL_error(L, "tensor shape overflow");
     numel *= shape[i];
   }
-  lg_tensor *t = lua_newuserdatauv(L, sizeof *t, 0);
-  memset(t, 0, sizeof *t);
+  if ((uint64_t)numel > (SIZE_MAX - sizeof(lg_tensor)) / sizeof(float))
+    luaL_error(L, "tensor of %I floats does not fit in memory", (lua_Integer)numel);
+  size_t bytes = (size_t)numel * sizeof(float);
+  lg_tensor *t = lua_newuserdatauv(L, sizeof *t + bytes, 0);
+  memset(t, 0, sizeof *t + bytes);
   t->ndim = ndim;
   for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
   t->numel = numel;
-  t->data = calloc((size_t)(numel ? numel : 1), sizeof(float));
-  if (!t->data) luaL_error(L, "out of memory allocating a tensor of %I floats", (lua_Integer)numel);
+  t->data = (float *)(t + 1);
   luaL_setmetatable(L, TENSOR_MT);
   return t;
 }
@@ -44,13 +50,6 @@ static int read_shape(lua_State *L, int idx, int64_t *shape) {
     lua_pop(L, 1);
   }
   return n;
-}
-
-static int t_gc(lua_State *L) {
-  lg_tensor *t = lg_tensor_check(L, 1);
-  free(t->data);
-  t->data = NULL;
-  return 0;
 }
 
 static int t_zeros(lua_State *L) {
@@ -324,8 +323,6 @@ int luaopen_lg_tensor(lua_State *L) {
   luaL_newmetatable(L, TENSOR_MT);
   luaL_newlib(L, methods);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, t_gc);
-  lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
   return 1;

@@ -12,7 +12,7 @@ typedef struct {
   int ndim;
   int64_t shape[LG_TENSOR_MAX_DIMS];
   int64_t numel;
-  float *data; /* owned, contiguous, row-major */
+  float *data; /* contiguous, row-major; inside the userdata block, right after this header */
 } lg_tensor;
 
 /* Checks that argument idx is a tensor. */

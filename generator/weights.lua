@@ -123,7 +123,7 @@ function weights.bind(g, src, opts)
     return store, summary
   end
 
-  local ck = host.safetensors(src.path)
+  local ck <close> = host.safetensors(src.path) -- unmapped when bind returns: the store holds copies
   local prefix = opts.prefix or ""
   local present = {}
   local unexpected = {}
