@@ -1,12 +1,20 @@
 -- Plans the weight blob's payload: every tensor a kernel reads, in layer
 -- order, each on a 64-byte boundary, then the golden self-test input and
--- output. Offsets become literals in the generated code. Items keep their
--- `make` (pack on demand) or `tensor`, so planning never packs a weight.
+-- output. Offsets become literals in the generated code.
+--
+-- A blob item is {bytes=, tensor=} or {bytes=, make=function() return tensor
+-- end}: planning never packs a weight, and host.write_blob streams the items
+-- in this order, calling `make` only when an item is written, so the packed
+-- copies never all live at once.
 local blob = {}
 
 blob.ALIGN = 64
 
 local function align(x) return (x + blob.ALIGN - 1) // blob.ALIGN * blob.ALIGN end
+
+local function item_bytes(it)
+  return it.bytes or it.tensor:numel() * 4
+end
 
 function blob.plan(g, golden_in, golden_out)
   local items, at = {}, 0

@@ -244,11 +244,7 @@ local function cmd_generate(name, o)
   end
   if not o.out:match("%.c$") then errors.user("-o %s: the output must end in .c (OUT.h, OUT.bin and OUT.json go beside it)", o.out) end
   local v = resolve_variant(name, o)
-  local src = weight_source(v, o)
-  local _, _, info = require("generate").run(v, o, src)
-  if o.classifier_data then
-    host.write_atomic(o.classifier_data, require("build").classifier_data_c(v, o, src, info.labels))
-  end
+  require("generate").run(v, o, weight_source(v, o))
   return 0
 end
 

@@ -9,6 +9,7 @@ local weights = require("weights")
 local reference = require("reference")
 local targets = require("targets")
 local blob = require("blob")
+local output_set = require("output_set")
 local emit = require("emit")
 local json = require("json")
 local limits = require("limits")
@@ -145,22 +146,33 @@ end
 
 -- o: CLI options (out = path of the .c file); src: {path=} or {random_seed=};
 -- compiled: an already compiled model (kernel test cases), else compiled here.
--- Writes OUT.c, OUT.h, OUT.bin and OUT.json; returns the paths and report.
+-- Writes OUT.c, OUT.h, OUT.bin and OUT.json (and --classifier-data's file)
+-- as one set (output_set: all of them or, on any failure, none, leaving an
+-- older set as it was); returns the paths and report.
 function generate.run(variant, o, src, compiled)
   local t0 = host.clock()
   local prefix = generate.prefix(o, variant)
-  if variant.license_warning then log(o, "lucidgen: warning: %s: %s", variant.name, variant.license_warning) end
-  local c = compiled or generate.compile(variant, o, src)
   local base = o.out:gsub("%.c$", "")
   local paths = { c = base .. ".c", h = base .. ".h", bin = base .. ".bin", json = base .. ".json" }
+  if host.is_dir(paths.c) then
+    errors.user("-o %s is a directory; name the .c file to write (e.g. %s/model.c)", paths.c, paths.c)
+  end
+  if variant.license_warning then log(o, "lucidgen: warning: %s: %s", variant.name, variant.license_warning) end
+  local c = compiled or generate.compile(variant, o, src)
   local plan = blob.plan(c.g, c.golden_in, c.golden_out)
-  for _, it in ipairs(plan.items) do it.tensor = it.tensor or it.make() end
-  local sha = host.write_blob({ path = paths.bin, variant = variant.name, target = c.target.name,
-    generator = host.version, payload_bytes = plan.payload_bytes, items = plan.items })
-  local c_text, h_text, report = generate.render(variant, o, c, paths, plan, sha)
-  host.write_atomic(paths.h, h_text)
-  host.write_atomic(paths.c, c_text)
-  host.write_atomic(paths.json, json.encode(report, true) .. "\n")
+  local report = output_set.run(function(set)
+    local sha = host.write_blob({ path = set:add(paths.bin), variant = variant.name, target = c.target.name,
+      generator = host.version, payload_bytes = plan.payload_bytes, items = plan.items })
+    local c_text, h_text, report = generate.render(variant, o, c, paths, plan, sha)
+    host.write_file(set:add(paths.h), h_text)
+    host.write_file(set:add(paths.c), c_text)
+    host.write_file(set:add(paths.json), json.encode(report, true) .. "\n")
+    if o.classifier_data then -- --classifier-data FILE: the classifier main's labels and accuracy, in the same set
+      local labels = c.mo.num_classes > 0 and variant.labels or nil
+      host.write_file(set:add(o.classifier_data), require("build").classifier_data_c(variant, o, src, labels))
+    end
+    return report
+  end)
   log(o, "lucidgen: %s -> %s (+ .h .bin .json): %d layers, %d kernels, arena %d bytes (activations %d), weights %d bytes, %.1f s",
     variant.name, paths.c, report.totals.layers, report.totals.kernels, c.g.arena_bytes, c.g.activation_bytes,
     plan.weight_bytes, host.clock() - t0)

@@ -1,6 +1,7 @@
 /* lg.host: what the Lua generator needs from the outside world — embedded
  * files, safetensors checkpoints, the hub cache, atomic file writes, the blob
  * writer, running the C compiler and CPU features. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "hub.h"
 #include "hf_cache.h"
 #include "lua_host.h"
@@ -14,6 +15,8 @@
 #include <lualib.h>
 
 #include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,15 +52,14 @@ static int h_embedded_list(lua_State *L) {
   return 1;
 }
 
-/* host.write_atomic(path, data): temp file + fsync + rename, so a reader
- * never sees half a file and a failure leaves nothing behind. */
-static int h_write_atomic(lua_State *L) {
+/* host.write_file(path, data): write + fsync; a failure removes what was
+ * written. Outputs go through generator/output_set.lua, which picks the
+ * temporary names and renames them into place together. */
+static int h_write_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
+  FILE *f = fopen(path, "wb");
   char msg[4400];
   if (!f) {
     snprintf(msg, sizeof msg, "cannot write %s: %s", path, strerror(errno));
@@ -67,9 +69,9 @@ static int h_write_atomic(lua_State *L) {
   ok = (fflush(f) == 0) && ok;
   ok = (fsync(fileno(f)) == 0) && ok;
   ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path) != 0) {
+  if (!ok) {
     snprintf(msg, sizeof msg, "cannot write %s: %s", path, strerror(errno));
-    remove(tmp);
+    remove(path);
     return user_error(L, msg);
   }
   return 0;
@@ -118,8 +120,49 @@ static int h_exists(lua_State *L) {
   return 1;
 }
 
+static int h_is_dir(lua_State *L) {
+  struct stat st;
+  lua_pushboolean(L, stat(luaL_checkstring(L, 1), &st) == 0 && S_ISDIR(st.st_mode));
+  return 1;
+}
+
 static int h_remove(lua_State *L) {
   lua_pushboolean(L, remove(luaL_checkstring(L, 1)) == 0);
+  return 1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)st, (void)type, (void)ftw;
+  return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* host.remove_tree(path) -> true when nothing is left at path (a file, or a
+ * directory and everything in it; symlinks are removed, not followed). Only
+ * for lucidgen's own temporaries and backups. */
+static int h_remove_tree(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    lua_pushboolean(L, errno == ENOENT);
+    return 1;
+  }
+  lua_pushboolean(L, nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+  return 1;
+}
+
+/* host.rename(from, to) -> true, or nil and the reason */
+static int h_rename(lua_State *L) {
+  if (rename(luaL_checkstring(L, 1), luaL_checkstring(L, 2)) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int h_pid(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)getpid());
   return 1;
 }
 
@@ -330,57 +373,137 @@ static void put_u64(unsigned char *p, uint64_t v) {
   for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* host.write_blob{path=, variant=, target=, generator=, payload_bytes=,
- *                 items={{offset=, tensor=}...}} -> payload sha256 hex
- * Lua plans the layout; this writes header + payload with zero padding,
- * hashing as it goes, into a temp file renamed at the end. */
+/* host.write_blob{path=, variant=, target=, generator=, payload_bytes=, items=} -> payload sha256 hex
+ *
+ * Lua plans the layout (generator/blob.lua); this streams it to `path`: the
+ * 512-byte header, then each item at its payload offset with zero padding
+ * between, hashed as it is written, and finally the header again with the
+ * payload's sha256. An item is {offset=, bytes=, tensor=} or {offset=,
+ * bytes=, make=function() return tensor end}: a `make` item is built while
+ * the blob is written and dropped right after, so packed weights never all
+ * live at once. Items come in increasing offset order. On any failure the
+ * file is removed and the error raised. */
+typedef struct {
+  FILE *f;
+  const char *path;
+  lg_sha256_ctx sha;
+} blob_out;
+
+static int blob_put(blob_out *b, const void *data, size_t n) {
+  lg_sha256_update(&b->sha, data, n);
+  return fwrite(data, 1, n, b->f) == n;
+}
+
+static int blob_zeros(blob_out *b, uint64_t n) {
+  static const unsigned char zero[4096];
+  for (; n > 0; n -= n < sizeof zero ? n : sizeof zero)
+    if (!blob_put(b, zero, n < sizeof zero ? (size_t)n : sizeof zero)) return 0;
+  return 1;
+}
+
+/* Closes and removes the partial blob, then raises: a user error for I/O,
+ * the error object at the top of the stack when `rethrow`. */
+static int blob_fail(lua_State *L, blob_out *b, int rethrow, const char *fmt, ...) {
+  char msg[4400];
+  if (!rethrow) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+  }
+  if (b->f) fclose(b->f);
+  remove(b->path);
+  if (rethrow) return lua_error(L);
+  return luaL_error(L, "%s", msg);
+}
+
+static int blob_io_fail(lua_State *L, blob_out *b) {
+  char msg[4400];
+  snprintf(msg, sizeof msg, "cannot write %s: %s", b->path, strerror(errno));
+  if (b->f) fclose(b->f);
+  remove(b->path);
+  return user_error(L, msg);
+}
+
+static lua_Integer int_field(lua_State *L, int idx, const char *key, int *ok) {
+  lua_getfield(L, idx, key);
+  int isnum;
+  lua_Integer v = lua_tointegerx(L, -1, &isnum);
+  lua_pop(L, 1);
+  *ok = *ok && isnum;
+  return v;
+}
+
 static int h_write_blob(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   const char *path = opt_field(L, 1, "path");
   const char *variant = opt_field(L, 1, "variant");
   const char *target = opt_field(L, 1, "target");
   const char *generator = opt_field(L, 1, "generator");
-  lua_getfield(L, 1, "payload_bytes");
-  uint64_t payload = (uint64_t)luaL_checkinteger(L, -1);
-  lua_pop(L, 1);
+  int ok = path != NULL;
+  uint64_t payload = (uint64_t)int_field(L, 1, "payload_bytes", &ok);
+  if (!ok) return luaL_error(L, "write_blob: needs path and payload_bytes");
   lua_getfield(L, 1, "items");
+  luaL_checktype(L, -1, LUA_TTABLE);
   int items = lua_gettop(L);
-  int n = (int)luaL_len(L, items);
+  lua_Integer n = luaL_len(L, items);
 
-  unsigned char *buf = calloc(1, (size_t)payload + LG_BLOB_HEADER_BYTES);
-  if (!buf) return luaL_error(L, "out of memory for a %I-byte blob", (lua_Integer)payload);
-  unsigned char *pl = buf + LG_BLOB_HEADER_BYTES;
-  for (int i = 1; i <= n; i++) {
-    lua_rawgeti(L, items, i);
-    lua_getfield(L, -1, "offset");
-    uint64_t off = (uint64_t)luaL_checkinteger(L, -1);
-    lua_getfield(L, -2, "tensor");
-    lg_tensor *t = lg_tensor_check(L, -1);
-    size_t bytes = (size_t)t->numel * sizeof(float);
-    if (off % LG_BLOB_ALIGN || off + bytes > payload) {
-      free(buf);
-      return luaL_error(L, "blob item %d at %I (+%I bytes) breaks the plan", i, (lua_Integer)off, (lua_Integer)bytes);
-    }
-    memcpy(pl + off, t->data, bytes);
-    lua_pop(L, 3);
+  unsigned char header[LG_BLOB_HEADER_BYTES] = {0};
+  blob_out b = {.f = fopen(path, "wb"), .path = path};
+  if (!b.f) {
+    char msg[4400];
+    snprintf(msg, sizeof msg, "cannot write %s: %s", path, strerror(errno));
+    return user_error(L, msg);
   }
-  char sha[65];
-  lg_sha256_hex(pl, (size_t)payload, sha);
-  memcpy(buf + LG_BLOB_OFF_MAGIC, LG_BLOB_MAGIC, 8);
-  put_u32(buf + LG_BLOB_OFF_VERSION, LG_BLOB_VERSION);
-  put_u32(buf + LG_BLOB_OFF_HEADER_BYTES, LG_BLOB_HEADER_BYTES);
-  put_u64(buf + LG_BLOB_OFF_TOTAL, payload + LG_BLOB_HEADER_BYTES);
-  put_u64(buf + LG_BLOB_OFF_PAYLOAD, payload);
-  memcpy(buf + LG_BLOB_OFF_SHA256, sha, 64);
-  strncpy((char *)buf + LG_BLOB_OFF_VARIANT, variant ? variant : "", 127);
-  strncpy((char *)buf + LG_BLOB_OFF_TARGET, target ? target : "", 31);
-  strncpy((char *)buf + LG_BLOB_OFF_GENERATOR, generator ? generator : "", 31);
+  if (fwrite(header, 1, sizeof header, b.f) != sizeof header) return blob_io_fail(L, &b);
+  lg_sha256_init(&b.sha);
+  uint64_t at = 0; /* payload bytes written so far */
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, items, i);
+    int item = lua_gettop(L);
+    ok = lua_istable(L, item);
+    uint64_t off = ok ? (uint64_t)int_field(L, item, "offset", &ok) : 0;
+    uint64_t bytes = ok ? (uint64_t)int_field(L, item, "bytes", &ok) : 0;
+    if (!ok) return blob_fail(L, &b, 0, "blob item %d: needs integer offset and bytes", (int)i);
+    if (off % LG_BLOB_ALIGN || off < at || off + bytes > payload)
+      return blob_fail(L, &b, 0, "blob item %d at %llu (+%llu bytes) breaks the plan", (int)i,
+                       (unsigned long long)off, (unsigned long long)bytes);
+    lua_getfield(L, item, "tensor");
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      if (lua_getfield(L, item, "make") == LUA_TFUNCTION && lua_pcall(L, 0, 1, 0) != LUA_OK)
+        return blob_fail(L, &b, 1, NULL);
+    }
+    lg_tensor *t = luaL_testudata(L, -1, "lg.Tensor");
+    if (!t || (uint64_t)t->numel * sizeof(float) != bytes)
+      return blob_fail(L, &b, 0, "blob item %d: %s, the plan says %llu bytes", (int)i,
+                       t ? "the tensor has another size" : "no tensor (give tensor= or make=)",
+                       (unsigned long long)bytes);
+    if (!blob_zeros(&b, off - at) || !blob_put(&b, t->data, (size_t)bytes)) return blob_io_fail(L, &b);
+    at = off + bytes;
+    lua_settop(L, items); /* a made tensor is garbage from here on */
+  }
+  if (!blob_zeros(&b, payload - at)) return blob_io_fail(L, &b);
 
-  lua_pushcfunction(L, h_write_atomic);
-  lua_pushstring(L, path);
-  lua_pushlstring(L, (const char *)buf, (size_t)payload + LG_BLOB_HEADER_BYTES);
-  free(buf);
-  lua_call(L, 2, 0);
+  uint8_t digest[32];
+  char sha[65];
+  lg_sha256_final(&b.sha, digest);
+  lg_sha256_digest_hex(digest, sha);
+  memcpy(header + LG_BLOB_OFF_MAGIC, LG_BLOB_MAGIC, 8);
+  put_u32(header + LG_BLOB_OFF_VERSION, LG_BLOB_VERSION);
+  put_u32(header + LG_BLOB_OFF_HEADER_BYTES, LG_BLOB_HEADER_BYTES);
+  put_u64(header + LG_BLOB_OFF_TOTAL, payload + LG_BLOB_HEADER_BYTES);
+  put_u64(header + LG_BLOB_OFF_PAYLOAD, payload);
+  memcpy(header + LG_BLOB_OFF_SHA256, sha, 64);
+  strncpy((char *)header + LG_BLOB_OFF_VARIANT, variant ? variant : "", 127);
+  strncpy((char *)header + LG_BLOB_OFF_TARGET, target ? target : "", 31);
+  strncpy((char *)header + LG_BLOB_OFF_GENERATOR, generator ? generator : "", 31);
+  if (fseek(b.f, 0, SEEK_SET) != 0 || fwrite(header, 1, sizeof header, b.f) != sizeof header || fflush(b.f) != 0 ||
+      fsync(fileno(b.f)) != 0)
+    return blob_io_fail(L, &b);
+  int closed = fclose(b.f) == 0;
+  b.f = NULL;
+  if (!closed) return blob_io_fail(L, &b);
   lua_pushstring(L, sha);
   return 1;
 }
@@ -391,10 +514,14 @@ int luaopen_lg_host(lua_State *L) {
   static const luaL_Reg funcs[] = {
       {"embedded", h_embedded},
       {"embedded_list", h_embedded_list},
-      {"write_atomic", h_write_atomic},
+      {"write_file", h_write_file},
       {"read_file", h_read_file},
       {"exists", h_exists},
+      {"is_dir", h_is_dir},
       {"remove", h_remove},
+      {"remove_tree", h_remove_tree},
+      {"rename", h_rename},
+      {"pid", h_pid},
       {"mkdir", h_mkdir},
       {"sha256", h_sha256},
       {"getenv", h_getenv},

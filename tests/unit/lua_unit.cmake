@@ -1,8 +1,9 @@
 # Lua unit tests against lucidgen's own C modules (label `unit`): the passes
-# alone on hand-built graphs, tensor memory.
+# alone on hand-built graphs, tensor memory, the streaming blob writer, output
+# sets.
 add_executable(lua_unit ${CMAKE_CURRENT_LIST_DIR}/lua_unit_main.c)
 target_link_libraries(lua_unit PRIVATE lucidgen_host)
-foreach(name passes tensor)
+foreach(name passes tensor blob_writer output_set)
   add_test(NAME unit_lua_${name}
     COMMAND lua_unit tests/unit/test_${name}.lua
     WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})

@@ -274,6 +274,67 @@ def classifier_data_says_why_published_accuracy_does_not_apply():
     return problems
 
 
+def digests(paths):
+    import hashlib
+    return {p: hashlib.sha256(open(p, "rb").read()).hexdigest() if os.path.isfile(p) else None for p in paths}
+
+
+@case
+def output_that_is_a_directory_fails_before_generating():
+    with tempfile.TemporaryDirectory() as d:
+        os.mkdir(os.path.join(d, "x.c"))
+        problems = one_line_error(run("resnet18_a1_in1k", "--random-init", "-o", os.path.join(d, "x.c")), 2,
+                                  "x.c is a directory")
+        left = sorted(os.listdir(d))
+        return problems + ([] if left == ["x.c"] else [f"left behind: {left}"])
+
+
+@case
+def failure_after_the_blob_keeps_the_previous_output_set():
+    # x.json turns into a directory between two runs: the second run writes its
+    # blob, then cannot place x.json, and must leave the first run's set as it was.
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "x.c")
+        r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "--quiet", "-o", out)
+        if r.returncode != 0:
+            return [f"first run: exit {r.returncode}: {r.stderr.strip()}"]
+        os.remove(os.path.join(d, "x.json"))
+        os.mkdir(os.path.join(d, "x.json"))
+        kept = [os.path.join(d, "x." + ext) for ext in ("c", "h", "bin")]
+        before = digests(kept)
+        problems = one_line_error(run("resnet18_a1_in1k", "--random-init=1", "--size", "32", "-o", out, "--quiet"), 2,
+                                  "x.json: it is a directory")
+        if digests(kept) != before:
+            problems.append("the previous x.c/x.h/x.bin changed")
+        left = sorted(os.listdir(d))
+        return problems + ([] if left == ["x.bin", "x.c", "x.h", "x.json"] else [f"left behind: {left}"])
+
+
+@case
+def failed_build_keeps_the_previous_classifier():
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "tiny.lua")  # few layers: a fast compile
+        open(cfg, "w").write("return { block = 'basic', layers = {1, 1, 1, 1}, num_classes = 10, name = 'tiny' }\n")
+        exe = os.path.join(d, "net")
+        r = run("build", "--config", cfg, "--random-init", "--size", "32", "--quiet", "-o", exe)
+        if r.returncode != 0:
+            return [f"first build: exit {r.returncode}: {r.stderr.strip()}"]
+        kept = [exe, exe + ".bin", os.path.join(exe + ".build", "model.c")]
+        before = digests(kept)
+        r = run("build", "--config", cfg, "--random-init=1", "--size", "32", "--quiet", "-o", exe,
+                env=dict(os.environ, CC="false"))
+        problems = one_line_error(r, 2, "compiling", exe + ".build.failed")
+        if digests(kept) != before:
+            problems.append("the previous net/net.bin/net.build changed")
+        if not os.path.isfile(os.path.join(exe + ".build.failed", "model.c")):
+            problems.append("the failed build's sources are not in net.build.failed")
+        left = sorted(os.listdir(d))
+        if left != ["net", "net.bin", "net.build", "net.build.failed", "tiny.lua"]:
+            problems.append(f"left behind: {left}")
+        r = subprocess.run([exe, "--selftest"], capture_output=True, text=True)
+        return problems + ([] if r.returncode == 0 else [f"previous classifier: {r.stdout}{r.stderr}"])
+
+
 def write_safetensors(path, tensors):
     """tensors: name -> shape (zeros, F32), without torch."""
     import struct

@@ -1,0 +1,89 @@
+-- Output files (and directories) that appear together or not at all.
+--
+-- Each target is written under a temporary name beside it (TARGET.tmp.PID);
+-- commit() renames them into place only once all are complete. A target that
+-- existed is moved aside first (TARGET.old.PID) and put back if a later rename
+-- fails, so a failure leaves the previous complete set as it was and no
+-- temporaries behind. Used by `lucidgen VARIANT -o OUT.c` (OUT.c, .h, .bin,
+-- .json) and `lucidgen build` (EXE.build/, EXE.bin, EXE).
+local errors = require("errors")
+local host = require("lg.host")
+
+local output_set = {}
+
+local Set = {}
+Set.__index = Set
+
+-- Registers `path` (a directory when is_dir) and returns the temporary name
+-- to write it under.
+function Set:add(path, is_dir)
+  local tmp = string.format("%s.tmp.%d", path, host.pid())
+  self.entries[#self.entries + 1] = { path = path, tmp = tmp, is_dir = is_dir }
+  return tmp
+end
+
+-- Removes every temporary (and anything half-renamed has been restored).
+function Set:abort()
+  for _, e in ipairs(self.entries) do host.remove_tree(e.tmp) end
+end
+
+-- Undoes the renames in `done`, newest first: each target gets back what it replaced.
+local function roll_back(done)
+  for i = #done, 1, -1 do
+    local d = done[i]
+    host.remove_tree(d.entry.path)
+    if d.backup then host.rename(d.backup, d.entry.path) end
+  end
+end
+
+function Set:commit()
+  for _, e in ipairs(self.entries) do
+    -- never move a user's directory aside to put a file in its place
+    if not e.is_dir and host.is_dir(e.path) then
+      errors.user("cannot write %s: it is a directory; remove it or choose another output name", e.path)
+    end
+  end
+  local done = {}
+  for _, e in ipairs(self.entries) do
+    local backup = string.format("%s.old.%d", e.path, host.pid())
+    local moved = host.exists(e.path) and host.rename(e.path, backup)
+    if host.exists(e.path) and not moved then
+      roll_back(done)
+      errors.user("cannot replace %s; check that its directory is writable", e.path)
+    end
+    local ok, why = host.rename(e.tmp, e.path)
+    if not ok then
+      if moved then host.rename(backup, e.path) end
+      roll_back(done)
+      errors.user("cannot write %s: %s", e.path, why)
+    end
+    done[#done + 1] = { entry = e, backup = moved and backup or nil }
+  end
+  for _, d in ipairs(done) do
+    if d.backup then host.remove_tree(d.backup) end
+  end
+end
+
+-- Keeps a Lua error's traceback: a bug inside fn still reports where it was.
+local function as_error(e)
+  if type(e) == "table" then return e end
+  return { code = "internal", msg = tostring(e), traceback = debug.traceback(nil, 2) }
+end
+
+-- Runs fn(set), then commits the set; any error in fn or in the commit
+-- removes the temporaries and is raised again.
+function output_set.run(fn)
+  local set = setmetatable({ entries = {} }, Set)
+  local ok, err = xpcall(function()
+    local result = table.pack(fn(set))
+    set:commit()
+    return result
+  end, as_error)
+  if not ok then
+    set:abort()
+    error(err, 0)
+  end
+  return table.unpack(err, 1, err.n)
+end
+
+return output_set

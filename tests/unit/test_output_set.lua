@@ -1,0 +1,112 @@
+-- generator/output_set.lua (run by lua_unit from the repo root): a set of
+-- outputs appears complete or not at all, and a failure at any point -- while
+-- writing, or half-way through the renames -- keeps the previous set intact
+-- and leaves no temporaries or backups behind.
+local check = require("lua_check")
+local host = require("lg.host")
+local output_set = require("output_set")
+
+local root = os.tmpname()
+os.remove(root)
+host.mkdir(root)
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Names in a directory (sorted), to see leftovers.
+local function listing(dir)
+  local p = io.popen("ls -A '" .. dir .. "'")
+  local names = {}
+  for line in p:lines() do names[#names + 1] = line end
+  p:close()
+  return names
+end
+
+local n = 0
+local function fresh_dir()
+  n = n + 1
+  local d = string.format("%s/case%d", root, n)
+  host.mkdir(d)
+  return d
+end
+
+-- An existing complete set: m.c, m.h, m.bin holding "old".
+local function old_set(d)
+  for _, ext in ipairs({ "c", "h", "bin" }) do host.write_file(d .. "/m." .. ext, "old " .. ext) end
+end
+
+local function write_set(d, set, fail_at)
+  for i, ext in ipairs({ "bin", "h", "c" }) do
+    if i == fail_at then error({ code = "user", msg = "simulated failure writing m." .. ext }, 0) end
+    host.write_file(set:add(d .. "/m." .. ext), "new " .. ext)
+  end
+  return "result"
+end
+
+local function contents(d)
+  return { read(d .. "/m.c"), read(d .. "/m.h"), read(d .. "/m.bin") }
+end
+
+check.case("commits_a_complete_set_and_replaces_the_old_one", function()
+  local d = fresh_dir()
+  old_set(d)
+  check.eq(output_set.run(function(set) return write_set(d, set) end), "result", "fn's result")
+  check.eq(contents(d), { "new c", "new h", "new bin" }, "after commit")
+  check.eq(listing(d), { "m.bin", "m.c", "m.h" }, "no temporaries or backups")
+end)
+
+check.case("a_failure_while_writing_keeps_the_old_set_and_removes_temporaries", function()
+  for fail_at = 1, 3 do
+    local d = fresh_dir()
+    old_set(d)
+    local e = check.raises(output_set.run, function(set) return write_set(d, set, fail_at) end)
+    check.truthy(check.msg(e):find("simulated failure"), "error object: %s", check.msg(e))
+    check.eq(contents(d), { "old c", "old h", "old bin" }, "old set after failing at file " .. fail_at)
+    check.eq(listing(d), { "m.bin", "m.c", "m.h" }, "leftovers after failing at file " .. fail_at)
+  end
+end)
+
+check.case("a_failed_rename_half_way_puts_back_what_was_already_replaced", function()
+  local d = fresh_dir()
+  old_set(d)
+  local e = check.raises(output_set.run, function(set)
+    write_set(d, set)
+    -- the third temporary vanishes: m.bin and m.h are renamed before m.c fails
+    os.remove(string.format("%s/m.c.tmp.%d", d, host.pid()))
+  end)
+  check.truthy(check.msg(e):find("cannot write " .. d .. "/m.c", 1, true), "error: %s", check.msg(e))
+  check.eq(contents(d), { "old c", "old h", "old bin" }, "old set after a failed rename")
+  check.eq(listing(d), { "m.bin", "m.c", "m.h" }, "leftovers after a failed rename")
+end)
+
+check.case("a_target_that_is_a_directory_fails_before_anything_moves", function()
+  local d = fresh_dir()
+  old_set(d)
+  os.remove(d .. "/m.h")
+  host.mkdir(d .. "/m.h")
+  local e = check.raises(output_set.run, function(set) return write_set(d, set) end)
+  check.truthy(check.msg(e):find("m.h: it is a directory", 1, true), "error: %s", check.msg(e))
+  check.eq({ read(d .. "/m.c"), read(d .. "/m.bin"), host.is_dir(d .. "/m.h") }, { "old c", "old bin", true },
+    "old files and the directory")
+  check.eq(listing(d), { "m.bin", "m.c", "m.h" }, "leftovers")
+end)
+
+check.case("replaces_a_directory_target_whole", function()
+  local d = fresh_dir()
+  host.mkdir(d .. "/exe.build/runtime")
+  host.write_file(d .. "/exe.build/stale.c", "old")
+  output_set.run(function(set)
+    local tmp = set:add(d .. "/exe.build", true)
+    host.mkdir(tmp .. "/runtime")
+    host.write_file(tmp .. "/model.c", "new")
+  end)
+  check.eq({ read(d .. "/exe.build/model.c"), read(d .. "/exe.build/stale.c") }, { "new", nil }, "directory contents")
+  check.eq(listing(d), { "exe.build" }, "leftovers")
+end)
+
+check.run(function() host.remove_tree(root) end)
