@@ -209,7 +209,7 @@ local function cmd_info(name, o)
   line("num_classes", string.format("%d (checkpoint %d)", mo.num_classes, v.num_classes))
   line("input", string.format("%dx%dx%d (batch %d); test size %s", mo.in_chans, mo.size[1], mo.size[2], mo.batch,
     v.test_input_size and (v.test_input_size[1] .. "x" .. v.test_input_size[2]) or "-"))
-  line("preprocess", string.format("crop_pct %s, %s, %s, mean {%s}, std {%s}", tostring(v.crop_pct), v.crop_mode or "center",
+  line("preprocess", string.format("crop_pct %s, crop_mode %s, %s, mean {%s}, std {%s}", tostring(v.crop_pct), v.crop_mode,
     v.interpolation or "-", table.concat(v.mean or {}, ", "), table.concat(v.std or {}, ", ")))
   line("labels", v.labels or "none")
   line("license", (v.license or "-") .. (v.license_warning and ("  WARNING: " .. v.license_warning) or ""))

@@ -57,7 +57,7 @@ static int die(int code, const char *fmt, ...) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: %s [options] IMAGE...\n"
-          "Classifies images with %s (input %dx%d, %s, crop_pct %.3g).\n"
+          "Classifies images with %s (input %dx%d, %s, crop_pct %.3g, crop mode %s).\n"
           "  --weights FILE     weight blob (default: %s)\n"
           "  --topk K           labels to print per image (default 5)\n"
           "  --threads N        OpenMP threads (default: all cores)\n"
@@ -75,6 +75,7 @@ static void usage(FILE *f) {
           "  --min-top5 X       with --eval: exit 1 when top-5 accuracy is below X percent\n"
           "  --help             this text\n",
           prog, LG_MODEL(VARIANT), LG_MODEL(IN_H), LG_MODEL(IN_W), LG_MODEL(INTERPOLATION), (double)LG_MODEL(CROP_PCT),
+          LG_MODEL(CROP_MODE),
 #ifdef LG_EMBED_WEIGHTS
           "the one compiled into this program",
 #else
@@ -168,6 +169,8 @@ static lg_preprocess_cfg model_preprocess_cfg(void) {
   static const float mean[] = LG_MODEL(MEAN), std[] = LG_MODEL(STD);
   lg_preprocess_cfg cfg = {.out_h = LG_MODEL(IN_H), .out_w = LG_MODEL(IN_W), .crop_pct = LG_MODEL(CROP_PCT)};
   if (lg_interp_from_name(LG_MODEL(INTERPOLATION), &cfg.interp) != LG_OK) cfg.interp = LG_INTERP_BICUBIC;
+  /* a crop mode this runtime does not know: lg_preprocess refuses it by number */
+  if (lg_crop_mode_from_name(LG_MODEL(CROP_MODE), &cfg.crop_mode) != LG_OK) cfg.crop_mode = (lg_crop_mode)-1;
   for (int c = 0; c < 3; c++) {
     cfg.mean[c] = LG_MODEL(IN_CHANS) == 1 ? mean[0] : mean[c];
     cfg.std[c] = LG_MODEL(IN_CHANS) == 1 ? std[0] : std[c];

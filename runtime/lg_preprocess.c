@@ -344,6 +344,9 @@ lg_status lg_preprocess_plan_for(int img_w, int img_h, const lg_preprocess_cfg *
   if ((unsigned)cfg->interp > LG_INTERP_BICUBIC)
     return lg_fail(err, errn, LG_ERR_ARG, "preprocess: unknown interpolation %d",
                    (int)cfg->interp);
+  if ((unsigned)cfg->crop_mode > LG_CROP_BORDER)
+    return lg_fail(err, errn, LG_ERR_ARG, "preprocess: unknown crop mode %d",
+                   (int)cfg->crop_mode);
 
   double pct = shortest_decimal(cfg->crop_pct);
   double scale_h = floor(cfg->out_h / pct), scale_w = floor(cfg->out_w / pct);
@@ -353,7 +356,11 @@ lg_status lg_preprocess_plan_for(int img_w, int img_h, const lg_preprocess_cfg *
                    "preprocess: crop_pct %g leaves nothing to resize to for %dx%d", pct,
                    cfg->out_w, cfg->out_h);
 
-  if (scale_h == scale_w) {
+  plan->interp = cfg->interp;
+  if (cfg->crop_mode == LG_CROP_SQUASH) {
+    /* torchvision Resize((h, w)): exactly the scale size */
+    rh = scale_h, rw = scale_w;
+  } else if (cfg->crop_mode == LG_CROP_CENTER && scale_h == scale_w) {
     /* torchvision Resize(int): shorter side to scale, longer side
      * int(scale * long / short), truncated (_compute_resized_output_size). */
     double s = scale_h;
@@ -361,15 +368,16 @@ lg_status lg_preprocess_plan_for(int img_w, int img_h, const lg_preprocess_cfg *
       rw = s, rh = floor(s * img_h / img_w);
     else
       rh = s, rw = floor(s * img_w / img_h);
-    plan->interp = cfg->interp;
   } else {
-    /* timm ResizeKeepRatio(scale, longest=0): ratio = min(h/sh, w/sw), size =
-     * round(side / ratio); interpolation left at its default, bilinear. */
+    /* timm ResizeKeepRatio(scale, longest): ratio = min (center) or max
+     * (border, longest=1) of h/sh and w/sw, size = round(side / ratio). For
+     * center timm leaves the interpolation at its default, bilinear. */
     double ratio_h = img_h / scale_h, ratio_w = img_w / scale_w;
-    double ratio = ratio_w < ratio_h ? ratio_w : ratio_h;
+    double ratio = cfg->crop_mode == LG_CROP_BORDER ? fmax(ratio_h, ratio_w) : fmin(ratio_h, ratio_w);
     rh = round_half_even((double)img_h / ratio);
     rw = round_half_even((double)img_w / ratio);
-    plan->interp = LG_INTERP_BILINEAR;
+    if (cfg->crop_mode == LG_CROP_CENTER)
+      plan->interp = LG_INTERP_BILINEAR;
   }
   if (!(rh >= 1.0 && rw >= 1.0 && rh <= MAX_RESIZED_SIDE && rw <= MAX_RESIZED_SIDE))
     return lg_fail(err, errn, LG_ERR_UNSUPPORTED,
@@ -380,6 +388,11 @@ lg_status lg_preprocess_plan_for(int img_w, int img_h, const lg_preprocess_cfg *
   plan->resize_h = (int)rh;
   plan->crop_left = crop_offset(plan->resize_w, cfg->out_w);
   plan->crop_top = crop_offset(plan->resize_h, cfg->out_h);
+  /* timm CenterCropOrPad(fill=[round(255 * v) for v in mean]) */
+  for (int c = 0; c < 3 && cfg->crop_mode == LG_CROP_BORDER; c++) {
+    double v = round_half_even(255.0 * shortest_decimal(cfg->mean[c]));
+    plan->fill[c] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+  }
   return LG_OK;
 }
 
@@ -420,8 +433,8 @@ lg_status lg_preprocess_image(const lg_image *img, const lg_preprocess_cfg *cfg,
                    img->w, img->h, plan.resize_w, plan.resize_h);
   }
 
-  /* HWC uint8 window -> CHW float; outside the window is torchvision's zero
-   * padding, which normalizes to (0 - mean) / std like any 0 pixel. */
+  /* HWC uint8 window -> CHW float; outside the window is the padding colour
+   * (torchvision's 0, or border's mean colour), normalized like any pixel. */
   const size_t plane = (size_t)oh * ow;
   for (int oy = 0; oy < oh; oy++) {
     int ry = oy + plan.crop_top;
@@ -431,11 +444,30 @@ lg_status lg_preprocess_image(const lg_image *img, const lg_preprocess_cfg *cfg,
       if (ry >= y0 && ry < y1 && rx >= x0 && rx < x1)
         px = win + ((size_t)(ry - y0) * (x1 - x0) + (rx - x0)) * 3;
       for (int c = 0; c < 3; c++)
-        out_chw[c * plane + (size_t)oy * ow + ox] = lut[c][px ? px[c] : 0];
+        out_chw[c * plane + (size_t)oy * ow + ox] = lut[c][px ? px[c] : plan.fill[c]];
     }
   }
   free(win);
   return LG_OK;
+}
+
+lg_status lg_crop_mode_from_name(const char *name, lg_crop_mode *out) {
+  for (lg_crop_mode m = LG_CROP_CENTER; m <= LG_CROP_BORDER; m++) {
+    if (name && strcmp(name, lg_crop_mode_name(m)) == 0) {
+      *out = m;
+      return LG_OK;
+    }
+  }
+  return LG_ERR_UNSUPPORTED;
+}
+
+const char *lg_crop_mode_name(lg_crop_mode mode) {
+  switch (mode) {
+  case LG_CROP_CENTER: return "center";
+  case LG_CROP_SQUASH: return "squash";
+  case LG_CROP_BORDER: return "border";
+  }
+  return "unknown";
 }
 
 lg_status lg_interp_from_name(const char *name, lg_interp *out) {

@@ -1,16 +1,23 @@
 /* lg_preprocess: timm's evaluation transform, reproduced bit for bit.
  *
- * timm.data.transforms_factory.transforms_imagenet_eval(crop_mode='center'):
- *   scale = floor(out / crop_pct) per dim
- *   square target  : torchvision Resize(scale_h, interp)  -- shorter side to
- *                    scale_h, longer side int(scale_h * long / short)
- *   non-square     : timm ResizeKeepRatio(scale)           -- both sides by
- *                    min(h / scale_h, w / scale_w), Python round(); NOTE timm
- *                    builds it without passing `interpolation`, so it is
- *                    always BILINEAR there, whatever the model's config says
- *   CenterCrop(out)                                        -- offset
- *                    int(round((H - out_h) / 2.0)), zero padding if smaller
- *   ToTensor (/255), Normalize(mean, std)                  -- float32 math
+ * timm.data.transforms_factory.transforms_imagenet_eval, scale = floor(out /
+ * crop_pct) per dim, then by crop_mode:
+ *   center (default)
+ *     square target  : torchvision Resize(scale_h, interp)  -- shorter side to
+ *                      scale_h, longer side int(scale_h * long / short)
+ *     non-square     : timm ResizeKeepRatio(scale)           -- both sides by
+ *                      min(h / scale_h, w / scale_w), Python round(); NOTE timm
+ *                      builds it without passing `interpolation`, so it is
+ *                      always BILINEAR there, whatever the model's config says
+ *     CenterCrop(out)                                        -- offset
+ *                      int(round((H - out_h) / 2.0)), zero padding if smaller
+ *   squash: Resize((scale_h, scale_w), interp)               -- both sides, the
+ *                      aspect ratio is not kept; then CenterCrop(out)
+ *   border: ResizeKeepRatio(scale, interp, longest=1)        -- both sides by
+ *                      max(h / scale_h, w / scale_w), Python round(); then
+ *           CenterCropOrPad(out, fill=round(255 * mean))     -- CenterCrop's
+ *                      offsets, padding with the mean colour instead of 0
+ *   ToTensor (/255), Normalize(mean, std)                    -- float32 math
  *
  * The resize is PIL's Image.resize on an RGB image (ImagingResample): a
  * separable filter whose support grows with the downscale factor
@@ -34,11 +41,18 @@ typedef enum lg_interp {
   LG_INTERP_BICUBIC   /* PIL BICUBIC: Keys cubic a = -0.5, support 2 */
 } lg_interp;
 
+typedef enum lg_crop_mode {
+  LG_CROP_CENTER, /* timm's default: keep the aspect ratio, crop the centre */
+  LG_CROP_SQUASH, /* resize both sides to the scale size, then crop */
+  LG_CROP_BORDER  /* fit the longer side, pad with the mean colour */
+} lg_crop_mode;
+
 typedef struct lg_preprocess_cfg {
-  int out_h, out_w; /* model input size (timm input_size[1:]) */
-  float crop_pct;   /* timm crop_pct, e.g. 0.875; read back as the shortest
-                       decimal that round-trips, so 0.95f means 0.95 */
-  lg_interp interp; /* timm `interpolation` (square targets only, see above) */
+  int out_h, out_w;       /* model input size (timm input_size[1:]) */
+  float crop_pct;         /* timm crop_pct, e.g. 0.875; read back as the shortest
+                             decimal that round-trips, so 0.95f means 0.95 */
+  lg_crop_mode crop_mode; /* timm crop_mode; 0 = center */
+  lg_interp interp;       /* timm `interpolation` (not for center + non-square, see above) */
   float mean[3], std[3];
 } lg_preprocess_cfg;
 
@@ -47,7 +61,8 @@ typedef struct lg_preprocess_plan {
   int resize_w, resize_h;  /* size the whole image is resized to */
   lg_interp interp;        /* filter actually used for that resize */
   int crop_left, crop_top; /* top-left of the out_w x out_h window inside the
-                              resized image; negative = zero padding */
+                              resized image; negative = padding */
+  unsigned char fill[3];   /* RGB of that padding: 0, or the mean colour (border) */
 } lg_preprocess_plan;
 
 /* The geometry of timm's transform for an img_w x img_h source. */
@@ -63,6 +78,11 @@ lg_status lg_preprocess_image(const lg_image *img, const lg_preprocess_cfg *cfg,
  * localize a divergence to the resampler. */
 lg_status lg_image_resize(const lg_image *src, int dst_w, int dst_h, lg_interp interp,
                           lg_image *dst, char *err, size_t errn);
+
+/* "center" | "squash" | "border" (timm's names); anything else is
+ * LG_ERR_UNSUPPORTED. */
+lg_status lg_crop_mode_from_name(const char *name, lg_crop_mode *out);
+const char *lg_crop_mode_name(lg_crop_mode mode);
 
 /* "nearest" | "bilinear" | "bicubic" (timm's names). Anything else, including
  * timm's "lanczos", "box", "hamming" and "random", is LG_ERR_UNSUPPORTED. */

@@ -25,6 +25,7 @@ extern "C" {
 #define convnext_tiny_LABEL_SET "imagenet-1k"
 /* timm eval preprocessing of this variant */
 #define convnext_tiny_CROP_PCT 0.875f
+#define convnext_tiny_CROP_MODE "center" /* center | squash | border */
 #define convnext_tiny_INTERPOLATION "bicubic"
 #define convnext_tiny_MEAN { 0.485f, 0.456f, 0.406f }
 #define convnext_tiny_STD { 0.229f, 0.224f, 0.225f }

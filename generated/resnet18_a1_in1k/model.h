@@ -25,6 +25,7 @@ extern "C" {
 #define resnet18_LABEL_SET "imagenet-1k"
 /* timm eval preprocessing of this variant */
 #define resnet18_CROP_PCT 0.95f
+#define resnet18_CROP_MODE "center" /* center | squash | border */
 #define resnet18_INTERPOLATION "bicubic"
 #define resnet18_MEAN { 0.485f, 0.456f, 0.406f }
 #define resnet18_STD { 0.229f, 0.224f, 0.225f }

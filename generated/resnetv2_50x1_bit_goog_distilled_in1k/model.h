@@ -25,6 +25,7 @@ extern "C" {
 #define bit_50x1_LABEL_SET "imagenet-1k"
 /* timm eval preprocessing of this variant */
 #define bit_50x1_CROP_PCT 0.875f
+#define bit_50x1_CROP_MODE "center" /* center | squash | border */
 #define bit_50x1_INTERPOLATION "bicubic"
 #define bit_50x1_MEAN { 0.5f, 0.5f, 0.5f }
 #define bit_50x1_STD { 0.5f, 0.5f, 0.5f }

@@ -11,6 +11,10 @@
   threads-identical VARIANT [options]: the classifier's output on one input is
       bit-identical with 1, 2 and 4 threads (static schedules; reductions over
       fixed chunks, never per thread).
+  classifier VARIANT [options]: a classifier built for VARIANT (a squash tag, so
+      the crop mode matters) on a non-square lossless picture: its input is
+      timm's eval transform (same logits as timm's tensor via --input-raw, not
+      those of a center crop).
   generated-is-current DIR: regenerate the checked-in example in generated/DIR
       with the options recorded in its generate.args and require byte-identical
       output (the generator is deterministic and the copy is current).
@@ -125,6 +129,63 @@ def threads_identical(lucidgen, variant, opts):
     return 0
 
 
+def classifier(lucidgen, variant, opts):
+    import numpy as np
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from preprocess_vs_pil import draw_picture, timm_eval_transform
+
+    failed = []
+
+    def report(ok, what, detail):
+        print(f"{'OK    ' if ok else 'NOT OK'} {what}: {detail}")
+        if not ok:
+            failed.append(what)
+
+    with tempfile.TemporaryDirectory() as d:
+        exe = os.path.join(d, "net")
+        sh([lucidgen, "build", variant, "--random-init", "--quiet", "-o", exe] + opts)
+        h = open(os.path.join(exe + ".build", "model.h")).read()
+
+        def define(key):
+            import re
+            return re.search(rf"#define {variant}_{key} (.*?)(?: /\*.*)?$", h, re.M).group(1).strip()
+
+        batch, size = int(define("BATCH")), (int(define("IN_H")), int(define("IN_W")))
+        out_dim = int(define("OUT_DIM"))
+        crop_pct, interp = float(define("CROP_PCT").rstrip("f")), define("INTERPOLATION").strip('"')
+        import json
+        crop_mode = json.loads(sh([lucidgen, "info", variant, "--json"] + opts).stdout)["crop_mode"]  # timm's fact
+        floats = lambda key: tuple(float(x.rstrip("f")) for x in define(key).strip("{} ").split(","))  # noqa: E731
+        mean, std = floats("MEAN"), floats("STD")
+        pictures = []
+        for i, (w, h_) in enumerate([(500, 375), (301, 640), (640, 200)]):
+            pictures.append(os.path.join(d, f"pic{i}.png"))
+            draw_picture(w, h_, 20 + i).save(pictures[-1])
+
+        def logits(*args):
+            out = os.path.join(d, "out.f32")
+            sh([exe, "--threads", "1", "--output-raw", out] + list(args))
+            return np.fromfile(out, dtype=np.float32).reshape(-1, out_dim)
+
+        def logits_of_tensor(x):
+            inp = os.path.join(d, "in.f32")
+            np.stack([x] * batch).astype(np.float32).tofile(inp)
+            return logits("--input-raw", inp)[0]
+
+        # 1. the classifier's input is timm's, in the variant's crop mode
+        from PIL import Image
+        img = Image.open(pictures[0]).convert("RGB")
+        want = logits_of_tensor(timm_eval_transform(*size, crop_pct, crop_mode, interp, mean, std)(img).numpy())
+        center = logits_of_tensor(timm_eval_transform(*size, crop_pct, "center", interp, mean, std)(img).numpy())
+        got = logits(pictures[0])[0]
+        diff, off = float(np.abs(got - want).max()), float(np.abs(got - center).max())
+        report(crop_mode != "center" and diff == 0.0 and off > 0.0, f"{crop_mode}_input_matches_timm",
+               f"crop mode {crop_mode}: max|logits - timm's| {diff:.3g}, vs a center crop {off:.3g}")
+
+    print(("NOT OK classifier: " + ", ".join(failed)) if failed else f"OK classifier {variant}")
+    return 1 if failed else 0
+
+
 def generated_is_current(lucidgen, name):
     src = os.path.join(ROOT, "generated", name)
     args = shlex.split(open(os.path.join(src, "generate.args")).read())
@@ -163,6 +224,8 @@ if __name__ == "__main__":
         sys.exit(foreign_cpu(lucidgen, rest[0], rest[1:]))
     if mode == "threads-identical":
         sys.exit(threads_identical(lucidgen, rest[0], rest[1:]))
+    if mode == "classifier":
+        sys.exit(classifier(lucidgen, rest[0], rest[1:]))
     if mode == "generated-is-current":
         sys.exit(generated_is_current(lucidgen, rest[0]))
     if mode == "regenerate":

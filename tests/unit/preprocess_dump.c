@@ -6,7 +6,7 @@
  *       OUT = decoded pixels, (h, w, 3) uint8; prints "W H"
  *   lg_preprocess_dump resize IMAGE OUT W H INTERP
  *       OUT = lg_image_resize result, (H, W, 3) uint8
- *   lg_preprocess_dump preprocess IMAGE OUT H W CROP_PCT INTERP M0 M1 M2 S0 S1 S2 [grey]
+ *   lg_preprocess_dump preprocess IMAGE OUT H W CROP_PCT CROP_MODE INTERP M0 M1 M2 S0 S1 S2 [grey]
  *       OUT = lg_preprocess_image result, (3, H, W) float32 native-endian;
  *       prints the plan "resize RW RH INTERP crop LEFT TOP"
  *
@@ -21,8 +21,8 @@
 static int usage(void) {
   fprintf(stderr, "usage: lg_preprocess_dump decode IMAGE OUT\n"
                   "       lg_preprocess_dump resize IMAGE OUT W H INTERP\n"
-                  "       lg_preprocess_dump preprocess IMAGE OUT H W CROP_PCT INTERP "
-                  "M0 M1 M2 S0 S1 S2 [grey]\n");
+                  "       lg_preprocess_dump preprocess IMAGE OUT H W CROP_PCT CROP_MODE "
+                  "INTERP M0 M1 M2 S0 S1 S2 [grey]\n");
   return 2;
 }
 
@@ -72,16 +72,20 @@ int main(int argc, char **argv) {
     }
     rc = write_file(out, dst.rgb, (size_t)dst.w * dst.h * 3);
     lg_image_free(&dst);
-  } else if (strcmp(mode, "preprocess") == 0 && (argc == 14 || argc == 15)) {
+  } else if (strcmp(mode, "preprocess") == 0 && (argc == 15 || argc == 16)) {
     lg_preprocess_cfg cfg = {.out_h = atoi(argv[4]),
                              .out_w = atoi(argv[5]),
                              .crop_pct = strtof(argv[6], NULL)};
     lg_preprocess_plan plan;
     for (int c = 0; c < 3; c++) {
-      cfg.mean[c] = strtof(argv[8 + c], NULL);
-      cfg.std[c] = strtof(argv[11 + c], NULL);
+      cfg.mean[c] = strtof(argv[9 + c], NULL);
+      cfg.std[c] = strtof(argv[12 + c], NULL);
     }
-    if (argc == 15 && strcmp(argv[14], "grey") == 0)
+    if (lg_crop_mode_from_name(argv[7], &cfg.crop_mode) != LG_OK) {
+      lg_image_free(&img);
+      return fail(LG_ERR_ARG, "unknown crop mode");
+    }
+    if (argc == 16 && strcmp(argv[15], "grey") == 0)
       lg_image_to_grey(&img);
     size_t n =
         3 * (size_t)(cfg.out_h > 0 ? cfg.out_h : 0) * (cfg.out_w > 0 ? cfg.out_w : 0);
@@ -90,7 +94,7 @@ int main(int argc, char **argv) {
       lg_image_free(&img);
       return fail(LG_ERR_NOMEM, "no memory for the output tensor");
     }
-    if ((st = parse_interp(argv[7], &cfg.interp, err, sizeof err)) != LG_OK ||
+    if ((st = parse_interp(argv[8], &cfg.interp, err, sizeof err)) != LG_OK ||
         (st = lg_preprocess_plan_for(img.w, img.h, &cfg, &plan, err, sizeof err)) !=
             LG_OK ||
         (st = lg_preprocess_image(&img, &cfg, chw, err, sizeof err)) != LG_OK) {

@@ -7,7 +7,8 @@ downloaded) this compares, through the lg_preprocess_dump driver:
   decode      lg_image_load          vs Image.open(p).convert('RGB')
   resize      lg_image_resize        vs Image.resize((w, h), filter)
   preprocess  lg_preprocess_image    vs timm's eval transform written out with
-                                        torchvision (see timm_eval_transform)
+                                        torchvision (see timm_eval_transform), in
+                                        every crop mode (center, squash, border)
 
 and prints, per case, the max |difference|, how many values are not
 bit-identical, and OK / NOT OK, so a failure says at which stage it starts.
@@ -35,17 +36,27 @@ from torchvision.transforms import InterpolationMode
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 INCEPTION = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
-# (out_h, out_w, crop_pct, interpolation, (mean, std))
+# (out_h, out_w, crop_pct, crop_mode, interpolation, (mean, std))
 CONFIGS = [
-    (224, 224, 0.875, "bicubic", IMAGENET),
-    (224, 224, 0.875, "bilinear", IMAGENET),
-    (288, 288, 0.95, "bicubic", INCEPTION),
-    (224, 224, 1.0, "bilinear", IMAGENET),
-    (240, 240, 0.8, "bicubic", IMAGENET),  # 240 / 0.8 = 300 exactly in decimal
-    (160, 192, 0.875, "bicubic", IMAGENET),  # non-square: ResizeKeepRatio
-    (192, 160, 0.9, "bilinear", INCEPTION),
-    (224, 224, 0.9, "nearest", IMAGENET),
-    (256, 256, 1.25, "bicubic", IMAGENET),  # crop > resized: zero padding
+    (224, 224, 0.875, "center", "bicubic", IMAGENET),
+    (224, 224, 0.875, "center", "bilinear", IMAGENET),
+    (288, 288, 0.95, "center", "bicubic", INCEPTION),
+    (224, 224, 1.0, "center", "bilinear", IMAGENET),
+    (240, 240, 0.8, "center", "bicubic", IMAGENET),  # 240 / 0.8 = 300 exactly in decimal
+    (160, 192, 0.875, "center", "bicubic", IMAGENET),  # non-square: ResizeKeepRatio
+    (192, 160, 0.9, "center", "bilinear", INCEPTION),
+    (224, 224, 0.9, "center", "nearest", IMAGENET),
+    (256, 256, 1.25, "center", "bicubic", IMAGENET),  # crop > resized: zero padding
+]
+# The other crop modes, on every picture (most are not square, so
+# squash really distorts and border really pads).
+CROP_MODE_CONFIGS = [
+    (384, 384, 1.0, "squash", "bicubic", IMAGENET),  # the ConvNeXt _384 fine-tunes
+    (224, 224, 0.875, "squash", "bilinear", INCEPTION),
+    (160, 192, 0.875, "squash", "bicubic", IMAGENET),
+    (224, 224, 1.0, "border", "bicubic", IMAGENET),  # pads the shorter side with the mean
+    (224, 224, 0.875, "border", "bilinear", INCEPTION),  # crops one side, pads the other
+    (192, 160, 0.9, "border", "bicubic", IMAGENET),
 ]
 
 PIL_FILTER = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
@@ -59,35 +70,65 @@ TV_MODE = {
 # --- timm's eval transform, written out -----------------------------------
 class ResizeKeepRatio:
     """timm.data.transforms.ResizeKeepRatio as transforms_imagenet_eval builds
-    it for a non-square target in crop_mode 'center': ResizeKeepRatio(scale_size)
-    -- longest=0, no random scale/aspect, and `interpolation` left at its
-    'bilinear' default (timm does not pass the model's interpolation)."""
+    it, no random scale/aspect: for a non-square target in crop_mode 'center'
+    ResizeKeepRatio(scale_size) -- longest=0 and `interpolation` left at its
+    'bilinear' default (timm does not pass the model's interpolation); for
+    crop_mode 'border' longest=1 with the model's interpolation."""
 
-    def __init__(self, size):
-        self.size = tuple(size)
+    def __init__(self, size, longest=0.0, interp="bilinear"):
+        self.size, self.longest, self.interp = tuple(size), longest, interp
 
     def __call__(self, img):
         img_h, img_w = img.size[::-1]
         target_h, target_w = self.size
         ratio_h, ratio_w = img_h / target_h, img_w / target_w
-        longest = 0.0
+        longest = self.longest
         ratio = max(ratio_h, ratio_w) * longest + min(ratio_h, ratio_w) * (1.0 - longest)
         size = [round(x * 1.0 / ratio) for x in (img_h, img_w)]
-        return TF.resize(img, size, InterpolationMode.BILINEAR)
+        return TF.resize(img, size, TV_MODE[self.interp])
 
 
-def timm_resize(out_h, out_w, crop_pct, interp):
+class CenterCropOrPad:
+    """timm.data.transforms.CenterCropOrPad: pad (left/top get the smaller half)
+    with `fill` where the image is smaller than the output, then crop at
+    int(round((size - out) / 2.0))."""
+
+    def __init__(self, size, fill):
+        self.size, self.fill = tuple(size), tuple(fill)
+
+    def __call__(self, img):
+        crop_h, crop_w = self.size
+        w, h = img.size
+        if crop_w > w or crop_h > h:
+            pad_w, pad_h = max(crop_w - w, 0), max(crop_h - h, 0)
+            img = TF.pad(img, [pad_w // 2, pad_h // 2, (pad_w + 1) // 2, (pad_h + 1) // 2], fill=self.fill)
+            w, h = img.size
+            if (w, h) == (crop_w, crop_h):
+                return img
+        top, left = int(round((h - crop_h) / 2.0)), int(round((w - crop_w) / 2.0))
+        return TF.crop(img, top, left, crop_h, crop_w)
+
+
+def timm_resize(out_h, out_w, crop_pct, crop_mode, interp):
     """The resize step of timm.data.transforms_factory.transforms_imagenet_eval."""
     scale_size = tuple(math.floor(x / crop_pct) for x in (out_h, out_w))
+    if crop_mode == "squash":
+        return T.Resize(scale_size, interpolation=TV_MODE[interp])
+    if crop_mode == "border":
+        return ResizeKeepRatio(scale_size, longest=1.0, interp=interp)
     if scale_size[0] == scale_size[1]:
         return T.Resize(scale_size[0], interpolation=TV_MODE[interp])
     return ResizeKeepRatio(scale_size)
 
 
-def timm_eval_transform(out_h, out_w, crop_pct, interp, mean, std):
+def timm_eval_transform(out_h, out_w, crop_pct, crop_mode, interp, mean, std):
+    if crop_mode == "border":
+        crop = CenterCropOrPad((out_h, out_w), fill=[round(255 * v) for v in mean])
+    else:
+        crop = T.CenterCrop((out_h, out_w))
     return T.Compose([
-        timm_resize(out_h, out_w, crop_pct, interp),
-        T.CenterCrop((out_h, out_w)),
+        timm_resize(out_h, out_w, crop_pct, crop_mode, interp),
+        crop,
         T.ToTensor(),
         T.Normalize(mean, std),
     ])
@@ -211,8 +252,8 @@ class Driver:
         self.run("resize", path, w, h, interp)
         return np.fromfile(self.out, dtype=np.uint8).reshape(h, w, 3)
 
-    def preprocess(self, path, out_h, out_w, crop_pct, interp, mean, std, grey=False):
-        plan = self.run("preprocess", path, out_h, out_w, repr(crop_pct), interp, *mean, *std,
+    def preprocess(self, path, out_h, out_w, crop_pct, crop_mode, interp, mean, std, grey=False):
+        plan = self.run("preprocess", path, out_h, out_w, repr(crop_pct), crop_mode, interp, *mean, *std,
                         *(["grey"] if grey else []))
         return plan, np.fromfile(self.out, dtype=np.float32).reshape(3, out_h, out_w)
 
@@ -259,24 +300,24 @@ def check_resize(drv, rep, name, path):
                      f"max|d| {mx:.0f} levels, {nd}/{got.size} differ")
 
 
-def torchvision_plan(img, out_h, out_w, crop_pct, interp):
-    resized = timm_resize(out_h, out_w, crop_pct, interp)(img)
+def torchvision_plan(img, out_h, out_w, crop_pct, crop_mode, interp):
+    resized = timm_resize(out_h, out_w, crop_pct, crop_mode, interp)(img)
     return resized.size
 
 
 def check_preprocess(drv, rep, name, path, pil_img, cfg, grey=False):
-    out_h, out_w, crop_pct, interp, (mean, std) = cfg
+    out_h, out_w, crop_pct, crop_mode, interp, (mean, std) = cfg
     if grey:  # timm in_chans=1: PIL mode 'L', one mean/std, repeated x3 here
         mean, std = (mean[0],) * 3, (std[0],) * 3
-    plan, got = drv.preprocess(path, out_h, out_w, crop_pct, interp, mean, std, grey)
+    plan, got = drv.preprocess(path, out_h, out_w, crop_pct, crop_mode, interp, mean, std, grey)
     ref_img = Image.open(path).convert("L") if grey else pil_img
-    want = timm_eval_transform(out_h, out_w, crop_pct, interp, mean[:1] if grey else mean,
+    want = timm_eval_transform(out_h, out_w, crop_pct, crop_mode, interp, mean[:1] if grey else mean,
                                std[:1] if grey else std)(ref_img).numpy()
     if grey:
         want = np.repeat(want, 3, axis=0)
     step = 1.0 / 255.0 / min(std)
-    what = f"preprocess {name} {out_h}x{out_w} {crop_pct} {interp}{' grey' if grey else ''}"
-    rw, rh = torchvision_plan(ref_img, out_h, out_w, crop_pct, interp)
+    what = f"preprocess {name} {out_h}x{out_w} {crop_pct} {crop_mode} {interp}{' grey' if grey else ''}"
+    rw, rh = torchvision_plan(ref_img, out_h, out_w, crop_pct, crop_mode, interp)
     plan_words = plan.split()
     if (int(plan_words[1]), int(plan_words[2])) != (rw, rh):
         rep.line(False, what, f"resize plan {plan_words[1]}x{plan_words[2]}, torchvision {rw}x{rh}")
@@ -303,6 +344,10 @@ def main():
             check_resize(drv, rep, name, path)
         pil_img = Image.open(path).convert("RGB")
         for cfg in CONFIGS:
+            check_preprocess(drv, rep, name, path, pil_img, cfg)
+        # every crop mode on every picture: most are not square, so squash and
+        # border differ from center
+        for cfg in CROP_MODE_CONFIGS:
             check_preprocess(drv, rep, name, path, pil_img, cfg)
         if name in ("rgb_517x389.png", "grey_333x251.png", "rgba_421x307.png", "photo_640x480.jpg"):
             check_preprocess(drv, rep, name, path, pil_img, CONFIGS[0], grey=True)

@@ -90,6 +90,65 @@ static void non_square_target_keeps_ratio_and_is_always_bilinear(void) {
   EXPECT_INT(p.crop_left, 26); /* round(25.5) = 26 */
 }
 
+static void squash_resizes_both_sides_to_the_scale_size(void) {
+  /* 500x375 @ 384, crop_pct 1.0 (the ConvNeXt _384 fine-tunes): 384x384,
+   * aspect ratio dropped, nothing cropped; the model's filter is used */
+  lg_preprocess_cfg cfg = imagenet_cfg(384, 384, 1.0f, LG_INTERP_BICUBIC);
+  cfg.crop_mode = LG_CROP_SQUASH;
+  lg_preprocess_plan p = plan_of(500, 375, cfg);
+  EXPECT_INT(p.resize_w, 384);
+  EXPECT_INT(p.resize_h, 384);
+  EXPECT_INT(p.interp, LG_INTERP_BICUBIC);
+  EXPECT_INT(p.crop_left, 0);
+  EXPECT_INT(p.crop_top, 0);
+  /* non-square target @ 0.875: scale (182, 219), centre crop 160x192 */
+  cfg = imagenet_cfg(160, 192, 0.875f, LG_INTERP_BILINEAR);
+  cfg.crop_mode = LG_CROP_SQUASH;
+  p = plan_of(301, 640, cfg);
+  EXPECT_INT(p.resize_w, 219);
+  EXPECT_INT(p.resize_h, 182);
+  EXPECT_INT(p.crop_left, 14); /* round(13.5) = 14 */
+  EXPECT_INT(p.crop_top, 11);
+}
+
+static void border_fits_the_longer_side_and_pads_with_the_mean_colour(void) {
+  /* 500x375 @ 224, crop_pct 1.0: ratio max(375/224, 500/224) -> 224x168,
+   * padded top and bottom by 28 with round(255 * mean) */
+  lg_preprocess_cfg cfg = imagenet_cfg(224, 224, 1.0f, LG_INTERP_BICUBIC);
+  cfg.crop_mode = LG_CROP_BORDER;
+  lg_preprocess_plan p = plan_of(500, 375, cfg);
+  EXPECT_INT(p.resize_w, 224);
+  EXPECT_INT(p.resize_h, 168);
+  EXPECT_INT(p.interp, LG_INTERP_BICUBIC); /* border passes the model's filter */
+  EXPECT_INT(p.crop_left, 0);
+  EXPECT_INT(p.crop_top, -28);
+  EXPECT_INT(p.fill[0], 124); /* round(123.675) */
+  EXPECT_INT(p.fill[1], 116); /* round(116.28) */
+  EXPECT_INT(p.fill[2], 104); /* round(103.53) */
+  cfg.mean[0] = 0.5f;         /* 127.5 rounds to even: 128 */
+  EXPECT_INT(plan_of(500, 375, cfg).fill[0], 128);
+  unsigned char px[500 * 375 * 3];
+  memset(px, 0, sizeof px);
+  lg_image img = {500, 375, px};
+  float *out = malloc(3 * 224 * 224 * sizeof *out);
+  char err[256];
+  cfg = imagenet_cfg(224, 224, 1.0f, LG_INTERP_BICUBIC);
+  cfg.crop_mode = LG_CROP_BORDER;
+  EXPECT(lg_preprocess_image(&img, &cfg, out, err, sizeof err) == LG_OK, "%s", err);
+  float pad = (124.0f / 255.0f - cfg.mean[0]) / cfg.std[0];
+  float black = (0.0f - cfg.mean[0]) / cfg.std[0];
+  EXPECT(out[0] == pad, "corner %.9g, want the mean colour %.9g", out[0], pad);
+  EXPECT(out[27 * 224] == pad, "row 27 %.9g, want the mean colour", out[27 * 224]);
+  EXPECT(out[28 * 224] == black, "row 28 %.9g, want the image's black %.9g", out[28 * 224], black);
+  EXPECT(out[196 * 224] == pad, "row 196 %.9g, want the mean colour", out[196 * 224]);
+  free(out);
+  /* a center or squash plan never pads with anything but 0 */
+  cfg.crop_mode = LG_CROP_CENTER;
+  p = plan_of(500, 375, cfg);
+  EXPECT(p.fill[0] == 0 && p.fill[1] == 0 && p.fill[2] == 0, "center fill %d %d %d", p.fill[0], p.fill[1],
+         p.fill[2]);
+}
+
 static void crop_larger_than_image_pads_with_zero_pixels(void) {
   /* crop_pct 1.25: scale floor(179.2) = 179 < 224 -> centered zero padding */
   lg_preprocess_cfg cfg = imagenet_cfg(224, 224, 1.25f, LG_INTERP_BILINEAR);
@@ -133,6 +192,13 @@ static void rejects_bad_config(void) {
   EXPECT_INT(lg_interp_from_name("bicubic", &it), LG_OK);
   EXPECT_INT(it, LG_INTERP_BICUBIC);
   EXPECT_INT(lg_interp_from_name("lanczos", &it), LG_ERR_UNSUPPORTED);
+  lg_crop_mode m;
+  EXPECT_INT(lg_crop_mode_from_name("squash", &m), LG_OK);
+  EXPECT_INT(m, LG_CROP_SQUASH);
+  EXPECT_INT(lg_crop_mode_from_name("crop", &m), LG_ERR_UNSUPPORTED);
+  cfg = imagenet_cfg(224, 224, 0.875f, LG_INTERP_BICUBIC);
+  cfg.crop_mode = (lg_crop_mode)7;
+  EXPECT_INT(lg_preprocess_plan_for(10, 10, &cfg, &p, err, sizeof err), LG_ERR_ARG);
 }
 
 /* ---- resampler ---------------------------------------------------------- */
@@ -374,6 +440,8 @@ int main(void) {
   static const check_test tests[] = {
       CHECK_TEST(square_target_resizes_shorter_side_and_truncates_longer),
       CHECK_TEST(crop_offset_rounds_half_to_even),
+      CHECK_TEST(squash_resizes_both_sides_to_the_scale_size),
+      CHECK_TEST(border_fits_the_longer_side_and_pads_with_the_mean_colour),
       CHECK_TEST(crop_pct_float_is_read_as_its_decimal),
       CHECK_TEST(non_square_target_keeps_ratio_and_is_always_bilinear),
       CHECK_TEST(crop_larger_than_image_pads_with_zero_pixels),
