@@ -5,7 +5,7 @@
  *
  *   EXE [--weights EXE.bin] [--topk K] [--threads N] IMAGE...
  *   EXE --input-raw IN.f32 --output-raw OUT.f32   (NCHW floats in, logits/features out)
- *   EXE --selftest | --bench N | --profile N | --peak | --debug-dump DIR (with IMAGE or --input-raw)
+ *   EXE --selftest | --verify | --bench N | --profile N | --peak | --debug-dump DIR (with IMAGE or --input-raw)
  *   EXE --eval DIR | --eval-list FILE.csv [--eval-report FILE.json] [--min-top1 X] [--min-top5 X]
  */
 #include LG_MODEL_HEADER
@@ -62,8 +62,11 @@ static void usage(FILE *f) {
           "  --topk K           labels to print per image (default 5)\n"
           "  --threads N        OpenMP threads (default: all cores)\n"
           "  --input-raw FILE   run on %d float32 NCHW values (already normalized) instead of images\n"
-          "  --output-raw FILE  write the %d output floats (logits, or features when NUM_CLASSES is 0)\n"
+          "  --output-raw FILE  write the output floats instead of labels: %d per image (logits, or features\n"
+          "                     when NUM_CLASSES is 0), every image in order in one file; with\n"
+          "                     --input-raw, the whole batch\n"
           "  --selftest         run the golden input stored in the blob and compare\n"
+          "  --verify           re-hash the whole blob against its sha256 (alone: verify and exit)\n"
           "  --bench N          time N runs and print min/median latency\n"
           "  --profile N        per layer and per kernel kind: fastest of N runs, GFLOP/s, %% of the FMA peak\n"
           "  --peak             measure this machine's fp32 multiply-add peak (GFLOP/s) with --threads\n"
@@ -73,7 +76,9 @@ static void usage(FILE *f) {
           "  --eval-report FILE write the evaluation as JSON (every image's top-5 included)\n"
           "  --min-top1 X       with --eval: exit 1 when top-1 accuracy is below X percent\n"
           "  --min-top5 X       with --eval: exit 1 when top-5 accuracy is below X percent\n"
-          "  --help             this text\n",
+          "  --help             this text\n"
+          "Every start checks the blob's header against this program (variant, format, sizes and\n"
+          "the sha256 it was generated with); only --verify and --selftest hash the payload itself.\n",
           prog, LG_MODEL(VARIANT), LG_MODEL(IN_H), LG_MODEL(IN_W), LG_MODEL(INTERPOLATION), (double)LG_MODEL(CROP_PCT),
           LG_MODEL(CROP_MODE),
 #ifdef LG_EMBED_WEIGHTS
@@ -81,7 +86,7 @@ static void usage(FILE *f) {
 #else
           "this program's path + .bin",
 #endif
-          LG_MODEL(IN_FLOATS), LG_MODEL(OUT_FLOATS));
+          LG_MODEL(IN_FLOATS), LG_MODEL(OUT_DIM));
 }
 
 static double now_sec(void) {
@@ -240,7 +245,7 @@ int main(int argc, char **argv) {
     return die(2, "this classifier was built for target %s, which this CPU does not support; rebuild with "
                   "lucidgen build --target avx2 or --target generic", LG_MODEL(TARGET));
   const char *weights = NULL, *input_raw = NULL, *output_raw = NULL, *dump_dir = NULL;
-  int topk = 5, threads = 0, bench = 0, profile = 0, peak = 0, selftest = 0;
+  int topk = 5, threads = 0, bench = 0, profile = 0, peak = 0, selftest = 0, verify = 0;
   lg_eval_options eval_opts = {.min_top1 = -1, .min_top5 = -1, .progress = isatty(STDERR_FILENO)};
   const char **images = calloc((size_t)argc, sizeof *images);
   int n_images = 0;
@@ -254,6 +259,8 @@ int main(int argc, char **argv) {
       selftest = 1;
     } else if (!strcmp(a, "--peak")) {
       peak = 1;
+    } else if (!strcmp(a, "--verify")) {
+      verify = 1;
     } else if (!strcmp(a, "--weights") || !strcmp(a, "--topk") || !strcmp(a, "--threads") || !strcmp(a, "--bench") ||
                !strcmp(a, "--profile") ||
                !strcmp(a, "--input-raw") || !strcmp(a, "--output-raw") || !strcmp(a, "--debug-dump") ||
@@ -290,9 +297,9 @@ int main(int argc, char **argv) {
   if (eval_opts.dir && eval_opts.list) return die(2, "--eval and --eval-list exclude each other; pick one");
   if (!evaluating && (eval_opts.report || eval_opts.min_top1 >= 0 || eval_opts.min_top5 >= 0))
     return die(2, "--eval-report, --min-top1 and --min-top5 go with --eval DIR or --eval-list FILE");
-  if (evaluating && (n_images || input_raw || selftest || bench || profile || peak || dump_dir || output_raw))
+  if (evaluating && (n_images || input_raw || selftest || verify || bench || profile || peak || dump_dir || output_raw))
     return die(2, "--eval runs alone; drop the images and the other modes");
-  if (!selftest && !input_raw && n_images == 0 && !bench && !profile && !peak && !evaluating) {
+  if (!selftest && !verify && !input_raw && n_images == 0 && !bench && !profile && !peak && !evaluating) {
     usage(stderr);
     return 2;
   }
@@ -314,8 +321,15 @@ int main(int argc, char **argv) {
 #endif
   if (lg_blob_load(blob_path, &blob, err, sizeof err) != LG_OK)
     return die(2, "%s", err);
-  if (lg_blob_check(&blob, blob_path, LG_MODEL(VARIANT), LG_MODEL(BLOB_SHA256), 1, err, sizeof err) != LG_OK)
+  /* The header binding always (cheap); the payload's sha256 only when asked:
+   * hashing a 100 MB blob at every start would cost more than a forward pass. */
+  if (lg_blob_check(&blob, blob_path, LG_MODEL(VARIANT), LG_MODEL(BLOB_SHA256), verify || selftest, err,
+                    sizeof err) != LG_OK)
     return die(2, "%s", err);
+  if (verify && !selftest && !input_raw && n_images == 0 && !bench && !profile) {
+    printf("verify %s: %s matches sha256 %s\n", LG_MODEL(VARIANT), blob_path, LG_MODEL(BLOB_SHA256));
+    return 0;
+  }
 
   void *arena = aligned_alloc(64, (LG_MODEL(ARENA_BYTES) + 63) / 64 * 64);
   float *in = calloc(LG_MODEL(IN_FLOATS), sizeof(float));
@@ -358,31 +372,46 @@ int main(int argc, char **argv) {
     if (!input_raw && !n_images) return 0;
   }
 
-  int batch = LG_MODEL(BATCH);
+  /* --output-raw: one file for the whole run, each image's row in order,
+   * under a temporary name until every row is written */
+  char raw_tmp[4200];
+  FILE *raw = NULL;
+  if (output_raw) {
+    snprintf(raw_tmp, sizeof raw_tmp, "%s.tmp.%ld", output_raw, (long)getpid());
+    if (!(raw = fopen(raw_tmp, "wb"))) return die(2, "cannot write %s: %s", output_raw, strerror(errno));
+  }
+
+  int batch = LG_MODEL(BATCH), rc = 0;
   int runs = input_raw ? 1 : (n_images + batch - 1) / batch;
-  for (int r = 0; r < runs; r++) {
-    if (!input_raw)
-      for (int s = 0; s < batch; s++) {
-        int idx = r * batch + s < n_images ? r * batch + s : n_images - 1; /* pad a partial batch */
-        int rc = load_image(images[idx], in, s);
-        if (rc) return rc;
-      }
+  for (int r = 0; r < runs && rc == 0; r++) {
+    for (int s = 0; s < batch && !input_raw && rc == 0; s++) {
+      int idx = r * batch + s < n_images ? r * batch + s : n_images - 1; /* pad a partial batch */
+      rc = load_image(images[idx], in, s);
+    }
+    if (rc) break;
     if (dump_dir) {
       mkdir(dump_dir, 0777);
       char index_path[4096];
       snprintf(index_path, sizeof index_path, "%s/index.tsv", dump_dir);
       dump_ctx d = {dump_dir, fopen(index_path, "w"), 0};
-      if (!d.index) return die(2, "cannot write %s: %s", index_path, strerror(errno));
+      if (!d.index) {
+        rc = die(2, "cannot write %s: %s", index_path, strerror(errno));
+        break;
+      }
       LG_MODEL(forward_debug)(in, out, arena, payload, dump_layer, &d);
       fclose(d.index);
-      if (d.failed) return die(2, "cannot write layer dumps into %s", dump_dir);
+      if (d.failed) {
+        rc = die(2, "cannot write layer dumps into %s", dump_dir);
+        break;
+      }
     } else {
       LG_MODEL(forward)(in, out, arena, payload);
     }
-    if (output_raw) {
-      FILE *f = fopen(output_raw, "wb");
-      if (!f || fwrite(out, sizeof(float), LG_MODEL(OUT_FLOATS), f) != (size_t)LG_MODEL(OUT_FLOATS) || fclose(f) != 0)
-        return die(2, "cannot write %s: %s", output_raw, strerror(errno));
+    if (raw) {
+      /* the rows of this batch's images (a padded last batch has fewer) */
+      size_t rows = input_raw ? (size_t)batch : (size_t)(n_images - r * batch < batch ? n_images - r * batch : batch);
+      size_t n = rows * LG_MODEL(OUT_DIM);
+      if (fwrite(out, sizeof(float), n, raw) != n) rc = die(2, "cannot write %s: %s", output_raw, strerror(errno));
       continue;
     }
     for (int s = 0; s < batch && (input_raw || r * batch + s < n_images); s++) {
@@ -404,6 +433,11 @@ int main(int argc, char **argv) {
       free(idx);
     }
   }
+  if (raw && (fclose(raw) != 0 || rc != 0 || rename(raw_tmp, output_raw) != 0)) {
+    remove(raw_tmp);
+    if (rc == 0) rc = die(2, "cannot write %s: %s", output_raw, strerror(errno));
+  }
+  if (rc) return rc;
   lg_labels_free(&labels);
   lg_blob_free(&blob);
   free(arena);

@@ -12,9 +12,10 @@
       bit-identical with 1, 2 and 4 threads (static schedules; reductions over
       fixed chunks, never per thread).
   classifier VARIANT [options]: a classifier built for VARIANT (a squash tag, so
-      the crop mode matters) on a non-square lossless picture: its input is
+      the crop mode matters) on non-square lossless pictures: its input is
       timm's eval transform (same logits as timm's tensor via --input-raw, not
-      those of a center crop).
+      those of a center crop), --output-raw holds every image's row in order,
+      and the payload is re-hashed only with --verify / --selftest.
   generated-is-current DIR: regenerate the checked-in example in generated/DIR
       with the options recorded in its generate.args and require byte-identical
       output (the generator is deterministic and the copy is current).
@@ -182,6 +183,38 @@ def classifier(lucidgen, variant, opts):
         report(crop_mode != "center" and diff == 0.0 and off > 0.0, f"{crop_mode}_input_matches_timm",
                f"crop mode {crop_mode}: max|logits - timm's| {diff:.3g}, vs a center crop {off:.3g}")
 
+        # 2. --output-raw: every image's row, in order, across batches
+        rows = logits(*pictures)
+        single = np.stack([logits(p)[0] for p in pictures])
+        ok = rows.shape == single.shape and np.array_equal(rows, single)
+        report(ok, "output_raw_holds_every_image_in_order",
+               f"{rows.shape[0]} rows for {len(pictures)} images at batch {batch}"
+               + ("" if rows.shape != single.shape else f", max|row - alone| {float(np.abs(rows - single).max()):.3g}"))
+
+        # 3. the header binding at every start, the payload hash only on request
+        data = bytearray(open(exe + ".bin", "rb").read())
+        data[len(data) // 2] ^= 0xFF
+        bad = os.path.join(d, "tampered.bin")
+        open(bad, "wb").write(bytes(data))
+        runs = {
+            "plain run on a tampered payload": ([exe, "--weights", bad, pictures[0]], 0, None),
+            "--verify on a tampered payload": ([exe, "--weights", bad, "--verify"], 2, "corrupt"),
+            "--selftest on a tampered payload": ([exe, "--weights", bad, "--selftest"], 2, "corrupt"),
+            "--verify alone on the good blob": ([exe, "--verify"], 0, "matches"),
+        }
+        for what, (cmd, code, needle) in runs.items():
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            ok = r.returncode == code and (needle is None or needle in r.stdout + r.stderr)
+            report(ok, "verify: " + what, f"exit {r.returncode}, {(r.stdout + r.stderr).strip()[:160]!r}")
+        data = bytearray(open(exe + ".bin", "rb").read())
+        data[40] ^= 0x01  # the header's sha256: another generation's blob
+        open(bad, "wb").write(bytes(data))
+        r = subprocess.run([exe, "--weights", bad, pictures[0]], capture_output=True, text=True)
+        report(r.returncode == 2 and "another generation" in r.stderr, "verify: header binding checked at every start",
+               f"exit {r.returncode}, {r.stderr.strip()[:160]!r}")
+        r = subprocess.run([exe, "--help"], capture_output=True, text=True)
+        report("--verify" in r.stdout and "only --verify and --selftest hash" in r.stdout, "verify: --help says so",
+               "usage text")
     print(("NOT OK classifier: " + ", ".join(failed)) if failed else f"OK classifier {variant}")
     return 1 if failed else 0
 

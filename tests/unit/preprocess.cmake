@@ -16,7 +16,8 @@ add_test(NAME unit_preprocess_matches_pil
 set_tests_properties(unit_preprocess_matches_pil PROPERTIES LABELS unit TIMEOUT 600)
 
 # The classifier end to end on a squash tag (ConvNeXt-V2 _384 fine-tune) at a
-# small size: its input is timm's eval transform in the tag's crop mode.
+# small size: its input is timm's eval transform in the tag's crop mode,
+# --output-raw keeps every image, --verify / --selftest re-hash the payload.
 add_test(NAME unit_classifier_end_to_end
   COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/unit/generated_model_test.py $<TARGET_FILE:lucidgen>
           classifier convnextv2_nano_fcmae_ft_in22k_in1k_384 --size 64 --batch 2)
