@@ -16,8 +16,8 @@ local function stem(g, x, cfg)
   local inplanes
   if cfg.stem_type == "deep" then
     local w = cfg.stem_width
-    x = g:relu(conv_bn(g, x, "conv1.0", "conv1.1", { out = w, k = 3, stride = 2 }))
-    x = g:relu(conv_bn(g, x, "conv1.3", "conv1.4", { out = w, k = 3 }))
+    x = g:relu(conv_bn(g, x, "conv1.0", "conv1.1", { out = w, k = 3, stride = 2 }), "conv1.2")
+    x = g:relu(conv_bn(g, x, "conv1.3", "conv1.4", { out = w, k = 3 }), "conv1.5")
     inplanes = 2 * w
     x = g:conv(x, "conv1.6", { out = inplanes, k = 3 })
   else
@@ -39,7 +39,8 @@ local function downsample(g, x, name, out, stride, avg_down)
 end
 
 local function basic_block(g, x, name, planes, stride, shortcut)
-  local y = g:relu(conv_bn(g, x, name .. ".conv1", name .. ".bn1", { out = planes, k = 3, stride = stride }))
+  local y = g:relu(conv_bn(g, x, name .. ".conv1", name .. ".bn1", { out = planes, k = 3, stride = stride }),
+    name .. ".act1")
   y = conv_bn(g, y, name .. ".conv2", name .. ".bn2", { out = planes, k = 3 })
   return g:relu(g:add_residual(y, shortcut, name), name)
 end
@@ -47,9 +48,9 @@ end
 local function bottleneck_block(g, x, name, planes, stride, shortcut, cfg)
   -- timm: width = floor(planes * base_width / 64) * cardinality
   local width = (planes * cfg.base_width // 64) * cfg.cardinality
-  local y = g:relu(conv_bn(g, x, name .. ".conv1", name .. ".bn1", { out = width, k = 1 }))
+  local y = g:relu(conv_bn(g, x, name .. ".conv1", name .. ".bn1", { out = width, k = 1 }), name .. ".act1")
   y = g:relu(conv_bn(g, y, name .. ".conv2", name .. ".bn2",
-    { out = width, k = 3, stride = stride, groups = cfg.cardinality }))
+    { out = width, k = 3, stride = stride, groups = cfg.cardinality }), name .. ".act2")
   y = conv_bn(g, y, name .. ".conv3", name .. ".bn3", { out = planes * 4, k = 1 })
   return g:relu(g:add_residual(y, shortcut, name), name)
 end

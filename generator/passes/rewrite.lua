@@ -18,14 +18,16 @@ function rewrite.sole_consumer(g, id)
 end
 
 -- `producer` absorbs `node` (its sole consumer): producer now writes node's
--- output value, and node disappears.
+-- output value, and node disappears. That value keeps node's label in the
+-- debug dump (forward_debug, --debug-dump): it is what the last absorbed
+-- module outputs (conv_dw + norm is labelled `norm`), unless the family named
+-- the value itself (a block's output carries the block's name).
 function rewrite.absorb(g, producer, node)
   local dead = producer.output
+  local out = g.values[node.output]
   producer.output = node.output
-  g.values[node.output].producer = producer
-  if g.values[dead].dump_name and not g.values[node.output].dump_name then
-    g.values[node.output].dump_name = g.values[dead].dump_name
-  end
+  out.producer = producer
+  out.dump_name = out.dump_name or node.name or g.values[dead].dump_name
   g.values[dead] = nil
   for i, n in ipairs(g.nodes) do
     if n == node then

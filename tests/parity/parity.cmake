@@ -78,3 +78,10 @@ set_tests_properties(parity_builders_match_references PROPERTIES LABELS parity T
 add_test(NAME parity_references_self_check
   COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/parity/test_references.py)
 set_tests_properties(parity_references_self_check PROPERTIES LABELS parity TIMEOUT 600)
+
+# --debug-dump labels: a fused layer carries the name of the last module it
+# absorbed, and its dump equals that module's output.
+add_test(NAME parity_debug_dump_names_the_last_fused_module
+  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/parity/test_debug_labels.py
+          --lucidgen $<TARGET_FILE:lucidgen> --work ${CMAKE_BINARY_DIR}/parity/debug_labels)
+set_tests_properties(parity_debug_dump_names_the_last_fused_module PROPERTIES LABELS parity TIMEOUT 600)
