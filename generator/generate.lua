@@ -5,6 +5,7 @@ local errors = require("errors")
 local host = require("lg.host")
 local T = require("lg.tensor")
 local graph = require("graph")
+local registry = require("registry")
 local weights = require("weights")
 local reference = require("reference")
 local targets = require("targets")
@@ -16,13 +17,6 @@ local limits = require("limits")
 
 local generate = {}
 
-local FAMILIES = {
-  resnet = "families.resnet",
-  resnetv2 = "families.resnetv2",
-  convnext = "families.convnext",
-}
-
-
 local GOLDEN_SEED = 20240601
 
 -- Resolved model options with the variant's defaults filled in.
@@ -30,7 +24,7 @@ function generate.model_options(variant, o)
   local size = o.size or variant.input_size
   return {
     num_classes = o.num_classes or variant.num_classes,
-    in_chans = o.in_chans or 3,
+    in_chans = o.in_chans or variant.config.in_channels,
     size = { size[1], size[2] },
     batch = o.batch or 1,
   }
@@ -38,9 +32,8 @@ end
 
 -- Builds the graph of `variant` (no weights yet).
 function generate.build_graph(variant, mo)
-  local family = FAMILIES[variant.family] or errors.user("variant %s: unknown family '%s'", variant.name, tostring(variant.family))
   local g = graph.new({ variant = variant.name })
-  require(family).build(g, variant.config, mo)
+  registry.family(variant.family).build(g, variant.config, mo)
   return g
 end
 

@@ -10,6 +10,7 @@
 -- Every list this module returns is sorted, so nothing depends on pairs() order.
 local errors = require("errors")
 local limits = require("limits")
+local rules = require("config_rules")
 
 local registry = {}
 
@@ -40,6 +41,19 @@ local LICENSE_WARNINGS = {
 local CROP_MODES = { center = true, squash = true, border = true }
 local INTERPOLATIONS = { bilinear = true, bicubic = true }
 
+-- The families the generator builds: generator/families/<name>.lua, each the
+-- one owner of its config's fields, defaults and validation.
+local FAMILIES = { convnext = true, resnet = true, resnetv2 = true }
+
+local describe, as_integer, sorted_keys = rules.describe, rules.as_integer, rules.sorted_keys
+local one_of, first_problem, over_limit = rules.one_of, rules.first_problem, rules.over_limit
+
+-- The family module for a variant's family name.
+function registry.family(name)
+  if not FAMILIES[name] then errors.internal("no family module '%s'", tostring(name)) end
+  return require("families." .. name)
+end
+
 -- --------------------------------------------------------------------------
 -- small helpers
 
@@ -48,13 +62,6 @@ local function deep_copy(v)
   local out = {}
   for k, x in pairs(v) do out[k] = deep_copy(x) end
   return out
-end
-
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
 end
 
 -- "resnet18" < "resnet50" < "resnet101": digit runs compare as numbers.
@@ -95,155 +102,9 @@ local function edit_distance(a, b)
   return prev[#b]
 end
 
-local function describe(v)
-  if type(v) == "string" then return string.format("%q", v) end
-  if type(v) == "table" then return "a table" end
-  return tostring(v)
-end
-
-local function as_integer(v)
-  return type(v) == "number" and math.tointeger(v) or nil
-end
-
 -- --------------------------------------------------------------------------
--- validation rules: each returns nil or one message naming the field and fix
-
--- Sizes past lucidgen's limits (limits.lua) are refused before any graph is built.
-local function over_limit(field, x, max, where)
-  return string.format("config field '%s' may be at most %d, lucidgen's limit (got %d%s)", field, max, x, where or "")
-end
-
-local function four_positive_integers(field, v, max)
-  local want = string.format("config field '%s' must hold exactly four positive integers", field)
-  if type(v) ~= "table" then return string.format("%s (got %s)", want, describe(v)) end
-  local n = 0
-  for _ in pairs(v) do n = n + 1 end
-  if n ~= 4 or #v ~= 4 then
-    return string.format("%s (got %d value%s)", want, n, n == 1 and "" or "s")
-  end
-  for i = 1, 4 do
-    local x = as_integer(v[i])
-    if not x or x <= 0 then return string.format("%s (got %s at position %d)", want, describe(v[i]), i) end
-    if x > max then return over_limit(field, x, max, " at position " .. i) end
-  end
-end
-
-local function positive_integer(field, v, max)
-  local x = as_integer(v)
-  if not x or x <= 0 then
-    return string.format("config field '%s' must be a positive integer (got %s)", field, describe(v))
-  end
-  if x > max then return over_limit(field, x, max) end
-end
-
-local function positive_number(field, v)
-  if type(v) ~= "number" or not (v > 0 and v < math.huge) then
-    return string.format("config field '%s' must be a positive number (got %s)", field, describe(v))
-  end
-end
-
-local function boolean(field, v)
-  if type(v) ~= "boolean" then
-    return string.format("config field '%s' must be true or false (got %s)", field, describe(v))
-  end
-end
-
-local function one_of(field, v, allowed)
-  if allowed[v] then return nil end
-  local names = {}
-  for _, k in ipairs(sorted_keys(allowed)) do names[#names + 1] = describe(k) end
-  local choice = #names == 2 and (names[1] .. " or " .. names[2]) or ("one of " .. table.concat(names, ", "))
-  return string.format("config field '%s' must be %s (got %s)", field, choice, describe(v))
-end
-
--- Takes the rule results as arguments (not a table: a nil would end ipairs).
-local function first_problem(...)
-  local checks = table.pack(...)
-  for i = 1, checks.n do
-    if checks[i] then return checks[i] end
-  end
-end
-
-local RESNET_EXPANSION = { basic = 1, bottleneck = 4 }
-
--- Architecture rules per family (ResNeXtConfig's rules for resnet). Each
--- returns the first problem, or nil plus num_features derived from the config.
-local check_config = {}
-
-function check_config.resnet(c)
-  local msg = first_problem(
-    one_of("block", c.block, RESNET_EXPANSION),
-    four_positive_integers("layers", c.layers, limits.stage_depth),
-    four_positive_integers("channels", c.channels, limits.width),
-    positive_integer("cardinality", c.cardinality, limits.width),
-    positive_integer("base_width", c.base_width, limits.width),
-    positive_integer("in_channels", c.in_channels, limits.in_chans),
-    positive_integer("stem_width", c.stem_width, limits.width),
-    (c.stem_type ~= nil and c.stem_type ~= "deep")
-      and string.format('config field \'stem_type\' must be nil or "deep" (got %s)', describe(c.stem_type)),
-    boolean("avg_down", c.avg_down),
-    type(c.block_args) ~= "table"
-      and string.format("config field 'block_args' must be a table of name = value pairs (got %s)",
-        describe(c.block_args))
-  )
-  if msg then return msg end
-  for _, k in ipairs(sorted_keys(c.block_args)) do
-    if type(k) ~= "string" then
-      return string.format("config field 'block_args' must be a table of name = value pairs (got key %s)", describe(k))
-    end
-  end
-  if c.block == "basic" and (c.cardinality ~= 1 or c.base_width ~= 64) then
-    return string.format('config fields \'cardinality\' and \'base_width\' must be 1 and 64 for block "basic" '
-      .. '(got %s and %s); use block = "bottleneck" for grouped or wide blocks', describe(c.cardinality),
-      describe(c.base_width))
-  end
-  return nil, c.channels[4] * RESNET_EXPANSION[c.block]
-end
-
-function check_config.resnetv2(c)
-  local msg = first_problem(
-    four_positive_integers("layers", c.layers, limits.stage_depth),
-    positive_integer("width_factor", c.width_factor, limits.width),
-    positive_integer("stem_chs", c.stem_chs, limits.width),
-    four_positive_integers("channels", c.channels, limits.width),
-    positive_integer("in_channels", c.in_channels, limits.in_chans),
-    positive_integer("gn_groups", c.gn_groups, limits.width),
-    positive_number("std_conv_eps", c.std_conv_eps),
-    positive_number("gn_eps", c.gn_eps),
-    one_of("stem_type", c.stem_type, { fixed = true }),
-    c.preact ~= true and string.format("config field 'preact' must be true (got %s)", describe(c.preact))
-  )
-  if msg then return msg end
-  -- GroupNorm runs on each block's input (stem_chs, then stage widths) and on
-  -- its bottleneck (stage width / 4).
-  if c.stem_chs % c.gn_groups ~= 0 then
-    return string.format("config field 'stem_chs' must be a multiple of gn_groups (%d) (got %d)", c.gn_groups,
-      c.stem_chs)
-  end
-  for i = 1, 4 do
-    if c.channels[i] % (4 * c.gn_groups) ~= 0 then
-      return string.format("config field 'channels' must hold multiples of 4 * gn_groups (%d) (got %d at position %d)",
-        4 * c.gn_groups, c.channels[i], i)
-    end
-  end
-  return nil, c.channels[4]
-end
-
-function check_config.convnext(c)
-  local msg = first_problem(
-    four_positive_integers("depths", c.depths, limits.stage_depth),
-    four_positive_integers("dims", c.dims, limits.width),
-    positive_integer("in_channels", c.in_channels, limits.in_chans),
-    boolean("conv_mlp", c.conv_mlp),
-    boolean("use_grn", c.use_grn),
-    boolean("layer_scale", c.layer_scale),
-    boolean("head_norm_first", c.head_norm_first),
-    positive_number("ln_eps", c.ln_eps),
-    one_of("generation", c.generation, { [1] = true, [2] = true })
-  )
-  if msg then return msg end
-  return nil, c.dims[4]
-end
+-- validation: the family checks its architecture config; the registry the
+-- fields every variant has (head, preprocessing, license)
 
 local function check_mean_std(field, v, n)
   local want = string.format("config field '%s' must hold %d %snumbers, one per input channel", field, n,
@@ -270,12 +131,10 @@ end
 
 -- All rules for a whole variant: architecture config, head, preprocessing.
 local function variant_problem(v)
-  if not check_config[v.family] then
-    return one_of("family", v.family, check_config)
-  end
+  if not FAMILIES[v.family] then return one_of("family", v.family, FAMILIES) end
   local c = v.config
   if type(c) ~= "table" then return "variant has no config table" end
-  local msg, num_features = check_config[v.family](c)
+  local msg, num_features = registry.family(v.family).validate(c)
   if msg then return msg end
   if c.num_features ~= num_features then
     return string.format("config field 'num_features' must be %d for this config (got %s)", num_features,
@@ -469,98 +328,52 @@ end
 -- --------------------------------------------------------------------------
 -- user configs
 
-local IMAGENET_DEFAULT = { mean = { 0.485, 0.456, 0.406 }, std = { 0.229, 0.224, 0.225 } }
-local IMAGENET_INCEPTION = { mean = { 0.5, 0.5, 0.5 }, std = { 0.5, 0.5, 0.5 } }
-
--- Per family: accepted fields with their defaults (REQUIRED: the user must set
--- it; DERIVED: computed from other fields; OPTIONAL: may stay nil), the
--- preprocessing timm's _cfg() uses, and settings a config cannot change
--- (convnext's generation follows from use_grn).
-local REQUIRED, DERIVED, OPTIONAL = {}, {}, {}
-local CONFIG_FIELDS = {
-  resnet = {
-    fields = { layers = REQUIRED, cardinality = REQUIRED, base_width = REQUIRED, block = "bottleneck",
-               stem_width = 64, stem_type = OPTIONAL, avg_down = false, channels = { 64, 128, 256, 512 },
-               block_args = {} },
-    interpolation = "bilinear", norm = IMAGENET_DEFAULT,
-  },
-  resnetv2 = {
-    fields = { layers = REQUIRED, width_factor = 1, stem_chs = DERIVED, channels = DERIVED, gn_groups = 32,
-               std_conv_eps = 1e-8, gn_eps = 1e-5 },
-    fixed = { stem_type = "fixed", preact = true },
-    interpolation = "bilinear", norm = IMAGENET_INCEPTION,
-  },
-  convnext = {
-    fields = { depths = REQUIRED, dims = REQUIRED, conv_mlp = false, use_grn = false, layer_scale = false,
-               head_norm_first = false, ln_eps = 1e-6 },
-    interpolation = "bicubic", norm = IMAGENET_DEFAULT,
-  },
-}
+-- Fields every variant has (the family module adds its architecture fields).
 local COMMON_FIELDS = { name = true, family = true, num_classes = true, in_channels = true, input_size = true,
                         crop_pct = true, crop_mode = true, interpolation = true, mean = true, std = true }
 
 -- A variant from a user table shaped like ResNeXtConfig (family "resnet", the
--- default) or the convnext/resnetv2 equivalents. source names the table in errors.
+-- default) or the convnext/resnetv2 equivalents: the family module says which
+-- fields it takes, with their defaults, completes and validates the config.
+-- source names the table in errors.
 function registry.from_config(tbl, source)
   source = source or "config"
   local function fail(fmt, ...) errors.user("%s: " .. fmt, source, ...) end
   if type(tbl) ~= "table" then fail("config must be a table of named fields (got %s)", describe(tbl)) end
   local family = tbl.family == nil and "resnet" or tbl.family
-  if not CONFIG_FIELDS[family] then fail("%s", one_of("family", family, CONFIG_FIELDS)) end
-  local spec = CONFIG_FIELDS[family]
+  if not FAMILIES[family] then fail("%s", one_of("family", family, FAMILIES)) end
+  local fam = registry.family(family)
 
   local unknown = {}
   for _, k in ipairs(sorted_keys(tbl)) do
     if type(k) ~= "string" then
       fail("config must be a table of named fields (got a positional value at [%s])", tostring(k))
     end
-    if not COMMON_FIELDS[k] and spec.fields[k] == nil then
+    if not COMMON_FIELDS[k] and fam.fields[k] == nil then
       unknown[#unknown + 1] = "'" .. k .. "'"
     end
   end
   if #unknown > 0 then
     local known = sorted_keys(COMMON_FIELDS)
-    for k in pairs(spec.fields) do known[#known + 1] = k end
+    for k in pairs(fam.fields) do known[#known + 1] = k end
     table.sort(known)
     fail("unknown config field%s %s for family \"%s\" (known: %s)", #unknown == 1 and "" or "s",
       table.concat(unknown, ", "), family, table.concat(known, ", "))
   end
 
   local config = { family = family, in_channels = tbl.in_channels == nil and 3 or tbl.in_channels }
-  for _, k in ipairs(sorted_keys(spec.fields)) do
-    local default = spec.fields[k]
-    if tbl[k] ~= nil then
-      config[k] = deep_copy(tbl[k])
-    elseif default == REQUIRED then
-      -- basic blocks have no groups: ResNet-18/34 leave cardinality and base_width out
-      local basic = family == "resnet" and tbl.block == "basic"
-      if basic and k == "cardinality" then config[k] = 1
-      elseif basic and k == "base_width" then config[k] = 64
-      else fail("config field '%s' is required", k) end
-    elseif default ~= DERIVED and default ~= OPTIONAL then
-      config[k] = deep_copy(default)
+  for k in pairs(fam.fields) do config[k] = deep_copy(tbl[k]) end
+  fam.complete(config)
+  for _, k in ipairs(sorted_keys(fam.fields)) do
+    local default = fam.fields[k]
+    if config[k] == nil then
+      if default == rules.REQUIRED then fail("config field '%s' is required", k) end
+      if default ~= rules.DERIVED and default ~= rules.OPTIONAL then config[k] = deep_copy(default) end
     end
   end
-  for k, v in pairs(spec.fixed or {}) do config[k] = v end
-  if family == "resnetv2" and as_integer(config.width_factor) then
-    local wf = config.width_factor
-    config.stem_chs = config.stem_chs or 64 * wf
-    config.channels = config.channels or { 256 * wf, 512 * wf, 1024 * wf, 2048 * wf }
-  elseif family == "convnext" then
-    config.generation = config.use_grn == true and 2 or 1
-  end
-  local msg, num_features = check_config[family](config)
+  local msg, num_features = fam.validate(config)
   if msg then fail("%s", msg) end
   config.num_features = num_features
-  -- {3.0, 4.0, 6.0, 3.0} (say, from JSON) becomes integers so emitted C has no "3.0"
-  for _, k in ipairs({ "layers", "channels", "depths", "dims", "cardinality", "base_width", "stem_width",
-                       "width_factor", "stem_chs", "gn_groups", "in_channels" }) do
-    if type(config[k]) == "table" then
-      for i, x in ipairs(config[k]) do config[k][i] = math.tointeger(x) end
-    elseif config[k] ~= nil then
-      config[k] = math.tointeger(config[k])
-    end
-  end
 
   local num_classes = tbl.num_classes == nil and 1000 or tbl.num_classes
   local nc = as_integer(num_classes)
@@ -581,13 +394,11 @@ function registry.from_config(tbl, source)
     input_size = deep_copy(tbl.input_size) or { 224, 224 }, test_input_size = nil,
     crop_pct = tbl.crop_pct == nil and 0.875 or tbl.crop_pct,
     crop_mode = tbl.crop_mode == nil and "center" or tbl.crop_mode,
-    interpolation = tbl.interpolation == nil and spec.interpolation or tbl.interpolation,
-    mean = deep_copy(tbl.mean) or deep_copy(spec.norm.mean), std = deep_copy(tbl.std) or deep_copy(spec.norm.std),
+    interpolation = tbl.interpolation == nil and fam.defaults.interpolation or tbl.interpolation,
+    mean = deep_copy(tbl.mean) or deep_copy(fam.defaults.mean), std = deep_copy(tbl.std) or deep_copy(fam.defaults.std),
     license = nil, license_warning = nil, acc1 = nil, acc5 = nil, params = nil,
     labels = nc == 1000 and "imagenet-1k" or nil,
-    -- a deep stem is a Sequential in timm, so its first conv is conv1.0
-    first_conv = config.stem_type == "deep" and "conv1.0" or families[family].first_conv,
-    classifier = families[family].classifier,
+    first_conv = fam.first_conv(config), classifier = families[family].classifier,
     seeded = false, source = source, resolved_from = nil,
   }
   return registry.validate(variant)

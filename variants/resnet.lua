@@ -26,7 +26,7 @@ return {
 
   -- shared by every architecture below (a row may override first_conv)
   common = { first_conv = "conv1", classifier = "fc",
-             config = { channels = {64, 128, 256, 512}, in_channels = 3, block_args = {} } },
+             config = { channels = {64, 128, 256, 512}, in_channels = 3 } },
 
   architectures = {
     { arch = "resnet18", default_tag = "a1_in1k",

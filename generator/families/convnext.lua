@@ -1,26 +1,46 @@
 -- timm ConvNeXt v1 (incl. DINOv3 / EUPE encoders) and ConvNeXt-V2
 -- (timm/models/convnext.py) as a graph. Semantics pinned by tests/parity/ref_convnext.py.
 -- config: depths[4], dims[4], conv_mlp, use_grn (V2), layer_scale (v1 `gamma`),
--- head_norm_first, ln_eps, num_features (= dims[4]).
+-- head_norm_first (timm's _hnf: LayerNorm before pooling), ln_eps, num_features
+-- (= dims[4]). This module owns the config: fields, defaults, validation.
 -- Module names are timm's state-dict prefixes, so checkpoint keys line up.
-local errors = require("errors")
+local limits = require("limits")
+local rules = require("config_rules")
 
 local convnext = {}
 
 local MLP_RATIO = 4
 local GRN_EPS = 1e-6 -- timm GlobalResponseNorm default; no variant changes it
 
-local function check_config(cfg)
-  if cfg.head_norm_first then
-    errors.user("convnext: head_norm_first (timm's _hnf variants: norm before pooling) is not supported")
-  end
-  if #cfg.depths ~= 4 or #cfg.dims ~= 4 then
-    errors.user("convnext: expected 4 stages, got %d depths and %d dims", #cfg.depths, #cfg.dims)
-  end
-  if cfg.num_features and cfg.num_features ~= cfg.dims[4] then
-    errors.user("convnext: num_features %d differs from the last stage width %d", cfg.num_features, cfg.dims[4])
-  end
+-- The fields a --config table may set, with their defaults; each changes the model.
+convnext.fields = {
+  depths = rules.REQUIRED, dims = rules.REQUIRED, conv_mlp = false, use_grn = false, layer_scale = false,
+  head_norm_first = false, ln_eps = 1e-6,
+}
+-- timm's _cfg() for convnext.py: what a config's preprocessing defaults to.
+convnext.defaults = { interpolation = "bicubic", mean = { 0.485, 0.456, 0.406 }, std = { 0.229, 0.224, 0.225 } }
+
+function convnext.complete(cfg)
+  rules.make_integers(cfg, { "depths", "dims", "in_channels" })
 end
+
+-- nil and the model's num_features, or the first problem.
+function convnext.validate(c)
+  local msg = rules.first_problem(
+    rules.four_positive_integers("depths", c.depths, limits.stage_depth),
+    rules.four_positive_integers("dims", c.dims, limits.width),
+    rules.positive_integer("in_channels", c.in_channels, limits.in_chans),
+    rules.boolean("conv_mlp", c.conv_mlp),
+    rules.boolean("use_grn", c.use_grn),
+    rules.boolean("layer_scale", c.layer_scale),
+    rules.boolean("head_norm_first", c.head_norm_first),
+    rules.positive_number("ln_eps", c.ln_eps)
+  )
+  if msg then return msg end
+  return nil, c.dims[4]
+end
+
+function convnext.first_conv() return "stem.0" end
 
 -- The block MLP's per-pixel Linear C -> out, run as a 1x1 conv over [N, C, H, W].
 -- conv_mlp checkpoints hold a 1x1 nn.Conv2d weight [out, C, 1, 1]; the others an
@@ -44,8 +64,7 @@ end
 
 -- opts: num_classes (0 = pooled + normed features), in_chans, size {h, w}, batch
 function convnext.build(g, cfg, opts)
-  check_config(cfg)
-  local eps = cfg.ln_eps or 1e-6
+  local eps = cfg.ln_eps
   local dims = cfg.dims
   local x = g:input({ opts.batch, opts.in_chans, opts.size[1], opts.size[2] })
   -- stem: 4x4/4 patchify conv, LayerNorm2d
@@ -66,17 +85,25 @@ function convnext.build(g, cfg, opts)
       g.values[x].dump_name = name
     end
   end
-  -- head (head_norm_first = false): pool, LayerNorm over C, Linear
-  x = g:global_avgpool(x, "head.global_pool")
-  g.values[x].dump_name = "head.global_pool"
-  x = g:layernorm(x, "head.norm", eps)
+  if cfg.head_norm_first then
+    -- timm's _hnf head: LayerNorm2d on the feature map (norm_pre), pool, Linear
+    x = g:layernorm(x, "norm_pre", eps)
+    g.values[x].dump_name = "norm_pre"
+    x = g:global_avgpool(x, "head.global_pool")
+    g.values[x].dump_name = "head.global_pool"
+  else
+    -- pool, LayerNorm over C, Linear
+    x = g:global_avgpool(x, "head.global_pool")
+    g.values[x].dump_name = "head.global_pool"
+    x = g:layernorm(x, "head.norm", eps)
+  end
   if opts.num_classes > 0 then
     x = g:linear(x, "head.fc", opts.num_classes)
     g.values[x].dump_name = "head.fc"
   end
   g:set_output(x)
   g.classifier = "head.fc"
-  g.first_conv = "stem.0"
+  g.first_conv = convnext.first_conv()
   return g
 end
 

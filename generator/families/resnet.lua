@@ -1,10 +1,65 @@
 -- timm ResNet / ResNet-D / ResNeXt / Wide-ResNet (timm/models/resnet.py) as a graph.
 -- config: block ("basic"|"bottleneck"), layers[4], channels[4] (planes), cardinality,
--- base_width, stem_type (nil|"deep"), stem_width, avg_down.
+-- base_width, stem_type (nil|"deep"), stem_width (deep stems only), avg_down.
+-- This module owns the config: which fields a user config may set (ResNeXtConfig's
+-- rules), their defaults and their validation; the registry only calls it.
 -- Module names are timm's state-dict prefixes, so checkpoint keys line up.
+local limits = require("limits")
+local rules = require("config_rules")
+
 local resnet = {}
 
 local EXPANSION = { basic = 1, bottleneck = 4 }
+
+-- The fields a --config table may set, with their defaults; each changes the model.
+resnet.fields = {
+  layers = rules.REQUIRED, cardinality = rules.REQUIRED, base_width = rules.REQUIRED, block = "bottleneck",
+  stem_width = 64, stem_type = rules.OPTIONAL, avg_down = false, channels = { 64, 128, 256, 512 },
+}
+-- timm's _cfg() for resnet.py: what a config's preprocessing defaults to.
+resnet.defaults = { interpolation = "bilinear", mean = { 0.485, 0.456, 0.406 }, std = { 0.229, 0.224, 0.225 } }
+
+-- Fills in what a user config may leave out beyond the defaults: basic blocks
+-- have no groups, so ResNet-18/34 configs omit cardinality and base_width.
+function resnet.complete(cfg)
+  if cfg.block == "basic" then
+    cfg.cardinality = cfg.cardinality == nil and 1 or cfg.cardinality
+    cfg.base_width = cfg.base_width == nil and 64 or cfg.base_width
+  end
+  rules.make_integers(cfg, { "layers", "channels", "cardinality", "base_width", "stem_width", "in_channels" })
+end
+
+-- nil and the model's num_features, or the first problem.
+function resnet.validate(c)
+  local msg = rules.first_problem(
+    rules.one_of("block", c.block, EXPANSION),
+    rules.four_positive_integers("layers", c.layers, limits.stage_depth),
+    rules.four_positive_integers("channels", c.channels, limits.width),
+    rules.positive_integer("cardinality", c.cardinality, limits.width),
+    rules.positive_integer("base_width", c.base_width, limits.width),
+    rules.positive_integer("in_channels", c.in_channels, limits.in_chans),
+    rules.positive_integer("stem_width", c.stem_width, limits.width),
+    (c.stem_type ~= nil and c.stem_type ~= "deep")
+      and string.format('config field \'stem_type\' must be nil or "deep" (got %s)', rules.describe(c.stem_type)),
+    rules.boolean("avg_down", c.avg_down)
+  )
+  if msg then return msg end
+  if c.block == "basic" and (c.cardinality ~= 1 or c.base_width ~= 64) then
+    return string.format('config fields \'cardinality\' and \'base_width\' must be 1 and 64 for block "basic" '
+      .. '(got %s and %s); use block = "bottleneck" for grouped or wide blocks', rules.describe(c.cardinality),
+      rules.describe(c.base_width))
+  end
+  if c.stem_type ~= "deep" and c.stem_width ~= 64 then
+    return string.format("config field 'stem_width' only applies to stem_type \"deep\" (the 7x7 stem is 64 wide; "
+      .. "got %s); drop it or set stem_type = \"deep\"", rules.describe(c.stem_width))
+  end
+  return nil, c.channels[4] * EXPANSION[c.block]
+end
+
+-- The checkpoint key prefix of the first conv (timm's deep stem is a Sequential).
+function resnet.first_conv(cfg)
+  return cfg.stem_type == "deep" and "conv1.0" or "conv1"
+end
 
 local function conv_bn(g, x, conv_name, bn_name, a)
   return g:batchnorm(g:conv(x, conv_name, a), bn_name)
@@ -87,7 +142,7 @@ function resnet.build(g, cfg, opts)
   end
   g:set_output(x)
   g.classifier = "fc"
-  g.first_conv = cfg.stem_type == "deep" and "conv1.0" or "conv1"
+  g.first_conv = resnet.first_conv(cfg)
   return g
 end
 

@@ -60,6 +60,12 @@ lg_parity(convnext_tiny_rgb_checkpoint_in_chans_1 ARGS --variant convnext_tiny_f
 lg_parity(convnext_tiny_384 ARGS --variant convnext_tiny_fb_in22k_ft_in1k_384 SLOW)
 lg_parity(convnext_base_in22k ARGS --variant convnext_base_fb_in22k SLOW)
 
+# User configs whose fields only --config reaches: ConvNeXt's _hnf head
+# (head_norm_first) and ResNetV2's plain stem (stem_type "").
+foreach(cfg convnext_head_norm_first resnetv2_plain_stem)
+  lg_parity(config_${cfg} ARGS --config ${CMAKE_SOURCE_DIR}/tests/parity/configs/${cfg}.lua --size 64)
+endforeach()
+
 # BiT ResNetV2 (StdConv2d, GroupNorm, pre-activation, 1x1-conv head).
 lg_parity(resnetv2_50x1_bit_distilled ARGS --variant resnetv2_50x1_bit_goog_distilled_in1k)
 lg_parity(resnetv2_50x1_bit_in21k_21843 ARGS --variant resnetv2_50x1_bit_goog_in21k --size 160)

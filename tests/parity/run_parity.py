@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Parity of lucidgen's generated C against an independent PyTorch reference.
 
-For one variant and option set:
+For one variant (or a --config model) and option set:
   1. ask `lucidgen info VARIANT --json` for the architecture config;
   2. build the reference model (ref_<family>.py) with random weights under
      timm key names and write them as safetensors;
@@ -84,7 +84,9 @@ def first_divergence(exe, inp, dump_dir, acts):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lucidgen", required=True)
-    ap.add_argument("--variant", required=True)
+    which = ap.add_mutually_exclusive_group(required=True)
+    which.add_argument("--variant")
+    which.add_argument("--config", help="a user config file (lucidgen --config) instead of a variant")
     ap.add_argument("--work", required=True)
     ap.add_argument("--num-classes", type=int)
     ap.add_argument("--in-chans", type=int, default=3)
@@ -102,7 +104,8 @@ def main():
         opts += ["--num-classes", str(a.num_classes)]
     if a.size:
         opts += ["--size", a.size]
-    r = run([a.lucidgen, "info", a.variant, "--json"] + opts)
+    subject = [a.variant] if a.variant else ["--config", a.config]
+    r = run([a.lucidgen, "info"] + subject + ["--json"] + opts)
     if r.returncode != 0:
         print(r.stderr, file=sys.stderr)
         return 1
@@ -113,7 +116,7 @@ def main():
     gen = torch.Generator().manual_seed(a.seed)
     sd = ref.init_state(cfg, nc, a.in_chans, gen)
 
-    tag = f"{a.variant}{' checkpoint=' + a.checkpoint if a.checkpoint else ''} nc={nc} in_chans={a.in_chans} size={size[0]}x{size[1]} batch={a.batch} target={a.target}"
+    tag = f"{a.variant or os.path.basename(a.config)}{' checkpoint=' + a.checkpoint if a.checkpoint else ''} nc={nc} in_chans={a.in_chans} size={size[0]}x{size[1]} batch={a.batch} target={a.target}"
     weights = os.path.join(a.work, "weights.safetensors")
     exe = os.path.join(a.work, "model")
 
@@ -124,7 +127,7 @@ def main():
         else:
             sd[key] = torch.zeros(sd[key].shape[0] + 1, *sd[key].shape[1:])
         safetensors_io.save(sd, weights)
-        r = run([a.lucidgen, a.variant, "--weights", weights, "-o", os.path.join(a.work, "bad.c")] + opts)
+        r = run([a.lucidgen] + subject + ["--weights", weights, "-o", os.path.join(a.work, "bad.c")] + opts)
         ok = r.returncode == 2 and key in r.stderr and len(r.stderr.strip().splitlines()) == 1 \
             and not os.path.exists(os.path.join(a.work, "bad.c"))
         print(f"{'OK' if ok else 'NOT OK'} {a.expect_error} {tag}: exit {r.returncode}: {r.stderr.strip()}")
@@ -170,7 +173,7 @@ def main():
         saved = {k: v for k, v in sd.items() if k != key}
         build_opts, want_warning = ["--no-strict"], key
     safetensors_io.save(saved, weights)
-    r = run([a.lucidgen, "build", a.variant, "--weights", weights, "--target", a.target, "-o", exe] + opts + build_opts)
+    r = run([a.lucidgen, "build"] + subject + ["--weights", weights, "--target", a.target, "-o", exe] + opts + build_opts)
     if r.returncode != 0:
         print(f"NOT OK {tag}: lucidgen build failed (exit {r.returncode}): {r.stderr.strip()}")
         return 1

@@ -75,7 +75,7 @@ def expected_config(e):
                 "num_features": a["num_features"], "preact": a["preact"], "std_conv_eps": eps, "gn_groups": groups,
                 "width_factor": int(re.search(r"x(\d+)_bit$", e["architecture"]).group(1)),
                 "in_channels": 3}
-    return {"family": "convnext", "generation": 2 if a["family"] == "convnextv2" else 1,
+    return {"family": "convnext",
             "depths": a["depths"], "dims": a["dims"], "conv_mlp": a["conv_mlp"], "use_grn": a["use_grn"],
             "layer_scale": a["layer_scale"], "head_norm_first": a["head_norm_first"],
             "num_features": a["num_features"], "in_channels": 3}

@@ -126,6 +126,19 @@ def user_config_generates_a_resnext():
 
 
 @case
+def user_config_in_channels_sets_the_model_input():
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "grey.lua")
+        open(cfg, "w").write("return { block = 'basic', layers = {1, 1, 1, 1}, in_channels = 1,"
+                             " mean = {0.5}, std = {0.25} }\n")
+        r = run("info", "--config", cfg, "--json")
+        if r.returncode != 0:
+            return [f"exit {r.returncode}: {r.stderr.strip()}"]
+        got = json.loads(r.stdout)["model"]["in_chans"]
+        return [] if got == 1 else [f"model in_chans {got}, want the config's in_channels 1"]
+
+
+@case
 def user_config_rules_name_the_field():
     problems = []
     bad = {"layers = {3, 4, 6}": "layers", "layers = {3,4,6,3}, cardinality = 0": "cardinality",

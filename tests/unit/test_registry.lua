@@ -86,9 +86,9 @@ test("lists_all_182_timm_tags_per_family", function()
   eq(#registry.list("convnext"), 77, "convnext (51 v1 + 26 v2)")
   local v2 = 0
   for _, v in ipairs(registry.list("convnext")) do
-    if v.config.generation == 2 then v2 = v2 + 1 end
+    if v.config.use_grn then v2 = v2 + 1 end
   end
-  eq(v2, 26, "convnext generation 2")
+  eq(v2, 26, "convnext V2 (GRN)")
 end)
 
 test("marks_exactly_the_69_seeded_tags", function()
@@ -200,15 +200,15 @@ test("merges_architecture_config_into_each_tag", function()
        c.preact }, { "resnetv2", 3, 192, 6144, 1e-8, 32, 1e-5, "fixed", true }, "BiT config")
   eq(c.channels, { 768, 1536, 3072, 6144 }, "BiT channels")
   c = registry.resolve("convnext_tiny_fb_in1k").config
-  eq({ c.family, c.generation, c.conv_mlp, c.use_grn, c.layer_scale, c.head_norm_first, c.num_features, c.ln_eps },
-     { "convnext", 1, false, false, true, false, 768, 1e-6 }, "convnext config")
+  eq({ c.family, c.conv_mlp, c.use_grn, c.layer_scale, c.head_norm_first, c.num_features, c.ln_eps },
+     { "convnext", false, false, true, false, 768, 1e-6 }, "convnext config")
   eq(c.depths, { 3, 3, 9, 3 }, "depths")
   eq(c.dims, { 96, 192, 384, 768 }, "dims")
   c = registry.resolve("convnextv2_atto_fcmae").config
-  eq({ c.family, c.generation, c.use_grn, c.layer_scale, c.conv_mlp }, { "convnext", 2, true, false, true },
+  eq({ c.family, c.use_grn, c.layer_scale, c.conv_mlp }, { "convnext", true, false, true },
      "convnextv2 config")
   c = registry.resolve("convnext_small_dinov3_lvd1689m").config
-  eq({ c.generation, c.use_grn, c.layer_scale }, { 1, false, true }, "DINOv3 is a v1 config")
+  eq({ c.use_grn, c.layer_scale }, { false, true }, "DINOv3 is a v1 config")
 end)
 
 test("derives_hub_repo_labels_and_license_warning", function()
@@ -279,7 +279,7 @@ test("builds_a_variant_from_a_resnext_config_with_defaults", function()
   eq({ v.config.cardinality, v.config.base_width, v.config.num_features }, { 1, 64, 512 }, "basic block defaults")
   v = registry.from_config({ family = "convnext", depths = { 2, 2, 6, 2 }, dims = { 40, 80, 160, 320 }, use_grn = true,
                              conv_mlp = true })
-  eq({ v.config.generation, v.config.num_features, v.interpolation }, { 2, 320, "bicubic" }, "convnext config")
+  eq({ v.config.use_grn, v.config.num_features, v.interpolation }, { true, 320, "bicubic" }, "convnext config")
   v = registry.from_config({ family = "resnetv2", layers = { 3, 4, 6, 3 }, width_factor = 2 })
   eq({ v.config.stem_chs, v.config.num_features, v.mean[1] }, { 128, 4096, 0.5 }, "resnetv2 config")
 end)
@@ -304,8 +304,8 @@ test("rejects_each_invalid_config_field_by_name", function()
     { with({ in_channels = 0 }), "config field 'in_channels' must be a positive integer (got 0)" },
     { with({ stem_width = 0 }), "config field 'stem_width' must be a positive integer (got 0)" },
     { with({ stem_type = "wide" }), "config field 'stem_type' must be nil or \"deep\" (got \"wide\")" },
-    { with({ block_args = "x" }), "config field 'block_args' must be a table of name = value pairs (got \"x\")" },
-    { with({ block_args = { 1, 2 } }), "config field 'block_args' must be a table of name = value pairs (got key 1)" },
+    { with({ block_args = { attn_layer = "se" } }), "unknown config field 'block_args' for family \"resnet\"" },
+    { with({ stem_width = 32 }), "config field 'stem_width' only applies to stem_type \"deep\"" },
     { with({ avg_down = "yes" }), "config field 'avg_down' must be true or false (got \"yes\")" },
     { with({ block = "basic" }), "config fields 'cardinality' and 'base_width' must be 1 and 64 for block \"basic\"" },
     { with({ block = "inverted" }), "config field 'block' must be \"basic\" or \"bottleneck\" (got \"inverted\")" },
@@ -332,6 +332,16 @@ test("rejects_each_invalid_config_field_by_name", function()
       "config field 'stem_chs' must be a multiple of gn_groups (48) (got 64)" },
     { { family = "resnetv2", layers = { 3, 4, 6, 3 }, channels = { 256, 512, 1000, 2048 } },
       "config field 'channels' must hold multiples of 4 * gn_groups (128) (got 1000 at position 3)" },
+    { { family = "resnetv2", layers = { 3, 4, 6, 3 }, width_factor = 2, channels = { 256, 512, 1024, 2048 } },
+      "config fields 'stem_chs' and 'channels' must be 128 and {512, 1024, 2048, 4096} for width_factor 2" },
+    { { family = "resnetv2", layers = { 3, 4, 6, 3 }, stem_type = "same" },
+      "config field 'stem_type' must be \"\" or \"fixed\" (got \"same\")" },
+    { { family = "resnetv2", layers = { 3, 4, 6, 3 }, preact = false },
+      "unknown config field 'preact' for family \"resnetv2\"" },
+    { { family = "convnext", depths = { 3, 3, 9, 3 }, dims = { 96, 192, 384, 768 }, generation = 2 },
+      "unknown config field 'generation' for family \"convnext\"" },
+    { { family = "convnext", depths = { 3, 3, 9, 3 }, dims = { 96, 192, 384, 768 }, head_norm_first = "yes" },
+      "config field 'head_norm_first' must be true or false (got \"yes\")" },
   }
   for i, case in ipairs(cases) do
     local msg = user_error(registry.from_config, case[1], "cfg.lua")
@@ -355,6 +365,120 @@ test("validate_rejects_a_broken_registry_variant", function()
   v = registry.resolve("convnext_tiny_fb_in1k")
   v.license = "wtfpl"
   contains(user_error(registry.validate, v), "license \"wtfpl\" has no entry", "license")
+end)
+
+-- ---------------------------------------------------------------- one owner per family config
+
+-- The graph a variant builds (what the generated model is made of): every
+-- node's op, name, attributes and output shape, and every parameter's shape.
+local function graph_of(v, overrides)
+  local g = require("graph").new({ variant = v.name })
+  local mo = { num_classes = v.num_classes, in_chans = v.config.in_channels, size = v.input_size, batch = 1 }
+  for k, x in pairs(overrides or {}) do mo[k] = x end
+  registry.family(v.family).build(g, v.config, mo)
+  return g
+end
+
+local function fingerprint(g)
+  local out = {}
+  for _, node in ipairs(g.nodes) do
+    local attrs = {}
+    for k, x in pairs(node.attrs) do attrs[#attrs + 1] = k .. "=" .. tostring(x) end
+    table.sort(attrs)
+    out[#out + 1] = string.format("%s %s [%s] -> %s", node.op, tostring(node.name), table.concat(attrs, " "),
+      table.concat(g.values[node.output].shape, "x"))
+  end
+  for _, key in ipairs(g.param_order) do out[#out + 1] = key .. " " .. table.concat(g.params[key].shape, "x") end
+  return table.concat(out, "\n")
+end
+
+test("every_accepted_config_field_changes_the_generated_model", function()
+  -- pairs of user configs that differ in one field; together they must cover
+  -- every field a family accepts, and each pair must build different graphs
+  local cases = {
+    resnet = { base = { layers = { 1, 1, 1, 1 }, cardinality = 1, base_width = 64 }, vary = {
+      layers = { 1, 2, 1, 1 }, cardinality = 2, base_width = 32, block = "basic", avg_down = true,
+      channels = { 32, 64, 128, 256 }, stem_type = "deep",
+      stem_width = { with = { stem_type = "deep" }, value = 32 } } },
+    resnetv2 = { base = { layers = { 1, 1, 1, 1 } }, vary = {
+      layers = { 1, 2, 1, 1 }, width_factor = 2, stem_chs = 128, channels = { 512, 1024, 2048, 4096 },
+      gn_groups = 16, std_conv_eps = 1e-6, gn_eps = 1e-6, stem_type = "" } },
+    convnext = { base = { depths = { 1, 1, 1, 1 }, dims = { 8, 16, 32, 64 } }, vary = {
+      depths = { 1, 2, 1, 1 }, dims = { 16, 16, 32, 64 }, conv_mlp = true, use_grn = true, layer_scale = true,
+      head_norm_first = true, ln_eps = 1e-5 } },
+  }
+  for _, family in ipairs(registry.families()) do
+    local c = cases[family]
+    for field in pairs(registry.family(family).fields) do
+      if c.vary[field] == nil then error(string.format("%s: no case varies accepted field '%s'", family, field)) end
+    end
+    for field, change in pairs(c.vary) do
+      local a, b = { family = family }, { family = family }
+      for k, x in pairs(c.base) do a[k], b[k] = x, x end
+      if type(change) == "table" and change.with then
+        for k, x in pairs(change.with) do a[k], b[k] = x, x end
+        change = change.value
+      end
+      b[field] = change
+      local fa = fingerprint(graph_of(registry.from_config(a, "a.lua")))
+      local fb = fingerprint(graph_of(registry.from_config(b, "b.lua")))
+      if fa == fb then error(string.format("%s: setting '%s' builds the same graph", family, field)) end
+    end
+  end
+  local v = registry.from_config(cases.resnet.base)
+  local base = fingerprint(graph_of(v))
+  if fingerprint(graph_of(v, { num_classes = 10 })) == base or fingerprint(graph_of(v, { size = { 64, 96 } })) == base
+      or fingerprint(graph_of(v, { in_chans = 1 })) == base then
+    error("num_classes, input size or input channels do not change the graph")
+  end
+end)
+
+test("convnext_head_norm_first_normalizes_the_feature_map_before_pooling", function()
+  local cfg = { family = "convnext", depths = { 1, 1, 1, 1 }, dims = { 8, 16, 32, 64 } }
+  local g = graph_of(registry.from_config(cfg))
+  cfg.head_norm_first = true
+  local hnf = graph_of(registry.from_config(cfg))
+  local function tail(gr)
+    local out = {}
+    for i = #gr.nodes - 2, #gr.nodes do out[#out + 1] = gr.nodes[i].op .. " " .. gr.nodes[i].name end
+    return out
+  end
+  eq(tail(g), { "global_avgpool head.global_pool", "layernorm head.norm", "linear head.fc" }, "default head")
+  eq(tail(hnf), { "layernorm norm_pre", "global_avgpool head.global_pool", "linear head.fc" }, "_hnf head")
+  eq({ hnf.params["norm_pre.weight"] ~= nil, hnf.params["head.norm.weight"] }, { true, nil }, "_hnf keys")
+end)
+
+test("resnetv2_stem_type_chooses_the_stem_pool_padding", function()
+  local function pool(stem_type)
+    local g = graph_of(registry.from_config({ family = "resnetv2", layers = { 1, 1, 1, 1 }, stem_type = stem_type }))
+    for _, node in ipairs(g.nodes) do
+      if node.name == "stem.pool" then return { node.attrs.pad, tostring(node.attrs.pad_value) } end
+    end
+  end
+  eq(pool("fixed"), { 1, "0" }, "fixed: ConstantPad2d(1, 0) then pool")
+  eq(pool(""), { 1, "nil" }, "'': MaxPool2d(3, 2, padding=1), -inf padding")
+  local v = registry.resolve("resnetv2_50x1_bit_goog_in21k")
+  v.config.stem_type = ""
+  registry.validate(v)
+  v.config.stem_type = "same"
+  contains(user_error(registry.validate, v), "config field 'stem_type' must be \"\" or \"fixed\"", "registry row")
+end)
+
+test("registry_rows_and_user_configs_are_validated_by_the_family_module", function()
+  -- the same rule, the same message, whichever way the config arrives
+  local fam = registry.family("convnext")
+  local v = registry.resolve("convnext_tiny_fb_in1k")
+  v.config.ln_eps = -1
+  local want = fam.validate(v.config)
+  contains(user_error(registry.validate, v), want, "registry row")
+  contains(user_error(registry.from_config, { family = "convnext", depths = { 3, 3, 9, 3 },
+    dims = { 96, 192, 384, 768 }, ln_eps = -1 }), want, "user config")
+  for _, name in ipairs(registry.families()) do
+    local f = registry.family(name)
+    for _, k in ipairs({ "fields", "defaults", "complete", "validate", "first_conv", "build" }) do
+      if f[k] == nil then error(string.format("families/%s.lua has no %s", name, k)) end
+    end
+  end
 end)
 
 -- ---------------------------------------------------------------- label files
