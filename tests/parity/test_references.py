@@ -1,13 +1,17 @@
 #!/usr/bin/python3
-"""Self-checks of the functional parity references (ref_convnext, ref_resnetv2).
+"""Self-checks of the functional parity references (ref_resnet, ref_convnext, ref_resnetv2).
 
 Each reference is checked against something it does not share code with:
   * key lists/shapes hard-coded here from reading timm's source (convnext.py, resnetv2.py)
+  * ResNet / ResNeXt / Wide-ResNet: torchvision.models.resnet.ResNet, which has
+    timm's key names, loaded with strict=True, block by block
   * ConvNeXt v1: torchvision.models.convnext.ConvNeXt with the weights remapped
   * ConvNeXt V2: torchvision's ConvNeXt skeleton with a GRN block written like the
-    official facebookresearch/ConvNeXt-V2 code (channels-last, gamma/beta)
+    official facebookresearch/ConvNeXt-V2 code (channels-last, gamma/beta), and the
+    GRN and a whole V2 block from first principles in float64 numpy
   * BiT: an nn.Module model with timm's module names (StdConv via timm's F.batch_norm
-    trick, nn.GroupNorm, ConstantPad2d + MaxPool2d), loaded with strict=True
+    trick, nn.GroupNorm, ConstantPad2d + MaxPool2d), loaded with strict=True, and
+    StdConv2d from first principles (weight standardization + conv in float64 numpy)
 Prints one line per compared tensor (max |diff|, scale, OK / NOT OK); exits 1 on any failure.
 
 Run: /usr/bin/python3 tests/parity/test_references.py
@@ -17,13 +21,18 @@ import os
 import sys
 from functools import partial
 
+import math
+
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.models.convnext import CNBlockConfig, ConvNeXt
+from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ref_convnext  # noqa: E402
+import ref_resnet  # noqa: E402
 import ref_resnetv2  # noqa: E402
 
 RTOL = 2e-5  # max |a - b| / max(1, max |b|), float32 with differing op order
@@ -619,6 +628,119 @@ def test_bit_fixed_stem_pads_with_zero_before_maxpool():
     report(test, "stem", stem, want)
     check(test, tuple(stem.shape) == (1, 16, 8, 8), f"stem shape {tuple(stem.shape)}")
     check(test, stem[..., 0, :].min().item() >= 0.0, "border of stem output went negative")
+
+
+# ---------------------------------------------------------------------------------------------
+# (e) ResNet against torchvision; BiT StdConv2d and the V2 GRN block from first principles
+# ---------------------------------------------------------------------------------------------
+
+def test_resnet_matches_torchvision():
+    # torchvision's ResNet is timm's non-D ResNet with the same key names (stride on the 3x3,
+    # width = planes * width_per_group / 64 * groups); num_batches_tracked included
+    cases = [("basic", BasicBlock, {"block": "basic", "cardinality": 1, "base_width": 64}, {}),
+             ("resnext 4x16d", Bottleneck, {"block": "bottleneck", "cardinality": 4, "base_width": 16},
+              {"groups": 4, "width_per_group": 16}),
+             ("wide x2", Bottleneck, {"block": "bottleneck", "cardinality": 1, "base_width": 128},
+              {"width_per_group": 128})]
+    for seed, (name, block, over, tv_args) in enumerate(cases):
+        test = f"resnet_matches_torchvision ({name})"
+        print(f"  [{name}]")
+        cfg = dict({"family": "resnet", "layers": [1, 2, 1, 1], "channels": [64, 128, 256, 512],
+                    "stem_width": 64, "avg_down": False}, **over)
+        gen = torch.Generator().manual_seed(20 + seed)
+        state = ref_resnet.init_state(cfg, 10, 3, gen)
+        model = ResNet(block, cfg["layers"], num_classes=10, **tv_args).eval()
+        model.load_state_dict(state, strict=True)
+        acts = {}
+        for li, depth in enumerate(cfg["layers"]):
+            for b in range(depth):
+                n = f"layer{li + 1}.{b}"
+                model.get_submodule(n).register_forward_hook(lambda m, i, o, n=n: acts.__setitem__(n, o))
+        x = torch.randn(2, 3, 64, 48, generator=gen)
+        with torch.no_grad():
+            want = model(x)
+            got, got_acts = ref_resnet.forward(cfg, state, x, 10)
+        for n, a in got_acts:
+            if n in acts:
+                report(test, n, a, acts[n])
+        report(test, "logits", got, want)
+
+
+def np_conv2d(x, w, b=None, stride=1, pad=0, groups=1):
+    """float64 convolution written out: x (N,C,H,W), w (O,C/groups,KH,KW) -> (N,O,OH,OW)."""
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
+    out = np.zeros((n, o, oh, ow))
+    og = o // groups
+    for g in range(groups):
+        xs, ws = xp[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og]
+        for i in range(kh):
+            for j in range(kw):
+                patch = xs[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
+                out[:, g * og:(g + 1) * og] += np.einsum("ncij,oc->noij", patch, ws[:, :, i, j])
+    return out if b is None else out + b.reshape(1, -1, 1, 1)
+
+
+def test_bit_std_conv_matches_float64_numpy():
+    # StdConv2d: per output channel w' = (w - mean) / sqrt(var + eps), biased variance, then conv
+    test = "bit_std_conv_matches_float64_numpy"
+    gen = torch.Generator().manual_seed(11)
+    w = torch.randn(6, 4, 3, 3, generator=gen)
+    w[2] *= 1e-4  # a channel whose variance (1e-8) is as small as eps: eps inside the sqrt matters
+    x = torch.randn(2, 4, 9, 7, generator=gen)
+    for eps in (1e-8, 1e-5):
+        for stride in (1, 2):
+            wd = w.double().numpy().reshape(6, -1)
+            ws = ((wd - wd.mean(1, keepdims=True)) / np.sqrt(wd.var(1, keepdims=True) + eps)).reshape(w.shape)
+            want = np_conv2d(x.double().numpy(), ws, stride=stride, pad=((stride - 1) + 2) // 2)
+            got = ref_resnetv2.std_conv(x, w, eps, stride=stride)
+            report(test, f"eps {eps:g} stride {stride}", got.double(), torch.from_numpy(want))
+
+
+def np_grn(x, gamma, beta, eps=1e-6):
+    """GRN in float64 on (N,C,H,W): G = L2 norm over (H,W) per (n,c); N = G / (mean_c G + eps);
+    y = gamma * (x * N) + beta + x."""
+    g = np.sqrt((x * x).sum(axis=(2, 3), keepdims=True))
+    nx = g / (g.mean(axis=1, keepdims=True) + eps)
+    return gamma.reshape(1, -1, 1, 1) * (x * nx) + beta.reshape(1, -1, 1, 1) + x
+
+
+def test_convnext_v2_grn_block_matches_float64_numpy():
+    erf = np.vectorize(math.erf)
+    for seed, conv_mlp in enumerate((False, True)):
+        test = f"convnext_v2_grn_block_matches_float64_numpy (conv_mlp={conv_mlp})"
+        print(f"  [conv_mlp={conv_mlp}]")
+        cfg = dict(CONVNEXT_V2_CONV_SMALL, conv_mlp=conv_mlp, depths=[1, 1, 1, 1])
+        gen = torch.Generator().manual_seed(30 + seed)
+        state = ref_convnext.init_state(cfg, 10, 3, gen)
+        s = {k: v.double().numpy() for k, v in state.items()}
+        x = torch.randn(2, 3, 32, 32, generator=gen)
+        _, acts = ref_convnext.forward(cfg, state, x, 10)
+        a = dict(acts)
+        # GRN alone, both layouts of the reference
+        h = torch.randn(2, 32, 5, 6, generator=gen)
+        w, b = state["stages.0.blocks.0.mlp.grn.weight"], state["stages.0.blocks.0.mlp.grn.bias"]
+        want = np_grn(h.double().numpy(), w.double().numpy(), b.double().numpy())
+        first = ref_convnext.global_response_norm(h, w, b, (2, 3), 1, (1, -1, 1, 1))
+        last = ref_convnext.global_response_norm(h.permute(0, 2, 3, 1), w, b, (1, 2), -1, (1, 1, 1, -1))
+        report(test, "grn (channels first)", first.double(), torch.from_numpy(want))
+        report(test, "grn (channels last)", last.permute(0, 3, 1, 2).double(), torch.from_numpy(want))
+        # the whole stage-0 block: dwconv 7x7, LayerNorm over C, fc1, exact GELU, GRN, fc2, + x
+        p = "stages.0.blocks.0"
+        inp = a["stem"].double().numpy()
+        y = np_conv2d(inp, s[p + ".conv_dw.weight"], s[p + ".conv_dw.bias"], pad=3, groups=inp.shape[1])
+        mu, var = y.mean(axis=1, keepdims=True), y.var(axis=1, keepdims=True)
+        y = (y - mu) / np.sqrt(var + cfg["ln_eps"]) * s[p + ".norm.weight"].reshape(1, -1, 1, 1) \
+            + s[p + ".norm.bias"].reshape(1, -1, 1, 1)
+        fc1 = s[p + ".mlp.fc1.weight"].reshape(s[p + ".mlp.fc1.weight"].shape[0], -1)
+        y = np.einsum("nchw,oc->nohw", y, fc1) + s[p + ".mlp.fc1.bias"].reshape(1, -1, 1, 1)
+        y = 0.5 * y * (1.0 + erf(y / math.sqrt(2.0)))
+        y = np_grn(y, s[p + ".mlp.grn.weight"], s[p + ".mlp.grn.bias"])
+        fc2 = s[p + ".mlp.fc2.weight"].reshape(s[p + ".mlp.fc2.weight"].shape[0], -1)
+        y = np.einsum("nchw,oc->nohw", y, fc2) + s[p + ".mlp.fc2.bias"].reshape(1, -1, 1, 1) + inp
+        report(test, p, a[p].double(), torch.from_numpy(y))
 
 
 # ---------------------------------------------------------------------------------------------
