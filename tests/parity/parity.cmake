@@ -38,6 +38,9 @@ lg_parity(resnet50d_rgb_checkpoint_in_chans_1 ARGS --variant resnet50d_ra2_in1k 
 lg_parity(resnet18_rgb_checkpoint_in_chans_5 ARGS --variant resnet18_a1_in1k --in-chans 5 --checkpoint rgb)
 lg_parity(resnet18_head_swap_10 ARGS --variant resnet18_a1_in1k --num-classes 10 --checkpoint head-swap)
 lg_parity(resnet18_no_strict ARGS --variant resnet18_a1_in1k --checkpoint no-strict)
+# --random-init against the documented seeded init (tests/parity/lucidgen_init.py)
+lg_parity(resnet18_random_init ARGS --variant resnet18_a1_in1k --checkpoint random-init --size 64)
+lg_parity(convnextv2_atto_random_init ARGS --variant convnextv2_atto_fcmae_ft_in1k --checkpoint random-init --size 64)
 # Errors: one line naming the key, exit 2, nothing written; tampered blobs refused.
 lg_parity(rejects_missing_key ARGS --variant resnet18_a1_in1k --expect-error missing-key)
 lg_parity(rejects_wrong_shape ARGS --variant resnet18_a1_in1k --expect-error wrong-shape)
