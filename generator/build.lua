@@ -63,6 +63,8 @@ function build.run(variant, o, weight_source)
   if not o.out then errors.user("no executable given; add -o EXE") end
   local exe = o.out
   if host.is_dir(exe) then errors.user("-o %s is a directory; name the executable to write (e.g. %s/classifier)", exe, exe) end
+  local parent = exe:match("^(.*)/[^/]*$") or "."
+  if not host.is_dir(parent) then errors.user("-o %s: directory %s does not exist; create it first", exe, parent) end
   local src = weight_source(variant, o)
   output_set.run(function(set)
     local dir = set:add(exe .. ".build", true)

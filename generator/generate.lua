@@ -150,19 +150,21 @@ function generate.run(variant, o, src, compiled)
   if host.is_dir(paths.c) then
     errors.user("-o %s is a directory; name the .c file to write (e.g. %s/model.c)", paths.c, paths.c)
   end
+  local dir = paths.c:match("^(.*)/[^/]*$") or "."
+  if not host.is_dir(dir) then errors.user("-o %s: directory %s does not exist; create it first", paths.c, dir) end
   if variant.license_warning then log(o, "lucidgen: warning: %s: %s", variant.name, variant.license_warning) end
   local c = compiled or generate.compile(variant, o, src)
   local plan = blob.plan(c.g, c.golden_in, c.golden_out)
   local report = output_set.run(function(set)
-    local sha = host.write_blob({ path = set:add(paths.bin), variant = variant.name, target = c.target.name,
+    local sha = set:write_blob(paths.bin, { variant = variant.name, target = c.target.name,
       generator = host.version, payload_bytes = plan.payload_bytes, items = plan.items })
     local c_text, h_text, report = generate.render(variant, o, c, paths, plan, sha)
-    host.write_file(set:add(paths.h), h_text)
-    host.write_file(set:add(paths.c), c_text)
-    host.write_file(set:add(paths.json), json.encode(report, true) .. "\n")
+    set:write_file(paths.h, h_text)
+    set:write_file(paths.c, c_text)
+    set:write_file(paths.json, json.encode(report, true) .. "\n")
     if o.classifier_data then -- --classifier-data FILE: the classifier main's labels and accuracy, in the same set
       local labels = c.mo.num_classes > 0 and variant.labels or nil
-      host.write_file(set:add(o.classifier_data), require("build").classifier_data_c(variant, o, src, labels))
+      set:write_file(o.classifier_data, require("build").classifier_data_c(variant, o, src, labels))
     end
     return report
   end)

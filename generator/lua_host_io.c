@@ -1,6 +1,6 @@
 /* lg.host: what the Lua generator needs from the outside world — embedded
- * files, safetensors checkpoints, the hub cache, atomic file writes, the blob
- * writer, running the C compiler and CPU features. */
+ * files, safetensors checkpoints, the hub cache, file writes and renames, the
+ * streaming blob writer, running the C compiler and CPU features. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "hub.h"
 #include "hf_cache.h"
@@ -52,17 +52,18 @@ static int h_embedded_list(lua_State *L) {
   return 1;
 }
 
-/* host.write_file(path, data): write + fsync; a failure removes what was
- * written. Outputs go through generator/output_set.lua, which picks the
- * temporary names and renames them into place together. */
+/* host.write_file(path, data[, name]): write + fsync; a failure removes what
+ * was written. Outputs go through generator/output_set.lua, which picks the
+ * temporary `path` and passes the target's `name` for messages. */
 static int h_write_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
+  const char *name = luaL_optstring(L, 3, path);
   FILE *f = fopen(path, "wb");
   char msg[4400];
   if (!f) {
-    snprintf(msg, sizeof msg, "cannot write %s: %s", path, strerror(errno));
+    snprintf(msg, sizeof msg, "cannot write %s: %s", name, strerror(errno));
     return user_error(L, msg);
   }
   int ok = fwrite(data, 1, len, f) == len;
@@ -70,7 +71,7 @@ static int h_write_file(lua_State *L) {
   ok = (fsync(fileno(f)) == 0) && ok;
   ok = (fclose(f) == 0) && ok;
   if (!ok) {
-    snprintf(msg, sizeof msg, "cannot write %s: %s", path, strerror(errno));
+    snprintf(msg, sizeof msg, "cannot write %s: %s", name, strerror(errno));
     remove(path);
     return user_error(L, msg);
   }
@@ -373,7 +374,7 @@ static void put_u64(unsigned char *p, uint64_t v) {
   for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* host.write_blob{path=, variant=, target=, generator=, payload_bytes=, items=} -> payload sha256 hex
+/* host.write_blob{path=, name=, variant=, target=, generator=, payload_bytes=, items=} -> payload sha256 hex
  *
  * Lua plans the layout (generator/blob.lua); this streams it to `path`: the
  * 512-byte header, then each item at its payload offset with zero padding
@@ -385,7 +386,7 @@ static void put_u64(unsigned char *p, uint64_t v) {
  * file is removed and the error raised. */
 typedef struct {
   FILE *f;
-  const char *path;
+  const char *path, *name; /* the file written; what messages call it */
   lg_sha256_ctx sha;
 } blob_out;
 
@@ -419,7 +420,7 @@ static int blob_fail(lua_State *L, blob_out *b, int rethrow, const char *fmt, ..
 
 static int blob_io_fail(lua_State *L, blob_out *b) {
   char msg[4400];
-  snprintf(msg, sizeof msg, "cannot write %s: %s", b->path, strerror(errno));
+  snprintf(msg, sizeof msg, "cannot write %s: %s", b->name, strerror(errno));
   if (b->f) fclose(b->f);
   remove(b->path);
   return user_error(L, msg);
@@ -437,6 +438,7 @@ static lua_Integer int_field(lua_State *L, int idx, const char *key, int *ok) {
 static int h_write_blob(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   const char *path = opt_field(L, 1, "path");
+  const char *name = opt_field(L, 1, "name");
   const char *variant = opt_field(L, 1, "variant");
   const char *target = opt_field(L, 1, "target");
   const char *generator = opt_field(L, 1, "generator");
@@ -449,10 +451,10 @@ static int h_write_blob(lua_State *L) {
   lua_Integer n = luaL_len(L, items);
 
   unsigned char header[LG_BLOB_HEADER_BYTES] = {0};
-  blob_out b = {.f = fopen(path, "wb"), .path = path};
+  blob_out b = {.f = fopen(path, "wb"), .path = path, .name = name ? name : path};
   if (!b.f) {
     char msg[4400];
-    snprintf(msg, sizeof msg, "cannot write %s: %s", path, strerror(errno));
+    snprintf(msg, sizeof msg, "cannot write %s: %s", b.name, strerror(errno));
     return user_error(L, msg);
   }
   if (fwrite(header, 1, sizeof header, b.f) != sizeof header) return blob_io_fail(L, &b);

@@ -22,6 +22,17 @@ function Set:add(path, is_dir)
   return tmp
 end
 
+-- Writes `data` as the set's file `path`; errors name `path`, not the temporary.
+function Set:write_file(path, data)
+  host.write_file(self:add(path), data, path)
+end
+
+-- Streams a blob (host.write_blob's spec without path) as the set's file `path`.
+function Set:write_blob(path, spec)
+  spec.path, spec.name = self:add(path), path
+  return host.write_blob(spec)
+end
+
 -- Removes every temporary (and anything half-renamed has been restored).
 function Set:abort()
   for _, e in ipairs(self.entries) do host.remove_tree(e.tmp) end
