@@ -38,20 +38,6 @@ static int h_embedded(lua_State *L) {
   return 1;
 }
 
-/* host.embedded_list(prefix) -> sorted array of embedded paths under prefix */
-static int h_embedded_list(lua_State *L) {
-  const char *prefix = luaL_checkstring(L, 1);
-  size_t n = strlen(prefix);
-  lua_newtable(L);
-  int i = 0;
-  for (const lucidgen_embedded_file *f = lucidgen_embedded_files; f->path; f++)
-    if (strncmp(f->path, prefix, n) == 0) {
-      lua_pushstring(L, f->path);
-      lua_rawseti(L, -2, ++i);
-    }
-  return 1;
-}
-
 /* host.write_file(path, data[, name]): write + fsync; a failure removes what
  * was written. Outputs go through generator/output_set.lua, which picks the
  * temporary `path` and passes the target's `name` for messages. */
@@ -189,11 +175,6 @@ static int h_getenv(lua_State *L) {
   return 1;
 }
 
-static int h_isatty(lua_State *L) {
-  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
-  return 1;
-}
-
 static int h_clock(lua_State *L) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -299,13 +280,6 @@ static int ck_tensor(lua_State *L) {
     snprintf(msg, sizeof msg, "%s", lg_st_errmsg(st));
     return user_error(L, msg);
   }
-  return 1;
-}
-
-static int ck_meta(lua_State *L) {
-  const char *v = lg_st_meta(check_ckpt(L), luaL_checkstring(L, 2));
-  if (!v) return 0;
-  lua_pushstring(L, v);
   return 1;
 }
 
@@ -512,10 +486,9 @@ static int h_write_blob(lua_State *L) {
 
 int luaopen_lg_host(lua_State *L) {
   static const luaL_Reg ck_methods[] = {
-      {"names", ck_names}, {"shape", ck_shape}, {"tensor", ck_tensor}, {"meta", ck_meta}, {NULL, NULL}};
+      {"names", ck_names}, {"shape", ck_shape}, {"tensor", ck_tensor}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {
       {"embedded", h_embedded},
-      {"embedded_list", h_embedded_list},
       {"write_file", h_write_file},
       {"read_file", h_read_file},
       {"exists", h_exists},
@@ -527,7 +500,6 @@ int luaopen_lg_host(lua_State *L) {
       {"mkdir", h_mkdir},
       {"sha256", h_sha256},
       {"getenv", h_getenv},
-      {"isatty", h_isatty},
       {"clock", h_clock},
       {"cpu_features", h_cpu_features},
       {"run", h_run},

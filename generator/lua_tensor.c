@@ -97,19 +97,6 @@ static int t_uniform(lua_State *L) {
   return 1;
 }
 
-/* T.from_string(shape, bytes): raw little-endian float32 (tests, golden data). */
-static int t_from_string(lua_State *L) {
-  int64_t shape[LG_TENSOR_MAX_DIMS];
-  int n = read_shape(L, 1, shape);
-  size_t len;
-  const char *s = luaL_checklstring(L, 2, &len);
-  lg_tensor *t = lg_tensor_push(L, n, shape);
-  if (len != (size_t)t->numel * sizeof(float))
-    luaL_error(L, "from_string: %d bytes for %I floats", (int)len, (lua_Integer)t->numel);
-  memcpy(t->data, s, len);
-  return 1;
-}
-
 void lg_push_shape(lua_State *L, int ndim, const int64_t *shape) {
   lua_createtable(L, ndim, 0);
   for (int i = 0; i < ndim; i++) {
@@ -127,22 +114,6 @@ static int t_shape(lua_State *L) {
 static int t_numel(lua_State *L) {
   lua_pushinteger(L, lg_tensor_check(L, 1)->numel);
   return 1;
-}
-
-static int t_get(lua_State *L) {
-  lg_tensor *t = lg_tensor_check(L, 1);
-  lua_Integer i = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, i >= 0 && i < t->numel, 2, "index out of range");
-  lua_pushnumber(L, t->data[i]);
-  return 1;
-}
-
-static int t_set(lua_State *L) {
-  lg_tensor *t = lg_tensor_check(L, 1);
-  lua_Integer i = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, i >= 0 && i < t->numel, 2, "index out of range");
-  t->data[i] = (float)luaL_checknumber(L, 3);
-  return 0;
 }
 
 static int t_clone(lua_State *L) {
@@ -282,43 +253,18 @@ static int t_adapt_in_chans(lua_State *L) {
   return 1;
 }
 
-/* T.concat({t1, t2, ...}) -> 1-d tensor of all elements in order. */
-static int t_concat(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  int n = (int)luaL_len(L, 1);
-  int64_t total = 0;
-  for (int i = 1; i <= n; i++) {
-    lua_rawgeti(L, 1, i);
-    total += lg_tensor_check(L, -1)->numel;
-    lua_pop(L, 1);
-  }
-  lg_tensor *out = lg_tensor_push(L, 1, &total);
-  int64_t at = 0;
-  for (int i = 1; i <= n; i++) {
-    lua_rawgeti(L, 1, i);
-    lg_tensor *t = lg_tensor_check(L, -1);
-    memcpy(out->data + at, t->data, (size_t)t->numel * sizeof(float));
-    at += t->numel;
-    lua_pop(L, 1);
-  }
-  return 1;
-}
-
 int luaopen_lg_tensor(lua_State *L) {
   static const luaL_Reg methods[] = {
-      {"shape", t_shape}, {"numel", t_numel}, {"get", t_get}, {"set", t_set}, {"clone", t_clone},
-      {"bytes", t_bytes}, {"nonfinite", t_nonfinite}, {NULL, NULL}};
+      {"shape", t_shape}, {"numel", t_numel}, {"clone", t_clone}, {"bytes", t_bytes}, {"nonfinite", t_nonfinite}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {
       {"zeros", t_zeros},
       {"normal", t_normal},
       {"uniform", t_uniform},
-      {"from_string", t_from_string},
       {"max_abs_diff", t_max_abs_diff},
       {"fold_batchnorm", t_fold_batchnorm},
       {"scale_out_channels", t_scale_out_channels},
       {"standardize", t_standardize},
       {"adapt_in_chans", t_adapt_in_chans},
-      {"concat", t_concat},
       {NULL, NULL}};
   luaL_newmetatable(L, TENSOR_MT);
   luaL_newlib(L, methods);

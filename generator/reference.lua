@@ -33,9 +33,9 @@ local run_op = {
   linear = function(_, x, w) return R.linear(x, w.weight, w.bias) end,
 }
 
--- store: checkpoint key -> tensor. Returns the output tensor and, when
--- `keep` is set, every value by id (for debugging).
-function reference.run(g, store, input, keep)
+-- store: checkpoint key -> tensor. Returns the output tensor; each value is
+-- dropped after its last reader.
+function reference.run(g, store, input)
   local vals = { [g.input_id] = input }
   local last_use = {}
   for i, node in ipairs(g.nodes) do
@@ -53,13 +53,11 @@ function reference.run(g, store, input, keep)
       y = f(node, x, w)
     end
     vals[node.output] = y
-    if not keep then
-      for _, id in ipairs(node.inputs) do
-        if last_use[id] == i and id ~= g.output_id then vals[id] = nil end
-      end
+    for _, id in ipairs(node.inputs) do
+      if last_use[id] == i and id ~= g.output_id then vals[id] = nil end
     end
   end
-  return vals[g.output_id], vals
+  return vals[g.output_id]
 end
 
 return reference

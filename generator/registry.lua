@@ -84,10 +84,10 @@ end
 
 -- Optimal-string-alignment distance (Levenshtein plus adjacent transposition).
 local function edit_distance(a, b)
-  local prev2, prev, cur = {}, {}, {}
+  local prev2, prev = {}, {}
   for j = 0, #b do prev[j] = j end
   for i = 1, #a do
-    cur = { [0] = i }
+    local cur = { [0] = i }
     local ca = a:byte(i)
     for j = 1, #b do
       local cb = b:byte(j)
