@@ -293,13 +293,15 @@ def digests(paths):
 
 
 @case
-def output_that_is_a_directory_fails_before_generating():
+def output_that_is_a_directory_or_in_none_fails_before_generating():
     with tempfile.TemporaryDirectory() as d:
         os.mkdir(os.path.join(d, "x.c"))
         problems = one_line_error(run("resnet18_a1_in1k", "--random-init", "-o", os.path.join(d, "x.c")), 2,
                                   "x.c is a directory")
         left = sorted(os.listdir(d))
-        return problems + ([] if left == ["x.c"] else [f"left behind: {left}"])
+        problems += [] if left == ["x.c"] else [f"left behind: {left}"]
+        return problems + one_line_error(run("resnet18_a1_in1k", "--random-init", "-o", os.path.join(d, "no", "x.c")),
+                                         2, "does not exist")
 
 
 @case
