@@ -125,7 +125,7 @@ function kernel_cases.run(o)
     end
     names[#names + 1] = name
   end
-  host.write_atomic(dir .. "/cases.txt", table.concat(names, "\n") .. "\n")
+  host.write_file(dir .. "/cases.txt", table.concat(names, "\n") .. "\n")
   if not o.quiet then io.stderr:write(string.format("lucidgen: %d kernel cases in %s\n", #names, dir)) end
   return 0
 end

@@ -1,5 +1,5 @@
 /* lua_unit: runs a Lua test file against lucidgen's own C modules (lg.tensor,
- * lg.refops, lg.host, lg.sandbox), with the generator's Lua sources taken
+ * lg.pack, lg.refops, lg.host, lg.sandbox), with the generator's Lua sources taken
  * from the source tree, so passes and writers can be tested alone on small
  * hand-built inputs.
  *
@@ -36,6 +36,7 @@ int main(int argc, char **argv) {
     const char *name;
     lua_CFunction open;
   } modules[] = {{"lg.tensor", luaopen_lg_tensor},
+                 {"lg.pack", luaopen_lg_pack},
                  {"lg.refops", luaopen_lg_refops},
                  {"lg.host", luaopen_lg_host},
                  {"lg.sandbox", luaopen_lg_sandbox}};
