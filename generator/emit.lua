@@ -115,7 +115,7 @@ function emit.generate(g, ctx)
     TARGET = t.name, ISA = t.isa, CFLAGS = table.concat(t.cflags, " "),
     BATCH = in_shape[1], IN_CHANS = in_shape[2], IN_H = in_shape[3], IN_W = in_shape[4],
     OUT_DIM = graph.numel(out_shape) // out_shape[1], NUM_CLASSES = ctx.num_classes, LABEL_SET = ctx.num_classes > 0 and ctx.labels or "",
-    CROP_PCT = template.c_float(v.crop_pct or 0.875), CROP_MODE = v.crop_mode, INTERPOLATION = v.interpolation or "bicubic",
+    CROP_PCT = template.c_float(v.crop_pct or 0.875), CROP_MODE = v.crop_mode or "center", INTERPOLATION = v.interpolation or "bicubic",
     MEAN = fmt_floats(v.mean or { 0.485, 0.456, 0.406 }), STD = fmt_floats(v.std or { 0.229, 0.224, 0.225 }),
     ARENA_BYTES = g.arena_bytes, ACTIVATION_BYTES = g.activation_bytes,
     WEIGHT_BYTES = ctx.blob_plan.weight_bytes, BLOB_BYTES = ctx.blob_plan.payload_bytes + 512,
