@@ -1368,65 +1368,65 @@ static void linear_768_1000(const float *restrict in, const float *restrict w, f
 const convnext_tiny_layer_info convnext_tiny_layers[convnext_tiny_NUM_LAYERS] = {
     {"stem.0", "gemm", 14450688},
     {"stem", "layernorm", 0},
-    {"stages.0.blocks.0.conv_dw", "dwconv", 14751744},
-    {"stages.0.blocks.0.mlp.fc1", "gemm", 115605504},
+    {"stages.0.blocks.0.norm", "dwconv", 14751744},
+    {"stages.0.blocks.0.mlp.act", "gemm", 115605504},
     {"stages.0.blocks.0", "gemm", 115605504},
-    {"stages.0.blocks.1.conv_dw", "dwconv", 14751744},
-    {"stages.0.blocks.1.mlp.fc1", "gemm", 115605504},
+    {"stages.0.blocks.1.norm", "dwconv", 14751744},
+    {"stages.0.blocks.1.mlp.act", "gemm", 115605504},
     {"stages.0.blocks.1", "gemm", 115605504},
-    {"stages.0.blocks.2.conv_dw", "dwconv", 14751744},
-    {"stages.0.blocks.2.mlp.fc1", "gemm", 115605504},
+    {"stages.0.blocks.2.norm", "dwconv", 14751744},
+    {"stages.0.blocks.2.mlp.act", "gemm", 115605504},
     {"stages.0.blocks.2", "gemm", 115605504},
     {"stages.1.downsample.0", "layernorm", 0},
     {"stages.1.downsample", "gemm", 57802752},
-    {"stages.1.blocks.0.conv_dw", "dwconv", 7375872},
-    {"stages.1.blocks.0.mlp.fc1", "gemm", 115605504},
+    {"stages.1.blocks.0.norm", "dwconv", 7375872},
+    {"stages.1.blocks.0.mlp.act", "gemm", 115605504},
     {"stages.1.blocks.0", "gemm", 115605504},
-    {"stages.1.blocks.1.conv_dw", "dwconv", 7375872},
-    {"stages.1.blocks.1.mlp.fc1", "gemm", 115605504},
+    {"stages.1.blocks.1.norm", "dwconv", 7375872},
+    {"stages.1.blocks.1.mlp.act", "gemm", 115605504},
     {"stages.1.blocks.1", "gemm", 115605504},
-    {"stages.1.blocks.2.conv_dw", "dwconv", 7375872},
-    {"stages.1.blocks.2.mlp.fc1", "gemm", 115605504},
+    {"stages.1.blocks.2.norm", "dwconv", 7375872},
+    {"stages.1.blocks.2.mlp.act", "gemm", 115605504},
     {"stages.1.blocks.2", "gemm", 115605504},
     {"stages.2.downsample.0", "layernorm", 0},
     {"stages.2.downsample", "gemm", 57802752},
-    {"stages.2.blocks.0.conv_dw", "dwconv", 3687936},
-    {"stages.2.blocks.0.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.0.norm", "dwconv", 3687936},
+    {"stages.2.blocks.0.mlp.act", "gemm", 115605504},
     {"stages.2.blocks.0", "gemm", 115605504},
-    {"stages.2.blocks.1.conv_dw", "dwconv", 3687936},
-    {"stages.2.blocks.1.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.1.norm", "dwconv", 3687936},
+    {"stages.2.blocks.1.mlp.act", "gemm", 115605504},
     {"stages.2.blocks.1", "gemm", 115605504},
-    {"stages.2.blocks.2.conv_dw", "dwconv", 3687936},
-    {"stages.2.blocks.2.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.2.norm", "dwconv", 3687936},
+    {"stages.2.blocks.2.mlp.act", "gemm", 115605504},
     {"stages.2.blocks.2", "gemm", 115605504},
-    {"stages.2.blocks.3.conv_dw", "dwconv", 3687936},
-    {"stages.2.blocks.3.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.3.norm", "dwconv", 3687936},
+    {"stages.2.blocks.3.mlp.act", "gemm", 115605504},
     {"stages.2.blocks.3", "gemm", 115605504},
-    {"stages.2.blocks.4.conv_dw", "dwconv", 3687936},
-    {"stages.2.blocks.4.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.4.norm", "dwconv", 3687936},
+    {"stages.2.blocks.4.mlp.act", "gemm", 115605504},
     {"stages.2.blocks.4", "gemm", 115605504},
-    {"stages.2.blocks.5.conv_dw", "dwconv", 3687936},
-    {"stages.2.blocks.5.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.5.norm", "dwconv", 3687936},
+    {"stages.2.blocks.5.mlp.act", "gemm", 115605504},
     {"stages.2.blocks.5", "gemm", 115605504},
-    {"stages.2.blocks.6.conv_dw", "dwconv", 3687936},
-    {"stages.2.blocks.6.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.6.norm", "dwconv", 3687936},
+    {"stages.2.blocks.6.mlp.act", "gemm", 115605504},
     {"stages.2.blocks.6", "gemm", 115605504},
-    {"stages.2.blocks.7.conv_dw", "dwconv", 3687936},
-    {"stages.2.blocks.7.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.7.norm", "dwconv", 3687936},
+    {"stages.2.blocks.7.mlp.act", "gemm", 115605504},
     {"stages.2.blocks.7", "gemm", 115605504},
-    {"stages.2.blocks.8.conv_dw", "dwconv", 3687936},
-    {"stages.2.blocks.8.mlp.fc1", "gemm", 115605504},
+    {"stages.2.blocks.8.norm", "dwconv", 3687936},
+    {"stages.2.blocks.8.mlp.act", "gemm", 115605504},
     {"stages.2.blocks.8", "gemm", 115605504},
     {"stages.3.downsample.0", "layernorm", 0},
     {"stages.3.downsample", "gemm", 57802752},
-    {"stages.3.blocks.0.conv_dw", "dwconv", 1843968},
-    {"stages.3.blocks.0.mlp.fc1", "gemm", 115605504},
+    {"stages.3.blocks.0.norm", "dwconv", 1843968},
+    {"stages.3.blocks.0.mlp.act", "gemm", 115605504},
     {"stages.3.blocks.0", "gemm", 115605504},
-    {"stages.3.blocks.1.conv_dw", "dwconv", 1843968},
-    {"stages.3.blocks.1.mlp.fc1", "gemm", 115605504},
+    {"stages.3.blocks.1.norm", "dwconv", 1843968},
+    {"stages.3.blocks.1.mlp.act", "gemm", 115605504},
     {"stages.3.blocks.1", "gemm", 115605504},
-    {"stages.3.blocks.2.conv_dw", "dwconv", 1843968},
-    {"stages.3.blocks.2.mlp.fc1", "gemm", 115605504},
+    {"stages.3.blocks.2.norm", "dwconv", 1843968},
+    {"stages.3.blocks.2.mlp.act", "gemm", 115605504},
     {"stages.3.blocks.2", "gemm", 115605504},
     {"head.global_pool", "global_avgpool", 0},
     {"head.norm", "layernorm", 0},
@@ -1465,14 +1465,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_56x56x96_ln(ACT(4816896), WGT(19584), WGT(38784), WGT(39168), ACT(6021120));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.0.conv_dw", ACT(6021120), 1, 56, 56, 96);
+      hook(ctx, "stages.0.blocks.0.norm", ACT(6021120), 1, 56, 56, 96);
     }
 
     /* stages.0.blocks.0.mlp.fc1 + gelu -> [1,56,56,384]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x96_384_gelu(ACT(6021120), WGT(39552), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.0.mlp.fc1", ACT(0), 1, 56, 56, 384);
+      hook(ctx, "stages.0.blocks.0.mlp.act", ACT(0), 1, 56, 56, 384);
     }
 
     /* stages.0.blocks.0.mlp.fc2 + stages.0.blocks.0.gamma + residual add -> [1,56,56,96]: gemm 6x16 tiles, 8 tasks */
@@ -1486,14 +1486,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_56x56x96_ln(ACT(6021120), WGT(336384), WGT(355584), WGT(355968), ACT(4816896));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.1.conv_dw", ACT(4816896), 1, 56, 56, 96);
+      hook(ctx, "stages.0.blocks.1.norm", ACT(4816896), 1, 56, 56, 96);
     }
 
     /* stages.0.blocks.1.mlp.fc1 + gelu -> [1,56,56,384]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x96_384_gelu(ACT(4816896), WGT(356352), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.1.mlp.fc1", ACT(0), 1, 56, 56, 384);
+      hook(ctx, "stages.0.blocks.1.mlp.act", ACT(0), 1, 56, 56, 384);
     }
 
     /* stages.0.blocks.1.mlp.fc2 + stages.0.blocks.1.gamma + residual add -> [1,56,56,96]: gemm 6x16 tiles, 8 tasks */
@@ -1507,14 +1507,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_56x56x96_ln(ACT(4816896), WGT(653184), WGT(672384), WGT(672768), ACT(6021120));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.2.conv_dw", ACT(6021120), 1, 56, 56, 96);
+      hook(ctx, "stages.0.blocks.2.norm", ACT(6021120), 1, 56, 56, 96);
     }
 
     /* stages.0.blocks.2.mlp.fc1 + gelu -> [1,56,56,384]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x96_384_gelu(ACT(6021120), WGT(673152), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.2.mlp.fc1", ACT(0), 1, 56, 56, 384);
+      hook(ctx, "stages.0.blocks.2.mlp.act", ACT(0), 1, 56, 56, 384);
     }
 
     /* stages.0.blocks.2.mlp.fc2 + stages.0.blocks.2.gamma + residual add -> [1,56,56,96]: gemm 6x16 tiles, 8 tasks */
@@ -1542,14 +1542,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_28x28x192_ln(ACT(2408448), WGT(1266432), WGT(1304832), WGT(1305600), ACT(3010560));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.0.conv_dw", ACT(3010560), 1, 28, 28, 192);
+      hook(ctx, "stages.1.blocks.0.norm", ACT(3010560), 1, 28, 28, 192);
     }
 
     /* stages.1.blocks.0.mlp.fc1 + gelu -> [1,28,28,768]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_28x28x192_768_gelu(ACT(3010560), WGT(1306368), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.0.mlp.fc1", ACT(0), 1, 28, 28, 768);
+      hook(ctx, "stages.1.blocks.0.mlp.act", ACT(0), 1, 28, 28, 768);
     }
 
     /* stages.1.blocks.0.mlp.fc2 + stages.1.blocks.0.gamma + residual add -> [1,28,28,192]: gemm 6x16 tiles, 12 tasks */
@@ -1563,14 +1563,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_28x28x192_ln(ACT(3010560), WGT(2489856), WGT(2528256), WGT(2529024), ACT(2408448));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.1.conv_dw", ACT(2408448), 1, 28, 28, 192);
+      hook(ctx, "stages.1.blocks.1.norm", ACT(2408448), 1, 28, 28, 192);
     }
 
     /* stages.1.blocks.1.mlp.fc1 + gelu -> [1,28,28,768]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_28x28x192_768_gelu(ACT(2408448), WGT(2529792), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.1.mlp.fc1", ACT(0), 1, 28, 28, 768);
+      hook(ctx, "stages.1.blocks.1.mlp.act", ACT(0), 1, 28, 28, 768);
     }
 
     /* stages.1.blocks.1.mlp.fc2 + stages.1.blocks.1.gamma + residual add -> [1,28,28,192]: gemm 6x16 tiles, 12 tasks */
@@ -1584,14 +1584,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_28x28x192_ln(ACT(2408448), WGT(3713280), WGT(3751680), WGT(3752448), ACT(3010560));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.2.conv_dw", ACT(3010560), 1, 28, 28, 192);
+      hook(ctx, "stages.1.blocks.2.norm", ACT(3010560), 1, 28, 28, 192);
     }
 
     /* stages.1.blocks.2.mlp.fc1 + gelu -> [1,28,28,768]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_28x28x192_768_gelu(ACT(3010560), WGT(3753216), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.2.mlp.fc1", ACT(0), 1, 28, 28, 768);
+      hook(ctx, "stages.1.blocks.2.mlp.act", ACT(0), 1, 28, 28, 768);
     }
 
     /* stages.1.blocks.2.mlp.fc2 + stages.1.blocks.2.gamma + residual add -> [1,28,28,192]: gemm 6x16 tiles, 12 tasks */
@@ -1619,14 +1619,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(6119424), WGT(6196224), WGT(6197760), ACT(1505280));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.0.conv_dw", ACT(1505280), 1, 14, 14, 384);
+      hook(ctx, "stages.2.blocks.0.norm", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.0.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(6199296), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.0.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+      hook(ctx, "stages.2.blocks.0.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.0.mlp.fc2 + stages.2.blocks.0.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
@@ -1640,14 +1640,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(10925568), WGT(11002368), WGT(11003904), ACT(1204224));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.1.conv_dw", ACT(1204224), 1, 14, 14, 384);
+      hook(ctx, "stages.2.blocks.1.norm", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.1.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(11005440), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.1.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+      hook(ctx, "stages.2.blocks.1.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.1.mlp.fc2 + stages.2.blocks.1.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
@@ -1661,14 +1661,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(15731712), WGT(15808512), WGT(15810048), ACT(1505280));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.2.conv_dw", ACT(1505280), 1, 14, 14, 384);
+      hook(ctx, "stages.2.blocks.2.norm", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.2.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(15811584), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.2.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+      hook(ctx, "stages.2.blocks.2.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.2.mlp.fc2 + stages.2.blocks.2.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
@@ -1682,14 +1682,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(20537856), WGT(20614656), WGT(20616192), ACT(1204224));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.3.conv_dw", ACT(1204224), 1, 14, 14, 384);
+      hook(ctx, "stages.2.blocks.3.norm", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.3.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(20617728), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.3.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+      hook(ctx, "stages.2.blocks.3.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.3.mlp.fc2 + stages.2.blocks.3.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
@@ -1703,14 +1703,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(25344000), WGT(25420800), WGT(25422336), ACT(1505280));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.4.conv_dw", ACT(1505280), 1, 14, 14, 384);
+      hook(ctx, "stages.2.blocks.4.norm", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.4.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(25423872), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.4.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+      hook(ctx, "stages.2.blocks.4.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.4.mlp.fc2 + stages.2.blocks.4.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
@@ -1724,14 +1724,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(30150144), WGT(30226944), WGT(30228480), ACT(1204224));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.5.conv_dw", ACT(1204224), 1, 14, 14, 384);
+      hook(ctx, "stages.2.blocks.5.norm", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.5.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(30230016), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.5.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+      hook(ctx, "stages.2.blocks.5.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.5.mlp.fc2 + stages.2.blocks.5.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
@@ -1745,14 +1745,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(34956288), WGT(35033088), WGT(35034624), ACT(1505280));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.6.conv_dw", ACT(1505280), 1, 14, 14, 384);
+      hook(ctx, "stages.2.blocks.6.norm", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.6.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(35036160), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.6.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+      hook(ctx, "stages.2.blocks.6.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.6.mlp.fc2 + stages.2.blocks.6.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
@@ -1766,14 +1766,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(39762432), WGT(39839232), WGT(39840768), ACT(1204224));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.7.conv_dw", ACT(1204224), 1, 14, 14, 384);
+      hook(ctx, "stages.2.blocks.7.norm", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.7.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(39842304), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.7.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+      hook(ctx, "stages.2.blocks.7.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.7.mlp.fc2 + stages.2.blocks.7.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
@@ -1787,14 +1787,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(44568576), WGT(44645376), WGT(44646912), ACT(1505280));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.8.conv_dw", ACT(1505280), 1, 14, 14, 384);
+      hook(ctx, "stages.2.blocks.8.norm", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.8.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(44648448), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.8.mlp.fc1", ACT(0), 1, 14, 14, 1536);
+      hook(ctx, "stages.2.blocks.8.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.8.mlp.fc2 + stages.2.blocks.8.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
@@ -1822,14 +1822,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_7x7x768_ln(ACT(602112), WGT(54099456), WGT(54253056), WGT(54256128), ACT(752640));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.0.conv_dw", ACT(752640), 1, 7, 7, 768);
+      hook(ctx, "stages.3.blocks.0.norm", ACT(752640), 1, 7, 7, 768);
     }
 
     /* stages.3.blocks.0.mlp.fc1 + gelu -> [1,7,7,3072]: gemm 6x16 tiles, 96 tasks */
     conv1x1s1_7x7x768_3072_gelu(ACT(752640), WGT(54259200), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.0.mlp.fc1", ACT(0), 1, 7, 7, 3072);
+      hook(ctx, "stages.3.blocks.0.mlp.act", ACT(0), 1, 7, 7, 3072);
     }
 
     /* stages.3.blocks.0.mlp.fc2 + stages.3.blocks.0.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */
@@ -1843,14 +1843,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_7x7x768_ln(ACT(752640), WGT(73148928), WGT(73302528), WGT(73305600), ACT(602112));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.1.conv_dw", ACT(602112), 1, 7, 7, 768);
+      hook(ctx, "stages.3.blocks.1.norm", ACT(602112), 1, 7, 7, 768);
     }
 
     /* stages.3.blocks.1.mlp.fc1 + gelu -> [1,7,7,3072]: gemm 6x16 tiles, 96 tasks */
     conv1x1s1_7x7x768_3072_gelu(ACT(602112), WGT(73308672), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.1.mlp.fc1", ACT(0), 1, 7, 7, 3072);
+      hook(ctx, "stages.3.blocks.1.mlp.act", ACT(0), 1, 7, 7, 3072);
     }
 
     /* stages.3.blocks.1.mlp.fc2 + stages.3.blocks.1.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */
@@ -1864,14 +1864,14 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     dwconv7x7s1_7x7x768_ln(ACT(602112), WGT(92198400), WGT(92352000), WGT(92355072), ACT(752640));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.2.conv_dw", ACT(752640), 1, 7, 7, 768);
+      hook(ctx, "stages.3.blocks.2.norm", ACT(752640), 1, 7, 7, 768);
     }
 
     /* stages.3.blocks.2.mlp.fc1 + gelu -> [1,7,7,3072]: gemm 6x16 tiles, 96 tasks */
     conv1x1s1_7x7x768_3072_gelu(ACT(752640), WGT(92358144), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.2.mlp.fc1", ACT(0), 1, 7, 7, 3072);
+      hook(ctx, "stages.3.blocks.2.mlp.act", ACT(0), 1, 7, 7, 3072);
     }
 
     /* stages.3.blocks.2.mlp.fc2 + stages.3.blocks.2.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */

@@ -1528,26 +1528,26 @@ static void linear_512_1000(const float *restrict in, const float *restrict w, f
 #define WGT(off) ((const float *)(blob_ + (off)))
 
 const resnet18_layer_info resnet18_layers[resnet18_NUM_LAYERS] = {
-    {"conv1", "gemm", 118013952},
+    {"act1", "gemm", 118013952},
     {"maxpool", "maxpool", 0},
-    {"layer1.0.conv1", "winograd", 115605504},
+    {"layer1.0.act1", "winograd", 115605504},
     {"layer1.0", "winograd", 115605504},
-    {"layer1.1.conv1", "winograd", 115605504},
+    {"layer1.1.act1", "winograd", 115605504},
     {"layer1.1", "winograd", 115605504},
-    {"layer2.0.downsample.0", "gemm", 6422528},
-    {"layer2.0.conv1", "gemm", 57802752},
+    {"layer2.0.downsample.1", "gemm", 6422528},
+    {"layer2.0.act1", "gemm", 57802752},
     {"layer2.0", "winograd", 115605504},
-    {"layer2.1.conv1", "winograd", 115605504},
+    {"layer2.1.act1", "winograd", 115605504},
     {"layer2.1", "winograd", 115605504},
-    {"layer3.0.downsample.0", "gemm", 6422528},
-    {"layer3.0.conv1", "gemm", 57802752},
+    {"layer3.0.downsample.1", "gemm", 6422528},
+    {"layer3.0.act1", "gemm", 57802752},
     {"layer3.0", "winograd", 115605504},
-    {"layer3.1.conv1", "winograd", 115605504},
+    {"layer3.1.act1", "winograd", 115605504},
     {"layer3.1", "winograd", 115605504},
-    {"layer4.0.downsample.0", "gemm", 6422528},
-    {"layer4.0.conv1", "gemm", 57802752},
+    {"layer4.0.downsample.1", "gemm", 6422528},
+    {"layer4.0.act1", "gemm", 57802752},
     {"layer4.0", "gemm", 115605504},
-    {"layer4.1.conv1", "gemm", 115605504},
+    {"layer4.1.act1", "gemm", 115605504},
     {"layer4.1", "gemm", 115605504},
     {"global_pool", "global_avgpool", 0},
     {"fc", "gemm", 512000},
@@ -1571,7 +1571,7 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     conv7x7s2_224x224x3_64_relu(ACT(3211264), WGT(0), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "conv1", ACT(0), 1, 112, 112, 64);
+      hook(ctx, "act1", ACT(0), 1, 112, 112, 64);
     }
 
     /* maxpool -> [1,56,56,64] */
@@ -1585,7 +1585,7 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     conv3x3s1_wino4x3_56x56x64_64_relu(ACT(3612672), WGT(37888), ACT(4415488), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "layer1.0.conv1", ACT(4415488), 1, 56, 56, 64);
+      hook(ctx, "layer1.0.act1", ACT(4415488), 1, 56, 56, 64);
     }
 
     /* layer1.0.conv2 + layer1.0.bn2 + residual add + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
@@ -1599,7 +1599,7 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     conv3x3s1_wino4x3_56x56x64_64_relu(ACT(5218304), WGT(1218048), ACT(3612672), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "layer1.1.conv1", ACT(3612672), 1, 56, 56, 64);
+      hook(ctx, "layer1.1.act1", ACT(3612672), 1, 56, 56, 64);
     }
 
     /* layer1.1.conv2 + layer1.1.bn2 + residual add + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
@@ -1613,14 +1613,14 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     conv1x1s2_56x56x64_128(ACT(4415488), WGT(2398208), ACT(1806336));
     if (hook) {
 #pragma omp single
-      hook(ctx, "layer2.0.downsample.0", ACT(1806336), 1, 28, 28, 128);
+      hook(ctx, "layer2.0.downsample.1", ACT(1806336), 1, 28, 28, 128);
     }
 
     /* layer2.0.conv1 + layer2.0.bn1 + relu -> [1,28,28,128]: indirect gemm 6x16 tiles, 12 tasks */
     conv3x3s2_56x56x64_128_relu(ACT(4415488), WGT(2431488), ACT(2207744));
     if (hook) {
 #pragma omp single
-      hook(ctx, "layer2.0.conv1", ACT(2207744), 1, 28, 28, 128);
+      hook(ctx, "layer2.0.act1", ACT(2207744), 1, 28, 28, 128);
     }
 
     /* layer2.0.conv2 + layer2.0.bn2 + residual add + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
@@ -1634,7 +1634,7 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     conv3x3s1_wino4x3_28x28x128_128_relu(ACT(2609152), WGT(5086720), ACT(1806336), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "layer2.1.conv1", ACT(1806336), 1, 28, 28, 128);
+      hook(ctx, "layer2.1.act1", ACT(1806336), 1, 28, 28, 128);
     }
 
     /* layer2.1.conv2 + layer2.1.bn2 + residual add + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
@@ -1648,14 +1648,14 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     conv1x1s2_28x28x128_256(ACT(2207744), WGT(9806336), ACT(1179648));
     if (hook) {
 #pragma omp single
-      hook(ctx, "layer3.0.downsample.0", ACT(1179648), 1, 14, 14, 256);
+      hook(ctx, "layer3.0.downsample.1", ACT(1179648), 1, 14, 14, 256);
     }
 
     /* layer3.0.conv1 + layer3.0.bn1 + relu -> [1,14,14,256]: indirect gemm 6x16 tiles, 16 tasks */
     conv3x3s2_28x28x128_256_relu(ACT(2207744), WGT(9938432), ACT(1380352));
     if (hook) {
 #pragma omp single
-      hook(ctx, "layer3.0.conv1", ACT(1380352), 1, 14, 14, 256);
+      hook(ctx, "layer3.0.act1", ACT(1380352), 1, 14, 14, 256);
     }
 
     /* layer3.0.conv2 + layer3.0.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
@@ -1669,7 +1669,7 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     conv3x3s1_wino4x3_14x14x256_256_relu(ACT(1581056), WGT(20557312), ACT(1179648), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "layer3.1.conv1", ACT(1179648), 1, 14, 14, 256);
+      hook(ctx, "layer3.1.act1", ACT(1179648), 1, 14, 14, 256);
     }
 
     /* layer3.1.conv2 + layer3.1.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
@@ -1683,14 +1683,14 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     conv1x1s2_14x14x256_512(ACT(1380352), WGT(39433728), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "layer4.0.downsample.0", ACT(0), 1, 7, 7, 512);
+      hook(ctx, "layer4.0.downsample.1", ACT(0), 1, 7, 7, 512);
     }
 
     /* layer4.0.conv1 + layer4.0.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
     conv3x3s2_14x14x256_512_relu(ACT(1380352), WGT(39960064), ACT(100352));
     if (hook) {
 #pragma omp single
-      hook(ctx, "layer4.0.conv1", ACT(100352), 1, 7, 7, 512);
+      hook(ctx, "layer4.0.act1", ACT(100352), 1, 7, 7, 512);
     }
 
     /* layer4.0.conv2 + layer4.0.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
@@ -1704,7 +1704,7 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     conv3x3s1_7x7x512_512_relu(ACT(200704), WGT(54119936), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "layer4.1.conv1", ACT(0), 1, 7, 7, 512);
+      hook(ctx, "layer4.1.act1", ACT(0), 1, 7, 7, 512);
     }
 
     /* layer4.1.conv2 + layer4.1.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */

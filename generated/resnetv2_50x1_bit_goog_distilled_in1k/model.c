@@ -2365,105 +2365,105 @@ static void linear_2048_1000(const float *restrict in, const float *restrict w, 
 const bit_50x1_layer_info bit_50x1_layers[bit_50x1_NUM_LAYERS] = {
     {"stem.conv", "gemm", 118013952},
     {"stem", "maxpool", 0},
-    {"stages.0.blocks.0.norm1", "groupnorm", 0},
+    {"stages.0.blocks.0.norm1.act", "groupnorm", 0},
     {"stages.0.blocks.0.downsample.conv", "gemm", 51380224},
     {"stages.0.blocks.0.conv1", "gemm", 12845056},
-    {"stages.0.blocks.0.norm2", "groupnorm", 0},
+    {"stages.0.blocks.0.norm2.act", "groupnorm", 0},
     {"stages.0.blocks.0.conv2", "winograd", 115605504},
-    {"stages.0.blocks.0.norm3", "groupnorm", 0},
+    {"stages.0.blocks.0.norm3.act", "groupnorm", 0},
     {"stages.0.blocks.0", "gemm", 51380224},
-    {"stages.0.blocks.1.norm1", "groupnorm", 0},
+    {"stages.0.blocks.1.norm1.act", "groupnorm", 0},
     {"stages.0.blocks.1.conv1", "gemm", 51380224},
-    {"stages.0.blocks.1.norm2", "groupnorm", 0},
+    {"stages.0.blocks.1.norm2.act", "groupnorm", 0},
     {"stages.0.blocks.1.conv2", "winograd", 115605504},
-    {"stages.0.blocks.1.norm3", "groupnorm", 0},
+    {"stages.0.blocks.1.norm3.act", "groupnorm", 0},
     {"stages.0.blocks.1", "gemm", 51380224},
-    {"stages.0.blocks.2.norm1", "groupnorm", 0},
+    {"stages.0.blocks.2.norm1.act", "groupnorm", 0},
     {"stages.0.blocks.2.conv1", "gemm", 51380224},
-    {"stages.0.blocks.2.norm2", "groupnorm", 0},
+    {"stages.0.blocks.2.norm2.act", "groupnorm", 0},
     {"stages.0.blocks.2.conv2", "winograd", 115605504},
-    {"stages.0.blocks.2.norm3", "groupnorm", 0},
+    {"stages.0.blocks.2.norm3.act", "groupnorm", 0},
     {"stages.0.blocks.2", "gemm", 51380224},
-    {"stages.1.blocks.0.norm1", "groupnorm", 0},
+    {"stages.1.blocks.0.norm1.act", "groupnorm", 0},
     {"stages.1.blocks.0.downsample.conv", "gemm", 102760448},
     {"stages.1.blocks.0.conv1", "gemm", 102760448},
-    {"stages.1.blocks.0.norm2", "groupnorm", 0},
+    {"stages.1.blocks.0.norm2.act", "groupnorm", 0},
     {"stages.1.blocks.0.conv2", "gemm", 115605504},
-    {"stages.1.blocks.0.norm3", "groupnorm", 0},
+    {"stages.1.blocks.0.norm3.act", "groupnorm", 0},
     {"stages.1.blocks.0", "gemm", 51380224},
-    {"stages.1.blocks.1.norm1", "groupnorm", 0},
+    {"stages.1.blocks.1.norm1.act", "groupnorm", 0},
     {"stages.1.blocks.1.conv1", "gemm", 51380224},
-    {"stages.1.blocks.1.norm2", "groupnorm", 0},
+    {"stages.1.blocks.1.norm2.act", "groupnorm", 0},
     {"stages.1.blocks.1.conv2", "winograd", 115605504},
-    {"stages.1.blocks.1.norm3", "groupnorm", 0},
+    {"stages.1.blocks.1.norm3.act", "groupnorm", 0},
     {"stages.1.blocks.1", "gemm", 51380224},
-    {"stages.1.blocks.2.norm1", "groupnorm", 0},
+    {"stages.1.blocks.2.norm1.act", "groupnorm", 0},
     {"stages.1.blocks.2.conv1", "gemm", 51380224},
-    {"stages.1.blocks.2.norm2", "groupnorm", 0},
+    {"stages.1.blocks.2.norm2.act", "groupnorm", 0},
     {"stages.1.blocks.2.conv2", "winograd", 115605504},
-    {"stages.1.blocks.2.norm3", "groupnorm", 0},
+    {"stages.1.blocks.2.norm3.act", "groupnorm", 0},
     {"stages.1.blocks.2", "gemm", 51380224},
-    {"stages.1.blocks.3.norm1", "groupnorm", 0},
+    {"stages.1.blocks.3.norm1.act", "groupnorm", 0},
     {"stages.1.blocks.3.conv1", "gemm", 51380224},
-    {"stages.1.blocks.3.norm2", "groupnorm", 0},
+    {"stages.1.blocks.3.norm2.act", "groupnorm", 0},
     {"stages.1.blocks.3.conv2", "winograd", 115605504},
-    {"stages.1.blocks.3.norm3", "groupnorm", 0},
+    {"stages.1.blocks.3.norm3.act", "groupnorm", 0},
     {"stages.1.blocks.3", "gemm", 51380224},
-    {"stages.2.blocks.0.norm1", "groupnorm", 0},
+    {"stages.2.blocks.0.norm1.act", "groupnorm", 0},
     {"stages.2.blocks.0.downsample.conv", "gemm", 102760448},
     {"stages.2.blocks.0.conv1", "gemm", 102760448},
-    {"stages.2.blocks.0.norm2", "groupnorm", 0},
+    {"stages.2.blocks.0.norm2.act", "groupnorm", 0},
     {"stages.2.blocks.0.conv2", "gemm", 115605504},
-    {"stages.2.blocks.0.norm3", "groupnorm", 0},
+    {"stages.2.blocks.0.norm3.act", "groupnorm", 0},
     {"stages.2.blocks.0", "gemm", 51380224},
-    {"stages.2.blocks.1.norm1", "groupnorm", 0},
+    {"stages.2.blocks.1.norm1.act", "groupnorm", 0},
     {"stages.2.blocks.1.conv1", "gemm", 51380224},
-    {"stages.2.blocks.1.norm2", "groupnorm", 0},
+    {"stages.2.blocks.1.norm2.act", "groupnorm", 0},
     {"stages.2.blocks.1.conv2", "winograd", 115605504},
-    {"stages.2.blocks.1.norm3", "groupnorm", 0},
+    {"stages.2.blocks.1.norm3.act", "groupnorm", 0},
     {"stages.2.blocks.1", "gemm", 51380224},
-    {"stages.2.blocks.2.norm1", "groupnorm", 0},
+    {"stages.2.blocks.2.norm1.act", "groupnorm", 0},
     {"stages.2.blocks.2.conv1", "gemm", 51380224},
-    {"stages.2.blocks.2.norm2", "groupnorm", 0},
+    {"stages.2.blocks.2.norm2.act", "groupnorm", 0},
     {"stages.2.blocks.2.conv2", "winograd", 115605504},
-    {"stages.2.blocks.2.norm3", "groupnorm", 0},
+    {"stages.2.blocks.2.norm3.act", "groupnorm", 0},
     {"stages.2.blocks.2", "gemm", 51380224},
-    {"stages.2.blocks.3.norm1", "groupnorm", 0},
+    {"stages.2.blocks.3.norm1.act", "groupnorm", 0},
     {"stages.2.blocks.3.conv1", "gemm", 51380224},
-    {"stages.2.blocks.3.norm2", "groupnorm", 0},
+    {"stages.2.blocks.3.norm2.act", "groupnorm", 0},
     {"stages.2.blocks.3.conv2", "winograd", 115605504},
-    {"stages.2.blocks.3.norm3", "groupnorm", 0},
+    {"stages.2.blocks.3.norm3.act", "groupnorm", 0},
     {"stages.2.blocks.3", "gemm", 51380224},
-    {"stages.2.blocks.4.norm1", "groupnorm", 0},
+    {"stages.2.blocks.4.norm1.act", "groupnorm", 0},
     {"stages.2.blocks.4.conv1", "gemm", 51380224},
-    {"stages.2.blocks.4.norm2", "groupnorm", 0},
+    {"stages.2.blocks.4.norm2.act", "groupnorm", 0},
     {"stages.2.blocks.4.conv2", "winograd", 115605504},
-    {"stages.2.blocks.4.norm3", "groupnorm", 0},
+    {"stages.2.blocks.4.norm3.act", "groupnorm", 0},
     {"stages.2.blocks.4", "gemm", 51380224},
-    {"stages.2.blocks.5.norm1", "groupnorm", 0},
+    {"stages.2.blocks.5.norm1.act", "groupnorm", 0},
     {"stages.2.blocks.5.conv1", "gemm", 51380224},
-    {"stages.2.blocks.5.norm2", "groupnorm", 0},
+    {"stages.2.blocks.5.norm2.act", "groupnorm", 0},
     {"stages.2.blocks.5.conv2", "winograd", 115605504},
-    {"stages.2.blocks.5.norm3", "groupnorm", 0},
+    {"stages.2.blocks.5.norm3.act", "groupnorm", 0},
     {"stages.2.blocks.5", "gemm", 51380224},
-    {"stages.3.blocks.0.norm1", "groupnorm", 0},
+    {"stages.3.blocks.0.norm1.act", "groupnorm", 0},
     {"stages.3.blocks.0.downsample.conv", "gemm", 102760448},
     {"stages.3.blocks.0.conv1", "gemm", 102760448},
-    {"stages.3.blocks.0.norm2", "groupnorm", 0},
+    {"stages.3.blocks.0.norm2.act", "groupnorm", 0},
     {"stages.3.blocks.0.conv2", "gemm", 115605504},
-    {"stages.3.blocks.0.norm3", "groupnorm", 0},
+    {"stages.3.blocks.0.norm3.act", "groupnorm", 0},
     {"stages.3.blocks.0", "gemm", 51380224},
-    {"stages.3.blocks.1.norm1", "groupnorm", 0},
+    {"stages.3.blocks.1.norm1.act", "groupnorm", 0},
     {"stages.3.blocks.1.conv1", "gemm", 51380224},
-    {"stages.3.blocks.1.norm2", "groupnorm", 0},
+    {"stages.3.blocks.1.norm2.act", "groupnorm", 0},
     {"stages.3.blocks.1.conv2", "gemm", 115605504},
-    {"stages.3.blocks.1.norm3", "groupnorm", 0},
+    {"stages.3.blocks.1.norm3.act", "groupnorm", 0},
     {"stages.3.blocks.1", "gemm", 51380224},
-    {"stages.3.blocks.2.norm1", "groupnorm", 0},
+    {"stages.3.blocks.2.norm1.act", "groupnorm", 0},
     {"stages.3.blocks.2.conv1", "gemm", 51380224},
-    {"stages.3.blocks.2.norm2", "groupnorm", 0},
+    {"stages.3.blocks.2.norm2.act", "groupnorm", 0},
     {"stages.3.blocks.2.conv2", "gemm", 115605504},
-    {"stages.3.blocks.2.norm3", "groupnorm", 0},
+    {"stages.3.blocks.2.norm3.act", "groupnorm", 0},
     {"stages.3.blocks.2", "gemm", 51380224},
     {"norm", "groupnorm", 0},
     {"head.global_pool", "global_avgpool", 0},
@@ -2502,7 +2502,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_56x56x64_relu(ACT(3211264), WGT(37888), WGT(38144), ACT(0), ACT(802816));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.0.norm1", ACT(0), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.0.norm1.act", ACT(0), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.0.downsample.conv -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
@@ -2523,7 +2523,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_56x56x64_relu(ACT(802816), WGT(121600), WGT(121856), ACT(6823936), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.0.norm2", ACT(6823936), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.0.norm2.act", ACT(6823936), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.0.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
@@ -2537,7 +2537,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_56x56x64_relu(ACT(7626752), WGT(712192), WGT(712448), ACT(0), ACT(802816));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.0.norm3", ACT(0), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.0.norm3.act", ACT(0), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.0.conv3 + residual add -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
@@ -2551,7 +2551,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_56x56x256_relu(ACT(6823936), WGT(779264), WGT(780288), ACT(0), ACT(3211264));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.1.norm1", ACT(0), 1, 56, 56, 256);
+      hook(ctx, "stages.0.blocks.1.norm1.act", ACT(0), 1, 56, 56, 256);
     }
 
     /* stages.0.blocks.1.conv1 -> [1,56,56,64]: gemm 6x16 tiles, 8 tasks */
@@ -2565,7 +2565,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_56x56x64_relu(ACT(3211264), WGT(847104), WGT(847360), ACT(4014080), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.1.norm2", ACT(4014080), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.1.norm2.act", ACT(4014080), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.1.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
@@ -2579,7 +2579,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_56x56x64_relu(ACT(4816896), WGT(1437696), WGT(1437952), ACT(0), ACT(802816));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.1.norm3", ACT(0), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.1.norm3.act", ACT(0), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.1.conv3 + residual add -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
@@ -2593,7 +2593,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_56x56x256_relu(ACT(3612672), WGT(1504768), WGT(1505792), ACT(0), ACT(3211264));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.2.norm1", ACT(0), 1, 56, 56, 256);
+      hook(ctx, "stages.0.blocks.2.norm1.act", ACT(0), 1, 56, 56, 256);
     }
 
     /* stages.0.blocks.2.conv1 -> [1,56,56,64]: gemm 6x16 tiles, 8 tasks */
@@ -2607,7 +2607,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_56x56x64_relu(ACT(6823936), WGT(1572608), WGT(1572864), ACT(7626752), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.2.norm2", ACT(7626752), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.2.norm2.act", ACT(7626752), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.2.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
@@ -2621,7 +2621,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_56x56x64_relu(ACT(6823936), WGT(2163200), WGT(2163456), ACT(7626752), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.0.blocks.2.norm3", ACT(7626752), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.2.norm3.act", ACT(7626752), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.2.conv3 + residual add -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
@@ -2635,7 +2635,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_56x56x256_relu(ACT(0), WGT(2230272), WGT(2231296), ACT(3211264), ACT(6422528));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.0.norm1", ACT(3211264), 1, 56, 56, 256);
+      hook(ctx, "stages.1.blocks.0.norm1.act", ACT(3211264), 1, 56, 56, 256);
     }
 
     /* stages.1.blocks.0.downsample.conv -> [1,28,28,512]: indirect gemm 6x16 tiles, 20 tasks */
@@ -2656,7 +2656,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_56x56x128_relu(ACT(1605632), WGT(2890240), WGT(2890752), ACT(3211264), ACT(4816896));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.0.norm2", ACT(3211264), 1, 56, 56, 128);
+      hook(ctx, "stages.1.blocks.0.norm2.act", ACT(3211264), 1, 56, 56, 128);
     }
 
     /* stages.1.blocks.0.conv2 -> [1,28,28,128]: indirect gemm 6x16 tiles, 8 tasks */
@@ -2670,7 +2670,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x128_relu(ACT(1605632), WGT(3481600), WGT(3482112), ACT(3411968), ACT(2007040));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.0.norm3", ACT(3411968), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.0.norm3.act", ACT(3411968), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.0.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
@@ -2684,7 +2684,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x512_relu(ACT(1806336), WGT(3746816), WGT(3748864), ACT(0), ACT(1605632));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.1.norm1", ACT(0), 1, 28, 28, 512);
+      hook(ctx, "stages.1.blocks.1.norm1.act", ACT(0), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.1.conv1 -> [1,28,28,128]: gemm 6x16 tiles, 12 tasks */
@@ -2698,7 +2698,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x128_relu(ACT(3411968), WGT(4013568), WGT(4014080), ACT(3813376), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.1.norm2", ACT(3813376), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.1.norm2.act", ACT(3813376), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.1.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
@@ -2712,7 +2712,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x128_relu(ACT(3411968), WGT(6374400), WGT(6374912), ACT(0), ACT(401408));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.1.norm3", ACT(0), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.1.norm3.act", ACT(0), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.1.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
@@ -2726,7 +2726,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x512_relu(ACT(3411968), WGT(6639616), WGT(6641664), ACT(0), ACT(1605632));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.2.norm1", ACT(0), 1, 28, 28, 512);
+      hook(ctx, "stages.1.blocks.2.norm1.act", ACT(0), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.2.conv1 -> [1,28,28,128]: gemm 6x16 tiles, 12 tasks */
@@ -2740,7 +2740,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x128_relu(ACT(1605632), WGT(6906368), WGT(6906880), ACT(2007040), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.2.norm2", ACT(2007040), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.2.norm2.act", ACT(2007040), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.2.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
@@ -2754,7 +2754,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x128_relu(ACT(2408448), WGT(9267200), WGT(9267712), ACT(0), ACT(401408));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.2.norm3", ACT(0), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.2.norm3.act", ACT(0), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.2.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
@@ -2768,7 +2768,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x512_relu(ACT(1806336), WGT(9532416), WGT(9534464), ACT(0), ACT(1605632));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.3.norm1", ACT(0), 1, 28, 28, 512);
+      hook(ctx, "stages.1.blocks.3.norm1.act", ACT(0), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.3.conv1 -> [1,28,28,128]: gemm 6x16 tiles, 12 tasks */
@@ -2782,7 +2782,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x128_relu(ACT(3411968), WGT(9799168), WGT(9799680), ACT(3813376), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.3.norm2", ACT(3813376), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.3.norm2.act", ACT(3813376), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.3.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
@@ -2796,7 +2796,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x128_relu(ACT(3411968), WGT(12160000), WGT(12160512), ACT(3813376), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.1.blocks.3.norm3", ACT(3813376), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.3.norm3.act", ACT(3813376), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.3.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
@@ -2810,7 +2810,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x512_relu(ACT(0), WGT(12425216), WGT(12427264), ACT(1605632), ACT(3211264));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.0.norm1", ACT(1605632), 1, 28, 28, 512);
+      hook(ctx, "stages.2.blocks.0.norm1.act", ACT(1605632), 1, 28, 28, 512);
     }
 
     /* stages.2.blocks.0.downsample.conv -> [1,14,14,1024]: indirect gemm 6x16 tiles, 44 tasks */
@@ -2831,7 +2831,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_28x28x256_relu(ACT(802816), WGT(15055872), WGT(15056896), ACT(1605632), ACT(2408448));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.0.norm2", ACT(1605632), 1, 28, 28, 256);
+      hook(ctx, "stages.2.blocks.0.norm2.act", ACT(1605632), 1, 28, 28, 256);
     }
 
     /* stages.2.blocks.0.conv2 -> [1,14,14,256]: indirect gemm 6x16 tiles, 16 tasks, K in 2 blocks */
@@ -2845,7 +2845,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x256_relu(ACT(802816), WGT(17418240), WGT(17419264), ACT(1982464), ACT(1003520));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.0.norm3", ACT(1982464), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.0.norm3.act", ACT(1982464), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.0.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
@@ -2859,7 +2859,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x1024_relu(ACT(1179648), WGT(18472960), WGT(18477056), ACT(0), ACT(802816));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.1.norm1", ACT(0), 1, 14, 14, 1024);
+      hook(ctx, "stages.2.blocks.1.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.1.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
@@ -2873,7 +2873,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x256_relu(ACT(802816), WGT(19530752), WGT(19531776), ACT(1982464), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.1.norm2", ACT(1982464), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.1.norm2.act", ACT(1982464), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.1.conv2 -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
@@ -2887,7 +2887,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x256_relu(ACT(2183168), WGT(28971008), WGT(28972032), ACT(0), ACT(200704));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.1.norm3", ACT(0), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.1.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.1.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
@@ -2901,7 +2901,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x1024_relu(ACT(1982464), WGT(30025728), WGT(30029824), ACT(0), ACT(802816));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.2.norm1", ACT(0), 1, 14, 14, 1024);
+      hook(ctx, "stages.2.blocks.2.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.2.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
@@ -2915,7 +2915,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x256_relu(ACT(802816), WGT(31083520), WGT(31084544), ACT(1179648), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.2.norm2", ACT(1179648), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.2.norm2.act", ACT(1179648), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.2.conv2 -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
@@ -2929,7 +2929,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x256_relu(ACT(1380352), WGT(40523776), WGT(40524800), ACT(0), ACT(200704));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.2.norm3", ACT(0), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.2.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.2.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
@@ -2943,7 +2943,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x1024_relu(ACT(1179648), WGT(41578496), WGT(41582592), ACT(0), ACT(802816));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.3.norm1", ACT(0), 1, 14, 14, 1024);
+      hook(ctx, "stages.2.blocks.3.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.3.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
@@ -2957,7 +2957,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x256_relu(ACT(802816), WGT(42636288), WGT(42637312), ACT(1982464), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.3.norm2", ACT(1982464), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.3.norm2.act", ACT(1982464), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.3.conv2 -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
@@ -2971,7 +2971,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x256_relu(ACT(2183168), WGT(52076544), WGT(52077568), ACT(0), ACT(200704));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.3.norm3", ACT(0), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.3.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.3.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
@@ -2985,7 +2985,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x1024_relu(ACT(1982464), WGT(53131264), WGT(53135360), ACT(0), ACT(802816));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.4.norm1", ACT(0), 1, 14, 14, 1024);
+      hook(ctx, "stages.2.blocks.4.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.4.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
@@ -2999,7 +2999,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x256_relu(ACT(802816), WGT(54189056), WGT(54190080), ACT(1179648), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.4.norm2", ACT(1179648), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.4.norm2.act", ACT(1179648), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.4.conv2 -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
@@ -3013,7 +3013,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x256_relu(ACT(1380352), WGT(63629312), WGT(63630336), ACT(0), ACT(200704));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.4.norm3", ACT(0), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.4.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.4.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
@@ -3027,7 +3027,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x1024_relu(ACT(1179648), WGT(64684032), WGT(64688128), ACT(0), ACT(802816));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.5.norm1", ACT(0), 1, 14, 14, 1024);
+      hook(ctx, "stages.2.blocks.5.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.5.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
@@ -3041,7 +3041,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x256_relu(ACT(802816), WGT(65741824), WGT(65742848), ACT(1982464), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.5.norm2", ACT(1982464), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.5.norm2.act", ACT(1982464), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.5.conv2 -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
@@ -3055,7 +3055,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x256_relu(ACT(2183168), WGT(75182080), WGT(75183104), ACT(802816), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.2.blocks.5.norm3", ACT(802816), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.5.norm3.act", ACT(802816), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.5.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
@@ -3069,7 +3069,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x1024_relu(ACT(0), WGT(76236800), WGT(76240896), ACT(802816), ACT(1605632));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.0.norm1", ACT(802816), 1, 14, 14, 1024);
+      hook(ctx, "stages.3.blocks.0.norm1.act", ACT(802816), 1, 14, 14, 1024);
     }
 
     /* stages.3.blocks.0.downsample.conv -> [1,7,7,2048]: indirect gemm 6x16 tiles, 128 tasks */
@@ -3090,7 +3090,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_14x14x512_relu(ACT(401408), WGT(86740992), WGT(86743040), ACT(802816), ACT(1204224));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.0.norm2", ACT(802816), 1, 14, 14, 512);
+      hook(ctx, "stages.3.blocks.0.norm2.act", ACT(802816), 1, 14, 14, 512);
     }
 
     /* stages.3.blocks.0.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
@@ -3104,7 +3104,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_7x7x512_relu(ACT(401408), WGT(96184320), WGT(96186368), ACT(802816), ACT(501760));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.0.norm3", ACT(802816), 1, 7, 7, 512);
+      hook(ctx, "stages.3.blocks.0.norm3.act", ACT(802816), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.0.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
@@ -3118,7 +3118,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_7x7x2048_relu(ACT(401408), WGT(100390912), WGT(100399104), ACT(0), ACT(802816));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.1.norm1", ACT(0), 1, 7, 7, 2048);
+      hook(ctx, "stages.3.blocks.1.norm1.act", ACT(0), 1, 7, 7, 2048);
     }
 
     /* stages.3.blocks.1.conv1 -> [1,7,7,512]: gemm 6x16 tiles, 32 tasks */
@@ -3132,7 +3132,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_7x7x512_relu(ACT(802816), WGT(104603648), WGT(104605696), ACT(0), ACT(100352));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.1.norm2", ACT(0), 1, 7, 7, 512);
+      hook(ctx, "stages.3.blocks.1.norm2.act", ACT(0), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.1.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
@@ -3146,7 +3146,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_7x7x512_relu(ACT(100352), WGT(114046976), WGT(114049024), ACT(802816), ACT(0));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.1.norm3", ACT(802816), 1, 7, 7, 512);
+      hook(ctx, "stages.3.blocks.1.norm3.act", ACT(802816), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.1.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
@@ -3160,7 +3160,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_7x7x2048_relu(ACT(0), WGT(118253568), WGT(118261760), ACT(401408), ACT(802816));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.2.norm1", ACT(401408), 1, 7, 7, 2048);
+      hook(ctx, "stages.3.blocks.2.norm1.act", ACT(401408), 1, 7, 7, 2048);
     }
 
     /* stages.3.blocks.2.conv1 -> [1,7,7,512]: gemm 6x16 tiles, 32 tasks */
@@ -3174,7 +3174,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_7x7x512_relu(ACT(802816), WGT(122466304), WGT(122468352), ACT(401408), ACT(501760));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.2.norm2", ACT(401408), 1, 7, 7, 512);
+      hook(ctx, "stages.3.blocks.2.norm2.act", ACT(401408), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.2.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
@@ -3188,7 +3188,7 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     groupnorm_7x7x512_relu(ACT(501760), WGT(131909632), WGT(131911680), ACT(802816), ACT(401408));
     if (hook) {
 #pragma omp single
-      hook(ctx, "stages.3.blocks.2.norm3", ACT(802816), 1, 7, 7, 512);
+      hook(ctx, "stages.3.blocks.2.norm3.act", ACT(802816), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.2.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
