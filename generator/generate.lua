@@ -87,6 +87,14 @@ end
 -- graph and what the emitter needs; writes nothing.
 function generate.compile_graph(g, bind, o, src)
   local target = targets.resolve(o.target or "native")
+  if not src.plan_only then
+    -- Tensors keep their floats inside their userdata, so with weights bound
+    -- the heap is mostly weights: start a cycle as soon as it outgrows what the
+    -- last one kept (pause 100, not Lua's 200), so a replaced or written weight
+    -- is freed before the next few are made. A plan alone keeps the default: its
+    -- heap is small tables, which a continuous collector would slow tenfold.
+    collectgarbage("incremental", 100)
+  end
   local store, summary = bind()
   -- Golden self-test: a seeded input through the unfolded graph.
   local golden_in = T.normal(g.values[g.input_id].shape, GOLDEN_SEED, 0, 1)

@@ -87,11 +87,6 @@ int lucidgen_lua_main(int argc, char **argv) {
     return 1;
   }
   luaL_openlibs(L);
-  /* Tensors keep their floats inside their userdata, so the heap is mostly
-   * weights. Start a collection cycle as soon as the heap outgrows what the
-   * last one kept (pause 100 instead of 200): a replaced or already-written
-   * weight is freed before the next few are made, not after the heap doubled. */
-  lua_gc(L, LUA_GCINC, 100, 0, 0);
   open_embedded_module(L, "lg.tensor", luaopen_lg_tensor);
   open_embedded_module(L, "lg.pack", luaopen_lg_pack);
   open_embedded_module(L, "lg.refops", luaopen_lg_refops);
