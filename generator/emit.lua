@@ -122,7 +122,7 @@ function emit.generate(g, ctx)
     NUM_LAYERS = #g.nodes, MACS = total_macs, SELFTEST_TOL = "1e-4",
     -- "_MODEL_H": no runtime header (LG_BLOB_H, ...) can share it, whatever --name is
     GUARD = (P .. "MODEL_H"):upper():gsub("[^%w]", "_"),
-    INTRINSICS = t.intrinsics and 1 or 0,
+    INCLUDE = t.include or false,
     INPUT_OFFSET = g.values[g.input_id].offset, OUTPUT_OFFSET = g.values[g.output_id].offset,
     GOLDEN_IN_OFFSET = ctx.blob_plan.golden_in, GOLDEN_OUT_OFFSET = ctx.blob_plan.golden_out,
   }

@@ -191,6 +191,10 @@ static int h_cpu_features(lua_State *L) {
   lua_pushboolean(L, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
   lua_setfield(L, -2, "avx2");
 #endif
+#if defined(__aarch64__)
+  lua_pushboolean(L, 1); /* Advanced SIMD is part of the AArch64 base ISA */
+  lua_setfield(L, -2, "neon");
+#endif
   return 1;
 }
 

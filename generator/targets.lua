@@ -2,31 +2,47 @@
 -- The ISA-specific C is only the vector vocabulary (templates/vec_<target>.c.in:
 -- lg_vf, lg_vload, lg_vfma, ...); microkernels and drivers are written once over
 -- it. Lowering sizes tiles from `vw` (floats per vector) and `vregs`, and blocks
--- from the cache sizes. The blob is packed for one target's tiles, so code and
--- blob travel together.
+-- from the cache sizes. The blob is packed for one target's tiles and written in
+-- its byte order, so code and blob travel together.
+--   include      the intrinsics header the vocabulary needs (nil: plain C11)
+--   cflags       what the compiler must be told to use the ISA
+--   openmp       false: a bare-metal core; the header's build line says -fopenmp-simd
+--   byte_order   of the payload floats the target reads ("little" or "big")
 local errors = require("errors")
 
 local targets = {
   avx512 = { isa = "AVX-512F + FMA", vec = "vec_avx512.c.in", vw = 16, vregs = 32,
-             l1 = 32 * 1024, l2 = 1024 * 1024, intrinsics = true,
+             l1 = 32 * 1024, l2 = 1024 * 1024, include = "immintrin.h", openmp = true, byte_order = "little",
              cflags = { "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma" } },
-  avx2 = { isa = "AVX2 + FMA", vec = "vec_avx2.c.in", vw = 8, vregs = 16,
-           l1 = 32 * 1024, l2 = 256 * 1024, intrinsics = true, cflags = { "-mavx2", "-mfma" } },
+  avx2 = { isa = "AVX2 + FMA", vec = "vec_avx2.c.in", vw = 8, vregs = 16, l1 = 32 * 1024, l2 = 256 * 1024,
+           include = "immintrin.h", openmp = true, byte_order = "little", cflags = { "-mavx2", "-mfma" } },
+  -- AArch64: Advanced SIMD is part of the base ISA, so no flag is needed
+  neon = { isa = "AArch64 NEON (Advanced SIMD)", vec = "vec_neon.c.in", vw = 4, vregs = 32,
+           l1 = 32 * 1024, l2 = 512 * 1024, include = "arm_neon.h", openmp = true, byte_order = "little", cflags = {} },
+  -- Cortex-M4F/M7/M33/M55 class MCUs: scalar single-precision FPU with 32 s-registers,
+  -- one core, no OpenMP; tiles keep their accumulators in those registers (gemm.lua)
+  ["cortex-m"] = { isa = "Cortex-M single-precision FPU (scalar)", vec = "vec_scalar.c.in", vw = 1, vregs = 32,
+                   l1 = 16 * 1024, l2 = 64 * 1024, openmp = false, byte_order = "little", cflags = {},
+                   bare_cflags = { "-mthumb", "-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard" } },
   -- portable C11: scalar "vectors" the compiler may vectorize; 16 accumulators
   -- a row keeps the tile in registers on any FPU with 32 registers
   generic = { isa = "portable C (auto-vectorized)", vec = "vec_scalar.c.in", vw = 1, vregs = 32,
-              l1 = 32 * 1024, l2 = 256 * 1024, intrinsics = false, cflags = {} },
+              l1 = 32 * 1024, l2 = 256 * 1024, openmp = true, byte_order = "little", cflags = {} },
 }
+targets.mcu = targets["cortex-m"]
+
+local NAMES = "native, avx512, avx2, neon, cortex-m (mcu) or generic"
 
 -- "native" picks the best target this machine runs.
 function targets.resolve(name)
   if name == "native" then
     local cpu = require("lg.host").cpu_features()
-    name = cpu.avx512f and "avx512" or cpu.avx2 and "avx2" or "generic"
+    name = cpu.avx512f and "avx512" or cpu.avx2 and "avx2" or cpu.neon and "neon" or "generic"
   end
+  if name == "mcu" then name = "cortex-m" end
   local t = targets[name]
   if type(t) ~= "table" or not t.vw then
-    errors.user("unknown --target '%s'; use native, avx512, avx2 or generic", tostring(name))
+    errors.user("unknown --target '%s'; use %s", tostring(name), NAMES)
   end
   t.name = name
   return t

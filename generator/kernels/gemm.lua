@@ -30,6 +30,10 @@ local TILES = {
   avx512 = { { nv = 4, mr = 6, eff = 1.0 }, { nv = 3, mr = 8, eff = 0.97 }, { nv = 2, mr = 8, eff = 0.97 },
              { nv = 1, mr = 12, eff = 0.78 } },
   avx2 = { { nv = 2, mr = 6, eff = 1.0 }, { nv = 1, mr = 8, eff = 0.8 } },
+  neon = { { nv = 4, mr = 6, eff = 1.0 }, { nv = 2, mr = 8, eff = 0.97 }, { nv = 1, mr = 12, eff = 0.78 } },
+  -- 32 single-precision registers (s0-s31) and no vectors: MR*NV accumulators + NV
+  -- weights + 1 input stay below 32, so the FPU never spills inside the K loop
+  ["cortex-m"] = { { nv = 4, mr = 5, eff = 1.0 }, { nv = 2, mr = 8, eff = 0.9 } },
   generic = { { nv = 16, mr = 4, eff = 1.0 }, { nv = 4, mr = 4, eff = 0.5 } },
 }
 

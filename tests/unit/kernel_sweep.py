@@ -2,6 +2,8 @@
 """The microkernel tester: every kernel kind and strategy against the naive reference.
 
   kernel_sweep.py LUCIDGEN [--targets avx512,avx2,generic]
+  kernel_sweep.py LUCIDGEN --targets neon --cc aarch64-linux-gnu-gcc \
+      --run "qemu-aarch64 -L /usr/aarch64-linux-gnu"      (a cross target under emulation)
 
 For each target this CPU runs (default: all of them it can), `lucidgen
 kernel-cases` writes one small model per case (generator/kernel_cases.lua:
@@ -14,6 +16,8 @@ checks that 1, 2 and 3 threads give bit-identical outputs.
 """
 import argparse
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -98,7 +102,12 @@ def cpu_targets():
     return targets + ["generic"]
 
 
-def run_target(lucidgen, target, work, extra):
+# what the compiler must be told for each target's vocabulary (generator/targets.lua)
+TARGET_FLAGS = {"avx512": ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"], "avx2": ["-mavx2", "-mfma"],
+                "neon": [], "cortex-m": [], "generic": []}
+
+
+def run_target(lucidgen, target, work, extra, cc, runner):
     d = os.path.join(work, target + ("_" + "_".join(a.strip("-") for a in extra) if extra else ""))
     r = subprocess.run([lucidgen, "kernel-cases", "-o", d, "--target", target, "--quiet"] + extra,
                        capture_output=True, text=True)
@@ -111,17 +120,15 @@ def run_target(lucidgen, target, work, extra):
     includes = "\n".join(f'#include "{n}.h"' for n in names)
     with open(os.path.join(d, "main.c"), "w") as f:
         f.write(MAIN % {"includes": includes, "table": table})
-    flags = {"avx512": ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"], "avx2": ["-mavx2", "-mfma"],
-             "generic": []}[target]
+    flags = TARGET_FLAGS[target]
     exe = os.path.join(d, "sweep")
-    cc = os.environ.get("CC", "cc")
     r = subprocess.run([cc, "-std=c11", "-O2", "-ffp-contract=fast", "-fopenmp", "-Wall", "-Wextra", "-Werror"] + flags
                        + ["-I", d, os.path.join(d, "main.c")] + [os.path.join(d, n + ".c") for n in names]
                        + ["-o", exe, "-lm"], capture_output=True, text=True)
     if r.returncode != 0:
         print(f"NOT OK {target}: the generated cases do not compile cleanly\n{r.stderr[-4000:]}")
         return 1
-    r = subprocess.run([exe, d], capture_output=True, text=True)
+    r = subprocess.run(runner + [exe, d], capture_output=True, text=True)
     label = target + (" " + " ".join(extra) if extra else "")
     print("\n".join(f"[{label}] {line}" for line in r.stdout.splitlines()))
     if r.returncode != 0:
@@ -133,14 +140,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("lucidgen")
     ap.add_argument("--targets", help="comma-separated (default: every target this CPU runs)")
+    ap.add_argument("--cc", default=os.environ.get("CC", "cc"), help="compiler (default $CC, else cc)")
+    ap.add_argument("--run", default="", help="command prefix that runs the program (an emulator)")
     args = ap.parse_args()
     targets = args.targets.split(",") if args.targets else cpu_targets()
+    runner = shlex.split(args.run)
+    if runner and not shutil.which(runner[0]) or not shutil.which(args.cc):
+        print(f"SKIPPED: {args.cc if not shutil.which(args.cc) else runner[0]} not installed (.ci/install-deps)")
+        return 77
     failed = 0
     with tempfile.TemporaryDirectory() as work:
         for t in targets:
-            failed += run_target(args.lucidgen, t, work, [])
+            failed += run_target(args.lucidgen, t, work, [], args.cc, runner)
         # the 3x3 cases again as direct (indirect GEMM) convs
-        failed += run_target(args.lucidgen, targets[0], work, ["--no-winograd"])
+        failed += run_target(args.lucidgen, targets[0], work, ["--no-winograd"], args.cc, runner)
     print(f"{'NOT OK' if failed else 'OK'}: kernel sweep over {', '.join(targets)}")
     return 1 if failed else 0
 
