@@ -1,6 +1,7 @@
 -- Plans the weight blob's payload: every tensor a kernel reads, in layer
 -- order, each on a 64-byte boundary, then the golden self-test input and
--- output. Offsets become literals in the generated code.
+-- output (left out when golden_in is nil: --no-golden). Offsets become
+-- literals in the generated code.
 --
 -- A blob item is {bytes=, tensor=} or {bytes=, make=function() return tensor
 -- end}: planning never packs a weight, and host.write_blob streams the items
@@ -33,8 +34,10 @@ function blob.plan(g, golden_in, golden_out)
     end
   end
   local plan = { items = items, weight_bytes = weight_bytes }
-  plan.golden_in = place({ bytes = golden_in:numel() * 4, tensor = golden_in })
-  plan.golden_out = place({ bytes = golden_out:numel() * 4, tensor = golden_out })
+  if golden_in then
+    plan.golden_in = place({ bytes = golden_in:numel() * 4, tensor = golden_in })
+    plan.golden_out = place({ bytes = golden_out:numel() * 4, tensor = golden_out })
+  end
   plan.payload_bytes = align(at)
   return plan
 end

@@ -43,8 +43,15 @@ model (within lucidgen's limits, SECURITY.md, and this machine's memory):
   --batch N                    batch size (default 1); N <= %d
 code:
   --name C_IDENT               symbol prefix of the generated API (default: the variant name)
-  --target T                   native (default), avx512, avx2 or generic
+  --target T                   native (default), avx512, avx2, neon (AArch64), cortex-m (alias mcu:
+                               Cortex-M4F/M7/M33 class, one thread) or generic (portable C11)
   --no-winograd                3x3 convs as direct GEMMs (default: Winograd F(4x4,3x3) where it pays)
+  --weights-format F           bin (default): OUT.bin, read at run time; c: also OUT_weights.c, the blob
+                               as an aligned const array; asm: also OUT_weights.S, an .incbin object
+                               (big blobs); both define NAME_blob in a section a linker script puts in flash
+  --weights-section NAME       that section (default .rodata.lucidgen)
+  --no-golden                  leave the self-test data out of the blob (NAME_selftest returns 2)
+  --byte-order little|big      of the blob's floats (default: the target's; generic builds either)
   --embed-weights              (build) compile the blob into the executable
   --classifier-data FILE.c     (with -o OUT.c) also write the labels and published accuracy that
                                runtime/lg_classifier.c links (CMake's lucidgen_add_classifier)
@@ -61,12 +68,13 @@ local VALUED = {
   ["-o"] = "out", ["--weights"] = "weights", ["--num-classes"] = "num_classes", ["--in-chans"] = "in_chans",
   ["--size"] = "size", ["--batch"] = "batch", ["--prefix"] = "prefix", ["--revision"] = "revision",
   ["--cache-dir"] = "cache_dir", ["--name"] = "name", ["--target"] = "target", ["--family"] = "family",
-  ["--config"] = "config", ["--classifier-data"] = "classifier_data",
+  ["--config"] = "config", ["--classifier-data"] = "classifier_data", ["--weights-format"] = "weights_format",
+  ["--weights-section"] = "weights_section", ["--byte-order"] = "byte_order",
 }
 local FLAGS = {
   ["--no-strict"] = "no_strict", ["--check-finite"] = "check_finite", ["--offline"] = "offline", ["--json"] = "json", ["--layers"] = "layers",
   ["--embed-weights"] = "embed_weights", ["--verbose"] = "verbose", ["--quiet"] = "quiet", ["--help"] = "help",
-  ["-h"] = "help", ["--version"] = "version", ["--no-winograd"] = "no_winograd",
+  ["-h"] = "help", ["--version"] = "version", ["--no-winograd"] = "no_winograd", ["--no-golden"] = "no_golden",
 }
 
 local function parse_int(opt, s, min, max)
@@ -109,6 +117,16 @@ function cli.parse(argv)
   end
   if o.no_strict then o.strict = false end
   if o.no_winograd then o.winograd = false end
+  if o.weights_format and o.weights_format ~= "bin" and o.weights_format ~= "c" and o.weights_format ~= "asm" then
+    errors.user("--weights-format must be bin, c or asm, got '%s'", o.weights_format)
+  end
+  if o.weights_section and not o.weights_section:match("^[%a_.][%w_.]*$") then
+    errors.user("--weights-section '%s' is not a section name; use letters, digits, _ and . (e.g. .rodata.lucidgen)",
+      o.weights_section)
+  end
+  if o.byte_order and o.byte_order ~= "little" and o.byte_order ~= "big" then
+    errors.user("--byte-order must be little or big, got '%s'", o.byte_order)
+  end
   if o.num_classes then o.num_classes = parse_int("--num-classes", o.num_classes, 0, limits.num_classes) end
   if o.in_chans then o.in_chans = parse_int("--in-chans", o.in_chans, 1, limits.in_chans) end
   if o.batch then o.batch = parse_int("--batch", o.batch, 1, limits.batch) end
@@ -240,7 +258,7 @@ end
 local function cmd_generate(name, o)
   if not o.out then errors.user("no output given; add -o OUT.c") end
   if o.embed_weights then
-    errors.user("--embed-weights is for `lucidgen build`; with -o OUT.c, link OUT.bin into your image yourself (e.g. objcopy or .incbin)")
+    errors.user("--embed-weights is for `lucidgen build`; with -o OUT.c, use --weights-format c or asm to link the blob in")
   end
   if not o.out:match("%.c$") then errors.user("-o %s: the output must end in .c (OUT.h, OUT.bin and OUT.json go beside it)", o.out) end
   local v = resolve_variant(name, o)

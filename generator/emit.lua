@@ -40,8 +40,19 @@ end
 
 local function uses_gelu(vars) return vars.GELU == 1 end
 
+-- NAME_STACK_BYTES: the deepest kernel's arrays (its own and its microkernels',
+-- which the compiler may inline side by side) plus the frames of the call chain
+-- forward -> kernel -> microkernel and the registers they save and spill.
+local FRAME_BYTES = 1024
+local function stack_bytes(kernel)
+  local bytes = kernel.stack or 0
+  for _, uk in ipairs(kernel.needs or {}) do bytes = bytes + (uk.stack or 0) end
+  return bytes
+end
+
 -- ctx: { prefix, variant (registry record), options_text, weight_source, target,
---        c_file, h_file, blob_file, blob_sha, blob_plan, num_classes, labels }
+--        c_file, h_file, blob_file, blob_sha, blob_plan, byte_order, num_classes, labels,
+--        weights = {format = "bin"|"c"|"asm", file, section} }
 function emit.generate(g, ctx)
   local P = ctx.prefix
   local instances, order, by_key, used_names = {}, {}, {}, {}
@@ -50,6 +61,7 @@ function emit.generate(g, ctx)
   local report = { layers = {} }
   local total_macs = 0
   local needs_gelu = false
+  local stack = 0
 
   for _, node in ipairs(g.nodes) do
     local k = node.kernel
@@ -77,6 +89,7 @@ function emit.generate(g, ctx)
       end
     end
     needs_gelu = needs_gelu or uses_gelu(k.vars)
+    stack = math.max(stack, stack_bytes(k))
 
     local out = g.values[node.output]
     local n, h, w, c = graph.nhwc(out.shape)
@@ -90,7 +103,7 @@ function emit.generate(g, ctx)
       k.strategy and (": " .. k.strategy) or "")
     body[#body + 1] = string.format("    %s(%s);", fn, call_args(g, node))
     layer_table[#layer_table + 1] = string.format('    {"%s", "%s", %.17g},', label, k.kind, macs)
-    body[#body + 1] = "    if (hook) {\n#pragma omp single"
+    body[#body + 1] = "    if (hook) {\n      OMP_SINGLE"
     body[#body + 1] = string.format("      hook(ctx, \"%s\", ACT(%d), %d, %d, %d, %d);\n    }", label, out.offset, n, h, w, c)
 
     local live = 0
@@ -108,17 +121,28 @@ function emit.generate(g, ctx)
   local in_shape = g.values[g.input_id].shape
   local out_shape = g.values[g.output_id].shape
   local v = ctx.variant
+  local layout = require("lg.host").blob_layout
+  local wf = ctx.weights or { format = "bin" }
   local common = {
     VERSION = ctx.version, VARIANT = v.name, TIMM_NAME = v.timm_name or v.name, FAMILY = v.family,
     OPTIONS = ctx.options_text, WEIGHT_SOURCE = ctx.weight_source, P = P,
     C_FILE = ctx.c_file, H_FILE = ctx.h_file, BLOB_FILE = ctx.blob_file, BLOB_SHA256 = ctx.blob_sha,
-    TARGET = t.name, ISA = t.isa, CFLAGS = table.concat(t.cflags, " "),
+    TARGET = t.name, ISA = t.isa, CFLAGS = table.concat(t.cflags, " "), OPENMP = t.openmp and 1 or 0,
+    BARE_CC = t.bare_cc or "cc", BARE_CFLAGS = table.concat(t.bare_cflags or t.cflags, " "),
     BATCH = in_shape[1], IN_CHANS = in_shape[2], IN_H = in_shape[3], IN_W = in_shape[4],
     OUT_DIM = graph.numel(out_shape) // out_shape[1], NUM_CLASSES = ctx.num_classes, LABEL_SET = ctx.num_classes > 0 and ctx.labels or "",
     CROP_PCT = template.c_float(v.crop_pct or 0.875), CROP_MODE = v.crop_mode or "center", INTERPOLATION = v.interpolation or "bicubic",
     MEAN = fmt_floats(v.mean or { 0.485, 0.456, 0.406 }), STD = fmt_floats(v.std or { 0.229, 0.224, 0.225 }),
     ARENA_BYTES = g.arena_bytes, ACTIVATION_BYTES = g.activation_bytes,
-    WEIGHT_BYTES = ctx.blob_plan.weight_bytes, BLOB_BYTES = ctx.blob_plan.payload_bytes + 512,
+    WEIGHT_BYTES = ctx.blob_plan.weight_bytes, BLOB_BYTES = ctx.blob_plan.payload_bytes + layout.HEADER_BYTES,
+    BLOB_HEADER_BYTES = layout.HEADER_BYTES, BLOB_MAGIC = layout.MAGIC, BLOB_VERSION = layout.VERSION,
+    BLOB_ALIGN = layout.ALIGN, BLOB_BYTE_ORDER_MARK = string.format("0x%08x", layout.BYTE_ORDER_MARK),
+    BLOB_OFF_VERSION = layout.OFF_VERSION, BLOB_OFF_TOTAL = layout.OFF_TOTAL, BLOB_OFF_PAYLOAD = layout.OFF_PAYLOAD,
+    BLOB_OFF_SHA256 = layout.OFF_SHA256, BLOB_OFF_VARIANT = layout.OFF_VARIANT,
+    BLOB_OFF_BYTE_ORDER = layout.OFF_BYTE_ORDER, BYTE_ORDER = ctx.byte_order or t.byte_order,
+    LINKED = wf.format ~= "bin" and 1 or 0, WEIGHTS_FORMAT = wf.format, WEIGHTS_FILE = wf.file or "",
+    WEIGHTS_SECTION = wf.section or "", STACK_BYTES = FRAME_BYTES + stack,
+    GOLDEN = ctx.blob_plan.golden_in and 1 or 0,
     NUM_LAYERS = #g.nodes, MACS = total_macs, SELFTEST_TOL = "1e-4",
     -- "_MODEL_H": no runtime header (LG_BLOB_H, ...) can share it, whatever --name is
     GUARD = (P .. "MODEL_H"):upper():gsub("[^%w]", "_"),

@@ -12,6 +12,7 @@ local targets = require("targets")
 local blob = require("blob")
 local output_set = require("output_set")
 local emit = require("emit")
+local template = require("template")
 local json = require("json")
 local limits = require("limits")
 
@@ -97,10 +98,14 @@ function generate.compile_graph(g, bind, o, src)
   end
   local store, summary = bind()
   -- Golden self-test: a seeded input through the unfolded graph.
-  local golden_in = T.normal(g.values[g.input_id].shape, GOLDEN_SEED, 0, 1)
-  local golden_out = src.plan_only and T.zeros(g.values[g.output_id].shape) or reference.run(g, store, golden_in)
-  -- a feature map comes out in the kernels' NHWC layout
-  if #golden_out:shape() == 4 then golden_out = require("lg.refops").nhwc(golden_out) end
+  -- (--no-golden: none; a plan without weights: zeros stand in)
+  local golden_in, golden_out
+  if not o.no_golden then
+    golden_in = T.normal(g.values[g.input_id].shape, GOLDEN_SEED, 0, 1)
+    golden_out = src.plan_only and T.zeros(g.values[g.output_id].shape) or reference.run(g, store, golden_in)
+    -- a feature map comes out in the kernels' NHWC layout
+    if #golden_out:shape() == 4 then golden_out = require("lg.refops").nhwc(golden_out) end
+  end
   local kctx = { target = target, winograd = o.winograd ~= false, plan_only = src.plan_only }
   g = require("passes.bind_tensors")(g, store)
   store = nil
@@ -128,26 +133,65 @@ function generate.compile(variant, o, src)
   return c
 end
 
+local function file_name(p) return p:match("([^/]+)$") end
+
+-- The payload's byte order: the target's, or --byte-order for a portable build.
+function generate.byte_order(o, target)
+  local order = o.byte_order or target.byte_order
+  if order ~= "little" and order ~= "big" then
+    errors.user("--byte-order must be little or big, got '%s'", tostring(order))
+  end
+  if order ~= target.byte_order and target.name ~= "generic" then
+    errors.user("--byte-order %s: target %s is %s-endian; only --target generic builds for either order", order,
+      target.name, target.byte_order)
+  end
+  return order
+end
+
 -- Renders C, header and report for a compiled model with a planned blob.
 function generate.render(variant, o, c, paths, plan, sha)
   local mo = c.mo
-  local function file_name(p) return p:match("([^/]+)$") end
-  local options_text = string.format("num_classes=%d in_chans=%d size=%dx%d batch=%d target=%s%s%s",
+  local format = o.weights_format or "bin"
+  local options_text = string.format("num_classes=%d in_chans=%d size=%dx%d batch=%d target=%s%s%s%s%s%s",
     mo.num_classes, mo.in_chans, mo.size[1], mo.size[2], mo.batch, c.target.name,
-    o.prefix and (" prefix=" .. o.prefix) or "", o.strict == false and " no-strict" or "")
+    o.prefix and (" prefix=" .. o.prefix) or "", o.strict == false and " no-strict" or "",
+    format ~= "bin" and (" weights-format=" .. format) or "", o.no_golden and " no-golden" or "",
+    o.byte_order and (" byte-order=" .. o.byte_order) or "")
   local c_text, h_text, report = emit.generate(c.g, {
     prefix = generate.prefix(o, variant), variant = variant, options_text = options_text,
     weight_source = c.summary.source, target = c.target, version = host.version, c_file = file_name(paths.c),
     h_file = file_name(paths.h), blob_file = file_name(paths.bin), blob_sha = sha, blob_plan = plan,
-    num_classes = mo.num_classes, labels = variant.labels or "",
+    byte_order = generate.byte_order(o, c.target), num_classes = mo.num_classes, labels = variant.labels or "",
+    weights = { format = format, file = paths.weights and file_name(paths.weights),
+      section = o.weights_section or generate.WEIGHTS_SECTION },
   })
   report.options, report.weights = options_text, c.summary.source
   return c_text, h_text, report
 end
 
+generate.WEIGHTS_SECTION = ".rodata.lucidgen"
+
+-- --weights-format c|asm: the blob as a source file the model links, in a
+-- named section a linker script can place in flash.
+-- Written from the finished blob's temporary, in the same output set.
+local function write_linked_weights(set, variant, o, paths, plan, sha, prefix)
+  local vars = { VERSION = host.version, VARIANT = variant.name, BLOB_FILE = file_name(paths.bin),
+    BLOB_BYTES = plan.payload_bytes + host.blob_layout.HEADER_BYTES, BLOB_SHA256 = sha, ALIGN = blob.ALIGN,
+    SECTION = o.weights_section or generate.WEIGHTS_SECTION, P = prefix, H_FILE = file_name(paths.h),
+    BYTES = "\1" } -- where blob_source writes the bytes
+  if o.weights_format == "asm" then
+    set:write_file(paths.weights, template.render("weights_incbin.S.in", vars))
+  else
+    local text = template.render("weights_array.c.in", vars)
+    local at = text:find("\1", 1, true)
+    require("lg.blob_source").write(set:staged(paths.bin), set:add(paths.weights), paths.weights,
+      text:sub(1, at - 1), text:sub(at + 1))
+  end
+end
+
 -- o: CLI options (out = path of the .c file); src: {path=} or {random_seed=};
 -- compiled: an already compiled model (kernel test cases), else compiled here.
--- Writes OUT.c, OUT.h, OUT.bin and OUT.json (and --classifier-data's file)
+-- Writes OUT.c, OUT.h, OUT.bin and OUT.json (and OUT_weights.c|.S, --classifier-data's file)
 -- as one set (output_set: all of them or, on any failure, none, leaving an
 -- older set as it was); returns the paths and report.
 function generate.run(variant, o, src, compiled)
@@ -162,10 +206,14 @@ function generate.run(variant, o, src, compiled)
   if not host.is_dir(dir) then errors.user("-o %s: directory %s does not exist; create it first", paths.c, dir) end
   if variant.license_warning then log(o, "lucidgen: warning: %s: %s", variant.name, variant.license_warning) end
   local c = compiled or generate.compile(variant, o, src)
+  local format = o.weights_format or "bin"
+  if format ~= "bin" then paths.weights = base .. (format == "c" and "_weights.c" or "_weights.S") end
   local plan = blob.plan(c.g, c.golden_in, c.golden_out)
   local report = output_set.run(function(set)
     local sha = set:write_blob(paths.bin, { variant = variant.name, target = c.target.name,
-      generator = host.version, payload_bytes = plan.payload_bytes, items = plan.items })
+      generator = host.version, byte_order = generate.byte_order(o, c.target), payload_bytes = plan.payload_bytes,
+      items = plan.items })
+    if paths.weights then write_linked_weights(set, variant, o, paths, plan, sha, prefix) end
     local c_text, h_text, report = generate.render(variant, o, c, paths, plan, sha)
     set:write_file(paths.h, h_text)
     set:write_file(paths.c, c_text)

@@ -9,8 +9,11 @@
 --   name                 kind name (OUT.json, info --layers)
 --   applies(g, node, ctx) -> true when this kind runs the node
 --   epilogues            { {slot = "residual"|"act"|"norm", ops = {op = true}}, ... } in order
---   lower(g, node, ctx)  sets node.kernel = {template, vars, fn, needs} and node.blob
+--   lower(g, node, ctx)  sets node.kernel = {template, vars, fn, needs, stack} and node.blob
 --                        (items {role, bytes, make = function() -> packed tensor})
+-- `stack` (and each `needs` entry's) is the bytes of the arrays the C keeps on the
+-- stack (tiles of accumulators, row pointers, packed windows): NAME_STACK_BYTES
+-- is bounded from them (emit.lua).
 -- ctx = {target = targets entry, winograd = bool}
 local errors = require("errors")
 

@@ -92,6 +92,7 @@ int lucidgen_lua_main(int argc, char **argv) {
   open_embedded_module(L, "lg.refops", luaopen_lg_refops);
   open_embedded_module(L, "lg.host", luaopen_lg_host);
   open_embedded_module(L, "lg.sandbox", luaopen_lg_sandbox);
+  open_embedded_module(L, "lg.blob_source", luaopen_lg_blob_source);
 
   /* Only embedded modules: the generator never depends on files on disk. */
   lua_getglobal(L, "package");

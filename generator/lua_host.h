@@ -32,5 +32,6 @@ int luaopen_lg_pack(lua_State *L);      /* lua_pack.c: weights into the kernels'
 int luaopen_lg_refops(lua_State *L);    /* lua_refops.c: naive reference kernels (golden output) */
 int luaopen_lg_host(lua_State *L);      /* lua_host_io.c: files, safetensors, sha256, hub, compiler */
 int luaopen_lg_sandbox(lua_State *L);   /* lua_sandbox.c: --config files from strangers */
+int luaopen_lg_blob_source(lua_State *L); /* lua_blob_source.c: a blob as a C array (--weights-format c) */
 
 #endif

@@ -352,12 +352,14 @@ static void put_u64(unsigned char *p, uint64_t v) {
   for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* host.write_blob{path=, name=, variant=, target=, generator=, payload_bytes=, items=} -> payload sha256 hex
+/* host.write_blob{path=, name=, variant=, target=, generator=, byte_order="little"|"big",
+ *                 payload_bytes=, items=} -> payload sha256 hex
  *
  * Lua plans the layout (generator/blob.lua); this streams it to `path`: the
  * 512-byte header, then each item at its payload offset with zero padding
- * between, hashed as it is written, and finally the header again with the
- * payload's sha256. An item is {offset=, bytes=, tensor=} or {offset=,
+ * between, its floats in the target's byte order (swapped here when that is
+ * not this host's), hashed as it is written, and finally the header again
+ * with the payload's sha256 and byte-order mark. An item is {offset=, bytes=, tensor=} or {offset=,
  * bytes=, make=function() return tensor end}: a `make` item is built while
  * the blob is written and dropped right after, so packed weights never all
  * live at once. Items come in increasing offset order. On any failure the
@@ -365,12 +367,28 @@ static void put_u64(unsigned char *p, uint64_t v) {
 typedef struct {
   FILE *f;
   const char *path, *name; /* the file written; what messages call it */
+  int swap;                /* payload floats in the other byte order than this host's */
   lg_sha256_ctx sha;
 } blob_out;
 
 static int blob_put(blob_out *b, const void *data, size_t n) {
   lg_sha256_update(&b->sha, data, n);
   return fwrite(data, 1, n, b->f) == n;
+}
+
+/* n bytes of floats, each byte-swapped when b->swap, a chunk at a time */
+static int blob_put_floats(blob_out *b, const unsigned char *data, size_t n) {
+  if (!b->swap) return blob_put(b, data, n);
+  unsigned char chunk[4096];
+  for (size_t at = 0; at < n; at += sizeof chunk) {
+    const size_t len = n - at < sizeof chunk ? n - at : sizeof chunk;
+    for (size_t i = 0; i < len; i += 4) {
+      chunk[i] = data[at + i + 3], chunk[i + 1] = data[at + i + 2];
+      chunk[i + 2] = data[at + i + 1], chunk[i + 3] = data[at + i];
+    }
+    if (!blob_put(b, chunk, len)) return 0;
+  }
+  return 1;
 }
 
 static int blob_zeros(blob_out *b, uint64_t n) {
@@ -413,6 +431,12 @@ static lua_Integer int_field(lua_State *L, int idx, const char *key, int *ok) {
   return v;
 }
 
+/* Is this host's float byte order big-endian? */
+static int host_big_endian(void) {
+  const uint32_t one = 1;
+  return *(const unsigned char *)&one == 0;
+}
+
 static int h_write_blob(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   const char *path = opt_field(L, 1, "path");
@@ -423,13 +447,15 @@ static int h_write_blob(lua_State *L) {
   int ok = path != NULL;
   uint64_t payload = (uint64_t)int_field(L, 1, "payload_bytes", &ok);
   if (!ok) return luaL_error(L, "write_blob: needs path and payload_bytes");
+  const char *order = opt_field(L, 1, "byte_order");
+  const int big = order && strcmp(order, "big") == 0;
   lua_getfield(L, 1, "items");
   luaL_checktype(L, -1, LUA_TTABLE);
   int items = lua_gettop(L);
   lua_Integer n = luaL_len(L, items);
 
   unsigned char header[LG_BLOB_HEADER_BYTES] = {0};
-  blob_out b = {.f = fopen(path, "wb"), .path = path, .name = name ? name : path};
+  blob_out b = {.f = fopen(path, "wb"), .path = path, .name = name ? name : path, .swap = big != host_big_endian()};
   if (!b.f) {
     char msg[4400];
     snprintf(msg, sizeof msg, "cannot write %s: %s", b.name, strerror(errno));
@@ -459,7 +485,7 @@ static int h_write_blob(lua_State *L) {
       return blob_fail(L, &b, 0, "blob item %d: %s, the plan says %llu bytes", (int)i,
                        t ? "the tensor has another size" : "no tensor (give tensor= or make=)",
                        (unsigned long long)bytes);
-    if (!blob_zeros(&b, off - at) || !blob_put(&b, t->data, (size_t)bytes)) return blob_io_fail(L, &b);
+    if (!blob_zeros(&b, off - at) || !blob_put_floats(&b, (const unsigned char *)t->data, (size_t)bytes)) return blob_io_fail(L, &b);
     at = off + bytes;
     lua_settop(L, items); /* a made tensor is garbage from here on */
   }
@@ -478,6 +504,8 @@ static int h_write_blob(lua_State *L) {
   strncpy((char *)header + LG_BLOB_OFF_VARIANT, variant ? variant : "", 127);
   strncpy((char *)header + LG_BLOB_OFF_TARGET, target ? target : "", 31);
   strncpy((char *)header + LG_BLOB_OFF_GENERATOR, generator ? generator : "", 31);
+  for (int i = 0; i < 4; i++) /* 0x01020304 in the payload's order */
+    header[LG_BLOB_OFF_BYTE_ORDER + i] = (unsigned char)(big ? i + 1 : 4 - i);
   if (fseek(b.f, 0, SEEK_SET) != 0 || fwrite(header, 1, sizeof header, b.f) != sizeof header || fflush(b.f) != 0 ||
       fsync(fileno(b.f)) != 0)
     return blob_io_fail(L, &b);
@@ -531,5 +559,22 @@ int luaopen_lg_host(lua_State *L) {
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   lua_pushnumber(L, pages > 0 && page > 0 ? (double)pages * (double)page : 0.0);
   lua_setfield(L, -2, "memory_bytes");
+  /* the blob layout (runtime/lg_blob.h owns it) for the generated blob check */
+  static const struct {
+    const char *name;
+    lua_Integer value;
+  } layout[] = {{"VERSION", LG_BLOB_VERSION},         {"HEADER_BYTES", LG_BLOB_HEADER_BYTES},
+                {"ALIGN", LG_BLOB_ALIGN},             {"BYTE_ORDER_MARK", LG_BLOB_BYTE_ORDER_MARK},
+                {"OFF_VERSION", LG_BLOB_OFF_VERSION}, {"OFF_TOTAL", LG_BLOB_OFF_TOTAL},
+                {"OFF_PAYLOAD", LG_BLOB_OFF_PAYLOAD}, {"OFF_SHA256", LG_BLOB_OFF_SHA256},
+                {"OFF_VARIANT", LG_BLOB_OFF_VARIANT}, {"OFF_BYTE_ORDER", LG_BLOB_OFF_BYTE_ORDER}};
+  lua_newtable(L);
+  for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
+    lua_pushinteger(L, layout[i].value);
+    lua_setfield(L, -2, layout[i].name);
+  }
+  lua_pushstring(L, LG_BLOB_MAGIC);
+  lua_setfield(L, -2, "MAGIC");
+  lua_setfield(L, -2, "blob_layout");
   return 1;
 }

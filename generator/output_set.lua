@@ -22,6 +22,15 @@ function Set:add(path, is_dir)
   return tmp
 end
 
+-- The temporary name the set's file `path` is being written under (a file
+-- derived from it, like OUT_weights.c from OUT.bin, reads it there).
+function Set:staged(path)
+  for _, e in ipairs(self.entries) do
+    if e.path == path then return e.tmp end
+  end
+  error("output set has no file " .. path)
+end
+
 -- Writes `data` as the set's file `path`; errors name `path`, not the temporary.
 function Set:write_file(path, data)
   host.write_file(self:add(path), data, path)

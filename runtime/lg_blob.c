@@ -93,6 +93,16 @@ lg_status lg_blob_check(const lg_blob *blob, const char *what, const char *expec
   uint32_t version = rd_u32(h + LG_BLOB_OFF_VERSION);
   if (version != LG_BLOB_VERSION)
     return lg_fail(err, errn, LG_ERR_UNSUPPORTED, "%s has blob format version %u, this runtime reads version %u; regenerate with a matching lucidgen", what, version, LG_BLOB_VERSION);
+  uint32_t mark;
+  memcpy(&mark, h + LG_BLOB_OFF_BYTE_ORDER, 4);
+  if (mark == 0x04030201u) {
+    const uint32_t one = 1;
+    const int cpu_little = *(const unsigned char *)&one == 1;
+    return lg_fail(err, errn, LG_ERR_MISMATCH, "%s holds %s-endian floats but this CPU is %s-endian; regenerate it for this CPU's target",
+                   what, cpu_little ? "big" : "little", cpu_little ? "little" : "big");
+  }
+  if (mark != LG_BLOB_BYTE_ORDER_MARK)
+    return lg_fail(err, errn, LG_ERR_FORMAT, "%s has no valid byte-order mark; regenerate it with lucidgen", what);
   uint64_t total = rd_u64(h + LG_BLOB_OFF_TOTAL), payload = rd_u64(h + LG_BLOB_OFF_PAYLOAD);
   if (rd_u32(h + LG_BLOB_OFF_HEADER_BYTES) != LG_BLOB_HEADER_BYTES || total != blob->size ||
       payload != total - LG_BLOB_HEADER_BYTES)

@@ -1,6 +1,6 @@
 /* lg_blob: the packed weight blob a generated model reads.
  *
- * Layout (little-endian, 512-byte header, then the payload):
+ * Layout (header fields little-endian, 512-byte header, then the payload):
  *   off   size  field
  *   0     8     magic "LGBLOB01"
  *   8     4     format version (LG_BLOB_VERSION)
@@ -11,7 +11,11 @@
  *   96    128   variant name, NUL-padded
  *   224   32    kernel target (avx512, avx2, generic), NUL-padded
  *   256   32    generator version, NUL-padded
- *   288   224   zero
+ *   288   4     byte-order mark: the uint32 0x01020304 stored in the payload's byte
+ *               order (04 03 02 01: little-endian floats), the target's order
+ *   292   220   zero
+ * Payload floats are in the byte order of the kernel target they were generated
+ * for; a reader whose CPU has the other order refuses the blob.
  * Every tensor in the payload starts on a 64-byte boundary of the payload;
  * the generated code addresses them as literal offsets from the payload start.
  * The generated header carries the payload sha256, so a blob from another
@@ -25,7 +29,8 @@
 #include "lg_status.h"
 
 #define LG_BLOB_MAGIC "LGBLOB01"
-#define LG_BLOB_VERSION 1u
+#define LG_BLOB_VERSION 2u
+#define LG_BLOB_BYTE_ORDER_MARK 0x01020304u
 #define LG_BLOB_HEADER_BYTES 512u
 #define LG_BLOB_ALIGN 64u
 
@@ -38,7 +43,8 @@ enum {
   LG_BLOB_OFF_SHA256 = 32,
   LG_BLOB_OFF_VARIANT = 96,
   LG_BLOB_OFF_TARGET = 224,
-  LG_BLOB_OFF_GENERATOR = 256
+  LG_BLOB_OFF_GENERATOR = 256,
+  LG_BLOB_OFF_BYTE_ORDER = 288
 };
 
 typedef struct lg_blob {
@@ -55,7 +61,7 @@ lg_status lg_blob_load(const char *path, lg_blob *blob, char *err, size_t errn);
 void lg_blob_wrap(lg_blob *blob, const void *data, size_t size);
 void lg_blob_free(lg_blob *blob);
 
-/* Validates magic, version, sizes, the variant name and the payload sha256
+/* Validates magic, version, the payload's byte order, sizes, the variant name and the payload sha256
  * against what the generated code was built for. `what` names the blob in
  * messages (usually its path). `verify_hash` 0 skips hashing the payload
  * (the header's hash is still compared). */

@@ -28,8 +28,10 @@
 #include <unistd.h>
 
 #ifdef LG_EMBED_WEIGHTS
-/* blob.S (lucidgen build --embed-weights): the blob inside the executable. */
-extern const unsigned char lg_embedded_blob[], lg_embedded_blob_end[];
+/* The blob inside the executable, LG_MODEL(BLOB_BYTES) long: `lucidgen build
+ * --embed-weights` links model_weights.S and names its symbol with
+ * -Dlg_embedded_blob=NAME_blob; CMake's lucidgen_add_classifier its own. */
+extern const unsigned char lg_embedded_blob[];
 #endif
 
 /* classifier_data.c, written by lucidgen (build, or --classifier-data): the
@@ -316,7 +318,7 @@ int main(int argc, char **argv) {
 #ifdef LG_EMBED_WEIGHTS
   if (!weights) {
     snprintf(blob_path, sizeof blob_path, "the embedded weight blob");
-    lg_blob_wrap(&blob, lg_embedded_blob, (size_t)(lg_embedded_blob_end - lg_embedded_blob));
+    lg_blob_wrap(&blob, lg_embedded_blob, LG_MODEL(BLOB_BYTES));
   } else
 #endif
   if (lg_blob_load(blob_path, &blob, err, sizeof err) != LG_OK)
@@ -340,6 +342,7 @@ int main(int argc, char **argv) {
   if (selftest) {
     float e, m;
     int rc = LG_MODEL(selftest)(arena, payload, out, &e, &m);
+    if (rc == 2) return die(2, "this build has no self-test data (generated with --no-golden)");
     printf("selftest %s: %s max|diff| %.3g (max|expected| %.3g, tolerance 1e-4 relative)\n", LG_MODEL(VARIANT),
            rc == 0 ? "PASS" : "FAIL", (double)e, (double)m);
     return rc;

@@ -22,7 +22,7 @@ function dwconv.lower(g, node, ctx)
   v.OWB = math.max(1, math.min(v.OW, ctx.target.vregs - v.KW - 2, 16))
   v.NORM, v.EPS = a.norm and 1 or 0, a.norm and a.norm.eps or 0
   local floats = v.C + v.TAPS * v.C
-  node.kernel = { template = "dwconv.c.in", vars = v,
+  node.kernel = { template = "dwconv.c.in", vars = v, stack = (v.OWB + v.KW) * ctx.target.vw * 4,
     fn = string.format("dwconv%dx%ds%d_%dx%dx%d%s%s", v.KH, v.KW, v.SH, v.IH, v.IW, v.C,
       v.N > 1 and ("_n" .. v.N) or "", a.norm and "_ln" or ""),
     strategy = string.format("row strips of %d pixels", v.OWB) }

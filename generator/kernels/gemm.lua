@@ -94,7 +94,9 @@ end
 function gemm.ukernel(mr, nv, nr, a)
   local name = string.format("f32_gemm_%dx%d%s%s", mr, nr, a.residual and "_res" or "",
     a.act and ("_" .. a.act) or "")
-  return { name = name, template = "ukernel_gemm.c.in", vars = { UK = name, MR = mr, NV = nv, NR = nr,
+  -- acc[MR][NV] and bv[NV] vectors, row[MR] pointers
+  local stack = (mr * nv + nv) * (nr // nv) * 4 + mr * 8
+  return { name = name, template = "ukernel_gemm.c.in", stack = stack, vars = { UK = name, MR = mr, NV = nv, NR = nr,
     RESIDUAL = a.residual and 1 or 0, RELU = a.act == "relu" and 1 or 0, GELU = a.act == "gelu" and 1 or 0 } }
 end
 
@@ -129,7 +131,10 @@ function gemm.lower(g, node, ctx)
   local shape = node.op == "linear" and string.format("linear_%d_%d", v.IC, v.OC)
     or string.format("conv%dx%ds%d%s_%dx%dx%d_%d", v.KH, v.KW, v.SH, v.GROUPS > 1 and ("_g" .. v.GROUPS) or "",
       v.IH, v.IW, v.IC, v.OC)
-  node.kernel = { template = "conv_gemm.c.in", vars = v, needs = needs,
+  -- the tile's A row pointers (a tap's each when indirect), the packed windows
+  local stack = (pointwise or packed) and mr * 8 or v.TAPS * mr * 8
+  if packed then stack = stack + mr * v.KPACK * 4 end
+  node.kernel = { template = "conv_gemm.c.in", vars = v, needs = needs, stack = stack,
     fn = shape .. (v.N > 1 and ("_n" .. v.N) or "") .. (a.residual and "_res" or "") .. (a.act and ("_" .. a.act) or ""),
     strategy = string.format("%s %dx%d tiles, %d tasks%s", pointwise and "gemm" or packed and "packed-window gemm"
       or "indirect gemm", mr, nr, v.TASKS, v.KBLOCKS > 1 and string.format(", K in %d blocks", v.KBLOCKS) or "") }

@@ -40,7 +40,8 @@ function grouped.lower(g, node, ctx)
   v.PERM = "{" .. table.concat(rows, ", ") .. "}"
   v.RESIDUAL, v.RELU, v.GELU = a.residual and 1 or 0, a.act == "relu" and 1 or 0, a.act == "gelu" and 1 or 0
   local floats = v.BLOCKS * v.BLOCK_FLOATS
-  node.kernel = { template = "grouped_conv.c.in", vars = v,
+  -- x0 (pointers) and zero_step per pixel and tap, acc and x vectors per pixel
+  node.kernel = { template = "grouped_conv.c.in", vars = v, stack = v.MR * v.TAPS * 12 + 2 * v.MR * vw * 4,
     fn = string.format("conv%dx%ds%d_g%d_%dx%dx%d_%d%s%s%s", v.KH, v.KW, v.SH, v.GROUPS, v.IH, v.IW, v.IC, v.OC,
       v.N > 1 and ("_n" .. v.N) or "", a.residual and "_res" or "", a.act and ("_" .. a.act) or ""),
     strategy = string.format("%d groups a vector, permuted inputs, %d-pixel tiles", v.GPV, v.MR) }

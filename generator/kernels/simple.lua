@@ -17,6 +17,7 @@ local function chunks(v)
   v.CHUNKS = cdiv(hw, v.CHUNK)
 end
 
+-- extra(v) -> scratch bytes in the arena, stack bytes of per-channel arrays
 local function kind(op, template, epilogues, extra)
   local d = { name = op, epilogues = epilogues or {} }
   function d.applies(_, node) return node.op == op end
@@ -28,8 +29,9 @@ local function kind(op, template, epilogues, extra)
     local v = { N = n, IH = ih, IW = iw, C = c, OH = oh, OW = ow, OC = oc, K = a.k or 0, S = a.stride or 0,
       PAD = a.pad or 0, PAD_ZERO = (a.pad_value == 0) and 1 or 0, EPS = a.eps or 0, GROUPS = a.groups or 0,
       CG = a.groups and c // a.groups or 0, RELU = a.act == "relu" and 1 or 0, CP = cdiv(c, vw) * vw }
-    local scratch = extra and extra(v) or 0
-    node.kernel = { template = template, vars = v, scratch_bytes = scratch,
+    local scratch, stack = 0, 8 * vw * 4 -- a few vectors (global pool: 8)
+    if extra then scratch, stack = extra(v) end
+    node.kernel = { template = template, vars = v, scratch_bytes = scratch, stack = stack,
       fn = string.format("%s_%dx%dx%d%s%s", op, ih, iw, c, n > 1 and ("_n" .. n) or "", a.act and ("_" .. a.act) or "") }
     node.blob = {}
     for _, role in ipairs({ "weight", "bias" }) do
@@ -45,11 +47,12 @@ simple.layernorm = kind("layernorm", "layernorm.c.in")
 simple.groupnorm = kind("groupnorm", "groupnorm.c.in", { { slot = "act", ops = { relu = true } } },
   function(v)
     chunks(v)
-    return v.N * v.CHUNKS * v.GROUPS * 2 * 4
+    -- acc, center, scale, shift [CP] and mean [GROUPS] floats
+    return v.N * v.CHUNKS * v.GROUPS * 2 * 4, (4 * v.CP + v.GROUPS) * 4
   end)
 simple.grn = kind("grn", "grn.c.in", nil, function(v)
   chunks(v)
-  return v.N * v.CHUNKS * v.CP * 4
+  return v.N * v.CHUNKS * v.CP * 4, v.CP * 4 -- factor[CP]
 end)
 simple.maxpool = kind("maxpool", "maxpool.c.in")
 simple.avgpool = kind("avgpool", "avgpool.c.in")

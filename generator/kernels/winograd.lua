@@ -58,7 +58,9 @@ function winograd.lower(g, node, ctx)
     v.UK_REM = rem.name
   end
   local floats = v.PANELS * v.PANEL_FLOATS
+  -- d, u (6x6), x[6], s[4][6], y[4] vectors and a[MR]
   node.kernel = { template = "winograd_f4x3.c.in", vars = v, needs = needs,
+    stack = (36 + 36 + 6 + 24 + 4) * ctx.target.vw * 4 + mr * 8,
     scratch_bytes = 36 * v.T * (v.IC + v.OC) * 4,
     fn = string.format("conv3x3s1_wino4x3_%dx%dx%d_%d%s%s%s", v.IH, v.IW, v.IC, v.OC, v.N > 1 and ("_n" .. v.N) or "",
       a.residual and "_res" or "", a.act and ("_" .. a.act) or ""),
