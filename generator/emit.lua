@@ -40,9 +40,12 @@ end
 
 local function uses_gelu(vars) return vars.GELU == 1 end
 
--- NAME_STACK_BYTES: the deepest kernel's arrays (its own and its microkernels',
--- which the compiler may inline side by side) plus the frames of the call chain
--- forward -> kernel -> microkernel and the registers they save and spill.
+-- NAME_STACK_BYTES, an estimate from the arrays kernels keep on the stack (their
+-- own and their microkernels', which the compiler may inline side by side): a
+-- kernel inlined into the forward function keeps its arrays in the forward
+-- frame (sequential kernels share those slots) while the kernel it calls next
+-- has its own, so twice the largest, plus the frames of the call chain and the
+-- registers they save and spill. examples/embedded measures it on a Cortex-M7.
 local FRAME_BYTES = 1024
 local function stack_bytes(kernel)
   local bytes = kernel.stack or 0
@@ -141,7 +144,7 @@ function emit.generate(g, ctx)
     BLOB_OFF_SHA256 = layout.OFF_SHA256, BLOB_OFF_VARIANT = layout.OFF_VARIANT,
     BLOB_OFF_BYTE_ORDER = layout.OFF_BYTE_ORDER, BYTE_ORDER = ctx.byte_order or t.byte_order,
     LINKED = wf.format ~= "bin" and 1 or 0, WEIGHTS_FORMAT = wf.format, WEIGHTS_FILE = wf.file or "",
-    WEIGHTS_SECTION = wf.section or "", STACK_BYTES = FRAME_BYTES + stack,
+    WEIGHTS_SECTION = wf.section or "", STACK_BYTES = FRAME_BYTES + 2 * stack,
     GOLDEN = ctx.blob_plan.golden_in and 1 or 0,
     NUM_LAYERS = #g.nodes, MACS = total_macs, SELFTEST_TOL = "1e-4",
     -- "_MODEL_H": no runtime header (LG_BLOB_H, ...) can share it, whatever --name is

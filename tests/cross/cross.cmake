@@ -1,0 +1,20 @@
+# Other CPUs under emulation (label `cross`; toolchains and qemu from
+# .ci/install-deps, skipped with exit 77 where they are missing):
+# - the microkernel sweep for neon (aarch64-linux-gnu-gcc, qemu-aarch64) and
+#   for cortex-m (its tiles are plain C: this machine runs them);
+# - NEON classifiers against this machine's output;
+# - examples/embedded: a model from flash on an emulated Cortex-M7 (MPS2 AN500).
+add_test(NAME cross_kernel_sweep_neon
+  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/unit/kernel_sweep.py $<TARGET_FILE:lucidgen> --targets neon
+    --cc aarch64-linux-gnu-gcc --run "qemu-aarch64 -L /usr/aarch64-linux-gnu")
+add_test(NAME cross_kernel_sweep_cortex_m
+  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/unit/kernel_sweep.py $<TARGET_FILE:lucidgen> --targets cortex-m)
+foreach(variant resnet18_a1_in1k convnextv2_atto_fcmae_ft_in1k)
+  add_test(NAME cross_neon_vs_x86_${variant}
+    COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cross/neon_vs_x86.py $<TARGET_FILE:lucidgen> ${variant} --size 64)
+endforeach()
+add_test(NAME cross_mps2_cortex_m7_selftest_from_flash
+  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cross/mps2_cortex_m7.py $<TARGET_FILE:lucidgen>)
+set_tests_properties(cross_kernel_sweep_neon cross_kernel_sweep_cortex_m cross_neon_vs_x86_resnet18_a1_in1k
+  cross_neon_vs_x86_convnextv2_atto_fcmae_ft_in1k cross_mps2_cortex_m7_selftest_from_flash
+  PROPERTIES LABELS cross SKIP_RETURN_CODE 77 TIMEOUT 900)
