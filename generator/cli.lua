@@ -50,6 +50,10 @@ code:
                                as an aligned const array; asm: also OUT_weights.S, an .incbin object
                                (big blobs); both define NAME_blob in a section a linker script puts in flash
   --weights-section NAME       that section (default .rodata.lucidgen)
+  --arena-pools NAME:SIZE,...  place activations in up to 8 named pools, tried in order (e.g.
+                               dtcm:128K,sram:512K,sdram; sizes in bytes, K or M; the last may have none);
+                               the header gets NAME_POOL_<NAME>_BYTES each and NAME_forward_pools
+  --io-in-arena                the input and output get places in the arena (NAME_IN_OFFSET, NAME_OUT_OFFSET)
   --no-golden                  leave the self-test data out of the blob (NAME_selftest returns 2)
   --byte-order little|big      of the blob's floats (default: the target's; generic builds either)
   --embed-weights              (build) compile the blob into the executable
@@ -69,12 +73,13 @@ local VALUED = {
   ["--size"] = "size", ["--batch"] = "batch", ["--prefix"] = "prefix", ["--revision"] = "revision",
   ["--cache-dir"] = "cache_dir", ["--name"] = "name", ["--target"] = "target", ["--family"] = "family",
   ["--config"] = "config", ["--classifier-data"] = "classifier_data", ["--weights-format"] = "weights_format",
-  ["--weights-section"] = "weights_section", ["--byte-order"] = "byte_order",
+  ["--weights-section"] = "weights_section", ["--byte-order"] = "byte_order", ["--arena-pools"] = "arena_pools",
 }
 local FLAGS = {
   ["--no-strict"] = "no_strict", ["--check-finite"] = "check_finite", ["--offline"] = "offline", ["--json"] = "json", ["--layers"] = "layers",
   ["--embed-weights"] = "embed_weights", ["--verbose"] = "verbose", ["--quiet"] = "quiet", ["--help"] = "help",
   ["-h"] = "help", ["--version"] = "version", ["--no-winograd"] = "no_winograd", ["--no-golden"] = "no_golden",
+  ["--io-in-arena"] = "io_in_arena",
 }
 
 local function parse_int(opt, s, min, max)
@@ -86,6 +91,33 @@ local function parse_int(opt, s, min, max)
     errors.user("%s may be at most %d, lucidgen's limit (got %d); see SECURITY.md for the limits", opt, max, n)
   end
   return n
+end
+
+local MAX_POOLS = 8
+
+-- "dtcm:128K,sram:512K,sdram" -> { {name = "dtcm", size = 131072}, ..., {name = "sdram"} }
+local function parse_pools(spec)
+  local pools, seen = {}, {}
+  for item in (spec .. ","):gmatch("([^,]*),") do
+    local name, size = item:match("^([%a_][%w_]*):(%d+[KkMm]?)$")
+    if not name then name = item:match("^([%a_][%w_]*)$") end
+    if not name then
+      errors.user("--arena-pools: '%s' is not NAME:SIZE or NAME (e.g. dtcm:128K,sram:512K,sdram)", item)
+    end
+    if seen[name] then errors.user("--arena-pools: pool '%s' is named twice", name) end
+    seen[name] = true
+    local bytes
+    if size then
+      local unit = ({ k = 1024, m = 1024 * 1024 })[size:sub(-1):lower()] or 1
+      bytes = math.tointeger(tonumber(size:match("^%d+"))) * unit
+    end
+    if #pools > 0 and not pools[#pools].size then
+      errors.user("--arena-pools: only the last pool may be without a size ('%s' is not last)", pools[#pools].name)
+    end
+    pools[#pools + 1] = { name = name, size = bytes }
+  end
+  if #pools > MAX_POOLS then errors.user("--arena-pools: %d pools; at most %d", #pools, MAX_POOLS) end
+  return pools
 end
 
 function cli.parse(argv)
@@ -124,6 +156,7 @@ function cli.parse(argv)
     errors.user("--weights-section '%s' is not a section name; use letters, digits, _ and . (e.g. .rodata.lucidgen)",
       o.weights_section)
   end
+  if o.arena_pools then o.arena_pools = parse_pools(o.arena_pools) end
   if o.byte_order and o.byte_order ~= "little" and o.byte_order ~= "big" then
     errors.user("--byte-order must be little or big, got '%s'", o.byte_order)
   end

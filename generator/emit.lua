@@ -23,19 +23,51 @@ local function fmt_floats(list)
   return table.concat(out, ", ")
 end
 
+-- Where an activation lives: ACT(offset) in the arena, ACT(pool, offset) with pools.
+local function act(g, id)
+  local v = g.values[id]
+  if #g.pools == 1 then return string.format("ACT(%d)", v.offset) end
+  return string.format("ACT(%d, %d)", v.pool - 1, v.offset)
+end
+
 -- The arguments of a kernel call: inputs (but the fused shortcut), weights in
 -- blob order, the output, the shortcut, the scratch.
 local function call_args(g, node)
   local args = {}
   -- fusion appends the shortcut as the last input
-  for i = 1, #node.inputs - (node.attrs.residual and 1 or 0) do
-    args[#args + 1] = string.format("ACT(%d)", g.values[node.inputs[i]].offset)
-  end
+  for i = 1, #node.inputs - (node.attrs.residual and 1 or 0) do args[#args + 1] = act(g, node.inputs[i]) end
   for _, it in ipairs(node.blob) do args[#args + 1] = string.format("WGT(%d)", it.offset) end
-  args[#args + 1] = string.format("ACT(%d)", g.values[node.output].offset)
-  if node.attrs.residual then args[#args + 1] = string.format("ACT(%d)", g.values[node.attrs.residual].offset) end
-  if node.scratch then args[#args + 1] = string.format("ACT(%d)", g.values[node.scratch].offset) end
+  args[#args + 1] = act(g, node.output)
+  if node.attrs.residual then args[#args + 1] = act(g, node.attrs.residual) end
+  if node.scratch then args[#args + 1] = act(g, node.scratch) end
   return table.concat(args, ", ")
+end
+
+-- The pools' part of the header and the forward functions (--arena-pools).
+local function pool_vars(g, P, vars)
+  local macros, fields, bases, members = {}, {}, {}, {}
+  for i, pool in ipairs(g.pools) do
+    macros[i] = string.format("#define %sPOOL_%s_BYTES %du", P, pool.name:upper(), pool.bytes)
+    fields[i] = string.format("  void *%s; /* %s%sPOOL_%s_BYTES */", pool.name, pool.size and
+      string.format("at most %d bytes; ", pool.size) or "", P, pool.name:upper())
+    bases[i] = string.format("arena_ + %d", pool.base)
+    members[i] = string.format("pools->%s", pool.name)
+  end
+  vars.POOLS, vars.NUM_POOLS = #g.pools > 1 and 1 or 0, #g.pools
+  vars.POOL_MACROS, vars.POOL_FIELDS = table.concat(macros, "\n"), table.concat(fields, "\n")
+  vars.POOL_BASES, vars.POOL_MEMBERS = table.concat(bases, ", "), table.concat(members, ", ")
+  local spec = {}
+  for i, pool in ipairs(g.pools) do spec[i] = pool.name .. (pool.size and (":" .. pool.size) or "") end
+  vars.POOL_SPEC = table.concat(spec, ",")
+  -- --io-in-arena: where the caller writes the input and reads the output
+  local io = g.input_nchw_id ~= nil
+  vars.IO_IN_ARENA = io and 1 or 0
+  if io then
+    local i, o = g.values[g.input_nchw_id], g.values[g.output_id]
+    vars.INPUT_NCHW_ACT = act(g, g.input_nchw_id)
+    vars.IN_OFFSET, vars.OUT_OFFSET = i.offset, o.offset
+    vars.IN_POOL, vars.OUT_POOL = g.pools[i.pool].name, g.pools[o.pool].name
+  end
 end
 
 local function uses_gelu(vars) return vars.GELU == 1 end
@@ -107,7 +139,7 @@ function emit.generate(g, ctx)
     body[#body + 1] = string.format("    %s(%s);", fn, call_args(g, node))
     layer_table[#layer_table + 1] = string.format('    {"%s", "%s", %.17g},', label, k.kind, macs)
     body[#body + 1] = "    if (hook) {\n      OMP_SINGLE"
-    body[#body + 1] = string.format("      hook(ctx, \"%s\", ACT(%d), %d, %d, %d, %d);\n    }", label, out.offset, n, h, w, c)
+    body[#body + 1] = string.format("      hook(ctx, \"%s\", %s, %d, %d, %d, %d);\n    }", label, act(g, node.output), n, h, w, c)
 
     local live = 0
     for _, v in pairs(g.values) do
@@ -116,7 +148,8 @@ function emit.generate(g, ctx)
     report.layers[#report.layers + 1] = {
       name = node.name, op = node.op, fused = node.absorbed or {}, kernel = fn, kind = k.kind,
       strategy = k.strategy, output = label, shape_nhwc = { n, h, w, c }, macs = macs,
-      weight_bytes = weight_bytes, arena_offset = out.offset, live_bytes = live, algorithm_error = k.error,
+      weight_bytes = weight_bytes, arena_offset = out.offset, pool = #g.pools > 1 and g.pools[out.pool].name or nil,
+      live_bytes = live, algorithm_error = k.error,
     }
   end
 
@@ -150,9 +183,10 @@ function emit.generate(g, ctx)
     -- "_MODEL_H": no runtime header (LG_BLOB_H, ...) can share it, whatever --name is
     GUARD = (P .. "MODEL_H"):upper():gsub("[^%w]", "_"),
     INCLUDE = t.include or false,
-    INPUT_OFFSET = g.values[g.input_id].offset, OUTPUT_OFFSET = g.values[g.output_id].offset,
+    INPUT_ACT = act(g, g.input_id), OUTPUT_ACT = act(g, g.output_id),
     GOLDEN_IN_OFFSET = ctx.blob_plan.golden_in, GOLDEN_OUT_OFFSET = ctx.blob_plan.golden_out,
   }
+  pool_vars(g, P, common)
   local kernels, uks = {}, {}
   for i, fn in ipairs(order) do kernels[i] = instances[fn] end
   for i, name in ipairs(uk_order) do uks[i] = ukernels[name] end
@@ -167,6 +201,10 @@ function emit.generate(g, ctx)
 
   report.totals = { macs = total_macs, weight_bytes = ctx.blob_plan.weight_bytes, arena_bytes = g.arena_bytes,
     activation_bytes = g.activation_bytes, layers = #g.nodes, kernels = #order }
+  if #g.pools > 1 then
+    report.totals.pools = {}
+    for i, pool in ipairs(g.pools) do report.totals.pools[i] = { name = pool.name, bytes = pool.bytes, size = pool.size } end
+  end
   report.variant, report.target, report.blob_sha256 = v.name, t.name, ctx.blob_sha
   report.cflags = t.cflags -- what the target's code needs beyond -O3 (build systems read it)
   report.input_nchw = { in_shape[1], in_shape[2], in_shape[3], in_shape[4] }

@@ -113,7 +113,7 @@ function generate.compile_graph(g, bind, o, src)
   g = require("passes.fold_layer_scale")(g)
   g = require("passes.fuse_epilogues")(g, kctx)
   g = require("passes.lower_kernels")(g, kctx)
-  g = require("passes.plan_arena")(g)
+  g = require("passes.plan_arena")(g, o.arena_pools, o.io_in_arena)
   return { g = g, target = target, summary = summary, golden_in = golden_in, golden_out = golden_out }
 end
 

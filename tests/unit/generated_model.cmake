@@ -28,3 +28,11 @@ foreach(args ${LG_GENERATED_EXAMPLES})
     COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> generated-is-current ${name})
   set_tests_properties(unit_generated_${name}_is_current PROPERTIES LABELS unit)
 endforeach()
+# Embedded builds on this machine: the blob linked in (--weights-format c|asm),
+# byte order, --no-golden; activations in pools (--arena-pools, --io-in-arena).
+add_test(NAME unit_weights_formats_byte_order_no_golden
+  COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> weights-formats --config
+    ${CMAKE_SOURCE_DIR}/examples/embedded/model.lua)
+add_test(NAME unit_arena_pools_io_in_arena
+  COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> arena-pools resnet18_a1_in1k --size 64)
+set_tests_properties(unit_weights_formats_byte_order_no_golden unit_arena_pools_io_in_arena PROPERTIES LABELS unit)

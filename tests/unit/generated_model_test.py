@@ -16,6 +16,15 @@
       timm's eval transform (same logits as timm's tensor via --input-raw, not
       those of a center crop), --output-raw holds every image's row in order,
       and the payload is re-hashed only with --verify / --selftest.
+  arena-pools VARIANT [options]: a model planned into three pools with the input
+      and output in them (--arena-pools, --io-in-arena) gives the bits of the same
+      model in one arena, run contiguously, from pools allocated apart, and with
+      NULL in/out; pools too small for an activation are a one-line user error.
+  weights-formats VARIANT [options]: --weights-format c and asm link the blob as
+      m_blob (64-byte aligned, in .rodata.lucidgen) that the generated check accepts
+      and the self-test runs on; --byte-order big writes every payload float
+      byte-swapped and the runtime refuses it on this CPU in one line; --no-golden
+      leaves the golden data out and --selftest says so (exit 2).
   generated-is-current DIR: regenerate the checked-in example in generated/DIR
       with the options recorded in its generate.args and require byte-identical
       output (the generator is deterministic and the copy is current).
@@ -24,6 +33,7 @@ import filecmp
 import json
 import os
 import random
+import re
 import shlex
 import struct
 import subprocess
@@ -73,6 +83,91 @@ def embed_weights(lucidgen, variant, opts):
             print(f"NOT OK embed-weights {variant}: selftest exit {r.returncode}")
             return 1
     print(f"OK embed-weights {variant}")
+    return 0
+
+
+def arena_pools(lucidgen, variant, opts):
+    with tempfile.TemporaryDirectory() as d:
+        # placement does not depend on the target: portable C compiles anywhere
+        gen = [lucidgen, variant, "--random-init", "--quiet", "--target", "generic"] + opts
+        sh(gen + ["--name", "plain", "-o", os.path.join(d, "plain.c")])
+        sh(gen + ["--name", "pooled", "--arena-pools", "dtcm:64K,sram:192K,sdram", "--io-in-arena", "-o",
+                  os.path.join(d, "pooled.c")])
+        exe = os.path.join(d, "pools")
+        sh(["cc", "-std=c11", "-O2", "-fopenmp", "-Wall", "-Wextra", "-Werror", "-I", d,
+            os.path.join(ROOT, "tests/unit/arena_pools.c"), os.path.join(d, "plain.c"), os.path.join(d, "pooled.c"),
+            "-o", exe, "-lm"])
+        r = subprocess.run([exe, os.path.join(d, "plain.bin"), os.path.join(d, "pooled.bin")], capture_output=True,
+                           text=True)
+        print(r.stdout + r.stderr, end="")
+        if r.returncode != 0:
+            print(f"NOT OK arena-pools {variant}: exit {r.returncode}")
+            return 1
+        out = os.path.join(d, "never.c")
+        r = subprocess.run(gen + ["--arena-pools", "a:1K,b:2K", "-o", out], capture_output=True, text=True)
+        lines = r.stderr.strip().splitlines()
+        if r.returncode != 2 or len(lines) != 1 or "fits no pool" not in lines[0] or os.path.exists(out):
+            print(f"NOT OK arena-pools: pools too small: exit {r.returncode}, {lines}")
+            return 1
+    print(f"OK arena-pools {variant}: pools, pools apart and io-in-arena give the one-arena bits; "
+          f"too-small pools refused ({lines[0]})")
+    return 0
+
+
+def weights_formats(lucidgen, variant, opts):
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        gen = [lucidgen, variant] + opts + ["--random-init", "--quiet", "--target", "generic", "--name", "m"]
+        for fmt in ("c", "asm"):
+            sub = os.path.join(d, fmt)
+            os.makedirs(sub)
+            sh(gen + ["--weights-format", fmt, "-o", os.path.join(sub, "m.c")])
+            weights = os.path.join(sub, "m_weights." + ("c" if fmt == "c" else "S"))
+            exe, obj = os.path.join(sub, "linked"), os.path.join(sub, "weights.o")
+            sh(["cc", "-c", "-Wa,-I" + sub, "-I", sub, weights, "-o", obj])
+            sh(["cc", "-std=c11", "-O2", "-fopenmp-simd", "-Wall", "-Wextra", "-Werror", "-I", sub,
+                os.path.join(ROOT, "tests/unit/linked_weights.c"), os.path.join(sub, "m.c"), obj, "-o", exe, "-lm"])
+            r = subprocess.run([exe], capture_output=True, text=True)
+            print("\n".join(f"[{fmt}] {line}" for line in r.stdout.splitlines()))
+            if r.returncode != 0:
+                problems.append(f"--weights-format {fmt}: exit {r.returncode}")
+            sections = subprocess.run(["objdump", "-h", obj], capture_output=True, text=True).stdout
+            if not re.search(r"\.rodata\.lucidgen .*\n.*\bREADONLY\b", sections) or "2**6" not in sections:
+                problems.append(f"--weights-format {fmt}: the object has no read-only, 64-byte aligned "
+                                f".rodata.lucidgen:\n{sections}")
+        # the same weights in both byte orders: every payload float swapped, the header's mark too
+        little, big = os.path.join(d, "le.c"), os.path.join(d, "be.c")
+        sh(gen + ["-o", little])
+        sh(gen + ["--byte-order", "big", "-o", big])
+        le, be = open(little[:-2] + ".bin", "rb").read(), open(big[:-2] + ".bin", "rb").read()
+        swapped = b"".join(be[i:i + 4][::-1] for i in range(512, len(be), 4))
+        if le[512:] != swapped:
+            problems.append("--byte-order big: the payload is not the little-endian one with each float swapped")
+        if le[288:292] != b"\x04\x03\x02\x01" or be[288:292] != b"\x01\x02\x03\x04":
+            problems.append(f"byte-order marks {le[288:292]!r} / {be[288:292]!r}")
+        exe = os.path.join(d, "be_exe")
+        sh([lucidgen, "build", variant] + opts + ["--random-init", "--quiet", "--target", "generic", "--byte-order",
+                                                  "big", "-o", exe])
+        r = subprocess.run([exe, "--selftest"], capture_output=True, text=True)
+        lines = r.stderr.strip().splitlines()
+        if r.returncode != 2 or len(lines) != 1 or "big-endian floats but this CPU is little-endian" not in r.stderr:
+            problems.append(f"a big-endian blob on this CPU: exit {r.returncode}, {lines}")
+        else:
+            print("OK big-endian blob refused: " + lines[0])
+        exe = os.path.join(d, "nogolden")
+        sh([lucidgen, "build", variant] + opts + ["--random-init", "--quiet", "--target", "generic", "--no-golden",
+                                                  "-o", exe])
+        with_golden = os.path.getsize(little[:-2] + ".bin")
+        without = os.path.getsize(exe + ".bin")
+        r = subprocess.run([exe, "--selftest"], capture_output=True, text=True)
+        if without >= with_golden or r.returncode != 2 or "--no-golden" not in r.stderr:
+            problems.append(f"--no-golden: blob {without} vs {with_golden} bytes, selftest exit {r.returncode}: {r.stderr}")
+        else:
+            print(f"OK --no-golden: blob {with_golden - without} bytes smaller; " + r.stderr.strip())
+    if problems:
+        print("NOT OK weights-formats: " + "; ".join(problems))
+        return 1
+    print(f"OK weights-formats {variant}")
     return 0
 
 
@@ -253,6 +348,10 @@ if __name__ == "__main__":
         sys.exit(arena_guard(lucidgen, rest[0], rest[1:]))
     if mode == "embed-weights":
         sys.exit(embed_weights(lucidgen, rest[0], rest[1:]))
+    if mode == "arena-pools":
+        sys.exit(arena_pools(lucidgen, rest[0], rest[1:]))
+    if mode == "weights-formats":
+        sys.exit(weights_formats(lucidgen, rest[0], rest[1:]))
     if mode == "foreign-cpu":
         sys.exit(foreign_cpu(lucidgen, rest[0], rest[1:]))
     if mode == "threads-identical":

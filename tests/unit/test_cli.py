@@ -59,6 +59,22 @@ def invalid_option_values_name_the_option():
 
 
 @case
+def embedded_option_values_name_the_option():
+    problems = []
+    for opt, val, needle in [("--weights-format", "elf", "--weights-format"), ("--weights-section", "bad name", "section"),
+                             ("--byte-order", "middle", "--byte-order"), ("--arena-pools", "a:1K,,b", "--arena-pools"),
+                             ("--arena-pools", "a,b:1K", "only the last pool"), ("--arena-pools", "a:1K,a", "twice"),
+                             ("--arena-pools", ",".join(f"p{i}:1K" for i in range(9)), "at most 8"),
+                             ("--target", "avx2", None)]:
+        args = ["resnet18_a1_in1k", "--random-init", opt, val, "-o", "/tmp/never_written.c"]
+        if needle is None:  # a target of fixed byte order
+            args += ["--byte-order", "big"]
+            needle = "only --target generic"
+        problems += one_line_error(run(*args), 2, needle)
+    return problems + (["/tmp/never_written.c was written"] if os.path.exists("/tmp/never_written.c") else [])
+
+
+@case
 def unknown_option_is_exit_2():
     return one_line_error(run("resnet18_a1_in1k", "--frobnicate"), 2, "--frobnicate")
 
