@@ -16,9 +16,10 @@ local targets = {
              cflags = { "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma" } },
   avx2 = { isa = "AVX2 + FMA", vec = "vec_avx2.c.in", vw = 8, vregs = 16, l1 = 32 * 1024, l2 = 256 * 1024,
            include = "immintrin.h", openmp = true, byte_order = "little", cflags = { "-mavx2", "-mfma" } },
-  -- AArch64: Advanced SIMD is part of the base ISA, so no flag is needed
+  -- AArch64: Advanced SIMD is part of the base ISA, so no flag is needed; caches of
+  -- a Cortex-A55/A76-class core (its share of the cluster's L2)
   neon = { isa = "AArch64 NEON (Advanced SIMD)", vec = "vec_neon.c.in", vw = 4, vregs = 32,
-           l1 = 32 * 1024, l2 = 512 * 1024, include = "arm_neon.h", openmp = true, byte_order = "little", cflags = {} },
+           l1 = 32 * 1024, l2 = 256 * 1024, include = "arm_neon.h", openmp = true, byte_order = "little", cflags = {} },
   -- Cortex-M4F/M7/M33/M55 class MCUs: scalar single-precision FPU with 32 s-registers,
   -- one core, no OpenMP; tiles keep their accumulators in those registers (gemm.lua)
   ["cortex-m"] = { isa = "Cortex-M single-precision FPU (scalar)", vec = "vec_scalar.c.in", vw = 1, vregs = 32,
