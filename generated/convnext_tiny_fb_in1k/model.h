@@ -5,6 +5,8 @@
 #ifndef CONVNEXT_TINY_MODEL_H
 #define CONVNEXT_TINY_MODEL_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,9 +34,33 @@ extern "C" {
 /* bytes: activation arena (planned by liveness) and packed weights (blob payload) */
 #define convnext_tiny_ARENA_BYTES 7225344u
 #define convnext_tiny_WEIGHT_BYTES 114354624u
+/* the blob: a 512-byte header, then the payload convnext_tiny_forward reads (little-endian floats) */
 #define convnext_tiny_BLOB_BYTES 114961280u
+#define convnext_tiny_BLOB_HEADER_BYTES 512u
 #define convnext_tiny_BLOB_SHA256 "7a230877894d113f353eee94a4ebfbcd739bd331169c355ab67f039030a1c7e1"
+/* stack one convnext_tiny_forward call takes on one thread, estimated from the arrays its kernels
+ * keep on the stack (twice the largest: one kernel inlined into the forward frame, the
+ * next one called from it) plus 1 KB of frames; reserve it on top of the caller's own */
+#define convnext_tiny_STACK_BYTES 5120u
 #define convnext_tiny_NUM_LAYERS 65
+
+/* Checks a blob in memory (header + payload, `bytes` long) before convnext_tiny_forward reads it:
+ * magic, format version, byte order, size, 64-byte alignment, variant and the payload
+ * sha256 its header records against this code's. Freestanding: no I/O, no allocation, no
+ * hash of the payload (runtime/lg_blob.c's lg_blob_check also hashes). Returns convnext_tiny_BLOB_OK
+ * or the first check that failed; convnext_tiny_blob_error(code) says what it means. */
+enum {
+  convnext_tiny_BLOB_OK,
+  convnext_tiny_BLOB_BAD_MAGIC,
+  convnext_tiny_BLOB_MISALIGNED,
+  convnext_tiny_BLOB_BAD_VERSION,
+  convnext_tiny_BLOB_BYTE_ORDER,
+  convnext_tiny_BLOB_BAD_SIZE,
+  convnext_tiny_BLOB_OTHER_VARIANT,
+  convnext_tiny_BLOB_OTHER_GENERATION
+};
+int convnext_tiny_blob_check(const void *blob, size_t bytes);
+const char *convnext_tiny_blob_error(int code);
 
 /* Runs the model. in_nchw: convnext_tiny_IN_FLOATS normalized floats; out: convnext_tiny_OUT_FLOATS;
  * arena: convnext_tiny_ARENA_BYTES bytes, 64-byte aligned, reused across calls;
@@ -58,7 +84,8 @@ extern const convnext_tiny_layer_info convnext_tiny_layers[convnext_tiny_NUM_LAY
 
 /* Runs the golden input stored in the blob and compares with the output the
  * generator's reference path computed. out: convnext_tiny_OUT_FLOATS scratch floats.
- * Returns 0 when max|diff| <= 1e-4 * max|expected|, else 1. */
+ * Returns 0 when max|diff| <= 1e-4 * max|expected|, 1 when not, 2 when the blob
+ * has no golden data (generated with --no-golden). */
 int convnext_tiny_selftest(void *arena, const void *blob, float *out, float *max_abs_err, float *max_abs_expected);
 
 #ifdef __cplusplus

@@ -5,6 +5,8 @@
 #ifndef RESNET18_MODEL_H
 #define RESNET18_MODEL_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,9 +34,33 @@ extern "C" {
 /* bytes: activation arena (planned by liveness) and packed weights (blob payload) */
 #define resnet18_ARENA_BYTES 6021120u
 #define resnet18_WEIGHT_BYTES 75066816u
+/* the blob: a 512-byte header, then the payload resnet18_forward reads (little-endian floats) */
 #define resnet18_BLOB_BYTES 75673472u
+#define resnet18_BLOB_HEADER_BYTES 512u
 #define resnet18_BLOB_SHA256 "77445b34a8d3281b80f84a57e878002a470ddb0baa4f8f373165d682442bdb98"
+/* stack one resnet18_forward call takes on one thread, estimated from the arrays its kernels
+ * keep on the stack (twice the largest: one kernel inlined into the forward frame, the
+ * next one called from it) plus 1 KB of frames; reserve it on top of the caller's own */
+#define resnet18_STACK_BYTES 9872u
 #define resnet18_NUM_LAYERS 23
+
+/* Checks a blob in memory (header + payload, `bytes` long) before resnet18_forward reads it:
+ * magic, format version, byte order, size, 64-byte alignment, variant and the payload
+ * sha256 its header records against this code's. Freestanding: no I/O, no allocation, no
+ * hash of the payload (runtime/lg_blob.c's lg_blob_check also hashes). Returns resnet18_BLOB_OK
+ * or the first check that failed; resnet18_blob_error(code) says what it means. */
+enum {
+  resnet18_BLOB_OK,
+  resnet18_BLOB_BAD_MAGIC,
+  resnet18_BLOB_MISALIGNED,
+  resnet18_BLOB_BAD_VERSION,
+  resnet18_BLOB_BYTE_ORDER,
+  resnet18_BLOB_BAD_SIZE,
+  resnet18_BLOB_OTHER_VARIANT,
+  resnet18_BLOB_OTHER_GENERATION
+};
+int resnet18_blob_check(const void *blob, size_t bytes);
+const char *resnet18_blob_error(int code);
 
 /* Runs the model. in_nchw: resnet18_IN_FLOATS normalized floats; out: resnet18_OUT_FLOATS;
  * arena: resnet18_ARENA_BYTES bytes, 64-byte aligned, reused across calls;
@@ -58,7 +84,8 @@ extern const resnet18_layer_info resnet18_layers[resnet18_NUM_LAYERS];
 
 /* Runs the golden input stored in the blob and compares with the output the
  * generator's reference path computed. out: resnet18_OUT_FLOATS scratch floats.
- * Returns 0 when max|diff| <= 1e-4 * max|expected|, else 1. */
+ * Returns 0 when max|diff| <= 1e-4 * max|expected|, 1 when not, 2 when the blob
+ * has no golden data (generated with --no-golden). */
 int resnet18_selftest(void *arena, const void *blob, float *out, float *max_abs_err, float *max_abs_expected);
 
 #ifdef __cplusplus

@@ -5,6 +5,8 @@
 #ifndef BIT_50X1_MODEL_H
 #define BIT_50X1_MODEL_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,9 +34,33 @@ extern "C" {
 /* bytes: activation arena (planned by liveness) and packed weights (blob payload) */
 #define bit_50x1_ARENA_BYTES 10035200u
 #define bit_50x1_WEIGHT_BYTES 144394176u
+/* the blob: a 512-byte header, then the payload bit_50x1_forward reads (little-endian floats) */
 #define bit_50x1_BLOB_BYTES 145000832u
+#define bit_50x1_BLOB_HEADER_BYTES 512u
 #define bit_50x1_BLOB_SHA256 "3429a5399f150fdd7f7b827c068840b0d950b4253783d94286b73102d040d761"
+/* stack one bit_50x1_forward call takes on one thread, estimated from the arrays its kernels
+ * keep on the stack (twice the largest: one kernel inlined into the forward frame, the
+ * next one called from it) plus 1 KB of frames; reserve it on top of the caller's own */
+#define bit_50x1_STACK_BYTES 66816u
 #define bit_50x1_NUM_LAYERS 105
+
+/* Checks a blob in memory (header + payload, `bytes` long) before bit_50x1_forward reads it:
+ * magic, format version, byte order, size, 64-byte alignment, variant and the payload
+ * sha256 its header records against this code's. Freestanding: no I/O, no allocation, no
+ * hash of the payload (runtime/lg_blob.c's lg_blob_check also hashes). Returns bit_50x1_BLOB_OK
+ * or the first check that failed; bit_50x1_blob_error(code) says what it means. */
+enum {
+  bit_50x1_BLOB_OK,
+  bit_50x1_BLOB_BAD_MAGIC,
+  bit_50x1_BLOB_MISALIGNED,
+  bit_50x1_BLOB_BAD_VERSION,
+  bit_50x1_BLOB_BYTE_ORDER,
+  bit_50x1_BLOB_BAD_SIZE,
+  bit_50x1_BLOB_OTHER_VARIANT,
+  bit_50x1_BLOB_OTHER_GENERATION
+};
+int bit_50x1_blob_check(const void *blob, size_t bytes);
+const char *bit_50x1_blob_error(int code);
 
 /* Runs the model. in_nchw: bit_50x1_IN_FLOATS normalized floats; out: bit_50x1_OUT_FLOATS;
  * arena: bit_50x1_ARENA_BYTES bytes, 64-byte aligned, reused across calls;
@@ -58,7 +84,8 @@ extern const bit_50x1_layer_info bit_50x1_layers[bit_50x1_NUM_LAYERS];
 
 /* Runs the golden input stored in the blob and compares with the output the
  * generator's reference path computed. out: bit_50x1_OUT_FLOATS scratch floats.
- * Returns 0 when max|diff| <= 1e-4 * max|expected|, else 1. */
+ * Returns 0 when max|diff| <= 1e-4 * max|expected|, 1 when not, 2 when the blob
+ * has no golden data (generated with --no-golden). */
 int bit_50x1_selftest(void *arena, const void *blob, float *out, float *max_abs_err, float *max_abs_expected);
 
 #ifdef __cplusplus
