@@ -7,6 +7,7 @@
 --   include      the intrinsics header the vocabulary needs (nil: plain C11)
 --   cflags       what the compiler must be told to use the ISA
 --   openmp       false: a bare-metal core; the header's build line says -fopenmp-simd
+--   bare_cc, bare_cflags   that build line's compiler and flags (default: cc and cflags)
 --   byte_order   of the payload floats the target reads ("little" or "big")
 local errors = require("errors")
 
@@ -24,7 +25,8 @@ local targets = {
   -- one core, no OpenMP; tiles keep their accumulators in those registers (gemm.lua)
   ["cortex-m"] = { isa = "Cortex-M single-precision FPU (scalar)", vec = "vec_scalar.c.in", vw = 1, vregs = 32,
                    l1 = 16 * 1024, l2 = 64 * 1024, openmp = false, byte_order = "little", cflags = {},
-                   bare_cflags = { "-mthumb", "-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard" } },
+                   bare_cc = "arm-none-eabi-gcc", -- and the core's flags; -fno-math-errno makes sqrtf one instruction
+                   bare_cflags = { "-mthumb", "-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard", "-fno-math-errno" } },
   -- portable C11: scalar "vectors" the compiler may vectorize; 16 accumulators
   -- a row keeps the tile in registers on any FPU with 32 registers
   generic = { isa = "portable C (auto-vectorized)", vec = "vec_scalar.c.in", vw = 1, vregs = 32,
