@@ -9,7 +9,9 @@ arm-none-eabi-gcc + newlib for the MPS2 AN500 board, print the flash/RAM report
 and run it under qemu-system-arm. Requires the board's self-test to PASS (exit
 0), the stack the forward pass used to stay within NAME_STACK_BYTES, the weights
 to sit in flash, and the link map to hold no heap, no stdio, no OpenMP and no
-double-precision library arithmetic (the FPU is single precision).
+double-precision library arithmetic (the FPU is single precision). Then the
+same model with --weights-format asm must assemble for 32-bit ARM (where `@`
+starts a comment) into an aligned .rodata.lucidgen.
 """
 import os
 import re
@@ -52,6 +54,22 @@ def main():
                 bad.append(f"{where} hold {', '.join(found)}")
         if not text:
             bad.append("no link map")
+        asm = os.path.join(work, "asm")
+        os.makedirs(asm)
+        r = subprocess.run([lucidgen, "--config", os.path.join(ROOT, "examples", "embedded", "model.lua"),
+                            "--random-init", "--target", "cortex-m", "--weights-format", "asm", "--name", "net",
+                            "--quiet", "-o", os.path.join(asm, "net.c")], capture_output=True, text=True)
+        obj = os.path.join(asm, "net_weights.o")
+        r = r.returncode == 0 and subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m7", "-mthumb", "-c", "-Wa,-I" + asm,
+                                                  os.path.join(asm, "net_weights.S"), "-o", obj],
+                                                 capture_output=True, text=True)
+        sections = r and r.returncode == 0 and subprocess.run(["arm-none-eabi-objdump", "-h", obj], capture_output=True,
+                                                              text=True).stdout
+        if not sections or not re.search(r"\.rodata\.lucidgen\s+0*(\w+) .* 2\*\*6", sections):
+            bad.append("--weights-format asm does not assemble for 32-bit ARM into an aligned .rodata.lucidgen"
+                       + (f": {r.stderr}" if r and r.returncode else ""))
+        else:
+            print("--weights-format asm assembles for Cortex-M7: .rodata.lucidgen, 64-byte aligned")
     if bad:
         print("NOT OK mps2-an500: " + "; ".join(bad))
         return 1
