@@ -146,7 +146,11 @@ def main():
     targets = args.targets.split(",") if args.targets else cpu_targets()
     runner = shlex.split(args.run)
     if runner and not shutil.which(runner[0]) or not shutil.which(args.cc):
-        print(f"SKIPPED: {args.cc if not shutil.which(args.cc) else runner[0]} not installed (.ci/install-deps)")
+        tool = args.cc if not shutil.which(args.cc) else runner[0]
+        if os.environ.get("CI"):
+            print(f"NOT OK: {tool} not installed; in CI (CI is set) .ci/install-deps must install it")
+            return 1
+        print(f"SKIPPED: {tool} not installed (.ci/install-deps)")
         return 77
     failed = 0
     with tempfile.TemporaryDirectory() as work:

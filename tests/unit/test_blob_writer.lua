@@ -1,7 +1,8 @@
 -- host.write_blob streams the planned items to disk (run by lua_unit from the
 -- repo root): tensor items and lazily made ones land at their offsets with
 -- zero padding between, the header carries the payload's sha256, a made
--- tensor is let go as soon as it is written, and a failure leaves no file.
+-- tensor is let go as soon as it is written, a big-endian target gets every
+-- float byte-swapped and a mark saying so, and a failure leaves no file.
 local check = require("lua_check")
 local host = require("lg.host")
 local T = require("lg.tensor")
@@ -20,9 +21,9 @@ local function read(path)
   return s
 end
 
-local function blob(path, payload_bytes, items)
+local function blob(path, payload_bytes, items, byte_order)
   return host.write_blob({ path = path, variant = "unit_variant", target = "generic", generator = "test",
-    payload_bytes = payload_bytes, items = items })
+    byte_order = byte_order or "little", payload_bytes = payload_bytes, items = items })
 end
 
 check.case("writes_tensor_and_made_items_at_their_offsets_and_hashes_the_payload", function()
@@ -45,6 +46,21 @@ check.case("writes_tensor_and_made_items_at_their_offsets_and_hashes_the_payload
   check.eq(payload:sub(65, 148), b:bytes(), "made item bytes")
   check.eq(payload:sub(149), string.rep("\0", 256 - 148), "tail padding")
   check.eq(made, 1, "make calls")
+end)
+
+check.case("writes_the_targets_byte_order_and_its_mark", function()
+  -- 5000 floats: more than the writer's 4 KiB swap chunk, with a partial last chunk
+  local a = T.normal({ 5000 }, 3, 0, 1)
+  local little, big = dir .. "/le.bin", dir .. "/be.bin"
+  blob(little, 20032, { { offset = 0, bytes = 20000, tensor = a } }, "little")
+  local sha = blob(big, 20032, { { offset = 0, bytes = 20000, make = function() return a end } }, "big")
+  local le, be = read(little), read(big)
+  check.eq(le:sub(289, 292), "\4\3\2\1", "little-endian mark (runtime/lg_blob.h: offset 288)")
+  check.eq(be:sub(289, 292), "\1\2\3\4", "big-endian mark")
+  check.eq(le:sub(HEADER + 1, HEADER + 20000), a:bytes(), "little-endian payload (this host's order)")
+  local swapped = le:sub(HEADER + 1, HEADER + 20000):gsub("(.)(.)(.)(.)", "%4%3%2%1")
+  check.eq(be:sub(HEADER + 1, HEADER + 20000), swapped, "every big-endian float byte-swapped")
+  check.eq(sha, host.sha256(be:sub(HEADER + 1)), "the hash covers the bytes written")
 end)
 
 check.case("lets_each_made_tensor_go_once_it_is_written", function()
