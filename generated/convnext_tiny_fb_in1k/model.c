@@ -9,12 +9,17 @@
  * Arena:     7225344 bytes (all activations: 57662400 bytes); weights 114354624 bytes
  * Work:      4455531264 multiply-adds per batch
  * Build:     cc -std=c11 -O3 -ffp-contract=fast -fopenmp -mavx2 -mfma -c model.c
- *            (-std=c11 alone keeps GCC from fusing multiply-adds: the kernels want FMA)
+ *            (hosted, threads from OpenMP); one thread, bare metal or no OpenMP:
+ *            cc -std=c11 -O2 -ffp-contract=fast -fopenmp-simd -mavx2 -mfma -c model.c
+ *            (-fopenmp-simd: the omp pragmas are known and ignored, so -Wall stays quiet;
+ *            the code needs memcpy, memset, memcmp, fabsf and sqrtf of libc/libm, nothing else;
+ *            -std=c11 alone keeps GCC from fusing multiply-adds: the kernels want FMA)
  */
 #include "model.h"
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <immintrin.h>
 
@@ -1361,9 +1366,52 @@ static void linear_768_1000(const float *restrict in, const float *restrict w, f
   }
 }
 
+/* ---- the blob check: freestanding (layout: runtime/lg_blob.h) ----------- */
+static uint64_t blob_le(const unsigned char *p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+
+int convnext_tiny_blob_check(const void *blob, size_t bytes) {
+  const unsigned char *h = blob;
+  uint32_t mark;
+  if (bytes < 512u || memcmp(h, "LGBLOB01", 8) != 0) return convnext_tiny_BLOB_BAD_MAGIC;
+  if ((uintptr_t)h % 64u != 0) return convnext_tiny_BLOB_MISALIGNED;
+  if (blob_le(h + 8, 4) != 2u) return convnext_tiny_BLOB_BAD_VERSION;
+  memcpy(&mark, h + 288, 4);
+  if (mark != 0x01020304u) return convnext_tiny_BLOB_BYTE_ORDER;
+  if (bytes != convnext_tiny_BLOB_BYTES || blob_le(h + 16, 8) != convnext_tiny_BLOB_BYTES ||
+      blob_le(h + 24, 8) != convnext_tiny_BLOB_BYTES - 512u)
+    return convnext_tiny_BLOB_BAD_SIZE;
+  if (memcmp(h + 96, convnext_tiny_VARIANT, sizeof convnext_tiny_VARIANT) != 0) return convnext_tiny_BLOB_OTHER_VARIANT;
+  if (memcmp(h + 32, convnext_tiny_BLOB_SHA256, 64) != 0) return convnext_tiny_BLOB_OTHER_GENERATION;
+  return convnext_tiny_BLOB_OK;
+}
+
+const char *convnext_tiny_blob_error(int code) {
+  switch (code) {
+  case convnext_tiny_BLOB_OK: return "ok";
+  case convnext_tiny_BLOB_BAD_MAGIC: return "not a lucidgen weight blob (bad magic)";
+  case convnext_tiny_BLOB_MISALIGNED: return "blob not 64-byte aligned in memory; align the buffer or section";
+  case convnext_tiny_BLOB_BAD_VERSION: return "blob format version differs from this code's; regenerate";
+  case convnext_tiny_BLOB_BYTE_ORDER: return "blob floats are in the other byte order than this CPU's; regenerate for this target";
+  case convnext_tiny_BLOB_BAD_SIZE: return "blob size differs from convnext_tiny_BLOB_BYTES (truncated or padded)";
+  case convnext_tiny_BLOB_OTHER_VARIANT: return "blob holds weights of another variant";
+  case convnext_tiny_BLOB_OTHER_GENERATION: return "blob is from another generation (sha256 differs); use the one generated with this code";
+  default: return "unknown blob check code";
+  }
+}
+
 /* ---- the network -------------------------------------------------------- */
 #define ACT(off) ((float *)(arena_ + (off)))
 #define WGT(off) ((const float *)(blob_ + (off)))
+/* one thread calls the hook; -fopenmp-simd knows no `omp single`, so it is spelled only under OpenMP */
+#ifdef _OPENMP
+#define OMP_SINGLE _Pragma("omp single")
+#else
+#define OMP_SINGLE
+#endif
 
 const convnext_tiny_layer_info convnext_tiny_layers[convnext_tiny_NUM_LAYERS] = {
     {"stem.0", "gemm", 14450688},
@@ -1450,455 +1498,455 @@ int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, c
     /* stem.0 -> [1,56,56,96]: packed-window gemm 6x16 tiles, 8 tasks */
     conv4x4s4_224x224x3_96(ACT(1204224), WGT(0), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stem.0", ACT(0), 1, 56, 56, 96);
     }
 
     /* stem.1 -> [1,56,56,96] */
     layernorm_56x56x96(ACT(0), WGT(18816), WGT(19200), ACT(4816896));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stem", ACT(4816896), 1, 56, 56, 96);
     }
 
     /* stages.0.blocks.0.conv_dw + stages.0.blocks.0.norm -> [1,56,56,96]: row strips of 7 pixels */
     dwconv7x7s1_56x56x96_ln(ACT(4816896), WGT(19584), WGT(38784), WGT(39168), ACT(6021120));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.0.norm", ACT(6021120), 1, 56, 56, 96);
     }
 
     /* stages.0.blocks.0.mlp.fc1 + gelu -> [1,56,56,384]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x96_384_gelu(ACT(6021120), WGT(39552), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.0.mlp.act", ACT(0), 1, 56, 56, 384);
     }
 
     /* stages.0.blocks.0.mlp.fc2 + stages.0.blocks.0.gamma + residual add -> [1,56,56,96]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x384_96_res(ACT(0), WGT(188544), ACT(6021120), ACT(4816896));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.0", ACT(6021120), 1, 56, 56, 96);
     }
 
     /* stages.0.blocks.1.conv_dw + stages.0.blocks.1.norm -> [1,56,56,96]: row strips of 7 pixels */
     dwconv7x7s1_56x56x96_ln(ACT(6021120), WGT(336384), WGT(355584), WGT(355968), ACT(4816896));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.1.norm", ACT(4816896), 1, 56, 56, 96);
     }
 
     /* stages.0.blocks.1.mlp.fc1 + gelu -> [1,56,56,384]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x96_384_gelu(ACT(4816896), WGT(356352), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.1.mlp.act", ACT(0), 1, 56, 56, 384);
     }
 
     /* stages.0.blocks.1.mlp.fc2 + stages.0.blocks.1.gamma + residual add -> [1,56,56,96]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x384_96_res(ACT(0), WGT(505344), ACT(4816896), ACT(6021120));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.1", ACT(4816896), 1, 56, 56, 96);
     }
 
     /* stages.0.blocks.2.conv_dw + stages.0.blocks.2.norm -> [1,56,56,96]: row strips of 7 pixels */
     dwconv7x7s1_56x56x96_ln(ACT(4816896), WGT(653184), WGT(672384), WGT(672768), ACT(6021120));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.2.norm", ACT(6021120), 1, 56, 56, 96);
     }
 
     /* stages.0.blocks.2.mlp.fc1 + gelu -> [1,56,56,384]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x96_384_gelu(ACT(6021120), WGT(673152), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.2.mlp.act", ACT(0), 1, 56, 56, 384);
     }
 
     /* stages.0.blocks.2.mlp.fc2 + stages.0.blocks.2.gamma + residual add -> [1,56,56,96]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x384_96_res(ACT(0), WGT(822144), ACT(6021120), ACT(4816896));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.2", ACT(6021120), 1, 56, 56, 96);
     }
 
     /* stages.1.downsample.0 -> [1,56,56,96] */
     layernorm_56x56x96(ACT(6021120), WGT(969984), WGT(970368), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.downsample.0", ACT(0), 1, 56, 56, 96);
     }
 
     /* stages.1.downsample.1 -> [1,28,28,192]: indirect gemm 6x16 tiles, 12 tasks */
     conv2x2s2_56x56x96_192(ACT(0), WGT(970752), ACT(2408448));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.downsample", ACT(2408448), 1, 28, 28, 192);
     }
 
     /* stages.1.blocks.0.conv_dw + stages.1.blocks.0.norm -> [1,28,28,192]: row strips of 7 pixels */
     dwconv7x7s1_28x28x192_ln(ACT(2408448), WGT(1266432), WGT(1304832), WGT(1305600), ACT(3010560));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.0.norm", ACT(3010560), 1, 28, 28, 192);
     }
 
     /* stages.1.blocks.0.mlp.fc1 + gelu -> [1,28,28,768]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_28x28x192_768_gelu(ACT(3010560), WGT(1306368), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.0.mlp.act", ACT(0), 1, 28, 28, 768);
     }
 
     /* stages.1.blocks.0.mlp.fc2 + stages.1.blocks.0.gamma + residual add -> [1,28,28,192]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_28x28x768_192_res(ACT(0), WGT(1899264), ACT(3010560), ACT(2408448));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.0", ACT(3010560), 1, 28, 28, 192);
     }
 
     /* stages.1.blocks.1.conv_dw + stages.1.blocks.1.norm -> [1,28,28,192]: row strips of 7 pixels */
     dwconv7x7s1_28x28x192_ln(ACT(3010560), WGT(2489856), WGT(2528256), WGT(2529024), ACT(2408448));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.1.norm", ACT(2408448), 1, 28, 28, 192);
     }
 
     /* stages.1.blocks.1.mlp.fc1 + gelu -> [1,28,28,768]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_28x28x192_768_gelu(ACT(2408448), WGT(2529792), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.1.mlp.act", ACT(0), 1, 28, 28, 768);
     }
 
     /* stages.1.blocks.1.mlp.fc2 + stages.1.blocks.1.gamma + residual add -> [1,28,28,192]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_28x28x768_192_res(ACT(0), WGT(3122688), ACT(2408448), ACT(3010560));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.1", ACT(2408448), 1, 28, 28, 192);
     }
 
     /* stages.1.blocks.2.conv_dw + stages.1.blocks.2.norm -> [1,28,28,192]: row strips of 7 pixels */
     dwconv7x7s1_28x28x192_ln(ACT(2408448), WGT(3713280), WGT(3751680), WGT(3752448), ACT(3010560));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.2.norm", ACT(3010560), 1, 28, 28, 192);
     }
 
     /* stages.1.blocks.2.mlp.fc1 + gelu -> [1,28,28,768]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_28x28x192_768_gelu(ACT(3010560), WGT(3753216), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.2.mlp.act", ACT(0), 1, 28, 28, 768);
     }
 
     /* stages.1.blocks.2.mlp.fc2 + stages.1.blocks.2.gamma + residual add -> [1,28,28,192]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_28x28x768_192_res(ACT(0), WGT(4346112), ACT(3010560), ACT(2408448));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.2", ACT(3010560), 1, 28, 28, 192);
     }
 
     /* stages.2.downsample.0 -> [1,28,28,192] */
     layernorm_28x28x192(ACT(3010560), WGT(4936704), WGT(4937472), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.downsample.0", ACT(0), 1, 28, 28, 192);
     }
 
     /* stages.2.downsample.1 -> [1,14,14,384]: indirect gemm 6x16 tiles, 12 tasks */
     conv2x2s2_28x28x192_384(ACT(0), WGT(4938240), ACT(1204224));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.downsample", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.0.conv_dw + stages.2.blocks.0.norm -> [1,14,14,384]: row strips of 7 pixels */
     dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(6119424), WGT(6196224), WGT(6197760), ACT(1505280));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.0.norm", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.0.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(6199296), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.0.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.0.mlp.fc2 + stages.2.blocks.0.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
     conv1x1s1_14x14x1536_384_res(ACT(0), WGT(8564736), ACT(1505280), ACT(1204224));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.0", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.1.conv_dw + stages.2.blocks.1.norm -> [1,14,14,384]: row strips of 7 pixels */
     dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(10925568), WGT(11002368), WGT(11003904), ACT(1204224));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.norm", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.1.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(11005440), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.1.mlp.fc2 + stages.2.blocks.1.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
     conv1x1s1_14x14x1536_384_res(ACT(0), WGT(13370880), ACT(1204224), ACT(1505280));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.1", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.2.conv_dw + stages.2.blocks.2.norm -> [1,14,14,384]: row strips of 7 pixels */
     dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(15731712), WGT(15808512), WGT(15810048), ACT(1505280));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.norm", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.2.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(15811584), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.2.mlp.fc2 + stages.2.blocks.2.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
     conv1x1s1_14x14x1536_384_res(ACT(0), WGT(18177024), ACT(1505280), ACT(1204224));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.2", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.3.conv_dw + stages.2.blocks.3.norm -> [1,14,14,384]: row strips of 7 pixels */
     dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(20537856), WGT(20614656), WGT(20616192), ACT(1204224));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.norm", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.3.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(20617728), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.3.mlp.fc2 + stages.2.blocks.3.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
     conv1x1s1_14x14x1536_384_res(ACT(0), WGT(22983168), ACT(1204224), ACT(1505280));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.3", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.4.conv_dw + stages.2.blocks.4.norm -> [1,14,14,384]: row strips of 7 pixels */
     dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(25344000), WGT(25420800), WGT(25422336), ACT(1505280));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.norm", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.4.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(25423872), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.4.mlp.fc2 + stages.2.blocks.4.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
     conv1x1s1_14x14x1536_384_res(ACT(0), WGT(27789312), ACT(1505280), ACT(1204224));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.4", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.5.conv_dw + stages.2.blocks.5.norm -> [1,14,14,384]: row strips of 7 pixels */
     dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(30150144), WGT(30226944), WGT(30228480), ACT(1204224));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.norm", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.5.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(30230016), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.5.mlp.fc2 + stages.2.blocks.5.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
     conv1x1s1_14x14x1536_384_res(ACT(0), WGT(32595456), ACT(1204224), ACT(1505280));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.5", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.6.conv_dw + stages.2.blocks.6.norm -> [1,14,14,384]: row strips of 7 pixels */
     dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(34956288), WGT(35033088), WGT(35034624), ACT(1505280));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.6.norm", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.6.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(35036160), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.6.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.6.mlp.fc2 + stages.2.blocks.6.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
     conv1x1s1_14x14x1536_384_res(ACT(0), WGT(37401600), ACT(1505280), ACT(1204224));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.6", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.7.conv_dw + stages.2.blocks.7.norm -> [1,14,14,384]: row strips of 7 pixels */
     dwconv7x7s1_14x14x384_ln(ACT(1505280), WGT(39762432), WGT(39839232), WGT(39840768), ACT(1204224));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.7.norm", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.7.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1204224), WGT(39842304), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.7.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.7.mlp.fc2 + stages.2.blocks.7.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
     conv1x1s1_14x14x1536_384_res(ACT(0), WGT(42207744), ACT(1204224), ACT(1505280));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.7", ACT(1204224), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.8.conv_dw + stages.2.blocks.8.norm -> [1,14,14,384]: row strips of 7 pixels */
     dwconv7x7s1_14x14x384_ln(ACT(1204224), WGT(44568576), WGT(44645376), WGT(44646912), ACT(1505280));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.8.norm", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.2.blocks.8.mlp.fc1 + gelu -> [1,14,14,1536]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x384_1536_gelu(ACT(1505280), WGT(44648448), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.8.mlp.act", ACT(0), 1, 14, 14, 1536);
     }
 
     /* stages.2.blocks.8.mlp.fc2 + stages.2.blocks.8.gamma + residual add -> [1,14,14,384]: gemm 6x16 tiles, 24 tasks */
     conv1x1s1_14x14x1536_384_res(ACT(0), WGT(47013888), ACT(1505280), ACT(1204224));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.8", ACT(1505280), 1, 14, 14, 384);
     }
 
     /* stages.3.downsample.0 -> [1,14,14,384] */
     layernorm_14x14x384(ACT(1505280), WGT(49374720), WGT(49376256), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.downsample.0", ACT(0), 1, 14, 14, 384);
     }
 
     /* stages.3.downsample.1 -> [1,7,7,768]: indirect gemm 6x16 tiles, 48 tasks */
     conv2x2s2_14x14x384_768(ACT(0), WGT(49377792), ACT(602112));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.downsample", ACT(602112), 1, 7, 7, 768);
     }
 
     /* stages.3.blocks.0.conv_dw + stages.3.blocks.0.norm -> [1,7,7,768]: row strips of 7 pixels */
     dwconv7x7s1_7x7x768_ln(ACT(602112), WGT(54099456), WGT(54253056), WGT(54256128), ACT(752640));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.0.norm", ACT(752640), 1, 7, 7, 768);
     }
 
     /* stages.3.blocks.0.mlp.fc1 + gelu -> [1,7,7,3072]: gemm 6x16 tiles, 96 tasks */
     conv1x1s1_7x7x768_3072_gelu(ACT(752640), WGT(54259200), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.0.mlp.act", ACT(0), 1, 7, 7, 3072);
     }
 
     /* stages.3.blocks.0.mlp.fc2 + stages.3.blocks.0.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */
     conv1x1s1_7x7x3072_768_res(ACT(0), WGT(63708672), ACT(752640), ACT(602112));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.0", ACT(752640), 1, 7, 7, 768);
     }
 
     /* stages.3.blocks.1.conv_dw + stages.3.blocks.1.norm -> [1,7,7,768]: row strips of 7 pixels */
     dwconv7x7s1_7x7x768_ln(ACT(752640), WGT(73148928), WGT(73302528), WGT(73305600), ACT(602112));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.1.norm", ACT(602112), 1, 7, 7, 768);
     }
 
     /* stages.3.blocks.1.mlp.fc1 + gelu -> [1,7,7,3072]: gemm 6x16 tiles, 96 tasks */
     conv1x1s1_7x7x768_3072_gelu(ACT(602112), WGT(73308672), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.1.mlp.act", ACT(0), 1, 7, 7, 3072);
     }
 
     /* stages.3.blocks.1.mlp.fc2 + stages.3.blocks.1.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */
     conv1x1s1_7x7x3072_768_res(ACT(0), WGT(82758144), ACT(602112), ACT(752640));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.1", ACT(602112), 1, 7, 7, 768);
     }
 
     /* stages.3.blocks.2.conv_dw + stages.3.blocks.2.norm -> [1,7,7,768]: row strips of 7 pixels */
     dwconv7x7s1_7x7x768_ln(ACT(602112), WGT(92198400), WGT(92352000), WGT(92355072), ACT(752640));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.2.norm", ACT(752640), 1, 7, 7, 768);
     }
 
     /* stages.3.blocks.2.mlp.fc1 + gelu -> [1,7,7,3072]: gemm 6x16 tiles, 96 tasks */
     conv1x1s1_7x7x768_3072_gelu(ACT(752640), WGT(92358144), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.2.mlp.act", ACT(0), 1, 7, 7, 3072);
     }
 
     /* stages.3.blocks.2.mlp.fc2 + stages.3.blocks.2.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */
     conv1x1s1_7x7x3072_768_res(ACT(0), WGT(101807616), ACT(752640), ACT(602112));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.2", ACT(752640), 1, 7, 7, 768);
     }
 
     /* head.global_pool -> [1,1,1,768] */
     global_avgpool_7x7x768(ACT(752640), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "head.global_pool", ACT(0), 1, 1, 1, 768);
     }
 
     /* head.norm -> [1,1,1,768] */
     layernorm_1x1x768(ACT(0), WGT(111247872), WGT(111250944), ACT(4032));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "head.norm", ACT(4032), 1, 1, 1, 768);
     }
 
     /* head.fc -> [1,1,1,1000]: gemm 1x16 tiles, 32 tasks */
     linear_768_1000(ACT(4032), WGT(111254016), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "head.fc", ACT(0), 1, 1, 1, 1000);
     }
   }
@@ -1924,3 +1972,4 @@ int convnext_tiny_selftest(void *arena, const void *blob, float *out, float *max
   *max_abs_expected = mag;
   return err <= 1e-4f * mag ? 0 : 1;
 }
+

@@ -9,12 +9,17 @@
  * Arena:     6021120 bytes (all activations: 34754496 bytes); weights 75066816 bytes
  * Work:      1814073344 multiply-adds per batch
  * Build:     cc -std=c11 -O3 -ffp-contract=fast -fopenmp -mavx2 -mfma -c model.c
- *            (-std=c11 alone keeps GCC from fusing multiply-adds: the kernels want FMA)
+ *            (hosted, threads from OpenMP); one thread, bare metal or no OpenMP:
+ *            cc -std=c11 -O2 -ffp-contract=fast -fopenmp-simd -mavx2 -mfma -c model.c
+ *            (-fopenmp-simd: the omp pragmas are known and ignored, so -Wall stays quiet;
+ *            the code needs memcpy, memset, memcmp, fabsf and sqrtf of libc/libm, nothing else;
+ *            -std=c11 alone keeps GCC from fusing multiply-adds: the kernels want FMA)
  */
 #include "model.h"
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <immintrin.h>
 
@@ -1523,9 +1528,52 @@ static void linear_512_1000(const float *restrict in, const float *restrict w, f
   }
 }
 
+/* ---- the blob check: freestanding (layout: runtime/lg_blob.h) ----------- */
+static uint64_t blob_le(const unsigned char *p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+
+int resnet18_blob_check(const void *blob, size_t bytes) {
+  const unsigned char *h = blob;
+  uint32_t mark;
+  if (bytes < 512u || memcmp(h, "LGBLOB01", 8) != 0) return resnet18_BLOB_BAD_MAGIC;
+  if ((uintptr_t)h % 64u != 0) return resnet18_BLOB_MISALIGNED;
+  if (blob_le(h + 8, 4) != 2u) return resnet18_BLOB_BAD_VERSION;
+  memcpy(&mark, h + 288, 4);
+  if (mark != 0x01020304u) return resnet18_BLOB_BYTE_ORDER;
+  if (bytes != resnet18_BLOB_BYTES || blob_le(h + 16, 8) != resnet18_BLOB_BYTES ||
+      blob_le(h + 24, 8) != resnet18_BLOB_BYTES - 512u)
+    return resnet18_BLOB_BAD_SIZE;
+  if (memcmp(h + 96, resnet18_VARIANT, sizeof resnet18_VARIANT) != 0) return resnet18_BLOB_OTHER_VARIANT;
+  if (memcmp(h + 32, resnet18_BLOB_SHA256, 64) != 0) return resnet18_BLOB_OTHER_GENERATION;
+  return resnet18_BLOB_OK;
+}
+
+const char *resnet18_blob_error(int code) {
+  switch (code) {
+  case resnet18_BLOB_OK: return "ok";
+  case resnet18_BLOB_BAD_MAGIC: return "not a lucidgen weight blob (bad magic)";
+  case resnet18_BLOB_MISALIGNED: return "blob not 64-byte aligned in memory; align the buffer or section";
+  case resnet18_BLOB_BAD_VERSION: return "blob format version differs from this code's; regenerate";
+  case resnet18_BLOB_BYTE_ORDER: return "blob floats are in the other byte order than this CPU's; regenerate for this target";
+  case resnet18_BLOB_BAD_SIZE: return "blob size differs from resnet18_BLOB_BYTES (truncated or padded)";
+  case resnet18_BLOB_OTHER_VARIANT: return "blob holds weights of another variant";
+  case resnet18_BLOB_OTHER_GENERATION: return "blob is from another generation (sha256 differs); use the one generated with this code";
+  default: return "unknown blob check code";
+  }
+}
+
 /* ---- the network -------------------------------------------------------- */
 #define ACT(off) ((float *)(arena_ + (off)))
 #define WGT(off) ((const float *)(blob_ + (off)))
+/* one thread calls the hook; -fopenmp-simd knows no `omp single`, so it is spelled only under OpenMP */
+#ifdef _OPENMP
+#define OMP_SINGLE _Pragma("omp single")
+#else
+#define OMP_SINGLE
+#endif
 
 const resnet18_layer_info resnet18_layers[resnet18_NUM_LAYERS] = {
     {"act1", "gemm", 118013952},
@@ -1570,161 +1618,161 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     /* conv1 + bn1 + relu -> [1,112,112,64]: packed-window gemm 6x16 tiles, 8 tasks */
     conv7x7s2_224x224x3_64_relu(ACT(3211264), WGT(0), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "act1", ACT(0), 1, 112, 112, 64);
     }
 
     /* maxpool -> [1,56,56,64] */
     maxpool_112x112x64(ACT(0), ACT(3612672));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "maxpool", ACT(3612672), 1, 56, 56, 64);
     }
 
     /* layer1.0.conv1 + layer1.0.bn1 + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_56x56x64_64_relu(ACT(3612672), WGT(37888), ACT(4415488), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer1.0.act1", ACT(4415488), 1, 56, 56, 64);
     }
 
     /* layer1.0.conv2 + layer1.0.bn2 + residual add + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_56x56x64_64_res_relu(ACT(4415488), WGT(627968), ACT(5218304), ACT(3612672), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer1.0", ACT(5218304), 1, 56, 56, 64);
     }
 
     /* layer1.1.conv1 + layer1.1.bn1 + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_56x56x64_64_relu(ACT(5218304), WGT(1218048), ACT(3612672), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer1.1.act1", ACT(3612672), 1, 56, 56, 64);
     }
 
     /* layer1.1.conv2 + layer1.1.bn2 + residual add + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_56x56x64_64_res_relu(ACT(3612672), WGT(1808128), ACT(4415488), ACT(5218304), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer1.1", ACT(4415488), 1, 56, 56, 64);
     }
 
     /* layer2.0.downsample.0 + layer2.0.downsample.1 -> [1,28,28,128]: packed-window gemm 6x16 tiles, 8 tasks */
     conv1x1s2_56x56x64_128(ACT(4415488), WGT(2398208), ACT(1806336));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer2.0.downsample.1", ACT(1806336), 1, 28, 28, 128);
     }
 
     /* layer2.0.conv1 + layer2.0.bn1 + relu -> [1,28,28,128]: indirect gemm 6x16 tiles, 12 tasks */
     conv3x3s2_56x56x64_128_relu(ACT(4415488), WGT(2431488), ACT(2207744));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer2.0.act1", ACT(2207744), 1, 28, 28, 128);
     }
 
     /* layer2.0.conv2 + layer2.0.bn2 + residual add + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_28x28x128_128_res_relu(ACT(2207744), WGT(2726912), ACT(2609152), ACT(1806336), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer2.0", ACT(2609152), 1, 28, 28, 128);
     }
 
     /* layer2.1.conv1 + layer2.1.bn1 + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_28x28x128_128_relu(ACT(2609152), WGT(5086720), ACT(1806336), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer2.1.act1", ACT(1806336), 1, 28, 28, 128);
     }
 
     /* layer2.1.conv2 + layer2.1.bn2 + residual add + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_28x28x128_128_res_relu(ACT(1806336), WGT(7446528), ACT(2207744), ACT(2609152), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer2.1", ACT(2207744), 1, 28, 28, 128);
     }
 
     /* layer3.0.downsample.0 + layer3.0.downsample.1 -> [1,14,14,256]: indirect gemm 6x16 tiles, 8 tasks */
     conv1x1s2_28x28x128_256(ACT(2207744), WGT(9806336), ACT(1179648));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer3.0.downsample.1", ACT(1179648), 1, 14, 14, 256);
     }
 
     /* layer3.0.conv1 + layer3.0.bn1 + relu -> [1,14,14,256]: indirect gemm 6x16 tiles, 16 tasks */
     conv3x3s2_28x28x128_256_relu(ACT(2207744), WGT(9938432), ACT(1380352));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer3.0.act1", ACT(1380352), 1, 14, 14, 256);
     }
 
     /* layer3.0.conv2 + layer3.0.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
     conv3x3s1_wino4x3_14x14x256_256_res_relu(ACT(1380352), WGT(11119104), ACT(1581056), ACT(1179648), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer3.0", ACT(1581056), 1, 14, 14, 256);
     }
 
     /* layer3.1.conv1 + layer3.1.bn1 + relu -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
     conv3x3s1_wino4x3_14x14x256_256_relu(ACT(1581056), WGT(20557312), ACT(1179648), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer3.1.act1", ACT(1179648), 1, 14, 14, 256);
     }
 
     /* layer3.1.conv2 + layer3.1.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
     conv3x3s1_wino4x3_14x14x256_256_res_relu(ACT(1179648), WGT(29995520), ACT(1380352), ACT(1581056), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer3.1", ACT(1380352), 1, 14, 14, 256);
     }
 
     /* layer4.0.downsample.0 + layer4.0.downsample.1 -> [1,7,7,512]: indirect gemm 6x16 tiles, 20 tasks */
     conv1x1s2_14x14x256_512(ACT(1380352), WGT(39433728), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer4.0.downsample.1", ACT(0), 1, 7, 7, 512);
     }
 
     /* layer4.0.conv1 + layer4.0.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
     conv3x3s2_14x14x256_512_relu(ACT(1380352), WGT(39960064), ACT(100352));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer4.0.act1", ACT(100352), 1, 7, 7, 512);
     }
 
     /* layer4.0.conv2 + layer4.0.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
     conv3x3s1_7x7x512_512_res_relu(ACT(100352), WGT(44680704), ACT(200704), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer4.0", ACT(200704), 1, 7, 7, 512);
     }
 
     /* layer4.1.conv1 + layer4.1.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
     conv3x3s1_7x7x512_512_relu(ACT(200704), WGT(54119936), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer4.1.act1", ACT(0), 1, 7, 7, 512);
     }
 
     /* layer4.1.conv2 + layer4.1.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
     conv3x3s1_7x7x512_512_res_relu(ACT(0), WGT(63559168), ACT(100352), ACT(200704));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "layer4.1", ACT(100352), 1, 7, 7, 512);
     }
 
     /* global_pool -> [1,1,1,512] */
     global_avgpool_7x7x512(ACT(100352), ACT(4032));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "global_pool", ACT(4032), 1, 1, 1, 512);
     }
 
     /* fc -> [1,1,1,1000]: gemm 1x16 tiles, 21 tasks */
     linear_512_1000(ACT(4032), WGT(72998400), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "fc", ACT(0), 1, 1, 1, 1000);
     }
   }
@@ -1750,3 +1798,4 @@ int resnet18_selftest(void *arena, const void *blob, float *out, float *max_abs_
   *max_abs_expected = mag;
   return err <= 1e-4f * mag ? 0 : 1;
 }
+

@@ -9,12 +9,17 @@
  * Arena:     10035200 bytes (all activations: 104224192 bytes); weights 144394176 bytes
  * Work:      4089184256 multiply-adds per batch
  * Build:     cc -std=c11 -O3 -ffp-contract=fast -fopenmp -mavx2 -mfma -c model.c
- *            (-std=c11 alone keeps GCC from fusing multiply-adds: the kernels want FMA)
+ *            (hosted, threads from OpenMP); one thread, bare metal or no OpenMP:
+ *            cc -std=c11 -O2 -ffp-contract=fast -fopenmp-simd -mavx2 -mfma -c model.c
+ *            (-fopenmp-simd: the omp pragmas are known and ignored, so -Wall stays quiet;
+ *            the code needs memcpy, memset, memcmp, fabsf and sqrtf of libc/libm, nothing else;
+ *            -std=c11 alone keeps GCC from fusing multiply-adds: the kernels want FMA)
  */
 #include "model.h"
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <immintrin.h>
 
@@ -2358,9 +2363,52 @@ static void linear_2048_1000(const float *restrict in, const float *restrict w, 
   }
 }
 
+/* ---- the blob check: freestanding (layout: runtime/lg_blob.h) ----------- */
+static uint64_t blob_le(const unsigned char *p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+
+int bit_50x1_blob_check(const void *blob, size_t bytes) {
+  const unsigned char *h = blob;
+  uint32_t mark;
+  if (bytes < 512u || memcmp(h, "LGBLOB01", 8) != 0) return bit_50x1_BLOB_BAD_MAGIC;
+  if ((uintptr_t)h % 64u != 0) return bit_50x1_BLOB_MISALIGNED;
+  if (blob_le(h + 8, 4) != 2u) return bit_50x1_BLOB_BAD_VERSION;
+  memcpy(&mark, h + 288, 4);
+  if (mark != 0x01020304u) return bit_50x1_BLOB_BYTE_ORDER;
+  if (bytes != bit_50x1_BLOB_BYTES || blob_le(h + 16, 8) != bit_50x1_BLOB_BYTES ||
+      blob_le(h + 24, 8) != bit_50x1_BLOB_BYTES - 512u)
+    return bit_50x1_BLOB_BAD_SIZE;
+  if (memcmp(h + 96, bit_50x1_VARIANT, sizeof bit_50x1_VARIANT) != 0) return bit_50x1_BLOB_OTHER_VARIANT;
+  if (memcmp(h + 32, bit_50x1_BLOB_SHA256, 64) != 0) return bit_50x1_BLOB_OTHER_GENERATION;
+  return bit_50x1_BLOB_OK;
+}
+
+const char *bit_50x1_blob_error(int code) {
+  switch (code) {
+  case bit_50x1_BLOB_OK: return "ok";
+  case bit_50x1_BLOB_BAD_MAGIC: return "not a lucidgen weight blob (bad magic)";
+  case bit_50x1_BLOB_MISALIGNED: return "blob not 64-byte aligned in memory; align the buffer or section";
+  case bit_50x1_BLOB_BAD_VERSION: return "blob format version differs from this code's; regenerate";
+  case bit_50x1_BLOB_BYTE_ORDER: return "blob floats are in the other byte order than this CPU's; regenerate for this target";
+  case bit_50x1_BLOB_BAD_SIZE: return "blob size differs from bit_50x1_BLOB_BYTES (truncated or padded)";
+  case bit_50x1_BLOB_OTHER_VARIANT: return "blob holds weights of another variant";
+  case bit_50x1_BLOB_OTHER_GENERATION: return "blob is from another generation (sha256 differs); use the one generated with this code";
+  default: return "unknown blob check code";
+  }
+}
+
 /* ---- the network -------------------------------------------------------- */
 #define ACT(off) ((float *)(arena_ + (off)))
 #define WGT(off) ((const float *)(blob_ + (off)))
+/* one thread calls the hook; -fopenmp-simd knows no `omp single`, so it is spelled only under OpenMP */
+#ifdef _OPENMP
+#define OMP_SINGLE _Pragma("omp single")
+#else
+#define OMP_SINGLE
+#endif
 
 const bit_50x1_layer_info bit_50x1_layers[bit_50x1_NUM_LAYERS] = {
     {"stem.conv", "gemm", 118013952},
@@ -2487,735 +2535,735 @@ int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const 
     /* stem.conv -> [1,112,112,64]: packed-window gemm 6x16 tiles, 8 tasks */
     conv7x7s2_224x224x3_64(ACT(3211264), WGT(0), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stem.conv", ACT(0), 1, 112, 112, 64);
     }
 
     /* stem.pool -> [1,56,56,64] */
     maxpool_112x112x64(ACT(0), ACT(3211264));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stem", ACT(3211264), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.0.norm1 + relu -> [1,56,56,64] */
     groupnorm_56x56x64_relu(ACT(3211264), WGT(37888), WGT(38144), ACT(0), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.0.norm1.act", ACT(0), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.0.downsample.conv -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x64_256(ACT(0), WGT(38400), ACT(3612672));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.0.downsample.conv", ACT(3612672), 1, 56, 56, 256);
     }
 
     /* stages.0.blocks.0.conv1 -> [1,56,56,64]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x64_64(ACT(0), WGT(104960), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.0.conv1", ACT(802816), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.0.norm2 + relu -> [1,56,56,64] */
     groupnorm_56x56x64_relu(ACT(802816), WGT(121600), WGT(121856), ACT(6823936), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.0.norm2.act", ACT(6823936), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.0.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_56x56x64_64(ACT(6823936), WGT(122112), ACT(7626752), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.0.conv2", ACT(7626752), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.0.norm3 + relu -> [1,56,56,64] */
     groupnorm_56x56x64_relu(ACT(7626752), WGT(712192), WGT(712448), ACT(0), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.0.norm3.act", ACT(0), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.0.conv3 + residual add -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x64_256_res(ACT(0), WGT(712704), ACT(6823936), ACT(3612672));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.0", ACT(6823936), 1, 56, 56, 256);
     }
 
     /* stages.0.blocks.1.norm1 + relu -> [1,56,56,256] */
     groupnorm_56x56x256_relu(ACT(6823936), WGT(779264), WGT(780288), ACT(0), ACT(3211264));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.1.norm1.act", ACT(0), 1, 56, 56, 256);
     }
 
     /* stages.0.blocks.1.conv1 -> [1,56,56,64]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x256_64(ACT(0), WGT(781312), ACT(3211264));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.1.conv1", ACT(3211264), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.1.norm2 + relu -> [1,56,56,64] */
     groupnorm_56x56x64_relu(ACT(3211264), WGT(847104), WGT(847360), ACT(4014080), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.1.norm2.act", ACT(4014080), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.1.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_56x56x64_64(ACT(4014080), WGT(847616), ACT(4816896), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.1.conv2", ACT(4816896), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.1.norm3 + relu -> [1,56,56,64] */
     groupnorm_56x56x64_relu(ACT(4816896), WGT(1437696), WGT(1437952), ACT(0), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.1.norm3.act", ACT(0), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.1.conv3 + residual add -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x64_256_res(ACT(0), WGT(1438208), ACT(3612672), ACT(6823936));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.1", ACT(3612672), 1, 56, 56, 256);
     }
 
     /* stages.0.blocks.2.norm1 + relu -> [1,56,56,256] */
     groupnorm_56x56x256_relu(ACT(3612672), WGT(1504768), WGT(1505792), ACT(0), ACT(3211264));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.2.norm1.act", ACT(0), 1, 56, 56, 256);
     }
 
     /* stages.0.blocks.2.conv1 -> [1,56,56,64]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x256_64(ACT(0), WGT(1506816), ACT(6823936));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.2.conv1", ACT(6823936), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.2.norm2 + relu -> [1,56,56,64] */
     groupnorm_56x56x64_relu(ACT(6823936), WGT(1572608), WGT(1572864), ACT(7626752), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.2.norm2.act", ACT(7626752), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.2.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_56x56x64_64(ACT(7626752), WGT(1573120), ACT(6823936), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.2.conv2", ACT(6823936), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.2.norm3 + relu -> [1,56,56,64] */
     groupnorm_56x56x64_relu(ACT(6823936), WGT(2163200), WGT(2163456), ACT(7626752), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.2.norm3.act", ACT(7626752), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.2.conv3 + residual add -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x64_256_res(ACT(7626752), WGT(2163712), ACT(0), ACT(3612672));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.0.blocks.2", ACT(0), 1, 56, 56, 256);
     }
 
     /* stages.1.blocks.0.norm1 + relu -> [1,56,56,256] */
     groupnorm_56x56x256_relu(ACT(0), WGT(2230272), WGT(2231296), ACT(3211264), ACT(6422528));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.0.norm1.act", ACT(3211264), 1, 56, 56, 256);
     }
 
     /* stages.1.blocks.0.downsample.conv -> [1,28,28,512]: indirect gemm 6x16 tiles, 20 tasks */
     conv1x1s2_56x56x256_512(ACT(3211264), WGT(2232320), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.0.downsample.conv", ACT(0), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.0.conv1 -> [1,56,56,128]: gemm 6x16 tiles, 8 tasks */
     conv1x1s1_56x56x256_128(ACT(3211264), WGT(2758656), ACT(1605632));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.0.conv1", ACT(1605632), 1, 56, 56, 128);
     }
 
     /* stages.1.blocks.0.norm2 + relu -> [1,56,56,128] */
     groupnorm_56x56x128_relu(ACT(1605632), WGT(2890240), WGT(2890752), ACT(3211264), ACT(4816896));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.0.norm2.act", ACT(3211264), 1, 56, 56, 128);
     }
 
     /* stages.1.blocks.0.conv2 -> [1,28,28,128]: indirect gemm 6x16 tiles, 8 tasks */
     conv3x3s2_56x56x128_128(ACT(3211264), WGT(2891264), ACT(1605632));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.0.conv2", ACT(1605632), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.0.norm3 + relu -> [1,28,28,128] */
     groupnorm_28x28x128_relu(ACT(1605632), WGT(3481600), WGT(3482112), ACT(3411968), ACT(2007040));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.0.norm3.act", ACT(3411968), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.0.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_28x28x128_512_res(ACT(3411968), WGT(3482624), ACT(1806336), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.0", ACT(1806336), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.1.norm1 + relu -> [1,28,28,512] */
     groupnorm_28x28x512_relu(ACT(1806336), WGT(3746816), WGT(3748864), ACT(0), ACT(1605632));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.1.norm1.act", ACT(0), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.1.conv1 -> [1,28,28,128]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_28x28x512_128(ACT(0), WGT(3750912), ACT(3411968));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.1.conv1", ACT(3411968), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.1.norm2 + relu -> [1,28,28,128] */
     groupnorm_28x28x128_relu(ACT(3411968), WGT(4013568), WGT(4014080), ACT(3813376), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.1.norm2.act", ACT(3813376), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.1.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_28x28x128_128(ACT(3813376), WGT(4014592), ACT(3411968), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.1.conv2", ACT(3411968), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.1.norm3 + relu -> [1,28,28,128] */
     groupnorm_28x28x128_relu(ACT(3411968), WGT(6374400), WGT(6374912), ACT(0), ACT(401408));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.1.norm3.act", ACT(0), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.1.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_28x28x128_512_res(ACT(0), WGT(6375424), ACT(3411968), ACT(1806336));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.1", ACT(3411968), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.2.norm1 + relu -> [1,28,28,512] */
     groupnorm_28x28x512_relu(ACT(3411968), WGT(6639616), WGT(6641664), ACT(0), ACT(1605632));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.2.norm1.act", ACT(0), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.2.conv1 -> [1,28,28,128]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_28x28x512_128(ACT(0), WGT(6643712), ACT(1605632));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.2.conv1", ACT(1605632), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.2.norm2 + relu -> [1,28,28,128] */
     groupnorm_28x28x128_relu(ACT(1605632), WGT(6906368), WGT(6906880), ACT(2007040), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.2.norm2.act", ACT(2007040), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.2.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_28x28x128_128(ACT(2007040), WGT(6907392), ACT(2408448), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.2.conv2", ACT(2408448), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.2.norm3 + relu -> [1,28,28,128] */
     groupnorm_28x28x128_relu(ACT(2408448), WGT(9267200), WGT(9267712), ACT(0), ACT(401408));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.2.norm3.act", ACT(0), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.2.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_28x28x128_512_res(ACT(0), WGT(9268224), ACT(1806336), ACT(3411968));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.2", ACT(1806336), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.3.norm1 + relu -> [1,28,28,512] */
     groupnorm_28x28x512_relu(ACT(1806336), WGT(9532416), WGT(9534464), ACT(0), ACT(1605632));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.3.norm1.act", ACT(0), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.3.conv1 -> [1,28,28,128]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_28x28x512_128(ACT(0), WGT(9536512), ACT(3411968));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.3.conv1", ACT(3411968), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.3.norm2 + relu -> [1,28,28,128] */
     groupnorm_28x28x128_relu(ACT(3411968), WGT(9799168), WGT(9799680), ACT(3813376), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.3.norm2.act", ACT(3813376), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.3.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
     conv3x3s1_wino4x3_28x28x128_128(ACT(3813376), WGT(9800192), ACT(3411968), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.3.conv2", ACT(3411968), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.3.norm3 + relu -> [1,28,28,128] */
     groupnorm_28x28x128_relu(ACT(3411968), WGT(12160000), WGT(12160512), ACT(3813376), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.3.norm3.act", ACT(3813376), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.3.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_28x28x128_512_res(ACT(3813376), WGT(12161024), ACT(0), ACT(1806336));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.1.blocks.3", ACT(0), 1, 28, 28, 512);
     }
 
     /* stages.2.blocks.0.norm1 + relu -> [1,28,28,512] */
     groupnorm_28x28x512_relu(ACT(0), WGT(12425216), WGT(12427264), ACT(1605632), ACT(3211264));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.0.norm1.act", ACT(1605632), 1, 28, 28, 512);
     }
 
     /* stages.2.blocks.0.downsample.conv -> [1,14,14,1024]: indirect gemm 6x16 tiles, 44 tasks */
     conv1x1s2_28x28x512_1024(ACT(1605632), WGT(12429312), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.0.downsample.conv", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.0.conv1 -> [1,28,28,256]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_28x28x512_256(ACT(1605632), WGT(14530560), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.0.conv1", ACT(802816), 1, 28, 28, 256);
     }
 
     /* stages.2.blocks.0.norm2 + relu -> [1,28,28,256] */
     groupnorm_28x28x256_relu(ACT(802816), WGT(15055872), WGT(15056896), ACT(1605632), ACT(2408448));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.0.norm2.act", ACT(1605632), 1, 28, 28, 256);
     }
 
     /* stages.2.blocks.0.conv2 -> [1,14,14,256]: indirect gemm 6x16 tiles, 16 tasks, K in 2 blocks */
     conv3x3s2_28x28x256_256(ACT(1605632), WGT(15057920), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.0.conv2", ACT(802816), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.0.norm3 + relu -> [1,14,14,256] */
     groupnorm_14x14x256_relu(ACT(802816), WGT(17418240), WGT(17419264), ACT(1982464), ACT(1003520));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.0.norm3.act", ACT(1982464), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.0.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(1982464), WGT(17420288), ACT(1179648), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.0", ACT(1179648), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.1.norm1 + relu -> [1,14,14,1024] */
     groupnorm_14x14x1024_relu(ACT(1179648), WGT(18472960), WGT(18477056), ACT(0), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.1.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
     conv1x1s1_14x14x1024_256(ACT(0), WGT(18481152), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.conv1", ACT(802816), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.1.norm2 + relu -> [1,14,14,256] */
     groupnorm_14x14x256_relu(ACT(802816), WGT(19530752), WGT(19531776), ACT(1982464), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.norm2.act", ACT(1982464), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.1.conv2 -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
     conv3x3s1_wino4x3_14x14x256_256(ACT(1982464), WGT(19532800), ACT(2183168), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.conv2", ACT(2183168), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.1.norm3 + relu -> [1,14,14,256] */
     groupnorm_14x14x256_relu(ACT(2183168), WGT(28971008), WGT(28972032), ACT(0), ACT(200704));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.1.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(0), WGT(28973056), ACT(1982464), ACT(1179648));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.1", ACT(1982464), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.2.norm1 + relu -> [1,14,14,1024] */
     groupnorm_14x14x1024_relu(ACT(1982464), WGT(30025728), WGT(30029824), ACT(0), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.2.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
     conv1x1s1_14x14x1024_256(ACT(0), WGT(30033920), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.conv1", ACT(802816), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.2.norm2 + relu -> [1,14,14,256] */
     groupnorm_14x14x256_relu(ACT(802816), WGT(31083520), WGT(31084544), ACT(1179648), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.norm2.act", ACT(1179648), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.2.conv2 -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
     conv3x3s1_wino4x3_14x14x256_256(ACT(1179648), WGT(31085568), ACT(1380352), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.conv2", ACT(1380352), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.2.norm3 + relu -> [1,14,14,256] */
     groupnorm_14x14x256_relu(ACT(1380352), WGT(40523776), WGT(40524800), ACT(0), ACT(200704));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.2.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(0), WGT(40525824), ACT(1179648), ACT(1982464));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.2", ACT(1179648), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.3.norm1 + relu -> [1,14,14,1024] */
     groupnorm_14x14x1024_relu(ACT(1179648), WGT(41578496), WGT(41582592), ACT(0), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.3.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
     conv1x1s1_14x14x1024_256(ACT(0), WGT(41586688), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.conv1", ACT(802816), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.3.norm2 + relu -> [1,14,14,256] */
     groupnorm_14x14x256_relu(ACT(802816), WGT(42636288), WGT(42637312), ACT(1982464), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.norm2.act", ACT(1982464), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.3.conv2 -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
     conv3x3s1_wino4x3_14x14x256_256(ACT(1982464), WGT(42638336), ACT(2183168), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.conv2", ACT(2183168), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.3.norm3 + relu -> [1,14,14,256] */
     groupnorm_14x14x256_relu(ACT(2183168), WGT(52076544), WGT(52077568), ACT(0), ACT(200704));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.3.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(0), WGT(52078592), ACT(1982464), ACT(1179648));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.3", ACT(1982464), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.4.norm1 + relu -> [1,14,14,1024] */
     groupnorm_14x14x1024_relu(ACT(1982464), WGT(53131264), WGT(53135360), ACT(0), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.4.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
     conv1x1s1_14x14x1024_256(ACT(0), WGT(53139456), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.conv1", ACT(802816), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.4.norm2 + relu -> [1,14,14,256] */
     groupnorm_14x14x256_relu(ACT(802816), WGT(54189056), WGT(54190080), ACT(1179648), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.norm2.act", ACT(1179648), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.4.conv2 -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
     conv3x3s1_wino4x3_14x14x256_256(ACT(1179648), WGT(54191104), ACT(1380352), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.conv2", ACT(1380352), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.4.norm3 + relu -> [1,14,14,256] */
     groupnorm_14x14x256_relu(ACT(1380352), WGT(63629312), WGT(63630336), ACT(0), ACT(200704));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.4.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(0), WGT(63631360), ACT(1179648), ACT(1982464));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.4", ACT(1179648), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.5.norm1 + relu -> [1,14,14,1024] */
     groupnorm_14x14x1024_relu(ACT(1179648), WGT(64684032), WGT(64688128), ACT(0), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.5.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
     conv1x1s1_14x14x1024_256(ACT(0), WGT(64692224), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.conv1", ACT(802816), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.5.norm2 + relu -> [1,14,14,256] */
     groupnorm_14x14x256_relu(ACT(802816), WGT(65741824), WGT(65742848), ACT(1982464), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.norm2.act", ACT(1982464), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.5.conv2 -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
     conv3x3s1_wino4x3_14x14x256_256(ACT(1982464), WGT(65743872), ACT(2183168), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.conv2", ACT(2183168), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.5.norm3 + relu -> [1,14,14,256] */
     groupnorm_14x14x256_relu(ACT(2183168), WGT(75182080), WGT(75183104), ACT(802816), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.norm3.act", ACT(802816), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.5.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(802816), WGT(75184128), ACT(0), ACT(1179648));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.2.blocks.5", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.3.blocks.0.norm1 + relu -> [1,14,14,1024] */
     groupnorm_14x14x1024_relu(ACT(0), WGT(76236800), WGT(76240896), ACT(802816), ACT(1605632));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.0.norm1.act", ACT(802816), 1, 14, 14, 1024);
     }
 
     /* stages.3.blocks.0.downsample.conv -> [1,7,7,2048]: indirect gemm 6x16 tiles, 128 tasks */
     conv1x1s2_14x14x1024_2048(ACT(802816), WGT(76244992), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.0.downsample.conv", ACT(0), 1, 7, 7, 2048);
     }
 
     /* stages.3.blocks.0.conv1 -> [1,14,14,512]: gemm 6x16 tiles, 32 tasks */
     conv1x1s1_14x14x1024_512(ACT(802816), WGT(84641792), ACT(401408));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.0.conv1", ACT(401408), 1, 14, 14, 512);
     }
 
     /* stages.3.blocks.0.norm2 + relu -> [1,14,14,512] */
     groupnorm_14x14x512_relu(ACT(401408), WGT(86740992), WGT(86743040), ACT(802816), ACT(1204224));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.0.norm2.act", ACT(802816), 1, 14, 14, 512);
     }
 
     /* stages.3.blocks.0.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
     conv3x3s2_14x14x512_512(ACT(802816), WGT(86745088), ACT(401408));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.0.conv2", ACT(401408), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.0.norm3 + relu -> [1,7,7,512] */
     groupnorm_7x7x512_relu(ACT(401408), WGT(96184320), WGT(96186368), ACT(802816), ACT(501760));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.0.norm3.act", ACT(802816), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.0.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
     conv1x1s1_7x7x512_2048_res(ACT(802816), WGT(96188416), ACT(401408), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.0", ACT(401408), 1, 7, 7, 2048);
     }
 
     /* stages.3.blocks.1.norm1 + relu -> [1,7,7,2048] */
     groupnorm_7x7x2048_relu(ACT(401408), WGT(100390912), WGT(100399104), ACT(0), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.1.norm1.act", ACT(0), 1, 7, 7, 2048);
     }
 
     /* stages.3.blocks.1.conv1 -> [1,7,7,512]: gemm 6x16 tiles, 32 tasks */
     conv1x1s1_7x7x2048_512(ACT(0), WGT(100407296), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.1.conv1", ACT(802816), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.1.norm2 + relu -> [1,7,7,512] */
     groupnorm_7x7x512_relu(ACT(802816), WGT(104603648), WGT(104605696), ACT(0), ACT(100352));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.1.norm2.act", ACT(0), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.1.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
     conv3x3s1_7x7x512_512(ACT(0), WGT(104607744), ACT(100352));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.1.conv2", ACT(100352), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.1.norm3 + relu -> [1,7,7,512] */
     groupnorm_7x7x512_relu(ACT(100352), WGT(114046976), WGT(114049024), ACT(802816), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.1.norm3.act", ACT(802816), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.1.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
     conv1x1s1_7x7x512_2048_res(ACT(802816), WGT(114051072), ACT(0), ACT(401408));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.1", ACT(0), 1, 7, 7, 2048);
     }
 
     /* stages.3.blocks.2.norm1 + relu -> [1,7,7,2048] */
     groupnorm_7x7x2048_relu(ACT(0), WGT(118253568), WGT(118261760), ACT(401408), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.2.norm1.act", ACT(401408), 1, 7, 7, 2048);
     }
 
     /* stages.3.blocks.2.conv1 -> [1,7,7,512]: gemm 6x16 tiles, 32 tasks */
     conv1x1s1_7x7x2048_512(ACT(401408), WGT(118269952), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.2.conv1", ACT(802816), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.2.norm2 + relu -> [1,7,7,512] */
     groupnorm_7x7x512_relu(ACT(802816), WGT(122466304), WGT(122468352), ACT(401408), ACT(501760));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.2.norm2.act", ACT(401408), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.2.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
     conv3x3s1_7x7x512_512(ACT(401408), WGT(122470400), ACT(501760));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.2.conv2", ACT(501760), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.2.norm3 + relu -> [1,7,7,512] */
     groupnorm_7x7x512_relu(ACT(501760), WGT(131909632), WGT(131911680), ACT(802816), ACT(401408));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.2.norm3.act", ACT(802816), 1, 7, 7, 512);
     }
 
     /* stages.3.blocks.2.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
     conv1x1s1_7x7x512_2048_res(ACT(802816), WGT(131913728), ACT(401408), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "stages.3.blocks.2", ACT(401408), 1, 7, 7, 2048);
     }
 
     /* norm + relu -> [1,7,7,2048] */
     groupnorm_7x7x2048_relu(ACT(401408), WGT(136116224), WGT(136124416), ACT(0), ACT(802816));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "norm", ACT(0), 1, 7, 7, 2048);
     }
 
     /* head.global_pool -> [1,1,1,2048] */
     global_avgpool_7x7x2048(ACT(0), ACT(401408));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "head.global_pool", ACT(401408), 1, 1, 1, 2048);
     }
 
     /* head.fc -> [1,1,1,1000]: gemm 1x16 tiles, 63 tasks */
     linear_2048_1000(ACT(401408), WGT(136132608), ACT(0));
     if (hook) {
-#pragma omp single
+      OMP_SINGLE
       hook(ctx, "head.fc", ACT(0), 1, 1, 1, 1000);
     }
   }
@@ -3241,3 +3289,4 @@ int bit_50x1_selftest(void *arena, const void *blob, float *out, float *max_abs_
   *max_abs_expected = mag;
   return err <= 1e-4f * mag ? 0 : 1;
 }
+

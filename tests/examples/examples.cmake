@@ -1,7 +1,8 @@
 # Every example under examples/, built and run as a user would (label
 # `examples`): the consumer project against an installed package with Ninja
 # and with Makefiles, the batch classifier through FetchContent, the
-# embedding search, and the CI recipe.
+# embedding search, and the CI recipe. (examples/embedded needs an emulated
+# Cortex-M7: label `cross`, tests/cross/cross.cmake.)
 set(LG_EXAMPLES_TEST ${CMAKE_CURRENT_LIST_DIR}/test_examples.py)
 foreach(generator Ninja "Unix Makefiles")
   string(REPLACE " " "_" gen ${generator})
