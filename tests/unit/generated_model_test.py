@@ -123,6 +123,10 @@ def weights_formats(lucidgen, variant, opts):
             os.makedirs(sub)
             sh(gen + ["--weights-format", fmt, "-o", os.path.join(sub, "m.c")])
             weights = os.path.join(sub, "m_weights." + ("c" if fmt == "c" else "S"))
+            # one output set: the five files, no temporaries (OUT_weights.c is made from OUT.bin's)
+            names = sorted(os.listdir(sub))
+            if names != sorted(["m.c", "m.h", "m.bin", "m.json", os.path.basename(weights)]):
+                problems.append(f"--weights-format {fmt} wrote {names}")
             exe, obj = os.path.join(sub, "linked"), os.path.join(sub, "weights.o")
             sh(["cc", "-c", "-Wa,-I" + sub, "-I", sub, weights, "-o", obj])
             sh(["cc", "-std=c11", "-O2", "-fopenmp-simd", "-Wall", "-Wextra", "-Werror", "-I", sub,
