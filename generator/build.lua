@@ -10,8 +10,8 @@ local output_set = require("output_set")
 local build = {}
 
 -- What the classifier links of runtime/ (the checkpoint readers stay in lucidgen).
-local CLASSIFIER_RUNTIME = { "lg_blob", "lg_eval", "lg_eval_set", "lg_image", "lg_labels", "lg_preprocess", "lg_profile",
-  "lg_sha256", "lg_status", "lg_topk" }
+local CLASSIFIER_RUNTIME = { "lg_blob", "lg_eval", "lg_eval_set", "lg_image", "lg_labels", "lg_outfile",
+  "lg_preprocess", "lg_profile", "lg_sha256", "lg_status", "lg_topk" }
 
 local function c_string(text)
   return '"' .. text:gsub('[\\"]', "\\%0"):gsub("\t", "\\t") .. '"'

@@ -113,6 +113,12 @@ static int h_is_dir(lua_State *L) {
   return 1;
 }
 
+static int h_is_file(lua_State *L) {
+  struct stat st;
+  lua_pushboolean(L, stat(luaL_checkstring(L, 1), &st) == 0 && S_ISREG(st.st_mode));
+  return 1;
+}
+
 static int h_remove(lua_State *L) {
   lua_pushboolean(L, remove(luaL_checkstring(L, 1)) == 0);
   return 1;
@@ -525,6 +531,7 @@ int luaopen_lg_host(lua_State *L) {
       {"read_file", h_read_file},
       {"exists", h_exists},
       {"is_dir", h_is_dir},
+      {"is_file", h_is_file},
       {"remove", h_remove},
       {"remove_tree", h_remove_tree},
       {"rename", h_rename},

@@ -17,6 +17,13 @@ Set.__index = Set
 -- Registers `path` (a directory when is_dir) and returns the temporary name
 -- to write it under.
 function Set:add(path, is_dir)
+  -- Never move a user's directory aside to put a file in its place, nor a
+  -- device or pipe: renaming over /dev/null would replace the device itself.
+  local kind_ok = is_dir and host.is_dir(path) or not is_dir and host.is_file(path)
+  if host.exists(path) and not kind_ok then
+    errors.user("cannot write %s: %s; remove it or choose another output name", path,
+      host.is_dir(path) and "it is a directory" or "it exists and is not a " .. (is_dir and "directory" or "regular file"))
+  end
   local tmp = string.format("%s.tmp.%d", path, host.pid())
   self.entries[#self.entries + 1] = { path = path, tmp = tmp, is_dir = is_dir }
   return tmp
@@ -57,12 +64,6 @@ local function roll_back(done)
 end
 
 function Set:commit()
-  for _, e in ipairs(self.entries) do
-    -- never move a user's directory aside to put a file in its place
-    if not e.is_dir and host.is_dir(e.path) then
-      errors.user("cannot write %s: it is a directory; remove it or choose another output name", e.path)
-    end
-  end
   local done = {}
   for _, e in ipairs(self.entries) do
     local backup = string.format("%s.old.%d", e.path, host.pid())

@@ -13,6 +13,7 @@
 #include "lg_blob.h"
 #include "lg_eval.h"
 #include "lg_labels.h"
+#include "lg_outfile.h"
 #include "lg_preprocess.h"
 #include "lg_profile.h"
 #include "lg_topk.h"
@@ -377,11 +378,12 @@ int main(int argc, char **argv) {
 
   /* --output-raw: one file for the whole run, each image's row in order,
    * under a temporary name until every row is written */
-  char raw_tmp[4200];
+  lg_outfile raw_file;
   FILE *raw = NULL;
   if (output_raw) {
-    snprintf(raw_tmp, sizeof raw_tmp, "%s.tmp.%ld", output_raw, (long)getpid());
-    if (!(raw = fopen(raw_tmp, "wb"))) return die(2, "cannot write %s: %s", output_raw, strerror(errno));
+    int e = lg_outfile_open(&raw_file, output_raw);
+    if (e) return die(2, "cannot write %s: %s", output_raw, strerror(e));
+    raw = raw_file.f;
   }
 
   int batch = LG_MODEL(BATCH), rc = 0;
@@ -436,9 +438,9 @@ int main(int argc, char **argv) {
       free(idx);
     }
   }
-  if (raw && (fclose(raw) != 0 || rc != 0 || rename(raw_tmp, output_raw) != 0)) {
-    remove(raw_tmp);
-    if (rc == 0) rc = die(2, "cannot write %s: %s", output_raw, strerror(errno));
+  if (raw) {
+    int e = lg_outfile_close(&raw_file, rc == 0);
+    if (e && rc == 0) rc = die(2, "cannot write %s: %s", output_raw, strerror(e));
   }
   if (rc) return rc;
   lg_labels_free(&labels);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lg_eval_set.h"
+#include "lg_outfile.h"
 #include "lg_topk.h"
 
 #define TOPK 5
@@ -191,11 +192,10 @@ typedef struct summary {
 static lg_status write_report(const char *path, const lg_eval_model *m, const lg_eval_options *o,
                               const lg_eval_set *set, const summary *sm, const int *top5,
                               const lg_eval_result *r, char *err, size_t errn) {
-  char tmp[8192];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f)
-    return lg_fail(err, errn, LG_ERR_IO, "cannot write report %s: %s", tmp, strerror(errno));
+  lg_outfile out;
+  int e = lg_outfile_open(&out, path);
+  if (e) return lg_fail(err, errn, LG_ERR_IO, "cannot write report %s: %s", path, strerror(e));
+  FILE *f = out.f;
   fputs("{\n  \"variant\": ", f);
   json_string(f, m->variant);
   fputs(",\n  \"target\": ", f);
@@ -232,12 +232,8 @@ static lg_status write_report(const char *path, const lg_eval_model *m, const lg
     fputs("]}", f);
   }
   fputs("\n  ]\n}\n", f);
-  int bad = ferror(f);
-  if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-    int e = errno;
-    remove(tmp);
+  if ((e = lg_outfile_close(&out, 1)) != 0)
     return lg_fail(err, errn, LG_ERR_IO, "cannot write report %s: %s", path, strerror(e));
-  }
   return LG_OK;
 }
 

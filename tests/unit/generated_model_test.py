@@ -35,10 +35,12 @@ import os
 import random
 import re
 import shlex
+import stat
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -289,6 +291,21 @@ def classifier(lucidgen, variant, opts):
         report(ok, "output_raw_holds_every_image_in_order",
                f"{rows.shape[0]} rows for {len(pictures)} images at batch {batch}"
                + ("" if rows.shape != single.shape else f", max|row - alone| {float(np.abs(rows - single).max()):.3g}"))
+
+        # 2b. --output-raw to a pipe (a stand-in for /dev/null or /dev/stdout) is
+        # written in place: renaming a temporary over it would replace the device
+        fifo = os.path.join(d, "rows.fifo")
+        os.mkfifo(fifo)
+        got_bytes = []
+        reader = threading.Thread(target=lambda: got_bytes.append(open(fifo, "rb").read()), daemon=True)
+        reader.start()
+        r = subprocess.run([exe, "--threads", "1", "--output-raw", fifo, pictures[0]], capture_output=True,
+                           text=True, timeout=300)
+        reader.join(timeout=60)
+        piped = np.frombuffer(got_bytes[0], dtype=np.float32) if got_bytes else np.zeros(0, np.float32)
+        ok = r.returncode == 0 and stat.S_ISFIFO(os.stat(fifo).st_mode) and np.array_equal(piped, rows[0])
+        report(ok, "output_raw_to_a_pipe_is_written_in_place",
+               f"exit {r.returncode}, still a FIFO: {stat.S_ISFIFO(os.stat(fifo).st_mode)}, {piped.size} floats read")
 
         # 3. the header binding at every start, the payload hash only on request
         data = bytearray(open(exe + ".bin", "rb").read())

@@ -124,4 +124,14 @@ check.case("a_file_derived_from_another_reads_its_staged_copy", function()
   end)):find("no file"), "an unregistered path is an error")
 end)
 
+check.case("a_target_that_is_a_device_or_pipe_is_refused_and_kept", function()
+  -- a FIFO stands in for /dev/null: renaming over it (as root) would replace the device
+  local d = fresh_dir()
+  check.truthy(os.execute("mkfifo '" .. d .. "/m.c'"), "mkfifo")
+  local e = check.raises(output_set.run, function(set) return set:write_file(d .. "/m.c", "new c") end)
+  check.truthy(check.msg(e):find("m.c: it exists and is not a regular file", 1, true), "error: %s", check.msg(e))
+  check.truthy(io.popen("test -p '" .. d .. "/m.c' && echo fifo"):read("l") == "fifo", "m.c is still a FIFO")
+  check.eq(listing(d), { "m.c" }, "leftovers")
+end)
+
 check.run(function() host.remove_tree(root) end)
