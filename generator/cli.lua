@@ -43,7 +43,7 @@ model (within lucidgen's limits, SECURITY.md, and this machine's memory):
   --batch N                    batch size (default 1); N <= %d
 code:
   --name C_IDENT               symbol prefix of the generated API (default: the variant name)
-  --target T                   native (default), avx512, avx2, neon (AArch64), cortex-m (alias mcu:
+  --target T                   native (default), avx512bf16 (--precision bf16), avx512, avx2, neon (AArch64), cortex-m (alias mcu:
                                Cortex-M4F/M7/M33 class, one thread) or generic (portable C11)
   --no-winograd                3x3 convs as direct GEMMs (default: Winograd F(4x4,3x3) where it pays)
   --weights-format F           bin (default): OUT.bin, read at run time; c: also OUT_weights.c, the blob
@@ -56,6 +56,14 @@ code:
   --io-in-arena                the input and output get places in the arena (NAME_IN_OFFSET, NAME_OUT_OFFSET)
   --no-golden                  leave the self-test data out of the blob (NAME_selftest returns 2)
   --byte-order little|big      of the blob's floats (default: the target's; generic builds either)
+numerics (the error against fp32 is measured and reported; the self-test checks the kernels):
+  --weights-dtype D            f32 (default), bf16, f16 or int8 (one scale per output channel):
+                               how conv/linear weights are stored; kernels widen them to fp32
+  --precision P                fp32 (default) or bf16: GEMM inputs and weights rounded to bf16,
+                               sums in fp32 (AVX512-BF16 on avx512bf16, which native picks for it;
+                               the same numbers emulated on the other targets)
+  --keep-head-f32              the classifier head keeps f32 weights and fp32 compute
+  --error-inputs N             inputs the reduced path's error is measured on (default 32; N <= %d)
   --embed-weights              (build) compile the blob into the executable
   --classifier-data FILE.c     (with -o OUT.c) also write the labels and published accuracy that
                                runtime/lg_classifier.c links (CMake's lucidgen_add_classifier)
@@ -74,12 +82,14 @@ local VALUED = {
   ["--cache-dir"] = "cache_dir", ["--name"] = "name", ["--target"] = "target", ["--family"] = "family",
   ["--config"] = "config", ["--classifier-data"] = "classifier_data", ["--weights-format"] = "weights_format",
   ["--weights-section"] = "weights_section", ["--byte-order"] = "byte_order", ["--arena-pools"] = "arena_pools",
+  ["--weights-dtype"] = "weights_dtype", ["--precision"] = "precision", ["--error-inputs"] = "error_inputs",
 }
 local FLAGS = {
   ["--no-strict"] = "no_strict", ["--check-finite"] = "check_finite", ["--offline"] = "offline", ["--json"] = "json", ["--layers"] = "layers",
   ["--embed-weights"] = "embed_weights", ["--verbose"] = "verbose", ["--quiet"] = "quiet", ["--help"] = "help",
   ["-h"] = "help", ["--version"] = "version", ["--no-winograd"] = "no_winograd", ["--no-golden"] = "no_golden",
   ["--io-in-arena"] = "io_in_arena",
+  ["--keep-head-f32"] = "keep_head_f32",
 }
 
 local function parse_int(opt, s, min, max)
@@ -163,6 +173,7 @@ function cli.parse(argv)
   if o.num_classes then o.num_classes = parse_int("--num-classes", o.num_classes, 0, limits.num_classes) end
   if o.in_chans then o.in_chans = parse_int("--in-chans", o.in_chans, 1, limits.in_chans) end
   if o.batch then o.batch = parse_int("--batch", o.batch, 1, limits.batch) end
+  if o.error_inputs then o.error_inputs = parse_int("--error-inputs", o.error_inputs, 1, limits.error_inputs) end
   if o.size then
     local h, w = o.size:match("^(%d+)x(%d+)$")
     if not h then h = o.size:match("^(%d+)$"); w = h end
@@ -238,7 +249,7 @@ local function cmd_info(name, o)
   info.model = { num_classes = mo.num_classes, in_chans = mo.in_chans, size = mo.size, batch = mo.batch,
     params = params, macs = macs, layers = #g.nodes }
   local report = generate.report(v, o)
-  info.totals = report.totals
+  info.totals, info.precision = report.totals, report.precision
   if o.layers then info.layers = report.layers end
   if o.json then
     print(json.encode(info, true))
@@ -271,6 +282,9 @@ local function cmd_info(name, o)
   line("plan", string.format("%d layers after fusion, %d kernels; arena %d bytes = %.1f%% of the %d bytes all "
     .. "activations would take; packed weights %d bytes", t.layers, t.kernels, t.arena_bytes,
     100 * t.arena_bytes / t.activation_bytes, t.activation_bytes, t.weight_bytes))
+  local rp = info.precision
+  line("numerics", require("precision").describe({ dtype = rp.weights_dtype, precision = rp.precision,
+    keep_head_f32 = rp.keep_head_f32 }))
   if o.layers then
     print("")
     print(string.format("%-34s %-28s %-18s %10s %10s %10s %10s  %s", "layer (timm module) + fused", "kernel",
@@ -329,7 +343,8 @@ function cli.main(argv)
     return 0
   end
   if o.help or (#pos == 0 and not o.config) then
-    io.write(string.format(USAGE, host.version, limits.num_classes, limits.in_chans, limits.size, limits.batch))
+    io.write(string.format(USAGE, host.version, limits.num_classes, limits.in_chans, limits.size, limits.batch,
+      limits.error_inputs))
     return (o.help or o.version) and 0 or 2
   end
   local cmd = pos[1]

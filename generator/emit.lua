@@ -72,6 +72,40 @@ end
 
 local function uses_gelu(vars) return vars.GELU == 1 end
 
+-- The parts of the target's vector vocabulary the kernels use beyond fp32:
+-- widening loads per stored weight dtype, bf16 dot products.
+local function vocabulary(g, target)
+  local v = { WIDEN_BF16 = 0, WIDEN_F16 = 0, WIDEN_I8 = 0, BF16_HW = 0, BF16_EMU = 0 }
+  local widen = { bf16 = "WIDEN_BF16", f16 = "WIDEN_F16", int8 = "WIDEN_I8" }
+  for _, node in ipairs(g.nodes) do
+    local n = node.kernel.numerics
+    if n and n.inputs == "bf16" then
+      v[target.bf16_dot and "BF16_HW" or "BF16_EMU"] = 1
+    elseif n and widen[n.weights] then
+      v[widen[n.weights]] = 1
+    end
+  end
+  return v
+end
+
+-- "int8 (12 layers), f32 (1 layer)": the weight dtypes of a model's convs and linears
+local function dtype_counts(g)
+  local counts, order = {}, {}
+  for _, node in ipairs(g.nodes) do
+    local n = node.kernel.numerics
+    if n then
+      local key = n.weights .. (n.inputs == "bf16" and " (bf16 dot)" or "")
+      if not counts[key] then order[#order + 1] = key end
+      counts[key] = (counts[key] or 0) + 1
+    end
+  end
+  local parts = {}
+  for _, key in ipairs(order) do
+    parts[#parts + 1] = string.format("%s: %d layer%s", key, counts[key], counts[key] > 1 and "s" or "")
+  end
+  return table.concat(parts, ", ")
+end
+
 -- NAME_STACK_BYTES, an estimate from the arrays kernels keep on the stack (their
 -- own and their microkernels', which the compiler may inline side by side): a
 -- kernel inlined into the forward function keeps its arrays in the forward
@@ -87,7 +121,8 @@ end
 
 -- ctx: { prefix, variant (registry record), options_text, weight_source, target,
 --        c_file, h_file, blob_file, blob_sha, blob_plan, byte_order, num_classes, labels,
---        weights = {format = "bin"|"c"|"asm", file, section} }
+--        weights = {format = "bin"|"c"|"asm", file, section},
+--        precision (precision.options), measured (reduced.measure's report or nil) }
 function emit.generate(g, ctx)
   local P = ctx.prefix
   local instances, order, by_key, used_names = {}, {}, {}, {}
@@ -150,10 +185,13 @@ function emit.generate(g, ctx)
       strategy = k.strategy, output = label, shape_nhwc = { n, h, w, c }, macs = macs,
       weight_bytes = weight_bytes, arena_offset = out.offset, pool = #g.pools > 1 and g.pools[out.pool].name or nil,
       live_bytes = live, algorithm_error = k.error,
+      weights_dtype = k.numerics and k.numerics.weights, compute = k.numerics and (k.numerics.inputs or "fp32"),
     }
   end
 
   local t = ctx.target
+  local p, m = ctx.precision, ctx.measured
+  local tol = require("precision").SELFTEST_TOL[p.precision]
   local in_shape = g.values[g.input_id].shape
   local out_shape = g.values[g.output_id].shape
   local v = ctx.variant
@@ -179,7 +217,10 @@ function emit.generate(g, ctx)
     LINKED = wf.format ~= "bin" and 1 or 0, WEIGHTS_FORMAT = wf.format, WEIGHTS_FILE = wf.file or "",
     WEIGHTS_SECTION = wf.section or "", STACK_BYTES = FRAME_BYTES + 2 * stack,
     GOLDEN = ctx.blob_plan.golden_in and 1 or 0,
-    NUM_LAYERS = #g.nodes, MACS = total_macs, SELFTEST_TOL = "1e-4",
+    NUM_LAYERS = #g.nodes, MACS = total_macs, SELFTEST_TOL = string.format("%g", tol),
+    WEIGHTS_DTYPE = p.dtype, PRECISION = p.precision, KEEP_HEAD_F32 = p.keep_head_f32 and 1 or 0,
+    BF16_EMULATED = p.precision == "bf16" and not t.bf16_dot and 1 or 0, LAYER_DTYPES = dtype_counts(g),
+    REDUCED = m and 1 or 0, MEASURED = m and require("reduced").summary(m) or "",
     -- "_MODEL_H": no runtime header (LG_BLOB_H, ...) can share it, whatever --name is
     GUARD = (P .. "MODEL_H"):upper():gsub("[^%w]", "_"),
     INCLUDE = t.include or false,
@@ -190,8 +231,10 @@ function emit.generate(g, ctx)
   local kernels, uks = {}, {}
   for i, fn in ipairs(order) do kernels[i] = instances[fn] end
   for i, name in ipairs(uk_order) do uks[i] = ukernels[name] end
-  common.VECTOR = template.render(t.vec, {})
-  common.HELPERS = needs_gelu and template.render("gelu_erf.c.in", {}) or ""
+  local vocab = vocabulary(g, t)
+  common.VECTOR = template.render(t.vec, vocab)
+  common.HELPERS = (needs_gelu and template.render("gelu_erf.c.in", {}) or "")
+    .. (vocab.BF16_EMU == 1 and template.render("bf16_pairs.c.in", {}) or "")
   common.UKERNELS = table.concat(uks, "\n")
   common.INPUT_KERNEL = template.render("input_nchw_to_nhwc.c.in",
     { N = in_shape[1], C = in_shape[2], H = in_shape[3], W = in_shape[4] })
@@ -207,6 +250,9 @@ function emit.generate(g, ctx)
   end
   report.variant, report.target, report.blob_sha256 = v.name, t.name, ctx.blob_sha
   report.cflags = t.cflags -- what the target's code needs beyond -O3 (build systems read it)
+  report.precision = { weights_dtype = p.dtype, precision = p.precision, keep_head_f32 = p.keep_head_f32,
+    bf16_dot = p.precision == "bf16" and (t.bf16_dot and "hardware" or "emulated") or nil,
+    selftest_tolerance = tol, error = m }
   report.input_nchw = { in_shape[1], in_shape[2], in_shape[3], in_shape[4] }
   report.output = { out_shape[1], graph.numel(out_shape) // out_shape[1] }
 

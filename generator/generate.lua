@@ -9,6 +9,8 @@ local registry = require("registry")
 local weights = require("weights")
 local reference = require("reference")
 local targets = require("targets")
+local precision = require("precision")
+local reduced = require("reduced")
 local blob = require("blob")
 local output_set = require("output_set")
 local emit = require("emit")
@@ -85,9 +87,12 @@ end
 -- plan. The store lives only here and is dropped once bind_tensors has handed
 -- its tensors to the graph: a weight a pass replaces is then garbage, and the
 -- collector frees it (tensor storage is visible to it). Returns the lowered
--- graph and what the emitter needs; writes nothing.
+-- graph and what the emitter needs; writes nothing. A reduced-precision
+-- model's golden output is the reference of its own arithmetic, and the error
+-- of that arithmetic is measured (generator/reduced.lua).
 function generate.compile_graph(g, bind, o, src)
-  local target = targets.resolve(o.target or "native")
+  local p = precision.options(o)
+  local target = targets.resolve(o.target or "native", p.precision)
   if not src.plan_only then
     -- Tensors keep their floats inside their userdata, so with weights bound
     -- the heap is mostly weights: start a cycle as soon as it outgrows what the
@@ -98,23 +103,36 @@ function generate.compile_graph(g, bind, o, src)
   end
   local store, summary = bind()
   -- Golden self-test: a seeded input through the unfolded graph.
-  -- (--no-golden: none; a plan without weights: zeros stand in)
+  -- (--no-golden: none, but reduced precision still measures its error on
+  -- seeded inputs; a plan without weights: zeros stand in)
   local golden_in, golden_out
-  if not o.no_golden then
+  if not o.no_golden or (precision.reduced(p) and not src.plan_only) then
     golden_in = T.normal(g.values[g.input_id].shape, GOLDEN_SEED, 0, 1)
     golden_out = src.plan_only and T.zeros(g.values[g.output_id].shape) or reference.run(g, store, golden_in)
-    -- a feature map comes out in the kernels' NHWC layout
-    if #golden_out:shape() == 4 then golden_out = require("lg.refops").nhwc(golden_out) end
   end
-  local kctx = { target = target, winograd = o.winograd ~= false, plan_only = src.plan_only }
+  local kctx = { target = target, winograd = o.winograd ~= false, plan_only = src.plan_only, precision = p }
   g = require("passes.bind_tensors")(g, store)
   store = nil
   g = require("passes.fold_batchnorm")(g)
   g = require("passes.fold_layer_scale")(g)
   g = require("passes.fuse_epilogues")(g, kctx)
   g = require("passes.lower_kernels")(g, kctx)
+  local measured
+  if precision.reduced(p) and not src.plan_only then
+    local count = o.error_inputs or 32
+    if not o.quiet then
+      io.stderr:write(string.format("lucidgen: measuring %s against fp32 on %d input%s ...\n",
+        precision.describe(p), count, count > 1 and "s" or ""))
+    end
+    golden_out, measured = reduced.measure(g, golden_in, golden_out, count, GOLDEN_SEED)
+  end
+  -- a feature map comes out in the kernels' NHWC layout
+  if golden_out and #golden_out:shape() == 4 then golden_out = require("lg.refops").nhwc(golden_out) end
+  if o.no_golden then golden_in, golden_out = nil, nil end
   g = require("passes.plan_arena")(g, o.arena_pools, o.io_in_arena)
-  return { g = g, target = target, summary = summary, golden_in = golden_in, golden_out = golden_out }
+  collectgarbage()
+  return { g = g, target = target, summary = summary, precision = p, measured = measured, golden_in = golden_in,
+    golden_out = golden_out }
 end
 
 -- The variant's graph and weights, compiled (see compile_graph).
@@ -152,8 +170,11 @@ end
 function generate.render(variant, o, c, paths, plan, sha)
   local mo = c.mo
   local format = o.weights_format or "bin"
-  local options_text = string.format("num_classes=%d in_chans=%d size=%dx%d batch=%d target=%s%s%s%s%s%s",
+  local p = c.precision
+  local options_text = string.format("num_classes=%d in_chans=%d size=%dx%d batch=%d target=%s%s%s%s%s%s%s",
     mo.num_classes, mo.in_chans, mo.size[1], mo.size[2], mo.batch, c.target.name,
+    precision.reduced(p) and string.format(" weights_dtype=%s precision=%s%s", p.dtype, p.precision,
+      p.keep_head_f32 and " keep_head_f32" or "") or "",
     o.prefix and (" prefix=" .. o.prefix) or "", o.strict == false and " no-strict" or "",
     format ~= "bin" and (" weights-format=" .. format) or "", o.no_golden and " no-golden" or "",
     o.byte_order and (" byte-order=" .. o.byte_order) or "")
@@ -162,6 +183,7 @@ function generate.render(variant, o, c, paths, plan, sha)
     weight_source = c.summary.source, target = c.target, version = host.version, c_file = file_name(paths.c),
     h_file = file_name(paths.h), blob_file = file_name(paths.bin), blob_sha = sha, blob_plan = plan,
     byte_order = generate.byte_order(o, c.target), num_classes = mo.num_classes, labels = variant.labels or "",
+    precision = p, measured = c.measured,
     weights = { format = format, file = paths.weights and file_name(paths.weights),
       section = o.weights_section or generate.WEIGHTS_SECTION },
   })
@@ -227,6 +249,10 @@ function generate.run(variant, o, src, compiled)
   log(o, "lucidgen: %s -> %s (+ .h .bin .json): %d layers, %d kernels, arena %d bytes (activations %d), weights %d bytes, %.1f s",
     variant.name, paths.c, report.totals.layers, report.totals.kernels, c.g.arena_bytes, c.g.activation_bytes,
     plan.weight_bytes, host.clock() - t0)
+  if c.measured then
+    log(o, "lucidgen: %s vs fp32: %s; self-test tolerance %g", precision.describe(c.precision),
+      reduced.summary(c.measured), precision.SELFTEST_TOL[c.precision.precision])
+  end
   return paths, report, { prefix = prefix, target = c.target, labels = c.mo.num_classes > 0 and variant.labels or nil }
 end
 

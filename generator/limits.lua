@@ -8,6 +8,7 @@ local limits = {
   in_chans = 1024,        -- --in-chans, config in_channels
   size = 4096,            -- --size, each side in pixels; config input_size
   num_classes = 100000,   -- --num-classes, config num_classes (timm's largest head: 21843)
+  error_inputs = 1024,    -- --error-inputs: inputs the reduced path's error is measured on (2 reference runs each)
 
   -- architecture fields of a --config (timm's largest: 36 blocks a stage, 8192 channels)
   stage_depth = 100,      -- layers / depths, blocks per stage

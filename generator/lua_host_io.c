@@ -194,6 +194,8 @@ static int h_cpu_features(lua_State *L) {
   __builtin_cpu_init();
   lua_pushboolean(L, __builtin_cpu_supports("avx512f"));
   lua_setfield(L, -2, "avx512f");
+  lua_pushboolean(L, __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16"));
+  lua_setfield(L, -2, "avx512bf16");
   lua_pushboolean(L, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
   lua_setfield(L, -2, "avx2");
 #endif

@@ -1,8 +1,15 @@
-/* lg.pack: weights into the layouts the kernels read.
+/* lg.pack: weights into the layouts and dtypes the kernels read.
  *
  * Each layout is owned by one kernel descriptor in generator/kernels/, which
- * documents it, computes its size and passes that size here; a packer that
- * would write a different number of floats is a bug and says so. */
+ * documents it, computes its size in bytes and passes that size here; a
+ * packer that would write a different number of bytes is a bug and says so.
+ * A packed tensor is a container of bytes (bytes/4 "floats"): the blob writer
+ * copies it as it is, whatever dtype its weights are in.
+ *
+ * Weight dtypes (--weights-dtype): f32; bf16 and f16 rounded to nearest even
+ * (runtime/lg_half.h); int8 symmetric, one scale per output channel,
+ * scale = max|w| / 127, q = round(w / scale). Bias and int8 scales stay f32. */
+#include "lg_half.h"
 #include "lua_tensor.h"
 
 #include <lauxlib.h>
@@ -10,54 +17,143 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* The packed tensor of `floats` floats, after checking the layout's own size agrees. */
-static lg_tensor *push_packed(lua_State *L, int64_t floats, int64_t expected, const char *layout) {
-  if (floats != expected)
-    luaL_error(L, "pack %s: layout has %I floats, the kernel descriptor planned %I", layout, (lua_Integer)floats,
+typedef enum { WT_F32, WT_BF16, WT_F16, WT_INT8 } wtype;
+static const char *const WT_NAMES[] = {"f32", "bf16", "f16", "int8", NULL};
+static const int64_t WT_BYTES[] = {4, 2, 2, 1};
+
+static wtype check_wtype(lua_State *L, int idx) { return (wtype)luaL_checkoption(L, idx, NULL, WT_NAMES); }
+
+/* The packed container of `bytes` bytes, after checking the layout's own size agrees. */
+static unsigned char *push_packed(lua_State *L, int64_t bytes, int64_t expected, const char *layout) {
+  if (bytes != expected || bytes % 4)
+    luaL_error(L, "pack %s: layout has %I bytes, the kernel descriptor planned %I", layout, (lua_Integer)bytes,
                (lua_Integer)expected);
-  return lg_tensor_push(L, 1, &floats);
+  int64_t floats = bytes / 4;
+  return (unsigned char *)lg_tensor_push(L, 1, &floats)->data;
 }
 
-/* P.gemm(w [OC, IC/g, KH, KW] or [OC, IC], bias|nil, groups, NR, floats) -> packed
+/* int8: the scale of one output channel's n weights */
+static float int8_scale(const float *w, int64_t n) {
+  float m = 0.0f;
+  for (int64_t i = 0; i < n; i++) m = fmaxf(m, fabsf(w[i]));
+  return m / 127.0f;
+}
+
+static int8_t int8_quantize(float x, float scale) {
+  if (scale == 0.0f) return 0;
+  double q = nearbyint((double)x / scale);
+  return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+}
+
+/* Stores x as element i of an array of dtype t (int8: with its channel's scale). */
+static void put(unsigned char *dst, int64_t i, wtype t, float x, float scale) {
+  switch (t) {
+  case WT_F32: memcpy(dst + 4 * i, &x, 4); break;
+  case WT_BF16: {
+    uint16_t h = lg_f32_to_bf16(x);
+    memcpy(dst + 2 * i, &h, 2);
+    break;
+  }
+  case WT_F16: {
+    uint16_t h = lg_f32_to_f16(x);
+    memcpy(dst + 2 * i, &h, 2);
+    break;
+  }
+  case WT_INT8: ((int8_t *)dst)[i] = int8_quantize(x, scale); break;
+  }
+}
+
+/* What a kernel multiplies by when it reads x stored as dtype t. */
+static float rounded(float x, wtype t, float scale) {
+  switch (t) {
+  case WT_BF16: return lg_bf16_to_f32(lg_f32_to_bf16(x));
+  case WT_F16: return lg_f16_to_f32(lg_f32_to_f16(x));
+  case WT_INT8: return (float)((double)int8_quantize(x, scale) * scale);
+  default: return x;
+  }
+}
+
+/* P.rounded(w [OC, ...], dtype) -> (tensor, max|w|): w as the kernels see it
+ * stored in dtype (int8 scales per output channel = per slice along dim 0),
+ * and the largest magnitude (for the caller's range checks). */
+static int p_rounded(lua_State *L) {
+  lg_tensor *w = lg_tensor_check(L, 1);
+  wtype t = check_wtype(L, 2);
+  lg_tensor *r = lg_tensor_push(L, w->ndim, w->shape);
+  int64_t oc = w->ndim ? w->shape[0] : 1, per = oc ? w->numel / oc : 0;
+  float big = 0.0f;
+  for (int64_t o = 0; o < oc; o++) {
+    const float *src = w->data + o * per;
+    float scale = t == WT_INT8 ? int8_scale(src, per) : 0.0f;
+    for (int64_t i = 0; i < per; i++) {
+      r->data[o * per + i] = rounded(src[i], t, scale);
+      big = fmaxf(big, fabsf(src[i]));
+    }
+  }
+  lua_pushnumber(L, big);
+  return 2;
+}
+
+/* P.gemm(w [OC, IC/g, KH, KW] or [OC, IC], bias|nil, groups, NR, bytes, dtype, KC, pairs) -> packed
  * (kernels/gemm.lua): per group, per panel of NR output channels,
- *   float bias[NR];  float b[KH*KW][IC/g][NR]
- * zero past the group's last output channel. */
+ *   float bias[NR]; int8 only: float scale[NR]; then the weights of K = taps x IC/g,
+ *   split in runs of KC (a tap's channels, or all of K at once):
+ *     dtype b[K/KC][KC][NR]                          (multiply-adds in fp32)
+ *     bf16 b[K/KC][ceil(KC/2)][NR][2]  when pairs    (bf16 dot products: K pairs side by side)
+ * zero past the group's last output channel and past an odd KC. */
 static int p_gemm(lua_State *L) {
   lg_tensor *w = lg_tensor_check(L, 1);
   lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
   int64_t groups = luaL_checkinteger(L, 3), nr = luaL_checkinteger(L, 4);
+  wtype t = check_wtype(L, 6);
+  int64_t kc = luaL_checkinteger(L, 7);
+  int pairs = lua_toboolean(L, 8);
   int64_t oc = w->shape[0], cin = w->ndim >= 2 ? w->shape[1] : 1;
-  int64_t taps = w->ndim == 4 ? w->shape[2] * w->shape[3] : 1;
-  if (groups < 1 || nr < 1 || oc % groups)
-    luaL_error(L, "pack gemm: %I outputs, %I groups, panel %I", (lua_Integer)oc, (lua_Integer)groups, (lua_Integer)nr);
+  int64_t taps = w->ndim == 4 ? w->shape[2] * w->shape[3] : 1, k = taps * cin;
+  if (groups < 1 || nr < 1 || oc % groups || kc < 1 || k % kc || (pairs && t != WT_BF16))
+    luaL_error(L, "pack gemm: %I outputs, %I groups, panel %I, K %I in runs of %I", (lua_Integer)oc,
+               (lua_Integer)groups, (lua_Integer)nr, (lua_Integer)k, (lua_Integer)kc);
   int64_t cout = oc / groups, panels = (cout + nr - 1) / nr;
-  int64_t panel_floats = nr + taps * cin * nr;
-  lg_tensor *p = push_packed(L, groups * panels * panel_floats, luaL_checkinteger(L, 5), "gemm");
+  int64_t head = nr * 4 * (t == WT_INT8 ? 2 : 1), run = pairs ? (kc + 1) / 2 * 2 : kc;
+  int64_t panel_bytes = head + k / kc * run * nr * WT_BYTES[t];
+  unsigned char *p = push_packed(L, groups * panels * panel_bytes, luaL_checkinteger(L, 5), "gemm");
   for (int64_t g = 0; g < groups; g++)
     for (int64_t pn = 0; pn < panels; pn++) {
-      float *dst = p->data + (g * panels + pn) * panel_floats;
+      unsigned char *dst = p + (g * panels + pn) * panel_bytes;
       for (int64_t j = 0; j < nr && pn * nr + j < cout; j++) {
         int64_t og = g * cout + pn * nr + j;
-        dst[j] = b ? b->data[og] : 0.0f;
-        for (int64_t t = 0; t < taps; t++)
-          for (int64_t c = 0; c < cin; c++) dst[nr + (t * cin + c) * nr + j] = w->data[(og * cin + c) * taps + t];
+        const float *wo = w->data + og * k;
+        float scale = t == WT_INT8 ? int8_scale(wo, k) : 0.0f;
+        put(dst, j, WT_F32, b ? b->data[og] : 0.0f, 0);
+        if (t == WT_INT8) put(dst, nr + j, WT_F32, scale, 0);
+        for (int64_t tap = 0; tap < taps; tap++)
+          for (int64_t c = 0; c < cin; c++) {
+            int64_t kk = tap * cin + c, r = kk / kc, i = kk % kc; /* run r, its i-th element */
+            int64_t at = pairs ? ((r * run / 2 + i / 2) * nr + j) * 2 + i % 2 : (r * kc + i) * nr + j;
+            put(dst + head, at, t, wo[c * taps + tap], scale);
+          }
       }
     }
   return 1;
 }
 
-/* P.depthwise(w [C, 1, KH, KW], bias|nil, floats) -> packed (kernels/dwconv.lua):
- *   float bias[C]; float w[KH*KW][C]   (channels innermost: a pixel's taps vectorize over C) */
+/* P.depthwise(w [C, 1, KH, KW], bias|nil, bytes, dtype) -> packed (kernels/dwconv.lua):
+ *   float bias[C]; int8 only: float scale[C]; dtype w[KH*KW][C]; zeros to a whole float
+ * (channels innermost: a pixel's taps vectorize over C) */
 static int p_depthwise(lua_State *L) {
   lg_tensor *w = lg_tensor_check(L, 1);
   lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
+  wtype t = check_wtype(L, 4);
   if (w->ndim != 4 || w->shape[1] != 1) luaL_error(L, "pack depthwise: expected [C,1,KH,KW]");
-  int64_t C = w->shape[0], taps = w->shape[2] * w->shape[3];
-  lg_tensor *p = push_packed(L, C + taps * C, luaL_checkinteger(L, 3), "depthwise");
+  int64_t C = w->shape[0], taps = w->shape[2] * w->shape[3], head = C * 4 * (t == WT_INT8 ? 2 : 1);
+  unsigned char *p = push_packed(L, (head + taps * C * WT_BYTES[t] + 3) / 4 * 4, luaL_checkinteger(L, 3), "depthwise");
   for (int64_t c = 0; c < C; c++) {
-    p->data[c] = b ? b->data[c] : 0.0f;
-    for (int64_t t = 0; t < taps; t++) p->data[C + t * C + c] = w->data[c * taps + t];
+    float scale = t == WT_INT8 ? int8_scale(w->data + c * taps, taps) : 0.0f;
+    put(p, c, WT_F32, b ? b->data[c] : 0.0f, 0);
+    if (t == WT_INT8) put(p, C + c, WT_F32, scale, 0);
+    for (int64_t tap = 0; tap < taps; tap++) put(p + head, tap * C + c, t, w->data[c * taps + tap], scale);
   }
   return 1;
 }
@@ -78,8 +174,8 @@ static void wino_kernel(const float *g, float u[6][6]) {
     for (int k = 0; k < 6; k++) u[i][k] = (float)(t[i][0] * WINO_G[k][0] + t[i][1] * WINO_G[k][1] + t[i][2] * WINO_G[k][2]);
 }
 
-/* P.winograd_f4x3(w [OC, IC, 3, 3], bias|nil, NR, floats) -> packed (kernels/winograd.lua):
- * per panel of NR output channels, float bias[NR]; float U[36][IC][NR]. */
+/* P.winograd_f4x3(w [OC, IC, 3, 3], bias|nil, NR, bytes) -> packed (kernels/winograd.lua):
+ * per panel of NR output channels, float bias[NR]; float U[36][IC][NR] (f32 only). */
 static int p_winograd_f4x3(lua_State *L) {
   lg_tensor *w = lg_tensor_check(L, 1);
   lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
@@ -87,9 +183,9 @@ static int p_winograd_f4x3(lua_State *L) {
   if (w->ndim != 4 || w->shape[2] != 3 || w->shape[3] != 3 || nr < 1) luaL_error(L, "pack winograd: expected [OC,IC,3,3]");
   int64_t oc = w->shape[0], ic = w->shape[1], panels = (oc + nr - 1) / nr;
   int64_t panel_floats = nr + 36 * ic * nr;
-  lg_tensor *p = push_packed(L, panels * panel_floats, luaL_checkinteger(L, 4), "winograd");
+  float *p = (float *)push_packed(L, panels * panel_floats * 4, luaL_checkinteger(L, 4), "winograd");
   for (int64_t o = 0; o < oc; o++) {
-    float *dst = p->data + (o / nr) * panel_floats;
+    float *dst = p + (o / nr) * panel_floats;
     int64_t j = o % nr;
     dst[j] = b ? b->data[o] : 0.0f;
     for (int64_t c = 0; c < ic; c++) {
@@ -165,22 +261,26 @@ static int p_winograd_f4x3_error(lua_State *L) {
   return 1;
 }
 
-/* P.grouped(w [OC, CG, KH, KW], bias|nil, VW, floats) -> packed (kernels/grouped.lua):
- * per block of VW output channels, float bias[VW]; float w[KH*KW][CG][VW]. */
+/* P.grouped(w [OC, CG, KH, KW], bias|nil, VW, bytes, dtype) -> packed (kernels/grouped.lua):
+ * per block of VW output channels, float bias[VW]; int8 only: float scale[VW];
+ * dtype w[KH*KW][CG][VW]. */
 static int p_grouped(lua_State *L) {
   lg_tensor *w = lg_tensor_check(L, 1);
   lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
   int64_t vw = luaL_checkinteger(L, 3);
+  wtype t = check_wtype(L, 5);
   if (w->ndim != 4 || vw < 1 || w->shape[0] % vw) luaL_error(L, "pack grouped: expected [OC,CG,KH,KW], OC %% %I == 0", (lua_Integer)vw);
   int64_t oc = w->shape[0], cg = w->shape[1], taps = w->shape[2] * w->shape[3];
-  int64_t block = vw + taps * cg * vw;
-  lg_tensor *p = push_packed(L, oc / vw * block, luaL_checkinteger(L, 4), "grouped");
+  int64_t head = vw * 4 * (t == WT_INT8 ? 2 : 1), block = head + taps * cg * vw * WT_BYTES[t];
+  unsigned char *p = push_packed(L, oc / vw * block, luaL_checkinteger(L, 4), "grouped");
   for (int64_t o = 0; o < oc; o++) {
-    float *dst = p->data + (o / vw) * block;
+    unsigned char *dst = p + (o / vw) * block;
     int64_t l = o % vw;
-    dst[l] = b ? b->data[o] : 0.0f;
-    for (int64_t t = 0; t < taps; t++)
-      for (int64_t c = 0; c < cg; c++) dst[vw + (t * cg + c) * vw + l] = w->data[(o * cg + c) * taps + t];
+    float scale = t == WT_INT8 ? int8_scale(w->data + o * cg * taps, cg * taps) : 0.0f;
+    put(dst, l, WT_F32, b ? b->data[o] : 0.0f, 0);
+    if (t == WT_INT8) put(dst, vw + l, WT_F32, scale, 0);
+    for (int64_t tap = 0; tap < taps; tap++)
+      for (int64_t c = 0; c < cg; c++) put(dst + head, (tap * cg + c) * vw + l, t, w->data[(o * cg + c) * taps + tap], scale);
   }
   return 1;
 }
@@ -188,7 +288,7 @@ static int p_grouped(lua_State *L) {
 int luaopen_lg_pack(lua_State *L) {
   static const luaL_Reg funcs[] = {
       {"gemm", p_gemm}, {"depthwise", p_depthwise}, {"winograd_f4x3", p_winograd_f4x3},
-      {"winograd_f4x3_error", p_winograd_f4x3_error}, {"grouped", p_grouped},
+      {"winograd_f4x3_error", p_winograd_f4x3_error}, {"grouped", p_grouped}, {"rounded", p_rounded},
       {NULL, NULL}};
   luaL_newlib(L, funcs);
   return 1;

@@ -5,6 +5,7 @@
  * output stored in the blob, so `EXE --selftest` checks folding, fusion,
  * packing and the kernels at once. Written for obviousness, not speed:
  * double accumulators, one OpenMP loop over the outermost dimensions. */
+#include "lg_half.h"
 #include "lua_tensor.h"
 
 #include <lauxlib.h>
@@ -350,6 +351,64 @@ static int r_nhwc(lua_State *L) {
   return 1;
 }
 
+/* round_bf16(x): x rounded to bfloat16 as --precision bf16 rounds a GEMM's input
+ * (nearest even, denormals to zero: runtime/lg_half.h), back in float32. */
+static int r_round_bf16(lua_State *L) {
+  lg_tensor *x = lg_tensor_check(L, 1);
+  lg_tensor *y = lg_tensor_push(L, x->ndim, x->shape);
+  for (int64_t i = 0; i < x->numel; i++) y->data[i] = lg_bf16_to_f32(lg_f32_to_bf16(x->data[i]));
+  return 1;
+}
+
+/* The k largest of n scores, highest first (ties: lower index first). */
+static void top_k(const float *x, int64_t n, int k, int64_t *idx) {
+  for (int j = 0; j < k; j++) {
+    idx[j] = -1;
+    for (int64_t i = 0; i < n; i++) {
+      int taken = 0;
+      for (int q = 0; q < j; q++) taken |= idx[q] == i;
+      if (!taken && (idx[j] < 0 || x[i] > x[idx[j]])) idx[j] = i;
+    }
+  }
+}
+
+/* compare(got, want, rows) -> max|got - want|, max|want|, cosine[, top1, top5]:
+ * with rows > 0 the tensors are `rows` rows of class scores, and top1/top5
+ * count the rows whose best class, and whose set of 5 best, agree. */
+static int r_compare(lua_State *L) {
+  lg_tensor *a = lg_tensor_check(L, 1), *b = lg_tensor_check(L, 2);
+  int64_t rows = luaL_checkinteger(L, 3);
+  if (a->numel != b->numel) luaL_error(L, "compare: sizes differ");
+  double err = 0, mag = 0, ab = 0, aa = 0, bb = 0;
+  for (int64_t i = 0; i < a->numel; i++) {
+    double x = a->data[i], y = b->data[i];
+    err = fmax(err, fabs(x - y));
+    mag = fmax(mag, fabs(y));
+    ab += x * y, aa += x * x, bb += y * y;
+  }
+  lua_pushnumber(L, err);
+  lua_pushnumber(L, mag);
+  lua_pushnumber(L, aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : (aa == bb ? 1.0 : 0.0));
+  if (rows <= 0) return 3;
+  int64_t n = a->numel / rows, top1 = 0, top5 = 0, k = n < 5 ? n : 5;
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t ia[5], ib[5];
+    top_k(a->data + r * n, n, (int)k, ia);
+    top_k(b->data + r * n, n, (int)k, ib);
+    int same = 1;
+    for (int j = 0; j < k; j++) {
+      int found = 0;
+      for (int q = 0; q < k; q++) found |= ia[j] == ib[q];
+      same &= found;
+    }
+    top1 += ia[0] == ib[0];
+    top5 += same;
+  }
+  lua_pushinteger(L, top1);
+  lua_pushinteger(L, top5);
+  return 5;
+}
+
 int luaopen_lg_refops(lua_State *L) {
   static const luaL_Reg funcs[] = {{"conv2d", r_conv2d},
                                    {"nhwc", r_nhwc},
@@ -366,6 +425,8 @@ int luaopen_lg_refops(lua_State *L) {
                                    {"groupnorm", r_groupnorm},
                                    {"scale_channels", r_scale_channels},
                                    {"pad", r_pad},
+                                   {"round_bf16", r_round_bf16},
+                                   {"compare", r_compare},
                                    {NULL, NULL}};
   luaL_newlib(L, funcs);
   return 1;

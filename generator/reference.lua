@@ -33,6 +33,12 @@ local run_op = {
   linear = function(_, x, w) return R.linear(x, w.weight, w.bias) end,
 }
 
+-- One node's op on the naive kernels: x its first input, w its tensors by role.
+function reference.op(node, x, w)
+  local f = run_op[node.op] or errors.internal("reference: no kernel for op %s", node.op)
+  return f(node, x, w)
+end
+
 -- store: checkpoint key -> tensor. Returns the output tensor; each value is
 -- dropped after its last reader.
 function reference.run(g, store, input)
@@ -49,8 +55,7 @@ function reference.run(g, store, input)
     if node.op == "add" then
       y = R.add(x, vals[node.inputs[2]])
     else
-      local f = run_op[node.op] or errors.internal("reference: no kernel for op %s", node.op)
-      y = f(node, x, w)
+      y = reference.op(node, x, w)
     end
     vals[node.output] = y
     for _, id in ipairs(node.inputs) do

@@ -9,14 +9,22 @@
 --   openmp       false: a bare-metal core; the header's build line says -fopenmp-simd
 --   bare_cc, bare_cflags   that build line's compiler and flags (default: cc and cflags)
 --   byte_order   of the payload floats the target reads ("little" or "big")
+-- `bf16_dot` marks a target whose CPU multiplies bf16 pairs (--precision bf16
+-- in hardware); the others emulate it bit for bit.
 local errors = require("errors")
 
 local targets = {
   avx512 = { isa = "AVX-512F + FMA", vec = "vec_avx512.c.in", vw = 16, vregs = 32,
              l1 = 32 * 1024, l2 = 1024 * 1024, include = "immintrin.h", openmp = true, byte_order = "little",
              cflags = { "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma" } },
-  avx2 = { isa = "AVX2 + FMA", vec = "vec_avx2.c.in", vw = 8, vregs = 16, l1 = 32 * 1024, l2 = 256 * 1024,
-           include = "immintrin.h", openmp = true, byte_order = "little", cflags = { "-mavx2", "-mfma" } },
+  -- AVX-512 with vdpbf16ps: the avx512 kernels, and bf16 dot products in hardware
+  avx512bf16 = { isa = "AVX-512F + AVX512-BF16 + FMA", vec = "vec_avx512.c.in", vw = 16, vregs = 32,
+                 l1 = 32 * 1024, l2 = 1024 * 1024, include = "immintrin.h", openmp = true, byte_order = "little",
+                 bf16_dot = true, tiles = "avx512",
+                 cflags = { "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bf16", "-mavx2", "-mfma" } },
+  -- F16C (every AVX2 CPU has it) widens f16 weights
+  avx2 = { isa = "AVX2 + FMA + F16C", vec = "vec_avx2.c.in", vw = 8, vregs = 16, l1 = 32 * 1024, l2 = 256 * 1024,
+           include = "immintrin.h", openmp = true, byte_order = "little", cflags = { "-mavx2", "-mfma", "-mf16c" } },
   -- AArch64: Advanced SIMD is part of the base ISA, so no flag is needed; caches of
   -- a Cortex-A55/A76-class core (its share of the cluster's L2)
   neon = { isa = "AArch64 NEON (Advanced SIMD)", vec = "vec_neon.c.in", vw = 4, vregs = 32,
@@ -34,18 +42,31 @@ local targets = {
 }
 targets.mcu = targets["cortex-m"]
 
-local NAMES = "native, avx512, avx2, neon, cortex-m (mcu) or generic"
+local NAMES = "native, avx512bf16, avx512, avx2, neon, cortex-m (mcu) or generic"
 
--- "native" picks the best target this machine runs.
-function targets.resolve(name)
+-- "native" picks the best target this machine runs for `prec` (--precision):
+-- bf16 hardware only when bf16 is asked for, and never an emulation, which
+-- computes the same numbers slower than fp32 (name the target to get it).
+function targets.resolve(name, prec)
   if name == "native" then
     local cpu = require("lg.host").cpu_features()
     name = cpu.avx512f and "avx512" or cpu.avx2 and "avx2" or cpu.neon and "neon" or "generic"
+    if prec == "bf16" then
+      if not cpu.avx512bf16 then
+        errors.user("--precision bf16: this CPU (target %s) has no AVX512-BF16; name a target for the portable "
+          .. "emulation (same numbers, slower than fp32): --target avx512, avx2, neon or generic, or use "
+          .. "--precision fp32", name)
+      end
+      name = "avx512bf16"
+    end
   end
   if name == "mcu" then name = "cortex-m" end
   local t = targets[name]
   if type(t) ~= "table" or not t.vw then
     errors.user("unknown --target '%s'; use %s", tostring(name), NAMES)
+  end
+  if t.bf16_dot and prec ~= "bf16" then
+    errors.user("--target %s runs --precision bf16; add --precision bf16, or use --target avx512 for fp32", name)
   end
   t.name = name
   return t

@@ -238,6 +238,12 @@ static int cpu_runs_target(void) {
 #if defined(__FMA__)
   if (!__builtin_cpu_supports("fma")) return 0;
 #endif
+#if defined(__F16C__)
+  if (!__builtin_cpu_supports("f16c")) return 0;
+#endif
+#if defined(__AVX512BF16__)
+  if (!__builtin_cpu_supports("avx512bf16")) return 0;
+#endif
 #endif
   return 1;
 }
@@ -344,8 +350,9 @@ int main(int argc, char **argv) {
     float e, m;
     int rc = LG_MODEL(selftest)(arena, payload, out, &e, &m);
     if (rc == 2) return die(2, "this build has no self-test data (generated with --no-golden)");
-    printf("selftest %s: %s max|diff| %.3g (max|expected| %.3g, tolerance 1e-4 relative)\n", LG_MODEL(VARIANT),
-           rc == 0 ? "PASS" : "FAIL", (double)e, (double)m);
+    printf("selftest %s: %s max|diff| %.3g (max|expected| %.3g, tolerance %g relative; %s weights, %s compute)\n",
+           LG_MODEL(VARIANT), rc == 0 ? "PASS" : "FAIL", (double)e, (double)m, (double)LG_MODEL(SELFTEST_TOL),
+           LG_MODEL(WEIGHTS_DTYPE), LG_MODEL(PRECISION));
     return rc;
   }
 

@@ -6,6 +6,8 @@
 #endif
 #include "lg_safetensors.h"
 
+#include "lg_half.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -515,31 +517,6 @@ const char *lg_st_errmsg(const lg_safetensors *st) { return st ? st->err : "NULL
 
 /* ---- float32 conversion ---------------------------------------------------- */
 
-static float f32_from_bits(uint32_t b) {
-  float f;
-  memcpy(&f, &b, sizeof f);
-  return f;
-}
-
-/* IEEE binary16 -> binary32, exact: every half is representable as a float.
- * Subnormal halves (exp 0) are renormalised; exp 31 is inf/NaN with the
- * payload kept in the top mantissa bits. */
-static float f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-  uint32_t exp = h >> 10 & 0x1F, mant = h & 0x3FF;
-  if (exp == 0) {
-    if (mant == 0) return f32_from_bits(sign);
-    uint32_t e = 113; /* 127 - 15 + 1: exponent of 2^-14 before shifting */
-    while (!(mant & 0x400)) {
-      mant <<= 1;
-      e--;
-    }
-    return f32_from_bits(sign | e << 23 | (mant & 0x3FF) << 13);
-  }
-  if (exp == 31) return f32_from_bits(sign | 0x7F800000u | mant << 13);
-  return f32_from_bits(sign | (exp + 112) << 23 | mant << 13);
-}
-
 lg_status lg_st_read_f32(lg_safetensors *st, const lg_st_tensor *t, float *dst) {
   if (!st) return LG_ERR_ARG;
   if (!t || !dst) return st_fail(st, LG_ERR_ARG, "lg_st_read_f32 needs a tensor and a buffer");
@@ -551,16 +528,16 @@ lg_status lg_st_read_f32(lg_safetensors *st, const lg_st_tensor *t, float *dst) 
     if (n) memcpy(dst, p, n * 4);
 #else
     for (size_t i = 0; i < n; i++, p += 4)
-      dst[i] = f32_from_bits((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+      dst[i] = lg_f32_from_bits((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
                              (uint32_t)p[3] << 24);
 #endif
     return LG_OK;
   case LG_DT_F16:
-    for (size_t i = 0; i < n; i++, p += 2) dst[i] = f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+    for (size_t i = 0; i < n; i++, p += 2) dst[i] = lg_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
     return LG_OK;
   case LG_DT_BF16: /* the top half of a float32 */
     for (size_t i = 0; i < n; i++, p += 2)
-      dst[i] = f32_from_bits((uint32_t)(p[0] | p[1] << 8) << 16);
+      dst[i] = lg_bf16_to_f32((uint16_t)(p[0] | p[1] << 8));
     return LG_OK;
   case LG_DT_F64:
     for (size_t i = 0; i < n; i++, p += 8) {

@@ -1,10 +1,15 @@
 -- Depthwise convolutions (groups = in = out channels: ConvNeXt's 7x7), with the
 -- LayerNorm that follows them fused into the same pass over each output strip.
 --
--- Weight layout (this file owns it; pack depthwise writes it, dwconv.c.in reads it):
---   float bias[C]; float taps[KH*KW][C]   then, with a fused norm, weight[C], bias[C]
+-- Weight layout (this file owns it; P.depthwise writes it, dwconv.c.in reads it):
+--   float bias[C]; int8 only: float scale[C]; dtype taps[KH*KW][C]
+-- then, with a fused norm, float weight[C], bias[C]. A kernel row's taps are
+-- widened (and int8 ones scaled) once per strip and channel block, so the dtype
+-- costs nothing in the inner loop. Multiply-adds stay fp32 under --precision
+-- bf16: a depthwise conv has no K to pair, and its MACs are a few % of a model's.
 local P = require("lg.pack")
 local gemm = require("kernels.gemm")
+local precision = require("precision")
 
 local dwconv = { name = "dwconv", epilogues = { { slot = "norm", ops = { layernorm = true } } } }
 
@@ -21,13 +26,17 @@ function dwconv.lower(g, node, ctx)
   -- a strip's accumulators + one kernel row of weights + the input vector in registers
   v.OWB = math.max(1, math.min(v.OW, ctx.target.vregs - v.KW - 2, 16))
   v.NORM, v.EPS = a.norm and 1 or 0, a.norm and a.norm.eps or 0
-  local floats = v.C + v.TAPS * v.C
+  local dtype = precision.weight_dtype(ctx, g, node)
+  v.WT, v.WLOAD, v.WDTYPE = gemm.WEIGHTS[dtype].ctype, gemm.WEIGHTS[dtype].load .. "_n", dtype
+  v.QSCALE, v.HEAD_FLOATS = dtype == "int8" and 1 or 0, v.C * (dtype == "int8" and 2 or 1)
+  -- bytes round up to whole floats: the blob holds 4-byte units
+  local bytes = (v.HEAD_FLOATS * 4 + v.TAPS * v.C * precision.DTYPE_BYTES[dtype] + 3) // 4 * 4
   node.kernel = { template = "dwconv.c.in", vars = v, stack = (v.OWB + v.KW) * ctx.target.vw * 4,
-    fn = string.format("dwconv%dx%ds%d_%dx%dx%d%s%s", v.KH, v.KW, v.SH, v.IH, v.IW, v.C,
-      v.N > 1 and ("_n" .. v.N) or "", a.norm and "_ln" or ""),
-    strategy = string.format("row strips of %d pixels", v.OWB) }
-  node.blob = { { role = "weight", bytes = floats * 4, make = function()
-    return P.depthwise(node.tensors.weight, node.tensors.bias, floats)
+    fn = string.format("dwconv%dx%ds%d_%dx%dx%d%s%s%s", v.KH, v.KW, v.SH, v.IH, v.IW, v.C,
+      dtype ~= "f32" and ("_" .. dtype .. "w") or "", v.N > 1 and ("_n" .. v.N) or "", a.norm and "_ln" or ""),
+    strategy = string.format("row strips of %d pixels", v.OWB), numerics = { weights = dtype } }
+  node.blob = { { role = "weight", bytes = bytes, make = function()
+    return P.depthwise(node.tensors.weight, node.tensors.bias, bytes, dtype)
   end } }
   if a.norm then
     for _, role in ipairs({ "norm_weight", "norm_bias" }) do

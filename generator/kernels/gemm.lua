@@ -4,13 +4,23 @@
 -- other conv is an indirect GEMM whose rows are pointers to each tap's input pixel
 -- (or to zeros over the padding), so no im2col buffer is ever written.
 --
--- Weight layout (this file owns it; pack_gemm writes it, conv_gemm.c.in reads it):
+-- Weight layout (this file owns it; P.gemm writes it, conv_gemm.c.in reads it):
 -- for each group, for each panel of NR output channels:
---   float bias[NR]; float b[TAPS][CG][NR]
+--   float bias[NR]; int8 only: float scale[NR]; then the weights of K = TAPS x CG
+--   fp32 compute:  dtype b[TAPS][CG][NR]      f32, bf16, f16 or int8 (--weights-dtype):
+--                                             the microkernel widens each B vector it
+--                                             loads (2 integer ops, F16C's vcvtph2ps, or
+--                                             2 for int8) and feeds it to MR rows; int8's
+--                                             per-channel scale multiplies the sums once
+--   bf16 compute:  bf16 b[TAPS][KP][NR][2]    KP = ceil(CG/2) pairs of K side by side
+--                                             (vdpbf16ps takes K in pairs), zero past an odd CG
 -- taps in (kh, kw) order, output channels innermost, zero past the group's last
--- channel. PANEL_FLOATS = NR + TAPS*CG*NR.
+-- channel. A packed stem runs all of K as one tap (KB = TAPS*CG, pairs across taps).
+-- bf16 compute rounds the GEMM's input too: each task rounds its tiles' A rows to
+-- bf16 pairs in a scratch buffer of its own, which every panel then reads.
 local P = require("lg.pack")
 local graph = require("graph")
+local precision = require("precision")
 
 local gemm = {
   name = "gemm",
@@ -41,7 +51,7 @@ local TILES = {
 -- 1) is a matrix-vector product: one row, the widest panel, weight-bound.
 function gemm.tile(target, m, n)
   local best, best_score
-  for _, t in ipairs(TILES[target.name]) do
+  for _, t in ipairs(TILES[target.tiles or target.name]) do
     local nr = t.nv * target.vw
     local score = n / (cdiv(n, nr) * nr) * t.eff
     if not best or score > best_score + 1e-9 then best, best_score = t, score end
@@ -64,20 +74,23 @@ function gemm.geometry(g, node)
 end
 
 -- Tasks: panels of a task's weights fit half of L2 while its pixel tiles pass by;
--- a panel bigger than that (a 3x3 conv over 512 channels: 1.2 MB at NR 64) that
--- many tiles re-read is cut along K into blocks of KB channels a tap, each
--- block's sliver staying in L2 for every tile (the tiles' sums wait in `out`
--- between blocks). With few tiles (batch 1's 7x7 maps: 9) re-reading from L3
--- measured faster than the extra passes over `out`. Enough tasks (a multiple
--- of 4 where the shape allows) to keep 2-4 threads even.
-local function blocking(v, target)
+-- a panel bigger than that (a 3x3 conv over 512 channels: 1.2 MB at NR 64 in
+-- f32) that many tiles re-read is cut along K into blocks of KB channels a tap,
+-- each block's sliver staying in L2 for every tile (the tiles' sums wait in
+-- `out` between blocks). With few tiles (batch 1's 7x7 maps: 9) re-reading from
+-- L3 measured faster than the extra passes over `out`. bf16 compute rounds a
+-- tile's whole K to pairs at once, so it keeps K whole (its panels are half the
+-- bytes). Enough tasks (a multiple of 4 where the shape allows) to keep 2-4
+-- threads even.
+local function blocking(v, target, wbytes, dot)
   local half_l2 = target.l2 // 2
   v.KBLOCKS = 1
-  while v.PACKED == 0 and cdiv(v.M, v.MR) >= 16 and v.TAPS * (v.CG // v.KBLOCKS) * v.NR * 4 > half_l2 and v.CG % (2 * v.KBLOCKS) == 0 and v.CG // v.KBLOCKS > 32 do
+  while not dot and v.PACKED == 0 and cdiv(v.M, v.MR) >= 16 and v.TAPS * (v.CG // v.KBLOCKS) * v.NR * wbytes > half_l2
+      and v.CG % (2 * v.KBLOCKS) == 0 and v.CG // v.KBLOCKS > 32 do
     v.KBLOCKS = v.KBLOCKS * 2
   end
   v.KB = v.PACKED == 1 and v.KPACK or v.CG // v.KBLOCKS
-  local panel_bytes = (v.NR + v.TAPS * v.CG // v.KBLOCKS * v.NR) * 4
+  local panel_bytes = v.HEAD_BYTES + (v.PANEL_BYTES - v.HEAD_BYTES) // v.KBLOCKS
   local nb = math.max(1, math.min(v.PANELS, half_l2 // panel_bytes))
   local nblocks = cdiv(v.PANELS, nb)
   local mtiles = cdiv(v.M, v.MR)
@@ -90,23 +103,41 @@ local function blocking(v, target)
   v.MBLOCKS_LAST = mblocks - 1
 end
 
--- The microkernel instance a tile shape and epilogue need (emit writes each once).
-function gemm.ukernel(mr, nv, nr, a)
-  local name = string.format("f32_gemm_%dx%d%s%s", mr, nr, a.residual and "_res" or "",
-    a.act and ("_" .. a.act) or "")
+-- How each stored weight dtype reaches the microkernel: its C type, the
+-- vocabulary's widening load, and the microkernel's name part (XNNPACK's:
+-- qc8w = int8 weights quantized per channel).
+gemm.WEIGHTS = {
+  f32 = { ctype = "float", load = "lg_vload", tag = "" },
+  bf16 = { ctype = "uint16_t", load = "lg_vload_bf16", tag = "bf16w_" },
+  f16 = { ctype = "uint16_t", load = "lg_vload_f16", tag = "f16w_" },
+  int8 = { ctype = "int8_t", load = "lg_vload_i8", tag = "qc8w_" },
+}
+
+-- The microkernel instance a tile shape, weight dtype, compute and epilogue
+-- need (emit writes each once): f32_gemm_6x64 multiplies floats by f32 weights,
+-- f32_qc8w_gemm_6x64 by int8 ones, bf16_gemm_6x64 bf16 pairs by bf16 pairs.
+function gemm.ukernel(mr, nv, nr, a, dtype, dot)
+  dtype = dtype or "f32"
+  local wt = gemm.WEIGHTS[dtype]
+  local name = string.format("%s_gemm_%dx%d%s%s", dot and "bf16" or ("f32_" .. wt.tag):gsub("_$", ""), mr, nr,
+    a.residual and "_res" or "", a.act and ("_" .. a.act) or "")
   -- acc[MR][NV] and bv[NV] vectors, row[MR] pointers
   local stack = (mr * nv + nv) * (nr // nv) * 4 + mr * 8
   return { name = name, template = "ukernel_gemm.c.in", stack = stack, vars = { UK = name, MR = mr, NV = nv, NR = nr,
-    RESIDUAL = a.residual and 1 or 0, RELU = a.act == "relu" and 1 or 0, GELU = a.act == "gelu" and 1 or 0 } }
+    RESIDUAL = a.residual and 1 or 0, RELU = a.act == "relu" and 1 or 0, GELU = a.act == "gelu" and 1 or 0,
+    DOT = dot and 1 or 0, AT = dot and "uint32_t" or "float", WT = dot and "uint16_t" or wt.ctype, WLOAD = wt.load,
+    WIDEN = dtype ~= "f32" and 1 or 0, WDTYPE = dtype, QSCALE = dtype == "int8" and 1 or 0 },
+    widen = dtype ~= "f32" and not dot and dtype or nil, dot = dot }
 end
 
 function gemm.lower(g, node, ctx)
   local a = node.attrs
   local v = gemm.geometry(g, node)
   local mr, nv, nr = gemm.tile(ctx.target, v.M, v.OG)
+  local dtype = precision.weight_dtype(ctx, g, node)
+  local dot = ctx.precision.precision == "bf16" and dtype == "bf16"
   v.MR, v.NR, v.MREM = mr, nr, v.M % mr
   v.PANELS = cdiv(v.OG, nr)
-  v.PANEL_FLOATS = nr + v.TAPS * v.CG * nr
   -- how a tile's A rows are found: read in place (1x1, stride 1), through tap
   -- pointers (indirect), or packed: a stem's 3 channels make each tap's K too
   -- short, so its windows are copied into contiguous rows and K runs at once
@@ -117,30 +148,42 @@ function gemm.lower(g, node, ctx)
   v.KPACK = v.TAPS * v.CG
   v.GROUPED = v.GROUPS > 1 and 1 or 0
   v.RESIDUAL = a.residual and 1 or 0
-  blocking(v, ctx.target)
   -- K as the microkernel sees it: taps of CG channels, or one run of all of them
   v.UK_TAPS = packed and 1 or v.TAPS
-  local uk = gemm.ukernel(mr, nv, nr, a)
+  local kc = packed and v.KPACK or v.CG
+  v.KP = cdiv(kc, 2)
+  v.DOT, v.QSCALE, v.WDTYPE = dot and 1 or 0, dtype == "int8" and 1 or 0, dtype
+  v.WT = dot and "uint16_t" or gemm.WEIGHTS[dtype].ctype
+  v.HEAD_BYTES = nr * 4 * (dtype == "int8" and 2 or 1)
+  v.PANEL_BYTES = v.HEAD_BYTES + v.UK_TAPS * (dot and 2 * v.KP or kc) * nr * precision.DTYPE_BYTES[dtype]
+  blocking(v, ctx.target, precision.DTYPE_BYTES[dtype], dot)
+  v.UK_KC, v.UK_A = dot and v.KP or v.KB, dot and "ab" or "a"
+  v.BSTRIDE = dot and v.KP * nr * 2 or v.CG * nr
+  local uk = gemm.ukernel(mr, nv, nr, a, dtype, dot)
   local needs = { uk }
   v.UK, v.UK_REM = uk.name, ""
   if v.MREM > 0 then
-    local rem = gemm.ukernel(v.MREM, nv, nr, a)
+    local rem = gemm.ukernel(v.MREM, nv, nr, a, dtype, dot)
     needs[#needs + 1] = rem
     v.UK_REM = rem.name
   end
   local shape = node.op == "linear" and string.format("linear_%d_%d", v.IC, v.OC)
     or string.format("conv%dx%ds%d%s_%dx%dx%d_%d", v.KH, v.KW, v.SH, v.GROUPS > 1 and ("_g" .. v.GROUPS) or "",
       v.IH, v.IW, v.IC, v.OC)
+  local tag = dot and "_bf16" or (dtype ~= "f32" and ("_" .. dtype .. "w") or "")
   -- the tile's A row pointers (a tap's each when indirect), the packed windows
   local stack = (pointwise or packed) and mr * 8 or v.TAPS * mr * 8
   if packed then stack = stack + mr * v.KPACK * 4 end
   node.kernel = { template = "conv_gemm.c.in", vars = v, needs = needs, stack = stack,
-    fn = shape .. (v.N > 1 and ("_n" .. v.N) or "") .. (a.residual and "_res" or "") .. (a.act and ("_" .. a.act) or ""),
-    strategy = string.format("%s %dx%d tiles, %d tasks%s", pointwise and "gemm" or packed and "packed-window gemm"
-      or "indirect gemm", mr, nr, v.TASKS, v.KBLOCKS > 1 and string.format(", K in %d blocks", v.KBLOCKS) or "") }
-  local groups, floats = v.GROUPS, v.GROUPS * v.PANELS * v.PANEL_FLOATS
-  node.blob = { { role = "weight", bytes = floats * 4, make = function()
-    return P.gemm(node.tensors.weight, node.tensors.bias, groups, nr, floats)
+    fn = shape .. tag .. (v.N > 1 and ("_n" .. v.N) or "") .. (a.residual and "_res" or "") .. (a.act and ("_" .. a.act) or ""),
+    strategy = string.format("%s %s%dx%d tiles, %d tasks%s", pointwise and "gemm" or packed and "packed-window gemm"
+      or "indirect gemm", dot and "bf16 " or "", mr, nr, v.TASKS,
+      v.KBLOCKS > 1 and string.format(", K in %d blocks", v.KBLOCKS) or ""),
+    scratch_bytes = dot and v.TASKS * v.UK_TAPS * mr * v.KP * 4 or nil,
+    numerics = { weights = dtype, inputs = dot and "bf16" or nil } }
+  local groups, bytes = v.GROUPS, v.GROUPS * v.PANELS * v.PANEL_BYTES
+  node.blob = { { role = "weight", bytes = bytes, make = function()
+    return P.gemm(node.tensors.weight, node.tensors.bias, groups, nr, bytes, dtype, kc, dot)
   end } }
 end
 

@@ -8,9 +8,20 @@
 -- reads it): per panel of NR output channels,
 --   float bias[NR]; float U[36][IC][NR]      U = G g G^T of each 3x3 kernel g
 -- zero past the last output channel. PANEL_FLOATS = NR + 36*IC*NR.
+--
+-- f32 weights and fp32 compute only. U in a narrow dtype, or V and U rounded
+-- to bf16 for bf16 dot products, carries that rounding through the transforms,
+-- which amplify it: on a 256-channel 3x3 layer (He-initialized weights, N(0,1)
+-- inputs) the max relative error over a 4x4 tile is, direct conv with rounded
+-- weights vs Winograd with rounded U: bf16 1.6e-3 vs 4.1e-2 (6.1e-2 with V
+-- rounded too), f16 2.0e-4 vs 3.8e-3, int8 (per output channel) 8.9e-3 vs 2.4
+-- (1.2e-1 with a scale per channel and position). 20x the error of the direct
+-- conv, and 4x the weight bytes that a narrow dtype is meant to save: those
+-- convs run as direct GEMMs.
 local P = require("lg.pack")
 local gemm = require("kernels.gemm")
 local weights = require("weights")
+local precision = require("precision")
 
 local winograd = {
   name = "winograd",
@@ -29,6 +40,7 @@ end
 
 function winograd.applies(g, node, ctx)
   if node.op ~= "conv" or ctx.winograd == false then return false end
+  if ctx.precision.precision ~= "fp32" or precision.weight_dtype(ctx, g, node) ~= "f32" then return false end
   local a = node.attrs
   if a.k ~= 3 or a.stride ~= 1 or a.pad ~= 1 or a.groups ~= 1 then return false end
   return pays(gemm.geometry(g, node))
@@ -65,8 +77,9 @@ function winograd.lower(g, node, ctx)
     fn = string.format("conv3x3s1_wino4x3_%dx%dx%d_%d%s%s%s", v.IH, v.IW, v.IC, v.OC, v.N > 1 and ("_n" .. v.N) or "",
       a.residual and "_res" or "", a.act and ("_" .. a.act) or ""),
     strategy = string.format("winograd F(4x4,3x3), %d tiles, %dx%d GEMM tiles, %d tasks", v.T, mr, nr, v.TASKS) }
+  node.kernel.numerics = { weights = "f32" }
   node.blob = { { role = "weight", bytes = floats * 4, make = function()
-    return P.winograd_f4x3(node.tensors.weight, node.tensors.bias, nr, floats)
+    return P.winograd_f4x3(node.tensors.weight, node.tensors.bias, nr, floats * 4)
   end } }
   -- what the transforms' float arithmetic adds, for OUT.json and info --layers;
   -- a plan without weights measures it on seeded weights of the same fan-in

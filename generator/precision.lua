@@ -1,0 +1,66 @@
+-- Reduced precision: what --weights-dtype, --precision and --keep-head-f32 ask
+-- of the kernels, checked once here.
+--   dtype      how conv/linear weights are stored in the blob; the kernels expand
+--              them to fp32 as they load them: f32 (default), bf16, f16, int8
+--              (symmetric, one scale per output channel)
+--   precision  fp32 (default), or bf16: GEMM inputs and weights rounded to bf16,
+--              products accumulated in fp32 (AVX512-BF16 vdpbf16ps on the
+--              avx512bf16 target, a bit-identical emulation on the others)
+--   keep_head_f32  the classifier head keeps f32 weights and fp32 multiply-adds
+-- Per layer the kernel descriptor decides what it runs (kernels/*.lua) and
+-- records it in node.kernel.numerics = {weights = dtype, inputs = "bf16"|nil},
+-- which generator/reduced.lua replays to measure the error.
+local errors = require("errors")
+
+local precision = {}
+
+-- bytes per stored weight
+precision.DTYPE_BYTES = { f32 = 4, bf16 = 2, f16 = 2, int8 = 1 }
+local DTYPES = "f32, bf16, f16 or int8"
+
+-- Self-test tolerance (max|diff| / max|golden|), the golden being the reference
+-- with the kernels' own rounding (generator/reduced.lua). Weight dtypes round
+-- only the weights, which the reference rounds alike: what is left is fp32
+-- summation order, as for fp32. bf16 compute also rounds every GEMM input; an
+-- activation that sits within fp32 noise of a bf16 rounding boundary rounds the
+-- other way in the kernels than in the reference, and those flips add up
+-- through the depth of the model (measured on resnet50, convnext_tiny, BiT-50x1).
+precision.SELFTEST_TOL = { fp32 = 1e-4, bf16 = 1e-2 }
+
+-- o: CLI options -> { dtype, precision, keep_head_f32 } (target checks: targets.resolve)
+function precision.options(o)
+  local p = o.precision or "fp32"
+  if p ~= "fp32" and p ~= "bf16" then errors.user("unknown --precision '%s'; use fp32 or bf16", tostring(p)) end
+  local dtype = o.weights_dtype
+  if dtype and not precision.DTYPE_BYTES[dtype] then
+    errors.user("unknown --weights-dtype '%s'; use %s", tostring(dtype), DTYPES)
+  end
+  if p == "bf16" and dtype and dtype ~= "bf16" then
+    errors.user("--precision bf16 multiplies bf16 weights, not %s; drop --weights-dtype (bf16 is implied) "
+      .. "or use --precision fp32 with --weights-dtype %s", dtype, dtype)
+  end
+  return { dtype = dtype or (p == "bf16" and "bf16" or "f32"), precision = p, keep_head_f32 = o.keep_head_f32 or false }
+end
+
+function precision.reduced(p) return p.dtype ~= "f32" or p.precision ~= "fp32" end
+
+-- The classifier head: the linear (or BiT's 1x1 conv) that writes the output.
+function precision.is_head(g, node)
+  return node.output == g.output_id and (node.op == "linear" or node.op == "conv")
+end
+
+-- How this node's conv/linear weights are stored.
+function precision.weight_dtype(ctx, g, node)
+  local p = ctx.precision
+  if p.keep_head_f32 and precision.is_head(g, node) then return "f32" end
+  return p.dtype
+end
+
+-- "bf16 weights", "int8 weights, head f32", "bf16 compute", ... for logs and headers.
+function precision.describe(p)
+  local what = p.precision == "bf16" and "bf16 compute (bf16 weights and GEMM inputs, fp32 sums)"
+    or (p.dtype .. " weights, fp32 compute")
+  return what .. (p.keep_head_f32 and ", head f32" or "")
+end
+
+return precision
