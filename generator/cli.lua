@@ -21,7 +21,8 @@ usage:
   lucidgen fetch VARIANT [--revision R] [--cache-dir D] [--offline] [--quiet]
   lucidgen cache list|verify [--cache-dir D]
   lucidgen cache path VARIANT [--revision R] [--cache-dir D]
-  lucidgen kernel-cases -o DIR [--target T] [--no-winograd]   (developers: the microkernel tester's models)
+  lucidgen kernel-cases -o DIR [--target T] [--no-winograd] [--weights-dtype D] [--precision P]
+                                            (developers: the microkernel tester's models)
 
 VARIANT is a timm pretrained tag with '.' -> '_' (convnext_tiny_fb_in1k) or a bare
 architecture (convnext_tiny), which resolves to timm's default tag for it.

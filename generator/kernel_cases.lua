@@ -1,15 +1,24 @@
--- `lucidgen kernel-cases -o DIR [--target T] [--no-winograd]`: the microkernel
--- tester's models. Each case is a one- or two-layer graph whose shape stresses
+-- `lucidgen kernel-cases -o DIR [--target T] [--no-winograd] [--weights-dtype D]
+-- [--precision P]`: the microkernel tester's models. Each case is a one- or two-layer graph whose shape stresses
 -- one kernel kind and strategy (tile tails in M, N and K, groups, strides,
 -- padding, every epilogue), compiled through the whole pipeline with seeded
 -- random weights; its golden output comes from lg.refops on the unfolded graph
 -- (double accumulation), so DIR/<case>.c's self-test checks the kernel against
--- the naive reference. tests/unit/kernel_sweep.py compiles and runs every case
--- for every target the CPU runs.
+-- the naive reference. With a weight dtype or bf16 compute the golden output
+-- is the reference with the kernels' rounding (generator/reduced.lua), so the
+-- same tight bound checks the widening loads, int8 scales and bf16 dot
+-- products; then only the cases marked `numerics` run.
+-- tests/unit/kernel_sweep.py compiles and runs every case for every target the
+-- CPU runs. DIR/cases.txt: one line per case, its name, the bound its
+-- self-test must meet: 2e-5 (one kernel against the reference), or under bf16
+-- compute where a kernel's GEMM input is another kernel's fp32 output (the
+-- reference's own sums may round to the other bf16 neighbour), the whole-model
+-- tolerance; and 1 if it does bf16 dot products, else 0.
 local errors = require("errors")
 local generate = require("generate")
 local host = require("lg.host")
 local weights = require("weights")
+local precision = require("precision")
 
 local kernel_cases = {}
 
@@ -35,31 +44,38 @@ local function unary(n, c, h, w, f) return { input = { n, c, h, w }, build = f }
 
 -- { name, case, expect }: names say kind, shape and what they stress; `expect` is
 -- a Lua pattern that one of the case's layers ("kind strategy") must match (per
--- target where kinds differ), so a case cannot silently stop exercising its kernel
+-- target where kinds differ), so a case cannot silently stop exercising its kernel.
+-- `numerics`: one case per kind, strategy and epilogue, also run with each
+-- weight dtype and bf16 compute (odd K per tap and per packed row among them:
+-- bf16 pairs pad it)
 local CASES = {
   -- GEMM, A rows in place (1x1, stride 1)
-  { "gemm_k3_n7_m13", conv(1, 3, 13, 1, { out = 7, k = 1 }), "^gemm gemm" },
+  { "gemm_k3_n7_m13", conv(1, 3, 13, 1, { out = 7, k = 1 }), "^gemm gemm", numerics = true },
   { "gemm_k64_n100_m49_relu", conv(1, 64, 7, 7, { out = 100, k = 1, epi = "relu" }), "^gemm gemm" },
-  { "gemm_k17_n33_m25_gelu", conv(1, 17, 5, 5, { out = 33, k = 1, epi = "gelu" }), "^gemm gemm" },
+  { "gemm_k17_n33_m25_gelu", conv(1, 17, 5, 5, { out = 33, k = 1, epi = "gelu" }), "^gemm gemm", numerics = true },
   { "gemm_k96_n384_m32_batch2_gelu", conv(2, 96, 4, 4, { out = 384, k = 1, epi = "gelu", linear = true }), "^gemm gemm" },
-  { "gemm_k64_n64_m36_res_relu", conv(1, 64, 6, 6, { out = 64, k = 1, epi = "res_relu" }), "^gemm gemm" },
-  { "gemm_k40_n80_m9_bn_relu", conv(1, 40, 3, 3, { out = 80, k = 1, epi = "bn_relu" }), "^gemm gemm" },
-  { "gemv_k200_n1000", unary(1, 200, 1, 1, function(g, x) return g:linear(g:global_avgpool(x, "pool"), "fc", 1000) end), "^gemm gemm 1x" },
-  { "gemm_linear_k64_n10_batch3", unary(3, 64, 2, 2, function(g, x) return g:linear(g:global_avgpool(x, "pool"), "fc", 10) end), "^gemm gemm" },
+  { "gemm_k64_n64_m36_res_relu", conv(1, 64, 6, 6, { out = 64, k = 1, epi = "res_relu" }), "^gemm gemm", numerics = true },
+  { "gemm_k40_n80_m9_bn_relu", conv(1, 40, 3, 3, { out = 80, k = 1, epi = "bn_relu" }), "^gemm gemm", numerics = true },
+  { "gemv_k200_n1000", unary(1, 200, 1, 1, function(g, x) return g:linear(g:global_avgpool(x, "pool"), "fc", 1000) end), "^gemm gemm 1x", numerics = true },
+  { "gemm_linear_k64_n10_batch3", unary(3, 64, 2, 2, function(g, x) return g:linear(g:global_avgpool(x, "pool"), "fc", 10) end), "^gemm gemm", numerics = true },
   -- indirect GEMM: strides, padding, kernel sizes, groups
   { "igemm_1x1s2_k96_n48", conv(1, 96, 9, 11, { out = 48, k = 1, s = 2 }), "indirect gemm" },
-  { "igemm_3x3s2_k24_n24_relu", conv(1, 24, 15, 9, { out = 24, k = 3, s = 2, epi = "relu" }), "indirect gemm" },
-  { "igemm_5x5s1_k16_n20", conv(1, 16, 7, 7, { out = 20, k = 5 }), "indirect gemm" },
+  { "igemm_3x3s2_k24_n24_relu", conv(1, 24, 15, 9, { out = 24, k = 3, s = 2, epi = "relu" }), "indirect gemm", numerics = true },
+  { "igemm_5x5s1_k16_n20", conv(1, 16, 7, 7, { out = 20, k = 5 }), "indirect gemm", numerics = true },
   { "igemm_2x2s2p0_k40_n80", conv(1, 40, 8, 8, { out = 80, k = 2, s = 2, p = 0 }), "indirect gemm" },
   { "grouped_3x3_g4_cg4_og4_relu", conv(1, 16, 9, 9, { out = 16, k = 3, groups = 4, epi = "relu" }),
     { avx512 = "^grouped", avx2 = "^grouped", neon = "indirect gemm", ["cortex-m"] = "indirect gemm",
-      generic = "indirect gemm" } },
+      generic = "indirect gemm" }, numerics = true },
+  { "igemm_3x3s2_k33_n40", conv(1, 33, 9, 9, { out = 40, k = 3, s = 2 }), "indirect gemm", numerics = true }, -- odd K per tap
   { "grouped_3x3s2_g8_cg8_og8", conv(1, 64, 10, 10, { out = 64, k = 3, s = 2, groups = 8 }),
     { avx512 = "^grouped", avx2 = "indirect gemm", neon = "indirect gemm", ["cortex-m"] = "indirect gemm",
       generic = "indirect gemm" } },
-  { "igemm_3x3_g2_cg16_og32_res", conv(1, 32, 7, 7, { out = 32, k = 3, groups = 2, epi = "res" }), "indirect gemm" },
+  { "igemm_3x3_g2_cg16_og32_res", conv(1, 32, 7, 7, { out = 32, k = 3, groups = 2, epi = "res" }), "indirect gemm", numerics = true },
   { "igemm_3x3s2_k512_n72_kblocks_relu", conv(1, 512, 24, 24, { out = 72, k = 3, s = 2, epi = "relu" }),
     "K in %d+ blocks" },
+  -- K in blocks with narrow weights too (int8: a 1-byte sliver, the scale after the last block)
+  { "igemm_3x3_k1024_n64_kblocks_relu", conv(1, 1024, 10, 10, { out = 64, k = 3, epi = "relu" }), "K in %d+ blocks",
+    numerics = true },
   { "gemm_1x1_k4096_n64_kblocks_gelu", conv(1, 4096, 10, 10, { out = 64, k = 1, epi = "gelu" }), "K in %d+ blocks" },
   { "grouped_3x3_g8_cg2_og2_res", conv(1, 16, 7, 7, { out = 16, k = 3, groups = 8, epi = "res" }),
     { avx512 = "^grouped", avx2 = "^grouped", neon = "^grouped", ["cortex-m"] = "indirect gemm",
@@ -69,18 +85,18 @@ local CASES = {
       generic = "indirect gemm" } },
   -- GEMM over packed windows (stems, and any conv whose tap row is short)
   { "packed_5x5s1_c8_n20", conv(1, 8, 7, 7, { out = 20, k = 5 }), "packed%-window gemm" },
-  { "packed_7x7s2_c3_n64_relu", conv(1, 3, 23, 17, { out = 64, k = 7, s = 2, p = 3, epi = "bn_relu" }), "packed%-window gemm" },
+  { "packed_7x7s2_c3_n64_relu", conv(1, 3, 23, 17, { out = 64, k = 7, s = 2, p = 3, epi = "bn_relu" }), "packed%-window gemm", numerics = true },
   { "packed_4x4s4_c3_n40", conv(1, 3, 16, 16, { out = 40, k = 4, s = 4, p = 0 }), "packed%-window gemm" },
   { "packed_3x3s2_c3_n32_relu", conv(1, 3, 11, 11, { out = 32, k = 3, s = 2, epi = "relu" }), "packed%-window gemm" },
-  { "packed_7x7s2_c1_n24", conv(1, 1, 12, 12, { out = 24, k = 7, s = 2, p = 3 }), "packed%-window gemm" },
+  { "packed_7x7s2_c1_n24", conv(1, 1, 12, 12, { out = 24, k = 7, s = 2, p = 3 }), "packed%-window gemm", numerics = true },
   -- Winograd F(4x4,3x3): ragged tiles, channel tails, epilogues, batch
   { "winograd_17x19_k16_n24_relu", conv(1, 16, 17, 19, { out = 24, k = 3, epi = "relu" }), "^winograd" },
-  { "winograd_16x16_k32_n32_res_relu", conv(1, 32, 16, 16, { out = 32, k = 3, epi = "res_relu" }), "^winograd" },
+  { "winograd_16x16_k32_n32_res_relu", conv(1, 32, 16, 16, { out = 32, k = 3, epi = "res_relu" }), "^winograd", numerics = true },
   { "winograd_13x21_k20_n70_batch2", conv(2, 20, 13, 21, { out = 70, k = 3 }), "^winograd" },
   -- depthwise, with and without the fused LayerNorm
-  { "dwconv_7x7_c40_ln", conv(1, 40, 9, 11, { out = 40, k = 7, groups = 40, norm = true }), "^dwconv" },
+  { "dwconv_7x7_c40_ln", conv(1, 40, 9, 11, { out = 40, k = 7, groups = 40, norm = true }), "^dwconv", numerics = true },
   { "dwconv_7x7_c96", conv(1, 96, 14, 14, { out = 96, k = 7, groups = 96 }), "^dwconv" },
-  { "dwconv_3x3s2_c24", conv(1, 24, 9, 9, { out = 24, k = 3, s = 2, groups = 24 }), "^dwconv" },
+  { "dwconv_3x3s2_c24", conv(1, 24, 9, 9, { out = 24, k = 3, s = 2, groups = 24 }), "^dwconv", numerics = true },
   { "dwconv_7x7_c20_relu_unfused", conv(1, 20, 8, 8, { out = 20, k = 7, groups = 20, epi = "relu" }), "^eltwise" },
   -- norms and pools
   { "layernorm_c40", unary(1, 40, 3, 5, function(g, x) return g:layernorm(x, "norm", 1e-6) end), "^layernorm" },
@@ -111,7 +127,10 @@ function kernel_cases.run(o)
     local graph = require("graph").new({ variant = name })
     local x = graph:input(c.input)
     graph:set_output(c.build(graph, x))
-    local opts = { out = dir .. "/" .. name .. ".c", target = o.target, winograd = o.winograd, quiet = true }
+    local reduced = (o.weights_dtype or "f32") ~= "f32" or (o.precision or "fp32") ~= "fp32"
+    if reduced and not case.numerics then goto next_case end
+    local opts = { out = dir .. "/" .. name .. ".c", target = o.target, winograd = o.winograd, quiet = true,
+      weights_dtype = o.weights_dtype, precision = o.precision, error_inputs = 1 }
     local compiled = generate.compile_graph(graph, function()
       return weights.bind(graph, { random_seed = i }, { strict = true, quiet = true, seed = i, num_classes = 0 })
     end, opts, {})
@@ -119,8 +138,11 @@ function kernel_cases.run(o)
     compiled.mo = { num_classes = 0, in_chans = shape[2], size = { shape[3], shape[4] }, batch = shape[1] }
     compiled.summary = { source = "random (seed " .. i .. ")" }
     local _, report = generate.run(case_variant(name), opts, nil, compiled)
-    local expect = type(case[3]) == "table" and case[3][compiled.target.name] or case[3]
-    if o.winograd == false and expect == "^winograd" then expect = "^gemm" end
+    local t = compiled.target
+    local expect = type(case[3]) == "table" and case[3][t.tiles or t.name] or case[3]
+    -- Winograd is fp32 only; bf16 compute keeps K whole (kernels/winograd.lua, gemm.lua)
+    if (o.winograd == false or reduced) and expect == "^winograd" then expect = "^gemm" end
+    if o.precision == "bf16" and expect == "K in %d+ blocks" then expect = "^gemm" end
     local seen = {}
     for _, l in ipairs(report.layers) do seen[#seen + 1] = l.kind .. " " .. (l.strategy or "") end
     local found = false
@@ -129,7 +151,16 @@ function kernel_cases.run(o)
       errors.internal("kernel case %s on %s no longer runs '%s' (its layers: %s)", name, compiled.target.name, expect,
         table.concat(seen, "; "))
     end
-    names[#names + 1] = name
+    local tol, dot = 2e-5, 0
+    for _, node in ipairs(compiled.g.nodes) do
+      local n = node.kernel.numerics
+      if n and n.inputs == "bf16" then
+        dot = 1
+        if node.inputs[1] ~= compiled.g.input_id then tol = precision.SELFTEST_TOL.bf16 end
+      end
+    end
+    names[#names + 1] = string.format("%s %g %d", name, tol, dot)
+    ::next_case::
   end
   host.write_file(dir .. "/cases.txt", table.concat(names, "\n") .. "\n")
   if not o.quiet then io.stderr:write(string.format("lucidgen: %d kernel cases in %s\n", #names, dir)) end

@@ -102,9 +102,10 @@ function reduced.measure(g, golden_in, golden_out, count, seed)
   return golden_reduced, report
 end
 
--- One line for the log: "max rel 2.1e-03 (golden input 1.9e-03), cosine >= 0.999990, top-1 32/32, top-5 31/32"
+-- One line for the log: "max rel 2.1e-03 (golden input 1.9e-03), cosine >= 0.9999901 over 32 inputs,
+-- top-1 agrees 32/32, top-5 31/32"
 function reduced.summary(r)
-  local s = string.format("max rel %.2g (golden input %.2g), cosine >= %.6f over %d input%s", r.max_rel,
+  local s = string.format("max rel %.1e (golden input %.1e), cosine >= %.7f over %d input%s", r.max_rel,
     r.golden.max_rel, r.min_cosine, r.inputs, r.inputs > 1 and "s" or "")
   if r.top1 then s = s .. string.format(", top-1 agrees %d/%d, top-5 %d/%d", r.top1, r.rows, r.top5, r.rows) end
   return s

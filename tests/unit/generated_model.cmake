@@ -20,6 +20,10 @@ set_tests_properties(unit_embed_weights_resnet18 PROPERTIES LABELS unit)
 add_test(NAME unit_classifier_on_a_cpu_without_its_isa
   COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> foreign-cpu resnet18_a1_in1k --size 64)
 set_tests_properties(unit_classifier_on_a_cpu_without_its_isa PROPERTIES LABELS unit SKIP_RETURN_CODE 77 TIMEOUT 900)
+add_test(NAME unit_bf16_model_hardware_matches_emulation
+  COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> bf16-hardware-matches-emulation
+          convnextv2_atto_fcmae_ft_in1k --size 64)
+set_tests_properties(unit_bf16_model_hardware_matches_emulation PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
 file(GLOB LG_GENERATED_EXAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/generated/*/generate.args)
 foreach(args ${LG_GENERATED_EXAMPLES})
   get_filename_component(dir ${args} DIRECTORY)

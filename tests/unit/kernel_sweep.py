@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The microkernel tester: every kernel kind and strategy against the naive reference.
 
-  kernel_sweep.py LUCIDGEN [--targets avx512,avx2,generic]
+  kernel_sweep.py LUCIDGEN [--targets avx512,avx2,generic] [--numerics fp32|dtypes|bf16|all]
   kernel_sweep.py LUCIDGEN --targets neon --cc aarch64-linux-gnu-gcc \
       --run "qemu-aarch64 -L /usr/aarch64-linux-gnu"      (a cross target under emulation)
 
@@ -13,6 +13,18 @@ program that, per case, runs the golden self-test (reference: lg.refops on the
 unfolded graph, double accumulation; one kernel must stay within max|diff| <=
 2e-5 max|ref|, five times tighter than a whole model's 1e-4) and
 checks that 1, 2 and 3 threads give bit-identical outputs.
+
+Reduced precision (--numerics): `dtypes` reruns the cases with bf16, f16 and
+int8 weights on every target (the golden is then the reference with the same
+rounding, so 2e-5 still holds); `bf16` runs --precision bf16 on every target,
+with AVX512-BF16 in hardware where the CPU has it (avx512bf16) and emulated on
+the others, and requires every target's outputs to be bit-identical to the
+first's in every case that does bf16 dot products: the emulation computes
+what vdpbf16ps computes. (Kernels that stay fp32 -- depthwise, norms -- differ
+between targets as their fp32 versions do: vector widths change the order of
+their sums. So does a GELU epilogue on the portable target, whose compiler
+may or may not fuse the polynomial's multiply-adds: those cases are compared
+between the vector targets only.)
 """
 import argparse
 import os
@@ -30,7 +42,7 @@ MAIN = r'''
 %(includes)s
 typedef int (*forward_fn)(const float *, float *, void *, const void *);
 typedef int (*selftest_fn)(void *, const void *, float *, float *, float *);
-struct kcase { const char *name; size_t arena, in_floats, out_floats; forward_fn forward; selftest_fn selftest; };
+struct kcase { const char *name; double tol; size_t arena, in_floats, out_floats; forward_fn forward; selftest_fn selftest; };
 static const struct kcase cases[] = {
 %(table)s
 };
@@ -76,10 +88,17 @@ int main(int argc, char **argv) {
       same = same && memcmp(out, ref, c->out_floats * sizeof(float)) == 0;
     }
     /* one kernel against the double-precision reference: tighter than a whole model's 1e-4 */
-    bad = bad || !(err <= 2e-5f * mag);
-    printf("%%s %%s: max|diff| %%.3g, max|ref| %%.3g, ratio %%.2g (tol 2e-5)%%s\n", bad || !same ? "NOT OK" : "OK",
-           c->name, err, mag, mag > 0 ? err / mag : err, same ? "; threads 1/2/3 bit-identical" : "; THREADS DIFFER");
+    bad = bad || !(err <= c->tol * mag);
+    printf("%%s %%s: max|diff| %%.3g, max|ref| %%.3g, ratio %%.2g (tol %%g)%%s\n", bad || !same ? "NOT OK" : "OK",
+           c->name, err, mag, mag > 0 ? err / mag : err, c->tol,
+           same ? "; threads 1/2/3 bit-identical" : "; THREADS DIFFER");
     failed += bad || !same;
+    /* the 1-thread output, for comparing targets */
+    char path[4096];
+    snprintf(path, sizeof path, "%%s/%%s.out", argv[1], c->name);
+    FILE *f = fopen(path, "wb");
+    failed += !f || fwrite(ref, sizeof(float), c->out_floats, f) != c->out_floats;
+    if (f) fclose(f);
     free(blob), free(arena), free(out), free(ref), free(in);
   }
   return failed ? 1 : 0;
@@ -95,6 +114,8 @@ def cpu_targets():
                 flags = set(line.split(":", 1)[1].split())
                 break
     targets = []
+    if "avx512f" in flags and "avx512_bf16" in flags:
+        targets.append("avx512bf16")
     if "avx512f" in flags:
         targets.append("avx512")
     if "avx2" in flags and "fma" in flags:
@@ -103,20 +124,23 @@ def cpu_targets():
 
 
 # what the compiler must be told for each target's vocabulary (generator/targets.lua)
-TARGET_FLAGS = {"avx512": ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"], "avx2": ["-mavx2", "-mfma"],
-                "neon": [], "cortex-m": [], "generic": []}
+TARGET_FLAGS = {"avx512bf16": ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bf16", "-mavx2", "-mfma"],
+                "avx512": ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"],
+                "avx2": ["-mavx2", "-mfma", "-mf16c"], "neon": [], "cortex-m": [], "generic": []}
 
 
 def run_target(lucidgen, target, work, extra, cc, runner):
+    """Runs the cases of one target and option set; returns (failures, directory with <case>.out)."""
     d = os.path.join(work, target + ("_" + "_".join(a.strip("-") for a in extra) if extra else ""))
     r = subprocess.run([lucidgen, "kernel-cases", "-o", d, "--target", target, "--quiet"] + extra,
                        capture_output=True, text=True)
     if r.returncode != 0:
         print(f"NOT OK {target}: lucidgen kernel-cases failed\n{r.stderr}")
-        return 1
-    names = open(os.path.join(d, "cases.txt")).read().split()
-    table = "\n".join(f'  {{"{n}", {n}_ARENA_BYTES, {n}_IN_FLOATS, {n}_OUT_FLOATS, {n}_forward, {n}_selftest}},'
-                      for n in names)
+        return 1, d
+    cases = [line.split() for line in open(os.path.join(d, "cases.txt")).read().splitlines()]
+    names = [n for n, _, _ in cases]
+    table = "\n".join(f'  {{"{n}", {tol}, {n}_ARENA_BYTES, {n}_IN_FLOATS, {n}_OUT_FLOATS, {n}_forward, {n}_selftest}},'
+                      for n, tol, _ in cases)
     includes = "\n".join(f'#include "{n}.h"' for n in names)
     with open(os.path.join(d, "main.c"), "w") as f:
         f.write(MAIN % {"includes": includes, "table": table})
@@ -127,19 +151,39 @@ def run_target(lucidgen, target, work, extra, cc, runner):
                        + ["-o", exe, "-lm"], capture_output=True, text=True)
     if r.returncode != 0:
         print(f"NOT OK {target}: the generated cases do not compile cleanly\n{r.stderr[-4000:]}")
-        return 1
+        return 1, d
     r = subprocess.run(runner + [exe, d], capture_output=True, text=True)
     label = target + (" " + " ".join(extra) if extra else "")
     print("\n".join(f"[{label}] {line}" for line in r.stdout.splitlines()))
     if r.returncode != 0:
         print(f"NOT OK {label}: {r.stderr}")
-    return 1 if r.returncode != 0 else 0
+    return (1 if r.returncode != 0 else 0), d
+
+
+def same_bits(runs):
+    """Every target's bf16 outputs against the first target's, case by case."""
+    (first, d0), failed = runs[0], 0
+    for target, d in runs[1:]:
+        differ = []
+        for line in open(os.path.join(d0, "cases.txt")).read().splitlines():
+            name, _, dot = line.split()
+            if dot == "0" or (target == "generic" and "gelu" in name):
+                continue
+            a, b = (open(os.path.join(x, name + ".out"), "rb").read() for x in (d0, d))
+            if a != b:
+                differ.append(name)
+        print(f"{'NOT OK' if differ else 'OK'} bf16 {target} vs {first}: "
+              + (f"outputs differ in {', '.join(differ)}" if differ else "every case bit-identical"))
+        failed += bool(differ)
+    return failed
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("lucidgen")
     ap.add_argument("--targets", help="comma-separated (default: every target this CPU runs)")
+    ap.add_argument("--numerics", choices=["fp32", "dtypes", "bf16", "all"], default="fp32",
+                    help="fp32 (default): f32 weights; dtypes: bf16, f16, int8 weights; bf16: bf16 compute")
     ap.add_argument("--cc", default=os.environ.get("CC", "cc"), help="compiler (default $CC, else cc)")
     ap.add_argument("--run", default="", help="command prefix that runs the program (an emulator)")
     args = ap.parse_args()
@@ -152,13 +196,27 @@ def main():
             return 1
         print(f"SKIPPED: {tool} not installed (.ci/install-deps)")
         return 77
+    tools = (args.cc, runner)
+    fp32_targets = [t for t in targets if t != "avx512bf16"]
     failed = 0
     with tempfile.TemporaryDirectory() as work:
-        for t in targets:
-            failed += run_target(args.lucidgen, t, work, [], args.cc, runner)
-        # the 3x3 cases again as direct (indirect GEMM) convs
-        failed += run_target(args.lucidgen, targets[0], work, ["--no-winograd"], args.cc, runner)
-    print(f"{'NOT OK' if failed else 'OK'}: kernel sweep over {', '.join(targets)}")
+        if args.numerics in ("fp32", "all"):
+            for t in fp32_targets:
+                failed += run_target(args.lucidgen, t, work, [], *tools)[0]
+            # the 3x3 cases again as direct (indirect GEMM) convs
+            failed += run_target(args.lucidgen, fp32_targets[0], work, ["--no-winograd"], *tools)[0]
+        if args.numerics in ("dtypes", "all"):
+            for dtype in ("bf16", "f16", "int8"):
+                for t in fp32_targets:
+                    failed += run_target(args.lucidgen, t, work, ["--weights-dtype", dtype], *tools)[0]
+        if args.numerics in ("bf16", "all"):
+            runs = []
+            for t in targets:
+                bad, d = run_target(args.lucidgen, t, work, ["--precision", "bf16"], *tools)
+                failed += bad
+                runs.append((t, d))
+            failed += same_bits(runs) if not failed else 0
+    print(f"{'NOT OK' if failed else 'OK'}: kernel sweep ({args.numerics}) over {', '.join(targets)}")
     return 1 if failed else 0
 
 

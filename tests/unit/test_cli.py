@@ -397,6 +397,81 @@ def nested_checkpoint_error_suggests_the_prefix():
 
 
 @case
+def numerics_options_name_the_option_and_what_works():
+    problems = []
+    for args, needles in [
+        (["--weights-dtype", "fp8"], ["--weights-dtype 'fp8'", "f32, bf16, f16 or int8"]),
+        (["--precision", "fp16"], ["--precision 'fp16'", "fp32 or bf16"]),
+        (["--precision", "bf16", "--weights-dtype", "int8"], ["--precision bf16", "int8", "--precision fp32"]),
+        (["--target", "avx512bf16"], ["--target avx512bf16", "--precision bf16", "--target avx512"]),
+        (["--error-inputs", "0"], ["--error-inputs"]),
+    ]:
+        r = run("resnet18_a1_in1k", "--random-init", "-o", "/tmp/never_written.c", *args)
+        problems += one_line_error(r, 2, *needles)
+    return problems + (["/tmp/never_written.c was written"] if os.path.exists("/tmp/never_written.c") else [])
+
+
+@case
+def f16_weights_past_the_f16_range_name_the_layer():
+    import struct
+    with tempfile.TemporaryDirectory() as d:
+        w = os.path.join(d, "w.safetensors")
+        header = {"fc.weight": {"dtype": "F32", "shape": [1000, 512], "data_offsets": [0, 4 * 512000]}}
+        text = json.dumps(header).encode()
+        with open(w, "wb") as f:
+            f.write(struct.pack("<Q", len(text)) + text + struct.pack("<f", 1e5) + bytes(4 * 511999))
+        r = run("resnet18_a1_in1k", "--weights", w, "--no-strict", "--quiet", "--size", "32", "--weights-dtype", "f16",
+                "-o", os.path.join(d, "m.c"))
+        problems = one_line_error(r, 2, "fc:", "65504", "--weights-dtype bf16")
+        return problems + (["m.c was written"] if os.path.exists(os.path.join(d, "m.c")) else [])
+
+
+@case
+def reduced_model_states_its_numerics_and_measured_error():
+    """int8 weights: a quarter of the weight bytes, the error measured on 32 inputs by default,
+    stated in the header and OUT.json, and a self-test tolerance for the precision."""
+    with tempfile.TemporaryDirectory() as d:
+        out = {}
+        for dtype in ("f32", "int8"):
+            r = run("convnextv2_atto_fcmae_ft_in1k", "--random-init", "--size", "64", "--weights-dtype", dtype,
+                    "-o", os.path.join(d, dtype + ".c"))
+            if r.returncode != 0:
+                return [f"{dtype}: exit {r.returncode}: {r.stderr.strip()}"]
+            out[dtype] = (open(os.path.join(d, dtype + ".h")).read(), json.load(open(os.path.join(d, dtype + ".json"))),
+                          r.stderr)
+        problems = []
+        h, report, log = out["int8"]
+        err = report["precision"]["error"]
+        if err["inputs"] != 32 or err["rows"] != 32 or not (0 < err["max_rel"] < 0.2) or "top1" not in err:
+            problems.append(f"OUT.json error: {err}")
+        for want in ('convnextv2_atto_fcmae_ft_in1k_WEIGHTS_DTYPE "int8"', '_PRECISION "fp32"', "_SELFTEST_TOL 0.0001f",
+                     "measured against fp32:", "over 32 inputs, top-1 agrees"):
+            if want not in h:
+                problems.append(f"header lacks {want!r}")
+        if "int8 weights, fp32 compute vs fp32: max rel" not in log or "top-1 agrees" not in log:
+            problems.append(f"no error line in the log: {log.strip()}")
+        f32, int8 = out["f32"][1]["totals"]["weight_bytes"], report["totals"]["weight_bytes"]
+        if not 0.25 < int8 / f32 < 0.3:
+            problems.append(f"int8 weights take {int8} bytes, f32 {f32}")
+        if "error" in out["f32"][1]["precision"] or 'WEIGHTS_DTYPE "f32"' not in out["f32"][0]:
+            problems.append("the f32 model claims a measured error or lacks its dtype")
+        return problems
+
+
+@case
+def info_gives_the_weight_bytes_of_the_dtype():
+    problems = []
+    for dtype, name in (("bf16", "bf16 weights"), ("int8", "int8 weights")):
+        r = run("info", "resnet50_a1_in1k", "--weights-dtype", dtype, "--keep-head-f32")
+        if f"numerics         {name}, fp32 compute, head f32" not in r.stdout:
+            problems.append(f"info --weights-dtype {dtype}: {r.stdout[-300:]}")
+    j = json.loads(run("info", "resnet50_a1_in1k", "--weights-dtype", "bf16", "--json").stdout)
+    if not 51e6 < j["totals"]["weight_bytes"] < 52e6:  # 25.6M weights of 2 bytes + f32 biases
+        problems.append(f"bf16 weight bytes {j['totals']['weight_bytes']}")
+    return problems
+
+
+@case
 def help_and_version():
     problems = []
     for args in (["--help"], ["build", "--help"], ["info", "--help"]):
