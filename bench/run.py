@@ -19,6 +19,11 @@ Per model (at the variant's default input size unless @HxW or --size):
   4. The classifier's --peak (an FMA microbenchmark) gives the machine's fp32
      peak per thread count, so every engine's GFLOP/s is also a % of peak, and
      its --profile the per-kernel-kind breakdown of lucidgen's time.
+  5. --numerics adds, per model, classifiers built with reduced precision
+     (int8/f16/bf16 weights, bf16 compute): each is timed beside the fp32 one,
+     and its error against the fp32 PyTorch output (max rel, cosine) and the
+     generator's own measurement (top-1/top-5 agreement on its 32 inputs) go
+     next to its speed, with its speed over our fp32 and over the best peer.
 Ratios are engine time / lucidgen time on the minimum latency: > 1 means
 lucidgen is faster. Timing never fails the run; a model whose lucidgen build
 fails is skipped with the reason, an engine that fails leaves its cell empty.
@@ -52,6 +57,14 @@ DEFAULT_MODELS = ["resnet50_a1_in1k", "resnext50_32x4d_a1h_in1k", "convnext_tiny
                   "convnextv2_atto_fcmae_ft_in1k", "resnetv2_50x1_bit_goog_in21k_ft_in1k@224", "resnet18_a1_in1k",
                   "resnet50_a1_in1k:b8"]
 QUICK_MODELS = ["resnet18_a1_in1k"]
+# --numerics names -> lucidgen options (the fp32 build is always there: the yardstick)
+NUMERICS = {
+    "bf16": ["--precision", "bf16"],
+    "int8": ["--weights-dtype", "int8"],
+    "f16": ["--weights-dtype", "f16"],
+    "bf16w": ["--weights-dtype", "bf16"],
+}
+NUMERICS_LABEL = {"bf16": "bf16 compute", "int8": "int8 weights", "f16": "f16 weights", "bf16w": "bf16 weights"}
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # Same computation, different summation order: fp32 differences of 1e-4 relative are expected.
 MATCH_REL, MATCH_COS = 1e-3, 0.9999
@@ -221,6 +234,20 @@ def prepare(a, spec, work):
     return info, state, x, exe
 
 
+def build_numerics(a, variant_spec, work, numerics):
+    """A classifier of the same weights with reduced precision: (exe, the generator's measured error) or Skip."""
+    variant, size, batch = parse_spec(a, variant_spec)
+    opts = ["--batch", str(batch)] + (["--size", size] if size else [])
+    exe = os.path.join(work, "classifier_" + numerics)
+    # native would refuse --precision bf16 on a CPU without AVX512-BF16: the emulation is no speed to report
+    r = run([a.lucidgen, "build", variant, "--weights", os.path.join(work, "weights.safetensors"),
+             "--target", a.target, "--quiet", "-o", exe] + opts + NUMERICS[numerics])
+    if r.returncode != 0:
+        raise Skip(f"lucidgen build ({NUMERICS_LABEL[numerics]}) failed: {summary(r.stderr)}")
+    with open(exe + ".build/model.json") as f:
+        return exe, json.load(f)["precision"]["error"]
+
+
 def export_onnx(info, state, x, path):
     """None, or why the export failed."""
     fn, _ = torch_models.export_model(info["family"], info["config"], state, info["model"]["num_classes"])
@@ -340,6 +367,26 @@ def bench_model(a, variant, work, ort_problem, report):
         rel, cos = compare(np.fromfile(f, dtype=np.float32), want)
         report["checks"].append((name, engine, rel, cos))
 
+    for numerics in a.numerics:
+        try:
+            nexe, measured = build_numerics(a, variant, work, numerics)
+        except Skip as e:
+            note(report, f"{name} {NUMERICS_LABEL[numerics]}", None, str(e))
+            continue
+        out = os.path.join(work, f"lucidgen_{numerics}.f32")
+        r = run([nexe, "--input-raw", os.path.join(work, "input.f32"), "--output-raw", out])
+        rel, cos = compare(np.fromfile(out, dtype=np.float32), want) if r.returncode == 0 else (None, None)
+        fp32_rows = {r["threads"]: r for r in report["rows"] if r["model"] == name}
+        for t in a.threads:
+            busy = quiet_moment(a.wait_idle)
+            lg, why = time_lucidgen(a, nexe, t)
+            note(report, f"{name} threads {t}: lucidgen {NUMERICS_LABEL[numerics]}", lg, why)
+            base = fp32_rows.get(t, {})
+            report["numerics_rows"].append({"model": name, "numerics": NUMERICS_LABEL[numerics], "threads": t,
+                                            "busy": busy, "lucidgen": lg, "fp32": base.get("lucidgen"),
+                                            "peer": best_peer(base) if base else None, "rel": rel, "cos": cos,
+                                            "measured": measured})
+
 
 # ---- report -----------------------------------------------------------------
 
@@ -407,6 +454,20 @@ def render(report):
                      f"{fmt_ms(r['lucidgen']) or '-'} | {fmt_ms(r['pytorch']) or '-'} | {fmt_ms(r['ort']) or '-'} | "
                      f"**{best_ratio(r)}** | {ratio(r['pytorch'], r['lucidgen'])} | {ratio(r['ort'], r['lucidgen'])} | "
                      f"{pct_peak(r, 'lucidgen', peak)} | {pct_peak(r, 'pytorch', peak)} | {pct_peak(r, 'ort', peak)} |")
+    if report["numerics_rows"]:
+        lines += ["", "Reduced precision: the same weights and input; error against the fp32 PyTorch output "
+                  "(max rel, cosine) and the generator's own measurement (on its 32 inputs: best class and set of "
+                  "5 best agreeing with fp32); ratios on min latency (> 1: this build is faster)", "",
+                  "| model | numerics | threads | busy | lucidgen ms | our fp32 / this | best peer / this | "
+                  "max rel | cosine | top-1 | top-5 |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in report["numerics_rows"]:
+            m = r["measured"] or {}
+            top1, top5 = (f"{m[k]}/{m['rows']}" if k in m else "-" for k in ("top1", "top5"))
+            rel = "-" if r["rel"] is None else f"{r['rel']:.1e}"
+            cos = "-" if r["cos"] is None else f"{r['cos']:.6f}"
+            lines.append(f"| {r['model']} | {r['numerics']} | {r['threads']} | {r['busy']:.2f} | "
+                         f"{fmt_ms(r['lucidgen']) or '-'} | **{ratio(r['fp32'], r['lucidgen'])}** | "
+                         f"{ratio(r['peer'], r['lucidgen'])} | {rel} | {cos} | {top1} | {top5} |")
     if report["profiles"]:
         lines += ["", "Where lucidgen's time goes (EXE --profile, 1 thread, fastest run per layer, summed per kernel "
                   "kind): ms, share of the model, GFLOP/s, % of peak", ""]
@@ -444,17 +505,27 @@ def render(report):
 def csv_text(report):
     """One line per row: the numbers of the markdown table, for spreadsheets and plots."""
     out = ["model,batch,threads,busy,macs,lucidgen_min_ms,lucidgen_median_ms,pytorch_min_ms,ort_min_ms,"
-           "best_peer_over_lucidgen,peak_gflops"]
+           "best_peer_over_lucidgen,peak_gflops,numerics,fp32_over_this,max_rel,cosine"]
+    def ms(t):
+        return f"{t['min_ms']:.3f}" if t else ""
+
+    def over(t, base):
+        return f"{t['min_ms'] / base['min_ms']:.3f}" if t and base else ""
+
     for r in report["rows"]:
-        def ms(t):
-            return f"{t['min_ms']:.3f}" if t else ""
         peer = best_peer(r)
         peak = report["peak"].get(r["threads"])
         out.append(",".join([r["model"], str(r["batch"]), str(r["threads"]), f"{r['busy']:.2f}", str(r["macs"]),
                              ms(r["lucidgen"]), f"{r['lucidgen']['median_ms']:.3f}" if r["lucidgen"] else "",
-                             ms(r["pytorch"]), ms(r["ort"]),
-                             f"{peer['min_ms'] / r['lucidgen']['min_ms']:.3f}" if peer and r["lucidgen"] else "",
-                             f"{peak:.1f}" if peak else ""]))
+                             ms(r["pytorch"]), ms(r["ort"]), over(peer, r["lucidgen"]),
+                             f"{peak:.1f}" if peak else "", "fp32", "", "", ""]))
+    for r in report["numerics_rows"]:
+        base = next(b for b in report["rows"] if b["model"] == r["model"] and b["threads"] == r["threads"])
+        out.append(",".join([r["model"], str(base["batch"]), str(r["threads"]), f"{r['busy']:.2f}", str(base["macs"]),
+                             ms(r["lucidgen"]), f"{r['lucidgen']['median_ms']:.3f}" if r["lucidgen"] else "",
+                             ms(base["pytorch"]), ms(base["ort"]), over(r["peer"], r["lucidgen"]), "",
+                             r["numerics"], over(r["fp32"], r["lucidgen"]),
+                             "" if r["rel"] is None else f"{r['rel']:.3g}", "" if r["cos"] is None else f"{r['cos']:.8f}"]))
     return "\n".join(out) + "\n"
 
 
@@ -537,6 +608,8 @@ def main():
     ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
                     help="before each engine, wait up to S seconds for other processes to go quiet (default 0)")
     ap.add_argument("--save", action="store_true", help="also write bench/results/<date>.md, .csv and .png")
+    ap.add_argument("--numerics", default="", help="comma-separated reduced-precision builds to time beside fp32: "
+                    f"{', '.join(NUMERICS)} (bf16 = --precision bf16, bf16w = bf16 weights with fp32 compute)")
     a = ap.parse_args()
     if not a.lucidgen or not os.access(a.lucidgen, os.X_OK):
         print("bench: no lucidgen binary; build one (cmake --build build --target lucidgen) or pass --lucidgen",
@@ -544,13 +617,18 @@ def main():
         return 2
     a.lucidgen = os.path.abspath(a.lucidgen)
     a.threads = [int(t) for t in a.threads.split(",")]
+    a.numerics = [n for n in a.numerics.split(",") if n]
+    for n in a.numerics:
+        if n not in NUMERICS:
+            print(f"bench: unknown --numerics '{n}'; use {', '.join(NUMERICS)}", file=sys.stderr)
+            return 2
     models = QUICK_MODELS if a.quick else (a.models.split(",") if a.models else DEFAULT_MODELS)
 
     ort_problem = ensure_onnxruntime_node()
     if ort_problem:
         print(f"bench: ONNX Runtime column skipped: {ort_problem}", flush=True)
     date = datetime.date.today().isoformat()
-    report = {"rows": [], "checks": [], "skipped": [], "failures": [], "torch_models": {}, "peak": {},
+    report = {"rows": [], "numerics_rows": [], "checks": [], "skipped": [], "failures": [], "torch_models": {}, "peak": {},
               "profiles": {}, "facts": {
         "date": date, "cpu": cpu_model(), "cores": os.cpu_count(),
         "load_start": " ".join(f"{v:.2f}" for v in os.getloadavg()), "lucidgen_path": a.lucidgen,
