@@ -176,8 +176,8 @@ function gemm.lower(g, node, ctx)
   if packed then stack = stack + mr * v.KPACK * 4 end
   node.kernel = { template = "conv_gemm.c.in", vars = v, needs = needs, stack = stack,
     fn = shape .. tag .. (v.N > 1 and ("_n" .. v.N) or "") .. (a.residual and "_res" or "") .. (a.act and ("_" .. a.act) or ""),
-    strategy = string.format("%s %s%dx%d tiles, %d tasks%s", pointwise and "gemm" or packed and "packed-window gemm"
-      or "indirect gemm", dot and "bf16 " or "", mr, nr, v.TASKS,
+    strategy = string.format("%s %dx%d tiles%s, %d tasks%s", pointwise and "gemm" or packed and "packed-window gemm"
+      or "indirect gemm", mr, nr, dot and " of bf16 pairs" or "", v.TASKS,
       v.KBLOCKS > 1 and string.format(", K in %d blocks", v.KBLOCKS) or ""),
     scratch_bytes = dot and v.TASKS * v.UK_TAPS * mr * v.KP * 4 or nil,
     numerics = { weights = dtype, inputs = dot and "bf16" or nil } }
