@@ -191,7 +191,7 @@ function emit.generate(g, ctx)
 
   local t = ctx.target
   local p, m = ctx.precision, ctx.measured
-  local tol = require("precision").SELFTEST_TOL[p.precision]
+  local tol = require("precision").selftest_tol(p, m)
   local in_shape = g.values[g.input_id].shape
   local out_shape = g.values[g.output_id].shape
   local v = ctx.variant

@@ -251,7 +251,7 @@ function generate.run(variant, o, src, compiled)
     plan.weight_bytes, host.clock() - t0)
   if c.measured then
     log(o, "lucidgen: %s vs fp32: %s; self-test tolerance %g", precision.describe(c.precision),
-      reduced.summary(c.measured), precision.SELFTEST_TOL[c.precision.precision])
+      reduced.summary(c.measured), precision.selftest_tol(c.precision, c.measured))
   end
   return paths, report, { prefix = prefix, target = c.target, labels = c.mo.num_classes > 0 and variant.labels or nil }
 end

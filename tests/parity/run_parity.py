@@ -47,8 +47,11 @@ import safetensors_io  # noqa: E402
 REL_TOL = 1e-4
 COS_TOL = 0.99999
 # (weights dtype, precision) -> (max|diff| / max|ref|, cosine) against the fp32
-# reference, on these tests' random weights; measured on resnet50, convnext_tiny,
-# convnextv2_atto and BiT-50x1 (96 and 224), with a margin of about 2x.
+# reference, on these tests' random weights; measured on resnet50, convnext_tiny
+# and convnextv2_atto (64 and 224), with a margin of about 2x. BiT-50x1 with
+# random weights amplifies any rounding (GroupNorm before every conv of a deep
+# pre-activation stack: measured at 96, bf16 compute cosine 0.9968, int8 0.985,
+# the generator's own fp32-vs-reduced replay agreeing); its tests pass --bounds.
 BOUNDS = {
     ("f32", "fp32"): (REL_TOL, COS_TOL),
     ("bf16", "fp32"): (2e-2, 0.9999),
@@ -57,6 +60,11 @@ BOUNDS = {
     ("bf16", "bf16"): (4e-2, 0.9995),
 }
 REFERENCES = {"resnet": "ref_resnet", "convnext": "ref_convnext", "resnetv2": "ref_resnetv2"}
+
+
+def cpu_has(flag):
+    with open("/proc/cpuinfo") as f:
+        return any(line.startswith("flags") and flag in line.split() for line in f)
 
 
 def run(cmd, **kw):
@@ -116,13 +124,19 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--weights-dtype", default="f32", choices=["f32", "bf16", "f16", "int8"])
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    ap.add_argument("--keep-head-f32", action="store_true", help="lucidgen --keep-head-f32")
     ap.add_argument("--error-inputs", type=int, help="lucidgen --error-inputs (default: lucidgen's)")
+    ap.add_argument("--bounds", metavar="REL,COS", help="reduced precision: this model's bounds instead of BOUNDS's")
     ap.add_argument("--checkpoint-dtype", choices=["bf16"], help="store the checkpoint as BF16 (the reference "
                     "gets the same bf16 values)")
     ap.add_argument("--expect-error", choices=["missing-key", "wrong-shape", "bad-blob", "other-blob", "nonfinite"])
     ap.add_argument("--checkpoint", choices=["prefix", "rgb", "head-swap", "no-strict", "random-init"])
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
+    if a.precision == "bf16" and a.target in ("native", "avx512bf16") and not cpu_has("avx512_bf16"):
+        print(f"SKIP: --precision bf16 on --target {a.target} needs AVX512-BF16, which this CPU lacks "
+              "(the emulated path's parity runs on the other targets)")
+        return 77
 
     opts = ["--in-chans", str(a.in_chans), "--batch", str(a.batch)]
     if a.num_classes is not None:
@@ -147,11 +161,16 @@ def main():
         numerics += ["--weights-dtype", a.weights_dtype]
     if a.precision != "fp32":
         numerics += ["--precision", a.precision]
+    if a.keep_head_f32:
+        numerics += ["--keep-head-f32"]
     if a.error_inputs:
         numerics += ["--error-inputs", str(a.error_inputs)]
+    dtype = a.weights_dtype if a.precision == "fp32" else "bf16"  # bf16 compute multiplies bf16 weights
     if numerics:
-        tag += f" weights={a.weights_dtype} precision={a.precision}"
-    rel_tol, cos_tol = BOUNDS[(a.weights_dtype if a.precision == "fp32" else "bf16", a.precision)]
+        tag += f" weights={dtype} precision={a.precision}{' head=f32' if a.keep_head_f32 else ''}"
+    rel_tol, cos_tol = BOUNDS[(dtype, a.precision)]
+    if a.bounds:
+        rel_tol, cos_tol = (float(v) for v in a.bounds.split(","))
     weights = os.path.join(a.work, "weights.safetensors")
     exe = os.path.join(a.work, "model")
 
