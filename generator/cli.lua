@@ -42,10 +42,19 @@ model (within lucidgen's limits, SECURITY.md, and this machine's memory):
   --in-chans N                 input channels (first conv adapted like timm); N <= %d
   --size H[xW]                 input size (default: the variant's); H, W <= %d
   --batch N                    batch size (default 1); N <= %d
+numerics (the error against fp32 is measured and reported; the self-test checks the kernels):
+  --weights-dtype D            f32 (default), bf16, f16 or int8 (one scale per output channel):
+                               how conv/linear weights are stored; kernels widen them to fp32
+  --precision P                fp32 (default) or bf16: GEMM inputs and weights rounded to bf16,
+                               sums in fp32 (AVX512-BF16 on avx512bf16, which native picks for it;
+                               the same numbers emulated on the other targets)
+  --keep-head-f32              the classifier head keeps f32 weights and fp32 compute
+  --error-inputs N             inputs the reduced path's error is measured on (default 32; N <= %d)
 code:
   --name C_IDENT               symbol prefix of the generated API (default: the variant name)
-  --target T                   native (default), avx512bf16 (--precision bf16), avx512, avx2, neon (AArch64), cortex-m (alias mcu:
-                               Cortex-M4F/M7/M33 class, one thread) or generic (portable C11)
+  --target T                   native (default), avx512bf16 (--precision bf16), avx512, avx2, neon
+                               (AArch64), cortex-m (alias mcu: Cortex-M4F/M7/M33 class, one thread)
+                               or generic (portable C11)
   --no-winograd                3x3 convs as direct GEMMs (default: Winograd F(4x4,3x3) where it pays)
   --weights-format F           bin (default): OUT.bin, read at run time; c: also OUT_weights.c, the blob
                                as an aligned const array; asm: also OUT_weights.S, an .incbin object
@@ -57,14 +66,6 @@ code:
   --io-in-arena                the input and output get places in the arena (NAME_IN_OFFSET, NAME_OUT_OFFSET)
   --no-golden                  leave the self-test data out of the blob (NAME_selftest returns 2)
   --byte-order little|big      of the blob's floats (default: the target's; generic builds either)
-numerics (the error against fp32 is measured and reported; the self-test checks the kernels):
-  --weights-dtype D            f32 (default), bf16, f16 or int8 (one scale per output channel):
-                               how conv/linear weights are stored; kernels widen them to fp32
-  --precision P                fp32 (default) or bf16: GEMM inputs and weights rounded to bf16,
-                               sums in fp32 (AVX512-BF16 on avx512bf16, which native picks for it;
-                               the same numbers emulated on the other targets)
-  --keep-head-f32              the classifier head keeps f32 weights and fp32 compute
-  --error-inputs N             inputs the reduced path's error is measured on (default 32; N <= %d)
   --embed-weights              (build) compile the blob into the executable
   --classifier-data FILE.c     (with -o OUT.c) also write the labels and published accuracy that
                                runtime/lg_classifier.c links (CMake's lucidgen_add_classifier)

@@ -242,7 +242,8 @@ def oversized_models_are_refused_up_front_naming_the_limit():
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "m.c")
         for opt, val, limit in [("--batch", "100000", "1024"), ("--in-chans", "100000", "1024"),
-                                ("--size", "100000", "4096"), ("--num-classes", "1000000000", "100000")]:
+                                ("--size", "100000", "4096"), ("--num-classes", "1000000000", "100000"),
+                                ("--error-inputs", "1025", "1024")]:
             problems += one_line_error(run("resnet50_a1_in1k", "--random-init", opt, val, "-o", out, timeout=30), 2,
                                        opt, limit)
         # each option within its limit, together more than any machine has
