@@ -27,6 +27,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #ifdef LG_EMBED_WEIGHTS
 /* The blob inside the executable, LG_MODEL(BLOB_BYTES) long: `lucidgen build
@@ -239,7 +242,9 @@ static int cpu_runs_target(void) {
   if (!__builtin_cpu_supports("fma")) return 0;
 #endif
 #if defined(__F16C__)
-  if (!__builtin_cpu_supports("f16c")) return 0;
+  /* CPUID.1:ECX bit 29 (clang 14's __builtin_cpu_supports has no "f16c") */
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_F16C)) return 0;
 #endif
 #if defined(__AVX512BF16__)
   if (!__builtin_cpu_supports("avx512bf16")) return 0;
