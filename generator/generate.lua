@@ -93,6 +93,7 @@ end
 function generate.compile_graph(g, bind, o, src)
   local p = precision.options(o)
   local target = targets.resolve(o.target or "native", p.precision)
+  precision.check_target(p, o, target)
   if not src.plan_only then
     -- Tensors keep their floats inside their userdata, so with weights bound
     -- the heap is mostly weights: start a cycle as soon as it outgrows what the
