@@ -43,6 +43,12 @@ extern "C" {
  * next one called from it) plus 1 KB of frames; reserve it on top of the caller's own */
 #define convnext_tiny_STACK_BYTES 5120u
 #define convnext_tiny_NUM_LAYERS 65
+/* numerics: how conv/linear weights are stored ("f32", "bf16", "f16", "int8": widened to
+ * fp32 in the kernels) and what the GEMMs multiply ("fp32", or "bf16": inputs and weights
+ * rounded to bf16, products summed in fp32) */
+#define convnext_tiny_WEIGHTS_DTYPE "f32"
+#define convnext_tiny_PRECISION "fp32"
+#define convnext_tiny_SELFTEST_TOL 0.0001f
 
 /* Checks a blob in memory (header + payload, `bytes` long) before convnext_tiny_forward reads it:
  * magic, format version, byte order, size, 64-byte alignment, variant and the payload
@@ -84,7 +90,7 @@ extern const convnext_tiny_layer_info convnext_tiny_layers[convnext_tiny_NUM_LAY
 
 /* Runs the golden input stored in the blob and compares with the output the
  * generator's reference path computed. out: convnext_tiny_OUT_FLOATS scratch floats.
- * Returns 0 when max|diff| <= 1e-4 * max|expected|, 1 when not, 2 when the blob
+ * Returns 0 when max|diff| <= convnext_tiny_SELFTEST_TOL (0.0001) * max|expected|, 1 when not, 2 when the blob
  * has no golden data (generated with --no-golden). */
 int convnext_tiny_selftest(void *arena, const void *blob, float *out, float *max_abs_err, float *max_abs_expected);
 

@@ -43,6 +43,12 @@ extern "C" {
  * next one called from it) plus 1 KB of frames; reserve it on top of the caller's own */
 #define resnet18_STACK_BYTES 9872u
 #define resnet18_NUM_LAYERS 23
+/* numerics: how conv/linear weights are stored ("f32", "bf16", "f16", "int8": widened to
+ * fp32 in the kernels) and what the GEMMs multiply ("fp32", or "bf16": inputs and weights
+ * rounded to bf16, products summed in fp32) */
+#define resnet18_WEIGHTS_DTYPE "f32"
+#define resnet18_PRECISION "fp32"
+#define resnet18_SELFTEST_TOL 0.0001f
 
 /* Checks a blob in memory (header + payload, `bytes` long) before resnet18_forward reads it:
  * magic, format version, byte order, size, 64-byte alignment, variant and the payload
@@ -84,7 +90,7 @@ extern const resnet18_layer_info resnet18_layers[resnet18_NUM_LAYERS];
 
 /* Runs the golden input stored in the blob and compares with the output the
  * generator's reference path computed. out: resnet18_OUT_FLOATS scratch floats.
- * Returns 0 when max|diff| <= 1e-4 * max|expected|, 1 when not, 2 when the blob
+ * Returns 0 when max|diff| <= resnet18_SELFTEST_TOL (0.0001) * max|expected|, 1 when not, 2 when the blob
  * has no golden data (generated with --no-golden). */
 int resnet18_selftest(void *arena, const void *blob, float *out, float *max_abs_err, float *max_abs_expected);
 

@@ -43,6 +43,12 @@ extern "C" {
  * next one called from it) plus 1 KB of frames; reserve it on top of the caller's own */
 #define bit_50x1_STACK_BYTES 66816u
 #define bit_50x1_NUM_LAYERS 105
+/* numerics: how conv/linear weights are stored ("f32", "bf16", "f16", "int8": widened to
+ * fp32 in the kernels) and what the GEMMs multiply ("fp32", or "bf16": inputs and weights
+ * rounded to bf16, products summed in fp32) */
+#define bit_50x1_WEIGHTS_DTYPE "f32"
+#define bit_50x1_PRECISION "fp32"
+#define bit_50x1_SELFTEST_TOL 0.0001f
 
 /* Checks a blob in memory (header + payload, `bytes` long) before bit_50x1_forward reads it:
  * magic, format version, byte order, size, 64-byte alignment, variant and the payload
@@ -84,7 +90,7 @@ extern const bit_50x1_layer_info bit_50x1_layers[bit_50x1_NUM_LAYERS];
 
 /* Runs the golden input stored in the blob and compares with the output the
  * generator's reference path computed. out: bit_50x1_OUT_FLOATS scratch floats.
- * Returns 0 when max|diff| <= 1e-4 * max|expected|, 1 when not, 2 when the blob
+ * Returns 0 when max|diff| <= bit_50x1_SELFTEST_TOL (0.0001) * max|expected|, 1 when not, 2 when the blob
  * has no golden data (generated with --no-golden). */
 int bit_50x1_selftest(void *arena, const void *blob, float *out, float *max_abs_err, float *max_abs_expected);
 
