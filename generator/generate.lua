@@ -93,7 +93,7 @@ end
 function generate.compile_graph(g, bind, o, src)
   local p = precision.options(o)
   local target = targets.resolve(o.target or "native", p.precision)
-  precision.check_target(p, o, target)
+  precision.check_byte_order(p, o)
   if not src.plan_only then
     -- Tensors keep their floats inside their userdata, so with weights bound
     -- the heap is mostly weights: start a cycle as soon as it outgrows what the
@@ -120,7 +120,8 @@ function generate.compile_graph(g, bind, o, src)
   g = require("passes.lower_kernels")(g, kctx)
   local measured
   if precision.reduced(p) and not src.plan_only then
-    local count = o.error_inputs or 32
+    -- at least 32 images by default: a batch of 8 needs 4 inputs, not 32
+    local count = o.error_inputs or math.ceil(32 / golden_in:shape()[1])
     if not o.quiet then
       io.stderr:write(string.format("lucidgen: measuring %s against fp32 on %d input%s ...\n",
         precision.describe(p), count, count > 1 and "s" or ""))

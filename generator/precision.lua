@@ -56,14 +56,9 @@ end
 
 function precision.reduced(p) return p.dtype ~= "f32" or p.precision ~= "fp32" end
 
--- What a target and blob byte order cannot carry: narrow weights are packed as
+-- What the blob byte order cannot carry: narrow weights are packed as
 -- little-endian bytes (the writer swaps 4-byte floats only).
-function precision.check_target(p, o, target)
-  if not precision.reduced(p) then return end
-  if target.fp32_only then
-    errors.user("--target %s runs f32 weights and fp32 compute only; drop --weights-dtype/--precision or use "
-      .. "--target avx512, avx2 or generic", target.name)
-  end
+function precision.check_byte_order(p, o)
   if p.dtype ~= "f32" and o.byte_order == "big" then
     errors.user("--weights-dtype %s is packed little-endian; --byte-order big takes f32 weights only", p.dtype)
   end

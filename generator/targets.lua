@@ -9,7 +9,6 @@
 --   openmp       false: a bare-metal core; the header's build line says -fopenmp-simd
 --   bare_cc, bare_cflags   that build line's compiler and flags (default: cc and cflags)
 --   byte_order   of the payload floats the target reads ("little" or "big")
---   fp32_only    no --weights-dtype other than f32, no --precision bf16
 -- `bf16_dot` marks a target whose CPU multiplies bf16 pairs (--precision bf16
 -- in hardware); the others emulate it bit for bit.
 local errors = require("errors")
@@ -28,10 +27,8 @@ local targets = {
            include = "immintrin.h", openmp = true, byte_order = "little", cflags = { "-mavx2", "-mfma", "-mf16c" } },
   -- AArch64: Advanced SIMD is part of the base ISA, so no flag is needed; caches of
   -- a Cortex-A55/A76-class core (its share of the cluster's L2)
-  -- (its vocabulary has no widening loads or bf16 pairs yet: f32 weights, fp32 compute)
   neon = { isa = "AArch64 NEON (Advanced SIMD)", vec = "vec_neon.c.in", vw = 4, vregs = 32,
-           l1 = 32 * 1024, l2 = 256 * 1024, include = "arm_neon.h", openmp = true, byte_order = "little", cflags = {},
-           fp32_only = true },
+           l1 = 32 * 1024, l2 = 256 * 1024, include = "arm_neon.h", openmp = true, byte_order = "little", cflags = {} },
   -- Cortex-M4F/M7/M33/M55 class MCUs: scalar single-precision FPU with 32 s-registers,
   -- one core, no OpenMP; tiles keep their accumulators in those registers (gemm.lua)
   ["cortex-m"] = { isa = "Cortex-M single-precision FPU (scalar)", vec = "vec_scalar.c.in", vw = 1, vregs = 32,

@@ -15,8 +15,20 @@ foreach(variant resnet18_a1_in1k convnextv2_atto_fcmae_ft_in1k)
   add_test(NAME cross_neon_vs_x86_${variant}
     COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cross/neon_vs_x86.py $<TARGET_FILE:lucidgen> ${variant} --size 64)
 endforeach()
+# reduced precision on NEON: int8 weights widened in its kernels, bf16 compute
+# emulated (against avx2's emulation of the same arithmetic on this machine)
+foreach(variant resnet18_a1_in1k convnextv2_atto_fcmae_ft_in1k)
+  add_test(NAME cross_neon_vs_x86_int8_${variant}
+    COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cross/neon_vs_x86.py $<TARGET_FILE:lucidgen> ${variant} --size 64
+      --weights-dtype int8)
+endforeach()
+add_test(NAME cross_neon_vs_x86_bf16_convnextv2_atto_fcmae_ft_in1k
+  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cross/neon_vs_x86.py $<TARGET_FILE:lucidgen>
+    convnextv2_atto_fcmae_ft_in1k --size 64 --precision bf16)
 add_test(NAME cross_mps2_cortex_m7_selftest_from_flash
   COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cross/mps2_cortex_m7.py $<TARGET_FILE:lucidgen>)
 set_tests_properties(cross_kernel_sweep_neon cross_kernel_sweep_cortex_m cross_neon_vs_x86_resnet18_a1_in1k
-  cross_neon_vs_x86_convnextv2_atto_fcmae_ft_in1k cross_mps2_cortex_m7_selftest_from_flash
+  cross_neon_vs_x86_convnextv2_atto_fcmae_ft_in1k cross_neon_vs_x86_int8_resnet18_a1_in1k
+  cross_neon_vs_x86_int8_convnextv2_atto_fcmae_ft_in1k cross_neon_vs_x86_bf16_convnextv2_atto_fcmae_ft_in1k
+  cross_mps2_cortex_m7_selftest_from_flash
   PROPERTIES LABELS cross SKIP_RETURN_CODE 77 TIMEOUT 900)

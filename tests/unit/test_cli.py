@@ -406,7 +406,6 @@ def numerics_options_name_the_option_and_what_works():
         (["--precision", "bf16", "--weights-dtype", "int8"], ["--precision bf16", "int8", "--precision fp32"]),
         (["--target", "avx512bf16"], ["--target avx512bf16", "--precision bf16", "--target avx512"]),
         (["--error-inputs", "0"], ["--error-inputs"]),
-        (["--target", "neon", "--weights-dtype", "int8"], ["--target neon", "f32 weights", "--target avx512"]),
         (["--target", "generic", "--byte-order", "big", "--weights-dtype", "f16"], ["--weights-dtype f16",
                                                                                    "--byte-order big"]),
     ]:
