@@ -1,14 +1,15 @@
 # Other CPUs under emulation (label `cross`; toolchains and qemu from
 # .ci/install-deps; skipped with exit 77 where they are missing, failed where
 # CI is set):
-# - the microkernel sweep for neon (aarch64-linux-gnu-gcc, qemu-aarch64) and
+# - the microkernel sweep for neon (aarch64-linux-gnu-gcc, qemu-aarch64; fp32,
+#   every weight dtype and emulated bf16 compute) and
 #   for cortex-m (its tiles are plain C: this machine runs them);
 # - resnet18 and convnextv2_atto for NEON against this machine's build, both
 #   through raw_run.c (the model on raw floats: no image decoders to cross-build);
 # - examples/embedded: a model from flash on an emulated Cortex-M7 (MPS2 AN500).
 add_test(NAME cross_kernel_sweep_neon
   COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/unit/kernel_sweep.py $<TARGET_FILE:lucidgen> --targets neon
-    --cc aarch64-linux-gnu-gcc --run "qemu-aarch64 -L /usr/aarch64-linux-gnu")
+    --numerics all --cc aarch64-linux-gnu-gcc --run "qemu-aarch64 -L /usr/aarch64-linux-gnu")
 add_test(NAME cross_kernel_sweep_cortex_m
   COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/unit/kernel_sweep.py $<TARGET_FILE:lucidgen> --targets cortex-m)
 foreach(variant resnet18_a1_in1k convnextv2_atto_fcmae_ft_in1k)
