@@ -45,32 +45,20 @@ end
 -- The lowered graph on the naive kernels; `weights`: node -> rounded weight
 -- (nil: full precision, inputs not rounded either).
 function reduced.run(g, input, weights)
-  local vals, last_use = { [g.input_id] = input }, {}
-  for i, node in ipairs(g.nodes) do
-    for _, id in ipairs(node.inputs) do last_use[id] = i end
-  end
-  for i, node in ipairs(g.nodes) do
+  return reference.walk(g, input, function(node, vals)
     local x, w = vals[node.inputs[1]], node.tensors
     if weights and weighted(node) then
       if weights[node] then w = { weight = weights[node], bias = node.tensors.bias } end
       if node.kernel.numerics.inputs == "bf16" then x = R.round_bf16(x) end
     end
-    local a, y = node.attrs, nil
-    if node.op == "add" then
-      y = R.add(x, vals[node.inputs[2]])
-    else
-      y = reference.op(node, x, w)
-    end
+    local a = node.attrs
+    local y = reference.op(node, x, w, vals)
     -- the epilogues in the order the kernels apply them
     if a.residual then y = R.add(y, vals[a.residual]) end
     if a.act == "relu" then y = R.relu(y) elseif a.act == "gelu" then y = R.gelu(y) end
     if a.norm then y = R.layernorm_channels(y, node.tensors.norm_weight, node.tensors.norm_bias, a.norm.eps) end
-    vals[node.output] = y
-    for _, id in ipairs(node.inputs) do
-      if last_use[id] == i and id ~= g.output_id then vals[id] = nil end
-    end
-  end
-  return vals[g.output_id]
+    return y
+  end)
 end
 
 -- Runs the fp32 and the reduced path on `count` inputs: golden_in first, then

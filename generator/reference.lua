@@ -33,36 +33,37 @@ local run_op = {
   linear = function(_, x, w) return R.linear(x, w.weight, w.bias) end,
 }
 
--- One node's op on the naive kernels: x its first input, w its tensors by role.
-function reference.op(node, x, w)
+-- One node's op on the naive kernels: x its first input, w its tensors by
+-- role, vals every live value (an add reads its second input there).
+function reference.op(node, x, w, vals)
+  if node.op == "add" then return R.add(x, vals[node.inputs[2]]) end
   local f = run_op[node.op] or errors.internal("reference: no kernel for op %s", node.op)
   return f(node, x, w)
 end
 
--- store: checkpoint key -> tensor. Returns the output tensor; each value is
--- dropped after its last reader.
-function reference.run(g, store, input)
-  local vals = { [g.input_id] = input }
-  local last_use = {}
+-- Runs g's nodes in order from `input`: step(node, vals) returns the node's
+-- output; each value is dropped after its last reader. Returns g's output.
+function reference.walk(g, input, step)
+  local vals, last_use = { [g.input_id] = input }, {}
   for i, node in ipairs(g.nodes) do
     for _, id in ipairs(node.inputs) do last_use[id] = i end
   end
   for i, node in ipairs(g.nodes) do
-    local w = {}
-    for role, key in pairs(node.params) do w[role] = store[key] end
-    local x = vals[node.inputs[1]]
-    local y
-    if node.op == "add" then
-      y = R.add(x, vals[node.inputs[2]])
-    else
-      y = reference.op(node, x, w)
-    end
-    vals[node.output] = y
+    vals[node.output] = step(node, vals)
     for _, id in ipairs(node.inputs) do
       if last_use[id] == i and id ~= g.output_id then vals[id] = nil end
     end
   end
   return vals[g.output_id]
+end
+
+-- store: checkpoint key -> tensor. Returns the output tensor.
+function reference.run(g, store, input)
+  return reference.walk(g, input, function(node, vals)
+    local w = {}
+    for role, key in pairs(node.params) do w[role] = store[key] end
+    return reference.op(node, vals[node.inputs[1]], w, vals)
+  end)
 end
 
 return reference
