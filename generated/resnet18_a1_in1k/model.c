@@ -3,10 +3,10 @@
  * Variant:   resnet18_a1_in1k (timm resnet18.a1_in1k, resnet)
  * Options:   num_classes=1000 in_chans=3 size=224x224 batch=1 target=avx2
  * Weights:   random-init seed 0
- *            blob model.bin, payload sha256 77445b34a8d3281b80f84a57e878002a470ddb0baa4f8f373165d682442bdb98
+ *            blob model.bin, payload sha256 274e2a74046660dbd6092ca2adc3c0f58479b72fedbfdea40bc56cce1d6a8407
  * Target:    avx2 (AVX2 + FMA + F16C)
  * Shapes:    in NCHW [1,3,224,224] -> out [1,1000]; activations NHWC
- * Arena:     6021120 bytes (all activations: 34754496 bytes); weights 75066816 bytes
+ * Arena:     6021120 bytes (all activations: 37113792 bytes); weights 53833152 bytes
  * Numerics:  f32 weights, fp32 compute
  * Work:      1814073344 multiply-adds per batch
  * Build:     cc -std=c11 -O3 -ffp-contract=fast -fopenmp -mavx2 -mfma -mf16c -c model.c
@@ -25,7 +25,7 @@
 #include <immintrin.h>
 
 _Static_assert(resnet18_ARENA_BYTES == 6021120u, "arena size must match the generator's plan");
-_Static_assert(resnet18_WEIGHT_BYTES == 75066816u, "weight bytes must match the blob plan");
+_Static_assert(resnet18_WEIGHT_BYTES == 53833152u, "weight bytes must match the blob plan");
 
 /* ---- vector vocabulary of the target ----------------------------------- */
 /* Vector vocabulary of the avx2 target: lg_vf holds LG_VW = 8 floats (one ymm).
@@ -274,6 +274,35 @@ static inline void f32_gemm_1x16(int taps, int kc, int k0, const float *const *r
     }
 }
 
+/* wino4x3_u_f32_16: one row of U = G g G^T (positions 6i..6i+5) for kc input channels of one
+ * panel's stored 3x3 weights, in fp32.
+ *   b: f32 [9][ic][16] (kernels/winograd.lua), from input channel k0;
+ *   u: float [6][kc][16], each weight widened as it is loaded.
+ * A row at a time keeps what the GEMMs read back in L2 (a whole U block is 6x the
+ * bytes and spilled to L3, measured slower than loading the weights six times). */
+static void wino4x3_u_f32_16(const float *restrict b, size_t ic, int k0, int kc, int i, float *restrict u) {
+  /* G's row i weighs the kernel's rows; the same G, along each row of the result */
+  static const float G[6][3] = {{0.25f, 0, 0},
+                                {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                                {0, 0, 1}};
+  const lg_vf c0 = lg_vset1(G[i][0]), c1 = lg_vset1(G[i][1]), c2 = lg_vset1(G[i][2]);
+  for (int k = 0; k < kc; k++)
+    for (int v = 0; v < 16; v += LG_VW) {
+      const float *restrict g = b + (size_t)(k0 + k) * 16 + v;
+      const size_t tap = ic * 16;
+      lg_vf r[3];
+      for (int j = 0; j < 3; j++)
+        r[j] = lg_vload(g + j * tap) * c0 + lg_vload(g + (3 + j) * tap) * c1 + lg_vload(g + (6 + j) * tap) * c2;
+      const lg_vf e = (r[0] + r[2]) * (-1.0f / 6), o = r[1] * (-1.0f / 6);
+      const lg_vf q = r[0] * (1.0f / 24) + r[2] * (1.0f / 6), h = r[1] * (1.0f / 12);
+      const lg_vf x[6] = {r[0] * 0.25f, e + o, e - o, q + h, q - h, r[2]};
+      for (int j = 0; j < 6; j++) lg_vstore(u + ((size_t)j * kc + k) * 16 + v, x[j]);
+    }
+}
+
 /* f32_gemm_1x16_relu: a 1x16 tile of C held in 1x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
@@ -504,7 +533,7 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
+static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const void *restrict w, float *restrict out, float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 196 * 64;
 #pragma omp for schedule(static)
   for (int t = 0; t < 196; t++) {
@@ -543,19 +572,24 @@ static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const f
     const int panel = task % 4, tb = task / 4;
     const int t0 = 196 * tb / 2 / 6 * 6;
     const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
-    const float *pw = w + (size_t)panel * 36880;
+    const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
     const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-    for (int pos = 0; pos < 36; pos++)
-      for (int t = t0; t < t1; t += 6) {
-        const float *a[6];
-        const int rows = t + 6 <= 196 ? 6 : 4;
-        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 196 + t + i) * 64;
-        float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 64, 0, a, pw + 16 + (size_t)pos * 64 * 16, 0, pw, c, 64, cols, 1, 0);
-        else
-          f32_gemm_4x16(1, 64, 0, a, pw + 16 + (size_t)pos * 64 * 16, 0, pw, c, 64, cols, 1, 0);
+    for (int k0 = 0; k0 < 64; k0 += 64) {
+      const int kc = 64 - k0 < 64 ? 64 - k0 : 64;
+      for (int pos = 0; pos < 36; pos++) {
+        const float *b = pw + 16 + (size_t)pos * 64 * 16;
+        for (int t = t0; t < t1; t += 6) {
+          const float *a[6];
+          const int rows = t + 6 <= 196 ? 6 : 4;
+          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 196 + t + i) * 64;
+          float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
+          else
+            f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
+        }
       }
+    }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
       const int n = t / (14 * 14), oh0 = t / 14 % 14 * 4, ow0 = t % 14 * 4;
@@ -576,12 +610,11 @@ static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const f
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 56; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
-                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 56; j++) {
             const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
-            lg_vf v = y[j];
+            lg_vf v = y[j] + bias;
             v = lg_vrelu(v);
             lg_vstore_n(out + at, v, cols - c);
           }
@@ -603,7 +636,7 @@ static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const f
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
+static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, const void *restrict w, float *restrict out,
                    const float *restrict res, float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 196 * 64;
 #pragma omp for schedule(static)
@@ -643,19 +676,24 @@ static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, con
     const int panel = task % 4, tb = task / 4;
     const int t0 = 196 * tb / 2 / 6 * 6;
     const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
-    const float *pw = w + (size_t)panel * 36880;
+    const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
     const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-    for (int pos = 0; pos < 36; pos++)
-      for (int t = t0; t < t1; t += 6) {
-        const float *a[6];
-        const int rows = t + 6 <= 196 ? 6 : 4;
-        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 196 + t + i) * 64;
-        float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 64, 0, a, pw + 16 + (size_t)pos * 64 * 16, 0, pw, c, 64, cols, 1, 0);
-        else
-          f32_gemm_4x16(1, 64, 0, a, pw + 16 + (size_t)pos * 64 * 16, 0, pw, c, 64, cols, 1, 0);
+    for (int k0 = 0; k0 < 64; k0 += 64) {
+      const int kc = 64 - k0 < 64 ? 64 - k0 : 64;
+      for (int pos = 0; pos < 36; pos++) {
+        const float *b = pw + 16 + (size_t)pos * 64 * 16;
+        for (int t = t0; t < t1; t += 6) {
+          const float *a[6];
+          const int rows = t + 6 <= 196 ? 6 : 4;
+          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 196 + t + i) * 64;
+          float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
+          else
+            f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
+        }
       }
+    }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
       const int n = t / (14 * 14), oh0 = t / 14 % 14 * 4, ow0 = t % 14 * 4;
@@ -676,12 +714,11 @@ static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, con
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 56; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
-                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 56; j++) {
             const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
-            lg_vf v = y[j];
+            lg_vf v = y[j] + bias;
             v = v + lg_vload_n(res + at, cols - c);
             v = lg_vrelu(v);
             lg_vstore_n(out + at, v, cols - c);
@@ -810,7 +847,7 @@ static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const void *re
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
+static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, const void *restrict w, float *restrict out,
                    const float *restrict res, float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 49 * 128;
 #pragma omp for schedule(static)
@@ -850,19 +887,24 @@ static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, c
     const int panel = task % 8, tb = task / 8;
     const int t0 = 49 * tb / 1 / 6 * 6;
     const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
-    const float *pw = w + (size_t)panel * 73744;
+    const float *pw = (const float *)((const char *)w + (size_t)panel * 294976);
     const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-    for (int pos = 0; pos < 36; pos++)
-      for (int t = t0; t < t1; t += 6) {
-        const float *a[6];
-        const int rows = t + 6 <= 49 ? 6 : 1;
-        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 49 + t + i) * 128;
-        float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 128, 0, a, pw + 16 + (size_t)pos * 128 * 16, 0, pw, c, 128, cols, 1, 0);
-        else
-          f32_gemm_1x16(1, 128, 0, a, pw + 16 + (size_t)pos * 128 * 16, 0, pw, c, 128, cols, 1, 0);
+    for (int k0 = 0; k0 < 128; k0 += 128) {
+      const int kc = 128 - k0 < 128 ? 128 - k0 : 128;
+      for (int pos = 0; pos < 36; pos++) {
+        const float *b = pw + 16 + (size_t)pos * 128 * 16;
+        for (int t = t0; t < t1; t += 6) {
+          const float *a[6];
+          const int rows = t + 6 <= 49 ? 6 : 1;
+          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 49 + t + i) * 128;
+          float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
+          else
+            f32_gemm_1x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
+        }
       }
+    }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
       const int n = t / (7 * 7), oh0 = t / 7 % 7 * 4, ow0 = t % 7 * 4;
@@ -883,12 +925,11 @@ static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, c
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 28; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
-                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 28; j++) {
             const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
-            lg_vf v = y[j];
+            lg_vf v = y[j] + bias;
             v = v + lg_vload_n(res + at, cols - c);
             v = lg_vrelu(v);
             lg_vstore_n(out + at, v, cols - c);
@@ -911,7 +952,7 @@ static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, c
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
+static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const void *restrict w, float *restrict out, float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 49 * 128;
 #pragma omp for schedule(static)
   for (int t = 0; t < 49; t++) {
@@ -950,19 +991,24 @@ static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const
     const int panel = task % 8, tb = task / 8;
     const int t0 = 49 * tb / 1 / 6 * 6;
     const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
-    const float *pw = w + (size_t)panel * 73744;
+    const float *pw = (const float *)((const char *)w + (size_t)panel * 294976);
     const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-    for (int pos = 0; pos < 36; pos++)
-      for (int t = t0; t < t1; t += 6) {
-        const float *a[6];
-        const int rows = t + 6 <= 49 ? 6 : 1;
-        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 49 + t + i) * 128;
-        float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 128, 0, a, pw + 16 + (size_t)pos * 128 * 16, 0, pw, c, 128, cols, 1, 0);
-        else
-          f32_gemm_1x16(1, 128, 0, a, pw + 16 + (size_t)pos * 128 * 16, 0, pw, c, 128, cols, 1, 0);
+    for (int k0 = 0; k0 < 128; k0 += 128) {
+      const int kc = 128 - k0 < 128 ? 128 - k0 : 128;
+      for (int pos = 0; pos < 36; pos++) {
+        const float *b = pw + 16 + (size_t)pos * 128 * 16;
+        for (int t = t0; t < t1; t += 6) {
+          const float *a[6];
+          const int rows = t + 6 <= 49 ? 6 : 1;
+          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 49 + t + i) * 128;
+          float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
+          else
+            f32_gemm_1x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
+        }
       }
+    }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
       const int n = t / (7 * 7), oh0 = t / 7 % 7 * 4, ow0 = t % 7 * 4;
@@ -983,12 +1029,11 @@ static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 28; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
-                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 28; j++) {
             const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
-            lg_vf v = y[j];
+            lg_vf v = y[j] + bias;
             v = lg_vrelu(v);
             lg_vstore_n(out + at, v, cols - c);
           }
@@ -1098,21 +1143,23 @@ static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const void *r
   }
 }
 
-/* conv3x3s1_wino4x3_14x14x256_256_res_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
+/* conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
  * costs 36 multiply-adds per input x output channel instead of 144.
  *   in NHWC [1,14,14,256] -> out NHWC [1,14,14,256]
  *   tiles: 4x4 per image, 16 in all; each reads a 6x6 input patch
  * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
- *   U[36][256][16] = G g G^T of each 3x3 kernel g (computed in double)
+ *   the 3x3 kernels g as f32 b[9][256][16]: each task turns 128 input
+ *   channels at a time into fp32 U = G g G^T, a row of 6 positions at a time (wino4x3_u_f32_16, its own scratch)
  * scratch: V[36][16][256] = B^T d B of every input patch d, then
- *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos]
+ *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos], then U per task
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_14x14x256_256_res_relu(const float *restrict in, const float *restrict w, float *restrict out,
+static void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(const float *restrict in, const void *restrict w, float *restrict out,
                    const float *restrict res, float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 16 * 256;
+  float *restrict U = M + (size_t)36 * 16 * 256;
 #pragma omp for schedule(static)
   for (int t = 0; t < 16; t++) {
     const int n = t / (4 * 4), ih0 = t / 4 % 4 * 4 - 1, iw0 = t % 4 * 4 - 1;
@@ -1150,19 +1197,26 @@ static void conv3x3s1_wino4x3_14x14x256_256_res_relu(const float *restrict in, c
     const int panel = task % 16, tb = task / 16;
     const int t0 = 16 * tb / 1 / 6 * 6;
     const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
-    const float *pw = w + (size_t)panel * 147472;
+    const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
     const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-    for (int pos = 0; pos < 36; pos++)
-      for (int t = t0; t < t1; t += 6) {
-        const float *a[6];
-        const int rows = t + 6 <= 16 ? 6 : 4;
-        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 16 + t + i) * 256;
-        float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 256, 0, a, pw + 16 + (size_t)pos * 256 * 16, 0, pw, c, 256, cols, 1, 0);
-        else
-          f32_gemm_4x16(1, 256, 0, a, pw + 16 + (size_t)pos * 256 * 16, 0, pw, c, 256, cols, 1, 0);
+    float *u = U + (size_t)task * 6 * 128 * 16;
+    for (int k0 = 0; k0 < 256; k0 += 128) {
+      const int kc = 256 - k0 < 128 ? 256 - k0 : 128;
+      for (int pos = 0; pos < 36; pos++) {
+        if (pos % 6 == 0) wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
+        const float *b = u + (size_t)(pos % 6) * kc * 16;
+        for (int t = t0; t < t1; t += 6) {
+          const float *a[6];
+          const int rows = t + 6 <= 16 ? 6 : 4;
+          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 16 + t + i) * 256;
+          float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
+          else
+            f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
+        }
       }
+    }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
       const int n = t / (4 * 4), oh0 = t / 4 % 4 * 4, ow0 = t % 4 * 4;
@@ -1183,12 +1237,11 @@ static void conv3x3s1_wino4x3_14x14x256_256_res_relu(const float *restrict in, c
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 14; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
-                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 14; j++) {
             const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
-            lg_vf v = y[j];
+            lg_vf v = y[j] + bias;
             v = v + lg_vload_n(res + at, cols - c);
             v = lg_vrelu(v);
             lg_vstore_n(out + at, v, cols - c);
@@ -1199,20 +1252,22 @@ static void conv3x3s1_wino4x3_14x14x256_256_res_relu(const float *restrict in, c
   }
 }
 
-/* conv3x3s1_wino4x3_14x14x256_256_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
+/* conv3x3s1_wino4x3_14x14x256_256_f32w_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
  * costs 36 multiply-adds per input x output channel instead of 144.
  *   in NHWC [1,14,14,256] -> out NHWC [1,14,14,256]
  *   tiles: 4x4 per image, 16 in all; each reads a 6x6 input patch
  * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
- *   U[36][256][16] = G g G^T of each 3x3 kernel g (computed in double)
+ *   the 3x3 kernels g as f32 b[9][256][16]: each task turns 128 input
+ *   channels at a time into fp32 U = G g G^T, a row of 6 positions at a time (wino4x3_u_f32_16, its own scratch)
  * scratch: V[36][16][256] = B^T d B of every input patch d, then
- *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos]
+ *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos], then U per task
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_14x14x256_256_relu(const float *restrict in, const float *restrict w, float *restrict out, float *restrict scratch) {
+static void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(const float *restrict in, const void *restrict w, float *restrict out, float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 16 * 256;
+  float *restrict U = M + (size_t)36 * 16 * 256;
 #pragma omp for schedule(static)
   for (int t = 0; t < 16; t++) {
     const int n = t / (4 * 4), ih0 = t / 4 % 4 * 4 - 1, iw0 = t % 4 * 4 - 1;
@@ -1250,19 +1305,26 @@ static void conv3x3s1_wino4x3_14x14x256_256_relu(const float *restrict in, const
     const int panel = task % 16, tb = task / 16;
     const int t0 = 16 * tb / 1 / 6 * 6;
     const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
-    const float *pw = w + (size_t)panel * 147472;
+    const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
     const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-    for (int pos = 0; pos < 36; pos++)
-      for (int t = t0; t < t1; t += 6) {
-        const float *a[6];
-        const int rows = t + 6 <= 16 ? 6 : 4;
-        for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 16 + t + i) * 256;
-        float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 256, 0, a, pw + 16 + (size_t)pos * 256 * 16, 0, pw, c, 256, cols, 1, 0);
-        else
-          f32_gemm_4x16(1, 256, 0, a, pw + 16 + (size_t)pos * 256 * 16, 0, pw, c, 256, cols, 1, 0);
+    float *u = U + (size_t)task * 6 * 128 * 16;
+    for (int k0 = 0; k0 < 256; k0 += 128) {
+      const int kc = 256 - k0 < 128 ? 256 - k0 : 128;
+      for (int pos = 0; pos < 36; pos++) {
+        if (pos % 6 == 0) wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
+        const float *b = u + (size_t)(pos % 6) * kc * 16;
+        for (int t = t0; t < t1; t += 6) {
+          const float *a[6];
+          const int rows = t + 6 <= 16 ? 6 : 4;
+          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 16 + t + i) * 256;
+          float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
+          else
+            f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
+        }
       }
+    }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
       const int n = t / (4 * 4), oh0 = t / 4 % 4 * 4, ow0 = t % 4 * 4;
@@ -1283,12 +1345,11 @@ static void conv3x3s1_wino4x3_14x14x256_256_relu(const float *restrict in, const
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 14; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4] + bias, r[1] - r[2] + (r[3] - r[4]) * 2.0f + bias,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f + bias,
-                              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5] + bias};
+          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 14; j++) {
             const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
-            lg_vf v = y[j];
+            lg_vf v = y[j] + bias;
             v = lg_vrelu(v);
             lg_vstore_n(out + at, v, cols - c);
           }
@@ -1714,70 +1775,70 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     }
 
     /* layer3.0.downsample.0 + layer3.0.downsample.1 -> [1,14,14,256]: indirect gemm 6x16 tiles, 8 tasks */
-    conv1x1s2_28x28x128_256(ACT(2207744), WGT(9806336), ACT(1179648));
+    conv1x1s2_28x28x128_256(ACT(2207744), WGT(9806336), ACT(1966080));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer3.0.downsample.1", ACT(1179648), 1, 14, 14, 256);
+      hook(ctx, "layer3.0.downsample.1", ACT(1966080), 1, 14, 14, 256);
     }
 
     /* layer3.0.conv1 + layer3.0.bn1 + relu -> [1,14,14,256]: indirect gemm 6x16 tiles, 16 tasks */
-    conv3x3s2_28x28x128_256_relu(ACT(2207744), WGT(9938432), ACT(1380352));
+    conv3x3s2_28x28x128_256_relu(ACT(2207744), WGT(9938432), ACT(2609152));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer3.0.act1", ACT(1380352), 1, 14, 14, 256);
+      hook(ctx, "layer3.0.act1", ACT(2609152), 1, 14, 14, 256);
     }
 
-    /* layer3.0.conv2 + layer3.0.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
-    conv3x3s1_wino4x3_14x14x256_256_res_relu(ACT(1380352), WGT(11119104), ACT(1581056), ACT(1179648), ACT(0));
+    /* layer3.0.conv2 + layer3.0.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(ACT(2609152), WGT(11119104), ACT(2166784), ACT(1966080), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer3.0", ACT(1581056), 1, 14, 14, 256);
+      hook(ctx, "layer3.0", ACT(2166784), 1, 14, 14, 256);
     }
 
-    /* layer3.1.conv1 + layer3.1.bn1 + relu -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
-    conv3x3s1_wino4x3_14x14x256_256_relu(ACT(1581056), WGT(20557312), ACT(1179648), ACT(0));
+    /* layer3.1.conv1 + layer3.1.bn1 + relu -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_relu(ACT(2166784), WGT(13479424), ACT(1966080), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer3.1.act1", ACT(1179648), 1, 14, 14, 256);
+      hook(ctx, "layer3.1.act1", ACT(1966080), 1, 14, 14, 256);
     }
 
-    /* layer3.1.conv2 + layer3.1.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3), 16 tiles, 6x16 GEMM tiles, 16 tasks */
-    conv3x3s1_wino4x3_14x14x256_256_res_relu(ACT(1179648), WGT(29995520), ACT(1380352), ACT(1581056), ACT(0));
+    /* layer3.1.conv2 + layer3.1.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(ACT(1966080), WGT(15839744), ACT(2367488), ACT(2166784), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer3.1", ACT(1380352), 1, 14, 14, 256);
+      hook(ctx, "layer3.1", ACT(2367488), 1, 14, 14, 256);
     }
 
     /* layer4.0.downsample.0 + layer4.0.downsample.1 -> [1,7,7,512]: indirect gemm 6x16 tiles, 20 tasks */
-    conv1x1s2_14x14x256_512(ACT(1380352), WGT(39433728), ACT(0));
+    conv1x1s2_14x14x256_512(ACT(2367488), WGT(18200064), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.0.downsample.1", ACT(0), 1, 7, 7, 512);
     }
 
     /* layer4.0.conv1 + layer4.0.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
-    conv3x3s2_14x14x256_512_relu(ACT(1380352), WGT(39960064), ACT(100352));
+    conv3x3s2_14x14x256_512_relu(ACT(2367488), WGT(18726400), ACT(100352));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.0.act1", ACT(100352), 1, 7, 7, 512);
     }
 
     /* layer4.0.conv2 + layer4.0.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
-    conv3x3s1_7x7x512_512_res_relu(ACT(100352), WGT(44680704), ACT(200704), ACT(0));
+    conv3x3s1_7x7x512_512_res_relu(ACT(100352), WGT(23447040), ACT(200704), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.0", ACT(200704), 1, 7, 7, 512);
     }
 
     /* layer4.1.conv1 + layer4.1.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
-    conv3x3s1_7x7x512_512_relu(ACT(200704), WGT(54119936), ACT(0));
+    conv3x3s1_7x7x512_512_relu(ACT(200704), WGT(32886272), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.1.act1", ACT(0), 1, 7, 7, 512);
     }
 
     /* layer4.1.conv2 + layer4.1.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
-    conv3x3s1_7x7x512_512_res_relu(ACT(0), WGT(63559168), ACT(100352), ACT(200704));
+    conv3x3s1_7x7x512_512_res_relu(ACT(0), WGT(42325504), ACT(100352), ACT(200704));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.1", ACT(100352), 1, 7, 7, 512);
@@ -1791,7 +1852,7 @@ int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const 
     }
 
     /* fc -> [1,1,1,1000]: gemm 1x16 tiles, 21 tasks */
-    linear_512_1000(ACT(4032), WGT(72998400), ACT(0));
+    linear_512_1000(ACT(4032), WGT(51764736), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "fc", ACT(0), 1, 1, 1, 1000);
@@ -1807,7 +1868,7 @@ int resnet18_forward(const float *in_nchw, float *out, void *arena, const void *
 
 int resnet18_selftest(void *arena, const void *blob, float *out, float *max_abs_err, float *max_abs_expected) {
   const char *const blob_ = blob;
-  const float *golden_in = WGT(75066816), *golden_out = WGT(75668928);
+  const float *golden_in = WGT(53833152), *golden_out = WGT(54435264);
   resnet18_forward(golden_in, out, arena, blob);
   float err = 0.0f, mag = 0.0f;
   for (int i = 0; i < resnet18_OUT_FLOATS; i++) {

@@ -4,20 +4,28 @@
 -- GEMMs dominate and the transformed weights are reused by many tiles; lowering
 -- takes it there (see `pays`) unless --no-winograd.
 --
--- Weight layout (this file owns it; pack winograd writes it, winograd_f4x3.c.in
--- reads it): per panel of NR output channels,
---   float bias[NR]; float U[36][IC][NR]      U = G g G^T of each 3x3 kernel g
--- zero past the last output channel. PANEL_FLOATS = NR + 36*IC*NR.
+-- Weight layout (this file owns it; winograd_f4x3.c.in reads it): per panel
+-- of NR output channels,
+--   f32 weights, >= RUNTIME_U_TILES tiles a task:
+--                   float bias[NR]; float U[36][IC][NR]     U = G g G^T of each
+--                   3x3 kernel g, computed in double by pack winograd
+--   otherwise:      float bias[NR]; int8: float scale[NR]; dtype b[9][IC][NR]
+--                   (gemm.lua's layout of a 3x3 conv, packed by P.gemm): each
+--                   task widens KB input channels at a time and turns them into
+--                   fp32 U, a row of 6 positions at a time, in a scratch of its
+--                   own (winograd_weights.c.in)
+-- zero past the last output channel.
 --
--- f32 weights and fp32 compute only. U in a narrow dtype, or V and U rounded
--- to bf16 for bf16 dot products, carries that rounding through the transforms,
--- which amplify it: on a 256-channel 3x3 layer (He-initialized weights, N(0,1)
--- inputs) the max relative error over a 4x4 tile is, direct conv with rounded
--- weights vs Winograd with rounded U: bf16 1.6e-3 vs 4.1e-2 (6.1e-2 with V
--- rounded too), f16 2.0e-4 vs 3.8e-3, int8 (per output channel) 8.9e-3 vs 2.4
--- (1.2e-1 with a scale per channel and position). 20x the error of the direct
--- conv, and 4x the weight bytes that a narrow dtype is meant to save: those
--- convs run as direct GEMMs.
+-- Why narrow weights stay 3x3: U in a narrow dtype carries its rounding
+-- through the transforms, which amplify it: on a 256-channel 3x3 layer
+-- (He-initialized weights, N(0,1) inputs) the max relative error over a 4x4
+-- tile is, direct conv with rounded weights vs Winograd with rounded U: bf16
+-- 1.6e-3 vs 4.1e-2, f16 2.0e-4 vs 3.8e-3, int8 (per output channel) 8.9e-3 vs
+-- 2.4 (1.2e-1 with a scale per channel and position), and U is 4x the weight
+-- bytes a narrow dtype is meant to save. Expanding the stored kernels at run
+-- time costs ~160 multiply-adds per kernel against 36 per kernel and tile in
+-- the GEMMs (a few % with >= 48 tiles a task) and adds only fp32 rounding.
+-- bf16 compute (dot products of bf16 pairs) keeps its 3x3 convs direct.
 local P = require("lg.pack")
 local gemm = require("kernels.gemm")
 local weights = require("weights")
@@ -30,6 +38,9 @@ local winograd = {
 
 local function cdiv(a, b) return (a + b - 1) // b end
 
+-- f32 weights are stored transformed when a task has at least this many tiles
+local RUNTIME_U_TILES = 32
+
 -- Worth it when there are enough tiles to reuse each transformed weight (the
 -- 4x larger U is streamed once per block of tiles) and the channels amortize
 -- the transforms. Measured on resnet50/BiT shapes.
@@ -40,7 +51,7 @@ end
 
 function winograd.applies(g, node, ctx)
   if node.op ~= "conv" or ctx.winograd == false then return false end
-  if ctx.precision.precision ~= "fp32" or precision.weight_dtype(ctx, g, node) ~= "f32" then return false end
+  if ctx.precision.precision ~= "fp32" then return false end
   local a = node.attrs
   if a.k ~= 3 or a.stride ~= 1 or a.pad ~= 1 or a.groups ~= 1 then return false end
   return pays(gemm.geometry(g, node))
@@ -52,14 +63,28 @@ function winograd.lower(g, node, ctx)
   v.TH, v.TW = cdiv(v.OH, 4), cdiv(v.OW, 4)
   v.T = v.N * v.TH * v.TW
   local mr, nv, nr = gemm.tile(ctx.target, v.T, v.OC)
+  local dtype = precision.weight_dtype(ctx, g, node)
   v.MR, v.NR, v.MREM = mr, nr, v.T % mr
   v.PANELS = cdiv(v.OC, nr)
-  v.PANEL_FLOATS = nr + 36 * v.IC * nr
   -- blocks of tiles: each block streams its panel's U once, so blocks stay big
   -- (>= 48 tiles: ~100 flops per weight byte) and split only for more tasks
   local blocks = math.max(1, math.min(v.T // 48, cdiv(8, v.PANELS)))
   v.TBLOCKS = math.min(blocks, cdiv(v.T, mr))
   v.TASKS = v.TBLOCKS * v.PANELS
+  -- U expanded at run time: always from narrow weights; from f32 ones where
+  -- a task has too few tiles to pay for streaming the 4x larger stored U
+  -- (batch 1's 14x14 maps, 16 tiles: 8 flops per byte of U, memory-bound;
+  -- measured on resnet50's stage 3: 0.61-0.75 ms stored vs 0.43 ms with U in L2)
+  local runtime_u = dtype ~= "f32" or v.T // v.TBLOCKS < RUNTIME_U_TILES
+  v.RUNTIME_U, v.QSCALE, v.WDTYPE = runtime_u and 1 or 0, dtype == "int8" and 1 or 0, dtype
+  v.HEAD_FLOATS = nr * (dtype == "int8" and 2 or 1)
+  v.PANEL_BYTES = runtime_u and v.HEAD_FLOATS * 4 + 9 * v.IC * nr * precision.DTYPE_BYTES[dtype]
+    or (nr + 36 * v.IC * nr) * 4
+  -- U is expanded a row of 6 positions at a time: the row and the weights it
+  -- is made from (read once a row) stay within 3/4 of L2 (K in even blocks
+  -- where they would not: the f32 weights of a 256-channel layer)
+  local kmax = math.max(8, ctx.target.l2 * 3 // 4 // (nr * (9 * precision.DTYPE_BYTES[dtype] + 6 * 4)) // 8 * 8)
+  v.KB = runtime_u and math.min(v.IC, cdiv(cdiv(v.IC, cdiv(v.IC, kmax)), 8) * 8) or v.IC
   v.RESIDUAL, v.RELU = a.residual and 1 or 0, a.act == "relu" and 1 or 0
   local uk = gemm.ukernel(mr, nv, nr, {})
   local needs = { uk }
@@ -69,17 +94,26 @@ function winograd.lower(g, node, ctx)
     needs[#needs + 1] = rem
     v.UK_REM = rem.name
   end
-  local floats = v.PANELS * v.PANEL_FLOATS
+  if runtime_u then
+    local wt = gemm.WEIGHTS[dtype]
+    v.WU, v.WT = string.format("wino4x3_u_%s_%d", dtype, nr), wt.ctype
+    needs[#needs + 1] = { name = v.WU, template = "winograd_weights.c.in", stack = (9 + 18 + 6) * ctx.target.vw * 4,
+      vars = { WU = v.WU, NR = nr, WT = wt.ctype, WLOAD = wt.load, WDTYPE = dtype, QSCALE = v.QSCALE } }
+  end
+  local bytes = v.PANELS * v.PANEL_BYTES
   -- d, u (6x6), x[6], s[4][6], y[4] vectors and a[MR]
   node.kernel = { template = "winograd_f4x3.c.in", vars = v, needs = needs,
     stack = (36 + 36 + 6 + 24 + 4) * ctx.target.vw * 4 + mr * 8,
-    scratch_bytes = 36 * v.T * (v.IC + v.OC) * 4,
-    fn = string.format("conv3x3s1_wino4x3_%dx%dx%d_%d%s%s%s", v.IH, v.IW, v.IC, v.OC, v.N > 1 and ("_n" .. v.N) or "",
+    scratch_bytes = 36 * v.T * (v.IC + v.OC) * 4 + (runtime_u and v.TASKS * 6 * v.KB * nr * 4 or 0),
+    fn = string.format("conv3x3s1_wino4x3_%dx%dx%d_%d%s%s%s%s", v.IH, v.IW, v.IC, v.OC,
+      runtime_u and ("_" .. dtype .. "w") or "", v.N > 1 and ("_n" .. v.N) or "",
       a.residual and "_res" or "", a.act and ("_" .. a.act) or ""),
-    strategy = string.format("winograd F(4x4,3x3), %d tiles, %dx%d GEMM tiles, %d tasks", v.T, mr, nr, v.TASKS) }
-  node.kernel.numerics = { weights = "f32" }
-  node.blob = { { role = "weight", bytes = floats * 4, make = function()
-    return P.winograd_f4x3(node.tensors.weight, node.tensors.bias, nr, floats * 4)
+    strategy = string.format("winograd F(4x4,3x3)%s, %d tiles, %dx%d GEMM tiles, %d tasks",
+      runtime_u and string.format(" from %s 3x3 weights (U expanded %d channels at a time)", dtype, v.KB) or "", v.T, mr, nr, v.TASKS) }
+  node.kernel.numerics = { weights = dtype }
+  node.blob = { { role = "weight", bytes = bytes, make = function()
+    if runtime_u then return P.gemm(node.tensors.weight, node.tensors.bias, 1, nr, bytes, dtype, v.IC, false) end
+    return P.winograd_f4x3(node.tensors.weight, node.tensors.bias, nr, bytes)
   end } }
   -- what the transforms' float arithmetic adds, for OUT.json and info --layers;
   -- a plan without weights measures it on seeded weights of the same fan-in
