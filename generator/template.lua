@@ -60,6 +60,10 @@ function template.list(head, items, tail)
   return head .. "\n" .. indent .. table.concat(items, ",\n" .. indent) .. tail
 end
 
+-- Every list a rendered template writes broken (a line ending in "(" or "= {",
+-- then its items one a line 4 columns further in, the last closing it) is laid
+-- out by template.list; a list with a line comment stays broken, as clang-format
+-- keeps it.
 local function join_fitting_lists(text)
   local lines, out = {}, {}
   for line in text:gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
@@ -78,7 +82,6 @@ local function join_fitting_lists(text)
       end
     end
     local last = items[#items]
-    -- a list with a line comment stays broken, as in clang-format
     local tail_at = last and last:find(line:find("{$") and "}[^{}]*$" or "%)[^()]*$")
     if tail_at and not last:find(",$") and not table.concat(items):find("//", 1, true) then
       for k = 1, #items - 1 do items[k] = items[k]:sub(1, -2) end

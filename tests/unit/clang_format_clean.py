@@ -26,7 +26,9 @@ EMBEDDED = os.path.join(ROOT, "examples", "embedded", "model.lua")
 # changes the emitted text, at input sizes that keep the whole run short.
 MODELS = {
     "resnet18_avx2": ["resnet18_a1_in1k", "--size", "32", "--target", "avx2"],
-    "resnet50_avx512_b2": ["resnet50_a1_in1k", "--size", "32", "--target", "avx512", "--batch", "2"],
+    "resnet50_avx512_b2_options": ["resnet50_a1_in1k", "--size", "32x40", "--target", "avx512", "--batch", "2",
+                                   "--no-winograd", "--io-in-arena", "--no-golden", "--num-classes", "0",
+                                   "--in-chans", "1", "--name", "r"],
     "resnext50_neon": ["resnext50_32x4d_a1h_in1k", "--size", "32", "--target", "neon"],
     "bit_generic_big_endian": ["resnetv2_50x1_bit_goog_distilled_in1k", "--size", "32", "--target", "generic",
                                "--byte-order", "big"],
@@ -42,8 +44,6 @@ MODELS = {
                             "--weights-dtype", "f16", "--error-inputs", "1"],
     "resnet18_bf16w_pools": ["resnet18_a1_in1k", "--size", "48", "--target", "avx512", "--weights-dtype", "bf16",
                              "--arena-pools", "dtcm:64K,sram:256K,sdram", "--io-in-arena", "--error-inputs", "1"],
-    "resnet18_io_no_winograd": ["resnet18_a1_in1k", "--size", "40x56", "--no-winograd", "--io-in-arena",
-                                "--no-golden", "--num-classes", "0", "--in-chans", "1", "--name", "r"],
     # also checks OUT_weights.c, the blob as an array
     "embedded_weights_c": ["--config", EMBEDDED, "--target", "cortex-m", "--weights-format", "c"],
 }
