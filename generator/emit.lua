@@ -231,6 +231,8 @@ function emit.generate(g, ctx)
   -- clang-format moves a #define's value too long for the line to the next one
   local sha_line = string.format('#define %sBLOB_SHA256 "%s"', P, ctx.blob_sha)
   common.SHA256_SEP = #sha_line > template.COLUMNS and " \\\n  " or " "
+  common.EXTERN_BLOB = template.declaration("extern const unsigned char", P .. "blob", "[" .. P .. "BLOB_BYTES];")
+  common.EXTERN_LAYERS = template.declaration("extern const " .. P .. "layer_info", P .. "layers", "[];")
   local kernels, uks = {}, {}
   for i, fn in ipairs(order) do kernels[i] = instances[fn] end
   for i, name in ipairs(uk_order) do uks[i] = ukernels[name] end

@@ -60,6 +60,16 @@ function template.list(head, items, tail)
   return head .. "\n" .. indent .. table.concat(items, ",\n" .. indent) .. tail
 end
 
+-- A top-level declaration "type name[size];" laid out as clang-format does: one
+-- line when it fits, else the declarator on the next line 4 columns in, else
+-- also the array size ("[size];") on a line of its own.
+function template.declaration(type, name, size)
+  local line = type .. " " .. name .. size
+  if #line <= template.COLUMNS then return line end
+  if 4 + #name + #size <= template.COLUMNS then return type .. "\n    " .. name .. size end
+  return type .. " " .. name .. "\n    " .. size
+end
+
 -- Every list a rendered template writes broken (a line ending in "(" or "= {",
 -- then its items one a line 4 columns further in, the last closing it) is laid
 -- out by template.list; a list with a line comment stays broken, as clang-format

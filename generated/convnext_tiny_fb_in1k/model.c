@@ -1958,7 +1958,9 @@ const char *convnext_tiny_blob_error(int code) {
 #define OMP_SINGLE
 #endif
 
-const convnext_tiny_layer_info convnext_tiny_layers[] = {
+/* a short name keeps the table's first line short whatever the prefix */
+typedef convnext_tiny_layer_info layer_info;
+const layer_info convnext_tiny_layers[] = {
     {"stem.0", "gemm", 14450688},
     {"stem", "layernorm", 0},
     {"stages.0.blocks.0.norm", "dwconv", 14751744},

@@ -3106,7 +3106,9 @@ const char *bit_50x1_blob_error(int code) {
 #define OMP_SINGLE
 #endif
 
-const bit_50x1_layer_info bit_50x1_layers[] = {
+/* a short name keeps the table's first line short whatever the prefix */
+typedef bit_50x1_layer_info layer_info;
+const layer_info bit_50x1_layers[] = {
     {"stem.conv", "gemm", 118013952},
     {"stem", "maxpool", 0},
     {"stages.0.blocks.0.norm1.act", "groupnorm", 0},

@@ -37,15 +37,17 @@ MODELS = {
     "convnext_bf16_avx512bf16": ["convnext_atto_d2_in1k", "--size", "32", "--target", "avx512bf16",
                                  "--precision", "bf16", "--error-inputs", "1", "--keep-head-f32"],
     "convnext_bf16_neon": ["convnext_atto_d2_in1k", "--size", "32", "--target", "neon", "--precision", "bf16",
-                           "--error-inputs", "1"],
+                           "--error-inputs", "1", "--name", "convnext_base_clip_laiona_augreg_ft_in1k_384"],
     "convnextv2_int8_cortex_m": ["convnextv2_atto_fcmae_ft_in1k", "--size", "32", "--target", "cortex-m",
                                  "--weights-dtype", "int8", "--error-inputs", "1"],
     "convnextv2_f16_neon": ["convnextv2_atto_fcmae_ft_in1k", "--size", "32", "--target", "neon",
                             "--weights-dtype", "f16", "--error-inputs", "1"],
     "resnet18_bf16w_pools": ["resnet18_a1_in1k", "--size", "48", "--target", "avx512", "--weights-dtype", "bf16",
                              "--arena-pools", "dtcm:64K,sram:256K,sdram", "--io-in-arena", "--error-inputs", "1"],
-    # also checks OUT_weights.c, the blob as an array
-    "embedded_weights_c": ["--config", EMBEDDED, "--target", "cortex-m", "--weights-format", "c"],
+    # also checks OUT_weights.c, the blob as an array; under the longest variant
+    # name of the registry, as a prefix would be
+    "embedded_weights_c": ["--config", EMBEDDED, "--target", "cortex-m", "--weights-format", "c",
+                           "--name", "convnext_base_clip_laion2b_augreg_ft_in12k_in1k_384"],
 }
 # the microkernel tester's models: every kernel shape (K split in blocks, packed
 # stems, unfused element-wise ops, ...) in small files; their headers are the models'
