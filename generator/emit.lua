@@ -40,7 +40,7 @@ local function call_args(g, node)
   args[#args + 1] = act(g, node.output)
   if node.attrs.residual then args[#args + 1] = act(g, node.attrs.residual) end
   if node.scratch then args[#args + 1] = act(g, node.scratch) end
-  return table.concat(args, ", ")
+  return args
 end
 
 -- The pools' part of the header and the forward functions (--arena-pools).
@@ -171,7 +171,7 @@ function emit.generate(g, ctx)
     total_macs = total_macs + macs
     body[#body + 1] = string.format("\n    /* %s%s -> [%d,%d,%d,%d]%s */", node.name, fused, n, h, w, c,
       k.strategy and (": " .. k.strategy) or "")
-    body[#body + 1] = string.format("    %s(%s);", fn, call_args(g, node))
+    body[#body + 1] = template.list("    " .. fn .. "(", call_args(g, node), ");")
     layer_table[#layer_table + 1] = string.format('    {"%s", "%s", %.17g},', label, k.kind, macs)
     body[#body + 1] = "    if (hook) {\n      OMP_SINGLE"
     body[#body + 1] = string.format("      hook(ctx, \"%s\", %s, %d, %d, %d, %d);\n    }", label, act(g, node.output), n, h, w, c)
@@ -228,13 +228,18 @@ function emit.generate(g, ctx)
     GOLDEN_IN_OFFSET = ctx.blob_plan.golden_in, GOLDEN_OUT_OFFSET = ctx.blob_plan.golden_out,
   }
   pool_vars(g, P, common)
+  -- clang-format moves a #define's value too long for the line to the next one
+  local sha_line = string.format('#define %sBLOB_SHA256 "%s"', P, ctx.blob_sha)
+  common.SHA256_SEP = #sha_line > template.COLUMNS and " \\\n  " or " "
+  common.EXTERN_BLOB = template.declaration("extern const unsigned char", P .. "blob", "[" .. P .. "BLOB_BYTES];")
+  common.EXTERN_LAYERS = template.declaration("extern const " .. P .. "layer_info", P .. "layers", "[];")
   local kernels, uks = {}, {}
   for i, fn in ipairs(order) do kernels[i] = instances[fn] end
   for i, name in ipairs(uk_order) do uks[i] = ukernels[name] end
   local vocab = vocabulary(g, t)
   common.VECTOR = template.render(t.vec, vocab)
-  common.HELPERS = (needs_gelu and template.render("gelu_erf.c.in", {}) or "")
-    .. (vocab.BF16_EMU == 1 and template.render("bf16_pairs.c.in", {}) or "")
+  common.HELPERS = (needs_gelu and template.render("gelu_erf.c.in", {}) .. "\n" or "")
+    .. (vocab.BF16_EMU == 1 and template.render("bf16_pairs.c.in", {}) .. "\n" or "")
   common.UKERNELS = table.concat(uks, "\n")
   common.INPUT_KERNEL = template.render("input_nchw_to_nhwc.c.in",
     { N = in_shape[1], C = in_shape[2], H = in_shape[3], W = in_shape[4] })

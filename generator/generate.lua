@@ -203,6 +203,10 @@ local function write_linked_weights(set, variant, o, paths, plan, sha, prefix)
     BLOB_BYTES = plan.payload_bytes + host.blob_layout.HEADER_BYTES, BLOB_SHA256 = sha, ALIGN = blob.ALIGN,
     SECTION = o.weights_section or generate.WEIGHTS_SECTION, P = prefix, H_FILE = file_name(paths.h),
     BYTES = "\1" } -- where blob_source writes the bytes
+  -- the attribute shares the declaration's line when both fit, as clang-format lays them out
+  local decl = string.format('__attribute__((aligned(%d), section("%s"))) const unsigned char %sblob[%sBLOB_BYTES] =',
+    vars.ALIGN, vars.SECTION, prefix, prefix)
+  vars.ATTRIBUTE_SEP = #decl <= template.COLUMNS and " " or "\n"
   if o.weights_format == "asm" then
     set:write_file(paths.weights, template.render("weights_incbin.S.in", vars))
   else

@@ -44,14 +44,18 @@ lg_status lucidgen_cache_verify(const char *cache_dir, FILE *out, char *err, siz
 /* One repo inside one cache. */
 typedef struct lucidgen_hf_repo {
   char cache_dir[LUCIDGEN_PATH_MAX];
-  char folder[512];                /* models--timm--convnext_tiny.fb_in1k */
+  char folder[512]; /* models--timm--convnext_tiny.fb_in1k */
   char storage[LUCIDGEN_PATH_MAX]; /* <cache>/<folder> */
-  char locks[LUCIDGEN_PATH_MAX];   /* <cache>/.locks/<folder> */
+  char locks[LUCIDGEN_PATH_MAX]; /* <cache>/.locks/<folder> */
 } lucidgen_hf_repo;
 
 /* Checks `repo_id` ("owner/name", safe as a path) and fills the paths. */
-lg_status lucidgen_hf_repo_init(lucidgen_hf_repo *repo, const char *cache_dir, const char *repo_id,
-                                char *err, size_t errn);
+lg_status lucidgen_hf_repo_init(
+    lucidgen_hf_repo *repo,
+    const char *cache_dir,
+    const char *repo_id,
+    char *err,
+    size_t errn);
 
 /* 1 if `s` is a full 40-hex lower-case commit hash (huggingface_hub's REGEX_COMMIT_HASH). */
 int lucidgen_is_commit_hash(const char *s);
@@ -63,34 +67,50 @@ int lucidgen_is_sha256_hex(const char *s);
 int lucidgen_hf_safe_relpath(const char *s, int allow_slash);
 
 /* Paths of the pieces; each fails only when the result does not fit. */
-lg_status lucidgen_hf_pointer_path(const lucidgen_hf_repo *repo, const char *commit,
-                                   const char *filename, char *out, size_t n);
-lg_status lucidgen_hf_ref_path(const lucidgen_hf_repo *repo, const char *revision, char *out,
-                               size_t n);
+lg_status lucidgen_hf_pointer_path(
+    const lucidgen_hf_repo *repo,
+    const char *commit,
+    const char *filename,
+    char *out,
+    size_t n);
+lg_status lucidgen_hf_ref_path(const lucidgen_hf_repo *repo, const char *revision, char *out, size_t n);
 
 /* Cache-only resolution, as huggingface_hub does without a HEAD call: a
  * commit-hash revision names its snapshot directly, anything else is looked
  * up in refs/<revision>. LG_OK fills `path` with the snapshot pointer;
  * LG_ERR_NOT_FOUND fills `looked_for` with the exact path that was missing
  * (the ref file or the pointer). */
-lg_status lucidgen_hf_resolve_cached(const lucidgen_hf_repo *repo, const char *revision,
-                                     const char *filename, char *path, size_t path_size,
-                                     char *looked_for, size_t looked_size);
+lg_status lucidgen_hf_resolve_cached(
+    const lucidgen_hf_repo *repo,
+    const char *revision,
+    const char *filename,
+    char *path,
+    size_t path_size,
+    char *looked_for,
+    size_t looked_size);
 
 /* refs/<revision> := commit, atomically, only when it differs (a read-only
  * cache that is already right stays untouched). No-op when revision == commit. */
-lg_status lucidgen_hf_write_ref(const lucidgen_hf_repo *repo, const char *revision,
-                                const char *commit, char *err, size_t errn);
+lg_status lucidgen_hf_write_ref(
+    const lucidgen_hf_repo *repo,
+    const char *revision,
+    const char *commit,
+    char *err,
+    size_t errn);
 
 /* snapshots/<commit>/<filename> -> ../../blobs/<etag>, via a temporary link
  * renamed over the pointer. */
-lg_status lucidgen_hf_link_snapshot(const lucidgen_hf_repo *repo, const char *commit,
-                                    const char *filename, const char *etag, char *err, size_t errn);
+lg_status lucidgen_hf_link_snapshot(
+    const lucidgen_hf_repo *repo,
+    const char *commit,
+    const char *filename,
+    const char *etag,
+    char *err,
+    size_t errn);
 
 /* Exclusive flock on .locks/<folder>/<etag>.lock, blocking; says once on
  * stderr that it is waiting unless `quiet`. Returns the fd to pass to unlock. */
-lg_status lucidgen_hf_lock(const lucidgen_hf_repo *repo, const char *etag, int quiet, int *fd,
-                           char *err, size_t errn);
+lg_status lucidgen_hf_lock(const lucidgen_hf_repo *repo, const char *etag, int quiet, int *fd, char *err, size_t errn);
 void lucidgen_hf_unlock(int fd);
 
 /* printf into a path buffer; LG_ERR_ARG ("path too long: ...") when it does not fit. */

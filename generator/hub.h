@@ -34,12 +34,12 @@
 #include "lg_status.h"
 
 typedef struct {
-  const char *repo_id;   /* "timm/convnext_tiny.fb_in1k" */
-  const char *filename;  /* "model.safetensors" */
-  const char *revision;  /* NULL -> "main"; branch, tag or 40-hex commit */
+  const char *repo_id; /* "timm/convnext_tiny.fb_in1k" */
+  const char *filename; /* "model.safetensors" */
+  const char *revision; /* NULL -> "main"; branch, tag or 40-hex commit */
   const char *cache_dir; /* NULL -> env resolution (lucidgen_cache_dir) */
-  int offline;           /* OR'ed with HF_HUB_OFFLINE */
-  int quiet;             /* no progress bar (it is also off when stderr is not a tty) */
+  int offline; /* OR'ed with HF_HUB_OFFLINE */
+  int quiet; /* no progress bar (it is also off when stderr is not a tty) */
 } lucidgen_hub_request;
 
 /* On success writes the snapshot path (.../snapshots/<commit>/<filename>)
@@ -47,8 +47,7 @@ typedef struct {
  * LG_ERR_ARG (bad request, 401/403 gated or private), LG_ERR_MISMATCH
  * (checksum or size), LG_ERR_NETWORK (unreachable after retries),
  * LG_ERR_IO (cache not writable). */
-lg_status lucidgen_hub_fetch(const lucidgen_hub_request *req, char *path, size_t path_size,
-                             char *err, size_t errn);
+lg_status lucidgen_hub_fetch(const lucidgen_hub_request *req, char *path, size_t path_size, char *err, size_t errn);
 
 /* 1 when `value` is one of huggingface_hub's true values: 1, ON, YES, TRUE
  * (any case). */

@@ -19,7 +19,7 @@
 
 enum {
   HUB_MAX_RELATIVE_REDIRECTS = 10, /* HEAD follows relative redirects (renamed repos) */
-  HUB_MAX_COMMIT_CHARS = 64        /* X-Repo-Commit: a 40-hex commit (64 for sha256 repos) */
+  HUB_MAX_COMMIT_CHARS = 64 /* X-Repo-Commit: a 40-hex commit (64 for sha256 repos) */
 };
 
 /* The response headers we use, from the last response of a transfer (the
@@ -32,9 +32,9 @@ typedef struct hub_headers {
   char etag[256];
   char location[LUCIDGEN_PATH_MAX];
   char error_code[64];
-  long long linked_size;    /* X-Linked-Size, -1 when absent */
+  long long linked_size; /* X-Linked-Size, -1 when absent */
   long long content_length; /* -1 when absent */
-  long long range_start;    /* first byte of Content-Range, -1 when absent */
+  long long range_start; /* first byte of Content-Range, -1 when absent */
 } hub_headers;
 
 static double now_s(void) {
@@ -51,16 +51,20 @@ static void sleep_ms(long ms) {
 
 void lucidgen_hub_backoff(const lucidgen_hub_job *job, int tries) {
   long ms = job->retry_base_ms;
-  for (int i = 1; i < tries && ms < 8 * job->retry_base_ms; i++) ms *= 2;
+  for (int i = 1; i < tries && ms < 8 * job->retry_base_ms; i++)
+    ms *= 2;
   sleep_ms(ms < 8 * job->retry_base_ms ? ms : 8 * job->retry_base_ms);
 }
 
 /* huggingface_hub's _normalize_etag: lstrip("W/") then strip('"'). */
 static void normalize_etag(const char *raw, char *out, size_t n) {
-  while (*raw == 'W' || *raw == '/') raw++;
-  while (*raw == '"') raw++;
+  while (*raw == 'W' || *raw == '/')
+    raw++;
+  while (*raw == '"')
+    raw++;
   size_t len = strlen(raw);
-  while (len && raw[len - 1] == '"') len--;
+  while (len && raw[len - 1] == '"')
+    len--;
   snprintf(out, n, "%.*s", (int)len, raw);
 }
 
@@ -90,7 +94,8 @@ void lucidgen_hub_http_cleanup(void) { curl_global_cleanup(); }
 /* --- libcurl plumbing ------------------------------------------------------ */
 
 static void copy_value(char *dst, size_t n, const char *v, size_t len) {
-  if (len >= n) len = n - 1;
+  if (len >= n)
+    len = n - 1;
   memcpy(dst, v, len);
   dst[len] = '\0';
 }
@@ -105,15 +110,19 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
     char line[64];
     copy_value(line, sizeof line, buf, n);
     const char *sp = strchr(line, ' ');
-    if (sp) h->status = strtol(sp + 1, NULL, 10);
+    if (sp)
+      h->status = strtol(sp + 1, NULL, 10);
     return n;
   }
   const char *colon = memchr(buf, ':', n);
-  if (!colon) return n;
+  if (!colon)
+    return n;
   size_t name_len = (size_t)(colon - buf);
   const char *v = colon + 1;
-  while (v < buf + n && (*v == ' ' || *v == '\t')) v++;
-  while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n' || buf[len - 1] == ' ')) len--;
+  while (v < buf + n && (*v == ' ' || *v == '\t'))
+    v++;
+  while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n' || buf[len - 1] == ' '))
+    len--;
   size_t vlen = buf + len > v ? (size_t)(buf + len - v) : 0;
   char value[LUCIDGEN_PATH_MAX];
   copy_value(value, sizeof value, v, vlen);
@@ -121,8 +130,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
   if (HEADER_IS("X-Repo-Commit")) {
     h->repo_commit_len = vlen;
     copy_value(h->repo_commit, sizeof h->repo_commit, v, vlen);
-  }
-  else if (HEADER_IS("X-Linked-Etag"))
+  } else if (HEADER_IS("X-Linked-Etag"))
     copy_value(h->linked_etag, sizeof h->linked_etag, v, vlen);
   else if (HEADER_IS("ETag"))
     copy_value(h->etag, sizeof h->etag, v, vlen);
@@ -145,10 +153,17 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
 
 /* A handle with what every request shares: user agent, token (only when
  * `send_auth`), timeouts, http(s) only, headers into `h`. */
-static CURL *hub_easy(const lucidgen_hub_job *job, const char *url, int send_auth, int head,
-                      struct curl_slist **hdrs, hub_headers *h, char *curl_err) {
+static CURL *hub_easy(
+    const lucidgen_hub_job *job,
+    const char *url,
+    int send_auth,
+    int head,
+    struct curl_slist **hdrs,
+    hub_headers *h,
+    char *curl_err) {
   CURL *c = curl_easy_init();
-  if (!c) return NULL;
+  if (!c)
+    return NULL;
   char auth[8192];
   *hdrs = NULL;
   if (send_auth && job->token) {
@@ -201,39 +216,62 @@ static int curl_is_transient(CURLcode res) {
   case CURLE_GOT_NOTHING:
   case CURLE_SSL_CONNECT_ERROR:
   case CURLE_HTTP2:
-  case CURLE_HTTP2_STREAM: return 1;
-  default: return 0;
+  case CURLE_HTTP2_STREAM:
+    return 1;
+  default:
+    return 0;
   }
 }
 
-static int http_is_transient(long status) {
-  return status == 408 || status == 429 || (status >= 500 && status <= 599);
-}
+static int http_is_transient(long status) { return status == 408 || status == 429 || (status >= 500 && status <= 599); }
 
 /* One line for an HTTP error status; sets *transient for 408/429/5xx. */
-static lg_status http_error(const lucidgen_hub_job *job, const hub_headers *h, const char *url,
-                            int *transient, char *err, size_t errn) {
+static lg_status http_error(
+    const lucidgen_hub_job *job,
+    const hub_headers *h,
+    const char *url,
+    int *transient,
+    char *err,
+    size_t errn) {
   char detail[128] = "";
-  if (h->error_code[0]) snprintf(detail, sizeof detail, ", %s", h->error_code);
+  if (h->error_code[0])
+    snprintf(detail, sizeof detail, ", %s", h->error_code);
   *transient = http_is_transient(h->status);
   if (h->status == 401 || h->status == 403) {
     if (job->token) {
       return lg_fail(
-          err, errn, LG_ERR_ARG,
+          err,
+          errn,
+          LG_ERR_ARG,
           "%s is gated or private and the HF_TOKEN sent was refused (HTTP %ld from %s%s): "
           "request access on the model page or use a token that has it",
-          job->repo_id, h->status, url, detail);
+          job->repo_id,
+          h->status,
+          url,
+          detail);
     }
     return lg_fail(
-        err, errn, LG_ERR_ARG,
+        err,
+        errn,
+        LG_ERR_ARG,
         "%s is gated or private (HTTP %ld from %s%s): set HF_TOKEN to a token with access",
-        job->repo_id, h->status, url, detail);
+        job->repo_id,
+        h->status,
+        url,
+        detail);
   }
   if (h->status == 404) {
-    return lg_fail(err, errn, LG_ERR_NOT_FOUND,
-                   "no such repo/revision/file on the hub: repo '%s', revision '%s', file '%s' "
-                   "(HTTP 404 from %s%s)",
-                   job->repo_id, job->revision, job->filename, url, detail);
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_NOT_FOUND,
+        "no such repo/revision/file on the hub: repo '%s', revision '%s', file '%s' "
+        "(HTTP 404 from %s%s)",
+        job->repo_id,
+        job->revision,
+        job->filename,
+        url,
+        detail);
   }
   return lg_fail(err, errn, LG_ERR_NETWORK, "HTTP %ld from %s%s", h->status, url, detail);
 }
@@ -242,34 +280,52 @@ static lg_status http_error(const lucidgen_hub_job *job, const hub_headers *h, c
 
 /* The file's metadata from the final HEAD response: commit, etag, size.
  * Everything here came from a server: checked before it names a path. */
-static lg_status job_from_headers(lucidgen_hub_job *job, const hub_headers *h, const char *url, char *err,
-                                  size_t errn) {
+static lg_status job_from_headers(
+    lucidgen_hub_job *job,
+    const hub_headers *h,
+    const char *url,
+    char *err,
+    size_t errn) {
   if (!h->repo_commit[0]) {
-    return lg_fail(err, errn, LG_ERR_NETWORK,
-                   "%s did not answer like the Hugging Face hub (no X-Repo-Commit header): "
-                   "check HF_ENDPOINT and proxy settings",
-                   url);
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_NETWORK,
+        "%s did not answer like the Hugging Face hub (no X-Repo-Commit header): "
+        "check HF_ENDPOINT and proxy settings",
+        url);
   }
   /* A commit names a cache directory: never a truncated or odd string. */
   int commit_ok = h->repo_commit_len <= HUB_MAX_COMMIT_CHARS;
   for (const char *p = h->repo_commit; commit_ok && *p; p++)
     commit_ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '-' ||
-                *p == '_' || *p == '.';
+        *p == '_' || *p == '.';
   if (!commit_ok) {
-    return lg_fail(err, errn, LG_ERR_NETWORK,
-                   "%s sent an X-Repo-Commit of %zu characters that is not a commit (at most %d letters, digits, "
-                   "'-', '_', '.'): check HF_ENDPOINT and proxy settings",
-                   url, h->repo_commit_len, HUB_MAX_COMMIT_CHARS);
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_NETWORK,
+        "%s sent an X-Repo-Commit of %zu characters that is not a commit (at most %d letters, digits, "
+        "'-', '_', '.'): check HF_ENDPOINT and proxy settings",
+        url,
+        h->repo_commit_len,
+        HUB_MAX_COMMIT_CHARS);
   }
   normalize_etag(h->linked_etag[0] ? h->linked_etag : h->etag, job->etag, sizeof job->etag);
   job->size = h->linked_size >= 0 ? h->linked_size : h->status >= 300 ? -1 : h->content_length;
   snprintf(job->commit, sizeof job->commit, "%s", h->repo_commit);
-  if (!lucidgen_hf_safe_relpath(job->commit, 0) || !job->etag[0] ||
-      !lucidgen_hf_safe_relpath(job->etag, 0) || job->size < 0) {
-    return lg_fail(err, errn, LG_ERR_NETWORK,
-                   "unusable metadata from %s (commit '%s', etag '%s', size %lld): "
-                   "check HF_ENDPOINT and proxy settings",
-                   url, h->repo_commit, job->etag, job->size);
+  if (!lucidgen_hf_safe_relpath(job->commit, 0) || !job->etag[0] || !lucidgen_hf_safe_relpath(job->etag, 0) ||
+      job->size < 0) {
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_NETWORK,
+        "unusable metadata from %s (commit '%s', etag '%s', size %lld): "
+        "check HF_ENDPOINT and proxy settings",
+        url,
+        h->repo_commit,
+        job->etag,
+        job->size);
   }
   return LG_OK;
 }
@@ -282,29 +338,34 @@ lg_status lucidgen_hub_head(lucidgen_hub_job *job, int *transient, char *err, si
   for (int hops = 0;; hops++) {
     struct curl_slist *hdrs;
     CURL *c = hub_easy(job, url, 1, 1, &hdrs, &h, curl_err);
-    if (!c) return lg_fail(err, errn, LG_ERR_NOMEM, "cannot create a libcurl handle");
+    if (!c)
+      return lg_fail(err, errn, LG_ERR_NOMEM, "cannot create a libcurl handle");
     CURLcode res = curl_easy_perform(c);
     curl_easy_cleanup(c);
     curl_slist_free_all(hdrs);
     if (res != CURLE_OK) {
       *transient = curl_is_transient(res);
-      return lg_fail(err, errn, LG_ERR_NETWORK, "cannot reach %s: %s", url,
-                     curl_err[0] ? curl_err : curl_easy_strerror(res));
+      return lg_fail(
+          err,
+          errn,
+          LG_ERR_NETWORK,
+          "cannot reach %s: %s",
+          url,
+          curl_err[0] ? curl_err : curl_easy_strerror(res));
     }
     int redirect = h.status >= 300 && h.status <= 399 && h.location[0];
     int relative = redirect && !strstr(h.location, "://") && strncmp(h.location, "//", 2) != 0;
     if (relative && hops < HUB_MAX_RELATIVE_REDIRECTS) {
       CURLU *u = curl_url();
       char *next = NULL;
-      int ok = u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
-               !curl_url_set(u, CURLUPART_URL, h.location, 0) &&
-               !curl_url_get(u, CURLUPART_URL, &next, 0);
-      if (ok) snprintf(url, sizeof url, "%s", next);
+      int ok = u && !curl_url_set(u, CURLUPART_URL, url, 0) && !curl_url_set(u, CURLUPART_URL, h.location, 0) &&
+          !curl_url_get(u, CURLUPART_URL, &next, 0);
+      if (ok)
+        snprintf(url, sizeof url, "%s", next);
       curl_free(next);
       curl_url_cleanup(u);
       if (!ok) {
-        return lg_fail(err, errn, LG_ERR_NETWORK, "cannot follow redirect from %s to %s", url,
-                       h.location);
+        return lg_fail(err, errn, LG_ERR_NETWORK, "cannot follow redirect from %s to %s", url, h.location);
       }
       continue;
     }
@@ -325,9 +386,9 @@ typedef struct hub_transfer {
   long long have; /* bytes in the .incomplete file */
   hub_headers h;
   int body_started, overflow, bad_range, write_errno, stalled;
-  double last_data;     /* when bytes last arrived, for the read timeout */
+  double last_data; /* when bytes last arrived, for the read timeout */
   double t0, last_draw; /* progress bar */
-  long long run_bytes;  /* bytes received by this process, for the rate */
+  long long run_bytes; /* bytes received by this process, for the rate */
 } hub_transfer;
 
 static void human_bytes(double b, char *out, size_t n) {
@@ -344,7 +405,8 @@ static void human_bytes(double b, char *out, size_t n) {
  */
 static void draw_progress(hub_transfer *t, int final) {
   double now = now_s();
-  if (!t->job->progress || (!final && now - t->last_draw < 0.1)) return;
+  if (!t->job->progress || (!final && now - t->last_draw < 0.1))
+    return;
   t->last_draw = now;
   double elapsed = now - t->t0 > 1e-3 ? now - t->t0 : 1e-3;
   double rate = (double)t->run_bytes / elapsed;
@@ -354,16 +416,26 @@ static void draw_progress(hub_transfer *t, int final) {
   human_bytes((double)t->have, have, sizeof have);
   human_bytes((double)size, total, sizeof total);
   human_bytes(rate, speed, sizeof speed);
-  fprintf(stderr, "\r%s/%s  %3d%%  %s / %s  %s/s  ETA %ld:%02ld\033[K", t->job->repo_id,
-          t->job->filename, size ? (int)(100 * t->have / size) : 100, have, total, speed, eta / 60,
-          eta % 60);
-  if (final) fputc('\n', stderr);
+  fprintf(
+      stderr,
+      "\r%s/%s  %3d%%  %s / %s  %s/s  ETA %ld:%02ld\033[K",
+      t->job->repo_id,
+      t->job->filename,
+      size ? (int)(100 * t->have / size) : 100,
+      have,
+      total,
+      speed,
+      eta / 60,
+      eta % 60);
+  if (final)
+    fputc('\n', stderr);
 }
 
 static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud) {
   hub_transfer *t = ud;
   size_t n = size * nmemb;
-  if (t->h.status != 200 && t->h.status != 206) return n; /* error page: not file content */
+  if (t->h.status != 200 && t->h.status != 206)
+    return n; /* error page: not file content */
   if (!t->body_started) {
     t->body_started = 1;
     if (t->h.status == 200 && t->have > 0) {
@@ -384,7 +456,8 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud) {
   }
   for (size_t done = 0; done < n;) {
     ssize_t w = pwrite(t->fd, buf + done, n - done, (off_t)(t->have + (long long)done));
-    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EINTR)
+      continue;
     if (w <= 0) {
       t->write_errno = w < 0 ? errno : EIO;
       return 0;
@@ -402,25 +475,30 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud) {
  * when no byte came for HF_HUB_DOWNLOAD_TIMEOUT seconds (huggingface_hub's
  * read timeout; libcurl's LOW_SPEED_* averages over a window and would wait
  * much longer after a fast start). */
-static int on_tick(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                   curl_off_t ulnow) {
+static int on_tick(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
   hub_transfer *t = ud;
-  if (now_s() - t->last_data < (double)t->job->download_timeout_s) return 0;
+  if (now_s() - t->last_data < (double)t->job->download_timeout_s)
+    return 0;
   t->stalled = 1;
   return 1;
 }
 
 static lg_status check_disk_space(const char *dir, long long need, char *err, size_t errn) {
   struct statvfs vfs;
-  if (need <= 0 || statvfs(dir, &vfs) != 0) return LG_OK;
+  if (need <= 0 || statvfs(dir, &vfs) != 0)
+    return LG_OK;
   long long avail = (long long)vfs.f_bavail * (long long)vfs.f_frsize;
-  if (avail >= need) return LG_OK;
-  return lg_fail(err, errn, LG_ERR_IO, "not enough free space in %s: need %lld bytes, have %lld",
-                 dir, need, avail);
+  if (avail >= need)
+    return LG_OK;
+  return lg_fail(err, errn, LG_ERR_IO, "not enough free space in %s: need %lld bytes, have %lld", dir, need, avail);
 }
 
-lg_status lucidgen_hub_download(const lucidgen_hub_job *job, const char *incomplete, int *resumed,
-                                char *err, size_t errn) {
+lg_status lucidgen_hub_download(
+    const lucidgen_hub_job *job,
+    const char *incomplete,
+    int *resumed,
+    char *err,
+    size_t errn) {
   hub_transfer t = {.job = job, .fd = -1};
   char netloc_dl[512], netloc_ep[512], curl_err[CURL_ERROR_SIZE];
   struct stat st;
@@ -428,7 +506,8 @@ lg_status lucidgen_hub_download(const lucidgen_hub_job *job, const char *incompl
   if (t.fd < 0)
     return lg_fail(err, errn, LG_ERR_IO, "cannot open %s: %s", incomplete, strerror(errno));
   t.have = fstat(t.fd, &st) == 0 ? (long long)st.st_size : 0;
-  if (t.have > job->size && ftruncate(t.fd, 0) == 0) t.have = 0;
+  if (t.have > job->size && ftruncate(t.fd, 0) == 0)
+    t.have = 0;
   *resumed = t.have > 0;
   lg_status s = check_disk_space(job->repo.storage, job->size - t.have, err, errn);
   /* Signed CDN URLs on another host must not see the token (huggingface_hub
@@ -469,9 +548,13 @@ lg_status lucidgen_hub_download(const lucidgen_hub_job *job, const char *incompl
     } else if (t.overflow) {
       unlink(incomplete);
       s = lg_fail(
-          err, errn, LG_ERR_MISMATCH,
+          err,
+          errn,
+          LG_ERR_MISMATCH,
           "%s/%s: the server sent more than the %lld bytes it announced; download discarded",
-          job->repo_id, job->filename, job->size);
+          job->repo_id,
+          job->filename,
+          job->size);
     } else if (t.bad_range || t.h.status == 416) {
       /* The server resumed from the wrong offset or refused the range: start over. */
       if (ftruncate(t.fd, 0) != 0) {
@@ -479,44 +562,64 @@ lg_status lucidgen_hub_download(const lucidgen_hub_job *job, const char *incompl
       } else {
         t.have = 0;
         transient = 1;
-        lg_fail(err, errn, LG_ERR_NETWORK, "%s answered the range request for byte %lld wrongly",
-                job->download_url, before);
+        lg_fail(
+            err,
+            errn,
+            LG_ERR_NETWORK,
+            "%s answered the range request for byte %lld wrongly",
+            job->download_url,
+            before);
       }
     } else if (res == CURLE_OK && (t.h.status == 200 || t.h.status == 206)) {
       if (t.have < job->size) {
         transient = 1;
-        lg_fail(err, errn, LG_ERR_NETWORK, "%s closed after %lld of %lld bytes", job->download_url,
-                t.have, job->size);
+        lg_fail(err, errn, LG_ERR_NETWORK, "%s closed after %lld of %lld bytes", job->download_url, t.have, job->size);
       }
     } else if (t.stalled) {
       transient = 1;
-      lg_fail(err, errn, LG_ERR_NETWORK, "no data from %s for %ld s at %lld of %lld bytes",
-              job->download_url, job->download_timeout_s, t.have, job->size);
+      lg_fail(
+          err,
+          errn,
+          LG_ERR_NETWORK,
+          "no data from %s for %ld s at %lld of %lld bytes",
+          job->download_url,
+          job->download_timeout_s,
+          t.have,
+          job->size);
     } else if (res != CURLE_OK) {
       transient = curl_is_transient(res);
-      s = lg_fail(err, errn, LG_ERR_NETWORK, "download of %s interrupted at %lld of %lld bytes: %s",
-                  job->download_url, t.have, job->size,
-                  curl_err[0] ? curl_err : curl_easy_strerror(res));
+      s = lg_fail(
+          err,
+          errn,
+          LG_ERR_NETWORK,
+          "download of %s interrupted at %lld of %lld bytes: %s",
+          job->download_url,
+          t.have,
+          job->size,
+          curl_err[0] ? curl_err : curl_easy_strerror(res));
     } else {
       s = http_error(job, &t.h, job->download_url, &transient, err, errn);
     }
-    if (!transient) break;
+    if (!transient)
+      break;
     s = LG_OK;
     if (t.have < job->size) {
       if (++tries >= LUCIDGEN_HUB_MAX_TRIES) {
         size_t len = strlen(err);
-        snprintf(err + len, errn - len, " (gave up after %d tries; run again to resume from %s)", tries,
-                 incomplete);
+        snprintf(err + len, errn - len, " (gave up after %d tries; run again to resume from %s)", tries, incomplete);
         s = LG_ERR_NETWORK;
         break;
       }
-      if (job->progress) fputc('\n', stderr);
+      if (job->progress)
+        fputc('\n', stderr);
       fprintf(stderr, "lucidgen: warning: %s; retrying\n", err);
       lucidgen_hub_backoff(job, tries);
     }
   }
-  if (!s) draw_progress(&t, 1);
-  if (s && t.have == 0) unlink(incomplete); /* nothing worth resuming */
+  if (!s)
+    draw_progress(&t, 1);
+  if (s && t.have == 0)
+    unlink(incomplete); /* nothing worth resuming */
   if (!s && fsync(t.fd) != 0) {
     s = lg_fail(err, errn, LG_ERR_IO, "cannot flush %s: %s", incomplete, strerror(errno));
   }

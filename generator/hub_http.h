@@ -46,8 +46,12 @@ lg_status lucidgen_hub_head(lucidgen_hub_job *job, int *transient, char *err, si
  * resuming what an earlier run left (*resumed := 1) and retrying the
  * network. The partial file is kept on network failure (the next run
  * resumes) and removed when the server sent more than announced. */
-lg_status lucidgen_hub_download(const lucidgen_hub_job *job, const char *incomplete, int *resumed,
-                                char *err, size_t errn);
+lg_status lucidgen_hub_download(
+    const lucidgen_hub_job *job,
+    const char *incomplete,
+    int *resumed,
+    char *err,
+    size_t errn);
 
 /* Backoff before attempt `tries` + 1: base, 2*base, 4*base, capped at 8*base
  * (huggingface_hub: 1 s doubling up to 8 s). */

@@ -37,12 +37,13 @@ static int bs_write(lua_State *L) {
     return lucidgen_raise(L, "user", msg);
   }
   int ok = fwrite(prolog, 1, prolog_len, out) == prolog_len;
-  unsigned char chunk[64];
+  /* 28 bytes a line: 4 + 28 * 4 + 2 columns at most (every byte escaped), within .clang-format's 120 */
+  unsigned char chunk[28];
   size_t n;
   char line[8 + 4 * sizeof chunk];
   while (ok && (n = fread(chunk, 1, sizeof chunk, in)) > 0) {
-    size_t at = 0;
-    line[at++] = ' ', line[at++] = ' ', line[at++] = '"';
+    size_t at = 6; /* each line starts with the newline, so the epilog's ";" ends the last */
+    memcpy(line, "\n    \"", at);
     for (size_t i = 0; i < n; i++) {
       const unsigned char c = chunk[i];
       if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == ' ') {
@@ -54,7 +55,7 @@ static int bs_write(lua_State *L) {
         line[at++] = (char)('0' + (c & 7));
       }
     }
-    line[at++] = '"', line[at++] = '\n';
+    line[at++] = '"';
     ok = fwrite(line, 1, at, out) == at;
   }
   ok = ok && !ferror(in);

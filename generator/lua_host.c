@@ -12,7 +12,8 @@
 
 const lucidgen_embedded_file *lucidgen_embedded(const char *path) {
   for (const lucidgen_embedded_file *f = lucidgen_embedded_files; f->path; f++)
-    if (strcmp(f->path, path) == 0) return f;
+    if (strcmp(f->path, path) == 0)
+      return f;
   return NULL;
 }
 
@@ -23,12 +24,14 @@ static int search_embedded(lua_State *L) {
   char rel[512], path[600];
   snprintf(rel, sizeof rel, "%s", name);
   for (char *p = rel; *p; p++)
-    if (*p == '.') *p = '/';
+    if (*p == '.')
+      *p = '/';
   const char *roots[] = {"generator/", ""};
   for (size_t i = 0; i < 2; i++) {
     snprintf(path, sizeof path, "%s%s.lua", roots[i], rel);
     const lucidgen_embedded_file *f = lucidgen_embedded(path);
-    if (!f) continue;
+    if (!f)
+      continue;
     char chunkname[640];
     snprintf(chunkname, sizeof chunkname, "@%s", path);
     if (luaL_loadbufferx(L, (const char *)f->data, f->size, chunkname, "t") != LUA_OK)
@@ -63,7 +66,8 @@ static int message_handler(lua_State *L) {
     return 1;
   }
   const char *msg = lua_tostring(L, 1);
-  if (!msg) msg = luaL_tolstring(L, 1, NULL);
+  if (!msg)
+    msg = luaL_tolstring(L, 1, NULL);
   lua_createtable(L, 0, 3);
   lua_pushliteral(L, "internal");
   lua_setfield(L, -2, "code");
@@ -108,7 +112,8 @@ int lucidgen_lua_main(int argc, char **argv) {
 
   int verbose = 0;
   for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--verbose") == 0) verbose = 1;
+    if (strcmp(argv[i], "--verbose") == 0)
+      verbose = 1;
 
   lua_pushcfunction(L, message_handler);
   int handler = lua_gettop(L);

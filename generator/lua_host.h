@@ -27,11 +27,11 @@ int lucidgen_lua_main(int argc, char **argv);
 int lucidgen_raise(lua_State *L, const char *code, const char *msg);
 
 /* Registration of the C modules the generator uses (each in its own file). */
-int luaopen_lg_tensor(lua_State *L);    /* lua_tensor.c: float tensors + weight transforms */
-int luaopen_lg_pack(lua_State *L);      /* lua_pack.c: weights into the kernels' layouts */
-int luaopen_lg_refops(lua_State *L);    /* lua_refops.c: naive reference kernels (golden output) */
-int luaopen_lg_host(lua_State *L);      /* lua_host_io.c: files, safetensors, sha256, hub, compiler */
-int luaopen_lg_sandbox(lua_State *L);   /* lua_sandbox.c: --config files from strangers */
+int luaopen_lg_tensor(lua_State *L); /* lua_tensor.c: float tensors + weight transforms */
+int luaopen_lg_pack(lua_State *L); /* lua_pack.c: weights into the kernels' layouts */
+int luaopen_lg_refops(lua_State *L); /* lua_refops.c: naive reference kernels (golden output) */
+int luaopen_lg_host(lua_State *L); /* lua_host_io.c: files, safetensors, sha256, hub, compiler */
+int luaopen_lg_sandbox(lua_State *L); /* lua_sandbox.c: --config files from strangers */
 int luaopen_lg_blob_source(lua_State *L); /* lua_blob_source.c: a blob as a C array (--weights-format c) */
 
 #endif

@@ -33,7 +33,8 @@ static int user_error(lua_State *L, const char *msg) { return lucidgen_raise(L, 
 /* host.embedded(path) -> contents or nil */
 static int h_embedded(lua_State *L) {
   const lucidgen_embedded_file *f = lucidgen_embedded(luaL_checkstring(L, 1));
-  if (!f) return 0;
+  if (!f)
+    return 0;
   lua_pushlstring(L, (const char *)f->data, f->size);
   return 1;
 }
@@ -72,10 +73,13 @@ static int h_read_file(lua_State *L) {
   FILE *f = fopen(path, "rb");
   struct stat st;
   const char *why = NULL;
-  if (!f) why = strerror(errno);
-  else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) why = "it is a directory";
+  if (!f)
+    why = strerror(errno);
+  else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+    why = "it is a directory";
   if (why) {
-    if (f) fclose(f);
+    if (f)
+      fclose(f);
     lua_pushnil(L);
     lua_pushstring(L, why);
     return 2;
@@ -93,8 +97,10 @@ static int h_read_file(lua_State *L) {
   fclose(f);
   if (failed || total > max_bytes) {
     lua_pushnil(L);
-    if (failed) lua_pushstring(L, strerror(errno));
-    else lua_pushfstring(L, "it is larger than %I bytes", max_bytes);
+    if (failed)
+      lua_pushstring(L, strerror(errno));
+    else
+      lua_pushfstring(L, "it is larger than %I bytes", max_bytes);
     return 2;
   }
   luaL_pushresult(&b);
@@ -161,7 +167,8 @@ static int h_pid(lua_State *L) {
 
 static int h_mkdir(lua_State *L) {
   char err[512];
-  if (lucidgen_mkdirs(luaL_checkstring(L, 1), err, sizeof err) != LG_OK) return user_error(L, err);
+  if (lucidgen_mkdirs(luaL_checkstring(L, 1), err, sizeof err) != LG_OK)
+    return user_error(L, err);
   return 0;
 }
 
@@ -176,7 +183,8 @@ static int h_sha256(lua_State *L) {
 
 static int h_getenv(lua_State *L) {
   const char *v = getenv(luaL_checkstring(L, 1));
-  if (!v) return 0;
+  if (!v)
+    return 0;
   lua_pushstring(L, v);
   return 1;
 }
@@ -275,7 +283,8 @@ static int ck_names(lua_State *L) {
 static int ck_shape(lua_State *L) {
   lg_safetensors *st = check_ckpt(L);
   const lg_st_tensor *t = lg_st_find(st, luaL_checkstring(L, 2));
-  if (!t) return 0;
+  if (!t)
+    return 0;
   lg_push_shape(L, t->ndim, t->shape);
   return 1;
 }
@@ -285,7 +294,8 @@ static int ck_tensor(lua_State *L) {
   lg_safetensors *st = check_ckpt(L);
   const char *name = luaL_checkstring(L, 2);
   const lg_st_tensor *t = lg_st_find(st, name);
-  if (!t) return luaL_error(L, "checkpoint has no tensor '%s'", name);
+  if (!t)
+    return luaL_error(L, "checkpoint has no tensor '%s'", name);
   lg_tensor *out = lg_tensor_push(L, t->ndim, t->shape);
   if (lg_st_read_f32(st, t, out->data) != LG_OK) {
     char msg[600];
@@ -322,25 +332,30 @@ static int h_hub_fetch(lua_State *L) {
       .offline = bool_field(L, 1, "offline"),
       .quiet = bool_field(L, 1, "quiet"),
   };
-  if (!req.filename) req.filename = "model.safetensors";
+  if (!req.filename)
+    req.filename = "model.safetensors";
   char path[LUCIDGEN_PATH_MAX], err[4096];
   lg_status s = lucidgen_hub_fetch(&req, path, sizeof path, err, sizeof err);
-  if (s == LG_ERR_NETWORK || s == LG_ERR_IO) return lucidgen_raise(L, "failure", err);
-  if (s != LG_OK) return user_error(L, err);
+  if (s == LG_ERR_NETWORK || s == LG_ERR_IO)
+    return lucidgen_raise(L, "failure", err);
+  if (s != LG_OK)
+    return user_error(L, err);
   lua_pushstring(L, path);
   return 1;
 }
 
 static int h_cache_dir(lua_State *L) {
   char out[LUCIDGEN_PATH_MAX], err[512];
-  if (lucidgen_cache_dir(luaL_optstring(L, 1, NULL), out, sizeof out, err, sizeof err) != LG_OK) return user_error(L, err);
+  if (lucidgen_cache_dir(luaL_optstring(L, 1, NULL), out, sizeof out, err, sizeof err) != LG_OK)
+    return user_error(L, err);
   lua_pushstring(L, out);
   return 1;
 }
 
 static int h_cache_list(lua_State *L) {
   char err[512];
-  if (lucidgen_cache_list(luaL_checkstring(L, 1), stdout, err, sizeof err) != LG_OK) return user_error(L, err);
+  if (lucidgen_cache_list(luaL_checkstring(L, 1), stdout, err, sizeof err) != LG_OK)
+    return user_error(L, err);
   return 0;
 }
 
@@ -354,10 +369,12 @@ static int h_cache_verify(lua_State *L) {
 /* --- blob writer ----------------------------------------------------------- */
 
 static void put_u32(unsigned char *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+  for (int i = 0; i < 4; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
 }
 static void put_u64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+  for (int i = 0; i < 8; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
 }
 
 /* host.write_blob{path=, name=, variant=, target=, generator=, byte_order="little"|"big",
@@ -375,7 +392,7 @@ static void put_u64(unsigned char *p, uint64_t v) {
 typedef struct {
   FILE *f;
   const char *path, *name; /* the file written; what messages call it */
-  int swap;                /* payload floats in the other byte order than this host's */
+  int swap; /* payload floats in the other byte order than this host's */
   lg_sha256_ctx sha;
 } blob_out;
 
@@ -386,7 +403,8 @@ static int blob_put(blob_out *b, const void *data, size_t n) {
 
 /* n bytes of floats, each byte-swapped when b->swap, a chunk at a time */
 static int blob_put_floats(blob_out *b, const unsigned char *data, size_t n) {
-  if (!b->swap) return blob_put(b, data, n);
+  if (!b->swap)
+    return blob_put(b, data, n);
   unsigned char chunk[4096];
   for (size_t at = 0; at < n; at += sizeof chunk) {
     const size_t len = n - at < sizeof chunk ? n - at : sizeof chunk;
@@ -394,7 +412,8 @@ static int blob_put_floats(blob_out *b, const unsigned char *data, size_t n) {
       chunk[i] = data[at + i + 3], chunk[i + 1] = data[at + i + 2];
       chunk[i + 2] = data[at + i + 1], chunk[i + 3] = data[at + i];
     }
-    if (!blob_put(b, chunk, len)) return 0;
+    if (!blob_put(b, chunk, len))
+      return 0;
   }
   return 1;
 }
@@ -402,7 +421,8 @@ static int blob_put_floats(blob_out *b, const unsigned char *data, size_t n) {
 static int blob_zeros(blob_out *b, uint64_t n) {
   static const unsigned char zero[4096];
   for (; n > 0; n -= n < sizeof zero ? n : sizeof zero)
-    if (!blob_put(b, zero, n < sizeof zero ? (size_t)n : sizeof zero)) return 0;
+    if (!blob_put(b, zero, n < sizeof zero ? (size_t)n : sizeof zero))
+      return 0;
   return 1;
 }
 
@@ -416,16 +436,19 @@ static int blob_fail(lua_State *L, blob_out *b, int rethrow, const char *fmt, ..
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
   }
-  if (b->f) fclose(b->f);
+  if (b->f)
+    fclose(b->f);
   remove(b->path);
-  if (rethrow) return lua_error(L);
+  if (rethrow)
+    return lua_error(L);
   return luaL_error(L, "%s", msg);
 }
 
 static int blob_io_fail(lua_State *L, blob_out *b) {
   char msg[4400];
   snprintf(msg, sizeof msg, "cannot write %s: %s", b->name, strerror(errno));
-  if (b->f) fclose(b->f);
+  if (b->f)
+    fclose(b->f);
   remove(b->path);
   return user_error(L, msg);
 }
@@ -454,7 +477,8 @@ static int h_write_blob(lua_State *L) {
   const char *generator = opt_field(L, 1, "generator");
   int ok = path != NULL;
   uint64_t payload = (uint64_t)int_field(L, 1, "payload_bytes", &ok);
-  if (!ok) return luaL_error(L, "write_blob: needs path and payload_bytes");
+  if (!ok)
+    return luaL_error(L, "write_blob: needs path and payload_bytes");
   const char *order = opt_field(L, 1, "byte_order");
   const int big = order && strcmp(order, "big") == 0;
   lua_getfield(L, 1, "items");
@@ -469,7 +493,8 @@ static int h_write_blob(lua_State *L) {
     snprintf(msg, sizeof msg, "cannot write %s: %s", b.name, strerror(errno));
     return user_error(L, msg);
   }
-  if (fwrite(header, 1, sizeof header, b.f) != sizeof header) return blob_io_fail(L, &b);
+  if (fwrite(header, 1, sizeof header, b.f) != sizeof header)
+    return blob_io_fail(L, &b);
   lg_sha256_init(&b.sha);
   uint64_t at = 0; /* payload bytes written so far */
   for (lua_Integer i = 1; i <= n; i++) {
@@ -478,10 +503,17 @@ static int h_write_blob(lua_State *L) {
     ok = lua_istable(L, item);
     uint64_t off = ok ? (uint64_t)int_field(L, item, "offset", &ok) : 0;
     uint64_t bytes = ok ? (uint64_t)int_field(L, item, "bytes", &ok) : 0;
-    if (!ok) return blob_fail(L, &b, 0, "blob item %d: needs integer offset and bytes", (int)i);
+    if (!ok)
+      return blob_fail(L, &b, 0, "blob item %d: needs integer offset and bytes", (int)i);
     if (off % LG_BLOB_ALIGN || off < at || off + bytes > payload)
-      return blob_fail(L, &b, 0, "blob item %d at %llu (+%llu bytes) breaks the plan", (int)i,
-                       (unsigned long long)off, (unsigned long long)bytes);
+      return blob_fail(
+          L,
+          &b,
+          0,
+          "blob item %d at %llu (+%llu bytes) breaks the plan",
+          (int)i,
+          (unsigned long long)off,
+          (unsigned long long)bytes);
     lua_getfield(L, item, "tensor");
     if (lua_isnil(L, -1)) {
       lua_pop(L, 1);
@@ -490,14 +522,21 @@ static int h_write_blob(lua_State *L) {
     }
     lg_tensor *t = luaL_testudata(L, -1, "lg.Tensor");
     if (!t || (uint64_t)t->numel * sizeof(float) != bytes)
-      return blob_fail(L, &b, 0, "blob item %d: %s, the plan says %llu bytes", (int)i,
-                       t ? "the tensor has another size" : "no tensor (give tensor= or make=)",
-                       (unsigned long long)bytes);
-    if (!blob_zeros(&b, off - at) || !blob_put_floats(&b, (const unsigned char *)t->data, (size_t)bytes)) return blob_io_fail(L, &b);
+      return blob_fail(
+          L,
+          &b,
+          0,
+          "blob item %d: %s, the plan says %llu bytes",
+          (int)i,
+          t ? "the tensor has another size" : "no tensor (give tensor= or make=)",
+          (unsigned long long)bytes);
+    if (!blob_zeros(&b, off - at) || !blob_put_floats(&b, (const unsigned char *)t->data, (size_t)bytes))
+      return blob_io_fail(L, &b);
     at = off + bytes;
     lua_settop(L, items); /* a made tensor is garbage from here on */
   }
-  if (!blob_zeros(&b, payload - at)) return blob_io_fail(L, &b);
+  if (!blob_zeros(&b, payload - at))
+    return blob_io_fail(L, &b);
 
   uint8_t digest[32];
   char sha[65];
@@ -519,14 +558,14 @@ static int h_write_blob(lua_State *L) {
     return blob_io_fail(L, &b);
   int closed = fclose(b.f) == 0;
   b.f = NULL;
-  if (!closed) return blob_io_fail(L, &b);
+  if (!closed)
+    return blob_io_fail(L, &b);
   lua_pushstring(L, sha);
   return 1;
 }
 
 int luaopen_lg_host(lua_State *L) {
-  static const luaL_Reg ck_methods[] = {
-      {"names", ck_names}, {"shape", ck_shape}, {"tensor", ck_tensor}, {NULL, NULL}};
+  static const luaL_Reg ck_methods[] = {{"names", ck_names}, {"shape", ck_shape}, {"tensor", ck_tensor}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {
       {"embedded", h_embedded},
       {"write_file", h_write_file},
@@ -572,11 +611,17 @@ int luaopen_lg_host(lua_State *L) {
   static const struct {
     const char *name;
     lua_Integer value;
-  } layout[] = {{"VERSION", LG_BLOB_VERSION},         {"HEADER_BYTES", LG_BLOB_HEADER_BYTES},
-                {"ALIGN", LG_BLOB_ALIGN},             {"BYTE_ORDER_MARK", LG_BLOB_BYTE_ORDER_MARK},
-                {"OFF_VERSION", LG_BLOB_OFF_VERSION}, {"OFF_TOTAL", LG_BLOB_OFF_TOTAL},
-                {"OFF_PAYLOAD", LG_BLOB_OFF_PAYLOAD}, {"OFF_SHA256", LG_BLOB_OFF_SHA256},
-                {"OFF_VARIANT", LG_BLOB_OFF_VARIANT}, {"OFF_BYTE_ORDER", LG_BLOB_OFF_BYTE_ORDER}};
+  } layout[] = {
+      {"VERSION", LG_BLOB_VERSION},
+      {"HEADER_BYTES", LG_BLOB_HEADER_BYTES},
+      {"ALIGN", LG_BLOB_ALIGN},
+      {"BYTE_ORDER_MARK", LG_BLOB_BYTE_ORDER_MARK},
+      {"OFF_VERSION", LG_BLOB_OFF_VERSION},
+      {"OFF_TOTAL", LG_BLOB_OFF_TOTAL},
+      {"OFF_PAYLOAD", LG_BLOB_OFF_PAYLOAD},
+      {"OFF_SHA256", LG_BLOB_OFF_SHA256},
+      {"OFF_VARIANT", LG_BLOB_OFF_VARIANT},
+      {"OFF_BYTE_ORDER", LG_BLOB_OFF_BYTE_ORDER}};
   lua_newtable(L);
   for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
     lua_pushinteger(L, layout[i].value);

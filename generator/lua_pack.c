@@ -28,8 +28,12 @@ static wtype check_wtype(lua_State *L, int idx) { return (wtype)luaL_checkoption
 /* The packed container of `bytes` bytes, after checking the layout's own size agrees. */
 static unsigned char *push_packed(lua_State *L, int64_t bytes, int64_t expected, const char *layout) {
   if (bytes != expected || bytes % 4)
-    luaL_error(L, "pack %s: layout has %I bytes, the kernel descriptor planned %I", layout, (lua_Integer)bytes,
-               (lua_Integer)expected);
+    luaL_error(
+        L,
+        "pack %s: layout has %I bytes, the kernel descriptor planned %I",
+        layout,
+        (lua_Integer)bytes,
+        (lua_Integer)expected);
   int64_t floats = bytes / 4;
   return (unsigned char *)lg_tensor_push(L, 1, &floats)->data;
 }
@@ -37,12 +41,14 @@ static unsigned char *push_packed(lua_State *L, int64_t bytes, int64_t expected,
 /* int8: the scale of one output channel's n weights */
 static float int8_scale(const float *w, int64_t n) {
   float m = 0.0f;
-  for (int64_t i = 0; i < n; i++) m = fmaxf(m, fabsf(w[i]));
+  for (int64_t i = 0; i < n; i++)
+    m = fmaxf(m, fabsf(w[i]));
   return m / 127.0f;
 }
 
 static int8_t int8_quantize(float x, float scale) {
-  if (scale == 0.0f) return 0;
+  if (scale == 0.0f)
+    return 0;
   double q = nearbyint((double)x / scale);
   return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
 }
@@ -50,7 +56,9 @@ static int8_t int8_quantize(float x, float scale) {
 /* Stores x as element i of an array of dtype t (int8: with its channel's scale). */
 static void put(unsigned char *dst, int64_t i, wtype t, float x, float scale) {
   switch (t) {
-  case WT_F32: memcpy(dst + 4 * i, &x, 4); break;
+  case WT_F32:
+    memcpy(dst + 4 * i, &x, 4);
+    break;
   case WT_BF16: {
     uint16_t h = lg_f32_to_bf16(x);
     memcpy(dst + 2 * i, &h, 2);
@@ -61,17 +69,23 @@ static void put(unsigned char *dst, int64_t i, wtype t, float x, float scale) {
     memcpy(dst + 2 * i, &h, 2);
     break;
   }
-  case WT_INT8: ((int8_t *)dst)[i] = int8_quantize(x, scale); break;
+  case WT_INT8:
+    ((int8_t *)dst)[i] = int8_quantize(x, scale);
+    break;
   }
 }
 
 /* What a kernel multiplies by when it reads x stored as dtype t. */
 static float rounded(float x, wtype t, float scale) {
   switch (t) {
-  case WT_BF16: return lg_bf16_to_f32(lg_f32_to_bf16(x));
-  case WT_F16: return lg_f16_to_f32(lg_f32_to_f16(x));
-  case WT_INT8: return (float)((double)int8_quantize(x, scale) * scale);
-  default: return x;
+  case WT_BF16:
+    return lg_bf16_to_f32(lg_f32_to_bf16(x));
+  case WT_F16:
+    return lg_f16_to_f32(lg_f32_to_f16(x));
+  case WT_INT8:
+    return (float)((double)int8_quantize(x, scale) * scale);
+  default:
+    return x;
   }
 }
 
@@ -113,8 +127,14 @@ static int p_gemm(lua_State *L) {
   int64_t oc = w->shape[0], cin = w->ndim >= 2 ? w->shape[1] : 1;
   int64_t taps = w->ndim == 4 ? w->shape[2] * w->shape[3] : 1, k = taps * cin;
   if (groups < 1 || nr < 1 || oc % groups || kc < 1 || k % kc || (pairs && t != WT_BF16))
-    luaL_error(L, "pack gemm: %I outputs, %I groups, panel %I, K %I in runs of %I", (lua_Integer)oc,
-               (lua_Integer)groups, (lua_Integer)nr, (lua_Integer)k, (lua_Integer)kc);
+    luaL_error(
+        L,
+        "pack gemm: %I outputs, %I groups, panel %I, K %I in runs of %I",
+        (lua_Integer)oc,
+        (lua_Integer)groups,
+        (lua_Integer)nr,
+        (lua_Integer)k,
+        (lua_Integer)kc);
   int64_t cout = oc / groups, panels = (cout + nr - 1) / nr;
   int64_t head = nr * 4 * (t == WT_INT8 ? 2 : 1), run = pairs ? (kc + 1) / 2 * 2 : kc;
   int64_t panel_bytes = head + k / kc * run * nr * WT_BYTES[t];
@@ -127,7 +147,8 @@ static int p_gemm(lua_State *L) {
         const float *wo = w->data + og * k;
         float scale = t == WT_INT8 ? int8_scale(wo, k) : 0.0f;
         put(dst, j, WT_F32, b ? b->data[og] : 0.0f, 0);
-        if (t == WT_INT8) put(dst, nr + j, WT_F32, scale, 0);
+        if (t == WT_INT8)
+          put(dst, nr + j, WT_F32, scale, 0);
         for (int64_t tap = 0; tap < taps; tap++)
           for (int64_t c = 0; c < cin; c++) {
             int64_t kk = tap * cin + c, r = kk / kc, i = kk % kc; /* run r, its i-th element */
@@ -146,32 +167,47 @@ static int p_depthwise(lua_State *L) {
   lg_tensor *w = lg_tensor_check(L, 1);
   lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
   wtype t = check_wtype(L, 4);
-  if (w->ndim != 4 || w->shape[1] != 1) luaL_error(L, "pack depthwise: expected [C,1,KH,KW]");
+  if (w->ndim != 4 || w->shape[1] != 1)
+    luaL_error(L, "pack depthwise: expected [C,1,KH,KW]");
   int64_t C = w->shape[0], taps = w->shape[2] * w->shape[3], head = C * 4 * (t == WT_INT8 ? 2 : 1);
   unsigned char *p = push_packed(L, (head + taps * C * WT_BYTES[t] + 3) / 4 * 4, luaL_checkinteger(L, 3), "depthwise");
   for (int64_t c = 0; c < C; c++) {
     float scale = t == WT_INT8 ? int8_scale(w->data + c * taps, taps) : 0.0f;
     put(p, c, WT_F32, b ? b->data[c] : 0.0f, 0);
-    if (t == WT_INT8) put(p, C + c, WT_F32, scale, 0);
-    for (int64_t tap = 0; tap < taps; tap++) put(p + head, tap * C + c, t, w->data[c * taps + tap], scale);
+    if (t == WT_INT8)
+      put(p, C + c, WT_F32, scale, 0);
+    for (int64_t tap = 0; tap < taps; tap++)
+      put(p + head, tap * C + c, t, w->data[c * taps + tap], scale);
   }
   return 1;
 }
 
 /* Winograd F(4x4, 3x3) with points 0, +-1, +-2, inf (Lavin & Gray): Y = A^T [(G g G^T) . (B^T d B)] A */
-static const double WINO_G[6][3] = {{1.0 / 4, 0, 0},          {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6},  {0, 0, 1}};
-static const float WINO_BT[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
-                                    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+static const double WINO_G[6][3] = {
+    {1.0 / 4, 0, 0},
+    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+    {0, 0, 1}};
+static const float WINO_BT[6][6] = {
+    {4, 0, -5, 0, 1, 0},
+    {0, -4, -4, 1, 1, 0},
+    {0, 4, -4, -1, 1, 0},
+    {0, -2, -1, 2, 1, 0},
+    {0, 2, -1, -2, 1, 0},
+    {0, 4, 0, -5, 0, 1}};
 static const float WINO_AT[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
 
 /* U = G g G^T of one 3x3 kernel, in double, rounded once */
 static void wino_kernel(const float *g, float u[6][6]) {
   double t[6][3];
   for (int i = 0; i < 6; i++)
-    for (int k = 0; k < 3; k++) t[i][k] = WINO_G[i][0] * g[k] + WINO_G[i][1] * g[3 + k] + WINO_G[i][2] * g[6 + k];
+    for (int k = 0; k < 3; k++)
+      t[i][k] = WINO_G[i][0] * g[k] + WINO_G[i][1] * g[3 + k] + WINO_G[i][2] * g[6 + k];
   for (int i = 0; i < 6; i++)
-    for (int k = 0; k < 6; k++) u[i][k] = (float)(t[i][0] * WINO_G[k][0] + t[i][1] * WINO_G[k][1] + t[i][2] * WINO_G[k][2]);
+    for (int k = 0; k < 6; k++)
+      u[i][k] = (float)(t[i][0] * WINO_G[k][0] + t[i][1] * WINO_G[k][1] + t[i][2] * WINO_G[k][2]);
 }
 
 /* P.winograd_f4x3(w [OC, IC, 3, 3], bias|nil, NR, bytes) -> packed (kernels/winograd.lua):
@@ -180,7 +216,8 @@ static int p_winograd_f4x3(lua_State *L) {
   lg_tensor *w = lg_tensor_check(L, 1);
   lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
   int64_t nr = luaL_checkinteger(L, 3);
-  if (w->ndim != 4 || w->shape[2] != 3 || w->shape[3] != 3 || nr < 1) luaL_error(L, "pack winograd: expected [OC,IC,3,3]");
+  if (w->ndim != 4 || w->shape[2] != 3 || w->shape[3] != 3 || nr < 1)
+    luaL_error(L, "pack winograd: expected [OC,IC,3,3]");
   int64_t oc = w->shape[0], ic = w->shape[1], panels = (oc + nr - 1) / nr;
   int64_t panel_floats = nr + 36 * ic * nr;
   float *p = (float *)push_packed(L, panels * panel_floats * 4, luaL_checkinteger(L, 4), "winograd");
@@ -192,7 +229,8 @@ static int p_winograd_f4x3(lua_State *L) {
       float u[6][6];
       wino_kernel(w->data + (o * ic + c) * 9, u);
       for (int i = 0; i < 6; i++)
-        for (int k = 0; k < 6; k++) dst[nr + ((int64_t)(i * 6 + k) * ic + c) * nr + j] = u[i][k];
+        for (int k = 0; k < 6; k++)
+          dst[nr + ((int64_t)(i * 6 + k) * ic + c) * nr + j] = u[i][k];
     }
   }
   return 1;
@@ -203,10 +241,12 @@ static int p_winograd_f4x3(lua_State *L) {
  * patches and (up to) the first 32 output channels, the direct conv in double. */
 static int p_winograd_f4x3_error(lua_State *L) {
   lg_tensor *w = lg_tensor_check(L, 1);
-  if (w->ndim != 4 || w->shape[2] != 3 || w->shape[3] != 3) luaL_error(L, "winograd error: expected [OC,IC,3,3]");
+  if (w->ndim != 4 || w->shape[2] != 3 || w->shape[3] != 3)
+    luaL_error(L, "winograd error: expected [OC,IC,3,3]");
   int64_t oc = w->shape[0] < 32 ? w->shape[0] : 32, ic = w->shape[1];
   float *d = malloc(sizeof(float) * 36 * (size_t)ic), *v = malloc(sizeof(float) * 36 * (size_t)ic);
-  if (!d || !v) luaL_error(L, "out of memory");
+  if (!d || !v)
+    luaL_error(L, "out of memory");
   uint64_t state = 0x9e3779b97f4a7c15ull;
   double err = 0, mag = 0;
   for (int sample = 0; sample < 4; sample++) {
@@ -223,13 +263,15 @@ static int p_winograd_f4x3_error(lua_State *L) {
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           float s = 0;
-          for (int k = 0; k < 6; k++) s += WINO_BT[i][k] * dc[k * 6 + j];
+          for (int k = 0; k < 6; k++)
+            s += WINO_BT[i][k] * dc[k * 6 + j];
           t[i][j] = s;
         }
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           float s = 0;
-          for (int k = 0; k < 6; k++) s += t[i][k] * WINO_BT[j][k];
+          for (int k = 0; k < 6; k++)
+            s += t[i][k] * WINO_BT[j][k];
           v[c * 36 + i * 6 + j] = s;
         }
     }
@@ -238,13 +280,15 @@ static int p_winograd_f4x3_error(lua_State *L) {
       for (int64_t c = 0; c < ic; c++) {
         float u[6][6];
         wino_kernel(w->data + (o * ic + c) * 9, u);
-        for (int k = 0; k < 36; k++) m[k] += u[k / 6][k % 6] * v[c * 36 + k];
+        for (int k = 0; k < 36; k++)
+          m[k] += u[k / 6][k % 6] * v[c * 36 + k];
       }
       for (int y = 0; y < 4; y++)
         for (int x = 0; x < 4; x++) {
           float s = 0;
           for (int i = 0; i < 6; i++)
-            for (int j = 0; j < 6; j++) s += WINO_AT[y][i] * m[i * 6 + j] * WINO_AT[x][j];
+            for (int j = 0; j < 6; j++)
+              s += WINO_AT[y][i] * m[i * 6 + j] * WINO_AT[x][j];
           double direct = 0;
           for (int64_t c = 0; c < ic; c++)
             for (int kh = 0; kh < 3; kh++)
@@ -269,7 +313,8 @@ static int p_grouped(lua_State *L) {
   lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
   int64_t vw = luaL_checkinteger(L, 3);
   wtype t = check_wtype(L, 5);
-  if (w->ndim != 4 || vw < 1 || w->shape[0] % vw) luaL_error(L, "pack grouped: expected [OC,CG,KH,KW], OC %% %I == 0", (lua_Integer)vw);
+  if (w->ndim != 4 || vw < 1 || w->shape[0] % vw)
+    luaL_error(L, "pack grouped: expected [OC,CG,KH,KW], OC %% %I == 0", (lua_Integer)vw);
   int64_t oc = w->shape[0], cg = w->shape[1], taps = w->shape[2] * w->shape[3];
   int64_t head = vw * 4 * (t == WT_INT8 ? 2 : 1), block = head + taps * cg * vw * WT_BYTES[t];
   unsigned char *p = push_packed(L, oc / vw * block, luaL_checkinteger(L, 4), "grouped");
@@ -278,17 +323,23 @@ static int p_grouped(lua_State *L) {
     int64_t l = o % vw;
     float scale = t == WT_INT8 ? int8_scale(w->data + o * cg * taps, cg * taps) : 0.0f;
     put(dst, l, WT_F32, b ? b->data[o] : 0.0f, 0);
-    if (t == WT_INT8) put(dst, vw + l, WT_F32, scale, 0);
+    if (t == WT_INT8)
+      put(dst, vw + l, WT_F32, scale, 0);
     for (int64_t tap = 0; tap < taps; tap++)
-      for (int64_t c = 0; c < cg; c++) put(dst + head, (tap * cg + c) * vw + l, t, w->data[(o * cg + c) * taps + tap], scale);
+      for (int64_t c = 0; c < cg; c++)
+        put(dst + head, (tap * cg + c) * vw + l, t, w->data[(o * cg + c) * taps + tap], scale);
   }
   return 1;
 }
 
 int luaopen_lg_pack(lua_State *L) {
   static const luaL_Reg funcs[] = {
-      {"gemm", p_gemm}, {"depthwise", p_depthwise}, {"winograd_f4x3", p_winograd_f4x3},
-      {"winograd_f4x3_error", p_winograd_f4x3_error}, {"grouped", p_grouped}, {"rounded", p_rounded},
+      {"gemm", p_gemm},
+      {"depthwise", p_depthwise},
+      {"winograd_f4x3", p_winograd_f4x3},
+      {"winograd_f4x3_error", p_winograd_f4x3_error},
+      {"grouped", p_grouped},
+      {"rounded", p_rounded},
       {NULL, NULL}};
   luaL_newlib(L, funcs);
   return 1;

@@ -18,7 +18,8 @@
 static lg_tensor *opt_tensor(lua_State *L, int idx) { return lua_isnoneornil(L, idx) ? NULL : lg_tensor_check(L, idx); }
 
 static void check4(lua_State *L, const lg_tensor *x, const char *op) {
-  if (x->ndim != 4) luaL_error(L, "%s: expected an NCHW tensor, got rank %d", op, x->ndim);
+  if (x->ndim != 4)
+    luaL_error(L, "%s: expected an NCHW tensor, got rank %d", op, x->ndim);
 }
 
 /* conv2d(x [N,C,H,W], w [OC,C/g,KH,KW], b|nil, stride, pad, groups)
@@ -32,39 +33,60 @@ enum { OB = 8 };
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static void conv2d_rows(const float *x, const float *w, const float *bias, float *y, int64_t nb, int64_t H, int64_t W,
-                        int64_t CG, int64_t KH, int64_t KW, int64_t s, int64_t p, int64_t OH, int64_t OW,
-                        double (*acc)[OW]) {
+static void
+conv2d_rows(
+    const float *x,
+    const float *w,
+    const float *bias,
+    float *y,
+    int64_t nb,
+    int64_t H,
+    int64_t W,
+    int64_t CG,
+    int64_t KH,
+    int64_t KW,
+    int64_t s,
+    int64_t p,
+    int64_t OH,
+    int64_t OW,
+    double (*acc)[OW]) {
   for (int64_t oh = 0; oh < OH; oh++) {
     for (int64_t b = 0; b < OB; b++)
-      for (int64_t ow = 0; ow < OW; ow++) acc[b][ow] = bias && b < nb ? bias[b] : 0.0;
+      for (int64_t ow = 0; ow < OW; ow++)
+        acc[b][ow] = bias && b < nb ? bias[b] : 0.0;
     for (int64_t c = 0; c < CG; c++)
       for (int64_t kh = 0; kh < KH; kh++) {
         int64_t ih = oh * s - p + kh;
-        if (ih < 0 || ih >= H) continue;
+        if (ih < 0 || ih >= H)
+          continue;
         for (int64_t kw = 0; kw < KW; kw++) {
           /* output columns whose input column ow*s - p + kw is inside the row */
           int64_t first = p - kw, last = W - 1 + p - kw;
           int64_t ow0 = first > 0 ? (first + s - 1) / s : 0, ow1 = last < 0 ? 0 : last / s + 1;
-          if (ow1 > OW) ow1 = OW;
+          if (ow1 > OW)
+            ow1 = OW;
           const float *in = x + (c * H + ih) * W - p + kw;
           double wv[OB]; /* channels past nb multiply by 0 into sums never stored */
-          for (int64_t b = 0; b < OB; b++) wv[b] = b < nb ? w[((b * CG + c) * KH + kh) * KW + kw] : 0.0;
+          for (int64_t b = 0; b < OB; b++)
+            wv[b] = b < nb ? w[((b * CG + c) * KH + kh) * KW + kw] : 0.0;
           if (s == 1) {
             for (int64_t ow = ow0; ow < ow1; ow++) {
               double v = in[ow];
-              for (int b = 0; b < OB; b++) acc[b][ow] += wv[b] * v;
+              for (int b = 0; b < OB; b++)
+                acc[b][ow] += wv[b] * v;
             }
           } else {
             for (int64_t ow = ow0; ow < ow1; ow++) {
               double v = in[ow * s];
-              for (int b = 0; b < OB; b++) acc[b][ow] += wv[b] * v;
+              for (int b = 0; b < OB; b++)
+                acc[b][ow] += wv[b] * v;
             }
           }
         }
       }
     for (int64_t b = 0; b < nb; b++)
-      for (int64_t ow = 0; ow < OW; ow++) y[(b * OH + oh) * OW + ow] = (float)acc[b][ow];
+      for (int64_t ow = 0; ow < OW; ow++)
+        y[(b * OH + oh) * OW + ow] = (float)acc[b][ow];
   }
 }
 
@@ -74,8 +96,14 @@ static int r_conv2d(lua_State *L) {
   check4(L, x, "conv2d");
   int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
   int64_t OC = w->shape[0], CG = w->shape[1], KH = w->shape[2], KW = w->shape[3];
-  if (CG * g != C || OC % g) luaL_error(L, "conv2d: weight [%I,%I,..] does not fit %I input channels in %d groups",
-                                        (lua_Integer)OC, (lua_Integer)CG, (lua_Integer)C, g);
+  if (CG * g != C || OC % g)
+    luaL_error(
+        L,
+        "conv2d: weight [%I,%I,..] does not fit %I input channels in %d groups",
+        (lua_Integer)OC,
+        (lua_Integer)CG,
+        (lua_Integer)C,
+        g);
   int64_t OH = (H + 2 * p - KH) / s + 1, OW = (W + 2 * p - KW) / s + 1, OG = OC / g;
   int64_t shape[4] = {N, OC, OH, OW};
   lg_tensor *y = lg_tensor_push(L, 4, shape);
@@ -91,11 +119,26 @@ static int r_conv2d(lua_State *L) {
           continue;
         }
         int64_t o = gi * OG + blk * OB, nb = OG - blk * OB < OB ? OG - blk * OB : OB;
-        conv2d_rows(x->data + (n * C + gi * CG) * H * W, w->data + o * CG * KH * KW, b ? b->data + o : NULL,
-                    y->data + (n * OC + o) * OH * OW, nb, H, W, CG, KH, KW, s, p, OH, OW, acc);
+        conv2d_rows(
+            x->data + (n * C + gi * CG) * H * W,
+            w->data + o * CG * KH * KW,
+            b ? b->data + o : NULL,
+            y->data + (n * OC + o) * OH * OW,
+            nb,
+            H,
+            W,
+            CG,
+            KH,
+            KW,
+            s,
+            p,
+            OH,
+            OW,
+            acc);
         free(acc);
       }
-  if (failed) luaL_error(L, "conv2d: out of memory");
+  if (failed)
+    luaL_error(L, "conv2d: out of memory");
   return 1;
 }
 
@@ -117,7 +160,8 @@ static int r_batchnorm(lua_State *L) {
 static int r_relu(lua_State *L) {
   lg_tensor *x = lg_tensor_check(L, 1);
   lg_tensor *y = lg_tensor_push(L, x->ndim, x->shape);
-  for (int64_t i = 0; i < x->numel; i++) y->data[i] = x->data[i] > 0 ? x->data[i] : 0.0f;
+  for (int64_t i = 0; i < x->numel; i++)
+    y->data[i] = x->data[i] > 0 ? x->data[i] : 0.0f;
   return 1;
 }
 
@@ -125,15 +169,18 @@ static int r_relu(lua_State *L) {
 static int r_gelu(lua_State *L) {
   lg_tensor *x = lg_tensor_check(L, 1);
   lg_tensor *y = lg_tensor_push(L, x->ndim, x->shape);
-  for (int64_t i = 0; i < x->numel; i++) y->data[i] = (float)(0.5 * x->data[i] * (1.0 + erf(x->data[i] / sqrt(2.0))));
+  for (int64_t i = 0; i < x->numel; i++)
+    y->data[i] = (float)(0.5 * x->data[i] * (1.0 + erf(x->data[i] / sqrt(2.0))));
   return 1;
 }
 
 static int r_add(lua_State *L) {
   lg_tensor *a = lg_tensor_check(L, 1), *b = lg_tensor_check(L, 2);
-  if (a->numel != b->numel) luaL_error(L, "add: sizes differ");
+  if (a->numel != b->numel)
+    luaL_error(L, "add: sizes differ");
   lg_tensor *y = lg_tensor_push(L, a->ndim, a->shape);
-  for (int64_t i = 0; i < a->numel; i++) y->data[i] = a->data[i] + b->data[i];
+  for (int64_t i = 0; i < a->numel; i++)
+    y->data[i] = a->data[i] + b->data[i];
   return 1;
 }
 
@@ -156,7 +203,8 @@ static int r_maxpool(lua_State *L) {
           for (int kw = 0; kw < k; kw++) {
             int64_t ih = oh * s - p + kh, iw = ow * s - p + kw;
             double v = (ih < 0 || ih >= H || iw < 0 || iw >= W) ? padv : x->data[(nc * H + ih) * W + iw];
-            if (v > m) m = v;
+            if (v > m)
+              m = v;
           }
         y->data[(nc * OH + oh) * OW + ow] = (float)m;
       }
@@ -173,8 +221,10 @@ static int r_avgpool(lua_State *L) {
   int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
   int64_t OH = ceil_mode ? (H - k + s - 1) / s + 1 : (H - k) / s + 1;
   int64_t OW = ceil_mode ? (W - k + s - 1) / s + 1 : (W - k) / s + 1;
-  if (ceil_mode && (OH - 1) * s >= H) OH--;
-  if (ceil_mode && (OW - 1) * s >= W) OW--;
+  if (ceil_mode && (OH - 1) * s >= H)
+    OH--;
+  if (ceil_mode && (OW - 1) * s >= W)
+    OW--;
   int64_t shape[4] = {N, C, OH, OW};
   lg_tensor *y = lg_tensor_push(L, 4, shape);
   for (int64_t nc = 0; nc < N * C; nc++)
@@ -185,7 +235,8 @@ static int r_avgpool(lua_State *L) {
         for (int kh = 0; kh < k; kh++)
           for (int kw = 0; kw < k; kw++) {
             int64_t ih = oh * s + kh, iw = ow * s + kw;
-            if (ih >= H || iw >= W) continue;
+            if (ih >= H || iw >= W)
+              continue;
             acc += x->data[(nc * H + ih) * W + iw];
             cnt++;
           }
@@ -202,7 +253,8 @@ static int r_global_avgpool(lua_State *L) {
   lg_tensor *y = lg_tensor_push(L, 2, shape);
   for (int64_t nc = 0; nc < shape[0] * shape[1]; nc++) {
     double acc = 0;
-    for (int64_t i = 0; i < HW; i++) acc += x->data[nc * HW + i];
+    for (int64_t i = 0; i < HW; i++)
+      acc += x->data[nc * HW + i];
     y->data[nc] = (float)(acc / HW);
   }
   return 1;
@@ -212,14 +264,16 @@ static int r_global_avgpool(lua_State *L) {
 static int r_linear(lua_State *L) {
   lg_tensor *x = lg_tensor_check(L, 1), *w = lg_tensor_check(L, 2), *b = opt_tensor(L, 3);
   int64_t N = x->shape[0], IN = x->numel / N, OUT = w->shape[0];
-  if (w->numel != OUT * IN) luaL_error(L, "linear: weight does not match %I inputs", (lua_Integer)IN);
+  if (w->numel != OUT * IN)
+    luaL_error(L, "linear: weight does not match %I inputs", (lua_Integer)IN);
   int64_t shape[2] = {N, OUT};
   lg_tensor *y = lg_tensor_push(L, 2, shape);
 #pragma omp parallel for collapse(2)
   for (int64_t n = 0; n < N; n++)
     for (int64_t o = 0; o < OUT; o++) {
       double acc = b ? b->data[o] : 0.0;
-      for (int64_t i = 0; i < IN; i++) acc += (double)x->data[n * IN + i] * w->data[o * IN + i];
+      for (int64_t i = 0; i < IN; i++)
+        acc += (double)x->data[n * IN + i] * w->data[o * IN + i];
       y->data[n * OUT + o] = (float)acc;
     }
   return 1;
@@ -235,7 +289,8 @@ static int r_layernorm_channels(lua_State *L) {
   for (int64_t n = 0; n < N; n++)
     for (int64_t i = 0; i < HW; i++) {
       double mean = 0, var = 0;
-      for (int64_t c = 0; c < C; c++) mean += x->data[(n * C + c) * HW + i];
+      for (int64_t c = 0; c < C; c++)
+        mean += x->data[(n * C + c) * HW + i];
       mean /= C;
       for (int64_t c = 0; c < C; c++) {
         double d = x->data[(n * C + c) * HW + i] - mean;
@@ -292,16 +347,19 @@ static int r_groupnorm(lua_State *L) {
   double eps = luaL_checknumber(L, 5);
   check4(L, x, "groupnorm");
   int64_t N = x->shape[0], C = x->shape[1], HW = x->shape[2] * x->shape[3], CG = C / G;
-  if (C % G) luaL_error(L, "groupnorm: %I channels not divisible by %I groups", (lua_Integer)C, (lua_Integer)G);
+  if (C % G)
+    luaL_error(L, "groupnorm: %I channels not divisible by %I groups", (lua_Integer)C, (lua_Integer)G);
   lg_tensor *y = lg_tensor_push(L, 4, x->shape);
 #pragma omp parallel for collapse(2)
   for (int64_t n = 0; n < N; n++)
     for (int64_t gi = 0; gi < G; gi++) {
       const float *src = x->data + (n * C + gi * CG) * HW;
       double mean = 0, var = 0;
-      for (int64_t i = 0; i < CG * HW; i++) mean += src[i];
+      for (int64_t i = 0; i < CG * HW; i++)
+        mean += src[i];
       mean /= (double)(CG * HW);
-      for (int64_t i = 0; i < CG * HW; i++) var += (src[i] - mean) * (src[i] - mean);
+      for (int64_t i = 0; i < CG * HW; i++)
+        var += (src[i] - mean) * (src[i] - mean);
       var /= (double)(CG * HW);
       double inv = 1.0 / sqrt(var + eps);
       for (int64_t c = 0; c < CG; c++)
@@ -318,7 +376,8 @@ static int r_scale_channels(lua_State *L) {
   lg_tensor *x = lg_tensor_check(L, 1), *s = lg_tensor_check(L, 2);
   int64_t N = x->shape[0], C = x->shape[1], HW = x->numel / (N * C);
   lg_tensor *y = lg_tensor_push(L, x->ndim, x->shape);
-  for (int64_t i = 0; i < x->numel; i++) y->data[i] = x->data[i] * s->data[(i / HW) % C];
+  for (int64_t i = 0; i < x->numel; i++)
+    y->data[i] = x->data[i] * s->data[(i / HW) % C];
   return 1;
 }
 
@@ -331,7 +390,8 @@ static int r_pad(lua_State *L) {
   int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
   int64_t shape[4] = {N, C, H + 2 * p, W + 2 * p};
   lg_tensor *y = lg_tensor_push(L, 4, shape);
-  for (int64_t i = 0; i < y->numel; i++) y->data[i] = v;
+  for (int64_t i = 0; i < y->numel; i++)
+    y->data[i] = v;
   for (int64_t nc = 0; nc < N * C; nc++)
     for (int64_t h = 0; h < H; h++)
       memcpy(y->data + (nc * shape[2] + h + p) * shape[3] + p, x->data + (nc * H + h) * W, (size_t)W * sizeof(float));
@@ -347,7 +407,8 @@ static int r_nhwc(lua_State *L) {
   lg_tensor *y = lg_tensor_push(L, 4, shape);
   for (int64_t n = 0; n < N; n++)
     for (int64_t c = 0; c < C; c++)
-      for (int64_t hw = 0; hw < H * W; hw++) y->data[(n * H * W + hw) * C + c] = x->data[(n * C + c) * H * W + hw];
+      for (int64_t hw = 0; hw < H * W; hw++)
+        y->data[(n * H * W + hw) * C + c] = x->data[(n * C + c) * H * W + hw];
   return 1;
 }
 
@@ -356,7 +417,8 @@ static int r_nhwc(lua_State *L) {
 static int r_round_bf16(lua_State *L) {
   lg_tensor *x = lg_tensor_check(L, 1);
   lg_tensor *y = lg_tensor_push(L, x->ndim, x->shape);
-  for (int64_t i = 0; i < x->numel; i++) y->data[i] = lg_bf16_to_f32(lg_f32_to_bf16(x->data[i]));
+  for (int64_t i = 0; i < x->numel; i++)
+    y->data[i] = lg_bf16_to_f32(lg_f32_to_bf16(x->data[i]));
   return 1;
 }
 
@@ -366,8 +428,10 @@ static void top_k(const float *x, int64_t n, int k, int64_t *idx) {
     idx[j] = -1;
     for (int64_t i = 0; i < n; i++) {
       int taken = 0;
-      for (int q = 0; q < j; q++) taken |= idx[q] == i;
-      if (!taken && (idx[j] < 0 || x[i] > x[idx[j]])) idx[j] = i;
+      for (int q = 0; q < j; q++)
+        taken |= idx[q] == i;
+      if (!taken && (idx[j] < 0 || x[i] > x[idx[j]]))
+        idx[j] = i;
     }
   }
 }
@@ -378,7 +442,8 @@ static void top_k(const float *x, int64_t n, int k, int64_t *idx) {
 static int r_compare(lua_State *L) {
   lg_tensor *a = lg_tensor_check(L, 1), *b = lg_tensor_check(L, 2);
   int64_t rows = luaL_checkinteger(L, 3);
-  if (a->numel != b->numel) luaL_error(L, "compare: sizes differ");
+  if (a->numel != b->numel)
+    luaL_error(L, "compare: sizes differ");
   double err = 0, mag = 0, ab = 0, aa = 0, bb = 0;
   for (int64_t i = 0; i < a->numel; i++) {
     double x = a->data[i], y = b->data[i];
@@ -389,7 +454,8 @@ static int r_compare(lua_State *L) {
   lua_pushnumber(L, err);
   lua_pushnumber(L, mag);
   lua_pushnumber(L, aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : (aa == bb ? 1.0 : 0.0));
-  if (rows <= 0) return 3;
+  if (rows <= 0)
+    return 3;
   int64_t n = a->numel / rows, top1 = 0, top5 = 0, k = n < 5 ? n : 5;
   for (int64_t r = 0; r < rows; r++) {
     int64_t ia[5], ib[5];
@@ -398,7 +464,8 @@ static int r_compare(lua_State *L) {
     int same = 1;
     for (int j = 0; j < k; j++) {
       int found = 0;
-      for (int q = 0; q < k; q++) found |= ia[j] == ib[q];
+      for (int q = 0; q < k; q++)
+        found |= ia[j] == ib[q];
       same &= found;
     }
     top1 += ia[0] == ib[0];
@@ -410,24 +477,25 @@ static int r_compare(lua_State *L) {
 }
 
 int luaopen_lg_refops(lua_State *L) {
-  static const luaL_Reg funcs[] = {{"conv2d", r_conv2d},
-                                   {"nhwc", r_nhwc},
-                                   {"batchnorm", r_batchnorm},
-                                   {"relu", r_relu},
-                                   {"gelu", r_gelu},
-                                   {"add", r_add},
-                                   {"maxpool", r_maxpool},
-                                   {"avgpool", r_avgpool},
-                                   {"global_avgpool", r_global_avgpool},
-                                   {"linear", r_linear},
-                                   {"layernorm_channels", r_layernorm_channels},
-                                   {"grn", r_grn},
-                                   {"groupnorm", r_groupnorm},
-                                   {"scale_channels", r_scale_channels},
-                                   {"pad", r_pad},
-                                   {"round_bf16", r_round_bf16},
-                                   {"compare", r_compare},
-                                   {NULL, NULL}};
+  static const luaL_Reg funcs[] = {
+      {"conv2d", r_conv2d},
+      {"nhwc", r_nhwc},
+      {"batchnorm", r_batchnorm},
+      {"relu", r_relu},
+      {"gelu", r_gelu},
+      {"add", r_add},
+      {"maxpool", r_maxpool},
+      {"avgpool", r_avgpool},
+      {"global_avgpool", r_global_avgpool},
+      {"linear", r_linear},
+      {"layernorm_channels", r_layernorm_channels},
+      {"grn", r_grn},
+      {"groupnorm", r_groupnorm},
+      {"scale_channels", r_scale_channels},
+      {"pad", r_pad},
+      {"round_bf16", r_round_bf16},
+      {"compare", r_compare},
+      {NULL, NULL}};
   luaL_newlib(L, funcs);
   return 1;
 }

@@ -35,9 +35,11 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     free(ptr);
     return NULL;
   }
-  if (nsize > old && s->used + (nsize - old) > s->limit) return NULL;
+  if (nsize > old && s->used + (nsize - old) > s->limit)
+    return NULL;
   void *p = realloc(ptr, nsize);
-  if (p) s->used = s->used - old + nsize;
+  if (p)
+    s->used = s->used - old + nsize;
   return p;
 }
 
@@ -62,12 +64,16 @@ static void sandbox_hook(lua_State *S, lua_Debug *ar) {
   sandbox_budget *b = *(sandbox_budget **)lua_getextraspace(S);
   if (!b->exceeded) {
     b->instructions += HOOK_EVERY;
-    if (b->instructions <= b->max_instructions && now_seconds() <= b->deadline) return;
+    if (b->instructions <= b->max_instructions && now_seconds() <= b->deadline)
+      return;
     b->exceeded = 1;
     lua_sethook(S, sandbox_hook, LUA_MASKCOUNT, 1);
   }
-  luaL_error(S, "ran over the limit of %I instructions or %d s; a config must be a plain table of values",
-             (lua_Integer)b->max_instructions, (int)b->seconds);
+  luaL_error(
+      S,
+      "ran over the limit of %I instructions or %d s; a config must be a plain table of values",
+      (lua_Integer)b->max_instructions,
+      (int)b->seconds);
 }
 
 typedef struct {
@@ -80,14 +86,19 @@ typedef struct {
  * copied so far, keyed by its address in the sandbox. */
 static int copy_plain(lua_State *from, int idx, lua_State *to, int seen, int depth, copy_state *cs) {
   if (++cs->values > cs->max_values) {
-    snprintf(cs->err, sizeof cs->err, "config holds more than %lld keys and values; a config is a small table",
-             (long long)cs->max_values);
+    snprintf(
+        cs->err,
+        sizeof cs->err,
+        "config holds more than %lld keys and values; a config is a small table",
+        (long long)cs->max_values);
     return 0;
   }
   switch (lua_type(from, idx)) {
   case LUA_TNUMBER:
-    if (lua_isinteger(from, idx)) lua_pushinteger(to, lua_tointeger(from, idx));
-    else lua_pushnumber(to, lua_tonumber(from, idx));
+    if (lua_isinteger(from, idx))
+      lua_pushinteger(to, lua_tointeger(from, idx));
+    else
+      lua_pushnumber(to, lua_tonumber(from, idx));
     return 1;
   case LUA_TSTRING: {
     size_t len;
@@ -95,7 +106,9 @@ static int copy_plain(lua_State *from, int idx, lua_State *to, int seen, int dep
     lua_pushlstring(to, s, len);
     return 1;
   }
-  case LUA_TBOOLEAN: lua_pushboolean(to, lua_toboolean(from, idx)); return 1;
+  case LUA_TBOOLEAN:
+    lua_pushboolean(to, lua_toboolean(from, idx));
+    return 1;
   case LUA_TTABLE: {
     if (depth > 8) {
       snprintf(cs->err, sizeof cs->err, "config nests tables deeper than 8 levels");
@@ -109,8 +122,11 @@ static int copy_plain(lua_State *from, int idx, lua_State *to, int seen, int dep
     const void *address = lua_topointer(from, idx);
     if (lua_rawgetp(to, seen, address) != LUA_TNIL) {
       lua_pop(to, 1);
-      snprintf(cs->err, sizeof cs->err, "config uses one table in two places (shared or cyclic subtables); "
-                                        "write each table out where it is used");
+      snprintf(
+          cs->err,
+          sizeof cs->err,
+          "config uses one table in two places (shared or cyclic subtables); "
+          "write each table out where it is used");
       return 0;
     }
     lua_pop(to, 1);
@@ -130,8 +146,11 @@ static int copy_plain(lua_State *from, int idx, lua_State *to, int seen, int dep
     return 1;
   }
   default:
-    snprintf(cs->err, sizeof cs->err, "config values must be tables, strings, numbers or booleans (found a %s)",
-             luaL_typename(from, idx));
+    snprintf(
+        cs->err,
+        sizeof cs->err,
+        "config values must be tables, strings, numbers or booleans (found a %s)",
+        luaL_typename(from, idx));
     return 0;
   }
 }
@@ -160,15 +179,27 @@ static int sandbox_eval(lua_State *L) {
   const char *name = luaL_checkstring(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
   sandbox_alloc_state as = {0, (size_t)limit_field(L, 3, "config_memory")};
-  sandbox_budget budget = {0, limit_field(L, 3, "config_instructions"), 0,
-                           (double)limit_field(L, 3, "config_seconds"), 0};
+  sandbox_budget budget =
+      {0, limit_field(L, 3, "config_instructions"), 0, (double)limit_field(L, 3, "config_seconds"), 0};
   copy_state cs = {0, limit_field(L, 3, "config_values"), {0}};
   lua_State *S = lua_newstate(sandbox_alloc, &as);
-  if (!S) return luaL_error(L, "cannot create the config sandbox");
+  if (!S)
+    return luaL_error(L, "cannot create the config sandbox");
   *(sandbox_budget **)lua_getextraspace(S) = &budget;
   luaL_requiref(S, LUA_GNAME, luaopen_base, 1);
-  static const char *const unsafe[] = {"dofile", "loadfile", "load", "require", "collectgarbage", "rawset",
-                                       "rawget", "setmetatable", "getmetatable", "print", "xpcall", NULL};
+  static const char *const unsafe[] = {
+      "dofile",
+      "loadfile",
+      "load",
+      "require",
+      "collectgarbage",
+      "rawset",
+      "rawget",
+      "setmetatable",
+      "getmetatable",
+      "print",
+      "xpcall",
+      NULL};
   remove_fields(S, unsafe);
   lua_pop(S, 1);
   luaL_requiref(S, LUA_STRLIBNAME, luaopen_string, 1);
@@ -183,10 +214,15 @@ static int sandbox_eval(lua_State *L) {
   char chunk[300], err[700] = {0};
   snprintf(chunk, sizeof chunk, "=%s", name);
   int rc = luaL_loadbufferx(S, src, len, chunk, "t");
-  if (rc == LUA_OK) rc = lua_pcall(S, 0, 1, 0);
+  if (rc == LUA_OK)
+    rc = lua_pcall(S, 0, 1, 0);
   if (rc == LUA_ERRMEM) {
-    snprintf(err, sizeof err, "config %s: ran over the %zu MiB memory limit; a config must be a plain table of values",
-             name, as.limit >> 20);
+    snprintf(
+        err,
+        sizeof err,
+        "config %s: ran over the %zu MiB memory limit; a config must be a plain table of values",
+        name,
+        as.limit >> 20);
   } else if (rc != LUA_OK) {
     const char *why = lua_tostring(S, -1);
     snprintf(err, sizeof err, "config %s: %s", name, why ? why : "error");
@@ -204,7 +240,8 @@ static int sandbox_eval(lua_State *L) {
   }
   lua_close(S);
   for (char *p = err; *p; p++) /* error("a\nb") in a config must still be one line */
-    if (*p == '\n' || *p == '\r') *p = ' ';
+    if (*p == '\n' || *p == '\r')
+      *p = ' ';
   return user_error(L, err);
 }
 

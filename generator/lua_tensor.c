@@ -24,7 +24,8 @@ lg_tensor *lg_tensor_check(lua_State *L, int idx) { return luaL_checkudata(L, id
 lg_tensor *lg_tensor_push(lua_State *L, int ndim, const int64_t *shape) {
   int64_t numel = 1;
   for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0 || (shape[i] && numel > INT64_MAX / shape[i])) luaL_error(L, "tensor shape overflow");
+    if (shape[i] < 0 || (shape[i] && numel > INT64_MAX / shape[i]))
+      luaL_error(L, "tensor shape overflow");
     numel *= shape[i];
   }
   if ((uint64_t)numel > (SIZE_MAX - sizeof(lg_tensor)) / sizeof(float))
@@ -33,7 +34,8 @@ lg_tensor *lg_tensor_push(lua_State *L, int ndim, const int64_t *shape) {
   lg_tensor *t = lua_newuserdatauv(L, sizeof *t + bytes, 0);
   memset(t, 0, sizeof *t + bytes);
   t->ndim = ndim;
-  for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
+  for (int i = 0; i < ndim; i++)
+    t->shape[i] = shape[i];
   t->numel = numel;
   t->data = (float *)(t + 1);
   luaL_setmetatable(L, TENSOR_MT);
@@ -43,7 +45,8 @@ lg_tensor *lg_tensor_push(lua_State *L, int ndim, const int64_t *shape) {
 static int read_shape(lua_State *L, int idx, int64_t *shape) {
   luaL_checktype(L, idx, LUA_TTABLE);
   int n = (int)luaL_len(L, idx);
-  if (n > LG_TENSOR_MAX_DIMS) luaL_error(L, "tensor rank %d exceeds %d", n, LG_TENSOR_MAX_DIMS);
+  if (n > LG_TENSOR_MAX_DIMS)
+    luaL_error(L, "tensor rank %d exceeds %d", n, LG_TENSOR_MAX_DIMS);
   for (int i = 0; i < n; i++) {
     lua_rawgeti(L, idx, i + 1);
     shape[i] = (int64_t)luaL_checkinteger(L, -1);
@@ -78,10 +81,12 @@ static int t_normal(lua_State *L) {
   lg_tensor *t = lg_tensor_push(L, n, shape);
   for (int64_t i = 0; i < t->numel; i += 2) {
     double u1 = uniform01(&seed), u2 = uniform01(&seed);
-    if (u1 < 1e-300) u1 = 1e-300;
+    if (u1 < 1e-300)
+      u1 = 1e-300;
     double r = sqrt(-2.0 * log(u1));
     t->data[i] = (float)(mean + std * r * cos(2 * M_PI * u2));
-    if (i + 1 < t->numel) t->data[i + 1] = (float)(mean + std * r * sin(2 * M_PI * u2));
+    if (i + 1 < t->numel)
+      t->data[i + 1] = (float)(mean + std * r * sin(2 * M_PI * u2));
   }
   return 1;
 }
@@ -93,7 +98,8 @@ static int t_uniform(lua_State *L) {
   uint64_t seed = (uint64_t)luaL_checkinteger(L, 2);
   double lo = luaL_checknumber(L, 3), hi = luaL_checknumber(L, 4);
   lg_tensor *t = lg_tensor_push(L, n, shape);
-  for (int64_t i = 0; i < t->numel; i++) t->data[i] = (float)(lo + (hi - lo) * uniform01(&seed));
+  for (int64_t i = 0; i < t->numel; i++)
+    t->data[i] = (float)(lo + (hi - lo) * uniform01(&seed));
   return 1;
 }
 
@@ -121,9 +127,11 @@ static int t_clone(lua_State *L) {
   int64_t shape[LG_TENSOR_MAX_DIMS];
   int n = t->ndim;
   memcpy(shape, t->shape, sizeof shape);
-  if (!lua_isnoneornil(L, 2)) n = read_shape(L, 2, shape);
+  if (!lua_isnoneornil(L, 2))
+    n = read_shape(L, 2, shape);
   lg_tensor *c = lg_tensor_push(L, n, shape);
-  if (c->numel != t->numel) luaL_error(L, "reshape: %I elements into %I", (lua_Integer)t->numel, (lua_Integer)c->numel);
+  if (c->numel != t->numel)
+    luaL_error(L, "reshape: %I elements into %I", (lua_Integer)t->numel, (lua_Integer)c->numel);
   memcpy(c->data, t->data, (size_t)t->numel * sizeof(float));
   return 1;
 }
@@ -137,12 +145,15 @@ static int t_bytes(lua_State *L) {
 /* Max |a-b| and max |b| over two equal-size tensors (self-test, debugging). */
 static int t_max_abs_diff(lua_State *L) {
   lg_tensor *a = lg_tensor_check(L, 1), *b = lg_tensor_check(L, 2);
-  if (a->numel != b->numel) luaL_error(L, "max_abs_diff: sizes differ");
+  if (a->numel != b->numel)
+    luaL_error(L, "max_abs_diff: sizes differ");
   double d = 0, m = 0;
   for (int64_t i = 0; i < a->numel; i++) {
     double e = fabs((double)a->data[i] - b->data[i]);
-    if (e > d || isnan(e)) d = e;
-    if (fabs(b->data[i]) > m) m = fabs(b->data[i]);
+    if (e > d || isnan(e))
+      d = e;
+    if (fabs(b->data[i]) > m)
+      m = fabs(b->data[i]);
   }
   lua_pushnumber(L, d);
   lua_pushnumber(L, m);
@@ -153,7 +164,8 @@ static int t_max_abs_diff(lua_State *L) {
 static int t_nonfinite(lua_State *L) {
   lg_tensor *t = lg_tensor_check(L, 1);
   lua_Integer n = 0;
-  for (int64_t i = 0; i < t->numel; i++) n += !isfinite(t->data[i]);
+  for (int64_t i = 0; i < t->numel; i++)
+    n += !isfinite(t->data[i]);
   lua_pushinteger(L, n);
   return 1;
 }
@@ -170,12 +182,17 @@ static int t_fold_batchnorm(lua_State *L) {
   double eps = luaL_checknumber(L, 7);
   int64_t oc = w->shape[0], k = out_channel_size(w);
   if (g->numel != oc || beta->numel != oc || mean->numel != oc || var->numel != oc || (b && b->numel != oc))
-    luaL_error(L, "fold_batchnorm: batchnorm has %I channels, conv has %I outputs", (lua_Integer)g->numel, (lua_Integer)oc);
+    luaL_error(
+        L,
+        "fold_batchnorm: batchnorm has %I channels, conv has %I outputs",
+        (lua_Integer)g->numel,
+        (lua_Integer)oc);
   lg_tensor *w2 = lg_tensor_push(L, w->ndim, w->shape);
   lg_tensor *b2 = lg_tensor_push(L, 1, &oc);
   for (int64_t o = 0; o < oc; o++) {
     double s = g->data[o] / sqrt((double)var->data[o] + eps);
-    for (int64_t i = 0; i < k; i++) w2->data[o * k + i] = (float)(w->data[o * k + i] * s);
+    for (int64_t i = 0; i < k; i++)
+      w2->data[o * k + i] = (float)(w->data[o * k + i] * s);
     b2->data[o] = (float)(((b ? b->data[o] : 0.0) - mean->data[o]) * s + beta->data[o]);
   }
   return 2;
@@ -188,11 +205,13 @@ static int t_scale_out_channels(lua_State *L) {
   lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
   lg_tensor *s = lg_tensor_check(L, 3);
   int64_t oc = w->shape[0], k = out_channel_size(w);
-  if (s->numel != oc) luaL_error(L, "scale_out_channels: %I scales for %I outputs", (lua_Integer)s->numel, (lua_Integer)oc);
+  if (s->numel != oc)
+    luaL_error(L, "scale_out_channels: %I scales for %I outputs", (lua_Integer)s->numel, (lua_Integer)oc);
   lg_tensor *w2 = lg_tensor_push(L, w->ndim, w->shape);
   lg_tensor *b2 = lg_tensor_push(L, 1, &oc);
   for (int64_t o = 0; o < oc; o++) {
-    for (int64_t i = 0; i < k; i++) w2->data[o * k + i] = w->data[o * k + i] * s->data[o];
+    for (int64_t i = 0; i < k; i++)
+      w2->data[o * k + i] = w->data[o * k + i] * s->data[o];
     b2->data[o] = (b ? b->data[o] : 0.0f) * s->data[o];
   }
   return 2;
@@ -208,12 +227,15 @@ static int t_standardize(lua_State *L) {
   for (int64_t o = 0; o < oc; o++) {
     const float *src = w->data + o * k;
     double mean = 0, var = 0;
-    for (int64_t i = 0; i < k; i++) mean += src[i];
+    for (int64_t i = 0; i < k; i++)
+      mean += src[i];
     mean /= (double)k;
-    for (int64_t i = 0; i < k; i++) var += (src[i] - mean) * (src[i] - mean);
+    for (int64_t i = 0; i < k; i++)
+      var += (src[i] - mean) * (src[i] - mean);
     var /= (double)k;
     double inv = 1.0 / sqrt(var + eps);
-    for (int64_t i = 0; i < k; i++) w2->data[o * k + i] = (float)((src[i] - mean) * inv);
+    for (int64_t i = 0; i < k; i++)
+      w2->data[o * k + i] = (float)((src[i] - mean) * inv);
   }
   return 1;
 }
@@ -224,7 +246,8 @@ static int t_standardize(lua_State *L) {
 static int t_adapt_in_chans(lua_State *L) {
   lg_tensor *w = lg_tensor_check(L, 1);
   int64_t in = luaL_checkinteger(L, 2);
-  if (w->ndim != 4) luaL_error(L, "adapt_in_chans: expected a 4-d conv weight");
+  if (w->ndim != 4)
+    luaL_error(L, "adapt_in_chans: expected a 4-d conv weight");
   int64_t O = w->shape[0], I = w->shape[1], KK = w->shape[2] * w->shape[3];
   int64_t shape[4] = {O, in, w->shape[2], w->shape[3]};
   if (in == I) {
@@ -233,7 +256,8 @@ static int t_adapt_in_chans(lua_State *L) {
     return 1;
   }
   if (in == 1) {
-    if (I > 3 && I % 3 != 0) luaL_error(L, "adapt_in_chans: %I input channels not a multiple of 3", (lua_Integer)I);
+    if (I > 3 && I % 3 != 0)
+      luaL_error(L, "adapt_in_chans: %I input channels not a multiple of 3", (lua_Integer)I);
     int64_t groups = I > 3 ? I / 3 : 1, per = I > 3 ? 3 : I;
     shape[1] = groups;
     lg_tensor *c = lg_tensor_push(L, 4, shape);
@@ -244,18 +268,29 @@ static int t_adapt_in_chans(lua_State *L) {
             c->data[(o * groups + g) * KK + k] += w->data[(o * I + g * per + j) * KK + k];
     return 1;
   }
-  if (I != 3) luaL_error(L, "adapt_in_chans: cannot adapt a %I-channel first conv to %I channels", (lua_Integer)I, (lua_Integer)in);
+  if (I != 3)
+    luaL_error(
+        L,
+        "adapt_in_chans: cannot adapt a %I-channel first conv to %I channels",
+        (lua_Integer)I,
+        (lua_Integer)in);
   lg_tensor *c = lg_tensor_push(L, 4, shape);
   float scale = 3.0f / (float)in;
   for (int64_t o = 0; o < O; o++)
     for (int64_t i = 0; i < in; i++)
-      for (int64_t k = 0; k < KK; k++) c->data[(o * in + i) * KK + k] = w->data[(o * 3 + i % 3) * KK + k] * scale;
+      for (int64_t k = 0; k < KK; k++)
+        c->data[(o * in + i) * KK + k] = w->data[(o * 3 + i % 3) * KK + k] * scale;
   return 1;
 }
 
 int luaopen_lg_tensor(lua_State *L) {
   static const luaL_Reg methods[] = {
-      {"shape", t_shape}, {"numel", t_numel}, {"clone", t_clone}, {"bytes", t_bytes}, {"nonfinite", t_nonfinite}, {NULL, NULL}};
+      {"shape", t_shape},
+      {"numel", t_numel},
+      {"clone", t_clone},
+      {"bytes", t_bytes},
+      {"nonfinite", t_nonfinite},
+      {NULL, NULL}};
   static const luaL_Reg funcs[] = {
       {"zeros", t_zeros},
       {"normal", t_normal},

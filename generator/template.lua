@@ -44,9 +44,72 @@ local function render_text(text, vars, where)
   end))
 end
 
+-- The generated C is clang-format clean (.clang-format): a parameter or argument
+-- list that does not fit in COLUMNS breaks after its "(" with one item a line,
+-- 4 columns further in. Lengths depend on the values filled in, so templates
+-- write every long list in that broken shape and rendering joins a list into
+-- one line when it fits, as clang-format would.
+template.COLUMNS = 120
+
+-- head: the line up to and including "("; items: the list; tail: what closes it
+-- (") {", ");"). A braced initializer ("= {") is laid out the same way.
+function template.list(head, items, tail)
+  local line = head .. table.concat(items, ", ") .. tail
+  if #line <= template.COLUMNS then return line end
+  local indent = head:match("^ *") .. "    "
+  return head .. "\n" .. indent .. table.concat(items, ",\n" .. indent) .. tail
+end
+
+-- A top-level declaration "type name[size];" laid out as clang-format does: one
+-- line when it fits, else the declarator on the next line 4 columns in, else
+-- also the array size ("[size];") on a line of its own.
+function template.declaration(type, name, size)
+  local line = type .. " " .. name .. size
+  if #line <= template.COLUMNS then return line end
+  if 4 + #name + #size <= template.COLUMNS then return type .. "\n    " .. name .. size end
+  return type .. " " .. name .. "\n    " .. size
+end
+
+-- Every list a rendered template writes broken (a line ending in "(" or "= {",
+-- then its items one a line 4 columns further in, the last closing it) is laid
+-- out by template.list; a list with a line comment stays broken, as clang-format
+-- keeps it.
+local function join_fitting_lists(text)
+  local lines, out = {}, {}
+  for line in text:gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+  local rest = text:match("[^\n]*$")
+  local i = 1
+  while i <= #lines do
+    local line = lines[i]
+    local indent = line:match("^( *)[^ /*#].*%($") or line:match("^( *)[^ /*#].* = {$")
+    local items, j = {}, i + 1
+    if indent then
+      local inner = indent .. "    "
+      while lines[j] and lines[j]:sub(1, #inner) == inner and lines[j]:sub(#inner + 1, #inner + 1) ~= " " do
+        items[#items + 1] = lines[j]:sub(#inner + 1)
+        j = j + 1
+        if not items[#items]:find(",$") then break end
+      end
+    end
+    local last = items[#items]
+    local tail_at = last and last:find(line:find("{$") and "}[^{}]*$" or "%)[^()]*$")
+    if tail_at and not last:find(",$") and not table.concat(items):find("//", 1, true) then
+      for k = 1, #items - 1 do items[k] = items[k]:sub(1, -2) end
+      items[#items] = last:sub(1, tail_at - 1)
+      out[#out + 1] = template.list(line, items, last:sub(tail_at))
+      i = j
+    else
+      out[#out + 1] = line
+      i = i + 1
+    end
+  end
+  out[#out + 1] = rest
+  return table.concat(out, "\n")
+end
+
 -- template.render("conv_igemm.c.in", {MR = 8, ...}) -> C text
 function template.render(name, vars)
-  return render_text(template.load(name), vars, name)
+  return join_fitting_lists(render_text(template.load(name), vars, name))
 end
 
 template.render_text = render_text

@@ -52,7 +52,7 @@ typedef struct lg_blob {
   size_t size;
   void *mapping; /* non-NULL when mmap'ed by lg_blob_load */
   size_t mapping_size;
-  void *heap;    /* non-NULL when read into memory */
+  void *heap; /* non-NULL when read into memory */
 } lg_blob;
 
 /* Maps (or reads) a blob file. Only I/O errors here; call lg_blob_check next. */
@@ -65,8 +65,14 @@ void lg_blob_free(lg_blob *blob);
  * against what the generated code was built for. `what` names the blob in
  * messages (usually its path). `verify_hash` 0 skips hashing the payload
  * (the header's hash is still compared). */
-lg_status lg_blob_check(const lg_blob *blob, const char *what, const char *expect_variant,
-                        const char *expect_sha256, int verify_hash, char *err, size_t errn);
+lg_status lg_blob_check(
+    const lg_blob *blob,
+    const char *what,
+    const char *expect_variant,
+    const char *expect_sha256,
+    int verify_hash,
+    char *err,
+    size_t errn);
 
 /* Payload start: what NAME_forward's `blob` argument points at. */
 static inline const void *lg_blob_payload(const lg_blob *blob) { return blob->data + LG_BLOB_HEADER_BYTES; }

@@ -25,10 +25,10 @@ typedef struct pipeline {
   const lg_eval_set *set;
   int ring;
   size_t in_floats; /* per image: in_chans * h * w */
-  float *inputs;    /* ring x batch x in_floats */
+  float *inputs; /* ring x batch x in_floats */
   int *slot_batch, *slot_filled;
   int next_image; /* the next image a decoder claims */
-  int failed;     /* a decoder or the model failed; err says why */
+  int failed; /* a decoder or the model failed; err says why */
   char err[1024];
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -83,16 +83,28 @@ static void draw_progress(int done, int total, int correct1, double elapsed) {
   for (int i = 0; i < WIDTH; i++)
     bar[i] = i < fill ? '#' : '.';
   bar[WIDTH] = '\0';
-  fprintf(stderr, "\r[%s] %d/%d images  %.1f images/s  top-1 %.2f%%", bar, done, total,
-          elapsed > 0 ? done / elapsed : 0.0, 100.0 * correct1 / (done ? done : 1));
+  fprintf(
+      stderr,
+      "\r[%s] %d/%d images  %.1f images/s  top-1 %.2f%%",
+      bar,
+      done,
+      total,
+      elapsed > 0 ? done / elapsed : 0.0,
+      100.0 * correct1 / (done ? done : 1));
   if (done == total)
     fputc('\n', stderr);
   fflush(stderr);
 }
 
 /* Runs every batch; top5 (n x TOPK) gets each image's five best classes. */
-static lg_status run_batches(pipeline *p, int decoders, int progress, int *top5,
-                             lg_eval_result *r, char *err, size_t errn) {
+static lg_status run_batches(
+    pipeline *p,
+    int decoders,
+    int progress,
+    int *top5,
+    lg_eval_result *r,
+    char *err,
+    size_t errn) {
   const lg_eval_model *m = p->m;
   float *out = malloc((size_t)m->batch * m->out_dim * sizeof *out);
   pthread_t *threads = calloc((size_t)decoders, sizeof *threads);
@@ -189,12 +201,20 @@ typedef struct summary {
   const char *note; /* published_note, or why the numbers are not compared */
 } summary;
 
-static lg_status write_report(const char *path, const lg_eval_model *m, const lg_eval_options *o,
-                              const lg_eval_set *set, const summary *sm, const int *top5,
-                              const lg_eval_result *r, char *err, size_t errn) {
+static lg_status write_report(
+    const char *path,
+    const lg_eval_model *m,
+    const lg_eval_options *o,
+    const lg_eval_set *set,
+    const summary *sm,
+    const int *top5,
+    const lg_eval_result *r,
+    char *err,
+    size_t errn) {
   lg_outfile out;
   int e = lg_outfile_open(&out, path);
-  if (e) return lg_fail(err, errn, LG_ERR_IO, "cannot write report %s: %s", path, strerror(e));
+  if (e)
+    return lg_fail(err, errn, LG_ERR_IO, "cannot write report %s: %s", path, strerror(e));
   FILE *f = out.f;
   fputs("{\n  \"variant\": ", f);
   json_string(f, m->variant);
@@ -202,18 +222,30 @@ static lg_status write_report(const char *path, const lg_eval_model *m, const lg
   json_string(f, m->target);
   fputs(",\n  \"set\": {\"path\": ", f);
   json_string(f, sm->set_path);
-  fprintf(f, ", \"layout\": \"%s\", \"images\": %d, \"classes\": %d, \"skipped\": %d, "
-             "\"imagenet_val_like\": %s},\n",
-          sm->layout, set->n, set->n_classes, set->skipped, sm->val_like ? "true" : "false");
-  fprintf(f, "  \"top1\": %.6g,\n  \"top5\": %.6g,\n  \"correct1\": %d,\n  \"correct5\": %d,\n", r->top1,
-          r->top5, r->correct1, r->correct5);
-  fprintf(f, "  \"seconds\": %.6g,\n  \"images_per_second\": %.6g,\n", r->seconds,
-          r->seconds > 0 ? r->images / r->seconds : 0.0);
-  fprintf(f, "  \"batch\": %d,\n  \"threads\": %d,\n  \"decoders\": %d,\n", m->batch, m->threads,
-          sm->decoders);
+  fprintf(
+      f,
+      ", \"layout\": \"%s\", \"images\": %d, \"classes\": %d, \"skipped\": %d, "
+      "\"imagenet_val_like\": %s},\n",
+      sm->layout,
+      set->n,
+      set->n_classes,
+      set->skipped,
+      sm->val_like ? "true" : "false");
+  fprintf(
+      f,
+      "  \"top1\": %.6g,\n  \"top5\": %.6g,\n  \"correct1\": %d,\n  \"correct5\": %d,\n",
+      r->top1,
+      r->top5,
+      r->correct1,
+      r->correct5);
+  fprintf(
+      f,
+      "  \"seconds\": %.6g,\n  \"images_per_second\": %.6g,\n",
+      r->seconds,
+      r->seconds > 0 ? r->images / r->seconds : 0.0);
+  fprintf(f, "  \"batch\": %d,\n  \"threads\": %d,\n  \"decoders\": %d,\n", m->batch, m->threads, sm->decoders);
   if (m->published_acc1 >= 0)
-    fprintf(f, "  \"published\": {\"acc1\": %.6g, \"acc5\": %.6g},\n", m->published_acc1,
-            m->published_acc5);
+    fprintf(f, "  \"published\": {\"acc1\": %.6g, \"acc5\": %.6g},\n", m->published_acc1, m->published_acc5);
   else
     fputs("  \"published\": null,\n", f);
   fputs("  \"published_note\": ", f);
@@ -239,25 +271,55 @@ static lg_status write_report(const char *path, const lg_eval_model *m, const lg
 
 /* ---- the summary a person reads ----------------------------------------- */
 
-static void print_summary(FILE *out, const lg_eval_model *m, const lg_eval_options *o,
-                          const lg_eval_set *set, const summary *sm, const lg_eval_result *r) {
-  fprintf(out, "eval %s (%s) on %s: %d images in %d classes (%s", m->variant, m->target,
-          sm->set_path, set->n, set->n_classes, sm->layout);
+static void print_summary(
+    FILE *out,
+    const lg_eval_model *m,
+    const lg_eval_options *o,
+    const lg_eval_set *set,
+    const summary *sm,
+    const lg_eval_result *r) {
+  fprintf(
+      out,
+      "eval %s (%s) on %s: %d images in %d classes (%s",
+      m->variant,
+      m->target,
+      sm->set_path,
+      set->n,
+      set->n_classes,
+      sm->layout);
   if (set->skipped)
     fprintf(out, ", %d other files skipped", set->skipped);
   fprintf(out, ")\n");
-  fprintf(out, "top-1 %.2f%% (%d/%d)  top-5 %.2f%% (%d/%d)  %.1f images/s (%.2f s; batch %d, %d threads, %d decoders)\n",
-          r->top1, r->correct1, r->images, r->top5, r->correct5, r->images,
-          r->seconds > 0 ? r->images / r->seconds : 0.0, r->seconds, m->batch, m->threads,
-          sm->decoders);
+  fprintf(
+      out,
+      "top-1 %.2f%% (%d/%d)  top-5 %.2f%% (%d/%d)  %.1f images/s (%.2f s; batch %d, %d threads, %d decoders)\n",
+      r->top1,
+      r->correct1,
+      r->images,
+      r->top5,
+      r->correct5,
+      r->images,
+      r->seconds > 0 ? r->images / r->seconds : 0.0,
+      r->seconds,
+      m->batch,
+      m->threads,
+      sm->decoders);
   if (sm->compared) {
     /* binomial standard error of this sample's accuracy, in points */
     double se1 = 100.0 * sqrt(r->top1 / 100 * (1 - r->top1 / 100) / r->images);
     double se5 = 100.0 * sqrt(r->top5 / 100 * (1 - r->top5 / 100) / r->images);
-    fprintf(out, "published acc@1 %.3f%%, acc@5 %.3f%% (%s): this set %+.2f / %+.2f points "
-                 "(standard error of %d images: %.2f / %.2f)\n",
-            m->published_acc1, m->published_acc5, sm->note, r->top1 - m->published_acc1,
-            r->top5 - m->published_acc5, r->images, se1, se5);
+    fprintf(
+        out,
+        "published acc@1 %.3f%%, acc@5 %.3f%% (%s): this set %+.2f / %+.2f points "
+        "(standard error of %d images: %.2f / %.2f)\n",
+        m->published_acc1,
+        m->published_acc5,
+        sm->note,
+        r->top1 - m->published_acc1,
+        r->top5 - m->published_acc5,
+        r->images,
+        se1,
+        se5);
   } else {
     fprintf(out, "not compared with published accuracy: %s\n", sm->note);
   }
@@ -272,8 +334,13 @@ static int default_decoders(void) {
   return cpus < 1 ? 1 : cpus > MAX_DECODERS ? MAX_DECODERS : (int)cpus;
 }
 
-lg_status lg_eval_run(const lg_eval_model *m, const lg_eval_options *o, FILE *out,
-                      lg_eval_result *r, char *err, size_t errn) {
+lg_status lg_eval_run(
+    const lg_eval_model *m,
+    const lg_eval_options *o,
+    FILE *out,
+    lg_eval_result *r,
+    char *err,
+    size_t errn) {
   memset(r, 0, sizeof *r);
   lg_eval_set set;
   int num_classes = m->out_dim;
@@ -289,8 +356,8 @@ lg_status lg_eval_run(const lg_eval_model *m, const lg_eval_options *o, FILE *ou
   sm.val_like = m->imagenet_1k && set.synset_labels;
   sm.compared = sm.val_like && m->published_acc1 >= 0;
   sm.note = m->published_acc1 < 0 ? m->published_note
-            : !m->imagenet_1k     ? "the model's head is not ImageNet-1k's"
-            : !sm.val_like        ? "the set's classes are not named by ImageNet-1k synsets (n01440764 ...)"
+      : !m->imagenet_1k           ? "the model's head is not ImageNet-1k's"
+      : !sm.val_like              ? "the set's classes are not named by ImageNet-1k synsets (n01440764 ...)"
                                   : m->published_note;
 
   pipeline p = {.m = m, .set = &set};

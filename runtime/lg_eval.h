@@ -27,37 +27,42 @@
 typedef struct lg_eval_model {
   const char *variant, *target;
   int batch, in_chans, out_dim; /* input (batch, in_chans, pre.out_h, pre.out_w) -> (batch, out_dim) */
-  lg_preprocess_cfg pre;        /* the variant's eval transform */
-  const lg_labels *labels;      /* class names and synset keys (may be empty) */
-  int imagenet_1k;              /* 1: the head is ImageNet-1k's 1000 classes */
+  lg_preprocess_cfg pre; /* the variant's eval transform */
+  const lg_labels *labels; /* class names and synset keys (may be empty) */
+  int imagenet_1k; /* 1: the head is ImageNet-1k's 1000 classes */
   double published_acc1, published_acc5; /* percent; < 0 when there are none */
-  const char *published_note;   /* where they come from, or why there are none */
-  int threads;                  /* OpenMP threads the forward uses (for the report) */
+  const char *published_note; /* where they come from, or why there are none */
+  int threads; /* OpenMP threads the forward uses (for the report) */
   /* Runs one batch: in (batch, in_chans, h, w) normalized NCHW -> out (batch, out_dim). */
   int (*forward)(void *ctx, const float *in, float *out);
   void *ctx;
 } lg_eval_model;
 
 typedef struct lg_eval_options {
-  const char *dir;           /* ImageFolder root, or NULL */
-  const char *list;          /* CSV list, or NULL (exactly one of dir, list) */
-  const char *report;        /* JSON report path, or NULL */
+  const char *dir; /* ImageFolder root, or NULL */
+  const char *list; /* CSV list, or NULL (exactly one of dir, list) */
+  const char *report; /* JSON report path, or NULL */
   double min_top1, min_top5; /* gates in percent; < 0 when unset */
-  int decoders;              /* decoding threads; 0 = one per CPU (at most 8) */
-  int progress;              /* 1: progress bar on stderr */
+  int decoders; /* decoding threads; 0 = one per CPU (at most 8) */
+  int progress; /* 1: progress bar on stderr */
 } lg_eval_options;
 
 typedef struct lg_eval_result {
   int images, correct1, correct5;
   double top1, top5, seconds; /* percent, percent, wall time */
-  int passed;                 /* every gate met */
+  int passed; /* every gate met */
 } lg_eval_result;
 
 /* Lists the set, runs the model over it and prints the summary on `out`.
  * A failure (unreadable set or image, report not writable) returns its
  * status with one line in err; missing a gate is not a failure: see
  * result->passed. The report is written whether or not the gates pass. */
-lg_status lg_eval_run(const lg_eval_model *model, const lg_eval_options *opts, FILE *out,
-                      lg_eval_result *result, char *err, size_t errn);
+lg_status lg_eval_run(
+    const lg_eval_model *model,
+    const lg_eval_options *opts,
+    FILE *out,
+    lg_eval_result *result,
+    char *err,
+    size_t errn);
 
 #endif

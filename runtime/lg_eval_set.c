@@ -24,8 +24,7 @@ static int is_image_file(const char *name) {
 
 /* The class a folder name or list label names: an index below num_classes or
  * a synset key of the label set. 1 and *idx, *is_key set when it names one. */
-static int class_of(const char *name, const lg_labels *labels, int num_classes, int *idx,
-                    int *is_key) {
+static int class_of(const char *name, const lg_labels *labels, int num_classes, int *idx, int *is_key) {
   size_t len = strlen(name);
   if (len > 0 && len <= 9 && strspn(name, "0123456789") == len) {
     long v = strtol(name, NULL, 10);
@@ -41,21 +40,28 @@ static int class_of(const char *name, const lg_labels *labels, int num_classes, 
   return 1;
 }
 
-static lg_status unknown_class(const char *what, const char *name, const lg_labels *labels,
-                               int num_classes, char *err, size_t errn) {
+static lg_status unknown_class(
+    const char *what,
+    const char *name,
+    const lg_labels *labels,
+    int num_classes,
+    char *err,
+    size_t errn) {
   int has_keys = labels && labels->n > 0 && labels->key[0][0];
-  return lg_fail(err, errn, LG_ERR_ARG,
-                 "%s: '%s' is not a class of this model: use a class index 0..%d%s", what, name,
-                 num_classes - 1,
-                 has_keys ? " or a synset of its label set (e.g. n01440764)"
-                          : " (its classes have no synset names)");
+  return lg_fail(
+      err,
+      errn,
+      LG_ERR_ARG,
+      "%s: '%s' is not a class of this model: use a class index 0..%d%s",
+      what,
+      name,
+      num_classes - 1,
+      has_keys ? " or a synset of its label set (e.g. n01440764)" : " (its classes have no synset names)");
 }
 
-static lg_status add_image(lg_eval_set *set, const char *path, int label, int is_key,
-                           char *err, size_t errn) {
+static lg_status add_image(lg_eval_set *set, const char *path, int label, int is_key, char *err, size_t errn) {
   if (set->n >= LG_EVAL_MAX_IMAGES)
-    return lg_fail(err, errn, LG_ERR_UNSUPPORTED, "eval set: more than %d images; split it",
-                   LG_EVAL_MAX_IMAGES);
+    return lg_fail(err, errn, LG_ERR_UNSUPPORTED, "eval set: more than %d images; split it", LG_EVAL_MAX_IMAGES);
   if ((set->n & (set->n - 1)) == 0) { /* grow at 0, 1, 2, 4, ... */
     size_t cap = set->n ? 2 * (size_t)set->n : 1;
     char **p = realloc(set->path, cap * sizeof *p);
@@ -74,9 +80,7 @@ static lg_status add_image(lg_eval_set *set, const char *path, int label, int is
   return LG_OK;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void free_names(char **names, int n) {
   for (int i = 0; i < n; i++)
@@ -85,13 +89,17 @@ static void free_names(char **names, int n) {
 }
 
 /* The entries of `dir` but hidden ones, sorted bytewise. */
-static lg_status sorted_entries(const char *dir, char ***out, int *n_out, int *hidden,
-                                char *err, size_t errn) {
+static lg_status sorted_entries(const char *dir, char ***out, int *n_out, int *hidden, char *err, size_t errn) {
   *out = NULL, *n_out = 0;
   DIR *d = opendir(dir);
   if (!d)
-    return lg_fail(err, errn, errno == ENOENT ? LG_ERR_NOT_FOUND : LG_ERR_IO,
-                   "cannot open folder %s: %s", dir, strerror(errno));
+    return lg_fail(
+        err,
+        errn,
+        errno == ENOENT ? LG_ERR_NOT_FOUND : LG_ERR_IO,
+        "cannot open folder %s: %s",
+        dir,
+        strerror(errno));
   char **names = NULL;
   int n = 0, cap = 0;
   struct dirent *e;
@@ -123,12 +131,15 @@ static lg_status sorted_entries(const char *dir, char ***out, int *n_out, int *h
 }
 
 /* n_classes: distinct labels, counted once the set is complete. */
-static lg_status finish(lg_eval_set *set, const char *what, int num_classes, char *err,
-                        size_t errn) {
+static lg_status finish(lg_eval_set *set, const char *what, int num_classes, char *err, size_t errn) {
   if (set->n == 0)
-    return lg_fail(err, errn, LG_ERR_ARG,
-                   "%s holds no images (JPEG, PNG, BMP or PNM files%s)", what,
-                   set->skipped ? "; other files were skipped" : "");
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_ARG,
+        "%s holds no images (JPEG, PNG, BMP or PNM files%s)",
+        what,
+        set->skipped ? "; other files were skipped" : "");
   unsigned char *seen = calloc((size_t)num_classes, 1);
   if (!seen)
     return lg_fail(err, errn, LG_ERR_NOMEM, "eval set: out of memory");
@@ -140,8 +151,13 @@ static lg_status finish(lg_eval_set *set, const char *what, int num_classes, cha
   return LG_OK;
 }
 
-lg_status lg_eval_set_from_dir(const char *dir, const lg_labels *labels, int num_classes,
-                               lg_eval_set *set, char *err, size_t errn) {
+lg_status lg_eval_set_from_dir(
+    const char *dir,
+    const lg_labels *labels,
+    int num_classes,
+    lg_eval_set *set,
+    char *err,
+    size_t errn) {
   memset(set, 0, sizeof *set);
   set->synset_labels = 1;
   char **classes;
@@ -171,8 +187,12 @@ lg_status lg_eval_set_from_dir(const char *dir, const lg_labels *labels, int num
       if (snprintf(file, sizeof file, "%s/%s", path, files[f]) >= (int)sizeof file) {
         st = lg_fail(err, errn, LG_ERR_ARG, "%s/%s: path too long", path, files[f]);
       } else if (stat(file, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        st = lg_fail(err, errn, LG_ERR_ARG,
-                     "%s is a folder; class folders hold image files only (ImageFolder layout)", file);
+        st = lg_fail(
+            err,
+            errn,
+            LG_ERR_ARG,
+            "%s is a folder; class folders hold image files only (ImageFolder layout)",
+            file);
       } else if (!is_image_file(files[f])) {
         set->skipped++;
       } else {
@@ -193,8 +213,13 @@ lg_status lg_eval_set_from_dir(const char *dir, const lg_labels *labels, int num
 static lg_status read_text(const char *path, char **out, char *err, size_t errn) {
   FILE *f = fopen(path, "rb");
   if (!f)
-    return lg_fail(err, errn, errno == ENOENT ? LG_ERR_NOT_FOUND : LG_ERR_IO,
-                   "cannot open list %s: %s", path, strerror(errno));
+    return lg_fail(
+        err,
+        errn,
+        errno == ENOENT ? LG_ERR_NOT_FOUND : LG_ERR_IO,
+        "cannot open list %s: %s",
+        path,
+        strerror(errno));
   long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
   char *text = size >= 0 && size <= MAX_LIST_BYTES ? malloc((size_t)size + 1) : NULL;
   int ok = text && fseek(f, 0, SEEK_SET) == 0 && fread(text, 1, (size_t)size, f) == (size_t)size;
@@ -202,8 +227,7 @@ static lg_status read_text(const char *path, char **out, char *err, size_t errn)
   if (!ok) {
     free(text);
     if (size > MAX_LIST_BYTES)
-      return lg_fail(err, errn, LG_ERR_UNSUPPORTED, "list %s is larger than %ld MiB", path,
-                     MAX_LIST_BYTES >> 20);
+      return lg_fail(err, errn, LG_ERR_UNSUPPORTED, "list %s is larger than %ld MiB", path, MAX_LIST_BYTES >> 20);
     return lg_fail(err, errn, LG_ERR_IO, "cannot read list %s", path);
   }
   text[size] = '\0';
@@ -211,8 +235,13 @@ static lg_status read_text(const char *path, char **out, char *err, size_t errn)
   return LG_OK;
 }
 
-lg_status lg_eval_set_from_list(const char *csv, const lg_labels *labels, int num_classes,
-                                lg_eval_set *set, char *err, size_t errn) {
+lg_status lg_eval_set_from_list(
+    const char *csv,
+    const lg_labels *labels,
+    int num_classes,
+    lg_eval_set *set,
+    char *err,
+    size_t errn) {
   memset(set, 0, sizeof *set);
   set->synset_labels = 1;
   char *text = NULL;
@@ -250,13 +279,12 @@ lg_status lg_eval_set_from_list(const char *csv, const lg_labels *labels, int nu
       }
     }
     if (!comma || !line[0]) {
-      st = lg_fail(err, errn, LG_ERR_ARG, "%s line %d: expected 'path,label', got '%s'", csv,
-                   line_no, line);
+      st = lg_fail(err, errn, LG_ERR_ARG, "%s line %d: expected 'path,label', got '%s'", csv, line_no, line);
       break;
     }
     char path[8192];
-    if (snprintf(path, sizeof path, "%.*s%s%s", line[0] == '/' ? 0 : base_len, base,
-                 line[0] == '/' ? "" : "/", line) >= (int)sizeof path)
+    if (snprintf(path, sizeof path, "%.*s%s%s", line[0] == '/' ? 0 : base_len, base, line[0] == '/' ? "" : "/", line) >=
+        (int)sizeof path)
       st = lg_fail(err, errn, LG_ERR_ARG, "%s line %d: path too long", csv, line_no);
     else
       st = add_image(set, path, label, is_key, err, errn);

@@ -25,20 +25,30 @@
 #define LG_EVAL_MAX_IMAGES (1 << 24)
 
 typedef struct lg_eval_set {
-  int n;             /* images */
-  char **path;       /* path[i]: the image file (owned) */
-  int *label;        /* label[i]: its class index */
-  int n_classes;     /* distinct classes among the labels */
+  int n; /* images */
+  char **path; /* path[i]: the image file (owned) */
+  int *label; /* label[i]: its class index */
+  int n_classes; /* distinct classes among the labels */
   int synset_labels; /* 1: every class was named by its synset key */
-  int skipped;       /* ImageFolder files skipped (not a decodable type, hidden) */
+  int skipped; /* ImageFolder files skipped (not a decodable type, hidden) */
 } lg_eval_set;
 
 /* labels: the model's label set (keys name synset folders; may be empty);
  * num_classes: the model's head width, the bound for index labels. */
-lg_status lg_eval_set_from_dir(const char *dir, const lg_labels *labels, int num_classes,
-                               lg_eval_set *set, char *err, size_t errn);
-lg_status lg_eval_set_from_list(const char *csv, const lg_labels *labels, int num_classes,
-                                lg_eval_set *set, char *err, size_t errn);
+lg_status lg_eval_set_from_dir(
+    const char *dir,
+    const lg_labels *labels,
+    int num_classes,
+    lg_eval_set *set,
+    char *err,
+    size_t errn);
+lg_status lg_eval_set_from_list(
+    const char *csv,
+    const lg_labels *labels,
+    int num_classes,
+    lg_eval_set *set,
+    char *err,
+    size_t errn);
 void lg_eval_set_free(lg_eval_set *set);
 
 #endif

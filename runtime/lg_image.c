@@ -21,21 +21,38 @@
 
 static lg_status check_size(uint64_t w, uint64_t h, const char *name, char *err, size_t errn) {
   if (w == 0 || h == 0)
-    return lg_fail(err, errn, LG_ERR_FORMAT, "image '%s' has an empty size %llux%llu", name,
-                   (unsigned long long)w, (unsigned long long)h);
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_FORMAT,
+        "image '%s' has an empty size %llux%llu",
+        name,
+        (unsigned long long)w,
+        (unsigned long long)h);
   if (w > LG_IMAGE_MAX_PIXELS || h > LG_IMAGE_MAX_PIXELS || w * h > LG_IMAGE_MAX_PIXELS)
-    return lg_fail(err, errn, LG_ERR_UNSUPPORTED,
-                   "image '%s' is %llux%llu, more than the %d pixels lucidgen decodes; scale it down first",
-                   name, (unsigned long long)w, (unsigned long long)h, LG_IMAGE_MAX_PIXELS);
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_UNSUPPORTED,
+        "image '%s' is %llux%llu, more than the %d pixels lucidgen decodes; scale it down first",
+        name,
+        (unsigned long long)w,
+        (unsigned long long)h,
+        LG_IMAGE_MAX_PIXELS);
   return LG_OK;
 }
 
-static lg_status alloc_pixels(lg_image *img, uint64_t w, uint64_t h, const char *name, char *err,
-                              size_t errn) {
+static lg_status alloc_pixels(lg_image *img, uint64_t w, uint64_t h, const char *name, char *err, size_t errn) {
   img->rgb = malloc((size_t)w * (size_t)h * 3);
   if (!img->rgb)
-    return lg_fail(err, errn, LG_ERR_NOMEM, "out of memory decoding image '%s' (%llux%llu)", name,
-                   (unsigned long long)w, (unsigned long long)h);
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_NOMEM,
+        "out of memory decoding image '%s' (%llux%llu)",
+        name,
+        (unsigned long long)w,
+        (unsigned long long)h);
   img->w = (int)w;
   img->h = (int)h;
   return LG_OK;
@@ -62,7 +79,8 @@ static void jpeg_stop(j_common_ptr cinfo, const char *reason) {
 /* Warnings (corrupt data the decoder can skip) are quiet, as in PIL; a file
  * that ends early is an error, like PIL's "image file is truncated". */
 static void jpeg_warning(j_common_ptr cinfo, int level) {
-  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) ((jpeg_errors *)cinfo->err)->truncated = 1;
+  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)
+    ((jpeg_errors *)cinfo->err)->truncated = 1;
 }
 
 /* A progressive file can hold thousands of tiny scans, each a full pass over
@@ -81,8 +99,13 @@ static unsigned char cmyk_channel(unsigned c, unsigned k) {
   return (unsigned char)(nk - (((t >> 8) + t) >> 8));
 }
 
-static lg_status decode_jpeg(const unsigned char *data, size_t len, const char *name, lg_image *img,
-                             char *err, size_t errn) {
+static lg_status decode_jpeg(
+    const unsigned char *data,
+    size_t len,
+    const char *name,
+    lg_image *img,
+    char *err,
+    size_t errn) {
   struct jpeg_decompress_struct cinfo;
   struct jpeg_progress_mgr progress = {.progress_monitor = jpeg_scan_limit};
   jpeg_errors jerr = {.truncated = 0, .reason = NULL};
@@ -94,12 +117,15 @@ static lg_status decode_jpeg(const unsigned char *data, size_t len, const char *
   jerr.mgr.emit_message = jpeg_warning;
   if (setjmp(jerr.jump)) {
     char why[JMSG_LENGTH_MAX];
-    if (jerr.reason) snprintf(why, sizeof why, "%s", jerr.reason);
-    else cinfo.err->format_message((j_common_ptr)&cinfo, why);
+    if (jerr.reason)
+      snprintf(why, sizeof why, "%s", jerr.reason);
+    else
+      cinfo.err->format_message((j_common_ptr)&cinfo, why);
     jpeg_destroy_decompress(&cinfo);
     free(row);
     lg_image_free(img);
-    if (st != LG_OK) return st;
+    if (st != LG_OK)
+      return st;
     return lg_fail(err, errn, LG_ERR_FORMAT, "cannot decode image '%s': JPEG: %s", name, why);
   }
   jpeg_create_decompress(&cinfo);
@@ -136,11 +162,13 @@ static lg_status decode_jpeg(const unsigned char *data, size_t len, const char *
         memcpy(out, p, 3);
       } else { /* CMYK; Adobe files store it inverted, which PIL reads as "CMYK;I" */
         unsigned inv = cinfo.saw_Adobe_marker ? 255 : 0, k = p[3] ^ inv;
-        for (int c = 0; c < 3; c++) out[c] = cmyk_channel(p[c] ^ inv, k);
+        for (int c = 0; c < 3; c++)
+          out[c] = cmyk_channel(p[c] ^ inv, k);
       }
     }
   }
-  if (jerr.truncated) jpeg_stop((j_common_ptr)&cinfo, "the file is truncated");
+  if (jerr.truncated)
+    jpeg_stop((j_common_ptr)&cinfo, "the file is truncated");
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
   free(row);
@@ -157,7 +185,8 @@ typedef struct {
 
 static void png_read_memory(png_structp png, png_bytep out, size_t n) {
   png_source *src = png_get_io_ptr(png);
-  if (n > src->len - src->pos) png_error(png, "the file is truncated");
+  if (n > src->len - src->pos)
+    png_error(png, "the file is truncated");
   memcpy(out, src->data + src->pos, n);
   src->pos += n;
 }
@@ -173,15 +202,21 @@ static void png_quiet(png_structp png, png_const_charp msg) { (void)png, (void)m
 /* PIL's convert('RGB') of every PNG mode: palette looked up, grey
  * replicated, alpha and tRNS dropped, 16-bit samples keep their high byte,
  * gAMA/iCCP ignored. */
-static lg_status decode_png(const unsigned char *data, size_t len, const char *name, lg_image *img,
-                            char *err, size_t errn) {
+static lg_status decode_png(
+    const unsigned char *data,
+    size_t len,
+    const char *name,
+    lg_image *img,
+    char *err,
+    size_t errn) {
   /* IHDR is the first chunk: refuse a bomb on its declared size alone. */
   if (len >= 24 && memcmp(data + 12, "IHDR", 4) == 0) {
     const unsigned char *d = data + 16;
     uint64_t w = (uint64_t)d[0] << 24 | d[1] << 16 | d[2] << 8 | d[3];
     uint64_t h = (uint64_t)d[4] << 24 | d[5] << 16 | d[6] << 8 | d[7];
     lg_status size_ok = check_size(w, h, name, err, errn);
-    if (size_ok != LG_OK) return size_ok;
+    if (size_ok != LG_OK)
+      return size_ok;
   }
   png_source src = {data, len, 0, ""};
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_fail, png_quiet);
@@ -196,18 +231,21 @@ static lg_status decode_png(const unsigned char *data, size_t len, const char *n
     png_destroy_read_struct(&png, &info, NULL);
     free(rows);
     lg_image_free(img);
-    if (st != LG_OK) return st;
+    if (st != LG_OK)
+      return st;
     return lg_fail(err, errn, LG_ERR_FORMAT, "cannot decode image '%s': PNG: %s", name, src.why);
   }
   png_set_read_fn(png, &src, png_read_memory);
   png_set_user_limits(png, LG_IMAGE_MAX_PIXELS, LG_IMAGE_MAX_PIXELS);
   png_read_info(png, info);
   png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
-  if ((st = check_size(w, h, name, err, errn)) != LG_OK) png_longjmp(png, 1);
+  if ((st = check_size(w, h, name, err, errn)) != LG_OK)
+    png_longjmp(png, 1);
   int type = png_get_color_type(png, info);
   png_set_strip_16(png);
   png_set_packing(png);
-  if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+  if (type == PNG_COLOR_TYPE_PALETTE)
+    png_set_palette_to_rgb(png);
   if (type == PNG_COLOR_TYPE_GRAY || type == PNG_COLOR_TYPE_GRAY_ALPHA) {
     png_set_expand_gray_1_2_4_to_8(png);
     png_set_gray_to_rgb(png);
@@ -219,12 +257,14 @@ static lg_status decode_png(const unsigned char *data, size_t len, const char *n
     snprintf(src.why, sizeof src.why, "unexpected layout after conversion to RGB");
     png_longjmp(png, 1);
   }
-  if ((st = alloc_pixels(img, w, h, name, err, errn)) != LG_OK) png_longjmp(png, 1);
+  if ((st = alloc_pixels(img, w, h, name, err, errn)) != LG_OK)
+    png_longjmp(png, 1);
   if (!(rows = malloc(sizeof *rows * h))) {
     st = lg_fail(err, errn, LG_ERR_NOMEM, "out of memory decoding image '%s'", name);
     png_longjmp(png, 1);
   }
-  for (png_uint_32 y = 0; y < h; y++) rows[y] = img->rgb + (size_t)y * w * 3;
+  for (png_uint_32 y = 0; y < h; y++)
+    rows[y] = img->rgb + (size_t)y * w * 3;
   png_read_image(png, rows);
   png_destroy_read_struct(&png, &info, NULL);
   free(rows);
@@ -237,7 +277,8 @@ static lg_status decode_png(const unsigned char *data, size_t len, const char *n
 static int pnm_number(const unsigned char *p, size_t len, size_t *pos, uint64_t *out) {
   while (*pos < len) {
     if (p[*pos] == '#') {
-      while (*pos < len && p[*pos] != '\n') (*pos)++;
+      while (*pos < len && p[*pos] != '\n')
+        (*pos)++;
     } else if (p[*pos] == ' ' || p[*pos] == '\t' || p[*pos] == '\n' || p[*pos] == '\r') {
       (*pos)++;
     } else {
@@ -246,46 +287,66 @@ static int pnm_number(const unsigned char *p, size_t len, size_t *pos, uint64_t 
   }
   uint64_t v = 0;
   size_t start = *pos;
-  while (*pos < len && p[*pos] >= '0' && p[*pos] <= '9' && *pos - start < 10) v = v * 10 + (p[(*pos)++] - '0');
+  while (*pos < len && p[*pos] >= '0' && p[*pos] <= '9' && *pos - start < 10)
+    v = v * 10 + (p[(*pos)++] - '0');
   *out = v;
   return *pos > start && *pos < len;
 }
 
-static lg_status decode_pnm(const unsigned char *data, size_t len, const char *name, lg_image *img,
-                            char *err, size_t errn) {
+static lg_status decode_pnm(
+    const unsigned char *data,
+    size_t len,
+    const char *name,
+    lg_image *img,
+    char *err,
+    size_t errn) {
   uint64_t w, h, maxval;
   size_t pos = 2;
   int comps = data[1] == '6' ? 3 : 1;
-  if (!pnm_number(data, len, &pos, &w) || !pnm_number(data, len, &pos, &h) ||
-      !pnm_number(data, len, &pos, &maxval) || !(data[pos] == ' ' || data[pos] == '\t' || data[pos] == '\n' ||
-                                                 data[pos] == '\r'))
+  if (!pnm_number(data, len, &pos, &w) || !pnm_number(data, len, &pos, &h) || !pnm_number(data, len, &pos, &maxval) ||
+      !(data[pos] == ' ' || data[pos] == '\t' || data[pos] == '\n' || data[pos] == '\r'))
     return lg_fail(err, errn, LG_ERR_FORMAT, "cannot decode image '%s': PNM: bad header", name);
   pos++; /* the one whitespace byte before the samples */
   lg_status st = check_size(w, h, name, err, errn);
-  if (st != LG_OK) return st;
+  if (st != LG_OK)
+    return st;
   if (maxval != 255)
-    return lg_fail(err, errn, LG_ERR_UNSUPPORTED,
-                   "cannot decode image '%s': PNM with maxval %llu (only 255 is read); convert it to PNG", name,
-                   (unsigned long long)maxval);
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_UNSUPPORTED,
+        "cannot decode image '%s': PNM with maxval %llu (only 255 is read); convert it to PNG",
+        name,
+        (unsigned long long)maxval);
   if ((len - pos) / (uint64_t)comps / w < h)
     return lg_fail(err, errn, LG_ERR_FORMAT, "cannot decode image '%s': PNM: the file is truncated", name);
-  if ((st = alloc_pixels(img, w, h, name, err, errn)) != LG_OK) return st;
+  if ((st = alloc_pixels(img, w, h, name, err, errn)) != LG_OK)
+    return st;
   const unsigned char *p = data + pos;
   for (size_t i = 0, n = (size_t)w * (size_t)h; i < n; i++, p += comps)
-    for (int c = 0; c < 3; c++) img->rgb[3 * i + c] = p[comps == 3 ? c : 0];
+    for (int c = 0; c < 3; c++)
+      img->rgb[3 * i + c] = p[comps == 3 ? c : 0];
   return LG_OK;
 }
 
 /* ---- entry points ------------------------------------------------------------- */
 
-lg_status lg_image_decode(const unsigned char *data, size_t len, const char *name, lg_image *img, char *err,
-                          size_t errn) {
+lg_status lg_image_decode(
+    const unsigned char *data,
+    size_t len,
+    const char *name,
+    lg_image *img,
+    char *err,
+    size_t errn) {
   memset(img, 0, sizeof *img);
-  if (!name) name = "<memory>";
-  if (!data || len == 0) return lg_fail(err, errn, LG_ERR_FORMAT, "image '%s' is empty", name);
+  if (!name)
+    name = "<memory>";
+  if (!data || len == 0)
+    return lg_fail(err, errn, LG_ERR_FORMAT, "image '%s' is empty", name);
   if (len >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
     return decode_jpeg(data, len, name, img, err, errn);
-  if (len >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0) return decode_png(data, len, name, img, err, errn);
+  if (len >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0)
+    return decode_png(data, len, name, img, err, errn);
   if (len >= 3 && data[0] == 'P' && (data[1] == '5' || data[1] == '6'))
     return decode_pnm(data, len, name, img, err, errn);
   return lg_fail(err, errn, LG_ERR_FORMAT, "cannot decode image '%s': not a JPEG, PNG or PNM file " SUPPORTED, name);
@@ -293,11 +354,17 @@ lg_status lg_image_decode(const unsigned char *data, size_t len, const char *nam
 
 lg_status lg_image_load(const char *path, lg_image *img, char *err, size_t errn) {
   memset(img, 0, sizeof *img);
-  if (!path) return lg_fail(err, errn, LG_ERR_ARG, "no image path given");
+  if (!path)
+    return lg_fail(err, errn, LG_ERR_ARG, "no image path given");
   FILE *f = fopen(path, "rb");
   if (!f)
-    return lg_fail(err, errn, errno == ENOENT ? LG_ERR_NOT_FOUND : LG_ERR_IO, "cannot open image '%s': %s", path,
-                   strerror(errno));
+    return lg_fail(
+        err,
+        errn,
+        errno == ENOENT ? LG_ERR_NOT_FOUND : LG_ERR_IO,
+        "cannot open image '%s': %s",
+        path,
+        strerror(errno));
   /* Read whole (at most LG_IMAGE_MAX_FILE_BYTES): the decoders then see
    * one bounded buffer, whatever the path is (a pipe, /dev/zero). */
   size_t cap = 1 << 16, len = 0;
@@ -311,10 +378,16 @@ lg_status lg_image_load(const char *path, lg_image *img, char *err, size_t errn)
     }
     buf = grown;
     len += fread(buf + len, 1, cap - len, f);
-    if (len < cap) break;
+    if (len < cap)
+      break;
     if (cap > LG_IMAGE_MAX_FILE_BYTES) {
-      st = lg_fail(err, errn, LG_ERR_UNSUPPORTED, "image '%s' is larger than the %d bytes lucidgen reads", path,
-                   LG_IMAGE_MAX_FILE_BYTES);
+      st = lg_fail(
+          err,
+          errn,
+          LG_ERR_UNSUPPORTED,
+          "image '%s' is larger than the %d bytes lucidgen reads",
+          path,
+          LG_IMAGE_MAX_FILE_BYTES);
       break;
     }
     cap *= 2;
@@ -322,7 +395,8 @@ lg_status lg_image_load(const char *path, lg_image *img, char *err, size_t errn)
   if (st == LG_OK && ferror(f))
     st = lg_fail(err, errn, LG_ERR_IO, "cannot read image '%s': %s", path, strerror(errno));
   fclose(f);
-  if (st == LG_OK) st = lg_image_decode(buf, len, path, img, err, errn);
+  if (st == LG_OK)
+    st = lg_image_decode(buf, len, path, img, err, errn);
   free(buf);
   return st;
 }
@@ -337,7 +411,8 @@ void lg_image_to_grey(lg_image *img) {
 }
 
 void lg_image_free(lg_image *img) {
-  if (!img) return;
+  if (!img)
+    return;
   free(img->rgb);
   img->rgb = NULL;
   img->w = img->h = 0;

@@ -44,8 +44,13 @@ typedef struct lg_image {
 lg_status lg_image_load(const char *path, lg_image *img, char *err, size_t errn);
 
 /* Decode an in-memory file; `name` is only used in error messages. */
-lg_status lg_image_decode(const unsigned char *data, size_t len, const char *name,
-                          lg_image *img, char *err, size_t errn);
+lg_status lg_image_decode(
+    const unsigned char *data,
+    size_t len,
+    const char *name,
+    lg_image *img,
+    char *err,
+    size_t errn);
 
 /* Replace every pixel by its luma, replicated into R=G=B, with PIL's
  * `convert('L')` arithmetic (ITU-R 601-2, 16-bit fixed point):

@@ -18,9 +18,9 @@ typedef struct lg_json_parser {
   size_t len, pos;
   char *err;
   size_t errn;
-  int building;   /* 0: pass 1, 1: pass 2 */
+  int building; /* 0: pass 1, 1: pass 2 */
   size_t n_nodes; /* pass 1: values seen */
-  size_t n_str;   /* pass 1: decoded string bytes incl. terminators */
+  size_t n_str; /* pass 1: decoded string bytes incl. terminators */
   size_t *counts; /* children per container, in pre-order */
   size_t n_counts, cap_counts;
   size_t count_i; /* pass 2: next entry of counts */
@@ -34,21 +34,21 @@ static lg_status json_fail_at(lg_json_parser *p, size_t at, const char *what) {
   return lg_fail(p->err, p->errn, LG_ERR_FORMAT, "%s at byte %zu", what, at);
 }
 
-static lg_status json_fail(lg_json_parser *p, const char *what) {
-  return json_fail_at(p, p->pos, what);
-}
+static lg_status json_fail(lg_json_parser *p, const char *what) { return json_fail_at(p, p->pos, what); }
 
 static void skip_ws(lg_json_parser *p) {
   while (p->pos < p->len) {
     unsigned char c = p->s[p->pos];
-    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+      break;
     p->pos++;
   }
 }
 
 /* Appends decoded bytes to the current string (pass 2) or counts them. */
 static void emit(lg_json_parser *p, const void *bytes, size_t n) {
-  if (p->building) memcpy(p->strbuf + p->str_used, bytes, n);
+  if (p->building)
+    memcpy(p->strbuf + p->str_used, bytes, n);
   p->str_used += n;
 }
 
@@ -56,10 +56,14 @@ static int hex4(const unsigned char *s, unsigned *out) {
   unsigned v = 0;
   for (int i = 0; i < 4; i++) {
     unsigned c = s[i], d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return 0;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return 0;
     v = v << 4 | d;
   }
   *out = v;
@@ -97,20 +101,29 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail) {
   unsigned char c = s[0];
   size_t n;
   unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2;
   else if (c >= 0xE0 && c <= 0xEF) {
     n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
+    if (c == 0xE0)
+      lo = 0xA0;
+    if (c == 0xED)
+      hi = 0x9F;
   } else if (c >= 0xF0 && c <= 0xF4) {
     n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else return 0;
-  if (avail < n) return 0;
-  if (s[1] < lo || s[1] > hi) return 0;
+    if (c == 0xF0)
+      lo = 0x90;
+    if (c == 0xF4)
+      hi = 0x8F;
+  } else
+    return 0;
+  if (avail < n)
+    return 0;
+  if (s[1] < lo || s[1] > hi)
+    return 0;
   for (size_t i = 2; i < n; i++)
-    if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    if (s[i] < 0x80 || s[i] > 0xBF)
+      return 0;
   return n;
 }
 
@@ -120,13 +133,15 @@ static lg_status parse_string(lg_json_parser *p, const char **out, size_t *out_l
   size_t start = p->pos++;
   size_t begin = p->str_used;
   for (;;) {
-    if (p->pos >= p->len) return json_fail_at(p, start, "unterminated string starting");
+    if (p->pos >= p->len)
+      return json_fail_at(p, start, "unterminated string starting");
     unsigned char c = p->s[p->pos];
     if (c == '"') {
       p->pos++;
       break;
     }
-    if (c < 0x20) return json_fail(p, "unescaped control character in string");
+    if (c < 0x20)
+      return json_fail(p, "unescaped control character in string");
     if (c < 0x80 && c != '\\') {
       emit(p, &c, 1);
       p->pos++;
@@ -134,26 +149,46 @@ static lg_status parse_string(lg_json_parser *p, const char **out, size_t *out_l
     }
     if (c >= 0x80) {
       size_t n = utf8_seq_len(p->s + p->pos, p->len - p->pos);
-      if (n == 0) return json_fail(p, "invalid UTF-8 in string");
+      if (n == 0)
+        return json_fail(p, "invalid UTF-8 in string");
       emit(p, p->s + p->pos, n);
       p->pos += n;
       continue;
     }
     /* backslash escape */
-    if (p->pos + 1 >= p->len) return json_fail(p, "unterminated escape in string");
+    if (p->pos + 1 >= p->len)
+      return json_fail(p, "unterminated escape in string");
     unsigned char e = p->s[p->pos + 1];
     const char *simple = NULL;
     switch (e) {
-    case '"': simple = "\""; break;
-    case '\\': simple = "\\"; break;
-    case '/': simple = "/"; break;
-    case 'b': simple = "\b"; break;
-    case 'f': simple = "\f"; break;
-    case 'n': simple = "\n"; break;
-    case 'r': simple = "\r"; break;
-    case 't': simple = "\t"; break;
-    case 'u': break;
-    default: return json_fail(p, "invalid escape in string");
+    case '"':
+      simple = "\"";
+      break;
+    case '\\':
+      simple = "\\";
+      break;
+    case '/':
+      simple = "/";
+      break;
+    case 'b':
+      simple = "\b";
+      break;
+    case 'f':
+      simple = "\f";
+      break;
+    case 'n':
+      simple = "\n";
+      break;
+    case 'r':
+      simple = "\r";
+      break;
+    case 't':
+      simple = "\t";
+      break;
+    case 'u':
+      break;
+    default:
+      return json_fail(p, "invalid escape in string");
     }
     if (simple) {
       emit(p, simple, 1);
@@ -163,12 +198,12 @@ static lg_status parse_string(lg_json_parser *p, const char **out, size_t *out_l
     unsigned cp, lo;
     if (p->len - p->pos < 6 || !hex4(p->s + p->pos + 2, &cp))
       return json_fail(p, "\\u escape needs 4 hex digits");
-    if (cp >= 0xDC00 && cp <= 0xDFFF) return json_fail(p, "unpaired low surrogate in \\u escape");
+    if (cp >= 0xDC00 && cp <= 0xDFFF)
+      return json_fail(p, "unpaired low surrogate in \\u escape");
     if (cp >= 0xD800 && cp <= 0xDBFF) {
       /* UTF-16 pair: \uD83D\uDE00 is one code point above U+FFFF */
       const unsigned char *q = p->s + p->pos + 6;
-      if (p->len - p->pos < 12 || q[0] != '\\' || q[1] != 'u' || !hex4(q + 2, &lo) || lo < 0xDC00 ||
-          lo > 0xDFFF)
+      if (p->len - p->pos < 12 || q[0] != '\\' || q[1] != 'u' || !hex4(q + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
         return json_fail(p, "high surrogate in \\u escape not followed by a low surrogate");
       cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
       p->pos += 6;
@@ -191,18 +226,21 @@ static lg_status number_to_double(lg_json_parser *p, size_t start, size_t end, d
   char small[64];
   size_t n = end - start;
   char *buf = n < sizeof small ? small : malloc(n + 1);
-  if (!buf) return lg_fail(p->err, p->errn, LG_ERR_NOMEM, "out of memory parsing JSON");
+  if (!buf)
+    return lg_fail(p->err, p->errn, LG_ERR_NOMEM, "out of memory parsing JSON");
   memcpy(buf, p->s + start, n);
   buf[n] = '\0';
   const char *radix = localeconv()->decimal_point;
   if (radix && radix[0] && radix[0] != '.' && !radix[1]) {
     char *dot = strchr(buf, '.');
-    if (dot) *dot = radix[0];
+    if (dot)
+      *dot = radix[0];
   }
   errno = 0;
   *out = strtod(buf, NULL);
   int overflow = errno == ERANGE && isinf(*out);
-  if (buf != small) free(buf);
+  if (buf != small)
+    free(buf);
   return overflow ? json_fail_at(p, start, "number out of double range") : LG_OK;
 }
 
@@ -215,34 +253,43 @@ static lg_status parse_number(lg_json_parser *p, lg_json *node) {
     neg = 1;
     i++;
   }
-  if (i >= n || s[i] < '0' || s[i] > '9') return json_fail_at(p, i, "expected a digit");
+  if (i >= n || s[i] < '0' || s[i] > '9')
+    return json_fail_at(p, i, "expected a digit");
   size_t int_begin = i;
   if (s[i] == '0') {
     i++;
-    if (i < n && s[i] >= '0' && s[i] <= '9') return json_fail_at(p, i, "leading zero in number");
+    if (i < n && s[i] >= '0' && s[i] <= '9')
+      return json_fail_at(p, i, "leading zero in number");
   } else {
-    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+      i++;
   }
   size_t int_end = i;
   if (i < n && s[i] == '.') {
     integral = 0;
     i++;
-    if (i >= n || s[i] < '0' || s[i] > '9') return json_fail_at(p, i, "expected a digit after '.'");
-    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    if (i >= n || s[i] < '0' || s[i] > '9')
+      return json_fail_at(p, i, "expected a digit after '.'");
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+      i++;
   }
   if (i < n && (s[i] == 'e' || s[i] == 'E')) {
     integral = 0;
     i++;
-    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+      i++;
     if (i >= n || s[i] < '0' || s[i] > '9')
       return json_fail_at(p, i, "expected a digit in exponent");
-    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+      i++;
   }
   double d = 0.0;
   lg_status st = number_to_double(p, start, i, &d);
-  if (st != LG_OK) return st;
+  if (st != LG_OK)
+    return st;
   p->pos = i;
-  if (!p->building) return LG_OK;
+  if (!p->building)
+    return LG_OK;
 
   node->type = LG_JSON_NUMBER;
   node->number = d;
@@ -285,7 +332,8 @@ static lg_status push_count(lg_json_parser *p, size_t *slot) {
   if (p->n_counts == p->cap_counts) {
     size_t cap = p->cap_counts ? p->cap_counts * 2 : 64;
     size_t *c = realloc(p->counts, cap * sizeof *c);
-    if (!c) return lg_fail(p->err, p->errn, LG_ERR_NOMEM, "out of memory parsing JSON");
+    if (!c)
+      return lg_fail(p->err, p->errn, LG_ERR_NOMEM, "out of memory parsing JSON");
     p->counts = c;
     p->cap_counts = cap;
   }
@@ -302,7 +350,8 @@ static lg_status parse_container(lg_json_parser *p, lg_json *node, int depth, in
   lg_status s;
   size_t slot = 0, count = 0;
   lg_json *items = NULL;
-  if (depth >= LG_JSON_MAX_DEPTH) return json_fail(p, "nesting deeper than 64 levels");
+  if (depth >= LG_JSON_MAX_DEPTH)
+    return json_fail(p, "nesting deeper than 64 levels");
   p->pos++;
   if (p->building) {
     size_t n = p->counts[p->count_i++];
@@ -325,13 +374,17 @@ static lg_status parse_container(lg_json_parser *p, lg_json *node, int depth, in
     size_t key_len = 0;
     if (is_object) {
       skip_ws(p);
-      if (p->pos >= p->len || p->s[p->pos] != '"') return json_fail(p, "expected a string key");
-      if ((s = parse_string(p, &key, &key_len)) != LG_OK) return s;
+      if (p->pos >= p->len || p->s[p->pos] != '"')
+        return json_fail(p, "expected a string key");
+      if ((s = parse_string(p, &key, &key_len)) != LG_OK)
+        return s;
       skip_ws(p);
-      if (p->pos >= p->len || p->s[p->pos] != ':') return json_fail(p, "expected ':' after key");
+      if (p->pos >= p->len || p->s[p->pos] != ':')
+        return json_fail(p, "expected ':' after key");
       p->pos++;
     }
-    if ((s = parse_value(p, child, depth + 1)) != LG_OK) return s;
+    if ((s = parse_value(p, child, depth + 1)) != LG_OK)
+      return s;
     if (child) {
       child->key = key;
       child->key_len = key_len;
@@ -346,10 +399,10 @@ static lg_status parse_container(lg_json_parser *p, lg_json *node, int depth, in
       p->pos++;
       break;
     }
-    return json_fail(p,
-                     is_object ? "expected ',' or '}' in object" : "expected ',' or ']' in array");
+    return json_fail(p, is_object ? "expected ',' or '}' in object" : "expected ',' or ']' in array");
   }
-  if (!p->building) p->counts[slot] = count;
+  if (!p->building)
+    p->counts[slot] = count;
   return LG_OK;
 }
 
@@ -357,13 +410,16 @@ static lg_status parse_container(lg_json_parser *p, lg_json *node, int depth, in
 static lg_status parse_value(lg_json_parser *p, lg_json *node, int depth) {
   skip_ws(p);
   if (!p->building && ++p->n_nodes > LG_JSON_MAX_NODES)
-    return lg_fail(p->err, p->errn, LG_ERR_FORMAT, "more than %zu JSON values at byte %zu",
-                   LG_JSON_MAX_NODES, p->pos);
-  if (node) memset(node, 0, sizeof *node);
-  if (p->pos >= p->len) return json_fail(p, "unexpected end of input");
+    return lg_fail(p->err, p->errn, LG_ERR_FORMAT, "more than %zu JSON values at byte %zu", LG_JSON_MAX_NODES, p->pos);
+  if (node)
+    memset(node, 0, sizeof *node);
+  if (p->pos >= p->len)
+    return json_fail(p, "unexpected end of input");
   switch (p->s[p->pos]) {
-  case '{': return parse_container(p, node, depth, 1);
-  case '[': return parse_container(p, node, depth, 0);
+  case '{':
+    return parse_container(p, node, depth, 1);
+  case '[':
+    return parse_container(p, node, depth, 0);
   case '"': {
     const char *str = NULL;
     size_t n = 0;
@@ -385,7 +441,8 @@ static lg_status parse_value(lg_json_parser *p, lg_json *node, int depth) {
     return v ? parse_literal(p, "true", 4) : parse_literal(p, "false", 5);
   }
   case 'n':
-    if (node) node->type = LG_JSON_NULL;
+    if (node)
+      node->type = LG_JSON_NULL;
     return parse_literal(p, "null", 4);
   default:
     if (p->s[p->pos] == '-' || (p->s[p->pos] >= '0' && p->s[p->pos] <= '9'))
@@ -399,14 +456,16 @@ lg_status lg_json_parse(const char *text, size_t len, lg_json **root, char *err,
   lg_status s;
   memset(&p, 0, sizeof p);
   *root = NULL;
-  if (!text && len) return lg_fail(err, errn, LG_ERR_ARG, "NULL JSON text");
+  if (!text && len)
+    return lg_fail(err, errn, LG_ERR_ARG, "NULL JSON text");
   p.s = (const unsigned char *)text;
   p.len = len;
   p.err = err;
   p.errn = errn;
 
   /* pass 1: validate and count */
-  if ((s = parse_value(&p, NULL, 0)) != LG_OK) goto done;
+  if ((s = parse_value(&p, NULL, 0)) != LG_OK)
+    goto done;
   skip_ws(&p);
   if (p.pos != p.len) {
     s = json_fail(&p, "unexpected characters after the JSON value");
@@ -428,8 +487,10 @@ lg_status lg_json_parse(const char *text, size_t len, lg_json **root, char *err,
   p.str_used = 0;
   p.pos = 0;
   s = parse_value(&p, p.nodes, 0);
-  if (s == LG_OK) *root = p.nodes;
-  else free(block); /* only a failed malloc for a long number lexeme gets here */
+  if (s == LG_OK)
+    *root = p.nodes;
+  else
+    free(block); /* only a failed malloc for a long number lexeme gets here */
 done:
   free(p.counts);
   return s;
@@ -438,11 +499,13 @@ done:
 void lg_json_free(lg_json *root) { free(root); }
 
 const lg_json *lg_json_get(const lg_json *obj, const char *key) {
-  if (!obj || obj->type != LG_JSON_OBJECT || !key) return NULL;
+  if (!obj || obj->type != LG_JSON_OBJECT || !key)
+    return NULL;
   size_t n = strlen(key);
   for (size_t i = 0; i < obj->n_items; i++) {
     const lg_json *m = &obj->items[i];
-    if (m->key_len == n && memcmp(m->key, key, n) == 0) return m;
+    if (m->key_len == n && memcmp(m->key, key, n) == 0)
+      return m;
   }
   return NULL;
 }
@@ -451,34 +514,40 @@ size_t lg_json_len(const lg_json *x) {
   return x && (x->type == LG_JSON_ARRAY || x->type == LG_JSON_OBJECT) ? x->n_items : 0;
 }
 
-const lg_json *lg_json_at(const lg_json *x, size_t i) {
-  return i < lg_json_len(x) ? &x->items[i] : NULL;
-}
+const lg_json *lg_json_at(const lg_json *x, size_t i) { return i < lg_json_len(x) ? &x->items[i] : NULL; }
 
 const char *lg_json_key_at(const lg_json *obj, size_t i) {
   return obj && obj->type == LG_JSON_OBJECT && i < obj->n_items ? obj->items[i].key : NULL;
 }
 
 int lg_json_int64(const lg_json *n, int64_t *out) {
-  if (!n || n->type != LG_JSON_NUMBER || !n->is_int) return 0;
+  if (!n || n->type != LG_JSON_NUMBER || !n->is_int)
+    return 0;
   *out = n->i64;
   return 1;
 }
 
 int lg_json_uint64(const lg_json *n, uint64_t *out) {
-  if (!n || n->type != LG_JSON_NUMBER || !n->is_uint) return 0;
+  if (!n || n->type != LG_JSON_NUMBER || !n->is_uint)
+    return 0;
   *out = n->u64;
   return 1;
 }
 
 const char *lg_json_type_name(lg_json_type t) {
   switch (t) {
-  case LG_JSON_NULL: return "null";
-  case LG_JSON_BOOL: return "boolean";
-  case LG_JSON_NUMBER: return "number";
-  case LG_JSON_STRING: return "string";
-  case LG_JSON_ARRAY: return "array";
-  case LG_JSON_OBJECT: return "object";
+  case LG_JSON_NULL:
+    return "null";
+  case LG_JSON_BOOL:
+    return "boolean";
+  case LG_JSON_NUMBER:
+    return "number";
+  case LG_JSON_STRING:
+    return "string";
+  case LG_JSON_ARRAY:
+    return "array";
+  case LG_JSON_OBJECT:
+    return "object";
   }
   return "unknown";
 }

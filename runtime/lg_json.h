@@ -35,14 +35,14 @@ typedef enum lg_json_type {
 typedef struct lg_json lg_json;
 struct lg_json {
   lg_json_type type;
-  int boolean;     /* BOOL: 0 or 1 */
-  int is_int;      /* NUMBER written as an integer (no '.', no exponent) that fits int64 */
-  int is_uint;     /* NUMBER written as an integer that fits uint64 */
-  double number;   /* NUMBER: nearest double (integers above 2^53 are rounded here) */
-  int64_t i64;     /* NUMBER: exact value when is_int */
-  uint64_t u64;    /* NUMBER: exact value when is_uint */
+  int boolean; /* BOOL: 0 or 1 */
+  int is_int; /* NUMBER written as an integer (no '.', no exponent) that fits int64 */
+  int is_uint; /* NUMBER written as an integer that fits uint64 */
+  double number; /* NUMBER: nearest double (integers above 2^53 are rounded here) */
+  int64_t i64; /* NUMBER: exact value when is_int */
+  uint64_t u64; /* NUMBER: exact value when is_uint */
   const char *str; /* STRING: decoded UTF-8, NUL-terminated (may also contain NUL) */
-  size_t str_len;  /* STRING: length in bytes, without the terminator */
+  size_t str_len; /* STRING: length in bytes, without the terminator */
   const char *key; /* member name when the parent is an object, else NULL */
   size_t key_len;
   lg_json *items; /* ARRAY/OBJECT: children in document order */

@@ -4,16 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-lg_status lg_labels_parse(const char *text, size_t len, lg_labels *labels, char *err,
-                          size_t errn) {
+lg_status lg_labels_parse(const char *text, size_t len, lg_labels *labels, char *err, size_t errn) {
   memset(labels, 0, sizeof *labels);
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
     text += 3, len -= 3;
   if (len == 0)
     return LG_OK;
   if (memchr(text, '\0', len))
-    return lg_fail(err, errn, LG_ERR_FORMAT, "labels: text contains a NUL byte at %zu",
-                   (size_t)((const char *)memchr(text, '\0', len) - text));
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_FORMAT,
+        "labels: text contains a NUL byte at %zu",
+        (size_t)((const char *)memchr(text, '\0', len) - text));
 
   /* A final '\n' ends, not starts, a line. memchr rather than a counting
    * loop: clang 14 crashes vectorizing `lines += text[i] == '\n'` for

@@ -13,16 +13,15 @@
 #include "lg_status.h"
 
 typedef struct lg_labels {
-  int n;             /* number of classes named */
+  int n; /* number of classes named */
   const char **name; /* name[i] points into storage */
-  const char **key;  /* key[i]: the synset (n01440764), "" when the line has no TAB */
-  char *storage;     /* one copy of the text, lines NUL-terminated in place */
+  const char **key; /* key[i]: the synset (n01440764), "" when the line has no TAB */
+  char *storage; /* one copy of the text, lines NUL-terminated in place */
 } lg_labels;
 
 /* Parse `len` bytes of `text` (need not be NUL-terminated). Empty text gives
  * an empty table (n = 0), not an error; NUL bytes are LG_ERR_FORMAT. */
-lg_status lg_labels_parse(const char *text, size_t len, lg_labels *labels, char *err,
-                          size_t errn);
+lg_status lg_labels_parse(const char *text, size_t len, lg_labels *labels, char *err, size_t errn);
 
 /* Name of class idx, or NULL when there is none (no labels, out of range). */
 const char *lg_labels_get(const lg_labels *labels, int idx);

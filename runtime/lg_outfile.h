@@ -11,9 +11,9 @@
 #include <stdio.h>
 
 typedef struct {
-  FILE *f;         /* write here */
+  FILE *f; /* write here */
   const char *path;
-  char tmp[4200];  /* the temporary name, "" when written in place */
+  char tmp[4200]; /* the temporary name, "" when written in place */
 } lg_outfile;
 
 /* Opens o->f for path; 0, or an errno value. */

@@ -58,10 +58,8 @@ static void resample_pass_free(resample_pass *p) {
 }
 
 /* PIL precompute_coeffs() + normalize_coeffs_8bpc() with box = (0, in_size). */
-static lg_status resample_pass_init(resample_pass *p, int in_size, int out_size,
-                                    lg_interp interp, int o0, int o1) {
-  double (*filter)(double) =
-      interp == LG_INTERP_BICUBIC ? bicubic_filter : bilinear_filter;
+static lg_status resample_pass_init(resample_pass *p, int in_size, int out_size, lg_interp interp, int o0, int o1) {
+  double (*filter)(double) = interp == LG_INTERP_BICUBIC ? bicubic_filter : bilinear_filter;
   double filter_support = interp == LG_INTERP_BICUBIC ? 2.0 : 1.0;
   /* PIL: (double)(in1 - in0) / outSize with float box edges. */
   double scale = (double)((float)in_size - 0.0f) / out_size;
@@ -102,8 +100,7 @@ static lg_status resample_pass_init(resample_pass *p, int in_size, int out_size,
     for (int x = 0; x < xmax; x++) {
       double kx = ww != 0.0 ? w[x] / ww : w[x];
       int32_t *kf = &p->k[(size_t)j * p->ksize + x];
-      *kf = kx < 0 ? (int32_t)(-0.5 + kx * (1 << PRECISION_BITS))
-                   : (int32_t)(0.5 + kx * (1 << PRECISION_BITS));
+      *kf = kx < 0 ? (int32_t)(-0.5 + kx * (1 << PRECISION_BITS)) : (int32_t)(0.5 + kx * (1 << PRECISION_BITS));
     }
     p->first[j] = xmin;
     p->count[j] = xmax;
@@ -121,8 +118,13 @@ static inline uint8_t clip8(int32_t ss) {
 
 /* Horizontal pass. in: nrows rows of RGB pixels, row stride in_stride bytes;
  * out: (nrows, nout, 3) for the pass's output columns. */
-static void resample_rows(const uint8_t *in, size_t in_stride, int nrows,
-                          const resample_pass *p, int nout, uint8_t *out) {
+static void resample_rows(
+    const uint8_t *in,
+    size_t in_stride,
+    int nrows,
+    const resample_pass *p,
+    int nout,
+    uint8_t *out) {
   for (int r = 0; r < nrows; r++) {
     const uint8_t *row = in + (size_t)r * in_stride;
     for (int j = 0; j < nout; j++) {
@@ -144,8 +146,14 @@ static void resample_rows(const uint8_t *in, size_t in_stride, int nrows,
 
 /* Vertical pass. in: RGB rows of w pixels (stride in_stride), in[0] being
  * input row row0; out: (nout, w, 3) for the pass's output rows. */
-static void resample_cols(const uint8_t *in, size_t in_stride, int row0, int w,
-                          const resample_pass *p, int nout, uint8_t *out) {
+static void resample_cols(
+    const uint8_t *in,
+    size_t in_stride,
+    int row0,
+    int w,
+    const resample_pass *p,
+    int nout,
+    uint8_t *out) {
   for (int j = 0; j < nout; j++) {
     const int32_t *k = &p->k[(size_t)j * p->ksize];
     const uint8_t *base = in + (size_t)(p->first[j] - row0) * in_stride;
@@ -175,16 +183,23 @@ static void nearest_indices(int in_size, int out_size, int o0, int o1, int *idx)
 
 /* out (y1 - y0, x1 - x0, 3) = window [x0, x1) x [y0, y1) of
  * PIL Image.resize((dw, dh), interp) applied to src. */
-static lg_status resize_window(const lg_image *src, int dw, int dh, lg_interp interp,
-                               int x0, int x1, int y0, int y1, uint8_t *out) {
+static lg_status resize_window(
+    const lg_image *src,
+    int dw,
+    int dh,
+    lg_interp interp,
+    int x0,
+    int x1,
+    int y0,
+    int y1,
+    uint8_t *out) {
   const int sw = src->w, sh = src->h, ww = x1 - x0, wh = y1 - y0;
   const size_t sstride = (size_t)sw * 3;
   lg_status st = LG_OK;
 
   if (dw == sw && dh == sh) { /* torchvision and PIL return the image as is */
     for (int y = 0; y < wh; y++)
-      memcpy(out + (size_t)y * ww * 3, src->rgb + (size_t)(y0 + y) * sstride + x0 * 3,
-             (size_t)ww * 3);
+      memcpy(out + (size_t)y * ww * 3, src->rgb + (size_t)(y0 + y) * sstride + x0 * 3, (size_t)ww * 3);
     return LG_OK;
   }
 
@@ -267,8 +282,14 @@ static lg_status check_image(const lg_image *img, char *err, size_t errn) {
   return LG_OK;
 }
 
-lg_status lg_image_resize(const lg_image *src, int dst_w, int dst_h, lg_interp interp,
-                          lg_image *dst, char *err, size_t errn) {
+lg_status lg_image_resize(
+    const lg_image *src,
+    int dst_w,
+    int dst_h,
+    lg_interp interp,
+    lg_image *dst,
+    char *err,
+    size_t errn) {
   lg_status st;
   memset(dst, 0, sizeof *dst);
   if ((st = check_image(src, err, errn)) != LG_OK)
@@ -276,13 +297,11 @@ lg_status lg_image_resize(const lg_image *src, int dst_w, int dst_h, lg_interp i
   if (dst_w <= 0 || dst_h <= 0 || (long long)dst_w * dst_h > LG_IMAGE_MAX_PIXELS)
     return lg_fail(err, errn, LG_ERR_ARG, "resize: bad target size %dx%d", dst_w, dst_h);
   if ((unsigned)interp > LG_INTERP_BICUBIC)
-    return lg_fail(err, errn, LG_ERR_ARG, "resize: unknown interpolation %d",
-                   (int)interp);
+    return lg_fail(err, errn, LG_ERR_ARG, "resize: unknown interpolation %d", (int)interp);
   /* malloc'ed like lg_image_decode's pixels, so lg_image_free() releases both */
   dst->rgb = malloc((size_t)dst_w * dst_h * 3);
   if (!dst->rgb)
-    return lg_fail(err, errn, LG_ERR_NOMEM, "resize: out of memory for %dx%d", dst_w,
-                   dst_h);
+    return lg_fail(err, errn, LG_ERR_NOMEM, "resize: out of memory for %dx%d", dst_w, dst_h);
   st = resize_window(src, dst_w, dst_h, interp, 0, dst_w, 0, dst_h, dst->rgb);
   if (st != LG_OK) {
     free(dst->rgb);
@@ -329,32 +348,37 @@ static int crop_offset(int size, int out) {
   return q;
 }
 
-lg_status lg_preprocess_plan_for(int img_w, int img_h, const lg_preprocess_cfg *cfg,
-                                 lg_preprocess_plan *plan, char *err, size_t errn) {
+lg_status lg_preprocess_plan_for(
+    int img_w,
+    int img_h,
+    const lg_preprocess_cfg *cfg,
+    lg_preprocess_plan *plan,
+    char *err,
+    size_t errn) {
   memset(plan, 0, sizeof *plan);
   if (img_w <= 0 || img_h <= 0)
     return lg_fail(err, errn, LG_ERR_ARG, "preprocess: empty %dx%d image", img_w, img_h);
-  if (cfg->out_w <= 0 || cfg->out_h <= 0 || cfg->out_w > MAX_RESIZED_SIDE ||
-      cfg->out_h > MAX_RESIZED_SIDE)
-    return lg_fail(err, errn, LG_ERR_ARG, "preprocess: bad input size %dx%d (w x h)",
-                   cfg->out_w, cfg->out_h);
+  if (cfg->out_w <= 0 || cfg->out_h <= 0 || cfg->out_w > MAX_RESIZED_SIDE || cfg->out_h > MAX_RESIZED_SIDE)
+    return lg_fail(err, errn, LG_ERR_ARG, "preprocess: bad input size %dx%d (w x h)", cfg->out_w, cfg->out_h);
   if (!(cfg->crop_pct > 0.0f) || !isfinite(cfg->crop_pct))
-    return lg_fail(err, errn, LG_ERR_ARG, "preprocess: crop_pct must be > 0, got %g",
-                   (double)cfg->crop_pct);
+    return lg_fail(err, errn, LG_ERR_ARG, "preprocess: crop_pct must be > 0, got %g", (double)cfg->crop_pct);
   if ((unsigned)cfg->interp > LG_INTERP_BICUBIC)
-    return lg_fail(err, errn, LG_ERR_ARG, "preprocess: unknown interpolation %d",
-                   (int)cfg->interp);
+    return lg_fail(err, errn, LG_ERR_ARG, "preprocess: unknown interpolation %d", (int)cfg->interp);
   if ((unsigned)cfg->crop_mode > LG_CROP_BORDER)
-    return lg_fail(err, errn, LG_ERR_ARG, "preprocess: unknown crop mode %d",
-                   (int)cfg->crop_mode);
+    return lg_fail(err, errn, LG_ERR_ARG, "preprocess: unknown crop mode %d", (int)cfg->crop_mode);
 
   double pct = shortest_decimal(cfg->crop_pct);
   double scale_h = floor(cfg->out_h / pct), scale_w = floor(cfg->out_w / pct);
   double rh, rw;
   if (scale_h < 1.0 || scale_w < 1.0)
-    return lg_fail(err, errn, LG_ERR_ARG,
-                   "preprocess: crop_pct %g leaves nothing to resize to for %dx%d", pct,
-                   cfg->out_w, cfg->out_h);
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_ARG,
+        "preprocess: crop_pct %g leaves nothing to resize to for %dx%d",
+        pct,
+        cfg->out_w,
+        cfg->out_h);
 
   plan->interp = cfg->interp;
   if (cfg->crop_mode == LG_CROP_SQUASH) {
@@ -380,10 +404,16 @@ lg_status lg_preprocess_plan_for(int img_w, int img_h, const lg_preprocess_cfg *
       plan->interp = LG_INTERP_BILINEAR;
   }
   if (!(rh >= 1.0 && rw >= 1.0 && rh <= MAX_RESIZED_SIDE && rw <= MAX_RESIZED_SIDE))
-    return lg_fail(err, errn, LG_ERR_UNSUPPORTED,
-                   "preprocess: a %dx%d image would be resized to %.0fx%.0f, beyond "
-                   "what lucidgen handles",
-                   img_w, img_h, rw, rh);
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_UNSUPPORTED,
+        "preprocess: a %dx%d image would be resized to %.0fx%.0f, beyond "
+        "what lucidgen handles",
+        img_w,
+        img_h,
+        rw,
+        rh);
   plan->resize_w = (int)rw;
   plan->resize_h = (int)rh;
   plan->crop_left = crop_offset(plan->resize_w, cfg->out_w);
@@ -396,8 +426,12 @@ lg_status lg_preprocess_plan_for(int img_w, int img_h, const lg_preprocess_cfg *
   return LG_OK;
 }
 
-lg_status lg_preprocess_image(const lg_image *img, const lg_preprocess_cfg *cfg,
-                              float *out_chw, char *err, size_t errn) {
+lg_status lg_preprocess_image(
+    const lg_image *img,
+    const lg_preprocess_cfg *cfg,
+    float *out_chw,
+    char *err,
+    size_t errn) {
   lg_preprocess_plan plan;
   lg_status st;
   float lut[3][256];
@@ -408,10 +442,15 @@ lg_status lg_preprocess_image(const lg_image *img, const lg_preprocess_cfg *cfg,
     return st;
   for (int c = 0; c < 3; c++) {
     if (!(cfg->std[c] != 0.0f) || !isfinite(cfg->std[c]) || !isfinite(cfg->mean[c]))
-      return lg_fail(err, errn, LG_ERR_ARG,
-                     "preprocess: channel %d has mean %g, std %g; std must be a "
-                     "nonzero finite number",
-                     c, (double)cfg->mean[c], (double)cfg->std[c]);
+      return lg_fail(
+          err,
+          errn,
+          LG_ERR_ARG,
+          "preprocess: channel %d has mean %g, std %g; std must be a "
+          "nonzero finite number",
+          c,
+          (double)cfg->mean[c],
+          (double)cfg->std[c]);
     /* ToTensor then Normalize, in float32 and in torch's order. */
     for (int v = 0; v < 256; v++)
       lut[c][v] = ((float)v / 255.0f - cfg->mean[c]) / cfg->std[c];
@@ -429,8 +468,15 @@ lg_status lg_preprocess_image(const lg_image *img, const lg_preprocess_cfg *cfg,
   st = resize_window(img, plan.resize_w, plan.resize_h, plan.interp, x0, x1, y0, y1, win);
   if (st != LG_OK) {
     free(win);
-    return lg_fail(err, errn, st, "preprocess: out of memory resizing %dx%d to %dx%d",
-                   img->w, img->h, plan.resize_w, plan.resize_h);
+    return lg_fail(
+        err,
+        errn,
+        st,
+        "preprocess: out of memory resizing %dx%d to %dx%d",
+        img->w,
+        img->h,
+        plan.resize_w,
+        plan.resize_h);
   }
 
   /* HWC uint8 window -> CHW float; outside the window is the padding colour
@@ -463,9 +509,12 @@ lg_status lg_crop_mode_from_name(const char *name, lg_crop_mode *out) {
 
 const char *lg_crop_mode_name(lg_crop_mode mode) {
   switch (mode) {
-  case LG_CROP_CENTER: return "center";
-  case LG_CROP_SQUASH: return "squash";
-  case LG_CROP_BORDER: return "border";
+  case LG_CROP_CENTER:
+    return "center";
+  case LG_CROP_SQUASH:
+    return "squash";
+  case LG_CROP_BORDER:
+    return "border";
   }
   return "unknown";
 }
@@ -474,9 +523,7 @@ lg_status lg_interp_from_name(const char *name, lg_interp *out) {
   static const struct {
     const char *name;
     lg_interp interp;
-  } names[] = {{"nearest", LG_INTERP_NEAREST},
-               {"bilinear", LG_INTERP_BILINEAR},
-               {"bicubic", LG_INTERP_BICUBIC}};
+  } names[] = {{"nearest", LG_INTERP_NEAREST}, {"bilinear", LG_INTERP_BILINEAR}, {"bicubic", LG_INTERP_BICUBIC}};
   for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++) {
     if (strcmp(name, names[i].name) == 0) {
       *out = names[i].interp;
@@ -488,15 +535,17 @@ lg_status lg_interp_from_name(const char *name, lg_interp *out) {
 
 const char *lg_interp_name(lg_interp interp) {
   switch (interp) {
-  case LG_INTERP_NEAREST: return "nearest";
-  case LG_INTERP_BILINEAR: return "bilinear";
-  case LG_INTERP_BICUBIC: return "bicubic";
+  case LG_INTERP_NEAREST:
+    return "nearest";
+  case LG_INTERP_BILINEAR:
+    return "bilinear";
+  case LG_INTERP_BICUBIC:
+    return "bicubic";
   }
   return "unknown";
 }
 
-void lg_preprocess_to_channels(const float *chw3, int h, int w, int in_chans,
-                               float *out) {
+void lg_preprocess_to_channels(const float *chw3, int h, int w, int in_chans, float *out) {
   const size_t plane = (size_t)h * w;
   if (in_chans == 1) {
     /* double: the mean of three equal floats is exactly that float */
@@ -508,8 +557,13 @@ void lg_preprocess_to_channels(const float *chw3, int h, int w, int in_chans,
     memmove(out + (size_t)c * plane, chw3 + (size_t)(c % 3) * plane, plane * sizeof *out);
 }
 
-lg_status lg_preprocess_file(const char *path, const lg_preprocess_cfg *cfg, int in_chans,
-                             float *out, char *err, size_t errn) {
+lg_status lg_preprocess_file(
+    const char *path,
+    const lg_preprocess_cfg *cfg,
+    int in_chans,
+    float *out,
+    char *err,
+    size_t errn) {
   lg_image img;
   lg_status st = lg_image_load(path, &img, err, errn);
   if (st != LG_OK)

@@ -36,48 +36,63 @@
 #include "lg_status.h"
 
 typedef enum lg_interp {
-  LG_INTERP_NEAREST,  /* PIL NEAREST: affine nearest, no antialiasing */
+  LG_INTERP_NEAREST, /* PIL NEAREST: affine nearest, no antialiasing */
   LG_INTERP_BILINEAR, /* PIL BILINEAR: triangle filter, support 1 */
-  LG_INTERP_BICUBIC   /* PIL BICUBIC: Keys cubic a = -0.5, support 2 */
+  LG_INTERP_BICUBIC /* PIL BICUBIC: Keys cubic a = -0.5, support 2 */
 } lg_interp;
 
 typedef enum lg_crop_mode {
   LG_CROP_CENTER, /* timm's default: keep the aspect ratio, crop the centre */
   LG_CROP_SQUASH, /* resize both sides to the scale size, then crop */
-  LG_CROP_BORDER  /* fit the longer side, pad with the mean colour */
+  LG_CROP_BORDER /* fit the longer side, pad with the mean colour */
 } lg_crop_mode;
 
 typedef struct lg_preprocess_cfg {
-  int out_h, out_w;       /* model input size (timm input_size[1:]) */
-  float crop_pct;         /* timm crop_pct, e.g. 0.875; read back as the shortest
+  int out_h, out_w; /* model input size (timm input_size[1:]) */
+  float crop_pct; /* timm crop_pct, e.g. 0.875; read back as the shortest
                              decimal that round-trips, so 0.95f means 0.95 */
   lg_crop_mode crop_mode; /* timm crop_mode; 0 = center */
-  lg_interp interp;       /* timm `interpolation` (not for center + non-square, see above) */
+  lg_interp interp; /* timm `interpolation` (not for center + non-square, see above) */
   float mean[3], std[3];
 } lg_preprocess_cfg;
 
 /* Where the output window comes from, for a given source image size. */
 typedef struct lg_preprocess_plan {
-  int resize_w, resize_h;  /* size the whole image is resized to */
-  lg_interp interp;        /* filter actually used for that resize */
+  int resize_w, resize_h; /* size the whole image is resized to */
+  lg_interp interp; /* filter actually used for that resize */
   int crop_left, crop_top; /* top-left of the out_w x out_h window inside the
                               resized image; negative = padding */
-  unsigned char fill[3];   /* RGB of that padding: 0, or the mean colour (border) */
+  unsigned char fill[3]; /* RGB of that padding: 0, or the mean colour (border) */
 } lg_preprocess_plan;
 
 /* The geometry of timm's transform for an img_w x img_h source. */
-lg_status lg_preprocess_plan_for(int img_w, int img_h, const lg_preprocess_cfg *cfg,
-                                 lg_preprocess_plan *plan, char *err, size_t errn);
+lg_status lg_preprocess_plan_for(
+    int img_w,
+    int img_h,
+    const lg_preprocess_cfg *cfg,
+    lg_preprocess_plan *plan,
+    char *err,
+    size_t errn);
 
 /* img (h, w, 3) uint8 -> out_chw (3, out_h, out_w) float32, normalized. */
-lg_status lg_preprocess_image(const lg_image *img, const lg_preprocess_cfg *cfg,
-                              float *out_chw, char *err, size_t errn);
+lg_status lg_preprocess_image(
+    const lg_image *img,
+    const lg_preprocess_cfg *cfg,
+    float *out_chw,
+    char *err,
+    size_t errn);
 
 /* PIL-exact Image.resize((dst_w, dst_h), interp) of a whole RGB image; the
  * result is malloc'ed and released with lg_image_free. Used by tests to
  * localize a divergence to the resampler. */
-lg_status lg_image_resize(const lg_image *src, int dst_w, int dst_h, lg_interp interp,
-                          lg_image *dst, char *err, size_t errn);
+lg_status lg_image_resize(
+    const lg_image *src,
+    int dst_w,
+    int dst_h,
+    lg_interp interp,
+    lg_image *dst,
+    char *err,
+    size_t errn);
 
 /* "center" | "squash" | "border" (timm's names); anything else is
  * LG_ERR_UNSUPPORTED. */
@@ -103,7 +118,12 @@ void lg_preprocess_to_channels(const float *chw3, int h, int w, int in_chans, fl
  * (in_chans == 1) lg_image_to_grey, lg_preprocess_image and
  * lg_preprocess_to_channels, as above. out: (in_chans, out_h, out_w) float32.
  * Errors name the file. Safe to call from several threads at once. */
-lg_status lg_preprocess_file(const char *path, const lg_preprocess_cfg *cfg, int in_chans,
-                             float *out, char *err, size_t errn);
+lg_status lg_preprocess_file(
+    const char *path,
+    const lg_preprocess_cfg *cfg,
+    int in_chans,
+    float *out,
+    char *err,
+    size_t errn);
 
 #endif

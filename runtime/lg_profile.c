@@ -20,7 +20,8 @@ int lg_profile_init(lg_profile *p, lg_profile_layer *layers, int n) {
   p->layers = layers;
   p->n = n;
   p->run = calloc((size_t)n, sizeof *p->run);
-  for (int i = 0; i < n; i++) layers[i].seconds = 1e30;
+  for (int i = 0; i < n; i++)
+    layers[i].seconds = 1e30;
   return p->run ? 0 : -1;
 }
 
@@ -37,13 +38,15 @@ void lg_profile_hook(void *ctx, const char *name, const float *nhwc, int n, int 
   (void)name, (void)nhwc, (void)n, (void)h, (void)w, (void)c;
   lg_profile *p = ctx;
   double t = now_sec();
-  if (p->at < p->n) p->run[p->at++] = t - p->last;
+  if (p->at < p->n)
+    p->run[p->at++] = t - p->last;
   p->last = now_sec(); /* the hook's own time is no layer's */
 }
 
 void lg_profile_end(lg_profile *p) {
   for (int i = 0; i < p->at; i++)
-    if (p->run[i] < p->layers[i].seconds) p->layers[i].seconds = p->run[i];
+    if (p->run[i] < p->layers[i].seconds)
+      p->layers[i].seconds = p->run[i];
 }
 
 static void line(FILE *f, double seconds, double macs, double peak, double share, const char *kind, const char *name) {
@@ -58,7 +61,8 @@ static void line(FILE *f, double seconds, double macs, double peak, double share
 
 void lg_profile_print(const lg_profile *p, double peak, FILE *f) {
   double total = 0, total_macs = 0;
-  for (int i = 0; i < p->n; i++) total += p->layers[i].seconds, total_macs += p->layers[i].macs;
+  for (int i = 0; i < p->n; i++)
+    total += p->layers[i].seconds, total_macs += p->layers[i].macs;
   fprintf(f, "%9s %7s %9s %7s  %-10s %s\n", "ms", "time", "GFLOP/s", "peak", "kind", "layer (timm module)");
   for (int i = 0; i < p->n; i++) {
     const lg_profile_layer *l = &p->layers[i];
@@ -67,12 +71,15 @@ void lg_profile_print(const lg_profile *p, double peak, FILE *f) {
   fprintf(f, "\nby kernel kind:\n");
   for (int i = 0; i < p->n; i++) {
     int first = 1;
-    for (int j = 0; j < i; j++) first = first && strcmp(p->layers[j].kind, p->layers[i].kind) != 0;
-    if (!first) continue;
+    for (int j = 0; j < i; j++)
+      first = first && strcmp(p->layers[j].kind, p->layers[i].kind) != 0;
+    if (!first)
+      continue;
     double s = 0, m = 0;
     int count = 0;
     for (int j = i; j < p->n; j++)
-      if (!strcmp(p->layers[j].kind, p->layers[i].kind)) s += p->layers[j].seconds, m += p->layers[j].macs, count++;
+      if (!strcmp(p->layers[j].kind, p->layers[i].kind))
+        s += p->layers[j].seconds, m += p->layers[j].macs, count++;
     char what[64];
     snprintf(what, sizeof what, "%d layers", count);
     line(f, s, m, peak, s / total, p->layers[i].kind, what);
@@ -98,23 +105,29 @@ enum { CHAINS = 12, LANES = LG_PEAK_BYTES / 4 };
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("fp-contract=fast")))
 #endif
-static double fma_chains(long iters, float seed) {
+static double
+fma_chains(long iters, float seed) {
   lg_peak_vec acc[CHAINS];
   lg_peak_vec b = {0}, c = {0};
-  for (int l = 0; l < LANES; l++) b[l] = 0.999f, c[l] = 1e-4f;
+  for (int l = 0; l < LANES; l++)
+    b[l] = 0.999f, c[l] = 1e-4f;
   for (int i = 0; i < CHAINS; i++)
-    for (int l = 0; l < LANES; l++) acc[i][l] = seed + 0.01f * (float)i;
+    for (int l = 0; l < LANES; l++)
+      acc[i][l] = seed + 0.01f * (float)i;
   for (long n = 0; n < iters; n++)
-    for (int i = 0; i < CHAINS; i++) acc[i] = acc[i] * b + c;
+    for (int i = 0; i < CHAINS; i++)
+      acc[i] = acc[i] * b + c;
   volatile float sink = 0;
-  for (int i = 0; i < CHAINS; i++) sink += acc[i][0];
+  for (int i = 0; i < CHAINS; i++)
+    sink += acc[i][0];
   (void)sink;
   return 2.0 * LANES * CHAINS * (double)iters;
 }
 
 double lg_fma_peak_gflops(int threads) {
 #ifdef _OPENMP
-  if (threads <= 0) threads = omp_get_max_threads();
+  if (threads <= 0)
+    threads = omp_get_max_threads();
 #else
   (void)threads; /* one thread without OpenMP */
 #endif
@@ -126,7 +139,8 @@ double lg_fma_peak_gflops(int threads) {
 #endif
     flops += fma_chains(200000000 / LANES, 0.1f + (float)rep);
     double g = flops / (now_sec() - t0) * 1e-9;
-    if (g > best) best = g;
+    if (g > best)
+      best = g;
   }
   return best;
 }

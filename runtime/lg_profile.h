@@ -7,16 +7,16 @@
 
 /* One layer as the model's layer table names it, and its fastest run. */
 typedef struct {
-  const char *name;   /* timm module */
-  const char *kind;   /* kernel kind: gemm, winograd, dwconv, ... */
-  double macs;        /* multiply-adds the model defines (whatever algorithm runs them) */
-  double seconds;     /* fastest of the profiled runs */
+  const char *name; /* timm module */
+  const char *kind; /* kernel kind: gemm, winograd, dwconv, ... */
+  double macs; /* multiply-adds the model defines (whatever algorithm runs them) */
+  double seconds; /* fastest of the profiled runs */
 } lg_profile_layer;
 
 typedef struct {
   lg_profile_layer *layers;
   int n;
-  int at;      /* layer the next hook call closes */
+  int at; /* layer the next hook call closes */
   double last; /* when the previous layer ended */
   double *run; /* this run's time per layer */
 } lg_profile;

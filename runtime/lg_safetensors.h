@@ -62,7 +62,7 @@ typedef struct lg_st_tensor {
   lg_dtype dtype;
   int ndim; /* 0 for a scalar */
   int64_t shape[LG_ST_MAX_DIMS];
-  uint64_t begin, end;       /* byte range in the data section */
+  uint64_t begin, end; /* byte range in the data section */
   const unsigned char *data; /* data section + begin; end - begin bytes */
 } lg_st_tensor;
 
@@ -74,16 +74,16 @@ typedef struct lg_safetensors {
   size_t n_tensors;
   lg_st_tensor *tensors; /* sorted by name (strcmp) */
   size_t n_meta;
-  lg_st_meta_entry *meta;    /* "__metadata__", sorted by key */
-  uint64_t header_size;      /* N */
+  lg_st_meta_entry *meta; /* "__metadata__", sorted by key */
+  uint64_t header_size; /* N */
   const unsigned char *data; /* start of the data section */
   uint64_t data_size;
   /* ownership */
   lg_json *header; /* parsed header; names and strings point into it */
-  char *path;      /* for messages; NULL means "<memory>" */
-  void *file;      /* mapping or malloc'd copy, NULL if borrowed */
+  char *path; /* for messages; NULL means "<memory>" */
+  void *file; /* mapping or malloc'd copy, NULL if borrowed */
   size_t file_size;
-  int mapped;    /* 1: file is an mmap, 0: malloc'd (read fallback) */
+  int mapped; /* 1: file is an mmap, 0: malloc'd (read fallback) */
   char err[256]; /* last error, one line, starts with the file name */
 } lg_safetensors;
 

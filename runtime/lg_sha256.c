@@ -24,8 +24,8 @@ static uint32_t rotr32(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n
 static void lg_sha256_compress(uint32_t state[8], const uint8_t block[64]) {
   uint32_t w[64];
   for (int t = 0; t < 16; t++) {
-    w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16 |
-           (uint32_t)block[4 * t + 2] << 8 | (uint32_t)block[4 * t + 3];
+    w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16 | (uint32_t)block[4 * t + 2] << 8 |
+        (uint32_t)block[4 * t + 3];
   }
   for (int t = 16; t < 64; t++) {
     uint32_t s0 = rotr32(w[t - 15], 7) ^ rotr32(w[t - 15], 18) ^ (w[t - 15] >> 3);
@@ -62,8 +62,8 @@ static void lg_sha256_compress(uint32_t state[8], const uint8_t block[64]) {
 
 void lg_sha256_init(lg_sha256_ctx *ctx) {
   /* FIPS 180-4 5.3.3: fractional parts of the square roots of the first 8 primes. */
-  static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  static const uint32_t h0[8] =
+      {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   memcpy(ctx->state, h0, sizeof h0);
   ctx->nbytes = 0;
   ctx->nblock = 0;
@@ -78,11 +78,13 @@ void lg_sha256_update(lg_sha256_ctx *ctx, const void *data, size_t n) {
     ctx->nblock += take;
     p += take;
     n -= take;
-    if (ctx->nblock < 64) return;
+    if (ctx->nblock < 64)
+      return;
     lg_sha256_compress(ctx->state, ctx->block);
     ctx->nblock = 0;
   }
-  for (; n >= 64; p += 64, n -= 64) lg_sha256_compress(ctx->state, p);
+  for (; n >= 64; p += 64, n -= 64)
+    lg_sha256_compress(ctx->state, p);
   memcpy(ctx->block, p, n);
   ctx->nblock = n;
 }
@@ -96,7 +98,8 @@ void lg_sha256_final(lg_sha256_ctx *ctx, uint8_t digest[32]) {
     ctx->nblock = 0;
   }
   memset(ctx->block + ctx->nblock, 0, 56 - ctx->nblock);
-  for (int i = 0; i < 8; i++) ctx->block[56 + i] = (uint8_t)(nbits >> (56 - 8 * i));
+  for (int i = 0; i < 8; i++)
+    ctx->block[56 + i] = (uint8_t)(nbits >> (56 - 8 * i));
   lg_sha256_compress(ctx->state, ctx->block);
   for (int i = 0; i < 8; i++) {
     digest[4 * i] = (uint8_t)(ctx->state[i] >> 24);
@@ -126,12 +129,14 @@ void lg_sha256_hex(const void *data, size_t n, char out[65]) {
 
 lg_status lg_sha256_file(const char *path, char out[65], char *err, size_t errn) {
   FILE *f = fopen(path, "rb");
-  if (!f) return lg_fail(err, errn, LG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+  if (!f)
+    return lg_fail(err, errn, LG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
   lg_sha256_ctx ctx;
   uint8_t buf[1 << 16], digest[32];
   size_t got;
   lg_sha256_init(&ctx);
-  while ((got = fread(buf, 1, sizeof buf, f)) > 0) lg_sha256_update(&ctx, buf, got);
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+    lg_sha256_update(&ctx, buf, got);
   if (ferror(f)) {
     int e = errno;
     fclose(f);

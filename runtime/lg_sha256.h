@@ -11,9 +11,9 @@
 
 typedef struct lg_sha256_ctx {
   uint32_t state[8];
-  uint64_t nbytes;   /* total message length so far, in bytes */
+  uint64_t nbytes; /* total message length so far, in bytes */
   uint8_t block[64]; /* pending partial block */
-  size_t nblock;     /* bytes used in `block` */
+  size_t nblock; /* bytes used in `block` */
 } lg_sha256_ctx;
 
 void lg_sha256_init(lg_sha256_ctx *ctx);

@@ -5,15 +5,24 @@
 
 const char *lg_status_name(lg_status s) {
   switch (s) {
-  case LG_OK: return "ok";
-  case LG_ERR_ARG: return "invalid argument";
-  case LG_ERR_IO: return "i/o error";
-  case LG_ERR_FORMAT: return "format error";
-  case LG_ERR_UNSUPPORTED: return "unsupported";
-  case LG_ERR_MISMATCH: return "mismatch";
-  case LG_ERR_NOMEM: return "out of memory";
-  case LG_ERR_NETWORK: return "network error";
-  case LG_ERR_NOT_FOUND: return "not found";
+  case LG_OK:
+    return "ok";
+  case LG_ERR_ARG:
+    return "invalid argument";
+  case LG_ERR_IO:
+    return "i/o error";
+  case LG_ERR_FORMAT:
+    return "format error";
+  case LG_ERR_UNSUPPORTED:
+    return "unsupported";
+  case LG_ERR_MISMATCH:
+    return "mismatch";
+  case LG_ERR_NOMEM:
+    return "out of memory";
+  case LG_ERR_NETWORK:
+    return "network error";
+  case LG_ERR_NOT_FOUND:
+    return "not found";
   }
   return "unknown error";
 }

@@ -9,14 +9,14 @@
 
 typedef enum lg_status {
   LG_OK = 0,
-  LG_ERR_ARG,         /* bad argument or option value: the caller's fault */
-  LG_ERR_IO,          /* open/read/write/rename failed */
-  LG_ERR_FORMAT,      /* malformed file: safetensors, JSON, blob, image */
+  LG_ERR_ARG, /* bad argument or option value: the caller's fault */
+  LG_ERR_IO, /* open/read/write/rename failed */
+  LG_ERR_FORMAT, /* malformed file: safetensors, JSON, blob, image */
   LG_ERR_UNSUPPORTED, /* well-formed but not something we handle (dtype, ...) */
-  LG_ERR_MISMATCH,    /* checksum, shape, variant or key-set mismatch */
+  LG_ERR_MISMATCH, /* checksum, shape, variant or key-set mismatch */
   LG_ERR_NOMEM,
-  LG_ERR_NETWORK,     /* download failed after retries */
-  LG_ERR_NOT_FOUND    /* missing file, key, cache entry, remote object */
+  LG_ERR_NETWORK, /* download failed after retries */
+  LG_ERR_NOT_FOUND /* missing file, key, cache entry, remote object */
 } lg_status;
 
 /* Short stable name of a status, e.g. "format error". */
@@ -24,7 +24,6 @@ const char *lg_status_name(lg_status s);
 
 /* printf into an error buffer (no-op when buf is NULL); returns `s` so call
  * sites can write `return lg_fail(err, n, LG_ERR_IO, "...", ...)`. */
-lg_status lg_fail(char *buf, size_t n, lg_status s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+lg_status lg_fail(char *buf, size_t n, lg_status s, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -26,8 +26,9 @@
 
 static int is_image(const char *name) {
   const char *dot = strrchr(name, '.');
-  return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") ||
-                 !strcasecmp(dot, ".bmp") || !strcasecmp(dot, ".ppm") || !strcasecmp(dot, ".pgm"));
+  return dot &&
+      (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") || !strcasecmp(dot, ".bmp") ||
+       !strcasecmp(dot, ".ppm") || !strcasecmp(dot, ".pgm"));
 }
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -40,7 +41,8 @@ static void csv_field(FILE *f, const char *s) {
   }
   fputc('"', f);
   for (; *s; s++) {
-    if (*s == '"') fputc('"', f);
+    if (*s == '"')
+      fputc('"', f);
     fputc(*s, f);
   }
   fputc('"', f);
@@ -57,7 +59,8 @@ static char *read_file(const char *path, size_t *len) {
     free(text);
     text = NULL;
   }
-  if (f) fclose(f);
+  if (f)
+    fclose(f);
   return text;
 }
 
@@ -89,7 +92,8 @@ int main(int argc, char **argv) {
   char **paths = NULL;
   int n = 0;
   for (struct dirent *e; (e = readdir(d));) {
-    if (e->d_name[0] == '.' || !is_image(e->d_name)) continue;
+    if (e->d_name[0] == '.' || !is_image(e->d_name))
+      continue;
     paths = realloc(paths, sizeof *paths * (size_t)(n + 1));
     paths[n] = malloc(strlen(dir) + strlen(e->d_name) + 2);
     sprintf(paths[n++], "%s/%s", dir, e->d_name);
@@ -126,7 +130,8 @@ int main(int argc, char **argv) {
   for (int first = 0; first < n; first += classifier_BATCH) {
     int count = n - first < classifier_BATCH ? n - first : classifier_BATCH; /* the last batch may be partial */
     for (int s = 0; s < count; s++)
-      if (lg_preprocess_file(paths[first + s], &cfg, classifier_IN_CHANS, in + s * per_image, err, sizeof err) != LG_OK) {
+      if (lg_preprocess_file(paths[first + s], &cfg, classifier_IN_CHANS, in + s * per_image, err, sizeof err) !=
+          LG_OK) {
         fprintf(stderr, "%s\n", err);
         remove(tmp);
         return 2;
@@ -138,7 +143,8 @@ int main(int argc, char **argv) {
       int k = lg_topk(probs, classifier_OUT_DIM, 5, top);
       csv_field(f, paths[first + s]);
       fprintf(f, ",%d,%.4f,", top[0], (double)probs[top[0]]);
-      for (int j = 0; j < k; j++) fprintf(f, "%s%d", j ? " " : "", top[j]);
+      for (int j = 0; j < k; j++)
+        fprintf(f, "%s%d", j ? " " : "", top[j]);
       if (labels.n) {
         char buf[32];
         fputc(',', f);

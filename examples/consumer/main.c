@@ -33,7 +33,8 @@ int main(int argc, char **argv) {
   net_forward(in, out, arena, lg_blob_payload(&blob));
   int best = 0;
   for (int i = 1; i < net_OUT_DIM; i++)
-    if (out[i] > out[best]) best = i;
+    if (out[i] > out[best])
+      best = i;
   printf("mid-grey input: top output %d (%.4f)\n", best, (double)out[best]);
   free(arena);
   free(in);

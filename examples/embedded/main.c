@@ -18,12 +18,14 @@ extern uint32_t __stack_bottom[];
 /* Paints the free stack up to a little below this frame. */
 __attribute__((noinline)) static void paint_stack(void) {
   uint32_t *p = __stack_bottom, *below_frame = (uint32_t *)__builtin_frame_address(0) - 64;
-  while (p < below_frame) *p++ = PAINT;
+  while (p < below_frame)
+    *p++ = PAINT;
 }
 
 static unsigned stack_used_below(const void *sp) {
   const uint32_t *p = __stack_bottom;
-  while (*p == PAINT) p++;
+  while (*p == PAINT)
+    p++;
   return (unsigned)((const char *)sp - (const char *)p);
 }
 

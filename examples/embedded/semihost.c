@@ -20,13 +20,15 @@ static char *put_digits(char *p, unsigned v, int min_digits) {
     tmp[n++] = (char)('0' + v % 10);
     v /= 10;
   } while (v || n < min_digits);
-  while (n) *p++ = tmp[--n];
+  while (n)
+    *p++ = tmp[--n];
   return p;
 }
 
 void semihost_put_uint(const char *name, unsigned value) {
   char line[96], *p = line;
-  while (*name && p < line + 64) *p++ = *name++;
+  while (*name && p < line + 64)
+    *p++ = *name++;
   *p++ = ' ';
   p = put_digits(p, value, 1);
   *p++ = '\n';
@@ -36,19 +38,24 @@ void semihost_put_uint(const char *name, unsigned value) {
 
 void semihost_put_float(const char *name, float value) {
   char line[96], *p = line;
-  while (*name && p < line + 64) *p++ = *name++;
+  while (*name && p < line + 64)
+    *p++ = *name++;
   *p++ = ' ';
   if (value != value) {
     p[0] = 'n', p[1] = 'a', p[2] = 'n', p += 3;
   } else {
-    if (value < 0.0f) *p++ = '-', value = -value;
+    if (value < 0.0f)
+      *p++ = '-', value = -value;
     int exp = 0;
     if (value > 0.0f) {
-      while (value >= 10.0f) value /= 10.0f, exp++;
-      while (value < 1.0f) value *= 10.0f, exp--;
+      while (value >= 10.0f)
+        value /= 10.0f, exp++;
+      while (value < 1.0f)
+        value *= 10.0f, exp--;
     }
     unsigned digits = (unsigned)(value * 1000.0f + 0.5f); /* d.ddd */
-    if (digits >= 10000) digits /= 10, exp++;
+    if (digits >= 10000)
+      digits /= 10, exp++;
     p = put_digits(p, digits / 1000, 1);
     *p++ = '.';
     p = put_digits(p, digits % 1000, 3);

@@ -25,6 +25,11 @@ static void Fault_Handler(void) {
 
 /* initial stack pointer, then the 15 system exception handlers */
 __attribute__((section(".vectors"), used)) static void (*const vectors[16])(void) = {
-    (void (*)(void))__stack_top, Reset_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
+    (void (*)(void))__stack_top,
+    Reset_Handler,
+    Fault_Handler,
+    Fault_Handler,
+    Fault_Handler,
+    Fault_Handler,
     Fault_Handler,
 };

@@ -22,8 +22,9 @@ _Static_assert(encoder_NUM_CLASSES == 0, "an encoder: generate it with NUM_CLASS
 
 static int is_image(const char *name) {
   const char *dot = strrchr(name, '.');
-  return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") ||
-                 !strcasecmp(dot, ".bmp") || !strcasecmp(dot, ".ppm") || !strcasecmp(dot, ".pgm"));
+  return dot &&
+      (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") || !strcasecmp(dot, ".bmp") ||
+       !strcasecmp(dot, ".ppm") || !strcasecmp(dot, ".pgm"));
 }
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -72,7 +73,8 @@ int main(int argc, char **argv) {
   float *in = calloc(encoder_IN_FLOATS, sizeof *in), *out = malloc(sizeof *out * encoder_OUT_FLOATS);
   float *emb = malloc(sizeof *emb * (size_t)n * dim);
   void *arena = aligned_alloc(64, (encoder_ARENA_BYTES + 63) / 64 * 64);
-  if (!in || !out || !emb || !arena) return 1;
+  if (!in || !out || !emb || !arena)
+    return 1;
   for (int i = 0; i < n; i++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", argv[1], names[i]);
@@ -82,8 +84,10 @@ int main(int argc, char **argv) {
     }
     encoder_forward(in, out, arena, lg_blob_payload(&blob));
     double norm = 0;
-    for (int j = 0; j < dim; j++) norm += (double)out[j] * out[j];
-    for (int j = 0; j < dim; j++) emb[(size_t)i * dim + j] = (float)(out[j] / (sqrt(norm) + 1e-12));
+    for (int j = 0; j < dim; j++)
+      norm += (double)out[j] * out[j];
+    for (int j = 0; j < dim; j++)
+      emb[(size_t)i * dim + j] = (float)(out[j] / (sqrt(norm) + 1e-12));
   }
 
   printf("%s: %d-d embeddings of %d images\n", encoder_VARIANT, dim, n);
@@ -91,10 +95,13 @@ int main(int argc, char **argv) {
     int best = -1;
     double best_cos = -2;
     for (int k = 0; k < n; k++) {
-      if (k == i) continue;
+      if (k == i)
+        continue;
       double cos = 0;
-      for (int j = 0; j < dim; j++) cos += (double)emb[(size_t)i * dim + j] * emb[(size_t)k * dim + j];
-      if (cos > best_cos) best = k, best_cos = cos;
+      for (int j = 0; j < dim; j++)
+        cos += (double)emb[(size_t)i * dim + j] * emb[(size_t)k * dim + j];
+      if (cos > best_cos)
+        best = k, best_cos = cos;
     }
     printf("%s -> %s  (cosine %.4f)\n", names[i], names[best], best_cos);
   }

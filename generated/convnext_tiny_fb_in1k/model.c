@@ -41,14 +41,18 @@ static inline void lg_vstore(float *p, lg_vf v) { _mm256_storeu_ps(p, v); }
 static inline __m256i lg_vmask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
-static inline lg_vf lg_vload_n(const float *p, int n) { return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lg_vmask(n)); }
+static inline lg_vf lg_vload_n(const float *p, int n) {
+  return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lg_vmask(n));
+}
 static inline void lg_vstore_n(float *p, lg_vf v, int n) {
   if (n >= 8)
     _mm256_storeu_ps(p, v);
   else
     _mm256_maskstore_ps(p, lg_vmask(n), v);
 }
-static inline lg_vf lg_vkeep_n(lg_vf v, int n) { return n >= 8 ? v : _mm256_and_ps(v, _mm256_castsi256_ps(lg_vmask(n))); }
+static inline lg_vf lg_vkeep_n(lg_vf v, int n) {
+  return n >= 8 ? v : _mm256_and_ps(v, _mm256_castsi256_ps(lg_vmask(n)));
+}
 /* lanes of x rearranged: lane l takes x[idx[l]] */
 static inline lg_vf lg_vperm(lg_vf x, const int *idx) {
   return _mm256_permutevar8x32_ps(x, _mm256_loadu_si256((const __m256i *)idx));
@@ -107,22 +111,36 @@ static inline lg_vf lg_vgelu(lg_vf x) {
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_6x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_6x16(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[6][2];
   for (int i = 0; i < 6; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[6];
-    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 6; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -148,22 +166,36 @@ static inline void f32_gemm_6x16(int taps, int kc, int k0, const float *const *r
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_4x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_4x16(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[4][2];
   for (int i = 0; i < 4; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[4];
-    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 4; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -189,22 +221,36 @@ static inline void f32_gemm_4x16(int taps, int kc, int k0, const float *const *r
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then GELU, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_6x16_gelu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_6x16_gelu(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[6][2];
   for (int i = 0; i < 6; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[6];
-    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 6; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -231,22 +277,36 @@ static inline void f32_gemm_6x16_gelu(int taps, int kc, int k0, const float *con
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then GELU, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_4x16_gelu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_4x16_gelu(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[4][2];
   for (int i = 0; i < 4; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[4];
-    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 4; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -273,22 +333,37 @@ static inline void f32_gemm_4x16_gelu(int taps, int kc, int k0, const float *con
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_6x16_res(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
-                          int cols, int first, int last) {
+static inline void f32_gemm_6x16_res(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    const float *restrict r,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[6][2];
   for (int i = 0; i < 6; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[6];
-    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 6; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -315,22 +390,37 @@ static inline void f32_gemm_6x16_res(int taps, int kc, int k0, const float *cons
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_4x16_res(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
-                          int cols, int first, int last) {
+static inline void f32_gemm_4x16_res(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    const float *restrict r,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[4][2];
   for (int i = 0; i < 4; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[4];
-    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 4; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -357,22 +447,36 @@ static inline void f32_gemm_4x16_res(int taps, int kc, int k0, const float *cons
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_1x16(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[1];
-    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    for (int i = 0; i < 1; i++)
+      row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 1; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -398,22 +502,36 @@ static inline void f32_gemm_1x16(int taps, int kc, int k0, const float *const *r
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then GELU, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16_gelu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_1x16_gelu(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[1];
-    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    for (int i = 0; i < 1; i++)
+      row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 1; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -440,22 +558,37 @@ static inline void f32_gemm_1x16_gelu(int taps, int kc, int k0, const float *con
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16_res(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
-                          int cols, int first, int last) {
+static inline void f32_gemm_1x16_res(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    const float *restrict r,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[1];
-    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    for (int i = 0; i < 1; i++)
+      row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 1; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -501,16 +634,24 @@ static void input_nchw_to_nhwc(const float *restrict in, float *restrict out) {
  */
 static void conv4x4s4_224x224x3_96_pack(int m, int rows, float *restrict apack, const float *restrict in) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (56 * 56), oh = p / 56 % 56, ow = p % 56;
-    const int iw0 = ow * 4 - 0, kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 4 > 224 ? 224 - iw0 : 4;
+    const int p = m + i;
+    const int n = p / (56 * 56);
+    const int oh = p / 56 % 56;
+    const int ow = p % 56;
+    const int iw0 = ow * 4 - 0;
+    const int kw0 = iw0 < 0 ? -iw0 : 0;
+    const int kw1 = iw0 + 4 > 224 ? 224 - iw0 : 4;
     for (int kh = 0; kh < 4; kh++) {
       float *restrict dst = apack + (size_t)i * 48 + kh * 4 * 3;
       const int ih = oh * 4 - 0 + kh;
-      for (int k = 0; k < 4 * 3; k++) dst[k] = 0.0f;
-      if (ih < 0 || ih >= 224) continue;
+      for (int k = 0; k < 4 * 3; k++)
+        dst[k] = 0.0f;
+      if (ih < 0 || ih >= 224)
+        continue;
       /* the kernel row's valid taps are one contiguous run of the input row */
       const float *restrict src = in + ((size_t)(n * 224 + ih) * 224 + iw0 + kw0) * 3;
-      for (int k = 0; k < (kw1 - kw0) * 3; k++) dst[kw0 * 3 + k] = src[k];
+      for (int k = 0; k < (kw1 - kw0) * 3; k++)
+        dst[kw0 * 3 + k] = src[k];
     }
   }
 }
@@ -522,23 +663,25 @@ static void conv4x4s4_224x224x3_96(const float *restrict in, const void *restric
     const int m0 = 3136 * mb / 8 / 6 * 6;
     const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
     const int p0 = 0, p1 = 6;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 3136 ? 6 : 4;
-      float apack[6 * 48];
-      const float *a[6];
-      conv4x4s4_224x224x3_96_pack(m, rows, apack, in);
-      for (int i = 0; i < rows; i++) a[i] = apack + i * 48;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 3136;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
-        const size_t at = (size_t)m * 96 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 48, 0, a, pb, 48, (const float *)pw, out + at, 96, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 48, 0, a, pb, 48, (const float *)pw, out + at, 96, cols, 1, 1);
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 3136 ? 6 : 4;
+        float apack[6 * 48];
+        const float *a[6];
+        conv4x4s4_224x224x3_96_pack(m, rows, apack, in);
+        for (int i = 0; i < rows; i++)
+          a[i] = apack + i * 48;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 3136;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 48 * 16;
+          const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
+          const size_t at = (size_t)m * 96 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 48, kb * 48, a, pb, 48, (const float *)pw, out + at, 96, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 48, kb * 48, a, pb, 48, (const float *)pw, out + at, 96, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -547,14 +690,18 @@ static void conv4x4s4_224x224x3_96(const float *restrict in, const void *restric
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,56,56,96] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [96] */
-static void layernorm_56x56x96(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out) {
+static void layernorm_56x56x96(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out) {
 #pragma omp for schedule(static)
   for (int p = 0; p < 1 * 56 * 56; p++) {
     const float *restrict x = in + (size_t)p * 96;
     float *restrict y = out + (size_t)p * 96;
     lg_vf s = lg_vzero();
-    for (int c = 0; c < 96; c += LG_VW) s = s + lg_vload_n(x + c, 96 - c);
+    for (int c = 0; c < 96; c += LG_VW)
+      s = s + lg_vload_n(x + c, 96 - c);
     const lg_vf m = lg_vset1(lg_vsum(s) / 96);
     lg_vf ss = lg_vzero();
     for (int c = 0; c < 96; c += LG_VW) {
@@ -564,7 +711,9 @@ static void layernorm_56x56x96(const float *restrict in, const float *restrict w
     const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 96 + 1e-06f));
     for (int c = 0; c < 96; c += LG_VW) {
       const lg_vf d = lg_vload_n(x + c, 96 - c) - m;
-      lg_vstore_n(y + c, lg_vfma(d * rstd, lg_vload_n(weight + c, 96 - c), lg_vload_n(bias + c, 96 - c)), 96 - c);
+      const lg_vf g = lg_vload_n(weight + c, 96 - c);
+      const lg_vf b = lg_vload_n(bias + c, 96 - c);
+      lg_vstore_n(y + c, lg_vfma(d * rstd, g, b), 96 - c);
     }
   }
 }
@@ -578,15 +727,20 @@ static void layernorm_56x56x96(const float *restrict in, const float *restrict w
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers. */
-static void dwconv7x7s1_56x56x96_ln(const float *restrict in, const void *restrict w,
-                   const float *restrict norm_weight, const float *restrict norm_bias,
-                   float *restrict out) {
+static void dwconv7x7s1_56x56x96_ln(
+    const float *restrict in,
+    const void *restrict w,
+    const float *restrict norm_weight,
+    const float *restrict norm_bias,
+    float *restrict out) {
   const float *restrict bias = w;
   const float *restrict taps = (const float *)(bias + 96);
   enum { STRIPS = (56 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
 #pragma omp for schedule(static)
   for (int task = 0; task < 1 * 56 * STRIPS; task++) {
-    const int n = task / (56 * STRIPS), oh = task / STRIPS % 56, ow0 = task % STRIPS * 7;
+    const int n = task / (56 * STRIPS);
+    const int oh = task / STRIPS % 56;
+    const int ow0 = task % STRIPS * 7;
     const int nw = 56 - ow0 < 7 ? 56 - ow0 : 7;
     const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
     const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 56 ? 56 - ih0 : 7;
@@ -594,11 +748,13 @@ static void dwconv7x7s1_56x56x96_ln(const float *restrict in, const void *restri
     for (int c0 = 0; c0 < 96; c0 += LG_VW) {
       const int cn = 96 - c0;
       lg_vf acc[7];
-      for (int j = 0; j < 7; j++) acc[j] = lg_vload_n(bias + c0, cn);
+      for (int j = 0; j < 7; j++)
+        acc[j] = lg_vload_n(bias + c0, cn);
       for (int kh = kh0; kh < kh1; kh++) {
         const float *restrict xrow = in + ((size_t)(n * 56 + ih0 + kh) * 56) * 96 + c0;
         lg_vf wk[7];
-        for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 96 + c0, cn);
+        for (int kw = 0; kw < 7; kw++)
+          wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 96 + c0, cn);
 
 #pragma GCC unroll 32
         for (int s = 0; s < SPAN; s++) {
@@ -610,16 +766,19 @@ static void dwconv7x7s1_56x56x96_ln(const float *restrict in, const void *restri
 #pragma GCC unroll 16
           for (int j = 0; j < 7; j++) {
             const int kw = s - j * 1;
-            if (kw >= 0 && kw < 7) acc[j] = lg_vfma(x, wk[kw], acc[j]);
+            if (kw >= 0 && kw < 7)
+              acc[j] = lg_vfma(x, wk[kw], acc[j]);
           }
         }
       }
-      for (int j = 0; j < nw; j++) lg_vstore_n(y + (size_t)j * 96 + c0, acc[j], cn);
+      for (int j = 0; j < nw; j++)
+        lg_vstore_n(y + (size_t)j * 96 + c0, acc[j], cn);
     }
     for (int j = 0; j < nw; j++) {
       float *restrict yp = y + (size_t)j * 96;
       lg_vf s = lg_vzero();
-      for (int c = 0; c < 96; c += LG_VW) s = s + lg_vload_n(yp + c, 96 - c);
+      for (int c = 0; c < 96; c += LG_VW)
+        s = s + lg_vload_n(yp + c, 96 - c);
       const float mean = lg_vsum(s) / 96;
       lg_vf ss = lg_vzero();
       for (int c = 0; c < 96; c += LG_VW) {
@@ -630,8 +789,9 @@ static void dwconv7x7s1_56x56x96_ln(const float *restrict in, const void *restri
       const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
       for (int c = 0; c < 96; c += LG_VW) {
         const lg_vf d = lg_vload_n(yp + c, 96 - c) - m;
-        lg_vstore_n(yp + c, lg_vfma(d * rstd, lg_vload_n(norm_weight + c, 96 - c), lg_vload_n(norm_bias + c, 96 - c)),
-                    96 - c);
+        const lg_vf g = lg_vload_n(norm_weight + c, 96 - c);
+        const lg_vf b = lg_vload_n(norm_bias + c, 96 - c);
+        lg_vstore_n(yp + c, lg_vfma(d * rstd, g, b), 96 - c);
       }
     }
   }
@@ -653,22 +813,50 @@ static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const void *re
     const int mb = task / 2 % 4;
     const int m0 = 3136 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 3136 : 3136 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 2, p0 = 24 * nb / 2, p1 = 24 * (nb + 1) / 2;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 3136 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 96;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 6208;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
-        const size_t at = (size_t)m * 384 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_gelu(1, 96, 0, a, pb, 1536, (const float *)pw, out + at, 384, cols, 1, 1);
-        else
-          f32_gemm_4x16_gelu(1, 96, 0, a, pb, 1536, (const float *)pw, out + at, 384, cols, 1, 1);
+    const int nb = task % 2;
+    const int p0 = 24 * nb / 2;
+    const int p1 = 24 * (nb + 1) / 2;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 3136 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 96;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 6208;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 96 * 16;
+          const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
+          const size_t at = (size_t)m * 384 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_gelu(
+                1,
+                96,
+                kb * 96,
+                a,
+                pb,
+                1536,
+                (const float *)pw,
+                out + at,
+                384,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_gelu(
+                1,
+                96,
+                kb * 96,
+                a,
+                pb,
+                1536,
+                (const float *)pw,
+                out + at,
+                384,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -682,31 +870,62 @@ static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const void *re
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_56x56x384_96_res(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res) {
+static void conv1x1s1_56x56x384_96_res(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task / 2 % 4;
     const int m0 = 3136 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 3136 : 3136 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 2, p0 = 6 * nb / 2, p1 = 6 * (nb + 1) / 2;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 3136 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 384;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 24640;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
-        const size_t at = (size_t)m * 96 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_res(1, 384, 0, a, pb, 6144, (const float *)pw, out + at, 96,
-            res + at, cols, 1, 1);
-        else
-          f32_gemm_4x16_res(1, 384, 0, a, pb, 6144, (const float *)pw, out + at, 96,
-            res + at, cols, 1, 1);
+    const int nb = task % 2;
+    const int p0 = 6 * nb / 2;
+    const int p1 = 6 * (nb + 1) / 2;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 3136 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 384;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 24640;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 384 * 16;
+          const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
+          const size_t at = (size_t)m * 96 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(
+                1,
+                384,
+                kb * 384,
+                a,
+                pb,
+                6144,
+                (const float *)pw,
+                out + at,
+                96,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_res(
+                1,
+                384,
+                kb * 384,
+                a,
+                pb,
+                6144,
+                (const float *)pw,
+                out + at,
+                96,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -722,15 +941,23 @@ static void conv1x1s1_56x56x384_96_res(const float *restrict in, const void *res
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv2x2s2_56x56x96_192_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv2x2s2_56x56x96_192_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
+    const int p = m + i;
+    const int n = p / (28 * 28);
+    const int oh = p / 28 % 28;
+    const int ow = p % 28;
     for (int kh = 0; kh < 2; kh++)
       for (int kw = 0; kw < 2; kw++) {
-        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-        a[(kh * 2 + kw) * rows + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                                              ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 96
-                                              : zeros;
+        const int ih = oh * 2 - 0 + kh;
+        const int iw = ow * 2 - 0 + kw;
+        const int inside = ih >= 0 && ih < 56 && iw >= 0 && iw < 56;
+        a[(kh * 2 + kw) * rows + i] = inside ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 96 : zeros;
       }
   }
 }
@@ -742,22 +969,25 @@ static void conv2x2s2_56x56x96_192(const float *restrict in, const void *restric
     const int mb = task / 3 % 4;
     const int m0 = 784 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 3, p0 = 12 * nb / 3, p1 = 12 * (nb + 1) / 3;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 784 ? 6 : 4;
-      const float *a[4 * 6];
-      conv2x2s2_56x56x96_192_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 24640;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
-        const size_t at = (size_t)m * 192 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(4, 96, 0, a, pb, 1536, (const float *)pw, out + at, 192, cols, 1, 1);
-        else
-          f32_gemm_4x16(4, 96, 0, a, pb, 1536, (const float *)pw, out + at, 192, cols, 1, 1);
+    const int nb = task % 3;
+    const int p0 = 12 * nb / 3;
+    const int p1 = 12 * (nb + 1) / 3;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 784 ? 6 : 4;
+        const float *a[4 * 6];
+        conv2x2s2_56x56x96_192_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 24640;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 96 * 16;
+          const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
+          const size_t at = (size_t)m * 192 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(4, 96, kb * 96, a, pb, 1536, (const float *)pw, out + at, 192, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(4, 96, kb * 96, a, pb, 1536, (const float *)pw, out + at, 192, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -770,15 +1000,20 @@ static void conv2x2s2_56x56x96_192(const float *restrict in, const void *restric
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers. */
-static void dwconv7x7s1_28x28x192_ln(const float *restrict in, const void *restrict w,
-                   const float *restrict norm_weight, const float *restrict norm_bias,
-                   float *restrict out) {
+static void dwconv7x7s1_28x28x192_ln(
+    const float *restrict in,
+    const void *restrict w,
+    const float *restrict norm_weight,
+    const float *restrict norm_bias,
+    float *restrict out) {
   const float *restrict bias = w;
   const float *restrict taps = (const float *)(bias + 192);
   enum { STRIPS = (28 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
 #pragma omp for schedule(static)
   for (int task = 0; task < 1 * 28 * STRIPS; task++) {
-    const int n = task / (28 * STRIPS), oh = task / STRIPS % 28, ow0 = task % STRIPS * 7;
+    const int n = task / (28 * STRIPS);
+    const int oh = task / STRIPS % 28;
+    const int ow0 = task % STRIPS * 7;
     const int nw = 28 - ow0 < 7 ? 28 - ow0 : 7;
     const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
     const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 28 ? 28 - ih0 : 7;
@@ -786,11 +1021,13 @@ static void dwconv7x7s1_28x28x192_ln(const float *restrict in, const void *restr
     for (int c0 = 0; c0 < 192; c0 += LG_VW) {
       const int cn = 192 - c0;
       lg_vf acc[7];
-      for (int j = 0; j < 7; j++) acc[j] = lg_vload_n(bias + c0, cn);
+      for (int j = 0; j < 7; j++)
+        acc[j] = lg_vload_n(bias + c0, cn);
       for (int kh = kh0; kh < kh1; kh++) {
         const float *restrict xrow = in + ((size_t)(n * 28 + ih0 + kh) * 28) * 192 + c0;
         lg_vf wk[7];
-        for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 192 + c0, cn);
+        for (int kw = 0; kw < 7; kw++)
+          wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 192 + c0, cn);
 
 #pragma GCC unroll 32
         for (int s = 0; s < SPAN; s++) {
@@ -802,16 +1039,19 @@ static void dwconv7x7s1_28x28x192_ln(const float *restrict in, const void *restr
 #pragma GCC unroll 16
           for (int j = 0; j < 7; j++) {
             const int kw = s - j * 1;
-            if (kw >= 0 && kw < 7) acc[j] = lg_vfma(x, wk[kw], acc[j]);
+            if (kw >= 0 && kw < 7)
+              acc[j] = lg_vfma(x, wk[kw], acc[j]);
           }
         }
       }
-      for (int j = 0; j < nw; j++) lg_vstore_n(y + (size_t)j * 192 + c0, acc[j], cn);
+      for (int j = 0; j < nw; j++)
+        lg_vstore_n(y + (size_t)j * 192 + c0, acc[j], cn);
     }
     for (int j = 0; j < nw; j++) {
       float *restrict yp = y + (size_t)j * 192;
       lg_vf s = lg_vzero();
-      for (int c = 0; c < 192; c += LG_VW) s = s + lg_vload_n(yp + c, 192 - c);
+      for (int c = 0; c < 192; c += LG_VW)
+        s = s + lg_vload_n(yp + c, 192 - c);
       const float mean = lg_vsum(s) / 192;
       lg_vf ss = lg_vzero();
       for (int c = 0; c < 192; c += LG_VW) {
@@ -822,8 +1062,9 @@ static void dwconv7x7s1_28x28x192_ln(const float *restrict in, const void *restr
       const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
       for (int c = 0; c < 192; c += LG_VW) {
         const lg_vf d = lg_vload_n(yp + c, 192 - c) - m;
-        lg_vstore_n(yp + c, lg_vfma(d * rstd, lg_vload_n(norm_weight + c, 192 - c), lg_vload_n(norm_bias + c, 192 - c)),
-                    192 - c);
+        const lg_vf g = lg_vload_n(norm_weight + c, 192 - c);
+        const lg_vf b = lg_vload_n(norm_bias + c, 192 - c);
+        lg_vstore_n(yp + c, lg_vfma(d * rstd, g, b), 192 - c);
       }
     }
   }
@@ -845,22 +1086,50 @@ static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const void *r
     const int mb = task / 5 % 4;
     const int m0 = 784 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 5, p0 = 48 * nb / 5, p1 = 48 * (nb + 1) / 5;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 784 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 192;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 12352;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
-        const size_t at = (size_t)m * 768 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_gelu(1, 192, 0, a, pb, 3072, (const float *)pw, out + at, 768, cols, 1, 1);
-        else
-          f32_gemm_4x16_gelu(1, 192, 0, a, pb, 3072, (const float *)pw, out + at, 768, cols, 1, 1);
+    const int nb = task % 5;
+    const int p0 = 48 * nb / 5;
+    const int p1 = 48 * (nb + 1) / 5;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 784 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 192;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 12352;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 192 * 16;
+          const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
+          const size_t at = (size_t)m * 768 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_gelu(
+                1,
+                192,
+                kb * 192,
+                a,
+                pb,
+                3072,
+                (const float *)pw,
+                out + at,
+                768,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_gelu(
+                1,
+                192,
+                kb * 192,
+                a,
+                pb,
+                3072,
+                (const float *)pw,
+                out + at,
+                768,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -874,31 +1143,62 @@ static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const void *r
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_28x28x768_192_res(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res) {
+static void conv1x1s1_28x28x768_192_res(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int mb = task / 6 % 2;
     const int m0 = 784 * mb / 2 / 6 * 6;
     const int m1 = mb == 1 ? 784 : 784 * (mb + 1) / 2 / 6 * 6;
-    const int nb = task % 6, p0 = 12 * nb / 6, p1 = 12 * (nb + 1) / 6;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 784 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 768;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 49216;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
-        const size_t at = (size_t)m * 192 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_res(1, 768, 0, a, pb, 12288, (const float *)pw, out + at, 192,
-            res + at, cols, 1, 1);
-        else
-          f32_gemm_4x16_res(1, 768, 0, a, pb, 12288, (const float *)pw, out + at, 192,
-            res + at, cols, 1, 1);
+    const int nb = task % 6;
+    const int p0 = 12 * nb / 6;
+    const int p1 = 12 * (nb + 1) / 6;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 784 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 768;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 49216;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 768 * 16;
+          const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
+          const size_t at = (size_t)m * 192 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(
+                1,
+                768,
+                kb * 768,
+                a,
+                pb,
+                12288,
+                (const float *)pw,
+                out + at,
+                192,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_res(
+                1,
+                768,
+                kb * 768,
+                a,
+                pb,
+                12288,
+                (const float *)pw,
+                out + at,
+                192,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -907,14 +1207,18 @@ static void conv1x1s1_28x28x768_192_res(const float *restrict in, const void *re
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,28,28,192] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [192] */
-static void layernorm_28x28x192(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out) {
+static void layernorm_28x28x192(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out) {
 #pragma omp for schedule(static)
   for (int p = 0; p < 1 * 28 * 28; p++) {
     const float *restrict x = in + (size_t)p * 192;
     float *restrict y = out + (size_t)p * 192;
     lg_vf s = lg_vzero();
-    for (int c = 0; c < 192; c += LG_VW) s = s + lg_vload_n(x + c, 192 - c);
+    for (int c = 0; c < 192; c += LG_VW)
+      s = s + lg_vload_n(x + c, 192 - c);
     const lg_vf m = lg_vset1(lg_vsum(s) / 192);
     lg_vf ss = lg_vzero();
     for (int c = 0; c < 192; c += LG_VW) {
@@ -924,7 +1228,9 @@ static void layernorm_28x28x192(const float *restrict in, const float *restrict 
     const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 192 + 1e-06f));
     for (int c = 0; c < 192; c += LG_VW) {
       const lg_vf d = lg_vload_n(x + c, 192 - c) - m;
-      lg_vstore_n(y + c, lg_vfma(d * rstd, lg_vload_n(weight + c, 192 - c), lg_vload_n(bias + c, 192 - c)), 192 - c);
+      const lg_vf g = lg_vload_n(weight + c, 192 - c);
+      const lg_vf b = lg_vload_n(bias + c, 192 - c);
+      lg_vstore_n(y + c, lg_vfma(d * rstd, g, b), 192 - c);
     }
   }
 }
@@ -941,15 +1247,23 @@ static void layernorm_28x28x192(const float *restrict in, const float *restrict 
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv2x2s2_28x28x192_384_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv2x2s2_28x28x192_384_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
+    const int p = m + i;
+    const int n = p / (14 * 14);
+    const int oh = p / 14 % 14;
+    const int ow = p % 14;
     for (int kh = 0; kh < 2; kh++)
       for (int kw = 0; kw < 2; kw++) {
-        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-        a[(kh * 2 + kw) * rows + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                                              ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 192
-                                              : zeros;
+        const int ih = oh * 2 - 0 + kh;
+        const int iw = ow * 2 - 0 + kw;
+        const int inside = ih >= 0 && ih < 28 && iw >= 0 && iw < 28;
+        a[(kh * 2 + kw) * rows + i] = inside ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 192 : zeros;
       }
   }
 }
@@ -959,22 +1273,25 @@ static void conv2x2s2_28x28x192_384(const float *restrict in, const void *restri
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int m0 = 0, m1 = 196;
-    const int nb = task % 12, p0 = 24 * nb / 12, p1 = 24 * (nb + 1) / 12;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 196 ? 6 : 4;
-      const float *a[4 * 6];
-      conv2x2s2_28x28x192_384_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 49216;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
-        const size_t at = (size_t)m * 384 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(4, 192, 0, a, pb, 3072, (const float *)pw, out + at, 384, cols, 1, 1);
-        else
-          f32_gemm_4x16(4, 192, 0, a, pb, 3072, (const float *)pw, out + at, 384, cols, 1, 1);
+    const int nb = task % 12;
+    const int p0 = 24 * nb / 12;
+    const int p1 = 24 * (nb + 1) / 12;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 196 ? 6 : 4;
+        const float *a[4 * 6];
+        conv2x2s2_28x28x192_384_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 49216;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 192 * 16;
+          const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
+          const size_t at = (size_t)m * 384 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(4, 192, kb * 192, a, pb, 3072, (const float *)pw, out + at, 384, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(4, 192, kb * 192, a, pb, 3072, (const float *)pw, out + at, 384, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -987,15 +1304,20 @@ static void conv2x2s2_28x28x192_384(const float *restrict in, const void *restri
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers. */
-static void dwconv7x7s1_14x14x384_ln(const float *restrict in, const void *restrict w,
-                   const float *restrict norm_weight, const float *restrict norm_bias,
-                   float *restrict out) {
+static void dwconv7x7s1_14x14x384_ln(
+    const float *restrict in,
+    const void *restrict w,
+    const float *restrict norm_weight,
+    const float *restrict norm_bias,
+    float *restrict out) {
   const float *restrict bias = w;
   const float *restrict taps = (const float *)(bias + 384);
   enum { STRIPS = (14 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
 #pragma omp for schedule(static)
   for (int task = 0; task < 1 * 14 * STRIPS; task++) {
-    const int n = task / (14 * STRIPS), oh = task / STRIPS % 14, ow0 = task % STRIPS * 7;
+    const int n = task / (14 * STRIPS);
+    const int oh = task / STRIPS % 14;
+    const int ow0 = task % STRIPS * 7;
     const int nw = 14 - ow0 < 7 ? 14 - ow0 : 7;
     const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
     const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 14 ? 14 - ih0 : 7;
@@ -1003,11 +1325,13 @@ static void dwconv7x7s1_14x14x384_ln(const float *restrict in, const void *restr
     for (int c0 = 0; c0 < 384; c0 += LG_VW) {
       const int cn = 384 - c0;
       lg_vf acc[7];
-      for (int j = 0; j < 7; j++) acc[j] = lg_vload_n(bias + c0, cn);
+      for (int j = 0; j < 7; j++)
+        acc[j] = lg_vload_n(bias + c0, cn);
       for (int kh = kh0; kh < kh1; kh++) {
         const float *restrict xrow = in + ((size_t)(n * 14 + ih0 + kh) * 14) * 384 + c0;
         lg_vf wk[7];
-        for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 384 + c0, cn);
+        for (int kw = 0; kw < 7; kw++)
+          wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 384 + c0, cn);
 
 #pragma GCC unroll 32
         for (int s = 0; s < SPAN; s++) {
@@ -1019,16 +1343,19 @@ static void dwconv7x7s1_14x14x384_ln(const float *restrict in, const void *restr
 #pragma GCC unroll 16
           for (int j = 0; j < 7; j++) {
             const int kw = s - j * 1;
-            if (kw >= 0 && kw < 7) acc[j] = lg_vfma(x, wk[kw], acc[j]);
+            if (kw >= 0 && kw < 7)
+              acc[j] = lg_vfma(x, wk[kw], acc[j]);
           }
         }
       }
-      for (int j = 0; j < nw; j++) lg_vstore_n(y + (size_t)j * 384 + c0, acc[j], cn);
+      for (int j = 0; j < nw; j++)
+        lg_vstore_n(y + (size_t)j * 384 + c0, acc[j], cn);
     }
     for (int j = 0; j < nw; j++) {
       float *restrict yp = y + (size_t)j * 384;
       lg_vf s = lg_vzero();
-      for (int c = 0; c < 384; c += LG_VW) s = s + lg_vload_n(yp + c, 384 - c);
+      for (int c = 0; c < 384; c += LG_VW)
+        s = s + lg_vload_n(yp + c, 384 - c);
       const float mean = lg_vsum(s) / 384;
       lg_vf ss = lg_vzero();
       for (int c = 0; c < 384; c += LG_VW) {
@@ -1039,8 +1366,9 @@ static void dwconv7x7s1_14x14x384_ln(const float *restrict in, const void *restr
       const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
       for (int c = 0; c < 384; c += LG_VW) {
         const lg_vf d = lg_vload_n(yp + c, 384 - c) - m;
-        lg_vstore_n(yp + c, lg_vfma(d * rstd, lg_vload_n(norm_weight + c, 384 - c), lg_vload_n(norm_bias + c, 384 - c)),
-                    384 - c);
+        const lg_vf g = lg_vload_n(norm_weight + c, 384 - c);
+        const lg_vf b = lg_vload_n(norm_bias + c, 384 - c);
+        lg_vstore_n(yp + c, lg_vfma(d * rstd, g, b), 384 - c);
       }
     }
   }
@@ -1060,22 +1388,50 @@ static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const void *
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
     const int m0 = 0, m1 = 196;
-    const int nb = task % 20, p0 = 96 * nb / 20, p1 = 96 * (nb + 1) / 20;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 196 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 384;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 24640;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 1536 - panel * 16 < 16 ? 1536 - panel * 16 : 16;
-        const size_t at = (size_t)m * 1536 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_gelu(1, 384, 0, a, pb, 6144, (const float *)pw, out + at, 1536, cols, 1, 1);
-        else
-          f32_gemm_4x16_gelu(1, 384, 0, a, pb, 6144, (const float *)pw, out + at, 1536, cols, 1, 1);
+    const int nb = task % 20;
+    const int p0 = 96 * nb / 20;
+    const int p1 = 96 * (nb + 1) / 20;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 196 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 384;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 24640;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 384 * 16;
+          const int cols = 1536 - panel * 16 < 16 ? 1536 - panel * 16 : 16;
+          const size_t at = (size_t)m * 1536 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_gelu(
+                1,
+                384,
+                kb * 384,
+                a,
+                pb,
+                6144,
+                (const float *)pw,
+                out + at,
+                1536,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_gelu(
+                1,
+                384,
+                kb * 384,
+                a,
+                pb,
+                6144,
+                (const float *)pw,
+                out + at,
+                1536,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1089,29 +1445,60 @@ static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const void *
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_14x14x1536_384_res(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res) {
+static void conv1x1s1_14x14x1536_384_res(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 24; task++) {
     const int m0 = 0, m1 = 196;
-    const int nb = task % 24, p0 = 24 * nb / 24, p1 = 24 * (nb + 1) / 24;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 196 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 1536;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 98368;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
-        const size_t at = (size_t)m * 384 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_res(1, 1536, 0, a, pb, 24576, (const float *)pw, out + at, 384,
-            res + at, cols, 1, 1);
-        else
-          f32_gemm_4x16_res(1, 1536, 0, a, pb, 24576, (const float *)pw, out + at, 384,
-            res + at, cols, 1, 1);
+    const int nb = task % 24;
+    const int p0 = 24 * nb / 24;
+    const int p1 = 24 * (nb + 1) / 24;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 196 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 1536;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 98368;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 1536 * 16;
+          const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
+          const size_t at = (size_t)m * 384 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(
+                1,
+                1536,
+                kb * 1536,
+                a,
+                pb,
+                24576,
+                (const float *)pw,
+                out + at,
+                384,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_res(
+                1,
+                1536,
+                kb * 1536,
+                a,
+                pb,
+                24576,
+                (const float *)pw,
+                out + at,
+                384,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1120,14 +1507,18 @@ static void conv1x1s1_14x14x1536_384_res(const float *restrict in, const void *r
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,14,14,384] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [384] */
-static void layernorm_14x14x384(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out) {
+static void layernorm_14x14x384(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out) {
 #pragma omp for schedule(static)
   for (int p = 0; p < 1 * 14 * 14; p++) {
     const float *restrict x = in + (size_t)p * 384;
     float *restrict y = out + (size_t)p * 384;
     lg_vf s = lg_vzero();
-    for (int c = 0; c < 384; c += LG_VW) s = s + lg_vload_n(x + c, 384 - c);
+    for (int c = 0; c < 384; c += LG_VW)
+      s = s + lg_vload_n(x + c, 384 - c);
     const lg_vf m = lg_vset1(lg_vsum(s) / 384);
     lg_vf ss = lg_vzero();
     for (int c = 0; c < 384; c += LG_VW) {
@@ -1137,7 +1528,9 @@ static void layernorm_14x14x384(const float *restrict in, const float *restrict 
     const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 384 + 1e-06f));
     for (int c = 0; c < 384; c += LG_VW) {
       const lg_vf d = lg_vload_n(x + c, 384 - c) - m;
-      lg_vstore_n(y + c, lg_vfma(d * rstd, lg_vload_n(weight + c, 384 - c), lg_vload_n(bias + c, 384 - c)), 384 - c);
+      const lg_vf g = lg_vload_n(weight + c, 384 - c);
+      const lg_vf b = lg_vload_n(bias + c, 384 - c);
+      lg_vstore_n(y + c, lg_vfma(d * rstd, g, b), 384 - c);
     }
   }
 }
@@ -1154,15 +1547,23 @@ static void layernorm_14x14x384(const float *restrict in, const float *restrict 
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv2x2s2_14x14x384_768_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv2x2s2_14x14x384_768_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    const int p = m + i;
+    const int n = p / (7 * 7);
+    const int oh = p / 7 % 7;
+    const int ow = p % 7;
     for (int kh = 0; kh < 2; kh++)
       for (int kw = 0; kw < 2; kw++) {
-        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-        a[(kh * 2 + kw) * rows + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                                              ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 384
-                                              : zeros;
+        const int ih = oh * 2 - 0 + kh;
+        const int iw = ow * 2 - 0 + kw;
+        const int inside = ih >= 0 && ih < 14 && iw >= 0 && iw < 14;
+        a[(kh * 2 + kw) * rows + i] = inside ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 384 : zeros;
       }
   }
 }
@@ -1172,22 +1573,25 @@ static void conv2x2s2_14x14x384_768(const float *restrict in, const void *restri
 #pragma omp for schedule(static)
   for (int task = 0; task < 48; task++) {
     const int m0 = 0, m1 = 49;
-    const int nb = task % 48, p0 = 48 * nb / 48, p1 = 48 * (nb + 1) / 48;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[4 * 6];
-      conv2x2s2_14x14x384_768_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 98368;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
-        const size_t at = (size_t)m * 768 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(4, 384, 0, a, pb, 6144, (const float *)pw, out + at, 768, cols, 1, 1);
-        else
-          f32_gemm_1x16(4, 384, 0, a, pb, 6144, (const float *)pw, out + at, 768, cols, 1, 1);
+    const int nb = task % 48;
+    const int p0 = 48 * nb / 48;
+    const int p1 = 48 * (nb + 1) / 48;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[4 * 6];
+        conv2x2s2_14x14x384_768_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 98368;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 384 * 16;
+          const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
+          const size_t at = (size_t)m * 768 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(4, 384, kb * 384, a, pb, 6144, (const float *)pw, out + at, 768, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_1x16(4, 384, kb * 384, a, pb, 6144, (const float *)pw, out + at, 768, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1200,15 +1604,20 @@ static void conv2x2s2_14x14x384_768(const float *restrict in, const void *restri
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers. */
-static void dwconv7x7s1_7x7x768_ln(const float *restrict in, const void *restrict w,
-                   const float *restrict norm_weight, const float *restrict norm_bias,
-                   float *restrict out) {
+static void dwconv7x7s1_7x7x768_ln(
+    const float *restrict in,
+    const void *restrict w,
+    const float *restrict norm_weight,
+    const float *restrict norm_bias,
+    float *restrict out) {
   const float *restrict bias = w;
   const float *restrict taps = (const float *)(bias + 768);
   enum { STRIPS = (7 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
 #pragma omp for schedule(static)
   for (int task = 0; task < 1 * 7 * STRIPS; task++) {
-    const int n = task / (7 * STRIPS), oh = task / STRIPS % 7, ow0 = task % STRIPS * 7;
+    const int n = task / (7 * STRIPS);
+    const int oh = task / STRIPS % 7;
+    const int ow0 = task % STRIPS * 7;
     const int nw = 7 - ow0 < 7 ? 7 - ow0 : 7;
     const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
     const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 7 ? 7 - ih0 : 7;
@@ -1216,11 +1625,13 @@ static void dwconv7x7s1_7x7x768_ln(const float *restrict in, const void *restric
     for (int c0 = 0; c0 < 768; c0 += LG_VW) {
       const int cn = 768 - c0;
       lg_vf acc[7];
-      for (int j = 0; j < 7; j++) acc[j] = lg_vload_n(bias + c0, cn);
+      for (int j = 0; j < 7; j++)
+        acc[j] = lg_vload_n(bias + c0, cn);
       for (int kh = kh0; kh < kh1; kh++) {
         const float *restrict xrow = in + ((size_t)(n * 7 + ih0 + kh) * 7) * 768 + c0;
         lg_vf wk[7];
-        for (int kw = 0; kw < 7; kw++) wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 768 + c0, cn);
+        for (int kw = 0; kw < 7; kw++)
+          wk[kw] = lg_vload_n(taps + (kh * 7 + kw) * 768 + c0, cn);
 
 #pragma GCC unroll 32
         for (int s = 0; s < SPAN; s++) {
@@ -1232,16 +1643,19 @@ static void dwconv7x7s1_7x7x768_ln(const float *restrict in, const void *restric
 #pragma GCC unroll 16
           for (int j = 0; j < 7; j++) {
             const int kw = s - j * 1;
-            if (kw >= 0 && kw < 7) acc[j] = lg_vfma(x, wk[kw], acc[j]);
+            if (kw >= 0 && kw < 7)
+              acc[j] = lg_vfma(x, wk[kw], acc[j]);
           }
         }
       }
-      for (int j = 0; j < nw; j++) lg_vstore_n(y + (size_t)j * 768 + c0, acc[j], cn);
+      for (int j = 0; j < nw; j++)
+        lg_vstore_n(y + (size_t)j * 768 + c0, acc[j], cn);
     }
     for (int j = 0; j < nw; j++) {
       float *restrict yp = y + (size_t)j * 768;
       lg_vf s = lg_vzero();
-      for (int c = 0; c < 768; c += LG_VW) s = s + lg_vload_n(yp + c, 768 - c);
+      for (int c = 0; c < 768; c += LG_VW)
+        s = s + lg_vload_n(yp + c, 768 - c);
       const float mean = lg_vsum(s) / 768;
       lg_vf ss = lg_vzero();
       for (int c = 0; c < 768; c += LG_VW) {
@@ -1252,8 +1666,9 @@ static void dwconv7x7s1_7x7x768_ln(const float *restrict in, const void *restric
       const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
       for (int c = 0; c < 768; c += LG_VW) {
         const lg_vf d = lg_vload_n(yp + c, 768 - c) - m;
-        lg_vstore_n(yp + c, lg_vfma(d * rstd, lg_vload_n(norm_weight + c, 768 - c), lg_vload_n(norm_bias + c, 768 - c)),
-                    768 - c);
+        const lg_vf g = lg_vload_n(norm_weight + c, 768 - c);
+        const lg_vf b = lg_vload_n(norm_bias + c, 768 - c);
+        lg_vstore_n(yp + c, lg_vfma(d * rstd, g, b), 768 - c);
       }
     }
   }
@@ -1273,22 +1688,50 @@ static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const void *re
 #pragma omp for schedule(static)
   for (int task = 0; task < 96; task++) {
     const int m0 = 0, m1 = 49;
-    const int nb = task % 96, p0 = 192 * nb / 96, p1 = 192 * (nb + 1) / 96;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 768;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 49216;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 3072 - panel * 16 < 16 ? 3072 - panel * 16 : 16;
-        const size_t at = (size_t)m * 3072 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_gelu(1, 768, 0, a, pb, 12288, (const float *)pw, out + at, 3072, cols, 1, 1);
-        else
-          f32_gemm_1x16_gelu(1, 768, 0, a, pb, 12288, (const float *)pw, out + at, 3072, cols, 1, 1);
+    const int nb = task % 96;
+    const int p0 = 192 * nb / 96;
+    const int p1 = 192 * (nb + 1) / 96;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 768;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 49216;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 768 * 16;
+          const int cols = 3072 - panel * 16 < 16 ? 3072 - panel * 16 : 16;
+          const size_t at = (size_t)m * 3072 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_gelu(
+                1,
+                768,
+                kb * 768,
+                a,
+                pb,
+                12288,
+                (const float *)pw,
+                out + at,
+                3072,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_1x16_gelu(
+                1,
+                768,
+                kb * 768,
+                a,
+                pb,
+                12288,
+                (const float *)pw,
+                out + at,
+                3072,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1302,29 +1745,60 @@ static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const void *re
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_7x7x3072_768_res(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res) {
+static void conv1x1s1_7x7x3072_768_res(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 48; task++) {
     const int m0 = 0, m1 = 49;
-    const int nb = task % 48, p0 = 48 * nb / 48, p1 = 48 * (nb + 1) / 48;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 3072;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 196672;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
-        const size_t at = (size_t)m * 768 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_res(1, 3072, 0, a, pb, 49152, (const float *)pw, out + at, 768,
-            res + at, cols, 1, 1);
-        else
-          f32_gemm_1x16_res(1, 3072, 0, a, pb, 49152, (const float *)pw, out + at, 768,
-            res + at, cols, 1, 1);
+    const int nb = task % 48;
+    const int p0 = 48 * nb / 48;
+    const int p1 = 48 * (nb + 1) / 48;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 3072;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 196672;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 3072 * 16;
+          const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
+          const size_t at = (size_t)m * 768 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(
+                1,
+                3072,
+                kb * 3072,
+                a,
+                pb,
+                49152,
+                (const float *)pw,
+                out + at,
+                768,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_1x16_res(
+                1,
+                3072,
+                kb * 3072,
+                a,
+                pb,
+                49152,
+                (const float *)pw,
+                out + at,
+                768,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1340,8 +1814,10 @@ static void global_avgpool_7x7x768(const float *restrict in, float *restrict out
     for (int p0 = 0; p0 < HW; p0 += 64) {
       lg_vf acc[4] = {lg_vzero(), lg_vzero(), lg_vzero(), lg_vzero()};
       for (int p = p0; p < (p0 + 64 < HW ? p0 + 64 : HW); p++)
-        for (int v = 0; v < 4; v++) acc[v] = acc[v] + lg_vload_n(x + (size_t)p * 768 + v * LG_VW, 768 - c0 - v * LG_VW);
-      for (int v = 0; v < 4; v++) total[v] = total[v] + acc[v];
+        for (int v = 0; v < 4; v++)
+          acc[v] = acc[v] + lg_vload_n(x + (size_t)p * 768 + v * LG_VW, 768 - c0 - v * LG_VW);
+      for (int v = 0; v < 4; v++)
+        total[v] = total[v] + acc[v];
     }
     for (int v = 0; v < 4; v++)
       lg_vstore_n(out + (size_t)n * 768 + c0 + v * LG_VW, total[v] * lg_vset1(1.0f / HW), 768 - c0 - v * LG_VW);
@@ -1353,14 +1829,18 @@ static void global_avgpool_7x7x768(const float *restrict in, float *restrict out
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,1,1,768] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [768] */
-static void layernorm_1x1x768(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out) {
+static void layernorm_1x1x768(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out) {
 #pragma omp for schedule(static)
   for (int p = 0; p < 1 * 1 * 1; p++) {
     const float *restrict x = in + (size_t)p * 768;
     float *restrict y = out + (size_t)p * 768;
     lg_vf s = lg_vzero();
-    for (int c = 0; c < 768; c += LG_VW) s = s + lg_vload_n(x + c, 768 - c);
+    for (int c = 0; c < 768; c += LG_VW)
+      s = s + lg_vload_n(x + c, 768 - c);
     const lg_vf m = lg_vset1(lg_vsum(s) / 768);
     lg_vf ss = lg_vzero();
     for (int c = 0; c < 768; c += LG_VW) {
@@ -1370,7 +1850,9 @@ static void layernorm_1x1x768(const float *restrict in, const float *restrict we
     const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 768 + 1e-06f));
     for (int c = 0; c < 768; c += LG_VW) {
       const lg_vf d = lg_vload_n(x + c, 768 - c) - m;
-      lg_vstore_n(y + c, lg_vfma(d * rstd, lg_vload_n(weight + c, 768 - c), lg_vload_n(bias + c, 768 - c)), 768 - c);
+      const lg_vf g = lg_vload_n(weight + c, 768 - c);
+      const lg_vf b = lg_vload_n(bias + c, 768 - c);
+      lg_vstore_n(y + c, lg_vfma(d * rstd, g, b), 768 - c);
     }
   }
 }
@@ -1389,56 +1871,80 @@ static void linear_768_1000(const float *restrict in, const void *restrict w, fl
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 1;
-    const int nb = task % 32, p0 = 63 * nb / 32, p1 = 63 * (nb + 1) / 32;
-    for (int m = m0; m < m1; m += 1) {
-      const int rows = 1;
-      const float *a[1];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 768;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 49216;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
-        const size_t at = (size_t)m * 1000 + panel * 16;
-        f32_gemm_1x16(1, 768, 0, a, pb, 12288, (const float *)pw, out + at, 1000, cols, 1, 1);
+    const int nb = task % 32;
+    const int p0 = 63 * nb / 32;
+    const int p1 = 63 * (nb + 1) / 32;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 1) {
+        const int rows = 1;
+        const float *a[1];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 768;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 49216;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 768 * 16;
+          const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
+          const size_t at = (size_t)m * 1000 + panel * 16;
+          f32_gemm_1x16(1, 768, kb * 768, a, pb, 12288, (const float *)pw, out + at, 1000, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
 /* ---- the blob check: freestanding (layout: runtime/lg_blob.h) ----------- */
 static uint64_t blob_le(const unsigned char *p, int bytes) {
   uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
+  for (int i = bytes - 1; i >= 0; i--)
+    v = v << 8 | p[i];
   return v;
 }
 
 int convnext_tiny_blob_check(const void *blob, size_t bytes) {
   const unsigned char *h = blob;
   uint32_t mark;
-  if (bytes < 512u || memcmp(h, "LGBLOB01", 8) != 0) return convnext_tiny_BLOB_BAD_MAGIC;
-  if ((uintptr_t)h % 64u != 0) return convnext_tiny_BLOB_MISALIGNED;
-  if (blob_le(h + 8, 4) != 2u) return convnext_tiny_BLOB_BAD_VERSION;
+  if (bytes < 512u || memcmp(h, "LGBLOB01", 8) != 0)
+    return convnext_tiny_BLOB_BAD_MAGIC;
+  if ((uintptr_t)h % 64u != 0)
+    return convnext_tiny_BLOB_MISALIGNED;
+  if (blob_le(h + 8, 4) != 2u)
+    return convnext_tiny_BLOB_BAD_VERSION;
   memcpy(&mark, h + 288, 4);
-  if (mark != 0x01020304u) return convnext_tiny_BLOB_BYTE_ORDER;
-  if (bytes != convnext_tiny_BLOB_BYTES || blob_le(h + 16, 8) != convnext_tiny_BLOB_BYTES ||
-      blob_le(h + 24, 8) != convnext_tiny_BLOB_BYTES - 512u)
+  if (mark != 0x01020304u)
+    return convnext_tiny_BLOB_BYTE_ORDER;
+  if (bytes != convnext_tiny_BLOB_BYTES)
     return convnext_tiny_BLOB_BAD_SIZE;
-  if (memcmp(h + 96, convnext_tiny_VARIANT, sizeof convnext_tiny_VARIANT) != 0) return convnext_tiny_BLOB_OTHER_VARIANT;
-  if (memcmp(h + 32, convnext_tiny_BLOB_SHA256, 64) != 0) return convnext_tiny_BLOB_OTHER_GENERATION;
+  if (blob_le(h + 16, 8) != convnext_tiny_BLOB_BYTES)
+    return convnext_tiny_BLOB_BAD_SIZE;
+  if (blob_le(h + 24, 8) != convnext_tiny_BLOB_BYTES - 512u)
+    return convnext_tiny_BLOB_BAD_SIZE;
+  const size_t variant_bytes = sizeof convnext_tiny_VARIANT;
+  if (memcmp(h + 96, convnext_tiny_VARIANT, variant_bytes) != 0)
+    return convnext_tiny_BLOB_OTHER_VARIANT;
+  if (memcmp(h + 32, convnext_tiny_BLOB_SHA256, 64) != 0)
+    return convnext_tiny_BLOB_OTHER_GENERATION;
   return convnext_tiny_BLOB_OK;
 }
 
 const char *convnext_tiny_blob_error(int code) {
   switch (code) {
-  case convnext_tiny_BLOB_OK: return "ok";
-  case convnext_tiny_BLOB_BAD_MAGIC: return "not a lucidgen weight blob (bad magic)";
-  case convnext_tiny_BLOB_MISALIGNED: return "blob not 64-byte aligned in memory; align the buffer or section";
-  case convnext_tiny_BLOB_BAD_VERSION: return "blob format version differs from this code's; regenerate";
-  case convnext_tiny_BLOB_BYTE_ORDER: return "blob floats are in the other byte order than this CPU's; regenerate for this target";
-  case convnext_tiny_BLOB_BAD_SIZE: return "blob size differs from convnext_tiny_BLOB_BYTES (truncated or padded)";
-  case convnext_tiny_BLOB_OTHER_VARIANT: return "blob holds weights of another variant";
-  case convnext_tiny_BLOB_OTHER_GENERATION: return "blob is from another generation (sha256 differs); use the one generated with this code";
-  default: return "unknown blob check code";
+  case convnext_tiny_BLOB_OK:
+    return "ok";
+  case convnext_tiny_BLOB_BAD_MAGIC:
+    return "not a lucidgen weight blob (bad magic)";
+  case convnext_tiny_BLOB_MISALIGNED:
+    return "blob not 64-byte aligned in memory; align the buffer or section";
+  case convnext_tiny_BLOB_BAD_VERSION:
+    return "blob format version differs from this code's; regenerate";
+  case convnext_tiny_BLOB_BYTE_ORDER:
+    return "blob floats are in the other byte order than this CPU's; regenerate for this target";
+  case convnext_tiny_BLOB_BAD_SIZE:
+    return "blob size differs from convnext_tiny_BLOB_BYTES (truncated or padded)";
+  case convnext_tiny_BLOB_OTHER_VARIANT:
+    return "blob holds weights of another variant";
+  case convnext_tiny_BLOB_OTHER_GENERATION:
+    return "blob is from another generation (sha256 differs); use the one generated with this code";
+  default:
+    return "unknown blob check code";
   }
 }
 
@@ -1452,7 +1958,9 @@ const char *convnext_tiny_blob_error(int code) {
 #define OMP_SINGLE
 #endif
 
-const convnext_tiny_layer_info convnext_tiny_layers[convnext_tiny_NUM_LAYERS] = {
+/* a short name keeps the table's first line short whatever the prefix */
+typedef convnext_tiny_layer_info layer_info;
+const layer_info convnext_tiny_layers[] = {
     {"stem.0", "gemm", 14450688},
     {"stem", "layernorm", 0},
     {"stages.0.blocks.0.norm", "dwconv", 14751744},
@@ -1524,8 +2032,13 @@ const convnext_tiny_layer_info convnext_tiny_layers[convnext_tiny_NUM_LAYERS] = 
  * `omp for` (static schedules whose results do not depend on the thread count)
  * and the implied barrier at its end orders the layers. Without OpenMP the
  * pragmas fall away and the same code runs on one thread. */
-int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, const void *blob,
-                       convnext_tiny_layer_hook hook, void *ctx) {
+int convnext_tiny_forward_debug(
+    const float *in_nchw,
+    float *out,
+    void *arena,
+    const void *blob,
+    convnext_tiny_layer_hook hook,
+    void *ctx) {
   char *const arena_ = arena;
   const char *const blob_ = blob;
   (void)blob_; /* a model without weights never reads it */
@@ -2004,11 +2517,12 @@ int convnext_tiny_selftest(void *arena, const void *blob, float *out, float *max
   float err = 0.0f, mag = 0.0f;
   for (int i = 0; i < convnext_tiny_OUT_FLOATS; i++) {
     const float d = fabsf(out[i] - golden_out[i]);
-    if (d > err || d != d) err = d;
-    if (fabsf(golden_out[i]) > mag) mag = fabsf(golden_out[i]);
+    if (d > err || d != d)
+      err = d;
+    if (fabsf(golden_out[i]) > mag)
+      mag = fabsf(golden_out[i]);
   }
   *max_abs_err = err;
   *max_abs_expected = mag;
   return err <= 0.0001f * mag ? 0 : 1;
 }
-

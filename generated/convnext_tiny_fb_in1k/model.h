@@ -29,8 +29,10 @@ extern "C" {
 #define convnext_tiny_CROP_PCT 0.875f
 #define convnext_tiny_CROP_MODE "center" /* center | squash | border */
 #define convnext_tiny_INTERPOLATION "bicubic"
-#define convnext_tiny_MEAN { 0.485f, 0.456f, 0.406f }
-#define convnext_tiny_STD { 0.229f, 0.224f, 0.225f }
+#define convnext_tiny_MEAN \
+  { 0.485f, 0.456f, 0.406f }
+#define convnext_tiny_STD \
+  { 0.229f, 0.224f, 0.225f }
 /* bytes: activation arena (planned by liveness) and packed weights (blob payload) */
 #define convnext_tiny_ARENA_BYTES 7225344u
 #define convnext_tiny_WEIGHT_BYTES 114354624u
@@ -74,10 +76,22 @@ const char *convnext_tiny_blob_error(int code);
  * No allocation, no global state: distinct arenas may run concurrently. */
 int convnext_tiny_forward(const float *in_nchw, float *out, void *arena, const void *blob);
 
-/* Called after every layer by convnext_tiny_forward_debug: name is the timm module, data NHWC. */
-typedef void (*convnext_tiny_layer_hook)(void *ctx, const char *name, const float *nhwc, int n, int h, int w, int c);
-int convnext_tiny_forward_debug(const float *in_nchw, float *out, void *arena, const void *blob,
-                       convnext_tiny_layer_hook hook, void *ctx);
+/* Called after every layer by convnext_tiny_forward_debug. */
+typedef void (*convnext_tiny_layer_hook)(
+    void *ctx, // as passed to convnext_tiny_forward_debug
+    const char *name, // the timm module
+    const float *nhwc, // the layer's output
+    int n,
+    int h,
+    int w,
+    int c);
+int convnext_tiny_forward_debug(
+    const float *in_nchw,
+    float *out,
+    void *arena,
+    const void *blob,
+    convnext_tiny_layer_hook hook,
+    void *ctx);
 
 /* The layers in the order the hook of convnext_tiny_forward_debug sees them: its name (the
  * timm module), the kernel kind that runs it and the multiply-adds it does. */
@@ -86,7 +100,8 @@ typedef struct {
   const char *kind;
   double macs;
 } convnext_tiny_layer_info;
-extern const convnext_tiny_layer_info convnext_tiny_layers[convnext_tiny_NUM_LAYERS];
+/* convnext_tiny_NUM_LAYERS of them */
+extern const convnext_tiny_layer_info convnext_tiny_layers[];
 
 /* Runs the golden input stored in the blob and compares with the output the
  * generator's reference path computed. out: convnext_tiny_OUT_FLOATS scratch floats.

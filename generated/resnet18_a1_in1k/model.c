@@ -41,14 +41,18 @@ static inline void lg_vstore(float *p, lg_vf v) { _mm256_storeu_ps(p, v); }
 static inline __m256i lg_vmask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
-static inline lg_vf lg_vload_n(const float *p, int n) { return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lg_vmask(n)); }
+static inline lg_vf lg_vload_n(const float *p, int n) {
+  return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lg_vmask(n));
+}
 static inline void lg_vstore_n(float *p, lg_vf v, int n) {
   if (n >= 8)
     _mm256_storeu_ps(p, v);
   else
     _mm256_maskstore_ps(p, lg_vmask(n), v);
 }
-static inline lg_vf lg_vkeep_n(lg_vf v, int n) { return n >= 8 ? v : _mm256_and_ps(v, _mm256_castsi256_ps(lg_vmask(n))); }
+static inline lg_vf lg_vkeep_n(lg_vf v, int n) {
+  return n >= 8 ? v : _mm256_and_ps(v, _mm256_castsi256_ps(lg_vmask(n)));
+}
 /* lanes of x rearranged: lane l takes x[idx[l]] */
 static inline lg_vf lg_vperm(lg_vf x, const int *idx) {
   return _mm256_permutevar8x32_ps(x, _mm256_loadu_si256((const __m256i *)idx));
@@ -65,7 +69,6 @@ static inline float lg_vsum(lg_vf v) {
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
-
 /* ---- microkernels ------------------------------------------------------- */
 /* f32_gemm_6x16_relu: a 6x16 tile of C held in 6x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
@@ -74,22 +77,36 @@ static inline float lg_vsum(lg_vf v) {
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then ReLU, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_6x16_relu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_6x16_relu(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[6][2];
   for (int i = 0; i < 6; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[6];
-    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 6; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -116,22 +133,36 @@ static inline void f32_gemm_6x16_relu(int taps, int kc, int k0, const float *con
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then ReLU, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_4x16_relu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_4x16_relu(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[4][2];
   for (int i = 0; i < 4; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[4];
-    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 4; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -158,22 +189,36 @@ static inline void f32_gemm_4x16_relu(int taps, int kc, int k0, const float *con
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_6x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_6x16(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[6][2];
   for (int i = 0; i < 6; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[6];
-    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 6; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -199,22 +244,36 @@ static inline void f32_gemm_6x16(int taps, int kc, int k0, const float *const *r
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_4x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_4x16(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[4][2];
   for (int i = 0; i < 4; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[4];
-    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 4; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -240,22 +299,36 @@ static inline void f32_gemm_4x16(int taps, int kc, int k0, const float *const *r
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_1x16(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[1];
-    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    for (int i = 0; i < 1; i++)
+      row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 1; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -282,24 +355,34 @@ static inline void f32_gemm_1x16(int taps, int kc, int k0, const float *const *r
  * bytes and spilled to L3, measured slower than loading the weights six times). */
 static void wino4x3_u_f32_16(const float *restrict b, size_t ic, int k0, int kc, int i, float *restrict u) {
   /* G's row i weighs the kernel's rows; the same G, along each row of the result */
-  static const float G[6][3] = {{0.25f, 0, 0},
-                                {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                                {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                                {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                                {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                                {0, 0, 1}};
-  const lg_vf c0 = lg_vset1(G[i][0]), c1 = lg_vset1(G[i][1]), c2 = lg_vset1(G[i][2]);
+  static const float G[6][3] = {
+      {0.25f, 0, 0},
+      {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+      {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+      {1.0f / 24, 1.0f / 12, 1.0f / 6},
+      {1.0f / 24, -1.0f / 12, 1.0f / 6},
+      {0, 0, 1}};
+  const lg_vf c0 = lg_vset1(G[i][0]);
+  const lg_vf c1 = lg_vset1(G[i][1]);
+  const lg_vf c2 = lg_vset1(G[i][2]);
   for (int k = 0; k < kc; k++)
     for (int v = 0; v < 16; v += LG_VW) {
       const float *restrict g = b + (size_t)(k0 + k) * 16 + v;
       const size_t tap = ic * 16;
       lg_vf r[3];
-      for (int j = 0; j < 3; j++)
-        r[j] = lg_vload(g + j * tap) * c0 + lg_vload(g + (3 + j) * tap) * c1 + lg_vload(g + (6 + j) * tap) * c2;
-      const lg_vf e = (r[0] + r[2]) * (-1.0f / 6), o = r[1] * (-1.0f / 6);
-      const lg_vf q = r[0] * (1.0f / 24) + r[2] * (1.0f / 6), h = r[1] * (1.0f / 12);
+      for (int j = 0; j < 3; j++) {
+        const lg_vf top = lg_vload(g + j * tap);
+        const lg_vf middle = lg_vload(g + (3 + j) * tap);
+        const lg_vf bottom = lg_vload(g + (6 + j) * tap);
+        r[j] = top * c0 + middle * c1 + bottom * c2;
+      }
+      const lg_vf e = (r[0] + r[2]) * (-1.0f / 6);
+      const lg_vf o = r[1] * (-1.0f / 6);
+      const lg_vf q = r[0] * (1.0f / 24) + r[2] * (1.0f / 6);
+      const lg_vf h = r[1] * (1.0f / 12);
       const lg_vf x[6] = {r[0] * 0.25f, e + o, e - o, q + h, q - h, r[2]};
-      for (int j = 0; j < 6; j++) lg_vstore(u + ((size_t)j * kc + k) * 16 + v, x[j]);
+      for (int j = 0; j < 6; j++)
+        lg_vstore(u + ((size_t)j * kc + k) * 16 + v, x[j]);
     }
 }
 
@@ -310,22 +393,36 @@ static void wino4x3_u_f32_16(const float *restrict b, size_t ic, int k0, int kc,
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then ReLU, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16_relu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_1x16_relu(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[1];
-    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    for (int i = 0; i < 1; i++)
+      row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 1; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -352,22 +449,37 @@ static inline void f32_gemm_1x16_relu(int taps, int kc, int k0, const float *con
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), then ReLU, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_6x16_res_relu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
-                          int cols, int first, int last) {
+static inline void f32_gemm_6x16_res_relu(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    const float *restrict r,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[6][2];
   for (int i = 0; i < 6; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[6];
-    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 6; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -395,22 +507,37 @@ static inline void f32_gemm_6x16_res_relu(int taps, int kc, int k0, const float 
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), then ReLU, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16_res_relu(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
-                          int cols, int first, int last) {
+static inline void f32_gemm_1x16_res_relu(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    const float *restrict r,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[1];
-    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    for (int i = 0; i < 1; i++)
+      row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 1; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -457,16 +584,24 @@ static void input_nchw_to_nhwc(const float *restrict in, float *restrict out) {
  */
 static void conv7x7s2_224x224x3_64_relu_pack(int m, int rows, float *restrict apack, const float *restrict in) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (112 * 112), oh = p / 112 % 112, ow = p % 112;
-    const int iw0 = ow * 2 - 3, kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 7 > 224 ? 224 - iw0 : 7;
+    const int p = m + i;
+    const int n = p / (112 * 112);
+    const int oh = p / 112 % 112;
+    const int ow = p % 112;
+    const int iw0 = ow * 2 - 3;
+    const int kw0 = iw0 < 0 ? -iw0 : 0;
+    const int kw1 = iw0 + 7 > 224 ? 224 - iw0 : 7;
     for (int kh = 0; kh < 7; kh++) {
       float *restrict dst = apack + (size_t)i * 147 + kh * 7 * 3;
       const int ih = oh * 2 - 3 + kh;
-      for (int k = 0; k < 7 * 3; k++) dst[k] = 0.0f;
-      if (ih < 0 || ih >= 224) continue;
+      for (int k = 0; k < 7 * 3; k++)
+        dst[k] = 0.0f;
+      if (ih < 0 || ih >= 224)
+        continue;
       /* the kernel row's valid taps are one contiguous run of the input row */
       const float *restrict src = in + ((size_t)(n * 224 + ih) * 224 + iw0 + kw0) * 3;
-      for (int k = 0; k < (kw1 - kw0) * 3; k++) dst[kw0 * 3 + k] = src[k];
+      for (int k = 0; k < (kw1 - kw0) * 3; k++)
+        dst[kw0 * 3 + k] = src[k];
     }
   }
 }
@@ -478,23 +613,49 @@ static void conv7x7s2_224x224x3_64_relu(const float *restrict in, const void *re
     const int m0 = 12544 * mb / 8 / 6 * 6;
     const int m1 = mb == 7 ? 12544 : 12544 * (mb + 1) / 8 / 6 * 6;
     const int p0 = 0, p1 = 4;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 12544 ? 6 : 4;
-      float apack[6 * 147];
-      const float *a[6];
-      conv7x7s2_224x224x3_64_relu_pack(m, rows, apack, in);
-      for (int i = 0; i < rows; i++) a[i] = apack + i * 147;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 9472;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-        const size_t at = (size_t)m * 64 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_relu(1, 147, 0, a, pb, 48, (const float *)pw, out + at, 64, cols, 1, 1);
-        else
-          f32_gemm_4x16_relu(1, 147, 0, a, pb, 48, (const float *)pw, out + at, 64, cols, 1, 1);
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 12544 ? 6 : 4;
+        float apack[6 * 147];
+        const float *a[6];
+        conv7x7s2_224x224x3_64_relu_pack(m, rows, apack, in);
+        for (int i = 0; i < rows; i++)
+          a[i] = apack + i * 147;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 9472;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 147 * 16;
+          const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+          const size_t at = (size_t)m * 64 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_relu(
+                1,
+                147,
+                kb * 147,
+                a,
+                pb,
+                48,
+                (const float *)pw,
+                out + at,
+                64,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_relu(
+                1,
+                147,
+                kb * 147,
+                a,
+                pb,
+                48,
+                (const float *)pw,
+                out + at,
+                64,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -506,7 +667,8 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
     for (int oh = 0; oh < 56; oh++)
       for (int ow = 0; ow < 56; ow++) {
         float *o = out + ((size_t)(n * 56 + oh) * 56 + ow) * 64;
-        for (int c = 0; c < 64; c++) o[c] = -INFINITY;
+        for (int c = 0; c < 64; c++)
+          o[c] = -INFINITY;
         for (int kh = 0; kh < 3; kh++) {
           const int ih = oh * 2 - 1 + kh;
           for (int kw = 0; kw < 3; kw++) {
@@ -515,7 +677,8 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
               continue;
             }
             const float *x = in + ((size_t)(n * 112 + ih) * 112 + iw) * 64;
-            for (int c = 0; c < 64; c++) o[c] = x[c] > o[c] ? x[c] : o[c];
+            for (int c = 0; c < 64; c++)
+              o[c] = x[c] > o[c] ? x[c] : o[c];
           }
         }
       }
@@ -533,19 +696,25 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const void *restrict w, float *restrict out, float *restrict scratch) {
+static void conv3x3s1_wino4x3_56x56x64_64_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 196 * 64;
 #pragma omp for schedule(static)
   for (int t = 0; t < 196; t++) {
-    const int n = t / (14 * 14), ih0 = t / 14 % 14 * 4 - 1, iw0 = t % 14 * 4 - 1;
+    const int n = t / (14 * 14);
+    const int ih0 = t / 14 % 14 * 4 - 1;
+    const int iw0 = t % 14 * 4 - 1;
     for (int c = 0; c < 64; c += LG_VW) {
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
-          d[i][j] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                        ? lg_vload_n(in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + c, 64 - c)
-                        : lg_vzero();
+          d[i][j] = lg_vzero();
+          if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
+            d[i][j] = lg_vload_n(in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + c, 64 - c);
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -560,10 +729,15 @@ static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const v
       float *restrict vt = V + (size_t)t * 64 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
-        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
-                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
-                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
-        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 196 * 64, x[j], 64 - c);
+        const lg_vf x[6] = {
+            r[0] * 4.0f - r[2] * 5.0f + r[4],
+            r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+            r[4] - r[3] + (r[1] - r[2]) * 4.0f,
+            r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+            r[4] - r[2] + (r[1] - r[3]) * 2.0f,
+            r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++)
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 196 * 64, x[j], 64 - c);
       }
     }
   }
@@ -581,7 +755,8 @@ static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const v
         for (int t = t0; t < t1; t += 6) {
           const float *a[6];
           const int rows = t + 6 <= 196 ? 6 : 4;
-          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 196 + t + i) * 64;
+          for (int i = 0; i < rows; i++)
+            a[i] = V + ((size_t)pos * 196 + t + i) * 64;
           float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
           if (rows == 6)
             f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
@@ -592,7 +767,9 @@ static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const v
     }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
-      const int n = t / (14 * 14), oh0 = t / 14 % 14 * 4, ow0 = t % 14 * 4;
+      const int n = t / (14 * 14);
+      const int oh0 = t / 14 % 14 * 4;
+      const int ow0 = t % 14 * 4;
       for (int c = 0; c < cols; c += LG_VW) {
         const int oc = panel * 16 + c;
         lg_vf s[4][6];
@@ -610,8 +787,11 @@ static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const v
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 56; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+          const lg_vf y[4] = {
+              r[0] + r[1] + r[2] + r[3] + r[4],
+              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 56; j++) {
             const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
             lg_vf v = y[j] + bias;
@@ -636,20 +816,26 @@ static void conv3x3s1_wino4x3_56x56x64_64_relu(const float *restrict in, const v
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res, float *restrict scratch) {
+static void conv3x3s1_wino4x3_56x56x64_64_res_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res,
+    float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 196 * 64;
 #pragma omp for schedule(static)
   for (int t = 0; t < 196; t++) {
-    const int n = t / (14 * 14), ih0 = t / 14 % 14 * 4 - 1, iw0 = t % 14 * 4 - 1;
+    const int n = t / (14 * 14);
+    const int ih0 = t / 14 % 14 * 4 - 1;
+    const int iw0 = t % 14 * 4 - 1;
     for (int c = 0; c < 64; c += LG_VW) {
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
-          d[i][j] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                        ? lg_vload_n(in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + c, 64 - c)
-                        : lg_vzero();
+          d[i][j] = lg_vzero();
+          if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
+            d[i][j] = lg_vload_n(in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + c, 64 - c);
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -664,10 +850,15 @@ static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, con
       float *restrict vt = V + (size_t)t * 64 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
-        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
-                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
-                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
-        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 196 * 64, x[j], 64 - c);
+        const lg_vf x[6] = {
+            r[0] * 4.0f - r[2] * 5.0f + r[4],
+            r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+            r[4] - r[3] + (r[1] - r[2]) * 4.0f,
+            r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+            r[4] - r[2] + (r[1] - r[3]) * 2.0f,
+            r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++)
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 196 * 64, x[j], 64 - c);
       }
     }
   }
@@ -685,7 +876,8 @@ static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, con
         for (int t = t0; t < t1; t += 6) {
           const float *a[6];
           const int rows = t + 6 <= 196 ? 6 : 4;
-          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 196 + t + i) * 64;
+          for (int i = 0; i < rows; i++)
+            a[i] = V + ((size_t)pos * 196 + t + i) * 64;
           float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
           if (rows == 6)
             f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
@@ -696,7 +888,9 @@ static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, con
     }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
-      const int n = t / (14 * 14), oh0 = t / 14 % 14 * 4, ow0 = t % 14 * 4;
+      const int n = t / (14 * 14);
+      const int oh0 = t / 14 % 14 * 4;
+      const int ow0 = t % 14 * 4;
       for (int c = 0; c < cols; c += LG_VW) {
         const int oc = panel * 16 + c;
         lg_vf s[4][6];
@@ -714,8 +908,11 @@ static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, con
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 56; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+          const lg_vf y[4] = {
+              r[0] + r[1] + r[2] + r[3] + r[4],
+              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 56; j++) {
             const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
             lg_vf v = y[j] + bias;
@@ -743,16 +940,24 @@ static void conv3x3s1_wino4x3_56x56x64_64_res_relu(const float *restrict in, con
  */
 static void conv1x1s2_56x56x64_128_pack(int m, int rows, float *restrict apack, const float *restrict in) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
-    const int iw0 = ow * 2 - 0, kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 1 > 56 ? 56 - iw0 : 1;
+    const int p = m + i;
+    const int n = p / (28 * 28);
+    const int oh = p / 28 % 28;
+    const int ow = p % 28;
+    const int iw0 = ow * 2 - 0;
+    const int kw0 = iw0 < 0 ? -iw0 : 0;
+    const int kw1 = iw0 + 1 > 56 ? 56 - iw0 : 1;
     for (int kh = 0; kh < 1; kh++) {
       float *restrict dst = apack + (size_t)i * 64 + kh * 1 * 64;
       const int ih = oh * 2 - 0 + kh;
-      for (int k = 0; k < 1 * 64; k++) dst[k] = 0.0f;
-      if (ih < 0 || ih >= 56) continue;
+      for (int k = 0; k < 1 * 64; k++)
+        dst[k] = 0.0f;
+      if (ih < 0 || ih >= 56)
+        continue;
       /* the kernel row's valid taps are one contiguous run of the input row */
       const float *restrict src = in + ((size_t)(n * 56 + ih) * 56 + iw0 + kw0) * 64;
-      for (int k = 0; k < (kw1 - kw0) * 64; k++) dst[kw0 * 64 + k] = src[k];
+      for (int k = 0; k < (kw1 - kw0) * 64; k++)
+        dst[kw0 * 64 + k] = src[k];
     }
   }
 }
@@ -764,23 +969,25 @@ static void conv1x1s2_56x56x64_128(const float *restrict in, const void *restric
     const int m0 = 784 * mb / 8 / 6 * 6;
     const int m1 = mb == 7 ? 784 : 784 * (mb + 1) / 8 / 6 * 6;
     const int p0 = 0, p1 = 8;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 784 ? 6 : 4;
-      float apack[6 * 64];
-      const float *a[6];
-      conv1x1s2_56x56x64_128_pack(m, rows, apack, in);
-      for (int i = 0; i < rows; i++) a[i] = apack + i * 64;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 4160;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-        const size_t at = (size_t)m * 128 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 64, 0, a, pb, 1024, (const float *)pw, out + at, 128, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 64, 0, a, pb, 1024, (const float *)pw, out + at, 128, cols, 1, 1);
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 784 ? 6 : 4;
+        float apack[6 * 64];
+        const float *a[6];
+        conv1x1s2_56x56x64_128_pack(m, rows, apack, in);
+        for (int i = 0; i < rows; i++)
+          a[i] = apack + i * 64;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 4160;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 64 * 16;
+          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+          const size_t at = (size_t)m * 128 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 64, kb * 64, a, pb, 1024, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 64, kb * 64, a, pb, 1024, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -796,15 +1003,23 @@ static void conv1x1s2_56x56x64_128(const float *restrict in, const void *restric
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv3x3s2_56x56x64_128_relu_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv3x3s2_56x56x64_128_relu_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
+    const int p = m + i;
+    const int n = p / (28 * 28);
+    const int oh = p / 28 % 28;
+    const int ow = p % 28;
     for (int kh = 0; kh < 3; kh++)
       for (int kw = 0; kw < 3; kw++) {
-        const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
-        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                                              ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 64
-                                              : zeros;
+        const int ih = oh * 2 - 1 + kh;
+        const int iw = ow * 2 - 1 + kw;
+        const int inside = ih >= 0 && ih < 56 && iw >= 0 && iw < 56;
+        a[(kh * 3 + kw) * rows + i] = inside ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 : zeros;
       }
   }
 }
@@ -816,22 +1031,49 @@ static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const void *re
     const int mb = task / 3 % 4;
     const int m0 = 784 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 3, p0 = 8 * nb / 3, p1 = 8 * (nb + 1) / 3;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 784 ? 6 : 4;
-      const float *a[9 * 6];
-      conv3x3s2_56x56x64_128_relu_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 36928;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-        const size_t at = (size_t)m * 128 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_relu(9, 64, 0, a, pb, 1024, (const float *)pw, out + at, 128, cols, 1, 1);
-        else
-          f32_gemm_4x16_relu(9, 64, 0, a, pb, 1024, (const float *)pw, out + at, 128, cols, 1, 1);
+    const int nb = task % 3;
+    const int p0 = 8 * nb / 3;
+    const int p1 = 8 * (nb + 1) / 3;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 784 ? 6 : 4;
+        const float *a[9 * 6];
+        conv3x3s2_56x56x64_128_relu_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 36928;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 64 * 16;
+          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+          const size_t at = (size_t)m * 128 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_relu(
+                9,
+                64,
+                kb * 64,
+                a,
+                pb,
+                1024,
+                (const float *)pw,
+                out + at,
+                128,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_relu(
+                9,
+                64,
+                kb * 64,
+                a,
+                pb,
+                1024,
+                (const float *)pw,
+                out + at,
+                128,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -847,20 +1089,26 @@ static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const void *re
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res, float *restrict scratch) {
+static void conv3x3s1_wino4x3_28x28x128_128_res_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res,
+    float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 49 * 128;
 #pragma omp for schedule(static)
   for (int t = 0; t < 49; t++) {
-    const int n = t / (7 * 7), ih0 = t / 7 % 7 * 4 - 1, iw0 = t % 7 * 4 - 1;
+    const int n = t / (7 * 7);
+    const int ih0 = t / 7 % 7 * 4 - 1;
+    const int iw0 = t % 7 * 4 - 1;
     for (int c = 0; c < 128; c += LG_VW) {
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
-          d[i][j] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                        ? lg_vload_n(in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + c, 128 - c)
-                        : lg_vzero();
+          d[i][j] = lg_vzero();
+          if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
+            d[i][j] = lg_vload_n(in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + c, 128 - c);
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -875,10 +1123,15 @@ static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, c
       float *restrict vt = V + (size_t)t * 128 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
-        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
-                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
-                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
-        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 49 * 128, x[j], 128 - c);
+        const lg_vf x[6] = {
+            r[0] * 4.0f - r[2] * 5.0f + r[4],
+            r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+            r[4] - r[3] + (r[1] - r[2]) * 4.0f,
+            r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+            r[4] - r[2] + (r[1] - r[3]) * 2.0f,
+            r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++)
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 49 * 128, x[j], 128 - c);
       }
     }
   }
@@ -896,7 +1149,8 @@ static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, c
         for (int t = t0; t < t1; t += 6) {
           const float *a[6];
           const int rows = t + 6 <= 49 ? 6 : 1;
-          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 49 + t + i) * 128;
+          for (int i = 0; i < rows; i++)
+            a[i] = V + ((size_t)pos * 49 + t + i) * 128;
           float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
           if (rows == 6)
             f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
@@ -907,7 +1161,9 @@ static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, c
     }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
-      const int n = t / (7 * 7), oh0 = t / 7 % 7 * 4, ow0 = t % 7 * 4;
+      const int n = t / (7 * 7);
+      const int oh0 = t / 7 % 7 * 4;
+      const int ow0 = t % 7 * 4;
       for (int c = 0; c < cols; c += LG_VW) {
         const int oc = panel * 16 + c;
         lg_vf s[4][6];
@@ -925,8 +1181,11 @@ static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, c
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 28; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+          const lg_vf y[4] = {
+              r[0] + r[1] + r[2] + r[3] + r[4],
+              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 28; j++) {
             const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
             lg_vf v = y[j] + bias;
@@ -952,19 +1211,25 @@ static void conv3x3s1_wino4x3_28x28x128_128_res_relu(const float *restrict in, c
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const void *restrict w, float *restrict out, float *restrict scratch) {
+static void conv3x3s1_wino4x3_28x28x128_128_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 49 * 128;
 #pragma omp for schedule(static)
   for (int t = 0; t < 49; t++) {
-    const int n = t / (7 * 7), ih0 = t / 7 % 7 * 4 - 1, iw0 = t % 7 * 4 - 1;
+    const int n = t / (7 * 7);
+    const int ih0 = t / 7 % 7 * 4 - 1;
+    const int iw0 = t % 7 * 4 - 1;
     for (int c = 0; c < 128; c += LG_VW) {
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
-          d[i][j] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                        ? lg_vload_n(in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + c, 128 - c)
-                        : lg_vzero();
+          d[i][j] = lg_vzero();
+          if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
+            d[i][j] = lg_vload_n(in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + c, 128 - c);
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -979,10 +1244,15 @@ static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const
       float *restrict vt = V + (size_t)t * 128 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
-        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
-                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
-                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
-        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 49 * 128, x[j], 128 - c);
+        const lg_vf x[6] = {
+            r[0] * 4.0f - r[2] * 5.0f + r[4],
+            r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+            r[4] - r[3] + (r[1] - r[2]) * 4.0f,
+            r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+            r[4] - r[2] + (r[1] - r[3]) * 2.0f,
+            r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++)
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 49 * 128, x[j], 128 - c);
       }
     }
   }
@@ -1000,7 +1270,8 @@ static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const
         for (int t = t0; t < t1; t += 6) {
           const float *a[6];
           const int rows = t + 6 <= 49 ? 6 : 1;
-          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 49 + t + i) * 128;
+          for (int i = 0; i < rows; i++)
+            a[i] = V + ((size_t)pos * 49 + t + i) * 128;
           float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
           if (rows == 6)
             f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
@@ -1011,7 +1282,9 @@ static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const
     }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
-      const int n = t / (7 * 7), oh0 = t / 7 % 7 * 4, ow0 = t % 7 * 4;
+      const int n = t / (7 * 7);
+      const int oh0 = t / 7 % 7 * 4;
+      const int ow0 = t % 7 * 4;
       for (int c = 0; c < cols; c += LG_VW) {
         const int oc = panel * 16 + c;
         lg_vf s[4][6];
@@ -1029,8 +1302,11 @@ static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 28; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+          const lg_vf y[4] = {
+              r[0] + r[1] + r[2] + r[3] + r[4],
+              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 28; j++) {
             const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
             lg_vf v = y[j] + bias;
@@ -1055,15 +1331,23 @@ static void conv3x3s1_wino4x3_28x28x128_128_relu(const float *restrict in, const
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv1x1s2_28x28x128_256_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv1x1s2_28x28x128_256_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
+    const int p = m + i;
+    const int n = p / (14 * 14);
+    const int oh = p / 14 % 14;
+    const int ow = p % 14;
     for (int kh = 0; kh < 1; kh++)
       for (int kw = 0; kw < 1; kw++) {
-        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-        a[(kh * 1 + kw) * rows + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                                              ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 128
-                                              : zeros;
+        const int ih = oh * 2 - 0 + kh;
+        const int iw = ow * 2 - 0 + kw;
+        const int inside = ih >= 0 && ih < 28 && iw >= 0 && iw < 28;
+        a[(kh * 1 + kw) * rows + i] = inside ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 : zeros;
       }
   }
 }
@@ -1075,22 +1359,25 @@ static void conv1x1s2_28x28x128_256(const float *restrict in, const void *restri
     const int mb = task / 2 % 4;
     const int m0 = 196 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 196 : 196 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 2, p0 = 16 * nb / 2, p1 = 16 * (nb + 1) / 2;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 196 ? 6 : 4;
-      const float *a[1 * 6];
-      conv1x1s2_28x28x128_256_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 8256;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-        const size_t at = (size_t)m * 256 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 128, 0, a, pb, 2048, (const float *)pw, out + at, 256, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 128, 0, a, pb, 2048, (const float *)pw, out + at, 256, cols, 1, 1);
+    const int nb = task % 2;
+    const int p0 = 16 * nb / 2;
+    const int p1 = 16 * (nb + 1) / 2;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 196 ? 6 : 4;
+        const float *a[1 * 6];
+        conv1x1s2_28x28x128_256_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 8256;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 128 * 16;
+          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+          const size_t at = (size_t)m * 256 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 128, kb * 128, a, pb, 2048, (const float *)pw, out + at, 256, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 128, kb * 128, a, pb, 2048, (const float *)pw, out + at, 256, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1106,15 +1393,23 @@ static void conv1x1s2_28x28x128_256(const float *restrict in, const void *restri
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv3x3s2_28x28x128_256_relu_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv3x3s2_28x28x128_256_relu_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
+    const int p = m + i;
+    const int n = p / (14 * 14);
+    const int oh = p / 14 % 14;
+    const int ow = p % 14;
     for (int kh = 0; kh < 3; kh++)
       for (int kw = 0; kw < 3; kw++) {
-        const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
-        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                                              ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 128
-                                              : zeros;
+        const int ih = oh * 2 - 1 + kh;
+        const int iw = ow * 2 - 1 + kw;
+        const int inside = ih >= 0 && ih < 28 && iw >= 0 && iw < 28;
+        a[(kh * 3 + kw) * rows + i] = inside ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 : zeros;
       }
   }
 }
@@ -1124,22 +1419,49 @@ static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const void *r
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
     const int m0 = 0, m1 = 196;
-    const int nb = task % 16, p0 = 16 * nb / 16, p1 = 16 * (nb + 1) / 16;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 196 ? 6 : 4;
-      const float *a[9 * 6];
-      conv3x3s2_28x28x128_256_relu_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 73792;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-        const size_t at = (size_t)m * 256 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_relu(9, 128, 0, a, pb, 2048, (const float *)pw, out + at, 256, cols, 1, 1);
-        else
-          f32_gemm_4x16_relu(9, 128, 0, a, pb, 2048, (const float *)pw, out + at, 256, cols, 1, 1);
+    const int nb = task % 16;
+    const int p0 = 16 * nb / 16;
+    const int p1 = 16 * (nb + 1) / 16;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 196 ? 6 : 4;
+        const float *a[9 * 6];
+        conv3x3s2_28x28x128_256_relu_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 73792;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 128 * 16;
+          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+          const size_t at = (size_t)m * 256 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_relu(
+                9,
+                128,
+                kb * 128,
+                a,
+                pb,
+                2048,
+                (const float *)pw,
+                out + at,
+                256,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_relu(
+                9,
+                128,
+                kb * 128,
+                a,
+                pb,
+                2048,
+                (const float *)pw,
+                out + at,
+                256,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1156,21 +1478,27 @@ static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const void *r
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res, float *restrict scratch) {
+static void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res,
+    float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 16 * 256;
   float *restrict U = M + (size_t)36 * 16 * 256;
 #pragma omp for schedule(static)
   for (int t = 0; t < 16; t++) {
-    const int n = t / (4 * 4), ih0 = t / 4 % 4 * 4 - 1, iw0 = t % 4 * 4 - 1;
+    const int n = t / (4 * 4);
+    const int ih0 = t / 4 % 4 * 4 - 1;
+    const int iw0 = t % 4 * 4 - 1;
     for (int c = 0; c < 256; c += LG_VW) {
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
-          d[i][j] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                        ? lg_vload_n(in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + c, 256 - c)
-                        : lg_vzero();
+          d[i][j] = lg_vzero();
+          if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
+            d[i][j] = lg_vload_n(in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + c, 256 - c);
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -1185,10 +1513,15 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(const float *restrict 
       float *restrict vt = V + (size_t)t * 256 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
-        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
-                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
-                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
-        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 16 * 256, x[j], 256 - c);
+        const lg_vf x[6] = {
+            r[0] * 4.0f - r[2] * 5.0f + r[4],
+            r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+            r[4] - r[3] + (r[1] - r[2]) * 4.0f,
+            r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+            r[4] - r[2] + (r[1] - r[3]) * 2.0f,
+            r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++)
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 16 * 256, x[j], 256 - c);
       }
     }
   }
@@ -1203,12 +1536,14 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(const float *restrict 
     for (int k0 = 0; k0 < 256; k0 += 128) {
       const int kc = 256 - k0 < 128 ? 256 - k0 : 128;
       for (int pos = 0; pos < 36; pos++) {
-        if (pos % 6 == 0) wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
+        if (pos % 6 == 0)
+          wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
         const float *b = u + (size_t)(pos % 6) * kc * 16;
         for (int t = t0; t < t1; t += 6) {
           const float *a[6];
           const int rows = t + 6 <= 16 ? 6 : 4;
-          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 16 + t + i) * 256;
+          for (int i = 0; i < rows; i++)
+            a[i] = V + ((size_t)pos * 16 + t + i) * 256;
           float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
           if (rows == 6)
             f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
@@ -1219,7 +1554,9 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(const float *restrict 
     }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
-      const int n = t / (4 * 4), oh0 = t / 4 % 4 * 4, ow0 = t % 4 * 4;
+      const int n = t / (4 * 4);
+      const int oh0 = t / 4 % 4 * 4;
+      const int ow0 = t % 4 * 4;
       for (int c = 0; c < cols; c += LG_VW) {
         const int oc = panel * 16 + c;
         lg_vf s[4][6];
@@ -1237,8 +1574,11 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(const float *restrict 
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 14; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+          const lg_vf y[4] = {
+              r[0] + r[1] + r[2] + r[3] + r[4],
+              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 14; j++) {
             const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
             lg_vf v = y[j] + bias;
@@ -1265,20 +1605,26 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(const float *restrict 
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(const float *restrict in, const void *restrict w, float *restrict out, float *restrict scratch) {
+static void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 16 * 256;
   float *restrict U = M + (size_t)36 * 16 * 256;
 #pragma omp for schedule(static)
   for (int t = 0; t < 16; t++) {
-    const int n = t / (4 * 4), ih0 = t / 4 % 4 * 4 - 1, iw0 = t % 4 * 4 - 1;
+    const int n = t / (4 * 4);
+    const int ih0 = t / 4 % 4 * 4 - 1;
+    const int iw0 = t % 4 * 4 - 1;
     for (int c = 0; c < 256; c += LG_VW) {
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
-          d[i][j] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                        ? lg_vload_n(in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + c, 256 - c)
-                        : lg_vzero();
+          d[i][j] = lg_vzero();
+          if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
+            d[i][j] = lg_vload_n(in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + c, 256 - c);
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -1293,10 +1639,15 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(const float *restrict in, 
       float *restrict vt = V + (size_t)t * 256 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
-        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
-                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
-                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
-        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 16 * 256, x[j], 256 - c);
+        const lg_vf x[6] = {
+            r[0] * 4.0f - r[2] * 5.0f + r[4],
+            r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+            r[4] - r[3] + (r[1] - r[2]) * 4.0f,
+            r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+            r[4] - r[2] + (r[1] - r[3]) * 2.0f,
+            r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++)
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 16 * 256, x[j], 256 - c);
       }
     }
   }
@@ -1311,12 +1662,14 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(const float *restrict in, 
     for (int k0 = 0; k0 < 256; k0 += 128) {
       const int kc = 256 - k0 < 128 ? 256 - k0 : 128;
       for (int pos = 0; pos < 36; pos++) {
-        if (pos % 6 == 0) wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
+        if (pos % 6 == 0)
+          wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
         const float *b = u + (size_t)(pos % 6) * kc * 16;
         for (int t = t0; t < t1; t += 6) {
           const float *a[6];
           const int rows = t + 6 <= 16 ? 6 : 4;
-          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 16 + t + i) * 256;
+          for (int i = 0; i < rows; i++)
+            a[i] = V + ((size_t)pos * 16 + t + i) * 256;
           float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
           if (rows == 6)
             f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
@@ -1327,7 +1680,9 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(const float *restrict in, 
     }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
-      const int n = t / (4 * 4), oh0 = t / 4 % 4 * 4, ow0 = t % 4 * 4;
+      const int n = t / (4 * 4);
+      const int oh0 = t / 4 % 4 * 4;
+      const int ow0 = t % 4 * 4;
       for (int c = 0; c < cols; c += LG_VW) {
         const int oc = panel * 16 + c;
         lg_vf s[4][6];
@@ -1345,8 +1700,11 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(const float *restrict in, 
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 14; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+          const lg_vf y[4] = {
+              r[0] + r[1] + r[2] + r[3] + r[4],
+              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 14; j++) {
             const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
             lg_vf v = y[j] + bias;
@@ -1371,15 +1729,23 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(const float *restrict in, 
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv1x1s2_14x14x256_512_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv1x1s2_14x14x256_512_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    const int p = m + i;
+    const int n = p / (7 * 7);
+    const int oh = p / 7 % 7;
+    const int ow = p % 7;
     for (int kh = 0; kh < 1; kh++)
       for (int kw = 0; kw < 1; kw++) {
-        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-        a[(kh * 1 + kw) * rows + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                                              ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 256
-                                              : zeros;
+        const int ih = oh * 2 - 0 + kh;
+        const int iw = ow * 2 - 0 + kw;
+        const int inside = ih >= 0 && ih < 14 && iw >= 0 && iw < 14;
+        a[(kh * 1 + kw) * rows + i] = inside ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 : zeros;
       }
   }
 }
@@ -1391,22 +1757,25 @@ static void conv1x1s2_14x14x256_512(const float *restrict in, const void *restri
     const int mb = task / 5 % 4;
     const int m0 = 49 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 49 : 49 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 5, p0 = 32 * nb / 5, p1 = 32 * (nb + 1) / 5;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[1 * 6];
-      conv1x1s2_14x14x256_512_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 16448;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-        const size_t at = (size_t)m * 512 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 512, cols, 1, 1);
-        else
-          f32_gemm_1x16(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 512, cols, 1, 1);
+    const int nb = task % 5;
+    const int p0 = 32 * nb / 5;
+    const int p1 = 32 * (nb + 1) / 5;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[1 * 6];
+        conv1x1s2_14x14x256_512_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 16448;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_1x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1422,15 +1791,23 @@ static void conv1x1s2_14x14x256_512(const float *restrict in, const void *restri
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv3x3s2_14x14x256_512_relu_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv3x3s2_14x14x256_512_relu_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    const int p = m + i;
+    const int n = p / (7 * 7);
+    const int oh = p / 7 % 7;
+    const int ow = p % 7;
     for (int kh = 0; kh < 3; kh++)
       for (int kw = 0; kw < 3; kw++) {
-        const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
-        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                                              ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 256
-                                              : zeros;
+        const int ih = oh * 2 - 1 + kh;
+        const int iw = ow * 2 - 1 + kw;
+        const int inside = ih >= 0 && ih < 14 && iw >= 0 && iw < 14;
+        a[(kh * 3 + kw) * rows + i] = inside ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 : zeros;
       }
   }
 }
@@ -1440,22 +1817,49 @@ static void conv3x3s2_14x14x256_512_relu(const float *restrict in, const void *r
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
-    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[9 * 6];
-      conv3x3s2_14x14x256_512_relu_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 147520;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-        const size_t at = (size_t)m * 512 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_relu(9, 256, 0, a, pb, 4096, (const float *)pw, out + at, 512, cols, 1, 1);
-        else
-          f32_gemm_1x16_relu(9, 256, 0, a, pb, 4096, (const float *)pw, out + at, 512, cols, 1, 1);
+    const int nb = task % 32;
+    const int p0 = 32 * nb / 32;
+    const int p1 = 32 * (nb + 1) / 32;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[9 * 6];
+        conv3x3s2_14x14x256_512_relu_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 147520;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_relu(
+                9,
+                256,
+                kb * 256,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_1x16_relu(
+                9,
+                256,
+                kb * 256,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1471,43 +1875,81 @@ static void conv3x3s2_14x14x256_512_relu(const float *restrict in, const void *r
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv3x3s1_7x7x512_512_res_relu_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv3x3s1_7x7x512_512_res_relu_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    const int p = m + i;
+    const int n = p / (7 * 7);
+    const int oh = p / 7 % 7;
+    const int ow = p % 7;
     for (int kh = 0; kh < 3; kh++)
       for (int kw = 0; kw < 3; kw++) {
-        const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
-        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 7 && iw >= 0 && iw < 7)
-                                              ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 512
-                                              : zeros;
+        const int ih = oh * 1 - 1 + kh;
+        const int iw = ow * 1 - 1 + kw;
+        const int inside = ih >= 0 && ih < 7 && iw >= 0 && iw < 7;
+        a[(kh * 3 + kw) * rows + i] = inside ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 512 : zeros;
       }
   }
 }
 
-static void conv3x3s1_7x7x512_512_res_relu(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res) {
+static void conv3x3s1_7x7x512_512_res_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res) {
   static const float zeros[512];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
-    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[9 * 6];
-      conv3x3s1_7x7x512_512_res_relu_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 294976;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-        const size_t at = (size_t)m * 512 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_res_relu(9, 512, 0, a, pb, 8192, (const float *)pw, out + at, 512,
-            res + at, cols, 1, 1);
-        else
-          f32_gemm_1x16_res_relu(9, 512, 0, a, pb, 8192, (const float *)pw, out + at, 512,
-            res + at, cols, 1, 1);
+    const int nb = task % 32;
+    const int p0 = 32 * nb / 32;
+    const int p1 = 32 * (nb + 1) / 32;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[9 * 6];
+        conv3x3s1_7x7x512_512_res_relu_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 294976;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res_relu(
+                9,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                512,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_1x16_res_relu(
+                9,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                512,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1523,15 +1965,23 @@ static void conv3x3s1_7x7x512_512_res_relu(const float *restrict in, const void 
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv3x3s1_7x7x512_512_relu_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv3x3s1_7x7x512_512_relu_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    const int p = m + i;
+    const int n = p / (7 * 7);
+    const int oh = p / 7 % 7;
+    const int ow = p % 7;
     for (int kh = 0; kh < 3; kh++)
       for (int kw = 0; kw < 3; kw++) {
-        const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
-        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 7 && iw >= 0 && iw < 7)
-                                              ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 512
-                                              : zeros;
+        const int ih = oh * 1 - 1 + kh;
+        const int iw = ow * 1 - 1 + kw;
+        const int inside = ih >= 0 && ih < 7 && iw >= 0 && iw < 7;
+        a[(kh * 3 + kw) * rows + i] = inside ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 512 : zeros;
       }
   }
 }
@@ -1541,22 +1991,49 @@ static void conv3x3s1_7x7x512_512_relu(const float *restrict in, const void *res
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
-    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[9 * 6];
-      conv3x3s1_7x7x512_512_relu_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 294976;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-        const size_t at = (size_t)m * 512 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_relu(9, 512, 0, a, pb, 8192, (const float *)pw, out + at, 512, cols, 1, 1);
-        else
-          f32_gemm_1x16_relu(9, 512, 0, a, pb, 8192, (const float *)pw, out + at, 512, cols, 1, 1);
+    const int nb = task % 32;
+    const int p0 = 32 * nb / 32;
+    const int p1 = 32 * (nb + 1) / 32;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[9 * 6];
+        conv3x3s1_7x7x512_512_relu_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 294976;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_relu(
+                9,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_1x16_relu(
+                9,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1572,8 +2049,10 @@ static void global_avgpool_7x7x512(const float *restrict in, float *restrict out
     for (int p0 = 0; p0 < HW; p0 += 64) {
       lg_vf acc[4] = {lg_vzero(), lg_vzero(), lg_vzero(), lg_vzero()};
       for (int p = p0; p < (p0 + 64 < HW ? p0 + 64 : HW); p++)
-        for (int v = 0; v < 4; v++) acc[v] = acc[v] + lg_vload_n(x + (size_t)p * 512 + v * LG_VW, 512 - c0 - v * LG_VW);
-      for (int v = 0; v < 4; v++) total[v] = total[v] + acc[v];
+        for (int v = 0; v < 4; v++)
+          acc[v] = acc[v] + lg_vload_n(x + (size_t)p * 512 + v * LG_VW, 512 - c0 - v * LG_VW);
+      for (int v = 0; v < 4; v++)
+        total[v] = total[v] + acc[v];
     }
     for (int v = 0; v < 4; v++)
       lg_vstore_n(out + (size_t)n * 512 + c0 + v * LG_VW, total[v] * lg_vset1(1.0f / HW), 512 - c0 - v * LG_VW);
@@ -1594,56 +2073,80 @@ static void linear_512_1000(const float *restrict in, const void *restrict w, fl
 #pragma omp for schedule(static)
   for (int task = 0; task < 21; task++) {
     const int m0 = 0, m1 = 1;
-    const int nb = task % 21, p0 = 63 * nb / 21, p1 = 63 * (nb + 1) / 21;
-    for (int m = m0; m < m1; m += 1) {
-      const int rows = 1;
-      const float *a[1];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 512;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 32832;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
-        const size_t at = (size_t)m * 1000 + panel * 16;
-        f32_gemm_1x16(1, 512, 0, a, pb, 8192, (const float *)pw, out + at, 1000, cols, 1, 1);
+    const int nb = task % 21;
+    const int p0 = 63 * nb / 21;
+    const int p1 = 63 * (nb + 1) / 21;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 1) {
+        const int rows = 1;
+        const float *a[1];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 512;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 32832;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
+          const size_t at = (size_t)m * 1000 + panel * 16;
+          f32_gemm_1x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 1000, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
 /* ---- the blob check: freestanding (layout: runtime/lg_blob.h) ----------- */
 static uint64_t blob_le(const unsigned char *p, int bytes) {
   uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
+  for (int i = bytes - 1; i >= 0; i--)
+    v = v << 8 | p[i];
   return v;
 }
 
 int resnet18_blob_check(const void *blob, size_t bytes) {
   const unsigned char *h = blob;
   uint32_t mark;
-  if (bytes < 512u || memcmp(h, "LGBLOB01", 8) != 0) return resnet18_BLOB_BAD_MAGIC;
-  if ((uintptr_t)h % 64u != 0) return resnet18_BLOB_MISALIGNED;
-  if (blob_le(h + 8, 4) != 2u) return resnet18_BLOB_BAD_VERSION;
+  if (bytes < 512u || memcmp(h, "LGBLOB01", 8) != 0)
+    return resnet18_BLOB_BAD_MAGIC;
+  if ((uintptr_t)h % 64u != 0)
+    return resnet18_BLOB_MISALIGNED;
+  if (blob_le(h + 8, 4) != 2u)
+    return resnet18_BLOB_BAD_VERSION;
   memcpy(&mark, h + 288, 4);
-  if (mark != 0x01020304u) return resnet18_BLOB_BYTE_ORDER;
-  if (bytes != resnet18_BLOB_BYTES || blob_le(h + 16, 8) != resnet18_BLOB_BYTES ||
-      blob_le(h + 24, 8) != resnet18_BLOB_BYTES - 512u)
+  if (mark != 0x01020304u)
+    return resnet18_BLOB_BYTE_ORDER;
+  if (bytes != resnet18_BLOB_BYTES)
     return resnet18_BLOB_BAD_SIZE;
-  if (memcmp(h + 96, resnet18_VARIANT, sizeof resnet18_VARIANT) != 0) return resnet18_BLOB_OTHER_VARIANT;
-  if (memcmp(h + 32, resnet18_BLOB_SHA256, 64) != 0) return resnet18_BLOB_OTHER_GENERATION;
+  if (blob_le(h + 16, 8) != resnet18_BLOB_BYTES)
+    return resnet18_BLOB_BAD_SIZE;
+  if (blob_le(h + 24, 8) != resnet18_BLOB_BYTES - 512u)
+    return resnet18_BLOB_BAD_SIZE;
+  const size_t variant_bytes = sizeof resnet18_VARIANT;
+  if (memcmp(h + 96, resnet18_VARIANT, variant_bytes) != 0)
+    return resnet18_BLOB_OTHER_VARIANT;
+  if (memcmp(h + 32, resnet18_BLOB_SHA256, 64) != 0)
+    return resnet18_BLOB_OTHER_GENERATION;
   return resnet18_BLOB_OK;
 }
 
 const char *resnet18_blob_error(int code) {
   switch (code) {
-  case resnet18_BLOB_OK: return "ok";
-  case resnet18_BLOB_BAD_MAGIC: return "not a lucidgen weight blob (bad magic)";
-  case resnet18_BLOB_MISALIGNED: return "blob not 64-byte aligned in memory; align the buffer or section";
-  case resnet18_BLOB_BAD_VERSION: return "blob format version differs from this code's; regenerate";
-  case resnet18_BLOB_BYTE_ORDER: return "blob floats are in the other byte order than this CPU's; regenerate for this target";
-  case resnet18_BLOB_BAD_SIZE: return "blob size differs from resnet18_BLOB_BYTES (truncated or padded)";
-  case resnet18_BLOB_OTHER_VARIANT: return "blob holds weights of another variant";
-  case resnet18_BLOB_OTHER_GENERATION: return "blob is from another generation (sha256 differs); use the one generated with this code";
-  default: return "unknown blob check code";
+  case resnet18_BLOB_OK:
+    return "ok";
+  case resnet18_BLOB_BAD_MAGIC:
+    return "not a lucidgen weight blob (bad magic)";
+  case resnet18_BLOB_MISALIGNED:
+    return "blob not 64-byte aligned in memory; align the buffer or section";
+  case resnet18_BLOB_BAD_VERSION:
+    return "blob format version differs from this code's; regenerate";
+  case resnet18_BLOB_BYTE_ORDER:
+    return "blob floats are in the other byte order than this CPU's; regenerate for this target";
+  case resnet18_BLOB_BAD_SIZE:
+    return "blob size differs from resnet18_BLOB_BYTES (truncated or padded)";
+  case resnet18_BLOB_OTHER_VARIANT:
+    return "blob holds weights of another variant";
+  case resnet18_BLOB_OTHER_GENERATION:
+    return "blob is from another generation (sha256 differs); use the one generated with this code";
+  default:
+    return "unknown blob check code";
   }
 }
 
@@ -1657,7 +2160,9 @@ const char *resnet18_blob_error(int code) {
 #define OMP_SINGLE
 #endif
 
-const resnet18_layer_info resnet18_layers[resnet18_NUM_LAYERS] = {
+/* a short name keeps the table's first line short whatever the prefix */
+typedef resnet18_layer_info layer_info;
+const layer_info resnet18_layers[] = {
     {"act1", "gemm", 118013952},
     {"maxpool", "maxpool", 0},
     {"layer1.0.act1", "winograd", 115605504},
@@ -1687,8 +2192,13 @@ const resnet18_layer_info resnet18_layers[resnet18_NUM_LAYERS] = {
  * `omp for` (static schedules whose results do not depend on the thread count)
  * and the implied barrier at its end orders the layers. Without OpenMP the
  * pragmas fall away and the same code runs on one thread. */
-int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const void *blob,
-                       resnet18_layer_hook hook, void *ctx) {
+int resnet18_forward_debug(
+    const float *in_nchw,
+    float *out,
+    void *arena,
+    const void *blob,
+    resnet18_layer_hook hook,
+    void *ctx) {
   char *const arena_ = arena;
   const char *const blob_ = blob;
   (void)blob_; /* a model without weights never reads it */
@@ -1873,11 +2383,12 @@ int resnet18_selftest(void *arena, const void *blob, float *out, float *max_abs_
   float err = 0.0f, mag = 0.0f;
   for (int i = 0; i < resnet18_OUT_FLOATS; i++) {
     const float d = fabsf(out[i] - golden_out[i]);
-    if (d > err || d != d) err = d;
-    if (fabsf(golden_out[i]) > mag) mag = fabsf(golden_out[i]);
+    if (d > err || d != d)
+      err = d;
+    if (fabsf(golden_out[i]) > mag)
+      mag = fabsf(golden_out[i]);
   }
   *max_abs_err = err;
   *max_abs_expected = mag;
   return err <= 0.0001f * mag ? 0 : 1;
 }
-

@@ -29,8 +29,10 @@ extern "C" {
 #define resnet18_CROP_PCT 0.95f
 #define resnet18_CROP_MODE "center" /* center | squash | border */
 #define resnet18_INTERPOLATION "bicubic"
-#define resnet18_MEAN { 0.485f, 0.456f, 0.406f }
-#define resnet18_STD { 0.229f, 0.224f, 0.225f }
+#define resnet18_MEAN \
+  { 0.485f, 0.456f, 0.406f }
+#define resnet18_STD \
+  { 0.229f, 0.224f, 0.225f }
 /* bytes: activation arena (planned by liveness) and packed weights (blob payload) */
 #define resnet18_ARENA_BYTES 6021120u
 #define resnet18_WEIGHT_BYTES 53833152u
@@ -74,10 +76,22 @@ const char *resnet18_blob_error(int code);
  * No allocation, no global state: distinct arenas may run concurrently. */
 int resnet18_forward(const float *in_nchw, float *out, void *arena, const void *blob);
 
-/* Called after every layer by resnet18_forward_debug: name is the timm module, data NHWC. */
-typedef void (*resnet18_layer_hook)(void *ctx, const char *name, const float *nhwc, int n, int h, int w, int c);
-int resnet18_forward_debug(const float *in_nchw, float *out, void *arena, const void *blob,
-                       resnet18_layer_hook hook, void *ctx);
+/* Called after every layer by resnet18_forward_debug. */
+typedef void (*resnet18_layer_hook)(
+    void *ctx, // as passed to resnet18_forward_debug
+    const char *name, // the timm module
+    const float *nhwc, // the layer's output
+    int n,
+    int h,
+    int w,
+    int c);
+int resnet18_forward_debug(
+    const float *in_nchw,
+    float *out,
+    void *arena,
+    const void *blob,
+    resnet18_layer_hook hook,
+    void *ctx);
 
 /* The layers in the order the hook of resnet18_forward_debug sees them: its name (the
  * timm module), the kernel kind that runs it and the multiply-adds it does. */
@@ -86,7 +100,8 @@ typedef struct {
   const char *kind;
   double macs;
 } resnet18_layer_info;
-extern const resnet18_layer_info resnet18_layers[resnet18_NUM_LAYERS];
+/* resnet18_NUM_LAYERS of them */
+extern const resnet18_layer_info resnet18_layers[];
 
 /* Runs the golden input stored in the blob and compares with the output the
  * generator's reference path computed. out: resnet18_OUT_FLOATS scratch floats.

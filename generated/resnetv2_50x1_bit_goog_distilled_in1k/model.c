@@ -41,14 +41,18 @@ static inline void lg_vstore(float *p, lg_vf v) { _mm256_storeu_ps(p, v); }
 static inline __m256i lg_vmask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
-static inline lg_vf lg_vload_n(const float *p, int n) { return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lg_vmask(n)); }
+static inline lg_vf lg_vload_n(const float *p, int n) {
+  return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lg_vmask(n));
+}
 static inline void lg_vstore_n(float *p, lg_vf v, int n) {
   if (n >= 8)
     _mm256_storeu_ps(p, v);
   else
     _mm256_maskstore_ps(p, lg_vmask(n), v);
 }
-static inline lg_vf lg_vkeep_n(lg_vf v, int n) { return n >= 8 ? v : _mm256_and_ps(v, _mm256_castsi256_ps(lg_vmask(n))); }
+static inline lg_vf lg_vkeep_n(lg_vf v, int n) {
+  return n >= 8 ? v : _mm256_and_ps(v, _mm256_castsi256_ps(lg_vmask(n)));
+}
 /* lanes of x rearranged: lane l takes x[idx[l]] */
 static inline lg_vf lg_vperm(lg_vf x, const int *idx) {
   return _mm256_permutevar8x32_ps(x, _mm256_loadu_si256((const __m256i *)idx));
@@ -65,7 +69,6 @@ static inline float lg_vsum(lg_vf v) {
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
-
 /* ---- microkernels ------------------------------------------------------- */
 /* f32_gemm_6x16: a 6x16 tile of C held in 6x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
@@ -74,22 +77,36 @@ static inline float lg_vsum(lg_vf v) {
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_6x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_6x16(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[6][2];
   for (int i = 0; i < 6; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[6];
-    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 6; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -115,22 +132,36 @@ static inline void f32_gemm_6x16(int taps, int kc, int k0, const float *const *r
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_4x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_4x16(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[4][2];
   for (int i = 0; i < 4; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[4];
-    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 4; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -156,22 +187,37 @@ static inline void f32_gemm_4x16(int taps, int kc, int k0, const float *const *r
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_6x16_res(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
-                          int cols, int first, int last) {
+static inline void f32_gemm_6x16_res(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    const float *restrict r,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[6][2];
   for (int i = 0; i < 6; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[6];
-    for (int i = 0; i < 6; i++) row[i] = a[t * 6 + i] + k0;
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 6; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -198,22 +244,37 @@ static inline void f32_gemm_6x16_res(int taps, int kc, int k0, const float *cons
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_4x16_res(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
-                          int cols, int first, int last) {
+static inline void f32_gemm_4x16_res(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    const float *restrict r,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[4][2];
   for (int i = 0; i < 4; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[4];
-    for (int i = 0; i < 4; i++) row[i] = a[t * 4 + i] + k0;
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 4; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -240,22 +301,36 @@ static inline void f32_gemm_4x16_res(int taps, int kc, int k0, const float *cons
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc,
-                          int cols, int first, int last) {
+static inline void f32_gemm_1x16(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[1];
-    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    for (int i = 0; i < 1; i++)
+      row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 1; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -282,24 +357,34 @@ static inline void f32_gemm_1x16(int taps, int kc, int k0, const float *const *r
  * bytes and spilled to L3, measured slower than loading the weights six times). */
 static void wino4x3_u_f32_16(const float *restrict b, size_t ic, int k0, int kc, int i, float *restrict u) {
   /* G's row i weighs the kernel's rows; the same G, along each row of the result */
-  static const float G[6][3] = {{0.25f, 0, 0},
-                                {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                                {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                                {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                                {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                                {0, 0, 1}};
-  const lg_vf c0 = lg_vset1(G[i][0]), c1 = lg_vset1(G[i][1]), c2 = lg_vset1(G[i][2]);
+  static const float G[6][3] = {
+      {0.25f, 0, 0},
+      {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+      {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+      {1.0f / 24, 1.0f / 12, 1.0f / 6},
+      {1.0f / 24, -1.0f / 12, 1.0f / 6},
+      {0, 0, 1}};
+  const lg_vf c0 = lg_vset1(G[i][0]);
+  const lg_vf c1 = lg_vset1(G[i][1]);
+  const lg_vf c2 = lg_vset1(G[i][2]);
   for (int k = 0; k < kc; k++)
     for (int v = 0; v < 16; v += LG_VW) {
       const float *restrict g = b + (size_t)(k0 + k) * 16 + v;
       const size_t tap = ic * 16;
       lg_vf r[3];
-      for (int j = 0; j < 3; j++)
-        r[j] = lg_vload(g + j * tap) * c0 + lg_vload(g + (3 + j) * tap) * c1 + lg_vload(g + (6 + j) * tap) * c2;
-      const lg_vf e = (r[0] + r[2]) * (-1.0f / 6), o = r[1] * (-1.0f / 6);
-      const lg_vf q = r[0] * (1.0f / 24) + r[2] * (1.0f / 6), h = r[1] * (1.0f / 12);
+      for (int j = 0; j < 3; j++) {
+        const lg_vf top = lg_vload(g + j * tap);
+        const lg_vf middle = lg_vload(g + (3 + j) * tap);
+        const lg_vf bottom = lg_vload(g + (6 + j) * tap);
+        r[j] = top * c0 + middle * c1 + bottom * c2;
+      }
+      const lg_vf e = (r[0] + r[2]) * (-1.0f / 6);
+      const lg_vf o = r[1] * (-1.0f / 6);
+      const lg_vf q = r[0] * (1.0f / 24) + r[2] * (1.0f / 6);
+      const lg_vf h = r[1] * (1.0f / 12);
       const lg_vf x[6] = {r[0] * 0.25f, e + o, e - o, q + h, q - h, r[2]};
-      for (int j = 0; j < 6; j++) lg_vstore(u + ((size_t)j * kc + k) * 16 + v, x[j]);
+      for (int j = 0; j < 6; j++)
+        lg_vstore(u + ((size_t)j * kc + k) * 16 + v, x[j]);
     }
 }
 
@@ -310,22 +395,37 @@ static void wino4x3_u_f32_16(const float *restrict b, size_t ic, int k0, int kc,
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
  * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16_res(int taps, int kc, int k0, const float *const *restrict a, const float *restrict b, size_t bstride,
-                          const float *restrict bias, float *restrict c, size_t ldc, const float *restrict r,
-                          int cols, int first, int last) {
+static inline void f32_gemm_1x16_res(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    const float *restrict r,
+    int cols,
+    int first,
+    int last) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
-    for (int v = 0; v < 2; v++) acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
   for (int t = 0; t < taps; t++) {
     const float *restrict row[1];
-    for (int i = 0; i < 1; i++) row[i] = a[t * 1 + i] + k0;
+    for (int i = 0; i < 1; i++)
+      row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
       lg_vf bv[2];
-      for (int v = 0; v < 2; v++) bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
       for (int i = 0; i < 1; i++) {
         const lg_vf x = lg_vset1(row[i][k]);
-        for (int v = 0; v < 2; v++) acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
       }
     }
   }
@@ -371,16 +471,24 @@ static void input_nchw_to_nhwc(const float *restrict in, float *restrict out) {
  */
 static void conv7x7s2_224x224x3_64_pack(int m, int rows, float *restrict apack, const float *restrict in) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (112 * 112), oh = p / 112 % 112, ow = p % 112;
-    const int iw0 = ow * 2 - 3, kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 7 > 224 ? 224 - iw0 : 7;
+    const int p = m + i;
+    const int n = p / (112 * 112);
+    const int oh = p / 112 % 112;
+    const int ow = p % 112;
+    const int iw0 = ow * 2 - 3;
+    const int kw0 = iw0 < 0 ? -iw0 : 0;
+    const int kw1 = iw0 + 7 > 224 ? 224 - iw0 : 7;
     for (int kh = 0; kh < 7; kh++) {
       float *restrict dst = apack + (size_t)i * 147 + kh * 7 * 3;
       const int ih = oh * 2 - 3 + kh;
-      for (int k = 0; k < 7 * 3; k++) dst[k] = 0.0f;
-      if (ih < 0 || ih >= 224) continue;
+      for (int k = 0; k < 7 * 3; k++)
+        dst[k] = 0.0f;
+      if (ih < 0 || ih >= 224)
+        continue;
       /* the kernel row's valid taps are one contiguous run of the input row */
       const float *restrict src = in + ((size_t)(n * 224 + ih) * 224 + iw0 + kw0) * 3;
-      for (int k = 0; k < (kw1 - kw0) * 3; k++) dst[kw0 * 3 + k] = src[k];
+      for (int k = 0; k < (kw1 - kw0) * 3; k++)
+        dst[kw0 * 3 + k] = src[k];
     }
   }
 }
@@ -392,23 +500,25 @@ static void conv7x7s2_224x224x3_64(const float *restrict in, const void *restric
     const int m0 = 12544 * mb / 8 / 6 * 6;
     const int m1 = mb == 7 ? 12544 : 12544 * (mb + 1) / 8 / 6 * 6;
     const int p0 = 0, p1 = 4;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 12544 ? 6 : 4;
-      float apack[6 * 147];
-      const float *a[6];
-      conv7x7s2_224x224x3_64_pack(m, rows, apack, in);
-      for (int i = 0; i < rows; i++) a[i] = apack + i * 147;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 9472;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-        const size_t at = (size_t)m * 64 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 147, 0, a, pb, 48, (const float *)pw, out + at, 64, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 147, 0, a, pb, 48, (const float *)pw, out + at, 64, cols, 1, 1);
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 12544 ? 6 : 4;
+        float apack[6 * 147];
+        const float *a[6];
+        conv7x7s2_224x224x3_64_pack(m, rows, apack, in);
+        for (int i = 0; i < rows; i++)
+          a[i] = apack + i * 147;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 9472;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 147 * 16;
+          const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+          const size_t at = (size_t)m * 64 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 147, kb * 147, a, pb, 48, (const float *)pw, out + at, 64, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 147, kb * 147, a, pb, 48, (const float *)pw, out + at, 64, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -421,7 +531,8 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
       for (int ow = 0; ow < 56; ow++) {
         float *o = out + ((size_t)(n * 56 + oh) * 56 + ow) * 64;
         int padded = 0; /* the window hangs over the zero border */
-        for (int c = 0; c < 64; c++) o[c] = -INFINITY;
+        for (int c = 0; c < 64; c++)
+          o[c] = -INFINITY;
         for (int kh = 0; kh < 3; kh++) {
           const int ih = oh * 2 - 1 + kh;
           for (int kw = 0; kw < 3; kw++) {
@@ -431,11 +542,13 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
               continue;
             }
             const float *x = in + ((size_t)(n * 112 + ih) * 112 + iw) * 64;
-            for (int c = 0; c < 64; c++) o[c] = x[c] > o[c] ? x[c] : o[c];
+            for (int c = 0; c < 64; c++)
+              o[c] = x[c] > o[c] ? x[c] : o[c];
           }
         }
         if (padded)
-          for (int c = 0; c < 64; c++) o[c] = o[c] > 0.0f ? o[c] : 0.0f;
+          for (int c = 0; c < 64; c++)
+            o[c] = o[c] > 0.0f ? o[c] : 0.0f;
       }
 }
 
@@ -447,21 +560,30 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,64] -> out NHWC, same shape; group g = channels [g*2, (g+1)*2)
  * weight, bias [64]; per-channel arrays are padded to 64 (whole vectors); part: scratch [1][13][32][2] */
-static void groupnorm_56x56x64_relu(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out, float *restrict part) {
+static void groupnorm_56x56x64_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
   enum { HW = 56 * 56 };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13, p0 = t % 13 * 242, p1 = p0 + 242 < HW ? p0 + 242 : HW;
+    const int n = t / 13;
+    const int p0 = t % 13 * 242;
+    const int p1 = p0 + 242 < HW ? p0 + 242 : HW;
     const float *restrict x = in + ((size_t)n * HW + p0) * 64;
     float acc[64], mean[32];
-    for (int c = 0; c < 64; c++) acc[c] = 0.0f;
+    for (int c = 0; c < 64; c++)
+      acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 64; c += LG_VW) lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 64 + c, 64 - c));
+      for (int c = 0; c < 64; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 64 + c, 64 - c));
     const float count = (float)(p1 - p0) * 2;
     for (int g = 0; g < 32; g++) {
       float s = 0.0f;
-      for (int j = 0; j < 2; j++) s += acc[g * 2 + j];
+      for (int j = 0; j < 2; j++)
+        s += acc[g * 2 + j];
       mean[g] = s / count;
     }
     float center[64];
@@ -477,7 +599,8 @@ static void groupnorm_56x56x64_relu(const float *restrict in, const float *restr
     float *restrict pt = part + (size_t)t * 32 * 2;
     for (int g = 0; g < 32; g++) {
       float m2 = 0.0f;
-      for (int j = 0; j < 2; j++) m2 += acc[g * 2 + j];
+      for (int j = 0; j < 2; j++)
+        m2 += acc[g * 2 + j];
       pt[2 * g] = mean[g];
       pt[2 * g + 1] = m2;
     }
@@ -485,9 +608,12 @@ static void groupnorm_56x56x64_relu(const float *restrict in, const float *restr
   /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13, p0 = t % 13 * 242, p1 = p0 + 242 < HW ? p0 + 242 : HW;
+    const int n = t / 13;
+    const int p0 = t % 13 * 242;
+    const int p1 = p0 + 242 < HW ? p0 + 242 : HW;
     float scale[64], shift[64];
-    for (int c = 64; c < 64; c++) scale[c] = shift[c] = 0.0f;
+    for (int c = 64; c < 64; c++)
+      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 13; k++) {
@@ -533,21 +659,23 @@ static void conv1x1s1_56x56x64_256(const float *restrict in, const void *restric
     const int m0 = 3136 * mb / 8 / 6 * 6;
     const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
     const int p0 = 0, p1 = 16;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 3136 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 64;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 4160;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-        const size_t at = (size_t)m * 256 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 64, 0, a, pb, 1024, (const float *)pw, out + at, 256, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 64, 0, a, pb, 1024, (const float *)pw, out + at, 256, cols, 1, 1);
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 3136 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 64;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 4160;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 64 * 16;
+          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+          const size_t at = (size_t)m * 256 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 64, kb * 64, a, pb, 1024, (const float *)pw, out + at, 256, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 64, kb * 64, a, pb, 1024, (const float *)pw, out + at, 256, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -568,21 +696,23 @@ static void conv1x1s1_56x56x64_64(const float *restrict in, const void *restrict
     const int m0 = 3136 * mb / 8 / 6 * 6;
     const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
     const int p0 = 0, p1 = 4;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 3136 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 64;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 4160;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-        const size_t at = (size_t)m * 64 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 64, 0, a, pb, 1024, (const float *)pw, out + at, 64, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 64, 0, a, pb, 1024, (const float *)pw, out + at, 64, cols, 1, 1);
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 3136 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 64;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 4160;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 64 * 16;
+          const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+          const size_t at = (size_t)m * 64 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 64, kb * 64, a, pb, 1024, (const float *)pw, out + at, 64, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 64, kb * 64, a, pb, 1024, (const float *)pw, out + at, 64, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -597,19 +727,25 @@ static void conv1x1s1_56x56x64_64(const float *restrict in, const void *restrict
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 2 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_56x56x64_64(const float *restrict in, const void *restrict w, float *restrict out, float *restrict scratch) {
+static void conv3x3s1_wino4x3_56x56x64_64(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 196 * 64;
 #pragma omp for schedule(static)
   for (int t = 0; t < 196; t++) {
-    const int n = t / (14 * 14), ih0 = t / 14 % 14 * 4 - 1, iw0 = t % 14 * 4 - 1;
+    const int n = t / (14 * 14);
+    const int ih0 = t / 14 % 14 * 4 - 1;
+    const int iw0 = t % 14 * 4 - 1;
     for (int c = 0; c < 64; c += LG_VW) {
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
-          d[i][j] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                        ? lg_vload_n(in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + c, 64 - c)
-                        : lg_vzero();
+          d[i][j] = lg_vzero();
+          if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
+            d[i][j] = lg_vload_n(in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + c, 64 - c);
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -624,10 +760,15 @@ static void conv3x3s1_wino4x3_56x56x64_64(const float *restrict in, const void *
       float *restrict vt = V + (size_t)t * 64 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
-        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
-                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
-                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
-        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 196 * 64, x[j], 64 - c);
+        const lg_vf x[6] = {
+            r[0] * 4.0f - r[2] * 5.0f + r[4],
+            r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+            r[4] - r[3] + (r[1] - r[2]) * 4.0f,
+            r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+            r[4] - r[2] + (r[1] - r[3]) * 2.0f,
+            r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++)
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 196 * 64, x[j], 64 - c);
       }
     }
   }
@@ -645,7 +786,8 @@ static void conv3x3s1_wino4x3_56x56x64_64(const float *restrict in, const void *
         for (int t = t0; t < t1; t += 6) {
           const float *a[6];
           const int rows = t + 6 <= 196 ? 6 : 4;
-          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 196 + t + i) * 64;
+          for (int i = 0; i < rows; i++)
+            a[i] = V + ((size_t)pos * 196 + t + i) * 64;
           float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
           if (rows == 6)
             f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
@@ -656,7 +798,9 @@ static void conv3x3s1_wino4x3_56x56x64_64(const float *restrict in, const void *
     }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
-      const int n = t / (14 * 14), oh0 = t / 14 % 14 * 4, ow0 = t % 14 * 4;
+      const int n = t / (14 * 14);
+      const int oh0 = t / 14 % 14 * 4;
+      const int ow0 = t % 14 * 4;
       for (int c = 0; c < cols; c += LG_VW) {
         const int oc = panel * 16 + c;
         lg_vf s[4][6];
@@ -674,8 +818,11 @@ static void conv3x3s1_wino4x3_56x56x64_64(const float *restrict in, const void *
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 56; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+          const lg_vf y[4] = {
+              r[0] + r[1] + r[2] + r[3] + r[4],
+              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 56; j++) {
             const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
             lg_vf v = y[j] + bias;
@@ -697,31 +844,60 @@ static void conv3x3s1_wino4x3_56x56x64_64(const float *restrict in, const void *
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_56x56x64_256_res(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res) {
+static void conv1x1s1_56x56x64_256_res(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
     const int m0 = 3136 * mb / 8 / 6 * 6;
     const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
     const int p0 = 0, p1 = 16;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 3136 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 64;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 4160;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-        const size_t at = (size_t)m * 256 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_res(1, 64, 0, a, pb, 1024, (const float *)pw, out + at, 256,
-            res + at, cols, 1, 1);
-        else
-          f32_gemm_4x16_res(1, 64, 0, a, pb, 1024, (const float *)pw, out + at, 256,
-            res + at, cols, 1, 1);
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 3136 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 64;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 4160;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 64 * 16;
+          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+          const size_t at = (size_t)m * 256 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(
+                1,
+                64,
+                kb * 64,
+                a,
+                pb,
+                1024,
+                (const float *)pw,
+                out + at,
+                256,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_res(
+                1,
+                64,
+                kb * 64,
+                a,
+                pb,
+                1024,
+                (const float *)pw,
+                out + at,
+                256,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -733,21 +909,30 @@ static void conv1x1s1_56x56x64_256_res(const float *restrict in, const void *res
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][49][32][2] */
-static void groupnorm_56x56x256_relu(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out, float *restrict part) {
+static void groupnorm_56x56x256_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
   enum { HW = 56 * 56 };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 49; t++) {
-    const int n = t / 49, p0 = t % 49 * 64, p1 = p0 + 64 < HW ? p0 + 64 : HW;
+    const int n = t / 49;
+    const int p0 = t % 49 * 64;
+    const int p1 = p0 + 64 < HW ? p0 + 64 : HW;
     const float *restrict x = in + ((size_t)n * HW + p0) * 256;
     float acc[256], mean[32];
-    for (int c = 0; c < 256; c++) acc[c] = 0.0f;
+    for (int c = 0; c < 256; c++)
+      acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW) lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
+      for (int c = 0; c < 256; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
     const float count = (float)(p1 - p0) * 8;
     for (int g = 0; g < 32; g++) {
       float s = 0.0f;
-      for (int j = 0; j < 8; j++) s += acc[g * 8 + j];
+      for (int j = 0; j < 8; j++)
+        s += acc[g * 8 + j];
       mean[g] = s / count;
     }
     float center[256];
@@ -763,7 +948,8 @@ static void groupnorm_56x56x256_relu(const float *restrict in, const float *rest
     float *restrict pt = part + (size_t)t * 32 * 2;
     for (int g = 0; g < 32; g++) {
       float m2 = 0.0f;
-      for (int j = 0; j < 8; j++) m2 += acc[g * 8 + j];
+      for (int j = 0; j < 8; j++)
+        m2 += acc[g * 8 + j];
       pt[2 * g] = mean[g];
       pt[2 * g + 1] = m2;
     }
@@ -771,9 +957,12 @@ static void groupnorm_56x56x256_relu(const float *restrict in, const float *rest
   /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 49; t++) {
-    const int n = t / 49, p0 = t % 49 * 64, p1 = p0 + 64 < HW ? p0 + 64 : HW;
+    const int n = t / 49;
+    const int p0 = t % 49 * 64;
+    const int p1 = p0 + 64 < HW ? p0 + 64 : HW;
     float scale[256], shift[256];
-    for (int c = 256; c < 256; c++) scale[c] = shift[c] = 0.0f;
+    for (int c = 256; c < 256; c++)
+      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 49; k++) {
@@ -819,21 +1008,23 @@ static void conv1x1s1_56x56x256_64(const float *restrict in, const void *restric
     const int m0 = 3136 * mb / 8 / 6 * 6;
     const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
     const int p0 = 0, p1 = 4;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 3136 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 256;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 16448;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-        const size_t at = (size_t)m * 64 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 64, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 64, cols, 1, 1);
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 3136 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 256;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 16448;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
+          const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+          const size_t at = (size_t)m * 64 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 64, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 64, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -849,15 +1040,23 @@ static void conv1x1s1_56x56x256_64(const float *restrict in, const void *restric
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv1x1s2_56x56x256_512_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv1x1s2_56x56x256_512_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
+    const int p = m + i;
+    const int n = p / (28 * 28);
+    const int oh = p / 28 % 28;
+    const int ow = p % 28;
     for (int kh = 0; kh < 1; kh++)
       for (int kw = 0; kw < 1; kw++) {
-        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-        a[(kh * 1 + kw) * rows + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                                              ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 256
-                                              : zeros;
+        const int ih = oh * 2 - 0 + kh;
+        const int iw = ow * 2 - 0 + kw;
+        const int inside = ih >= 0 && ih < 56 && iw >= 0 && iw < 56;
+        a[(kh * 1 + kw) * rows + i] = inside ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 256 : zeros;
       }
   }
 }
@@ -869,22 +1068,25 @@ static void conv1x1s2_56x56x256_512(const float *restrict in, const void *restri
     const int mb = task / 5 % 4;
     const int m0 = 784 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 5, p0 = 32 * nb / 5, p1 = 32 * (nb + 1) / 5;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 784 ? 6 : 4;
-      const float *a[1 * 6];
-      conv1x1s2_56x56x256_512_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 16448;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-        const size_t at = (size_t)m * 512 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 512, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 512, cols, 1, 1);
+    const int nb = task % 5;
+    const int p0 = 32 * nb / 5;
+    const int p1 = 32 * (nb + 1) / 5;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 784 ? 6 : 4;
+        const float *a[1 * 6];
+        conv1x1s2_56x56x256_512_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 16448;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -904,22 +1106,26 @@ static void conv1x1s1_56x56x256_128(const float *restrict in, const void *restri
     const int mb = task / 2 % 4;
     const int m0 = 3136 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 3136 : 3136 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 2, p0 = 8 * nb / 2, p1 = 8 * (nb + 1) / 2;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 3136 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 256;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 16448;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-        const size_t at = (size_t)m * 128 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 128, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 128, cols, 1, 1);
+    const int nb = task % 2;
+    const int p0 = 8 * nb / 2;
+    const int p1 = 8 * (nb + 1) / 2;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 3136 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 256;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 16448;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
+          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+          const size_t at = (size_t)m * 128 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -931,21 +1137,30 @@ static void conv1x1s1_56x56x256_128(const float *restrict in, const void *restri
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,128] -> out NHWC, same shape; group g = channels [g*4, (g+1)*4)
  * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][25][32][2] */
-static void groupnorm_56x56x128_relu(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out, float *restrict part) {
+static void groupnorm_56x56x128_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
   enum { HW = 56 * 56 };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 25; t++) {
-    const int n = t / 25, p0 = t % 25 * 126, p1 = p0 + 126 < HW ? p0 + 126 : HW;
+    const int n = t / 25;
+    const int p0 = t % 25 * 126;
+    const int p1 = p0 + 126 < HW ? p0 + 126 : HW;
     const float *restrict x = in + ((size_t)n * HW + p0) * 128;
     float acc[128], mean[32];
-    for (int c = 0; c < 128; c++) acc[c] = 0.0f;
+    for (int c = 0; c < 128; c++)
+      acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 128; c += LG_VW) lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, 128 - c));
+      for (int c = 0; c < 128; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, 128 - c));
     const float count = (float)(p1 - p0) * 4;
     for (int g = 0; g < 32; g++) {
       float s = 0.0f;
-      for (int j = 0; j < 4; j++) s += acc[g * 4 + j];
+      for (int j = 0; j < 4; j++)
+        s += acc[g * 4 + j];
       mean[g] = s / count;
     }
     float center[128];
@@ -961,7 +1176,8 @@ static void groupnorm_56x56x128_relu(const float *restrict in, const float *rest
     float *restrict pt = part + (size_t)t * 32 * 2;
     for (int g = 0; g < 32; g++) {
       float m2 = 0.0f;
-      for (int j = 0; j < 4; j++) m2 += acc[g * 4 + j];
+      for (int j = 0; j < 4; j++)
+        m2 += acc[g * 4 + j];
       pt[2 * g] = mean[g];
       pt[2 * g + 1] = m2;
     }
@@ -969,9 +1185,12 @@ static void groupnorm_56x56x128_relu(const float *restrict in, const float *rest
   /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 25; t++) {
-    const int n = t / 25, p0 = t % 25 * 126, p1 = p0 + 126 < HW ? p0 + 126 : HW;
+    const int n = t / 25;
+    const int p0 = t % 25 * 126;
+    const int p1 = p0 + 126 < HW ? p0 + 126 : HW;
     float scale[128], shift[128];
-    for (int c = 128; c < 128; c++) scale[c] = shift[c] = 0.0f;
+    for (int c = 128; c < 128; c++)
+      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 25; k++) {
@@ -1012,15 +1231,23 @@ static void groupnorm_56x56x128_relu(const float *restrict in, const float *rest
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv3x3s2_56x56x128_128_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv3x3s2_56x56x128_128_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (28 * 28), oh = p / 28 % 28, ow = p % 28;
+    const int p = m + i;
+    const int n = p / (28 * 28);
+    const int oh = p / 28 % 28;
+    const int ow = p % 28;
     for (int kh = 0; kh < 3; kh++)
       for (int kw = 0; kw < 3; kw++) {
-        const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
-        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-                                              ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 128
-                                              : zeros;
+        const int ih = oh * 2 - 1 + kh;
+        const int iw = ow * 2 - 1 + kw;
+        const int inside = ih >= 0 && ih < 56 && iw >= 0 && iw < 56;
+        a[(kh * 3 + kw) * rows + i] = inside ? in + ((size_t)(n * 56 + ih) * 56 + iw) * 128 : zeros;
       }
   }
 }
@@ -1030,22 +1257,25 @@ static void conv3x3s2_56x56x128_128(const float *restrict in, const void *restri
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int m0 = 0, m1 = 784;
-    const int nb = task % 8, p0 = 8 * nb / 8, p1 = 8 * (nb + 1) / 8;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 784 ? 6 : 4;
-      const float *a[9 * 6];
-      conv3x3s2_56x56x128_128_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 73792;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-        const size_t at = (size_t)m * 128 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(9, 128, 0, a, pb, 2048, (const float *)pw, out + at, 128, cols, 1, 1);
-        else
-          f32_gemm_4x16(9, 128, 0, a, pb, 2048, (const float *)pw, out + at, 128, cols, 1, 1);
+    const int nb = task % 8;
+    const int p0 = 8 * nb / 8;
+    const int p1 = 8 * (nb + 1) / 8;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 784 ? 6 : 4;
+        const float *a[9 * 6];
+        conv3x3s2_56x56x128_128_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 73792;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 128 * 16;
+          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+          const size_t at = (size_t)m * 128 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(9, 128, kb * 128, a, pb, 2048, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(9, 128, kb * 128, a, pb, 2048, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1057,21 +1287,30 @@ static void conv3x3s2_56x56x128_128(const float *restrict in, const void *restri
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,128] -> out NHWC, same shape; group g = channels [g*4, (g+1)*4)
  * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][8][32][2] */
-static void groupnorm_28x28x128_relu(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out, float *restrict part) {
+static void groupnorm_28x28x128_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
   enum { HW = 28 * 28 };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8, p0 = t % 8 * 98, p1 = p0 + 98 < HW ? p0 + 98 : HW;
+    const int n = t / 8;
+    const int p0 = t % 8 * 98;
+    const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
     const float *restrict x = in + ((size_t)n * HW + p0) * 128;
     float acc[128], mean[32];
-    for (int c = 0; c < 128; c++) acc[c] = 0.0f;
+    for (int c = 0; c < 128; c++)
+      acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 128; c += LG_VW) lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, 128 - c));
+      for (int c = 0; c < 128; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, 128 - c));
     const float count = (float)(p1 - p0) * 4;
     for (int g = 0; g < 32; g++) {
       float s = 0.0f;
-      for (int j = 0; j < 4; j++) s += acc[g * 4 + j];
+      for (int j = 0; j < 4; j++)
+        s += acc[g * 4 + j];
       mean[g] = s / count;
     }
     float center[128];
@@ -1087,7 +1326,8 @@ static void groupnorm_28x28x128_relu(const float *restrict in, const float *rest
     float *restrict pt = part + (size_t)t * 32 * 2;
     for (int g = 0; g < 32; g++) {
       float m2 = 0.0f;
-      for (int j = 0; j < 4; j++) m2 += acc[g * 4 + j];
+      for (int j = 0; j < 4; j++)
+        m2 += acc[g * 4 + j];
       pt[2 * g] = mean[g];
       pt[2 * g + 1] = m2;
     }
@@ -1095,9 +1335,12 @@ static void groupnorm_28x28x128_relu(const float *restrict in, const float *rest
   /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8, p0 = t % 8 * 98, p1 = p0 + 98 < HW ? p0 + 98 : HW;
+    const int n = t / 8;
+    const int p0 = t % 8 * 98;
+    const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
     float scale[128], shift[128];
-    for (int c = 128; c < 128; c++) scale[c] = shift[c] = 0.0f;
+    for (int c = 128; c < 128; c++)
+      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 8; k++) {
@@ -1136,31 +1379,62 @@ static void groupnorm_28x28x128_relu(const float *restrict in, const float *rest
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_28x28x128_512_res(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res) {
+static void conv1x1s1_28x28x128_512_res(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int mb = task / 3 % 4;
     const int m0 = 784 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 3, p0 = 32 * nb / 3, p1 = 32 * (nb + 1) / 3;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 784 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 128;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 8256;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-        const size_t at = (size_t)m * 512 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_res(1, 128, 0, a, pb, 2048, (const float *)pw, out + at, 512,
-            res + at, cols, 1, 1);
-        else
-          f32_gemm_4x16_res(1, 128, 0, a, pb, 2048, (const float *)pw, out + at, 512,
-            res + at, cols, 1, 1);
+    const int nb = task % 3;
+    const int p0 = 32 * nb / 3;
+    const int p1 = 32 * (nb + 1) / 3;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 784 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 128;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 8256;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 128 * 16;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(
+                1,
+                128,
+                kb * 128,
+                a,
+                pb,
+                2048,
+                (const float *)pw,
+                out + at,
+                512,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_res(
+                1,
+                128,
+                kb * 128,
+                a,
+                pb,
+                2048,
+                (const float *)pw,
+                out + at,
+                512,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1172,21 +1446,30 @@ static void conv1x1s1_28x28x128_512_res(const float *restrict in, const void *re
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
  * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][25][32][2] */
-static void groupnorm_28x28x512_relu(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out, float *restrict part) {
+static void groupnorm_28x28x512_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
   enum { HW = 28 * 28 };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 25; t++) {
-    const int n = t / 25, p0 = t % 25 * 32, p1 = p0 + 32 < HW ? p0 + 32 : HW;
+    const int n = t / 25;
+    const int p0 = t % 25 * 32;
+    const int p1 = p0 + 32 < HW ? p0 + 32 : HW;
     const float *restrict x = in + ((size_t)n * HW + p0) * 512;
     float acc[512], mean[32];
-    for (int c = 0; c < 512; c++) acc[c] = 0.0f;
+    for (int c = 0; c < 512; c++)
+      acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW) lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, 512 - c));
+      for (int c = 0; c < 512; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, 512 - c));
     const float count = (float)(p1 - p0) * 16;
     for (int g = 0; g < 32; g++) {
       float s = 0.0f;
-      for (int j = 0; j < 16; j++) s += acc[g * 16 + j];
+      for (int j = 0; j < 16; j++)
+        s += acc[g * 16 + j];
       mean[g] = s / count;
     }
     float center[512];
@@ -1202,7 +1485,8 @@ static void groupnorm_28x28x512_relu(const float *restrict in, const float *rest
     float *restrict pt = part + (size_t)t * 32 * 2;
     for (int g = 0; g < 32; g++) {
       float m2 = 0.0f;
-      for (int j = 0; j < 16; j++) m2 += acc[g * 16 + j];
+      for (int j = 0; j < 16; j++)
+        m2 += acc[g * 16 + j];
       pt[2 * g] = mean[g];
       pt[2 * g + 1] = m2;
     }
@@ -1210,9 +1494,12 @@ static void groupnorm_28x28x512_relu(const float *restrict in, const float *rest
   /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 25; t++) {
-    const int n = t / 25, p0 = t % 25 * 32, p1 = p0 + 32 < HW ? p0 + 32 : HW;
+    const int n = t / 25;
+    const int p0 = t % 25 * 32;
+    const int p1 = p0 + 32 < HW ? p0 + 32 : HW;
     float scale[512], shift[512];
-    for (int c = 512; c < 512; c++) scale[c] = shift[c] = 0.0f;
+    for (int c = 512; c < 512; c++)
+      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 25; k++) {
@@ -1257,22 +1544,26 @@ static void conv1x1s1_28x28x512_128(const float *restrict in, const void *restri
     const int mb = task / 3 % 4;
     const int m0 = 784 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 784 : 784 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 3, p0 = 8 * nb / 3, p1 = 8 * (nb + 1) / 3;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 784 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 512;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 32832;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-        const size_t at = (size_t)m * 128 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 512, 0, a, pb, 8192, (const float *)pw, out + at, 128, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 512, 0, a, pb, 8192, (const float *)pw, out + at, 128, cols, 1, 1);
+    const int nb = task % 3;
+    const int p0 = 8 * nb / 3;
+    const int p1 = 8 * (nb + 1) / 3;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 784 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 512;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 32832;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+          const size_t at = (size_t)m * 128 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1287,19 +1578,25 @@ static void conv1x1s1_28x28x512_128(const float *restrict in, const void *restri
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_28x28x128_128(const float *restrict in, const void *restrict w, float *restrict out, float *restrict scratch) {
+static void conv3x3s1_wino4x3_28x28x128_128(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 49 * 128;
 #pragma omp for schedule(static)
   for (int t = 0; t < 49; t++) {
-    const int n = t / (7 * 7), ih0 = t / 7 % 7 * 4 - 1, iw0 = t % 7 * 4 - 1;
+    const int n = t / (7 * 7);
+    const int ih0 = t / 7 % 7 * 4 - 1;
+    const int iw0 = t % 7 * 4 - 1;
     for (int c = 0; c < 128; c += LG_VW) {
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
-          d[i][j] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                        ? lg_vload_n(in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + c, 128 - c)
-                        : lg_vzero();
+          d[i][j] = lg_vzero();
+          if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
+            d[i][j] = lg_vload_n(in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + c, 128 - c);
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -1314,10 +1611,15 @@ static void conv3x3s1_wino4x3_28x28x128_128(const float *restrict in, const void
       float *restrict vt = V + (size_t)t * 128 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
-        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
-                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
-                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
-        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 49 * 128, x[j], 128 - c);
+        const lg_vf x[6] = {
+            r[0] * 4.0f - r[2] * 5.0f + r[4],
+            r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+            r[4] - r[3] + (r[1] - r[2]) * 4.0f,
+            r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+            r[4] - r[2] + (r[1] - r[3]) * 2.0f,
+            r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++)
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 49 * 128, x[j], 128 - c);
       }
     }
   }
@@ -1335,7 +1637,8 @@ static void conv3x3s1_wino4x3_28x28x128_128(const float *restrict in, const void
         for (int t = t0; t < t1; t += 6) {
           const float *a[6];
           const int rows = t + 6 <= 49 ? 6 : 1;
-          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 49 + t + i) * 128;
+          for (int i = 0; i < rows; i++)
+            a[i] = V + ((size_t)pos * 49 + t + i) * 128;
           float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
           if (rows == 6)
             f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
@@ -1346,7 +1649,9 @@ static void conv3x3s1_wino4x3_28x28x128_128(const float *restrict in, const void
     }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
-      const int n = t / (7 * 7), oh0 = t / 7 % 7 * 4, ow0 = t % 7 * 4;
+      const int n = t / (7 * 7);
+      const int oh0 = t / 7 % 7 * 4;
+      const int ow0 = t % 7 * 4;
       for (int c = 0; c < cols; c += LG_VW) {
         const int oc = panel * 16 + c;
         lg_vf s[4][6];
@@ -1364,8 +1669,11 @@ static void conv3x3s1_wino4x3_28x28x128_128(const float *restrict in, const void
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 28; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+          const lg_vf y[4] = {
+              r[0] + r[1] + r[2] + r[3] + r[4],
+              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 28; j++) {
             const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
             lg_vf v = y[j] + bias;
@@ -1389,15 +1697,23 @@ static void conv3x3s1_wino4x3_28x28x128_128(const float *restrict in, const void
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv1x1s2_28x28x512_1024_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv1x1s2_28x28x512_1024_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
+    const int p = m + i;
+    const int n = p / (14 * 14);
+    const int oh = p / 14 % 14;
+    const int ow = p % 14;
     for (int kh = 0; kh < 1; kh++)
       for (int kw = 0; kw < 1; kw++) {
-        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-        a[(kh * 1 + kw) * rows + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                                              ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 512
-                                              : zeros;
+        const int ih = oh * 2 - 0 + kh;
+        const int iw = ow * 2 - 0 + kw;
+        const int inside = ih >= 0 && ih < 28 && iw >= 0 && iw < 28;
+        a[(kh * 1 + kw) * rows + i] = inside ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 512 : zeros;
       }
   }
 }
@@ -1409,22 +1725,25 @@ static void conv1x1s2_28x28x512_1024(const float *restrict in, const void *restr
     const int mb = task / 22 % 2;
     const int m0 = 196 * mb / 2 / 6 * 6;
     const int m1 = mb == 1 ? 196 : 196 * (mb + 1) / 2 / 6 * 6;
-    const int nb = task % 22, p0 = 64 * nb / 22, p1 = 64 * (nb + 1) / 22;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 196 ? 6 : 4;
-      const float *a[1 * 6];
-      conv1x1s2_28x28x512_1024_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 32832;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 1024 - panel * 16 < 16 ? 1024 - panel * 16 : 16;
-        const size_t at = (size_t)m * 1024 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 512, 0, a, pb, 8192, (const float *)pw, out + at, 1024, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 512, 0, a, pb, 8192, (const float *)pw, out + at, 1024, cols, 1, 1);
+    const int nb = task % 22;
+    const int p0 = 64 * nb / 22;
+    const int p1 = 64 * (nb + 1) / 22;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 196 ? 6 : 4;
+        const float *a[1 * 6];
+        conv1x1s2_28x28x512_1024_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 32832;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const int cols = 1024 - panel * 16 < 16 ? 1024 - panel * 16 : 16;
+          const size_t at = (size_t)m * 1024 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 1024, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 1024, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1444,22 +1763,26 @@ static void conv1x1s1_28x28x512_256(const float *restrict in, const void *restri
     const int mb = task / 6 % 2;
     const int m0 = 784 * mb / 2 / 6 * 6;
     const int m1 = mb == 1 ? 784 : 784 * (mb + 1) / 2 / 6 * 6;
-    const int nb = task % 6, p0 = 16 * nb / 6, p1 = 16 * (nb + 1) / 6;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 784 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 512;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 32832;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-        const size_t at = (size_t)m * 256 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 512, 0, a, pb, 8192, (const float *)pw, out + at, 256, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 512, 0, a, pb, 8192, (const float *)pw, out + at, 256, cols, 1, 1);
+    const int nb = task % 6;
+    const int p0 = 16 * nb / 6;
+    const int p1 = 16 * (nb + 1) / 6;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 784 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 512;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 32832;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+          const size_t at = (size_t)m * 256 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 256, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 256, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1471,21 +1794,30 @@ static void conv1x1s1_28x28x512_256(const float *restrict in, const void *restri
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][13][32][2] */
-static void groupnorm_28x28x256_relu(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out, float *restrict part) {
+static void groupnorm_28x28x256_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
   enum { HW = 28 * 28 };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13, p0 = t % 13 * 61, p1 = p0 + 61 < HW ? p0 + 61 : HW;
+    const int n = t / 13;
+    const int p0 = t % 13 * 61;
+    const int p1 = p0 + 61 < HW ? p0 + 61 : HW;
     const float *restrict x = in + ((size_t)n * HW + p0) * 256;
     float acc[256], mean[32];
-    for (int c = 0; c < 256; c++) acc[c] = 0.0f;
+    for (int c = 0; c < 256; c++)
+      acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW) lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
+      for (int c = 0; c < 256; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
     const float count = (float)(p1 - p0) * 8;
     for (int g = 0; g < 32; g++) {
       float s = 0.0f;
-      for (int j = 0; j < 8; j++) s += acc[g * 8 + j];
+      for (int j = 0; j < 8; j++)
+        s += acc[g * 8 + j];
       mean[g] = s / count;
     }
     float center[256];
@@ -1501,7 +1833,8 @@ static void groupnorm_28x28x256_relu(const float *restrict in, const float *rest
     float *restrict pt = part + (size_t)t * 32 * 2;
     for (int g = 0; g < 32; g++) {
       float m2 = 0.0f;
-      for (int j = 0; j < 8; j++) m2 += acc[g * 8 + j];
+      for (int j = 0; j < 8; j++)
+        m2 += acc[g * 8 + j];
       pt[2 * g] = mean[g];
       pt[2 * g + 1] = m2;
     }
@@ -1509,9 +1842,12 @@ static void groupnorm_28x28x256_relu(const float *restrict in, const float *rest
   /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13, p0 = t % 13 * 61, p1 = p0 + 61 < HW ? p0 + 61 : HW;
+    const int n = t / 13;
+    const int p0 = t % 13 * 61;
+    const int p1 = p0 + 61 < HW ? p0 + 61 : HW;
     float scale[256], shift[256];
-    for (int c = 256; c < 256; c++) scale[c] = shift[c] = 0.0f;
+    for (int c = 256; c < 256; c++)
+      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 13; k++) {
@@ -1553,15 +1889,23 @@ static void groupnorm_28x28x256_relu(const float *restrict in, const float *rest
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv3x3s2_28x28x256_256_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv3x3s2_28x28x256_256_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (14 * 14), oh = p / 14 % 14, ow = p % 14;
+    const int p = m + i;
+    const int n = p / (14 * 14);
+    const int oh = p / 14 % 14;
+    const int ow = p % 14;
     for (int kh = 0; kh < 3; kh++)
       for (int kw = 0; kw < 3; kw++) {
-        const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
-        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-                                              ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 256
-                                              : zeros;
+        const int ih = oh * 2 - 1 + kh;
+        const int iw = ow * 2 - 1 + kw;
+        const int inside = ih >= 0 && ih < 28 && iw >= 0 && iw < 28;
+        a[(kh * 3 + kw) * rows + i] = inside ? in + ((size_t)(n * 28 + ih) * 28 + iw) * 256 : zeros;
       }
   }
 }
@@ -1571,23 +1915,25 @@ static void conv3x3s2_28x28x256_256(const float *restrict in, const void *restri
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
     const int m0 = 0, m1 = 196;
-    const int nb = task % 16, p0 = 16 * nb / 16, p1 = 16 * (nb + 1) / 16;
+    const int nb = task % 16;
+    const int p0 = 16 * nb / 16;
+    const int p1 = 16 * (nb + 1) / 16;
     for (int kb = 0; kb < 2; kb++)
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 196 ? 6 : 4;
-      const float *a[9 * 6];
-      conv3x3s2_28x28x256_256_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 147520;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-        const size_t at = (size_t)m * 256 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(9, 128, kb * 128, a, pb + (size_t)kb * 128 * 16, 4096, (const float *)pw, out + at, 256, cols, kb == 0, kb == 2 - 1);
-        else
-          f32_gemm_4x16(9, 128, kb * 128, a, pb + (size_t)kb * 128 * 16, 4096, (const float *)pw, out + at, 256, cols, kb == 0, kb == 2 - 1);
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 196 ? 6 : 4;
+        const float *a[9 * 6];
+        conv3x3s2_28x28x256_256_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 147520;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 128 * 16;
+          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+          const size_t at = (size_t)m * 256 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(9, 128, kb * 128, a, pb, 4096, (const float *)pw, out + at, 256, cols, kb == 0, kb == 2 - 1);
+          else
+            f32_gemm_4x16(9, 128, kb * 128, a, pb, 4096, (const float *)pw, out + at, 256, cols, kb == 0, kb == 2 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1599,21 +1945,30 @@ static void conv3x3s2_28x28x256_256(const float *restrict in, const void *restri
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][8][32][2] */
-static void groupnorm_14x14x256_relu(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out, float *restrict part) {
+static void groupnorm_14x14x256_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
   enum { HW = 14 * 14 };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8, p0 = t % 8 * 25, p1 = p0 + 25 < HW ? p0 + 25 : HW;
+    const int n = t / 8;
+    const int p0 = t % 8 * 25;
+    const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
     const float *restrict x = in + ((size_t)n * HW + p0) * 256;
     float acc[256], mean[32];
-    for (int c = 0; c < 256; c++) acc[c] = 0.0f;
+    for (int c = 0; c < 256; c++)
+      acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW) lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
+      for (int c = 0; c < 256; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
     const float count = (float)(p1 - p0) * 8;
     for (int g = 0; g < 32; g++) {
       float s = 0.0f;
-      for (int j = 0; j < 8; j++) s += acc[g * 8 + j];
+      for (int j = 0; j < 8; j++)
+        s += acc[g * 8 + j];
       mean[g] = s / count;
     }
     float center[256];
@@ -1629,7 +1984,8 @@ static void groupnorm_14x14x256_relu(const float *restrict in, const float *rest
     float *restrict pt = part + (size_t)t * 32 * 2;
     for (int g = 0; g < 32; g++) {
       float m2 = 0.0f;
-      for (int j = 0; j < 8; j++) m2 += acc[g * 8 + j];
+      for (int j = 0; j < 8; j++)
+        m2 += acc[g * 8 + j];
       pt[2 * g] = mean[g];
       pt[2 * g + 1] = m2;
     }
@@ -1637,9 +1993,12 @@ static void groupnorm_14x14x256_relu(const float *restrict in, const float *rest
   /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8, p0 = t % 8 * 25, p1 = p0 + 25 < HW ? p0 + 25 : HW;
+    const int n = t / 8;
+    const int p0 = t % 8 * 25;
+    const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
     float scale[256], shift[256];
-    for (int c = 256; c < 256; c++) scale[c] = shift[c] = 0.0f;
+    for (int c = 256; c < 256; c++)
+      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 8; k++) {
@@ -1678,31 +2037,62 @@ static void groupnorm_14x14x256_relu(const float *restrict in, const float *rest
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_14x14x256_1024_res(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res) {
+static void conv1x1s1_14x14x256_1024_res(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
     const int mb = task / 10 % 2;
     const int m0 = 196 * mb / 2 / 6 * 6;
     const int m1 = mb == 1 ? 196 : 196 * (mb + 1) / 2 / 6 * 6;
-    const int nb = task % 10, p0 = 64 * nb / 10, p1 = 64 * (nb + 1) / 10;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 196 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 256;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 16448;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 1024 - panel * 16 < 16 ? 1024 - panel * 16 : 16;
-        const size_t at = (size_t)m * 1024 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_res(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 1024,
-            res + at, cols, 1, 1);
-        else
-          f32_gemm_4x16_res(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 1024,
-            res + at, cols, 1, 1);
+    const int nb = task % 10;
+    const int p0 = 64 * nb / 10;
+    const int p1 = 64 * (nb + 1) / 10;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 196 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 256;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 16448;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
+          const int cols = 1024 - panel * 16 < 16 ? 1024 - panel * 16 : 16;
+          const size_t at = (size_t)m * 1024 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(
+                1,
+                256,
+                kb * 256,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                1024,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16_res(
+                1,
+                256,
+                kb * 256,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                1024,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1714,21 +2104,30 @@ static void conv1x1s1_14x14x256_1024_res(const float *restrict in, const void *r
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,1024] -> out NHWC, same shape; group g = channels [g*32, (g+1)*32)
  * weight, bias [1024]; per-channel arrays are padded to 1024 (whole vectors); part: scratch [1][13][32][2] */
-static void groupnorm_14x14x1024_relu(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out, float *restrict part) {
+static void groupnorm_14x14x1024_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
   enum { HW = 14 * 14 };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13, p0 = t % 13 * 16, p1 = p0 + 16 < HW ? p0 + 16 : HW;
+    const int n = t / 13;
+    const int p0 = t % 13 * 16;
+    const int p1 = p0 + 16 < HW ? p0 + 16 : HW;
     const float *restrict x = in + ((size_t)n * HW + p0) * 1024;
     float acc[1024], mean[32];
-    for (int c = 0; c < 1024; c++) acc[c] = 0.0f;
+    for (int c = 0; c < 1024; c++)
+      acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 1024; c += LG_VW) lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 1024 + c, 1024 - c));
+      for (int c = 0; c < 1024; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 1024 + c, 1024 - c));
     const float count = (float)(p1 - p0) * 32;
     for (int g = 0; g < 32; g++) {
       float s = 0.0f;
-      for (int j = 0; j < 32; j++) s += acc[g * 32 + j];
+      for (int j = 0; j < 32; j++)
+        s += acc[g * 32 + j];
       mean[g] = s / count;
     }
     float center[1024];
@@ -1744,7 +2143,8 @@ static void groupnorm_14x14x1024_relu(const float *restrict in, const float *res
     float *restrict pt = part + (size_t)t * 32 * 2;
     for (int g = 0; g < 32; g++) {
       float m2 = 0.0f;
-      for (int j = 0; j < 32; j++) m2 += acc[g * 32 + j];
+      for (int j = 0; j < 32; j++)
+        m2 += acc[g * 32 + j];
       pt[2 * g] = mean[g];
       pt[2 * g + 1] = m2;
     }
@@ -1752,9 +2152,12 @@ static void groupnorm_14x14x1024_relu(const float *restrict in, const float *res
   /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13, p0 = t % 13 * 16, p1 = p0 + 16 < HW ? p0 + 16 : HW;
+    const int n = t / 13;
+    const int p0 = t % 13 * 16;
+    const int p1 = p0 + 16 < HW ? p0 + 16 : HW;
     float scale[1024], shift[1024];
-    for (int c = 1024; c < 1024; c++) scale[c] = shift[c] = 0.0f;
+    for (int c = 1024; c < 1024; c++)
+      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 13; k++) {
@@ -1797,22 +2200,50 @@ static void conv1x1s1_14x14x1024_256(const float *restrict in, const void *restr
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
     const int m0 = 0, m1 = 196;
-    const int nb = task % 16, p0 = 16 * nb / 16, p1 = 16 * (nb + 1) / 16;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 196 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 1024;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 65600;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-        const size_t at = (size_t)m * 256 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 1024, 0, a, pb, 16384, (const float *)pw, out + at, 256, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 1024, 0, a, pb, 16384, (const float *)pw, out + at, 256, cols, 1, 1);
+    const int nb = task % 16;
+    const int p0 = 16 * nb / 16;
+    const int p1 = 16 * (nb + 1) / 16;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 196 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 1024;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 65600;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 1024 * 16;
+          const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+          const size_t at = (size_t)m * 256 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(
+                1,
+                1024,
+                kb * 1024,
+                a,
+                pb,
+                16384,
+                (const float *)pw,
+                out + at,
+                256,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16(
+                1,
+                1024,
+                kb * 1024,
+                a,
+                pb,
+                16384,
+                (const float *)pw,
+                out + at,
+                256,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1828,20 +2259,26 @@ static void conv1x1s1_14x14x1024_256(const float *restrict in, const void *restr
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_14x14x256_256_f32w(const float *restrict in, const void *restrict w, float *restrict out, float *restrict scratch) {
+static void conv3x3s1_wino4x3_14x14x256_256_f32w(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
   float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 16 * 256;
   float *restrict U = M + (size_t)36 * 16 * 256;
 #pragma omp for schedule(static)
   for (int t = 0; t < 16; t++) {
-    const int n = t / (4 * 4), ih0 = t / 4 % 4 * 4 - 1, iw0 = t % 4 * 4 - 1;
+    const int n = t / (4 * 4);
+    const int ih0 = t / 4 % 4 * 4 - 1;
+    const int iw0 = t % 4 * 4 - 1;
     for (int c = 0; c < 256; c += LG_VW) {
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
-          d[i][j] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                        ? lg_vload_n(in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + c, 256 - c)
-                        : lg_vzero();
+          d[i][j] = lg_vzero();
+          if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
+            d[i][j] = lg_vload_n(in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + c, 256 - c);
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -1856,10 +2293,15 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w(const float *restrict in, const
       float *restrict vt = V + (size_t)t * 256 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
-        const lg_vf x[6] = {r[0] * 4.0f - r[2] * 5.0f + r[4],       r[3] + r[4] - (r[1] + r[2]) * 4.0f,
-                            r[4] - r[3] + (r[1] - r[2]) * 4.0f,     r[4] - r[2] + (r[3] - r[1]) * 2.0f,
-                            r[4] - r[2] + (r[1] - r[3]) * 2.0f,     r[1] * 4.0f - r[3] * 5.0f + r[5]};
-        for (int j = 0; j < 6; j++) lg_vstore_n(vt + (size_t)(i * 6 + j) * 16 * 256, x[j], 256 - c);
+        const lg_vf x[6] = {
+            r[0] * 4.0f - r[2] * 5.0f + r[4],
+            r[3] + r[4] - (r[1] + r[2]) * 4.0f,
+            r[4] - r[3] + (r[1] - r[2]) * 4.0f,
+            r[4] - r[2] + (r[3] - r[1]) * 2.0f,
+            r[4] - r[2] + (r[1] - r[3]) * 2.0f,
+            r[1] * 4.0f - r[3] * 5.0f + r[5]};
+        for (int j = 0; j < 6; j++)
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 16 * 256, x[j], 256 - c);
       }
     }
   }
@@ -1874,12 +2316,14 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w(const float *restrict in, const
     for (int k0 = 0; k0 < 256; k0 += 128) {
       const int kc = 256 - k0 < 128 ? 256 - k0 : 128;
       for (int pos = 0; pos < 36; pos++) {
-        if (pos % 6 == 0) wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
+        if (pos % 6 == 0)
+          wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
         const float *b = u + (size_t)(pos % 6) * kc * 16;
         for (int t = t0; t < t1; t += 6) {
           const float *a[6];
           const int rows = t + 6 <= 16 ? 6 : 4;
-          for (int i = 0; i < rows; i++) a[i] = V + ((size_t)pos * 16 + t + i) * 256;
+          for (int i = 0; i < rows; i++)
+            a[i] = V + ((size_t)pos * 16 + t + i) * 256;
           float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
           if (rows == 6)
             f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
@@ -1890,7 +2334,9 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w(const float *restrict in, const
     }
     /* Y = A^T M A per tile and vector of the panel's channels */
     for (int t = t0; t < t1; t++) {
-      const int n = t / (4 * 4), oh0 = t / 4 % 4 * 4, ow0 = t % 4 * 4;
+      const int n = t / (4 * 4);
+      const int oh0 = t / 4 % 4 * 4;
+      const int ow0 = t % 4 * 4;
       for (int c = 0; c < cols; c += LG_VW) {
         const int oc = panel * 16 + c;
         lg_vf s[4][6];
@@ -1908,8 +2354,11 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w(const float *restrict in, const
         const lg_vf bias = lg_vload(pw + c);
         for (int i = 0; i < 4 && oh0 + i < 14; i++) {
           const lg_vf *r = s[i];
-          const lg_vf y[4] = {r[0] + r[1] + r[2] + r[3] + r[4], r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-                              r[1] + r[2] + (r[3] + r[4]) * 4.0f, r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+          const lg_vf y[4] = {
+              r[0] + r[1] + r[2] + r[3] + r[4],
+              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
           for (int j = 0; j < 4 && ow0 + j < 14; j++) {
             const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
             lg_vf v = y[j] + bias;
@@ -1933,15 +2382,23 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w(const float *restrict in, const
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv1x1s2_14x14x1024_2048_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv1x1s2_14x14x1024_2048_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    const int p = m + i;
+    const int n = p / (7 * 7);
+    const int oh = p / 7 % 7;
+    const int ow = p % 7;
     for (int kh = 0; kh < 1; kh++)
       for (int kw = 0; kw < 1; kw++) {
-        const int ih = oh * 2 - 0 + kh, iw = ow * 2 - 0 + kw;
-        a[(kh * 1 + kw) * rows + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                                              ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 1024
-                                              : zeros;
+        const int ih = oh * 2 - 0 + kh;
+        const int iw = ow * 2 - 0 + kw;
+        const int inside = ih >= 0 && ih < 14 && iw >= 0 && iw < 14;
+        a[(kh * 1 + kw) * rows + i] = inside ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 1024 : zeros;
       }
   }
 }
@@ -1951,22 +2408,49 @@ static void conv1x1s2_14x14x1024_2048(const float *restrict in, const void *rest
 #pragma omp for schedule(static)
   for (int task = 0; task < 128; task++) {
     const int m0 = 0, m1 = 49;
-    const int nb = task % 128, p0 = 128 * nb / 128, p1 = 128 * (nb + 1) / 128;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[1 * 6];
-      conv1x1s2_14x14x1024_2048_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 65600;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 2048 - panel * 16 < 16 ? 2048 - panel * 16 : 16;
-        const size_t at = (size_t)m * 2048 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 1024, 0, a, pb, 16384, (const float *)pw, out + at, 2048, cols, 1, 1);
-        else
-          f32_gemm_1x16(1, 1024, 0, a, pb, 16384, (const float *)pw, out + at, 2048, cols, 1, 1);
+    const int nb = task % 128;
+    const int p0 = 128 * nb / 128;
+    const int p1 = 128 * (nb + 1) / 128;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[1 * 6];
+        conv1x1s2_14x14x1024_2048_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 65600;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 1024 * 16;
+          const int cols = 2048 - panel * 16 < 16 ? 2048 - panel * 16 : 16;
+          const size_t at = (size_t)m * 2048 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(
+                1,
+                1024,
+                kb * 1024,
+                a,
+                pb,
+                16384,
+                (const float *)pw,
+                out + at,
+                2048,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_1x16(
+                1,
+                1024,
+                kb * 1024,
+                a,
+                pb,
+                16384,
+                (const float *)pw,
+                out + at,
+                2048,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -1984,22 +2468,50 @@ static void conv1x1s1_14x14x1024_512(const float *restrict in, const void *restr
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 196;
-    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 196 ? 6 : 4;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 1024;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 65600;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-        const size_t at = (size_t)m * 512 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 1024, 0, a, pb, 16384, (const float *)pw, out + at, 512, cols, 1, 1);
-        else
-          f32_gemm_4x16(1, 1024, 0, a, pb, 16384, (const float *)pw, out + at, 512, cols, 1, 1);
+    const int nb = task % 32;
+    const int p0 = 32 * nb / 32;
+    const int p1 = 32 * (nb + 1) / 32;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 196 ? 6 : 4;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 1024;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 65600;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 1024 * 16;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(
+                1,
+                1024,
+                kb * 1024,
+                a,
+                pb,
+                16384,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_4x16(
+                1,
+                1024,
+                kb * 1024,
+                a,
+                pb,
+                16384,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -2011,21 +2523,30 @@ static void conv1x1s1_14x14x1024_512(const float *restrict in, const void *restr
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
  * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][8][32][2] */
-static void groupnorm_14x14x512_relu(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out, float *restrict part) {
+static void groupnorm_14x14x512_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
   enum { HW = 14 * 14 };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8, p0 = t % 8 * 25, p1 = p0 + 25 < HW ? p0 + 25 : HW;
+    const int n = t / 8;
+    const int p0 = t % 8 * 25;
+    const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
     const float *restrict x = in + ((size_t)n * HW + p0) * 512;
     float acc[512], mean[32];
-    for (int c = 0; c < 512; c++) acc[c] = 0.0f;
+    for (int c = 0; c < 512; c++)
+      acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW) lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, 512 - c));
+      for (int c = 0; c < 512; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, 512 - c));
     const float count = (float)(p1 - p0) * 16;
     for (int g = 0; g < 32; g++) {
       float s = 0.0f;
-      for (int j = 0; j < 16; j++) s += acc[g * 16 + j];
+      for (int j = 0; j < 16; j++)
+        s += acc[g * 16 + j];
       mean[g] = s / count;
     }
     float center[512];
@@ -2041,7 +2562,8 @@ static void groupnorm_14x14x512_relu(const float *restrict in, const float *rest
     float *restrict pt = part + (size_t)t * 32 * 2;
     for (int g = 0; g < 32; g++) {
       float m2 = 0.0f;
-      for (int j = 0; j < 16; j++) m2 += acc[g * 16 + j];
+      for (int j = 0; j < 16; j++)
+        m2 += acc[g * 16 + j];
       pt[2 * g] = mean[g];
       pt[2 * g + 1] = m2;
     }
@@ -2049,9 +2571,12 @@ static void groupnorm_14x14x512_relu(const float *restrict in, const float *rest
   /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8, p0 = t % 8 * 25, p1 = p0 + 25 < HW ? p0 + 25 : HW;
+    const int n = t / 8;
+    const int p0 = t % 8 * 25;
+    const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
     float scale[512], shift[512];
-    for (int c = 512; c < 512; c++) scale[c] = shift[c] = 0.0f;
+    for (int c = 512; c < 512; c++)
+      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 8; k++) {
@@ -2092,15 +2617,23 @@ static void groupnorm_14x14x512_relu(const float *restrict in, const float *rest
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
-static void conv3x3s2_14x14x512_512_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
+static void conv3x3s2_14x14x512_512_rows(
+    int m,
+    int rows,
+    const float **a,
+    const float *restrict in,
+    const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    const int p = m + i;
+    const int n = p / (7 * 7);
+    const int oh = p / 7 % 7;
+    const int ow = p % 7;
     for (int kh = 0; kh < 3; kh++)
       for (int kw = 0; kw < 3; kw++) {
-        const int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
-        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-                                              ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 512
-                                              : zeros;
+        const int ih = oh * 2 - 1 + kh;
+        const int iw = ow * 2 - 1 + kw;
+        const int inside = ih >= 0 && ih < 14 && iw >= 0 && iw < 14;
+        a[(kh * 3 + kw) * rows + i] = inside ? in + ((size_t)(n * 14 + ih) * 14 + iw) * 512 : zeros;
       }
   }
 }
@@ -2110,22 +2643,25 @@ static void conv3x3s2_14x14x512_512(const float *restrict in, const void *restri
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
-    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[9 * 6];
-      conv3x3s2_14x14x512_512_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 294976;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-        const size_t at = (size_t)m * 512 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(9, 512, 0, a, pb, 8192, (const float *)pw, out + at, 512, cols, 1, 1);
-        else
-          f32_gemm_1x16(9, 512, 0, a, pb, 8192, (const float *)pw, out + at, 512, cols, 1, 1);
+    const int nb = task % 32;
+    const int p0 = 32 * nb / 32;
+    const int p1 = 32 * (nb + 1) / 32;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[9 * 6];
+        conv3x3s2_14x14x512_512_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 294976;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(9, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_1x16(9, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -2137,21 +2673,30 @@ static void conv3x3s2_14x14x512_512(const float *restrict in, const void *restri
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,7,7,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
  * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][7][32][2] */
-static void groupnorm_7x7x512_relu(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out, float *restrict part) {
+static void groupnorm_7x7x512_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
   enum { HW = 7 * 7 };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 7; t++) {
-    const int n = t / 7, p0 = t % 7 * 7, p1 = p0 + 7 < HW ? p0 + 7 : HW;
+    const int n = t / 7;
+    const int p0 = t % 7 * 7;
+    const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
     const float *restrict x = in + ((size_t)n * HW + p0) * 512;
     float acc[512], mean[32];
-    for (int c = 0; c < 512; c++) acc[c] = 0.0f;
+    for (int c = 0; c < 512; c++)
+      acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW) lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, 512 - c));
+      for (int c = 0; c < 512; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, 512 - c));
     const float count = (float)(p1 - p0) * 16;
     for (int g = 0; g < 32; g++) {
       float s = 0.0f;
-      for (int j = 0; j < 16; j++) s += acc[g * 16 + j];
+      for (int j = 0; j < 16; j++)
+        s += acc[g * 16 + j];
       mean[g] = s / count;
     }
     float center[512];
@@ -2167,7 +2712,8 @@ static void groupnorm_7x7x512_relu(const float *restrict in, const float *restri
     float *restrict pt = part + (size_t)t * 32 * 2;
     for (int g = 0; g < 32; g++) {
       float m2 = 0.0f;
-      for (int j = 0; j < 16; j++) m2 += acc[g * 16 + j];
+      for (int j = 0; j < 16; j++)
+        m2 += acc[g * 16 + j];
       pt[2 * g] = mean[g];
       pt[2 * g + 1] = m2;
     }
@@ -2175,9 +2721,12 @@ static void groupnorm_7x7x512_relu(const float *restrict in, const float *restri
   /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 7; t++) {
-    const int n = t / 7, p0 = t % 7 * 7, p1 = p0 + 7 < HW ? p0 + 7 : HW;
+    const int n = t / 7;
+    const int p0 = t % 7 * 7;
+    const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
     float scale[512], shift[512];
-    for (int c = 512; c < 512; c++) scale[c] = shift[c] = 0.0f;
+    for (int c = 512; c < 512; c++)
+      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 7; k++) {
@@ -2216,31 +2765,62 @@ static void groupnorm_7x7x512_relu(const float *restrict in, const float *restri
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_7x7x512_2048_res(const float *restrict in, const void *restrict w, float *restrict out,
-                   const float *restrict res) {
+static void conv1x1s1_7x7x512_2048_res(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 172; task++) {
     const int mb = task / 43 % 4;
     const int m0 = 49 * mb / 4 / 6 * 6;
     const int m1 = mb == 3 ? 49 : 49 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 43, p0 = 128 * nb / 43, p1 = 128 * (nb + 1) / 43;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 512;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 32832;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 2048 - panel * 16 < 16 ? 2048 - panel * 16 : 16;
-        const size_t at = (size_t)m * 2048 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16_res(1, 512, 0, a, pb, 8192, (const float *)pw, out + at, 2048,
-            res + at, cols, 1, 1);
-        else
-          f32_gemm_1x16_res(1, 512, 0, a, pb, 8192, (const float *)pw, out + at, 2048,
-            res + at, cols, 1, 1);
+    const int nb = task % 43;
+    const int p0 = 128 * nb / 43;
+    const int p1 = 128 * (nb + 1) / 43;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 512;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 32832;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const int cols = 2048 - panel * 16 < 16 ? 2048 - panel * 16 : 16;
+          const size_t at = (size_t)m * 2048 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16_res(
+                1,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                2048,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_1x16_res(
+                1,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                2048,
+                res + at,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -2252,21 +2832,30 @@ static void conv1x1s1_7x7x512_2048_res(const float *restrict in, const void *res
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,7,7,2048] -> out NHWC, same shape; group g = channels [g*64, (g+1)*64)
  * weight, bias [2048]; per-channel arrays are padded to 2048 (whole vectors); part: scratch [1][7][32][2] */
-static void groupnorm_7x7x2048_relu(const float *restrict in, const float *restrict weight, const float *restrict bias,
-                   float *restrict out, float *restrict part) {
+static void groupnorm_7x7x2048_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
   enum { HW = 7 * 7 };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 7; t++) {
-    const int n = t / 7, p0 = t % 7 * 7, p1 = p0 + 7 < HW ? p0 + 7 : HW;
+    const int n = t / 7;
+    const int p0 = t % 7 * 7;
+    const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
     const float *restrict x = in + ((size_t)n * HW + p0) * 2048;
     float acc[2048], mean[32];
-    for (int c = 0; c < 2048; c++) acc[c] = 0.0f;
+    for (int c = 0; c < 2048; c++)
+      acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 2048; c += LG_VW) lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 2048 + c, 2048 - c));
+      for (int c = 0; c < 2048; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 2048 + c, 2048 - c));
     const float count = (float)(p1 - p0) * 64;
     for (int g = 0; g < 32; g++) {
       float s = 0.0f;
-      for (int j = 0; j < 64; j++) s += acc[g * 64 + j];
+      for (int j = 0; j < 64; j++)
+        s += acc[g * 64 + j];
       mean[g] = s / count;
     }
     float center[2048];
@@ -2282,7 +2871,8 @@ static void groupnorm_7x7x2048_relu(const float *restrict in, const float *restr
     float *restrict pt = part + (size_t)t * 32 * 2;
     for (int g = 0; g < 32; g++) {
       float m2 = 0.0f;
-      for (int j = 0; j < 64; j++) m2 += acc[g * 64 + j];
+      for (int j = 0; j < 64; j++)
+        m2 += acc[g * 64 + j];
       pt[2 * g] = mean[g];
       pt[2 * g + 1] = m2;
     }
@@ -2290,9 +2880,12 @@ static void groupnorm_7x7x2048_relu(const float *restrict in, const float *restr
   /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 7; t++) {
-    const int n = t / 7, p0 = t % 7 * 7, p1 = p0 + 7 < HW ? p0 + 7 : HW;
+    const int n = t / 7;
+    const int p0 = t % 7 * 7;
+    const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
     float scale[2048], shift[2048];
-    for (int c = 2048; c < 2048; c++) scale[c] = shift[c] = 0.0f;
+    for (int c = 2048; c < 2048; c++)
+      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 7; k++) {
@@ -2335,22 +2928,50 @@ static void conv1x1s1_7x7x2048_512(const float *restrict in, const void *restric
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
-    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[6];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 2048;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 131136;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-        const size_t at = (size_t)m * 512 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(1, 2048, 0, a, pb, 32768, (const float *)pw, out + at, 512, cols, 1, 1);
-        else
-          f32_gemm_1x16(1, 2048, 0, a, pb, 32768, (const float *)pw, out + at, 512, cols, 1, 1);
+    const int nb = task % 32;
+    const int p0 = 32 * nb / 32;
+    const int p1 = 32 * (nb + 1) / 32;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[6];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 2048;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 131136;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 2048 * 16;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(
+                1,
+                2048,
+                kb * 2048,
+                a,
+                pb,
+                32768,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+          else
+            f32_gemm_1x16(
+                1,
+                2048,
+                kb * 2048,
+                a,
+                pb,
+                32768,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -2368,13 +2989,16 @@ static void conv1x1s1_7x7x2048_512(const float *restrict in, const void *restric
  */
 static void conv3x3s1_7x7x512_512_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
   for (int i = 0; i < rows; i++) {
-    const int p = m + i, n = p / (7 * 7), oh = p / 7 % 7, ow = p % 7;
+    const int p = m + i;
+    const int n = p / (7 * 7);
+    const int oh = p / 7 % 7;
+    const int ow = p % 7;
     for (int kh = 0; kh < 3; kh++)
       for (int kw = 0; kw < 3; kw++) {
-        const int ih = oh * 1 - 1 + kh, iw = ow * 1 - 1 + kw;
-        a[(kh * 3 + kw) * rows + i] = (ih >= 0 && ih < 7 && iw >= 0 && iw < 7)
-                                              ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 512
-                                              : zeros;
+        const int ih = oh * 1 - 1 + kh;
+        const int iw = ow * 1 - 1 + kw;
+        const int inside = ih >= 0 && ih < 7 && iw >= 0 && iw < 7;
+        a[(kh * 3 + kw) * rows + i] = inside ? in + ((size_t)(n * 7 + ih) * 7 + iw) * 512 : zeros;
       }
   }
 }
@@ -2384,22 +3008,25 @@ static void conv3x3s1_7x7x512_512(const float *restrict in, const void *restrict
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
-    const int nb = task % 32, p0 = 32 * nb / 32, p1 = 32 * (nb + 1) / 32;
-    for (int m = m0; m < m1; m += 6) {
-      const int rows = m + 6 <= 49 ? 6 : 1;
-      const float *a[9 * 6];
-      conv3x3s1_7x7x512_512_rows(m, rows, a, in, zeros);
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 294976;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
-        const size_t at = (size_t)m * 512 + panel * 16;
-        if (rows == 6)
-          f32_gemm_6x16(9, 512, 0, a, pb, 8192, (const float *)pw, out + at, 512, cols, 1, 1);
-        else
-          f32_gemm_1x16(9, 512, 0, a, pb, 8192, (const float *)pw, out + at, 512, cols, 1, 1);
+    const int nb = task % 32;
+    const int p0 = 32 * nb / 32;
+    const int p1 = 32 * (nb + 1) / 32;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 49 ? 6 : 1;
+        const float *a[9 * 6];
+        conv3x3s1_7x7x512_512_rows(m, rows, a, in, zeros);
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 294976;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
+          const size_t at = (size_t)m * 512 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(9, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_1x16(9, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
@@ -2415,8 +3042,10 @@ static void global_avgpool_7x7x2048(const float *restrict in, float *restrict ou
     for (int p0 = 0; p0 < HW; p0 += 64) {
       lg_vf acc[4] = {lg_vzero(), lg_vzero(), lg_vzero(), lg_vzero()};
       for (int p = p0; p < (p0 + 64 < HW ? p0 + 64 : HW); p++)
-        for (int v = 0; v < 4; v++) acc[v] = acc[v] + lg_vload_n(x + (size_t)p * 2048 + v * LG_VW, 2048 - c0 - v * LG_VW);
-      for (int v = 0; v < 4; v++) total[v] = total[v] + acc[v];
+        for (int v = 0; v < 4; v++)
+          acc[v] = acc[v] + lg_vload_n(x + (size_t)p * 2048 + v * LG_VW, 2048 - c0 - v * LG_VW);
+      for (int v = 0; v < 4; v++)
+        total[v] = total[v] + acc[v];
     }
     for (int v = 0; v < 4; v++)
       lg_vstore_n(out + (size_t)n * 2048 + c0 + v * LG_VW, total[v] * lg_vset1(1.0f / HW), 2048 - c0 - v * LG_VW);
@@ -2437,56 +3066,92 @@ static void linear_2048_1000(const float *restrict in, const void *restrict w, f
 #pragma omp for schedule(static)
   for (int task = 0; task < 63; task++) {
     const int m0 = 0, m1 = 1;
-    const int nb = task % 63, p0 = 63 * nb / 63, p1 = 63 * (nb + 1) / 63;
-    for (int m = m0; m < m1; m += 1) {
-      const int rows = 1;
-      const float *a[1];
-      for (int i = 0; i < rows; i++) a[i] = in + (size_t)(m + i) * 2048;
-      for (int panel = p0; panel < p1; panel++) {
-        const char *pw = (const char *)w + (size_t)panel * 131136;
-        const float *pb = (const float *)(pw + 64);
-        const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
-        const size_t at = (size_t)m * 1000 + panel * 16;
-        f32_gemm_1x16(1, 2048, 0, a, pb, 32768, (const float *)pw, out + at, 1000, cols, 1, 1);
+    const int nb = task % 63;
+    const int p0 = 63 * nb / 63;
+    const int p1 = 63 * (nb + 1) / 63;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 1) {
+        const int rows = 1;
+        const float *a[1];
+        for (int i = 0; i < rows; i++)
+          a[i] = in + (size_t)(m + i) * 2048;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 131136;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 2048 * 16;
+          const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
+          const size_t at = (size_t)m * 1000 + panel * 16;
+          f32_gemm_1x16(
+              1,
+              2048,
+              kb * 2048,
+              a,
+              pb,
+              32768,
+              (const float *)pw,
+              out + at,
+              1000,
+              cols,
+              kb == 0,
+              kb == 1 - 1);
+        }
       }
-    }
   }
 }
 
 /* ---- the blob check: freestanding (layout: runtime/lg_blob.h) ----------- */
 static uint64_t blob_le(const unsigned char *p, int bytes) {
   uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
+  for (int i = bytes - 1; i >= 0; i--)
+    v = v << 8 | p[i];
   return v;
 }
 
 int bit_50x1_blob_check(const void *blob, size_t bytes) {
   const unsigned char *h = blob;
   uint32_t mark;
-  if (bytes < 512u || memcmp(h, "LGBLOB01", 8) != 0) return bit_50x1_BLOB_BAD_MAGIC;
-  if ((uintptr_t)h % 64u != 0) return bit_50x1_BLOB_MISALIGNED;
-  if (blob_le(h + 8, 4) != 2u) return bit_50x1_BLOB_BAD_VERSION;
+  if (bytes < 512u || memcmp(h, "LGBLOB01", 8) != 0)
+    return bit_50x1_BLOB_BAD_MAGIC;
+  if ((uintptr_t)h % 64u != 0)
+    return bit_50x1_BLOB_MISALIGNED;
+  if (blob_le(h + 8, 4) != 2u)
+    return bit_50x1_BLOB_BAD_VERSION;
   memcpy(&mark, h + 288, 4);
-  if (mark != 0x01020304u) return bit_50x1_BLOB_BYTE_ORDER;
-  if (bytes != bit_50x1_BLOB_BYTES || blob_le(h + 16, 8) != bit_50x1_BLOB_BYTES ||
-      blob_le(h + 24, 8) != bit_50x1_BLOB_BYTES - 512u)
+  if (mark != 0x01020304u)
+    return bit_50x1_BLOB_BYTE_ORDER;
+  if (bytes != bit_50x1_BLOB_BYTES)
     return bit_50x1_BLOB_BAD_SIZE;
-  if (memcmp(h + 96, bit_50x1_VARIANT, sizeof bit_50x1_VARIANT) != 0) return bit_50x1_BLOB_OTHER_VARIANT;
-  if (memcmp(h + 32, bit_50x1_BLOB_SHA256, 64) != 0) return bit_50x1_BLOB_OTHER_GENERATION;
+  if (blob_le(h + 16, 8) != bit_50x1_BLOB_BYTES)
+    return bit_50x1_BLOB_BAD_SIZE;
+  if (blob_le(h + 24, 8) != bit_50x1_BLOB_BYTES - 512u)
+    return bit_50x1_BLOB_BAD_SIZE;
+  const size_t variant_bytes = sizeof bit_50x1_VARIANT;
+  if (memcmp(h + 96, bit_50x1_VARIANT, variant_bytes) != 0)
+    return bit_50x1_BLOB_OTHER_VARIANT;
+  if (memcmp(h + 32, bit_50x1_BLOB_SHA256, 64) != 0)
+    return bit_50x1_BLOB_OTHER_GENERATION;
   return bit_50x1_BLOB_OK;
 }
 
 const char *bit_50x1_blob_error(int code) {
   switch (code) {
-  case bit_50x1_BLOB_OK: return "ok";
-  case bit_50x1_BLOB_BAD_MAGIC: return "not a lucidgen weight blob (bad magic)";
-  case bit_50x1_BLOB_MISALIGNED: return "blob not 64-byte aligned in memory; align the buffer or section";
-  case bit_50x1_BLOB_BAD_VERSION: return "blob format version differs from this code's; regenerate";
-  case bit_50x1_BLOB_BYTE_ORDER: return "blob floats are in the other byte order than this CPU's; regenerate for this target";
-  case bit_50x1_BLOB_BAD_SIZE: return "blob size differs from bit_50x1_BLOB_BYTES (truncated or padded)";
-  case bit_50x1_BLOB_OTHER_VARIANT: return "blob holds weights of another variant";
-  case bit_50x1_BLOB_OTHER_GENERATION: return "blob is from another generation (sha256 differs); use the one generated with this code";
-  default: return "unknown blob check code";
+  case bit_50x1_BLOB_OK:
+    return "ok";
+  case bit_50x1_BLOB_BAD_MAGIC:
+    return "not a lucidgen weight blob (bad magic)";
+  case bit_50x1_BLOB_MISALIGNED:
+    return "blob not 64-byte aligned in memory; align the buffer or section";
+  case bit_50x1_BLOB_BAD_VERSION:
+    return "blob format version differs from this code's; regenerate";
+  case bit_50x1_BLOB_BYTE_ORDER:
+    return "blob floats are in the other byte order than this CPU's; regenerate for this target";
+  case bit_50x1_BLOB_BAD_SIZE:
+    return "blob size differs from bit_50x1_BLOB_BYTES (truncated or padded)";
+  case bit_50x1_BLOB_OTHER_VARIANT:
+    return "blob holds weights of another variant";
+  case bit_50x1_BLOB_OTHER_GENERATION:
+    return "blob is from another generation (sha256 differs); use the one generated with this code";
+  default:
+    return "unknown blob check code";
   }
 }
 
@@ -2500,7 +3165,9 @@ const char *bit_50x1_blob_error(int code) {
 #define OMP_SINGLE
 #endif
 
-const bit_50x1_layer_info bit_50x1_layers[bit_50x1_NUM_LAYERS] = {
+/* a short name keeps the table's first line short whatever the prefix */
+typedef bit_50x1_layer_info layer_info;
+const layer_info bit_50x1_layers[] = {
     {"stem.conv", "gemm", 118013952},
     {"stem", "maxpool", 0},
     {"stages.0.blocks.0.norm1.act", "groupnorm", 0},
@@ -2612,8 +3279,13 @@ const bit_50x1_layer_info bit_50x1_layers[bit_50x1_NUM_LAYERS] = {
  * `omp for` (static schedules whose results do not depend on the thread count)
  * and the implied barrier at its end orders the layers. Without OpenMP the
  * pragmas fall away and the same code runs on one thread. */
-int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const void *blob,
-                       bit_50x1_layer_hook hook, void *ctx) {
+int bit_50x1_forward_debug(
+    const float *in_nchw,
+    float *out,
+    void *arena,
+    const void *blob,
+    bit_50x1_layer_hook hook,
+    void *ctx) {
   char *const arena_ = arena;
   const char *const blob_ = blob;
   (void)blob_; /* a model without weights never reads it */
@@ -3372,11 +4044,12 @@ int bit_50x1_selftest(void *arena, const void *blob, float *out, float *max_abs_
   float err = 0.0f, mag = 0.0f;
   for (int i = 0; i < bit_50x1_OUT_FLOATS; i++) {
     const float d = fabsf(out[i] - golden_out[i]);
-    if (d > err || d != d) err = d;
-    if (fabsf(golden_out[i]) > mag) mag = fabsf(golden_out[i]);
+    if (d > err || d != d)
+      err = d;
+    if (fabsf(golden_out[i]) > mag)
+      mag = fabsf(golden_out[i]);
   }
   *max_abs_err = err;
   *max_abs_expected = mag;
   return err <= 0.0001f * mag ? 0 : 1;
 }
-

@@ -29,8 +29,10 @@ extern "C" {
 #define bit_50x1_CROP_PCT 0.875f
 #define bit_50x1_CROP_MODE "center" /* center | squash | border */
 #define bit_50x1_INTERPOLATION "bicubic"
-#define bit_50x1_MEAN { 0.5f, 0.5f, 0.5f }
-#define bit_50x1_STD { 0.5f, 0.5f, 0.5f }
+#define bit_50x1_MEAN \
+  { 0.5f, 0.5f, 0.5f }
+#define bit_50x1_STD \
+  { 0.5f, 0.5f, 0.5f }
 /* bytes: activation arena (planned by liveness) and packed weights (blob payload) */
 #define bit_50x1_ARENA_BYTES 10035200u
 #define bit_50x1_WEIGHT_BYTES 109004736u
@@ -74,10 +76,22 @@ const char *bit_50x1_blob_error(int code);
  * No allocation, no global state: distinct arenas may run concurrently. */
 int bit_50x1_forward(const float *in_nchw, float *out, void *arena, const void *blob);
 
-/* Called after every layer by bit_50x1_forward_debug: name is the timm module, data NHWC. */
-typedef void (*bit_50x1_layer_hook)(void *ctx, const char *name, const float *nhwc, int n, int h, int w, int c);
-int bit_50x1_forward_debug(const float *in_nchw, float *out, void *arena, const void *blob,
-                       bit_50x1_layer_hook hook, void *ctx);
+/* Called after every layer by bit_50x1_forward_debug. */
+typedef void (*bit_50x1_layer_hook)(
+    void *ctx, // as passed to bit_50x1_forward_debug
+    const char *name, // the timm module
+    const float *nhwc, // the layer's output
+    int n,
+    int h,
+    int w,
+    int c);
+int bit_50x1_forward_debug(
+    const float *in_nchw,
+    float *out,
+    void *arena,
+    const void *blob,
+    bit_50x1_layer_hook hook,
+    void *ctx);
 
 /* The layers in the order the hook of bit_50x1_forward_debug sees them: its name (the
  * timm module), the kernel kind that runs it and the multiply-adds it does. */
@@ -86,7 +100,8 @@ typedef struct {
   const char *kind;
   double macs;
 } bit_50x1_layer_info;
-extern const bit_50x1_layer_info bit_50x1_layers[bit_50x1_NUM_LAYERS];
+/* bit_50x1_NUM_LAYERS of them */
+extern const bit_50x1_layer_info bit_50x1_layers[];
 
 /* Runs the golden input stored in the blob and compares with the output the
  * generator's reference path computed. out: bit_50x1_OUT_FLOATS scratch floats.

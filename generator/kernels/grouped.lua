@@ -44,7 +44,7 @@ function grouped.lower(g, node, ctx)
     for l = 0, vw - 1 do lanes[#lanes + 1] = tostring(l // v.OG * v.CG + c) end
     rows[#rows + 1] = "{" .. table.concat(lanes, ", ") .. "}"
   end
-  v.PERM = "{" .. table.concat(rows, ", ") .. "}"
+  v.PERM = table.concat(rows, ",\n      ") -- one row a line (the trailing comma keeps them so)
   v.RESIDUAL, v.RELU, v.GELU = a.residual and 1 or 0, a.act == "relu" and 1 or 0, a.act == "gelu" and 1 or 0
   local bytes = v.BLOCKS * v.BLOCK_BYTES
   -- x0 (pointers) and zero_step per pixel and tap, acc and x vectors per pixel

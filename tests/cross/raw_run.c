@@ -18,8 +18,10 @@
 static int io(const char *path, const char *mode, float *data, size_t n) {
   FILE *f = fopen(path, mode);
   size_t done = f ? (*mode == 'r' ? fread(data, sizeof *data, n, f) : fwrite(data, sizeof *data, n, f)) : 0;
-  if (f && fclose(f) != 0) done = 0;
-  if (done != n) fprintf(stderr, "raw_run: cannot %s %zu floats of %s\n", *mode == 'r' ? "read" : "write", n, path);
+  if (f && fclose(f) != 0)
+    done = 0;
+  if (done != n)
+    fprintf(stderr, "raw_run: cannot %s %zu floats of %s\n", *mode == 'r' ? "read" : "write", n, path);
   return done == n;
 }
 
@@ -38,14 +40,21 @@ int main(int argc, char **argv) {
   void *arena = aligned_alloc(64, LG_MODEL(ARENA_BYTES));
   float *in = malloc(sizeof(float) * LG_MODEL(IN_FLOATS)), *out = malloc(sizeof(float) * LG_MODEL(OUT_FLOATS));
   float e, m;
-  if (!arena || !in || !out) return 2;
+  if (!arena || !in || !out)
+    return 2;
   int rc = LG_MODEL(selftest)(arena, lg_blob_payload(&blob), out, &e, &m);
-  printf("selftest %s: %s max|diff| %.3g (max|expected| %.3g)\n", LG_MODEL(VARIANT), rc == 0 ? "PASS" : "FAIL",
-         (double)e, (double)m);
+  printf(
+      "selftest %s: %s max|diff| %.3g (max|expected| %.3g)\n",
+      LG_MODEL(VARIANT),
+      rc == 0 ? "PASS" : "FAIL",
+      (double)e,
+      (double)m);
   if (rc == 0 && argc == 4) {
-    if (!io(argv[2], "rb", in, LG_MODEL(IN_FLOATS))) return 2;
+    if (!io(argv[2], "rb", in, LG_MODEL(IN_FLOATS)))
+      return 2;
     rc = LG_MODEL(forward)(in, out, arena, lg_blob_payload(&blob));
-    if (rc == 0 && !io(argv[3], "wb", out, LG_MODEL(OUT_FLOATS))) return 2;
+    if (rc == 0 && !io(argv[3], "wb", out, LG_MODEL(OUT_FLOATS)))
+      return 2;
   }
   free(arena), free(in), free(out);
   lg_blob_free(&blob);

@@ -15,7 +15,8 @@
 #include "hub.h"
 
 static int exit_code(lg_status s) {
-  if (s == LG_OK) return 0;
+  if (s == LG_OK)
+    return 0;
   return s == LG_ERR_NETWORK || s == LG_ERR_IO || s == LG_ERR_NOMEM ? 1 : 2;
 }
 
@@ -30,7 +31,8 @@ static int usage(void) {
 int main(int argc, char **argv) {
   lucidgen_hub_request req = {.filename = "model.safetensors"};
   char err[8192] = "", path[LUCIDGEN_PATH_MAX], cache[LUCIDGEN_PATH_MAX];
-  if (argc < 2) return usage();
+  if (argc < 2)
+    return usage();
   req.repo_id = argv[1];
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -57,8 +59,10 @@ int main(int argc, char **argv) {
     }
   } else {
     s = lucidgen_hub_fetch(&req, path, sizeof path, err, sizeof err);
-    if (!s) printf("%s\n", path);
+    if (!s)
+      printf("%s\n", path);
   }
-  if (s) fprintf(stderr, "hub_client: %s: %s\n", lg_status_name(s), err);
+  if (s)
+    fprintf(stderr, "hub_client: %s: %s\n", lg_status_name(s), err);
   return exit_code(s);
 }

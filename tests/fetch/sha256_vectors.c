@@ -23,7 +23,8 @@ int main(void) {
   } vectors[] = {
       {"empty message", "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
       {"\"abc\"", "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
-      {"448-bit message (two blocks)", "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+      {"448-bit message (two blocks)",
+       "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
       {"896-bit message",
        "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmn"
@@ -38,10 +39,10 @@ int main(void) {
   }
 
   /* One million 'a', fed in chunks of 1..97 bytes so partial blocks carry over. */
-  static const char million_a[] =
-      "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+  static const char million_a[] = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
   char *a = malloc(1000000);
-  if (!a) return 1;
+  if (!a)
+    return 1;
   memset(a, 'a', 1000000);
   lg_sha256_hex(a, 1000000, hex);
   expect("one-shot one million 'a'", hex, million_a);
@@ -75,13 +76,15 @@ int main(void) {
   char path[] = "/tmp/lg_sha256_vectors_XXXXXX";
   FILE *f = NULL;
   int fd = mkstemp(path);
-  if (fd >= 0) f = fdopen(fd, "wb");
+  if (fd >= 0)
+    f = fdopen(fd, "wb");
   if (!f || fwrite(a, 1, 1000000, f) != 1000000 || fclose(f) != 0) {
     printf("cannot write %s\n", path);
     return 1;
   }
   char err[256];
-  if (lg_sha256_file(path, hex, err, sizeof err) != LG_OK) snprintf(hex, sizeof hex, "error");
+  if (lg_sha256_file(path, hex, err, sizeof err) != LG_OK)
+    snprintf(hex, sizeof hex, "error");
   expect("file of one million 'a'", hex, million_a);
   remove(path);
   if (lg_sha256_file("/nonexistent/lg_sha256", hex, err, sizeof err) != LG_ERR_IO ||

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REQUIRE(cond)                                                                              \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);                \
-      abort();                                                                                     \
-    }                                                                                              \
+#define REQUIRE(cond) \
+  do { \
+    if (!(cond)) { \
+      fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+      abort(); \
+    } \
   } while (0)
 
 #define REQUIRE_ONE_LINE(msg) REQUIRE((msg)[0] != '\0' && !strchr((msg), '\n'))

@@ -30,7 +30,8 @@ int lucidgen_raise(lua_State *L, const char *code, const char *msg) {
 static lua_Integer count_plain(lua_State *L, int idx, int depth) {
   int t = lua_type(L, idx);
   REQUIRE(t == LUA_TNUMBER || t == LUA_TSTRING || t == LUA_TBOOLEAN || t == LUA_TTABLE);
-  if (t != LUA_TTABLE) return 1;
+  if (t != LUA_TTABLE)
+    return 1;
   REQUIRE(depth <= 9 && lua_getmetatable(L, idx) == 0);
   lua_Integer n = 1;
   idx = lua_absindex(L, idx);

@@ -34,8 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lucidgen_hub_job job;
   memset(&job, 0, sizeof job);
   char err[LUCIDGEN_PATH_MAX + 1024];
-  if (job_from_headers(&job, &h, "http://127.0.0.1/timm/x/resolve/main/model.safetensors", err, sizeof err) ==
-      LG_OK) {
+  if (job_from_headers(&job, &h, "http://127.0.0.1/timm/x/resolve/main/model.safetensors", err, sizeof err) == LG_OK) {
     REQUIRE(strlen(job.commit) <= HUB_MAX_COMMIT_CHARS && lucidgen_hf_safe_relpath(job.commit, 0));
     REQUIRE(job.etag[0] && lucidgen_hf_safe_relpath(job.etag, 0));
     REQUIRE(job.size >= 0);

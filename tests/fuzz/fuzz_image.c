@@ -24,17 +24,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   REQUIRE(img.rgb && img.w > 0 && img.h > 0 && (uint64_t)img.w * (uint64_t)img.h <= LG_IMAGE_MAX_PIXELS);
   unsigned sum = 0; /* every pixel readable: ASan checks the buffer's extent */
-  for (size_t i = 0, n = (size_t)img.w * img.h * 3; i < n; i += 61) sum += img.rgb[i];
+  for (size_t i = 0, n = (size_t)img.w * img.h * 3; i < n; i += 61)
+    sum += img.rgb[i];
   (void)sum;
 
-  lg_preprocess_cfg cfg = {.out_h = 12, .out_w = 10, .crop_pct = 0.875f, .interp = (lg_interp)(size % 3),
-                           .mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f}};
+  lg_preprocess_cfg cfg = {
+      .out_h = 12,
+      .out_w = 10,
+      .crop_pct = 0.875f,
+      .interp = (lg_interp)(size % 3),
+      .mean = {0.485f, 0.456f, 0.406f},
+      .std = {0.229f, 0.224f, 0.225f}};
   float out[3 * 12 * 10];
-  if (size & 8) lg_image_to_grey(&img);
+  if (size & 8)
+    lg_image_to_grey(&img);
   s = lg_preprocess_image(&img, &cfg, out, err, sizeof err);
   REQUIRE(s == LG_OK || s == LG_ERR_NOMEM);
   if (s == LG_OK)
-    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) REQUIRE(isfinite(out[i]));
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+      REQUIRE(isfinite(out[i]));
   lg_image_free(&img);
   return 0;
 }

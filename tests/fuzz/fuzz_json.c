@@ -11,12 +11,15 @@
 static size_t walk(const lg_json *j, int depth) {
   size_t n = 1;
   REQUIRE(depth < 10000);
-  if (j->type == LG_JSON_STRING) REQUIRE(j->str[j->str_len] == '\0');
-  if (j->key) REQUIRE(j->key[j->key_len] == '\0');
+  if (j->type == LG_JSON_STRING)
+    REQUIRE(j->str[j->str_len] == '\0');
+  if (j->key)
+    REQUIRE(j->key[j->key_len] == '\0');
   for (size_t i = 0; i < lg_json_len(j); i++) {
     const lg_json *c = lg_json_at(j, i);
     REQUIRE(c);
-    if (j->type == LG_JSON_OBJECT && !memchr(c->key, '\0', c->key_len)) REQUIRE(lg_json_get(j, c->key));
+    if (j->type == LG_JSON_OBJECT && !memchr(c->key, '\0', c->key_len))
+      REQUIRE(lg_json_get(j, c->key));
     n += walk(c, depth + 1);
   }
   return n;

@@ -14,23 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "lg_json.h"
 #include "lg_safetensors.h"
-
-#define REQUIRE(cond)                                                                              \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);                \
-      abort();                                                                                     \
-    }                                                                                              \
-  } while (0)
 
 /* Touches every node so ASan sees any bad pointer in the tree. */
 static size_t walk_json(const lg_json *j) {
   size_t n = 1;
-  if (j->type == LG_JSON_STRING) REQUIRE(j->str[j->str_len] == '\0');
-  if (j->key) REQUIRE(j->key[j->key_len] == '\0');
-  for (size_t i = 0; i < lg_json_len(j); i++) n += walk_json(lg_json_at(j, i));
+  if (j->type == LG_JSON_STRING)
+    REQUIRE(j->str[j->str_len] == '\0');
+  if (j->key)
+    REQUIRE(j->key[j->key_len] == '\0');
+  for (size_t i = 0; i < lg_json_len(j); i++)
+    n += walk_json(lg_json_at(j, i));
   return n;
 }
 
@@ -39,7 +35,8 @@ static void check_accepted(lg_safetensors *st, const uint8_t *buf, size_t size) 
   REQUIRE(st->data == buf + 8 + st->header_size && st->data_size == size - 8 - st->header_size);
   for (size_t i = 0; i < st->n_tensors; i++) {
     const lg_st_tensor *t = &st->tensors[i];
-    if (i) REQUIRE(strcmp(st->tensors[i - 1].name, t->name) < 0);
+    if (i)
+      REQUIRE(strcmp(st->tensors[i - 1].name, t->name) < 0);
     REQUIRE(lg_st_find(st, t->name) == t);
     REQUIRE(t->begin <= t->end && t->end <= st->data_size && t->data == st->data + t->begin);
     int64_t numel = lg_st_numel(t);
@@ -54,7 +51,8 @@ static void check_accepted(lg_safetensors *st, const uint8_t *buf, size_t size) 
   }
   REQUIRE(covered == st->data_size); /* no holes, no overlaps */
   for (size_t i = 0; i < st->n_meta; i++) {
-    if (i) REQUIRE(strcmp(st->meta[i - 1].key, st->meta[i].key) < 0);
+    if (i)
+      REQUIRE(strcmp(st->meta[i - 1].key, st->meta[i].key) < 0);
     REQUIRE(lg_st_meta(st, st->meta[i].key) == st->meta[i].value);
   }
 }
@@ -138,16 +136,19 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof lg_fuzz_seeds / sizeof lg_fuzz_seeds[0]; i++) {
     size_t h = strlen(lg_fuzz_seeds[i].header), n = 8 + h + lg_fuzz_seeds[i].data_len;
     unsigned char *p = malloc(n);
-    if (!p) return 1;
-    for (int k = 0; k < 8; k++) p[k] = (unsigned char)((uint64_t)h >> (8 * k));
+    if (!p)
+      return 1;
+    for (int k = 0; k < 8; k++)
+      p[k] = (unsigned char)((uint64_t)h >> (8 * k));
     for (size_t k = 0; k < h; k++)
-      p[8 + k] =
-          lg_fuzz_seeds[i].header[k] == '\'' ? '"' : (unsigned char)lg_fuzz_seeds[i].header[k];
-    for (size_t k = 8 + h; k < n; k++) p[k] = (unsigned char)(k * 37); /* some non-zero data */
+      p[8 + k] = lg_fuzz_seeds[i].header[k] == '\'' ? '"' : (unsigned char)lg_fuzz_seeds[i].header[k];
+    for (size_t k = 8 + h; k < n; k++)
+      p[k] = (unsigned char)(k * 37); /* some non-zero data */
     LLVMFuzzerTestOneInput(p, n); /* the seeds themselves must hold the invariants */
     int rc = write_seed(argv[1], i, p, n);
     free(p);
-    if (rc) return rc;
+    if (rc)
+      return rc;
   }
   return 0;
 }

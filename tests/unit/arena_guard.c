@@ -16,16 +16,22 @@ static int run(const lg_blob *blob, int guard_after) {
   const size_t arena_bytes = LG_MODEL(ARENA_BYTES);
   const size_t span = (arena_bytes + page - 1) / page * page;
   unsigned char *base = mmap(NULL, span + 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (base == MAP_FAILED) return 2;
+  if (base == MAP_FAILED)
+    return 2;
   /* guard pages on both sides; the arena touches one of them exactly */
   mprotect(base, page, PROT_NONE);
   mprotect(base + page + span, page, PROT_NONE);
   unsigned char *arena = guard_after ? base + page + span - arena_bytes : base + page;
   float out[LG_MODEL(OUT_FLOATS)], err, mag;
   int rc = LG_MODEL(selftest)(arena, lg_blob_payload(blob), out, &err, &mag);
-  printf("%s: arena %zu bytes flush against the guard page %s: selftest %s (max|diff| %.3g, max|expected| %.3g)\n",
-         LG_MODEL(VARIANT), arena_bytes, guard_after ? "after it" : "before it", rc ? "FAIL" : "PASS", (double)err,
-         (double)mag);
+  printf(
+      "%s: arena %zu bytes flush against the guard page %s: selftest %s (max|diff| %.3g, max|expected| %.3g)\n",
+      LG_MODEL(VARIANT),
+      arena_bytes,
+      guard_after ? "after it" : "before it",
+      rc ? "FAIL" : "PASS",
+      (double)err,
+      (double)mag);
   munmap(base, span + 2 * page);
   return rc;
 }

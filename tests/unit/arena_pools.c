@@ -13,17 +13,20 @@
 
 _Static_assert(pooled_POOL_DTCM_BYTES <= 64 * 1024, "a pool holds no more than its size");
 _Static_assert(pooled_POOL_SRAM_BYTES <= 192 * 1024, "a pool holds no more than its size");
-_Static_assert(pooled_ARENA_BYTES == pooled_POOL_DTCM_BYTES + pooled_POOL_SRAM_BYTES + pooled_POOL_SDRAM_BYTES,
-               "the arena is the pools back to back");
+_Static_assert(
+    pooled_ARENA_BYTES == pooled_POOL_DTCM_BYTES + pooled_POOL_SRAM_BYTES + pooled_POOL_SDRAM_BYTES,
+    "the arena is the pools back to back");
 
 static void *blob_payload(const char *path) {
   FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
+  if (!f)
+    return NULL;
   fseek(f, 0, SEEK_END);
   long size = ftell(f);
   fseek(f, 512, SEEK_SET);
   void *p = aligned_alloc(64, ((size_t)size + 63) / 64 * 64);
-  if (p && fread(p, 1, (size_t)size - 512, f) != (size_t)size - 512) p = NULL;
+  if (p && fread(p, 1, (size_t)size - 512, f) != (size_t)size - 512)
+    p = NULL;
   fclose(f);
   return p;
 }
@@ -35,16 +38,25 @@ static int same(const char *what, const float *a, const float *b) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) return 2;
+  if (argc != 3)
+    return 2;
   const void *wp = blob_payload(argv[1]), *wq = blob_payload(argv[2]);
   static float in[plain_IN_FLOATS], ref[plain_OUT_FLOATS], out[plain_OUT_FLOATS];
-  for (int i = 0; i < plain_IN_FLOATS; i++) in[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f;
+  for (int i = 0; i < plain_IN_FLOATS; i++)
+    in[i] = (float)((i * 7919) % 2003) / 1001.0f - 1.0f;
   void *arena = aligned_alloc(64, plain_ARENA_BYTES), *big = aligned_alloc(64, pooled_ARENA_BYTES);
-  pooled_pools pools = {aligned_alloc(64, pooled_POOL_DTCM_BYTES), aligned_alloc(64, pooled_POOL_SRAM_BYTES),
-                        aligned_alloc(64, pooled_POOL_SDRAM_BYTES)};
-  if (!wp || !wq || !arena || !big || !pools.dtcm || !pools.sram || !pools.sdram) return 2;
-  printf("pools: dtcm %u, sram %u, sdram %u bytes; one arena: %u bytes\n", pooled_POOL_DTCM_BYTES,
-         pooled_POOL_SRAM_BYTES, pooled_POOL_SDRAM_BYTES, plain_ARENA_BYTES);
+  pooled_pools pools = {
+      aligned_alloc(64, pooled_POOL_DTCM_BYTES),
+      aligned_alloc(64, pooled_POOL_SRAM_BYTES),
+      aligned_alloc(64, pooled_POOL_SDRAM_BYTES)};
+  if (!wp || !wq || !arena || !big || !pools.dtcm || !pools.sram || !pools.sdram)
+    return 2;
+  printf(
+      "pools: dtcm %u, sram %u, sdram %u bytes; one arena: %u bytes\n",
+      pooled_POOL_DTCM_BYTES,
+      pooled_POOL_SRAM_BYTES,
+      pooled_POOL_SDRAM_BYTES,
+      plain_ARENA_BYTES);
   plain_forward(in, ref, arena, wp);
   int ok = 1;
   pooled_forward(in, out, big, wq);
@@ -54,7 +66,9 @@ int main(int argc, char **argv) {
   ok &= same("pools allocated apart", ref, out);
   memcpy((char *)pools.pooled_IN_POOL + pooled_IN_OFFSET, in, sizeof in);
   pooled_forward_pools(NULL, NULL, &pools, wq);
-  ok &= same("input and output in the pools (--io-in-arena)", ref,
-             (const float *)((const char *)pools.pooled_OUT_POOL + pooled_OUT_OFFSET));
+  ok &= same(
+      "input and output in the pools (--io-in-arena)",
+      ref,
+      (const float *)((const char *)pools.pooled_OUT_POOL + pooled_OUT_OFFSET));
   return ok ? 0 : 1;
 }

@@ -23,25 +23,26 @@
 static int check_failures; /* failed checks in the current test */
 
 /* `text` is the condition as written (#cond in the caller, before macro expansion). */
-#define CHECK_REPORT_(text, ...)                                                                   \
-  do {                                                                                             \
-    fprintf(stderr, "    %s:%d: %s: ", __FILE__, __LINE__, text);                                  \
-    fprintf(stderr, __VA_ARGS__);                                                                  \
-    fputc('\n', stderr);                                                                           \
-    check_failures++;                                                                              \
+#define CHECK_REPORT_(text, ...) \
+  do { \
+    fprintf(stderr, "    %s:%d: %s: ", __FILE__, __LINE__, text); \
+    fprintf(stderr, __VA_ARGS__); \
+    fputc('\n', stderr); \
+    check_failures++; \
   } while (0)
 
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      CHECK_REPORT_(#cond, __VA_ARGS__);                                                           \
-      return;                                                                                      \
-    }                                                                                              \
+#define CHECK(cond, ...) \
+  do { \
+    if (!(cond)) { \
+      CHECK_REPORT_(#cond, __VA_ARGS__); \
+      return; \
+    } \
   } while (0)
 
-#define EXPECT(cond, ...)                                                                          \
-  do {                                                                                             \
-    if (!(cond)) CHECK_REPORT_(#cond, __VA_ARGS__);                                                \
+#define EXPECT(cond, ...) \
+  do { \
+    if (!(cond)) \
+      CHECK_REPORT_(#cond, __VA_ARGS__); \
   } while (0)
 
 typedef struct {
@@ -49,7 +50,8 @@ typedef struct {
   void (*fn)(void);
 } check_test;
 
-#define CHECK_TEST(fn) {#fn, fn}
+#define CHECK_TEST(fn) \
+  { #fn, fn }
 
 static inline int check_run(const check_test *tests, size_t n) {
   setvbuf(stdout, NULL, _IONBF, 0); /* keep results in order with the stderr details */

@@ -289,7 +289,8 @@ def classifier(lucidgen, variant, opts):
     with tempfile.TemporaryDirectory() as d:
         exe = os.path.join(d, "net")
         sh([lucidgen, "build", variant, "--random-init", "--quiet", "-o", exe] + opts)
-        h = open(os.path.join(exe + ".build", "model.h")).read()
+        # a #define too long for one line continues on the next (clang-format's shape)
+        h = open(os.path.join(exe + ".build", "model.h")).read().replace("\\\n", "")
 
         def define(key):
             import re

@@ -37,8 +37,11 @@ int main(void) {
   void *arena = aligned_alloc(64, m_ARENA_BYTES);
   float *out = malloc(sizeof(float) * m_OUT_FLOATS), err, mag;
   rc = m_selftest(arena, m_blob + m_BLOB_HEADER_BYTES, out, &err, &mag);
-  printf("%s selftest on the linked weights: max|diff| %.3g, max|expected| %.3g\n", rc == 0 ? "OK" : "NOT OK",
-         (double)err, (double)mag);
+  printf(
+      "%s selftest on the linked weights: max|diff| %.3g, max|expected| %.3g\n",
+      rc == 0 ? "OK" : "NOT OK",
+      (double)err,
+      (double)mag);
   ok &= rc == 0;
   free(copy), free(arena), free(out);
   return ok ? 0 : 1;

@@ -35,11 +35,12 @@ int main(int argc, char **argv) {
   const struct {
     const char *name;
     lua_CFunction open;
-  } modules[] = {{"lg.tensor", luaopen_lg_tensor},
-                 {"lg.pack", luaopen_lg_pack},
-                 {"lg.refops", luaopen_lg_refops},
-                 {"lg.host", luaopen_lg_host},
-                 {"lg.sandbox", luaopen_lg_sandbox}};
+  } modules[] = {
+      {"lg.tensor", luaopen_lg_tensor},
+      {"lg.pack", luaopen_lg_pack},
+      {"lg.refops", luaopen_lg_refops},
+      {"lg.host", luaopen_lg_host},
+      {"lg.sandbox", luaopen_lg_sandbox}};
   for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
     luaL_requiref(L, modules[i].name, modules[i].open, 0);
     lua_pop(L, 1);

@@ -19,10 +19,12 @@
 #include "lg_preprocess.h"
 
 static int usage(void) {
-  fprintf(stderr, "usage: lg_preprocess_dump decode IMAGE OUT\n"
-                  "       lg_preprocess_dump resize IMAGE OUT W H INTERP\n"
-                  "       lg_preprocess_dump preprocess IMAGE OUT H W CROP_PCT CROP_MODE "
-                  "INTERP M0 M1 M2 S0 S1 S2 [grey]\n");
+  fprintf(
+      stderr,
+      "usage: lg_preprocess_dump decode IMAGE OUT\n"
+      "       lg_preprocess_dump resize IMAGE OUT W H INTERP\n"
+      "       lg_preprocess_dump preprocess IMAGE OUT H W CROP_PCT CROP_MODE "
+      "INTERP M0 M1 M2 S0 S1 S2 [grey]\n");
   return 2;
 }
 
@@ -65,17 +67,14 @@ int main(int argc, char **argv) {
     lg_image dst;
     lg_interp interp;
     if ((st = parse_interp(argv[6], &interp, err, sizeof err)) != LG_OK ||
-        (st = lg_image_resize(&img, atoi(argv[4]), atoi(argv[5]), interp, &dst, err,
-                              sizeof err)) != LG_OK) {
+        (st = lg_image_resize(&img, atoi(argv[4]), atoi(argv[5]), interp, &dst, err, sizeof err)) != LG_OK) {
       lg_image_free(&img);
       return fail(st, err);
     }
     rc = write_file(out, dst.rgb, (size_t)dst.w * dst.h * 3);
     lg_image_free(&dst);
   } else if (strcmp(mode, "preprocess") == 0 && (argc == 15 || argc == 16)) {
-    lg_preprocess_cfg cfg = {.out_h = atoi(argv[4]),
-                             .out_w = atoi(argv[5]),
-                             .crop_pct = strtof(argv[6], NULL)};
+    lg_preprocess_cfg cfg = {.out_h = atoi(argv[4]), .out_w = atoi(argv[5]), .crop_pct = strtof(argv[6], NULL)};
     lg_preprocess_plan plan;
     for (int c = 0; c < 3; c++) {
       cfg.mean[c] = strtof(argv[9 + c], NULL);
@@ -87,23 +86,26 @@ int main(int argc, char **argv) {
     }
     if (argc == 16 && strcmp(argv[15], "grey") == 0)
       lg_image_to_grey(&img);
-    size_t n =
-        3 * (size_t)(cfg.out_h > 0 ? cfg.out_h : 0) * (cfg.out_w > 0 ? cfg.out_w : 0);
+    size_t n = 3 * (size_t)(cfg.out_h > 0 ? cfg.out_h : 0) * (cfg.out_w > 0 ? cfg.out_w : 0);
     float *chw = malloc(n * sizeof *chw + 1);
     if (!chw) {
       lg_image_free(&img);
       return fail(LG_ERR_NOMEM, "no memory for the output tensor");
     }
     if ((st = parse_interp(argv[8], &cfg.interp, err, sizeof err)) != LG_OK ||
-        (st = lg_preprocess_plan_for(img.w, img.h, &cfg, &plan, err, sizeof err)) !=
-            LG_OK ||
+        (st = lg_preprocess_plan_for(img.w, img.h, &cfg, &plan, err, sizeof err)) != LG_OK ||
         (st = lg_preprocess_image(&img, &cfg, chw, err, sizeof err)) != LG_OK) {
       free(chw);
       lg_image_free(&img);
       return fail(st, err);
     }
-    printf("resize %d %d %s crop %d %d\n", plan.resize_w, plan.resize_h,
-           lg_interp_name(plan.interp), plan.crop_left, plan.crop_top);
+    printf(
+        "resize %d %d %s crop %d %d\n",
+        plan.resize_w,
+        plan.resize_h,
+        lg_interp_name(plan.interp),
+        plan.crop_left,
+        plan.crop_top);
     rc = write_file(out, chw, n * sizeof *chw);
     free(chw);
   } else {

@@ -18,7 +18,8 @@ static lg_json *parse_n(const char *text, size_t len) {
   char err[200] = "";
   lg_status s = lg_json_parse(copy, len, &root, err, sizeof err);
   free(copy);
-  if (s != LG_OK) fprintf(stderr, "    parse of '%.*s' failed: %s\n", (int)len, text, err);
+  if (s != LG_OK)
+    fprintf(stderr, "    parse of '%.*s' failed: %s\n", (int)len, text, err);
   return root;
 }
 
@@ -39,16 +40,20 @@ static int rejects_n(const char *text, size_t len, const char *want) {
     return 0;
   }
   if (s != LG_ERR_FORMAT || root != NULL || !strstr(err, want)) {
-    fprintf(stderr, "    '%.*s': got %s \"%s\", want format error containing \"%s\"\n", (int)len,
-            text, lg_status_name(s), err, want);
+    fprintf(
+        stderr,
+        "    '%.*s': got %s \"%s\", want format error containing \"%s\"\n",
+        (int)len,
+        text,
+        lg_status_name(s),
+        err,
+        want);
     return 0;
   }
   return 1;
 }
 
-static int rejects(const char *text, const char *want) {
-  return rejects_n(text, strlen(text), want);
-}
+static int rejects(const char *text, const char *want) { return rejects_n(text, strlen(text), want); }
 
 static void parses_scalars_and_literals(void) {
   lg_json *j = parse("true");
@@ -72,16 +77,18 @@ static void parses_nested_containers_in_document_order(void) {
   lg_json *j = parse("{\"b\": [1, [2, 3], {}], \"a\": {\"x\": null}, \"c\": []}");
   CHECK(j && j->type == LG_JSON_OBJECT, "root is not an object");
   CHECK(lg_json_len(j) == 3, "3 members, got %zu", lg_json_len(j));
-  CHECK(strcmp(lg_json_key_at(j, 0), "b") == 0 && strcmp(lg_json_key_at(j, 1), "a") == 0 &&
-            strcmp(lg_json_key_at(j, 2), "c") == 0,
-        "keys out of document order: %s %s %s", lg_json_key_at(j, 0), lg_json_key_at(j, 1),
-        lg_json_key_at(j, 2));
+  CHECK(
+      strcmp(lg_json_key_at(j, 0), "b") == 0 && strcmp(lg_json_key_at(j, 1), "a") == 0 &&
+          strcmp(lg_json_key_at(j, 2), "c") == 0,
+      "keys out of document order: %s %s %s",
+      lg_json_key_at(j, 0),
+      lg_json_key_at(j, 1),
+      lg_json_key_at(j, 2));
   const lg_json *b = lg_json_get(j, "b");
   CHECK(b && b->type == LG_JSON_ARRAY && lg_json_len(b) == 3, "b");
   const lg_json *inner = lg_json_at(b, 1);
   int64_t v = 0;
-  CHECK(lg_json_len(inner) == 2 && lg_json_int64(lg_json_at(inner, 1), &v) && v == 3,
-        "b[1][1] is not 3");
+  CHECK(lg_json_len(inner) == 2 && lg_json_int64(lg_json_at(inner, 1), &v) && v == 3, "b[1][1] is not 3");
   CHECK(lg_json_at(b, 2)->type == LG_JSON_OBJECT && lg_json_len(lg_json_at(b, 2)) == 0, "b[2] {}");
   CHECK(lg_json_get(lg_json_get(j, "a"), "x")->type == LG_JSON_NULL, "a.x is not null");
   CHECK(lg_json_len(lg_json_get(j, "c")) == 0, "c is not empty");
@@ -92,8 +99,7 @@ static void parses_nested_containers_in_document_order(void) {
 static void decodes_simple_escapes(void) {
   lg_json *j = parse("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"");
   CHECK(j && j->type == LG_JSON_STRING, "escape string did not parse");
-  CHECK(j->str_len == 8 && memcmp(j->str, "\"\\/\b\f\n\r\t", 8) == 0, "decoded to %zu bytes '%s'",
-        j->str_len, j->str);
+  CHECK(j->str_len == 8 && memcmp(j->str, "\"\\/\b\f\n\r\t", 8) == 0, "decoded to %zu bytes '%s'", j->str_len, j->str);
   lg_json_free(j);
 }
 
@@ -109,14 +115,14 @@ static void decodes_unicode_escapes_and_surrogate_pairs_to_utf8(void) {
       {"\"\\uD83D\\uDE00\"", "\xF0\x9F\x98\x80"}, /* U+1F600 */
       {"\"\\uD800\\uDC00\"", "\xF0\x90\x80\x80"}, /* U+10000 */
       {"\"\\uDBFF\\uDFFF\"", "\xF4\x8F\xBF\xBF"}, /* U+10FFFF */
-      {"\"a\\u00e9b\"", "a\xC3\xA9"
-                        "b"},
+      {"\"a\\u00e9b\"",
+       "a\xC3\xA9"
+       "b"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     lg_json *j = parse(cases[i].json);
     CHECK(j, "%s did not parse", cases[i].json);
-    int same =
-        j->str_len == strlen(cases[i].utf8) && memcmp(j->str, cases[i].utf8, j->str_len) == 0;
+    int same = j->str_len == strlen(cases[i].utf8) && memcmp(j->str, cases[i].utf8, j->str_len) == 0;
     lg_json_free(j);
     CHECK(same, "%s decoded wrongly", cases[i].json);
   }
@@ -137,12 +143,12 @@ static void keeps_raw_utf8_and_rejects_invalid_utf8(void) {
   CHECK(j && j->str_len == 10, "valid raw UTF-8 rejected or mangled");
   lg_json_free(j);
   const char *bad[] = {
-      "\"\xC0\xAF\"",         /* overlong '/' */
-      "\"\xE0\x80\xAF\"",     /* overlong 3-byte */
-      "\"\xED\xA0\x80\"",     /* UTF-16 surrogate encoded in UTF-8 */
+      "\"\xC0\xAF\"", /* overlong '/' */
+      "\"\xE0\x80\xAF\"", /* overlong 3-byte */
+      "\"\xED\xA0\x80\"", /* UTF-16 surrogate encoded in UTF-8 */
       "\"\xF4\x90\x80\x80\"", /* above U+10FFFF */
-      "\"\xE2\x82\"",         /* truncated */
-      "\"\x80\"",             /* lone continuation byte */
+      "\"\xE2\x82\"", /* truncated */
+      "\"\x80\"", /* lone continuation byte */
       "\"\xFF\"",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -163,9 +169,9 @@ static void rejects_control_characters_in_strings(void) {
 
 static void keeps_embedded_nul_in_strings(void) {
   lg_json *j = parse("\"a\\u0000b\"");
-  CHECK(j && j->str_len == 3 && j->str[0] == 'a' && j->str[1] == '\0' && j->str[2] == 'b' &&
-            j->str[3] == '\0',
-        "\\u0000 not kept as an embedded NUL");
+  CHECK(
+      j && j->str_len == 3 && j->str[0] == 'a' && j->str[1] == '\0' && j->str[2] == 'b' && j->str[3] == '\0',
+      "\\u0000 not kept as an embedded NUL");
   lg_json_free(j);
 }
 
@@ -182,15 +188,18 @@ static void enforces_depth_limit(void) {
     buf[i] = '[';
     buf[LG_JSON_MAX_DEPTH + 1 + i] = ']';
   }
-  CHECK(rejects_n(buf, 2 * (LG_JSON_MAX_DEPTH + 1), "nesting deeper than 64 levels at byte 64"),
-        "%d nested arrays", LG_JSON_MAX_DEPTH + 1);
+  CHECK(
+      rejects_n(buf, 2 * (LG_JSON_MAX_DEPTH + 1), "nesting deeper than 64 levels at byte 64"),
+      "%d nested arrays",
+      LG_JSON_MAX_DEPTH + 1);
   /* mixed objects and arrays count the same */
   char deep[8 * (LG_JSON_MAX_DEPTH + 1) + 8];
   size_t o = 0;
   for (int i = 0; i <= LG_JSON_MAX_DEPTH; i++)
     o += (size_t)sprintf(deep + o, i % 2 ? "[" : "{\"k\":");
   o += (size_t)sprintf(deep + o, "1");
-  for (int i = LG_JSON_MAX_DEPTH; i >= 0; i--) deep[o++] = i % 2 ? ']' : '}';
+  for (int i = LG_JSON_MAX_DEPTH; i >= 0; i--)
+    deep[o++] = i % 2 ? ']' : '}';
   CHECK(rejects_n(deep, o, "nesting deeper"), "65 nested objects/arrays");
 }
 
@@ -200,15 +209,12 @@ static void parses_integers_exactly_beyond_2_53(void) {
   CHECK(j, "did not parse");
   int64_t v;
   uint64_t u;
-  CHECK(lg_json_int64(lg_json_at(j, 0), &v) && v == 9007199254740993LL, "2^53+1 read as %lld",
-        (long long)v);
+  CHECK(lg_json_int64(lg_json_at(j, 0), &v) && v == 9007199254740993LL, "2^53+1 read as %lld", (long long)v);
   CHECK(lg_json_at(j, 0)->number == 9007199254740992.0, "the double view rounds 2^53+1 to 2^53");
   CHECK(lg_json_int64(lg_json_at(j, 1), &v) && v == INT64_MAX, "INT64_MAX");
-  CHECK(lg_json_int64(lg_json_at(j, 2), &v) && v == INT64_MIN, "INT64_MIN read as %lld",
-        (long long)v);
+  CHECK(lg_json_int64(lg_json_at(j, 2), &v) && v == INT64_MIN, "INT64_MIN read as %lld", (long long)v);
   CHECK(!lg_json_int64(lg_json_at(j, 3), &v), "UINT64_MAX does not fit int64");
-  CHECK(lg_json_uint64(lg_json_at(j, 3), &u) && u == UINT64_MAX, "UINT64_MAX read as %llu",
-        (unsigned long long)u);
+  CHECK(lg_json_uint64(lg_json_at(j, 3), &u) && u == UINT64_MAX, "UINT64_MAX read as %llu", (unsigned long long)u);
   CHECK(!lg_json_uint64(lg_json_at(j, 2), &u), "negative number reported as uint64");
   lg_json_free(j);
 }
@@ -219,16 +225,18 @@ static void detects_integer_overflow(void) {
   CHECK(j, "did not parse");
   int64_t v;
   uint64_t u;
-  CHECK(!lg_json_int64(lg_json_at(j, 0), &v) && lg_json_uint64(lg_json_at(j, 0), &u) &&
-            u == 9223372036854775808ULL,
-        "2^63 must fit uint64 only");
+  CHECK(
+      !lg_json_int64(lg_json_at(j, 0), &v) && lg_json_uint64(lg_json_at(j, 0), &u) && u == 9223372036854775808ULL,
+      "2^63 must fit uint64 only");
   for (size_t i = 1; i < 4; i++) {
     const lg_json *n = lg_json_at(j, i);
     CHECK(!lg_json_int64(n, &v) && !lg_json_uint64(n, &u), "element %zu should not be exact", i);
     CHECK(n->type == LG_JSON_NUMBER && isfinite(n->number), "element %zu double", i);
   }
-  CHECK(fabs(lg_json_at(j, 1)->number - 18446744073709551616.0) < 1.0, "2^64 as double is %.17g",
-        lg_json_at(j, 1)->number);
+  CHECK(
+      fabs(lg_json_at(j, 1)->number - 18446744073709551616.0) < 1.0,
+      "2^64 as double is %.17g",
+      lg_json_at(j, 1)->number);
   lg_json_free(j);
 }
 
@@ -264,8 +272,12 @@ static void parses_number_edge_cases(void) {
     CHECK(j && j->type == LG_JSON_NUMBER, "%s did not parse", cases[i].text);
     double got = j->number;
     lg_json_free(j);
-    CHECK(got == cases[i].want && signbit(got) == signbit(cases[i].want),
-          "%s: got %.17g want %.17g", cases[i].text, got, cases[i].want);
+    CHECK(
+        got == cases[i].want && signbit(got) == signbit(cases[i].want),
+        "%s: got %.17g want %.17g",
+        cases[i].text,
+        got,
+        cases[i].want);
   }
   lg_json *j = parse("-0");
   int64_t v = 1;
@@ -307,7 +319,8 @@ static void ignores_locale_decimal_point(void) {
   snprintf(saved, sizeof saved, "%s", old ? old : "C");
   const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "de_DE"};
   int switched = 0;
-  for (size_t i = 0; i < 4 && !switched; i++) switched = setlocale(LC_NUMERIC, names[i]) != NULL;
+  for (size_t i = 0; i < 4 && !switched; i++)
+    switched = setlocale(LC_NUMERIC, names[i]) != NULL;
   if (!switched) {
     printf("       (skipped: no locale with a ',' decimal point installed)\n");
     return;
@@ -372,11 +385,13 @@ static void rejects_malformed_structure(void) {
 static void keeps_duplicate_keys_in_order(void) {
   lg_json *j = parse("{\"a\": 1, \"b\": 0, \"a\": 2}");
   CHECK(j && lg_json_len(j) == 3, "duplicate keys must all be kept");
-  CHECK(strcmp(lg_json_key_at(j, 0), "a") == 0 && strcmp(lg_json_key_at(j, 2), "a") == 0,
-        "keys %s, %s", lg_json_key_at(j, 0), lg_json_key_at(j, 2));
+  CHECK(
+      strcmp(lg_json_key_at(j, 0), "a") == 0 && strcmp(lg_json_key_at(j, 2), "a") == 0,
+      "keys %s, %s",
+      lg_json_key_at(j, 0),
+      lg_json_key_at(j, 2));
   int64_t v = 0;
-  CHECK(lg_json_int64(lg_json_get(j, "a"), &v) && v == 1, "lg_json_get returns the first: got %lld",
-        (long long)v);
+  CHECK(lg_json_int64(lg_json_get(j, "a"), &v) && v == 1, "lg_json_get returns the first: got %lld", (long long)v);
   CHECK(lg_json_int64(lg_json_at(j, 2), &v) && v == 2, "the second 'a' is 2");
   lg_json_free(j);
 }
@@ -415,9 +430,9 @@ static void accessors_tolerate_null_and_wrong_types(void) {
   CHECK(lg_json_len(NULL) == 0 && lg_json_len(lg_json_at(j, 0)) == 0, "len of non-container");
   CHECK(lg_json_at(j, 2) == NULL && lg_json_at(NULL, 0) == NULL, "at out of range");
   CHECK(lg_json_key_at(j, 0) == NULL, "array elements have no key");
-  CHECK(!lg_json_int64(lg_json_at(j, 0), &v) && !lg_json_int64(lg_json_at(j, 1), &v) &&
-            !lg_json_uint64(NULL, &u),
-        "int64 of a string / fraction / NULL");
+  CHECK(
+      !lg_json_int64(lg_json_at(j, 0), &v) && !lg_json_int64(lg_json_at(j, 1), &v) && !lg_json_uint64(NULL, &u),
+      "int64 of a string / fraction / NULL");
   CHECK(strcmp(lg_json_type_name(LG_JSON_OBJECT), "object") == 0, "type name");
   lg_json_free(j);
   lg_json_free(NULL);
@@ -435,8 +450,7 @@ static void rejects_more_values_than_the_node_limit(void) {
   char err[200] = "";
   lg_status s = lg_json_parse(text, 2 * n + 1, &j, err, sizeof err);
   free(text);
-  CHECK(s == LG_ERR_FORMAT && strstr(err, "more than 1048576 JSON values"), "got %s \"%s\"",
-        lg_status_name(s), err);
+  CHECK(s == LG_ERR_FORMAT && strstr(err, "more than 1048576 JSON values"), "got %s \"%s\"", lg_status_name(s), err);
 }
 
 int main(void) {

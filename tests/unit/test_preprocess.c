@@ -16,16 +16,16 @@
 
 /* Checks here go on after a failure (EXPECT, not CHECK) so that a test
  * prints every value that differs. */
-#define EXPECT_INT(got, want)                                                            \
-  EXPECT((got) == (want), "got %lld, want %lld", (long long)(got), (long long)(want))
+#define EXPECT_INT(got, want) EXPECT((got) == (want), "got %lld, want %lld", (long long)(got), (long long)(want))
 
 static lg_preprocess_cfg imagenet_cfg(int h, int w, float crop_pct, lg_interp interp) {
-  lg_preprocess_cfg c = {.out_h = h,
-                         .out_w = w,
-                         .crop_pct = crop_pct,
-                         .interp = interp,
-                         .mean = {0.485f, 0.456f, 0.406f},
-                         .std = {0.229f, 0.224f, 0.225f}};
+  lg_preprocess_cfg c = {
+      .out_h = h,
+      .out_w = w,
+      .crop_pct = crop_pct,
+      .interp = interp,
+      .mean = {0.485f, 0.456f, 0.406f},
+      .std = {0.229f, 0.224f, 0.225f}};
   return c;
 }
 
@@ -41,8 +41,7 @@ static lg_preprocess_plan plan_of(int img_w, int img_h, lg_preprocess_cfg cfg) {
 
 static void square_target_resizes_shorter_side_and_truncates_longer(void) {
   /* 500x375, 224 @ 0.875: scale 256; long side int(256 * 500 / 375) = 341 */
-  lg_preprocess_plan p =
-      plan_of(500, 375, imagenet_cfg(224, 224, 0.875f, LG_INTERP_BICUBIC));
+  lg_preprocess_plan p = plan_of(500, 375, imagenet_cfg(224, 224, 0.875f, LG_INTERP_BICUBIC));
   EXPECT_INT(p.resize_w, 341);
   EXPECT_INT(p.resize_h, 256);
   EXPECT_INT(p.interp, LG_INTERP_BICUBIC);
@@ -52,7 +51,7 @@ static void square_target_resizes_shorter_side_and_truncates_longer(void) {
   p = plan_of(301, 640, imagenet_cfg(288, 288, 0.95f, LG_INTERP_BILINEAR));
   EXPECT_INT(p.resize_w, 303); /* floor(288 / 0.95) = 303 */
   EXPECT_INT(p.resize_h, 644); /* int(303 * 640 / 301) = int(644.25) */
-  EXPECT_INT(p.crop_left, 8);  /* round(7.5) = 8 */
+  EXPECT_INT(p.crop_left, 8); /* round(7.5) = 8 */
   EXPECT_INT(p.crop_top, 178);
 }
 
@@ -61,18 +60,20 @@ static void crop_offset_rounds_half_to_even(void) {
   static const int w[] = {224, 225, 226, 227, 229, 231};
   static const int want[] = {0, 0, 1, 2, 2, 4}; /* 0.5->0, 1.5->2, 2.5->2, 3.5->4 */
   for (int i = 0; i < 6; i++) {
-    lg_preprocess_plan p =
-        plan_of(w[i], 224, imagenet_cfg(224, 224, 1.0f, LG_INTERP_BICUBIC));
-    EXPECT(p.resize_w == w[i] && p.crop_left == want[i],
-           "width %d: resize %d left %d, want %d", w[i], p.resize_w, p.crop_left,
-           want[i]);
+    lg_preprocess_plan p = plan_of(w[i], 224, imagenet_cfg(224, 224, 1.0f, LG_INTERP_BICUBIC));
+    EXPECT(
+        p.resize_w == w[i] && p.crop_left == want[i],
+        "width %d: resize %d left %d, want %d",
+        w[i],
+        p.resize_w,
+        p.crop_left,
+        want[i]);
   }
 }
 
 static void crop_pct_float_is_read_as_its_decimal(void) {
   /* Python: floor(224 / 0.8) = 280, but 224 / (double)0.8f = 279.99999... */
-  lg_preprocess_plan p =
-      plan_of(300, 300, imagenet_cfg(224, 224, 0.8f, LG_INTERP_BICUBIC));
+  lg_preprocess_plan p = plan_of(300, 300, imagenet_cfg(224, 224, 0.8f, LG_INTERP_BICUBIC));
   EXPECT_INT(p.resize_w, 280);
   p = plan_of(1000, 1000, imagenet_cfg(85, 85, 0.85f, LG_INTERP_BICUBIC));
   EXPECT_INT(p.resize_w, 100); /* floor(85 / 0.85) = 100 */
@@ -81,8 +82,7 @@ static void crop_pct_float_is_read_as_its_decimal(void) {
 static void non_square_target_keeps_ratio_and_is_always_bilinear(void) {
   /* out 160x192 (h x w) @ 0.875: scale (182, 219); 640x480 image:
    * ratio = min(480/182, 640/219) = 480/182 -> (182, round(242.67) = 243) */
-  lg_preprocess_plan p =
-      plan_of(640, 480, imagenet_cfg(160, 192, 0.875f, LG_INTERP_BICUBIC));
+  lg_preprocess_plan p = plan_of(640, 480, imagenet_cfg(160, 192, 0.875f, LG_INTERP_BICUBIC));
   EXPECT_INT(p.resize_h, 182);
   EXPECT_INT(p.resize_w, 243);
   EXPECT_INT(p.interp, LG_INTERP_BILINEAR); /* timm's ResizeKeepRatio default */
@@ -125,7 +125,7 @@ static void border_fits_the_longer_side_and_pads_with_the_mean_colour(void) {
   EXPECT_INT(p.fill[0], 124); /* round(123.675) */
   EXPECT_INT(p.fill[1], 116); /* round(116.28) */
   EXPECT_INT(p.fill[2], 104); /* round(103.53) */
-  cfg.mean[0] = 0.5f;         /* 127.5 rounds to even: 128 */
+  cfg.mean[0] = 0.5f; /* 127.5 rounds to even: 128 */
   EXPECT_INT(plan_of(500, 375, cfg).fill[0], 128);
   unsigned char px[500 * 375 * 3];
   memset(px, 0, sizeof px);
@@ -145,8 +145,7 @@ static void border_fits_the_longer_side_and_pads_with_the_mean_colour(void) {
   /* a center or squash plan never pads with anything but 0 */
   cfg.crop_mode = LG_CROP_CENTER;
   p = plan_of(500, 375, cfg);
-  EXPECT(p.fill[0] == 0 && p.fill[1] == 0 && p.fill[2] == 0, "center fill %d %d %d", p.fill[0], p.fill[1],
-         p.fill[2]);
+  EXPECT(p.fill[0] == 0 && p.fill[1] == 0 && p.fill[2] == 0, "center fill %d %d %d", p.fill[0], p.fill[1], p.fill[2]);
 }
 
 static void crop_larger_than_image_pads_with_zero_pixels(void) {
@@ -165,12 +164,9 @@ static void crop_larger_than_image_pads_with_zero_pixels(void) {
   float white = (255.0f / 255.0f - cfg.mean[0]) / cfg.std[0];
   EXPECT(out[0] == pad, "corner %.9g, want padding %.9g", out[0], pad);
   EXPECT(out[21 * 224 + 21] == pad, "(21,21) %.9g, want padding", out[21 * 224 + 21]);
-  EXPECT(out[22 * 224 + 22] == white, "(22,22) %.9g, want white %.9g", out[22 * 224 + 22],
-         white);
-  EXPECT(out[200 * 224 + 200] == white, "(200,200) %.9g, want white",
-         out[200 * 224 + 200]);
-  EXPECT(out[201 * 224 + 201] == pad, "(201,201) %.9g, want padding",
-         out[201 * 224 + 201]);
+  EXPECT(out[22 * 224 + 22] == white, "(22,22) %.9g, want white %.9g", out[22 * 224 + 22], white);
+  EXPECT(out[200 * 224 + 200] == white, "(200,200) %.9g, want white", out[200 * 224 + 200]);
+  EXPECT(out[201 * 224 + 201] == pad, "(201,201) %.9g, want padding", out[201 * 224 + 201]);
   free(out);
 }
 
@@ -220,15 +216,21 @@ static void resize_matches_pil_on_hand_checked_rows(void) {
     lg_interp interp;
     int dw;
     unsigned char want[3];
-  } cases[] = {{LG_INTERP_BILINEAR, 2, {71, 209}}, /* (75 + 50) / 1.75 = 71.4 */
-               {LG_INTERP_BICUBIC, 2, {60, 221}},
-               {LG_INTERP_NEAREST, 3, {0, 200, 255}}};
+  } cases[] = {
+      {LG_INTERP_BILINEAR, 2, {71, 209}}, /* (75 + 50) / 1.75 = 71.4 */
+      {LG_INTERP_BICUBIC, 2, {60, 221}},
+      {LG_INTERP_NEAREST, 3, {0, 200, 255}}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     lg_image d = resize_row(row, 4, cases[i].dw, cases[i].interp);
     for (int x = 0; d.rgb && x < cases[i].dw; x++)
-      EXPECT(d.rgb[3 * x] == cases[i].want[x], "%s to %d: pixel %d = %d, want %d",
-             lg_interp_name(cases[i].interp), cases[i].dw, x, d.rgb[3 * x],
-             cases[i].want[x]);
+      EXPECT(
+          d.rgb[3 * x] == cases[i].want[x],
+          "%s to %d: pixel %d = %d, want %d",
+          lg_interp_name(cases[i].interp),
+          cases[i].dw,
+          x,
+          d.rgb[3 * x],
+          cases[i].want[x]);
     lg_image_free(&d);
   }
 }
@@ -243,14 +245,14 @@ static void resize_keeps_constant_images_constant(void) {
     for (int s = 0; s < 5; s++) {
       lg_image d;
       char err[256];
-      EXPECT(lg_image_resize(&src, sizes[s][0], sizes[s][1], (lg_interp)interp, &d, err,
-                             sizeof err) == LG_OK,
-             "%s", err);
+      EXPECT(
+          lg_image_resize(&src, sizes[s][0], sizes[s][1], (lg_interp)interp, &d, err, sizeof err) == LG_OK,
+          "%s",
+          err);
       int bad = 0;
       for (int i = 0; d.rgb && i < d.w * d.h * 3; i++)
         bad += d.rgb[i] != 201;
-      EXPECT(bad == 0, "%s %dx%d: %d values differ from 201", lg_interp_name(interp),
-             sizes[s][0], sizes[s][1], bad);
+      EXPECT(bad == 0, "%s %dx%d: %d values differ from 201", lg_interp_name(interp), sizes[s][0], sizes[s][1], bad);
       lg_image_free(&d);
     }
   }
@@ -266,12 +268,13 @@ static void grey_image_gives_timm_single_channel(void) {
   lg_image img = {W, H, px};
   lg_image_to_grey(&img);
   EXPECT_INT(px[0], (0 * 19595 + 37 * 38470 + 74 * 7471 + 0x8000) >> 16);
-  lg_preprocess_cfg cfg = {.out_h = 16,
-                           .out_w = 16,
-                           .crop_pct = 0.875f,
-                           .interp = LG_INTERP_BICUBIC,
-                           .mean = {0.5f, 0.5f, 0.5f},
-                           .std = {0.5f, 0.5f, 0.5f}};
+  lg_preprocess_cfg cfg = {
+      .out_h = 16,
+      .out_w = 16,
+      .crop_pct = 0.875f,
+      .interp = LG_INTERP_BICUBIC,
+      .mean = {0.5f, 0.5f, 0.5f},
+      .std = {0.5f, 0.5f, 0.5f}};
   float chw[3 * 16 * 16], one[16 * 16], four[4 * 16 * 16];
   char err[256];
   EXPECT(lg_preprocess_image(&img, &cfg, chw, err, sizeof err) == LG_OK, "%s", err);
@@ -281,8 +284,7 @@ static void grey_image_gives_timm_single_channel(void) {
     bad += one[i] != chw[i] || chw[i] != chw[256 + i] || chw[i] != chw[512 + i];
   EXPECT(bad == 0, "%d of 256 grey values differ between channels", bad);
   lg_preprocess_to_channels(chw, 16, 16, 4, four);
-  EXPECT(memcmp(four + 3 * 256, chw, 256 * sizeof(float)) == 0,
-         "channel 3 is not channel 0");
+  EXPECT(memcmp(four + 3 * 256, chw, 256 * sizeof(float)) == 0, "channel 3 is not channel 0");
 }
 
 /* ---- decoding ----------------------------------------------------------- */
@@ -292,37 +294,35 @@ static void decodes_ppm_and_replicates_pgm_grey(void) {
   static const unsigned char pgm[] = "P5\n2 1\n255\n\x07\xf0";
   lg_image img;
   char err[256];
-  EXPECT(lg_image_decode(ppm, sizeof ppm - 1, "t.ppm", &img, err, sizeof err) == LG_OK,
-         "%s", err);
-  EXPECT(img.w == 2 && img.h == 1 && img.rgb[0] == 1 && img.rgb[5] == 0xfc,
-         "ppm: %dx%d first %d last %d", img.w, img.h, img.rgb ? img.rgb[0] : -1,
-         img.rgb ? img.rgb[5] : -1);
+  EXPECT(lg_image_decode(ppm, sizeof ppm - 1, "t.ppm", &img, err, sizeof err) == LG_OK, "%s", err);
+  EXPECT(
+      img.w == 2 && img.h == 1 && img.rgb[0] == 1 && img.rgb[5] == 0xfc,
+      "ppm: %dx%d first %d last %d",
+      img.w,
+      img.h,
+      img.rgb ? img.rgb[0] : -1,
+      img.rgb ? img.rgb[5] : -1);
   lg_image_free(&img);
-  EXPECT(lg_image_decode(pgm, sizeof pgm - 1, "t.pgm", &img, err, sizeof err) == LG_OK,
-         "%s", err);
-  EXPECT(img.rgb && img.rgb[0] == 7 && img.rgb[1] == 7 && img.rgb[2] == 7 &&
-             img.rgb[3] == 0xf0 && img.rgb[5] == 0xf0,
-         "pgm grey not replicated");
+  EXPECT(lg_image_decode(pgm, sizeof pgm - 1, "t.pgm", &img, err, sizeof err) == LG_OK, "%s", err);
+  EXPECT(
+      img.rgb && img.rgb[0] == 7 && img.rgb[1] == 7 && img.rgb[2] == 7 && img.rgb[3] == 0xf0 && img.rgb[5] == 0xf0,
+      "pgm grey not replicated");
   lg_image_free(&img);
 }
 
 static void load_errors_name_the_file_and_reason(void) {
   lg_image img;
   char err[512] = "";
-  EXPECT_INT(lg_image_load("/nonexistent/cat.jpg", &img, err, sizeof err),
-             LG_ERR_NOT_FOUND);
+  EXPECT_INT(lg_image_load("/nonexistent/cat.jpg", &img, err, sizeof err), LG_ERR_NOT_FOUND);
   EXPECT(strstr(err, "/nonexistent/cat.jpg") != NULL, "message '%s'", err);
   EXPECT(img.rgb == NULL, "image not zeroed on failure");
 
   static const unsigned char junk[] = "GIF89a this is not an image we decode";
-  EXPECT_INT(lg_image_decode(junk, sizeof junk - 1, "junk.gif", &img, err, sizeof err),
-             LG_ERR_FORMAT);
+  EXPECT_INT(lg_image_decode(junk, sizeof junk - 1, "junk.gif", &img, err, sizeof err), LG_ERR_FORMAT);
   EXPECT(strstr(err, "junk.gif") && strstr(err, "supported"), "message '%s'", err);
 
   static const unsigned char truncated[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0";
-  EXPECT_INT(
-      lg_image_decode(truncated, sizeof truncated - 1, "cut.png", &img, err, sizeof err),
-      LG_ERR_FORMAT);
+  EXPECT_INT(lg_image_decode(truncated, sizeof truncated - 1, "cut.png", &img, err, sizeof err), LG_ERR_FORMAT);
   EXPECT(strstr(err, "cut.png") != NULL, "message '%s'", err);
 }
 
@@ -334,8 +334,7 @@ static void refuses_decompression_bomb_from_its_header(void) {
   lg_image img;
   char err[512] = "";
   EXPECT_INT(lg_image_decode(bomb, sizeof bomb - 1, "bomb.png", &img, err, sizeof err), LG_ERR_UNSUPPORTED);
-  EXPECT(strstr(err, "bomb.png") && strstr(err, "16384x16384") && strstr(err, "67108864 pixels"), "message '%s'",
-         err);
+  EXPECT(strstr(err, "bomb.png") && strstr(err, "16384x16384") && strstr(err, "67108864 pixels"), "message '%s'", err);
   EXPECT(img.rgb == NULL, "pixels allocated for a refused image");
 }
 
@@ -358,14 +357,10 @@ static void labels_take_text_after_tab_or_whole_line(void) {
   char err[256], buf[32];
   EXPECT(lg_labels_parse(text, sizeof text - 1, &l, err, sizeof err) == LG_OK, "%s", err);
   EXPECT_INT(l.n, 4);
-  EXPECT(l.n == 4 && strcmp(lg_labels_get(&l, 0), "tench, Tinca tinca") == 0, "0: '%s'",
-         lg_labels_get(&l, 0));
-  EXPECT(l.n == 4 && strcmp(lg_labels_get(&l, 1), "goldfish") == 0, "1: '%s'",
-         lg_labels_get(&l, 1));
-  EXPECT(l.n == 4 && strcmp(lg_labels_get(&l, 3), "tiger shark") == 0, "3: '%s'",
-         lg_labels_get(&l, 3));
-  EXPECT(strcmp(lg_labels_format(&l, 2, buf, sizeof buf), "class 2") == 0,
-         "blank line prints '%s'", buf);
+  EXPECT(l.n == 4 && strcmp(lg_labels_get(&l, 0), "tench, Tinca tinca") == 0, "0: '%s'", lg_labels_get(&l, 0));
+  EXPECT(l.n == 4 && strcmp(lg_labels_get(&l, 1), "goldfish") == 0, "1: '%s'", lg_labels_get(&l, 1));
+  EXPECT(l.n == 4 && strcmp(lg_labels_get(&l, 3), "tiger shark") == 0, "3: '%s'", lg_labels_get(&l, 3));
+  EXPECT(strcmp(lg_labels_format(&l, 2, buf, sizeof buf), "class 2") == 0, "blank line prints '%s'", buf);
   EXPECT(lg_labels_get(&l, 4) == NULL && lg_labels_get(&l, -1) == NULL, "out of range");
   lg_labels_free(&l);
 }
@@ -378,10 +373,9 @@ static void labels_find_classes_by_synset_key(void) {
   EXPECT_INT(lg_labels_find_key(&l, "n01440764"), 0);
   EXPECT_INT(lg_labels_find_key(&l, "n01491361"), 2);
   EXPECT_INT(lg_labels_find_key(&l, "goldfish"), -1); /* a name, not a key */
-  EXPECT_INT(lg_labels_find_key(&l, ""), -1);         /* lines without a key never match */
+  EXPECT_INT(lg_labels_find_key(&l, ""), -1); /* lines without a key never match */
   EXPECT_INT(lg_labels_find_key(&l, "n0144076"), -1);
-  EXPECT(strcmp(l.key[1], "") == 0 && strcmp(l.name[2], "tiger shark") == 0, "key '%s' name '%s'",
-         l.key[1], l.name[2]);
+  EXPECT(strcmp(l.key[1], "") == 0 && strcmp(l.name[2], "tiger shark") == 0, "key '%s' name '%s'", l.key[1], l.name[2]);
   lg_labels_free(&l);
 }
 
@@ -390,12 +384,10 @@ static void missing_labels_print_class_index(void) {
   char err[256], buf[32];
   EXPECT(lg_labels_parse("", 0, &l, err, sizeof err) == LG_OK, "%s", err);
   EXPECT_INT(l.n, 0);
-  EXPECT(strcmp(lg_labels_format(&l, 123, buf, sizeof buf), "class 123") == 0, "'%s'",
-         buf);
+  EXPECT(strcmp(lg_labels_format(&l, 123, buf, sizeof buf), "class 123") == 0, "'%s'", buf);
   EXPECT(strcmp(lg_labels_format(NULL, 7, buf, sizeof buf), "class 7") == 0, "'%s'", buf);
   EXPECT_INT(lg_labels_parse("a\0b", 3, &l, err, sizeof err), LG_ERR_FORMAT);
-  EXPECT(lg_labels_parse("only", 4, &l, err, sizeof err) == LG_OK && l.n == 1,
-         "no newline");
+  EXPECT(lg_labels_parse("only", 4, &l, err, sizeof err) == LG_OK && l.n == 1, "no newline");
   lg_labels_free(&l);
 }
 
@@ -412,12 +404,10 @@ static void softmax_is_stable_and_sums_to_one(void) {
 
   float neg[3] = {-INFINITY, -INFINITY, -INFINITY};
   lg_softmax(neg, 3, neg); /* in place */
-  EXPECT(fabsf(neg[0] - 1.0f / 3) < 1e-7f && neg[2] == neg[0], "all -inf: %g %g", neg[0],
-         neg[2]);
+  EXPECT(fabsf(neg[0] - 1.0f / 3) < 1e-7f && neg[2] == neg[0], "all -inf: %g %g", neg[0], neg[2]);
   float inf[3] = {INFINITY, 0.0f, INFINITY};
   lg_softmax(inf, 3, inf);
-  EXPECT(inf[0] == 0.5f && inf[1] == 0.0f && inf[2] == 0.5f, "+inf: %g %g %g", inf[0],
-         inf[1], inf[2]);
+  EXPECT(inf[0] == 0.5f && inf[1] == 0.0f && inf[2] == 0.5f, "+inf: %g %g %g", inf[0], inf[1], inf[2]);
 }
 
 static void topk_orders_ties_by_lower_index_and_nan_last(void) {
@@ -429,8 +419,7 @@ static void topk_orders_ties_by_lower_index_and_nan_last(void) {
   for (int i = 0; i < m; i++)
     EXPECT(idx[i] == want[i], "rank %d: index %d, want %d", i, idx[i], want[i]);
   m = lg_topk(v, 7, 3, idx);
-  EXPECT(m == 3 && idx[0] == 5 && idx[1] == 1 && idx[2] == 3, "top3 %d %d %d", idx[0],
-         idx[1], idx[2]);
+  EXPECT(m == 3 && idx[0] == 5 && idx[1] == 1 && idx[2] == 3, "top3 %d %d %d", idx[0], idx[1], idx[2]);
   EXPECT_INT(lg_topk(v, 7, 100, idx), 7);
   EXPECT_INT(lg_topk(v, 7, 0, idx), 0);
   EXPECT_INT(lg_topk(v, 0, 5, idx), 0);

@@ -21,19 +21,22 @@ typedef struct {
 } blob;
 
 static void put_le64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+  for (int i = 0; i < 8; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
 }
 
 /* [u64 header_len][header with ' -> "][data]; data may be NULL (zeros).
  * Exact-size heap buffer so sanitizers catch reads past the end. */
-static blob make_file_len(uint64_t header_len, const char *header, const void *data,
-                          size_t data_len) {
+static blob make_file_len(uint64_t header_len, const char *header, const void *data, size_t data_len) {
   size_t h = strlen(header);
   blob b = {malloc(8 + h + data_len + 1), 8 + h + data_len};
   put_le64(b.p, header_len);
-  for (size_t i = 0; i < h; i++) b.p[8 + i] = header[i] == '\'' ? '"' : (unsigned char)header[i];
-  if (data) memcpy(b.p + 8 + h, data, data_len);
-  else memset(b.p + 8 + h, 0, data_len);
+  for (size_t i = 0; i < h; i++)
+    b.p[8 + i] = header[i] == '\'' ? '"' : (unsigned char)header[i];
+  if (data)
+    memcpy(b.p + 8 + h, data, data_len);
+  else
+    memset(b.p + 8 + h, 0, data_len);
   return b;
 }
 
@@ -48,9 +51,15 @@ static int rejects(blob b, lg_status want, const char *substr) {
   lg_status s = lg_st_parse(&st, b.p, b.n);
   int ok = s == want && strstr(lg_st_errmsg(&st), substr) != NULL;
   if (!ok)
-    fprintf(stderr, "    got %s \"%s\"\n    want %s containing \"%s\"\n", lg_status_name(s),
-            lg_st_errmsg(&st), lg_status_name(want), substr);
-  if (s == LG_OK) lg_st_close(&st);
+    fprintf(
+        stderr,
+        "    got %s \"%s\"\n    want %s containing \"%s\"\n",
+        lg_status_name(s),
+        lg_st_errmsg(&st),
+        lg_status_name(want),
+        substr);
+  if (s == LG_OK)
+    lg_st_close(&st);
   free(b.p);
   return ok;
 }
@@ -61,7 +70,8 @@ static int rejects_header(const char *header, size_t data_len, const char *subst
 
 static int parse_ok(lg_safetensors *st, blob b) {
   lg_status s = lg_st_parse(st, b.p, b.n);
-  if (s != LG_OK) fprintf(stderr, "    parse failed: %s\n", lg_st_errmsg(st));
+  if (s != LG_OK)
+    fprintf(stderr, "    parse failed: %s\n", lg_st_errmsg(st));
   return s == LG_OK;
 }
 
@@ -75,19 +85,28 @@ static uint32_t f32_bits(float f) {
 
 static void parses_valid_file_and_sorts_tensors_by_name(void) {
   /* JSON order z, a, m; data order m, z, a */
-  blob b = make_file("{'z':{'dtype':'F16','shape':[2,2],'data_offsets':[24,32]},"
-                     "'a':{'dtype':'F32','shape':[3],'data_offsets':[32,44]},"
-                     "'m':{'dtype':'F64','shape':[3,1],'data_offsets':[0,24]}}",
-                     NULL, 44);
+  blob b = make_file(
+      "{'z':{'dtype':'F16','shape':[2,2],'data_offsets':[24,32]},"
+      "'a':{'dtype':'F32','shape':[3],'data_offsets':[32,44]},"
+      "'m':{'dtype':'F64','shape':[3,1],'data_offsets':[0,24]}}",
+      NULL,
+      44);
   lg_safetensors st;
   CHECK(parse_ok(&st, b), "valid file rejected");
   CHECK(st.n_tensors == 3, "n_tensors %zu", st.n_tensors);
-  CHECK(strcmp(st.tensors[0].name, "a") == 0 && strcmp(st.tensors[1].name, "m") == 0 &&
-            strcmp(st.tensors[2].name, "z") == 0,
-        "order %s %s %s, want a m z", st.tensors[0].name, st.tensors[1].name, st.tensors[2].name);
+  CHECK(
+      strcmp(st.tensors[0].name, "a") == 0 && strcmp(st.tensors[1].name, "m") == 0 &&
+          strcmp(st.tensors[2].name, "z") == 0,
+      "order %s %s %s, want a m z",
+      st.tensors[0].name,
+      st.tensors[1].name,
+      st.tensors[2].name);
   const lg_st_tensor *m = &st.tensors[1];
-  CHECK(m->dtype == LG_DT_F64 && m->ndim == 2 && m->shape[0] == 3 && m->shape[1] == 1,
-        "m: dtype %s ndim %d", lg_dtype_name(m->dtype), m->ndim);
+  CHECK(
+      m->dtype == LG_DT_F64 && m->ndim == 2 && m->shape[0] == 3 && m->shape[1] == 1,
+      "m: dtype %s ndim %d",
+      lg_dtype_name(m->dtype),
+      m->ndim);
   CHECK(m->begin == 0 && m->end == 24 && m->data == b.p + 8 + st.header_size, "m offsets");
   CHECK(st.tensors[0].data == st.data + 32 && lg_st_numel(&st.tensors[0]) == 3, "a data");
   CHECK(st.data_size == 44, "data_size %llu", (unsigned long long)st.data_size);
@@ -96,10 +115,12 @@ static void parses_valid_file_and_sorts_tensors_by_name(void) {
 }
 
 static void finds_tensors_by_name(void) {
-  blob b = make_file("{'b.weight':{'dtype':'F32','shape':[1],'data_offsets':[4,8]},"
-                     "'b':{'dtype':'F32','shape':[1],'data_offsets':[0,4]},"
-                     "'c':{'dtype':'U8','shape':[2],'data_offsets':[8,10]}}",
-                     NULL, 10);
+  blob b = make_file(
+      "{'b.weight':{'dtype':'F32','shape':[1],'data_offsets':[4,8]},"
+      "'b':{'dtype':'F32','shape':[1],'data_offsets':[0,4]},"
+      "'c':{'dtype':'U8','shape':[2],'data_offsets':[8,10]}}",
+      NULL,
+      10);
   lg_safetensors st;
   CHECK(parse_ok(&st, b), "valid file rejected");
   const char *names[] = {"b", "b.weight", "c"};
@@ -107,17 +128,19 @@ static void finds_tensors_by_name(void) {
     const lg_st_tensor *t = lg_st_find(&st, names[i]);
     CHECK(t && strcmp(t->name, names[i]) == 0, "%s not found", names[i]);
   }
-  CHECK(!lg_st_find(&st, "a") && !lg_st_find(&st, "b.") && !lg_st_find(&st, "d") &&
-            !lg_st_find(&st, ""),
-        "found a tensor that does not exist");
+  CHECK(
+      !lg_st_find(&st, "a") && !lg_st_find(&st, "b.") && !lg_st_find(&st, "d") && !lg_st_find(&st, ""),
+      "found a tensor that does not exist");
   lg_st_close(&st);
   free(b.p);
 }
 
 static void reads_metadata(void) {
-  blob b = make_file("{'__metadata__':{'format':'pt','note':'caf\\u00e9'},"
-                     "'w':{'dtype':'F32','shape':[],'data_offsets':[0,4]}}",
-                     NULL, 4);
+  blob b = make_file(
+      "{'__metadata__':{'format':'pt','note':'caf\\u00e9'},"
+      "'w':{'dtype':'F32','shape':[],'data_offsets':[0,4]}}",
+      NULL,
+      4);
   lg_safetensors st;
   CHECK(parse_ok(&st, b), "valid file rejected");
   CHECK(st.n_meta == 2 && st.n_tensors == 1, "n_meta %zu n_tensors %zu", st.n_meta, st.n_tensors);
@@ -152,14 +175,15 @@ static void accepts_file_without_tensors(void) {
 }
 
 static void accepts_zero_sized_and_scalar_tensors(void) {
-  blob b = make_file("{'e':{'dtype':'F32','shape':[0,3],'data_offsets':[0,0]},"
-                     "'w':{'dtype':'F32','shape':[],'data_offsets':[0,4]},"
-                     "'z':{'dtype':'BF16','shape':[2,0],'data_offsets':[4,4]}}",
-                     NULL, 4);
+  blob b = make_file(
+      "{'e':{'dtype':'F32','shape':[0,3],'data_offsets':[0,0]},"
+      "'w':{'dtype':'F32','shape':[],'data_offsets':[0,4]},"
+      "'z':{'dtype':'BF16','shape':[2,0],'data_offsets':[4,4]}}",
+      NULL,
+      4);
   lg_safetensors st;
   CHECK(parse_ok(&st, b), "zero-sized tensors rejected");
-  CHECK(lg_st_numel(lg_st_find(&st, "e")) == 0 && lg_st_numel(lg_st_find(&st, "z")) == 0,
-        "zero numel");
+  CHECK(lg_st_numel(lg_st_find(&st, "e")) == 0 && lg_st_numel(lg_st_find(&st, "z")) == 0, "zero numel");
   CHECK(lg_st_numel(lg_st_find(&st, "w")) == 1 && lg_st_find(&st, "w")->ndim == 0, "scalar");
   float f = 7;
   CHECK(lg_st_read_f32(&st, lg_st_find(&st, "z"), &f) == LG_OK && f == 7, "empty read");
@@ -168,9 +192,11 @@ static void accepts_zero_sized_and_scalar_tensors(void) {
 }
 
 static void ignores_unknown_fields_in_entries(void) {
-  blob b = make_file("{'w':{'extra':{'x':[1,2]},'dtype':'I8','shape':[2],'data_offsets':[0,2],"
-                     "'note':null}}",
-                     NULL, 2);
+  blob b = make_file(
+      "{'w':{'extra':{'x':[1,2]},'dtype':'I8','shape':[2],'data_offsets':[0,2],"
+      "'note':null}}",
+      NULL,
+      2);
   lg_safetensors st;
   CHECK(parse_ok(&st, b), "unknown fields should be ignored");
   lg_st_close(&st);
@@ -178,23 +204,24 @@ static void ignores_unknown_fields_in_entries(void) {
 }
 
 static void accepts_every_format_dtype(void) {
-  const char *names[] = {"BOOL",    "F4",      "F6_E2M3", "F6_E3M2",     "U8",          "I8",
-                         "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ", "I16",
-                         "U16",     "F16",     "BF16",    "I32",         "U32",         "F32",
-                         "C64",     "F64",     "I64",     "U64"};
+  const char *names[] = {"BOOL",    "F4",          "F6_E2M3",     "F6_E3M2", "U8",  "I8",  "F8_E5M2", "F8_E4M3",
+                         "F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ", "I16",     "U16", "F16", "BF16",    "I32",
+                         "U32",     "F32",         "C64",         "F64",     "I64", "U64"};
   CHECK(sizeof names / sizeof names[0] == LG_DT_COUNT, "dtype list out of date");
   for (int k = 0; k < LG_DT_COUNT; k++) {
     char header[160];
     int bytes = lg_dtype_bits((lg_dtype)k); /* 8 elements -> bits bytes */
-    snprintf(header, sizeof header, "{'t':{'dtype':'%s','shape':[2,4],'data_offsets':[0,%d]}}",
-             names[k], bytes);
+    snprintf(header, sizeof header, "{'t':{'dtype':'%s','shape':[2,4],'data_offsets':[0,%d]}}", names[k], bytes);
     blob b = make_file(header, NULL, (size_t)bytes);
     lg_safetensors st;
     int ok = parse_ok(&st, b);
     free(b.p);
     CHECK(ok, "dtype %s rejected", names[k]);
-    CHECK(st.tensors[0].dtype == (lg_dtype)k && strcmp(lg_dtype_name((lg_dtype)k), names[k]) == 0,
-          "dtype %s parsed as %s", names[k], lg_dtype_name(st.tensors[0].dtype));
+    CHECK(
+        st.tensors[0].dtype == (lg_dtype)k && strcmp(lg_dtype_name((lg_dtype)k), names[k]) == 0,
+        "dtype %s parsed as %s",
+        names[k],
+        lg_dtype_name(st.tensors[0].dtype));
     lg_st_close(&st);
   }
 }
@@ -204,37 +231,40 @@ static void accepts_every_format_dtype(void) {
 static void rejects_file_shorter_than_8_bytes(void) {
   blob b = {malloc(5), 5};
   memset(b.p, 0, 5);
-  CHECK(rejects(b, LG_ERR_FORMAT, "<memory>: file is 5 bytes, too short for the 8-byte header"),
-        "5-byte file");
+  CHECK(rejects(b, LG_ERR_FORMAT, "<memory>: file is 5 bytes, too short for the 8-byte header"), "5-byte file");
   lg_safetensors st;
   CHECK(lg_st_parse(&st, NULL, 0) == LG_ERR_FORMAT, "empty buffer");
 }
 
 static void rejects_header_longer_than_file(void) {
-  CHECK(rejects(make_file_len(100, "{}", NULL, 8), LG_ERR_FORMAT,
-                "header length 100 runs past the end of the file (10 bytes follow the length)"),
-        "N = 100 in a 18-byte file");
+  CHECK(
+      rejects(
+          make_file_len(100, "{}", NULL, 8),
+          LG_ERR_FORMAT,
+          "header length 100 runs past the end of the file (10 bytes follow the length)"),
+      "N = 100 in a 18-byte file");
 }
 
 static void rejects_header_over_100mb(void) {
-  CHECK(rejects(make_file_len(100000001, "{}", NULL, 0), LG_ERR_FORMAT,
-                "header length 100000001 exceeds the 100000000-byte limit"),
-        "N just over the limit");
-  CHECK(rejects(make_file_len(UINT64_MAX, "{}", NULL, 0), LG_ERR_FORMAT,
-                "header length 18446744073709551615 exceeds"),
-        "N = 2^64-1");
+  CHECK(
+      rejects(
+          make_file_len(100000001, "{}", NULL, 0),
+          LG_ERR_FORMAT,
+          "header length 100000001 exceeds the 100000000-byte limit"),
+      "N just over the limit");
+  CHECK(
+      rejects(make_file_len(UINT64_MAX, "{}", NULL, 0), LG_ERR_FORMAT, "header length 18446744073709551615 exceeds"),
+      "N = 2^64-1");
 }
 
 static void rejects_malformed_json(void) {
-  CHECK(rejects_header("{'a':", 0,
-                       "header is not valid JSON: unexpected end of input at byte 5 of the header"),
-        "truncated JSON");
-  CHECK(rejects_header("{'a':1} x", 0, "unexpected characters after the JSON value at byte 8"),
-        "trailing garbage");
+  CHECK(
+      rejects_header("{'a':", 0, "header is not valid JSON: unexpected end of input at byte 5 of the header"),
+      "truncated JSON");
+  CHECK(rejects_header("{'a':1} x", 0, "unexpected characters after the JSON value at byte 8"), "trailing garbage");
   blob b = make_file("{}   ", NULL, 0); /* pad with NULs instead of spaces */
   memset(b.p + 10, 0, 3);
-  CHECK(rejects(b, LG_ERR_FORMAT, "unexpected characters after the JSON value at byte 2"),
-        "NUL padding");
+  CHECK(rejects(b, LG_ERR_FORMAT, "unexpected characters after the JSON value at byte 2"), "NUL padding");
 }
 
 static void rejects_header_that_is_not_an_object(void) {
@@ -243,217 +273,284 @@ static void rejects_header_that_is_not_an_object(void) {
 }
 
 static void rejects_entry_missing_a_field(void) {
-  CHECK(rejects_header("{'w':{'shape':[1],'data_offsets':[0,4]}}", 4,
-                       "tensor 'w' is missing \"dtype\""),
-        "no dtype");
-  CHECK(rejects_header("{'w':{'dtype':'F32','data_offsets':[0,4]}}", 4,
-                       "tensor 'w' is missing \"shape\""),
-        "no shape");
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[1]}}", 4,
-                       "tensor 'w' is missing \"data_offsets\""),
-        "no data_offsets");
+  CHECK(rejects_header("{'w':{'shape':[1],'data_offsets':[0,4]}}", 4, "tensor 'w' is missing \"dtype\""), "no dtype");
+  CHECK(rejects_header("{'w':{'dtype':'F32','data_offsets':[0,4]}}", 4, "tensor 'w' is missing \"shape\""), "no shape");
+  CHECK(
+      rejects_header("{'w':{'dtype':'F32','shape':[1]}}", 4, "tensor 'w' is missing \"data_offsets\""),
+      "no data_offsets");
 }
 
 static void rejects_fields_with_wrong_types(void) {
-  CHECK(rejects_header("{'w':[0,4]}", 4, "tensor 'w': entry must be an object, got an array"),
-        "entry");
-  CHECK(rejects_header("{'w':{'dtype':5,'shape':[1],'data_offsets':[0,4]}}", 4,
-                       "tensor 'w': dtype must be a string, got a number"),
-        "dtype");
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':'1','data_offsets':[0,4]}}", 4,
-                       "tensor 'w': shape must be an array of integers, got a string"),
-        "shape");
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[1],'data_offsets':{}}}", 4,
-                       "tensor 'w': data_offsets must be [begin, end], got an object"),
-        "data_offsets object");
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[1],'data_offsets':[0,4,8]}}", 4,
-                       "tensor 'w': data_offsets must be [begin, end], got 3 elements"),
-        "data_offsets length");
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[1],'data_offsets':[0,'4']}}", 4,
-                       "tensor 'w': data_offsets[1] is a string"),
-        "data_offsets element");
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[1],'data_offsets':[-4,4]}}", 4,
-                       "tensor 'w': data_offsets[0] is -4"),
-        "negative offset");
+  CHECK(rejects_header("{'w':[0,4]}", 4, "tensor 'w': entry must be an object, got an array"), "entry");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':5,'shape':[1],'data_offsets':[0,4]}}",
+          4,
+          "tensor 'w': dtype must be a string, got a number"),
+      "dtype");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':'1','data_offsets':[0,4]}}",
+          4,
+          "tensor 'w': shape must be an array of integers, got a string"),
+      "shape");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':[1],'data_offsets':{}}}",
+          4,
+          "tensor 'w': data_offsets must be [begin, end], got an object"),
+      "data_offsets object");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':[1],'data_offsets':[0,4,8]}}",
+          4,
+          "tensor 'w': data_offsets must be [begin, end], got 3 elements"),
+      "data_offsets length");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':[1],'data_offsets':[0,'4']}}",
+          4,
+          "tensor 'w': data_offsets[1] is a string"),
+      "data_offsets element");
+  CHECK(
+      rejects_header("{'w':{'dtype':'F32','shape':[1],'data_offsets':[-4,4]}}", 4, "tensor 'w': data_offsets[0] is -4"),
+      "negative offset");
 }
 
 static void rejects_unknown_dtype(void) {
-  CHECK(rejects_header("{'w':{'dtype':'F128','shape':[1],'data_offsets':[0,16]}}", 16,
-                       "tensor 'w' has unknown dtype 'F128'"),
-        "F128");
-  CHECK(rejects_header("{'w':{'dtype':'f32','shape':[1],'data_offsets':[0,4]}}", 4,
-                       "tensor 'w' has unknown dtype 'f32'"),
-        "dtypes are case-sensitive");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F128','shape':[1],'data_offsets':[0,16]}}",
+          16,
+          "tensor 'w' has unknown dtype 'F128'"),
+      "F128");
+  CHECK(
+      rejects_header("{'w':{'dtype':'f32','shape':[1],'data_offsets':[0,4]}}", 4, "tensor 'w' has unknown dtype 'f32'"),
+      "dtypes are case-sensitive");
 }
 
 static void rejects_negative_shape_dims(void) {
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[2,-3],'data_offsets':[0,4]}}", 4,
-                       "tensor 'w': shape[1] is -3, expected a non-negative integer"),
-        "-3");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':[2,-3],'data_offsets':[0,4]}}",
+          4,
+          "tensor 'w': shape[1] is -3, expected a non-negative integer"),
+      "-3");
 }
 
 static void rejects_non_integer_shape_dims(void) {
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[2.5],'data_offsets':[0,4]}}", 4,
-                       "tensor 'w': shape[0] is 2.5, expected a non-negative integer"),
-        "2.5");
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[1.0],'data_offsets':[0,4]}}", 4,
-                       "tensor 'w': shape[0] is 1, expected"),
-        "1.0 is not an integer literal");
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[null],'data_offsets':[0,4]}}", 4,
-                       "tensor 'w': shape[0] is null"),
-        "null");
   CHECK(
-      rejects_header("{'w':{'dtype':'F32','shape':[9223372036854775808],'data_offsets':[0,4]}}", 4,
-                     "shape[0] is 9223372036854775808, expected a non-negative integer below 2^63"),
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':[2.5],'data_offsets':[0,4]}}",
+          4,
+          "tensor 'w': shape[0] is 2.5, expected a non-negative integer"),
+      "2.5");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':[1.0],'data_offsets':[0,4]}}",
+          4,
+          "tensor 'w': shape[0] is 1, expected"),
+      "1.0 is not an integer literal");
+  CHECK(
+      rejects_header("{'w':{'dtype':'F32','shape':[null],'data_offsets':[0,4]}}", 4, "tensor 'w': shape[0] is null"),
+      "null");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':[9223372036854775808],'data_offsets':[0,4]}}",
+          4,
+          "shape[0] is 9223372036854775808, expected a non-negative integer below 2^63"),
       "2^63");
 }
 
 static void rejects_more_than_8_dims(void) {
-  CHECK(rejects(make_file("{'w':{'dtype':'F32','shape':[1,1,1,1,1,1,1,1,1],'data_offsets':[0,4]}}",
-                          NULL, 4),
-                LG_ERR_UNSUPPORTED, "tensor 'w' has 9 dimensions; at most 8 are supported"),
-        "9 dims");
+  CHECK(
+      rejects(
+          make_file("{'w':{'dtype':'F32','shape':[1,1,1,1,1,1,1,1,1],'data_offsets':[0,4]}}", NULL, 4),
+          LG_ERR_UNSUPPORTED,
+          "tensor 'w' has 9 dimensions; at most 8 are supported"),
+      "9 dims");
 }
 
 static void rejects_begin_after_end(void) {
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[4],'data_offsets':[16,0]}}", 16,
-                       "tensor 'w' has data_offsets [16, 0] with begin > end"),
-        "[16, 0]");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':[4],'data_offsets':[16,0]}}",
+          16,
+          "tensor 'w' has data_offsets [16, 0] with begin > end"),
+      "[16, 0]");
 }
 
 static void rejects_offsets_beyond_data_section(void) {
   CHECK(
-      rejects_header("{'w':{'dtype':'F32','shape':[4],'data_offsets':[0,16]}}", 8,
-                     "tensor 'w': data_offsets [0, 16] go past the end of the 8-byte data section"),
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':[4],'data_offsets':[0,16]}}",
+          8,
+          "tensor 'w': data_offsets [0, 16] go past the end of the 8-byte data section"),
       "end 16 > 8");
 }
 
 static void rejects_huge_offsets_exactly(void) {
   /* 2^53 + 1 has no double: the message proves the integer was kept exact */
-  CHECK(rejects_header("{'w':{'dtype':'U8','shape':[9007199254740993],"
-                       "'data_offsets':[0,9007199254740993]}}",
-                       8, "data_offsets [0, 9007199254740993] go past the end"),
-        "2^53+1");
-  CHECK(rejects_header("{'w':{'dtype':'U8','shape':[1],'data_offsets':[0,18446744073709551616]}}",
-                       8, "data_offsets[1] is 1.8446744073709552e+19"),
-        "2^64 does not fit");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'U8','shape':[9007199254740993],"
+          "'data_offsets':[0,9007199254740993]}}",
+          8,
+          "data_offsets [0, 9007199254740993] go past the end"),
+      "2^53+1");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'U8','shape':[1],'data_offsets':[0,18446744073709551616]}}",
+          8,
+          "data_offsets[1] is 1.8446744073709552e+19"),
+      "2^64 does not fit");
 }
 
 static void rejects_overlapping_offsets(void) {
-  CHECK(rejects_header(
-            "{'a':{'dtype':'F32','shape':[12],'data_offsets':[0,48]},"
-            "'b':{'dtype':'F32','shape':[4],'data_offsets':[40,56]}}",
-            56, "<memory>: tensor 'b' starts at 40 but previous tensor 'a' ends at 48 (overlap)"),
-        "b inside a");
-  CHECK(rejects_header("{'a':{'dtype':'F32','shape':[4],'data_offsets':[0,16]},"
-                       "'z':{'dtype':'F32','shape':[0],'data_offsets':[8,8]}}",
-                       16, "tensor 'z' starts at 8 but previous tensor 'a' ends at 16 (overlap)"),
-        "empty tensor inside another");
+  CHECK(
+      rejects_header(
+          "{'a':{'dtype':'F32','shape':[12],'data_offsets':[0,48]},"
+          "'b':{'dtype':'F32','shape':[4],'data_offsets':[40,56]}}",
+          56,
+          "<memory>: tensor 'b' starts at 40 but previous tensor 'a' ends at 48 (overlap)"),
+      "b inside a");
+  CHECK(
+      rejects_header(
+          "{'a':{'dtype':'F32','shape':[4],'data_offsets':[0,16]},"
+          "'z':{'dtype':'F32','shape':[0],'data_offsets':[8,8]}}",
+          16,
+          "tensor 'z' starts at 8 but previous tensor 'a' ends at 16 (overlap)"),
+      "empty tensor inside another");
 }
 
 static void rejects_hole_between_tensors(void) {
-  CHECK(rejects_header(
-            "{'a':{'dtype':'F32','shape':[12],'data_offsets':[0,48]},"
-            "'b':{'dtype':'F32','shape':[4],'data_offsets':[56,72]}}",
-            72, "tensor 'b' starts at 56 but previous tensor 'a' ends at 48 (hole of 8 bytes)"),
-        "gap 48..56");
+  CHECK(
+      rejects_header(
+          "{'a':{'dtype':'F32','shape':[12],'data_offsets':[0,48]},"
+          "'b':{'dtype':'F32','shape':[4],'data_offsets':[56,72]}}",
+          72,
+          "tensor 'b' starts at 56 but previous tensor 'a' ends at 48 (hole of 8 bytes)"),
+      "gap 48..56");
 }
 
 static void rejects_hole_at_start_of_data(void) {
-  CHECK(rejects_header("{'a':{'dtype':'F32','shape':[4],'data_offsets':[8,24]}}", 24,
-                       "first tensor 'a' starts at 8, not 0"),
-        "starts at 8");
+  CHECK(
+      rejects_header(
+          "{'a':{'dtype':'F32','shape':[4],'data_offsets':[8,24]}}",
+          24,
+          "first tensor 'a' starts at 8, not 0"),
+      "starts at 8");
 }
 
 static void rejects_trailing_bytes_not_covered(void) {
-  CHECK(rejects_header("{'a':{'dtype':'F32','shape':[4],'data_offsets':[0,16]}}", 24,
-                       "tensors end at byte 16 of the 24-byte data section (8 trailing bytes"),
-        "8 extra bytes");
-  CHECK(rejects_header("{}", 8, "tensors end at byte 0 of the 8-byte data section"),
-        "no tensors, 8 bytes");
+  CHECK(
+      rejects_header(
+          "{'a':{'dtype':'F32','shape':[4],'data_offsets':[0,16]}}",
+          24,
+          "tensors end at byte 16 of the 24-byte data section (8 trailing bytes"),
+      "8 extra bytes");
+  CHECK(rejects_header("{}", 8, "tensors end at byte 0 of the 8-byte data section"), "no tensors, 8 bytes");
 }
 
 static void rejects_byte_length_that_does_not_match_shape(void) {
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[2,3],'data_offsets':[0,20]}}", 20,
-                       "tensor 'w': shape [2, 3] in F32 needs 24 bytes but data_offsets [0, 20] "
-                       "hold 20"),
-        "F32 [2,3] in 20 bytes");
-  CHECK(rejects_header("{'w':{'dtype':'F4','shape':[3],'data_offsets':[0,2]}}", 2,
-                       "shape [3] in F4 is 12 bits, not a whole number of bytes"),
-        "odd F4 count");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':[2,3],'data_offsets':[0,20]}}",
+          20,
+          "tensor 'w': shape [2, 3] in F32 needs 24 bytes but data_offsets [0, 20] "
+          "hold 20"),
+      "F32 [2,3] in 20 bytes");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F4','shape':[3],'data_offsets':[0,2]}}",
+          2,
+          "shape [3] in F4 is 12 bits, not a whole number of bytes"),
+      "odd F4 count");
 }
 
 static void rejects_shape_product_overflow(void) {
-  CHECK(rejects_header("{'w':{'dtype':'U8','shape':[4294967296,4294967296],'data_offsets':[0,8]}}",
-                       8,
-                       "tensor 'w': shape [4294967296, 4294967296] has more than 2^63-1 elements"),
-        "2^64 elements");
-  CHECK(rejects_header("{'w':{'dtype':'F64','shape':[2305843009213693952],'data_offsets':[0,8]}}",
-                       8,
-                       "tensor 'w': size of shape [2305843009213693952] in F64 overflows 64 bits"),
-        "2^61 * 64 bits");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'U8','shape':[4294967296,4294967296],'data_offsets':[0,8]}}",
+          8,
+          "tensor 'w': shape [4294967296, 4294967296] has more than 2^63-1 elements"),
+      "2^64 elements");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F64','shape':[2305843009213693952],'data_offsets':[0,8]}}",
+          8,
+          "tensor 'w': size of shape [2305843009213693952] in F64 overflows 64 bits"),
+      "2^61 * 64 bits");
   /* the running product overflows before the 0 is reached; the reference
    * reader (checked_mul fold) rejects this too */
-  CHECK(rejects_header("{'w':{'dtype':'F32','shape':[4294967296,4294967296,0],"
-                       "'data_offsets':[0,0]}}",
-                       0, "has more than 2^63-1 elements"),
-        "[2^32, 2^32, 0]");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F32','shape':[4294967296,4294967296,0],"
+          "'data_offsets':[0,0]}}",
+          0,
+          "has more than 2^63-1 elements"),
+      "[2^32, 2^32, 0]");
 }
 
 static void rejects_duplicate_tensor_names(void) {
-  CHECK(rejects_header("{'a':{'dtype':'F32','shape':[1],'data_offsets':[0,4]},"
-                       "'a':{'dtype':'F32','shape':[1],'data_offsets':[4,8]}}",
-                       8, "duplicate tensor name 'a'"),
-        "a twice");
+  CHECK(
+      rejects_header(
+          "{'a':{'dtype':'F32','shape':[1],'data_offsets':[0,4]},"
+          "'a':{'dtype':'F32','shape':[1],'data_offsets':[4,8]}}",
+          8,
+          "duplicate tensor name 'a'"),
+      "a twice");
 }
 
 static void rejects_duplicate_fields_in_entry(void) {
-  CHECK(rejects_header("{'w':{'dtype':'F32','dtype':'F16','shape':[1],'data_offsets':[0,4]}}", 4,
-                       "tensor 'w' has a duplicate \"dtype\" field"),
-        "dtype twice");
+  CHECK(
+      rejects_header(
+          "{'w':{'dtype':'F32','dtype':'F16','shape':[1],'data_offsets':[0,4]}}",
+          4,
+          "tensor 'w' has a duplicate \"dtype\" field"),
+      "dtype twice");
 }
 
 static void rejects_metadata_that_is_not_a_string_map(void) {
-  CHECK(rejects_header("{'__metadata__':['pt']}", 0,
-                       "__metadata__ must be an object of strings, got an array"),
-        "array");
-  CHECK(rejects_header("{'__metadata__':{'format':1}}", 0,
-                       "__metadata__ 'format' must map to a string, got a number"),
-        "number value");
-  CHECK(rejects_header("{'__metadata__':{'format':'pt','format':'tf'}}", 0,
-                       "duplicate __metadata__ key 'format'"),
-        "duplicate key");
+  CHECK(
+      rejects_header("{'__metadata__':['pt']}", 0, "__metadata__ must be an object of strings, got an array"),
+      "array");
+  CHECK(
+      rejects_header("{'__metadata__':{'format':1}}", 0, "__metadata__ 'format' must map to a string, got a number"),
+      "number value");
+  CHECK(
+      rejects_header("{'__metadata__':{'format':'pt','format':'tf'}}", 0, "duplicate __metadata__ key 'format'"),
+      "duplicate key");
   CHECK(
       rejects_header("{'__metadata__':{},'__metadata__':{}}", 0, "duplicate \"__metadata__\" key"),
       "__metadata__ twice");
-  CHECK(rejects_header("{'__metadata__':{'k':'a\\u0000b'}}", 0, "has a value containing a NUL"),
-        "NUL in value");
+  CHECK(rejects_header("{'__metadata__':{'k':'a\\u0000b'}}", 0, "has a value containing a NUL"), "NUL in value");
 }
 
 static void rejects_nul_in_tensor_name(void) {
-  CHECK(rejects_header("{'a\\u0000b':{'dtype':'F32','shape':[1],'data_offsets':[0,4]}}", 4,
-                       "tensor name 'a' contains a NUL byte"),
-        "a\\0b");
+  CHECK(
+      rejects_header(
+          "{'a\\u0000b':{'dtype':'F32','shape':[1],'data_offsets':[0,4]}}",
+          4,
+          "tensor name 'a' contains a NUL byte"),
+      "a\\0b");
 }
 
 static void quotes_hostile_names_on_one_line(void) {
-  blob b =
-      make_file("{'bad\\nname\\u001b':{'dtype':'X','shape':[],'data_offsets':[0,0]}}", NULL, 0);
+  blob b = make_file("{'bad\\nname\\u001b':{'dtype':'X','shape':[],'data_offsets':[0,0]}}", NULL, 0);
   lg_safetensors st;
   lg_status s = lg_st_parse(&st, b.p, b.n);
   free(b.p);
-  CHECK(s == LG_ERR_FORMAT && strstr(st.err, "'bad\\x0aname\\x1b'") && !strchr(st.err, '\n'),
-        "got \"%s\"", st.err);
+  CHECK(s == LG_ERR_FORMAT && strstr(st.err, "'bad\\x0aname\\x1b'") && !strchr(st.err, '\n'), "got \"%s\"", st.err);
   char header[600];
   int o = snprintf(header, sizeof header, "{'");
-  for (int i = 0; i < 300; i++) header[o++] = 'n';
-  snprintf(header + o, sizeof header - (size_t)o,
-           "':{'dtype':'X','shape':[],'data_offsets':[0,0]}}");
+  for (int i = 0; i < 300; i++)
+    header[o++] = 'n';
+  snprintf(header + o, sizeof header - (size_t)o, "':{'dtype':'X','shape':[],'data_offsets':[0,0]}}");
   b = make_file(header, NULL, 0);
   s = lg_st_parse(&st, b.p, b.n);
   free(b.p);
-  CHECK(s == LG_ERR_FORMAT && strstr(st.err, "nnn...' has unknown dtype 'X'"), "got \"%s\"",
-        st.err);
+  CHECK(s == LG_ERR_FORMAT && strstr(st.err, "nnn...' has unknown dtype 'X'"), "got \"%s\"", st.err);
 }
 
 /* ---- float32 conversion --------------------------------------------------------- */
@@ -472,9 +569,11 @@ static void converts_bf16_and_f16_exactly(void) {
     data[2 * i] = data[131072 + 2 * i] = (unsigned char)i;
     data[2 * i + 1] = data[131072 + 2 * i + 1] = (unsigned char)(i >> 8);
   }
-  blob b = make_file("{'h':{'dtype':'F16','shape':[256,256],'data_offsets':[0,131072]},"
-                     "'b':{'dtype':'BF16','shape':[65536],'data_offsets':[131072,262144]}}",
-                     data, sizeof data);
+  blob b = make_file(
+      "{'h':{'dtype':'F16','shape':[256,256],'data_offsets':[0,131072]},"
+      "'b':{'dtype':'BF16','shape':[65536],'data_offsets':[131072,262144]}}",
+      data,
+      sizeof data);
   lg_safetensors st;
   CHECK(parse_ok(&st, b), "valid file rejected");
   float *out = malloc(65536 * sizeof *out);
@@ -482,21 +581,27 @@ static void converts_bf16_and_f16_exactly(void) {
   for (unsigned i = 0; i < 65536; i++) {
     int exp = i >> 10 & 31, mant = i & 1023;
     if (exp == 31 && mant) {
-      CHECK(isnan(out[i]) && !signbit(out[i]) == !(i >> 15), "F16 0x%04x: NaN became %g", i,
-            out[i]);
+      CHECK(isnan(out[i]) && !signbit(out[i]) == !(i >> 15), "F16 0x%04x: NaN became %g", i, out[i]);
       continue;
     }
     double want = exp == 31 ? ((i >> 15) ? -INFINITY : INFINITY) : half_reference(i);
-    CHECK((double)out[i] == want && !signbit(out[i]) == !(i >> 15),
-          "F16 0x%04x: got %.9g (bits 0x%08x) want %.9g", i, out[i], f32_bits(out[i]), want);
+    CHECK(
+        (double)out[i] == want && !signbit(out[i]) == !(i >> 15),
+        "F16 0x%04x: got %.9g (bits 0x%08x) want %.9g",
+        i,
+        out[i],
+        f32_bits(out[i]),
+        want);
   }
-  CHECK(out[0x0001] == ldexpf(1, -24) && out[0x03FF] == ldexpf(1023, -24) &&
-            out[0x7BFF] == 65504.0f,
-        "F16 landmarks");
+  CHECK(out[0x0001] == ldexpf(1, -24) && out[0x03FF] == ldexpf(1023, -24) && out[0x7BFF] == 65504.0f, "F16 landmarks");
   CHECK(lg_st_read_f32(&st, lg_st_find(&st, "b"), out) == LG_OK, "BF16 read: %s", st.err);
   for (unsigned i = 0; i < 65536; i++)
-    CHECK(f32_bits(out[i]) == (uint32_t)i << 16, "BF16 0x%04x: got bits 0x%08x want 0x%08x", i,
-          f32_bits(out[i]), (uint32_t)i << 16);
+    CHECK(
+        f32_bits(out[i]) == (uint32_t)i << 16,
+        "BF16 0x%04x: got bits 0x%08x want 0x%08x",
+        i,
+        f32_bits(out[i]),
+        (uint32_t)i << 16);
   free(out);
   lg_st_close(&st);
   free(b.p);
@@ -511,8 +616,12 @@ static void converts_f64_by_rounding_to_nearest(void) {
   float out[7];
   CHECK(lg_st_read_f32(&st, &st.tensors[0], out) == LG_OK, "F64 read: %s", st.err);
   for (int i = 0; i < 7; i++)
-    CHECK(isnan(want[i]) ? isnan(out[i]) : f32_bits(out[i]) == f32_bits(want[i]),
-          "F64 %.17g: got %.9g want %.9g", in[i], out[i], want[i]);
+    CHECK(
+        isnan(want[i]) ? isnan(out[i]) : f32_bits(out[i]) == f32_bits(want[i]),
+        "F64 %.17g: got %.9g want %.9g",
+        in[i],
+        out[i],
+        want[i]);
   lg_st_close(&st);
   free(b.p);
 }
@@ -521,8 +630,7 @@ static void copies_f32_bit_exactly_even_unaligned(void) {
   uint32_t bits[5] = {0x3F800000u, 0x80000000u, 0x00000001u, 0x7FC12345u, 0xFF800000u};
   /* header of 57 bytes puts the data at file offset 65: not 4-aligned */
   char header[80];
-  snprintf(header, sizeof header, "%-57s",
-           "{'x':{'dtype':'F32','shape':[5],'data_offsets':[0,20]}}");
+  snprintf(header, sizeof header, "%-57s", "{'x':{'dtype':'F32','shape':[5],'data_offsets':[0,20]}}");
   blob b = make_file(header, bits, sizeof bits);
   lg_safetensors st;
   CHECK(parse_ok(&st, b), "valid file rejected");
@@ -530,8 +638,7 @@ static void copies_f32_bit_exactly_even_unaligned(void) {
   float out[5];
   CHECK(lg_st_read_f32(&st, &st.tensors[0], out) == LG_OK, "F32 read: %s", st.err);
   for (int i = 0; i < 5; i++)
-    CHECK(f32_bits(out[i]) == bits[i], "F32[%d]: bits 0x%08x want 0x%08x", i, f32_bits(out[i]),
-          bits[i]);
+    CHECK(f32_bits(out[i]) == bits[i], "F32[%d]: bits 0x%08x want 0x%08x", i, f32_bits(out[i]), bits[i]);
   lg_st_close(&st);
   free(b.p);
 }
@@ -542,9 +649,11 @@ static void refuses_to_read_integer_dtypes_as_f32(void) {
   CHECK(parse_ok(&st, b), "I64 tensor rejected at parse time");
   float out[2];
   lg_status s = lg_st_read_f32(&st, &st.tensors[0], out);
-  CHECK(s == LG_ERR_UNSUPPORTED &&
-            strstr(st.err, "<memory>: tensor 'ids' has dtype I64; only F32, F16, BF16 and F64"),
-        "got %s \"%s\"", lg_status_name(s), st.err);
+  CHECK(
+      s == LG_ERR_UNSUPPORTED && strstr(st.err, "<memory>: tensor 'ids' has dtype I64; only F32, F16, BF16 and F64"),
+      "got %s \"%s\"",
+      lg_status_name(s),
+      st.err);
   CHECK(lg_st_read_f32(&st, NULL, out) == LG_ERR_ARG, "NULL tensor");
   lg_st_close(&st);
   free(b.p);
@@ -558,7 +667,8 @@ static const char *write_temp(blob b) {
   const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
   snprintf(path, sizeof path, "%s/lg_st_test_XXXXXX", dir);
   int fd = mkstemp(path);
-  if (fd < 0) return NULL;
+  if (fd < 0)
+    return NULL;
   ssize_t w = write(fd, b.p, b.n);
   close(fd);
   return w == (ssize_t)b.n ? path : NULL;
@@ -566,9 +676,11 @@ static const char *write_temp(blob b) {
 
 static void opens_file_from_disk_with_mmap(void) {
   float v[3] = {1.5f, -2.0f, 3.25f};
-  blob b = make_file("{'__metadata__':{'format':'pt'},'v':{'dtype':'F32','shape':[3],"
-                     "'data_offsets':[0,12]}}",
-                     v, sizeof v);
+  blob b = make_file(
+      "{'__metadata__':{'format':'pt'},'v':{'dtype':'F32','shape':[3],"
+      "'data_offsets':[0,12]}}",
+      v,
+      sizeof v);
   const char *path = write_temp(b);
   free(b.p);
   CHECK(path, "cannot write a temp file");
@@ -578,8 +690,12 @@ static void opens_file_from_disk_with_mmap(void) {
   CHECK(s == LG_OK, "open failed: %s", st.err);
   CHECK(st.mapped == 1, "expected an mmap");
   float out[3];
-  CHECK(lg_st_read_f32(&st, lg_st_find(&st, "v"), out) == LG_OK && memcmp(out, v, sizeof v) == 0,
-        "values %g %g %g", out[0], out[1], out[2]);
+  CHECK(
+      lg_st_read_f32(&st, lg_st_find(&st, "v"), out) == LG_OK && memcmp(out, v, sizeof v) == 0,
+      "values %g %g %g",
+      out[0],
+      out[1],
+      out[2]);
   CHECK(strcmp(lg_st_meta(&st, "format"), "pt") == 0, "metadata");
   lg_st_close(&st);
 }
@@ -587,13 +703,14 @@ static void opens_file_from_disk_with_mmap(void) {
 static void reports_errors_with_the_file_path(void) {
   lg_safetensors st;
   lg_status s = lg_st_open(&st, "/nonexistent/dir/model.safetensors");
-  CHECK(s == LG_ERR_NOT_FOUND &&
-            strstr(st.err, "/nonexistent/dir/model.safetensors: cannot open: No such file") ==
-                st.err,
-        "got %s \"%s\"", lg_status_name(s), st.err);
+  CHECK(
+      s == LG_ERR_NOT_FOUND &&
+          strstr(st.err, "/nonexistent/dir/model.safetensors: cannot open: No such file") == st.err,
+      "got %s \"%s\"",
+      lg_status_name(s),
+      st.err);
   s = lg_st_open(&st, "/");
-  CHECK(s == LG_ERR_IO && strstr(st.err, "/: not a regular file"), "got %s \"%s\"",
-        lg_status_name(s), st.err);
+  CHECK(s == LG_ERR_IO && strstr(st.err, "/: not a regular file"), "got %s \"%s\"", lg_status_name(s), st.err);
 
   blob b = make_file("{'a':{'dtype':'F32','shape':[4],'data_offsets':[0,16]}}", NULL, 8);
   const char *path = write_temp(b);
@@ -603,8 +720,7 @@ static void reports_errors_with_the_file_path(void) {
   unlink(path);
   char want[512]; /* write_temp's path (< 256 bytes) and the message */
   snprintf(want, sizeof want, "%s: tensor 'a': data_offsets [0, 16] go past the end", path);
-  CHECK(s == LG_ERR_FORMAT && strstr(st.err, want) == st.err, "got \"%s\"\n    want \"%s...\"",
-        st.err, want);
+  CHECK(s == LG_ERR_FORMAT && strstr(st.err, want) == st.err, "got \"%s\"\n    want \"%s...\"", st.err, want);
 
   b = (blob){malloc(3), 3};
   memset(b.p, 0, 3);
@@ -621,8 +737,7 @@ static void close_is_safe_after_failure_and_twice(void) {
   blob b = make_file("{'a':", NULL, 0);
   CHECK(lg_st_parse(&st, b.p, b.n) == LG_ERR_FORMAT, "malformed file accepted");
   free(b.p);
-  CHECK(st.n_tensors == 0 && st.header == NULL && st.err[0],
-        "failed parse leaves only the message");
+  CHECK(st.n_tensors == 0 && st.header == NULL && st.err[0], "failed parse leaves only the message");
   CHECK(lg_st_find(&st, "a") == NULL && lg_st_meta(&st, "a") == NULL, "queries on a failed parse");
   lg_st_close(&st);
   lg_st_close(&st);
