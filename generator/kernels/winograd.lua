@@ -23,8 +23,10 @@
 -- 1.6e-3 vs 4.1e-2, f16 2.0e-4 vs 3.8e-3, int8 (per output channel) 8.9e-3 vs
 -- 2.4 (1.2e-1 with a scale per channel and position), and U is 4x the weight
 -- bytes a narrow dtype is meant to save. Expanding the stored kernels at run
--- time costs ~160 multiply-adds per kernel against 36 per kernel and tile in
--- the GEMMs (a few % with >= 48 tiles a task) and adds only fp32 rounding.
+-- time (each row of U widens the 9 weights again: ~18 cycles per row and
+-- vector of output channels on AVX-512, measured alone) adds only fp32
+-- rounding; on resnet50 int8 its 11 Winograd layers take 5.9-6.3 ms vs
+-- 5.7-5.8 ms with f32 weights stored transformed.
 -- bf16 compute (dot products of bf16 pairs) keeps its 3x3 convs direct.
 local P = require("lg.pack")
 local gemm = require("kernels.gemm")
@@ -73,8 +75,10 @@ function winograd.lower(g, node, ctx)
   v.TASKS = v.TBLOCKS * v.PANELS
   -- U expanded at run time: always from narrow weights; from f32 ones where
   -- a task has too few tiles to pay for streaming the 4x larger stored U
-  -- (batch 1's 14x14 maps, 16 tiles: 8 flops per byte of U, memory-bound;
-  -- measured on resnet50's stage 3: 0.61-0.75 ms stored vs 0.43 ms with U in L2)
+  -- (batch 1's 14x14 maps, 16 tiles: 8 flops per byte of U, memory-bound:
+  -- resnet50's stage 3 GEMMs take 0.61-0.75 ms reading the stored U, 0.43 ms
+  -- from U in L2; with the expansion counted, resnet18 and resnet50 run as fast
+  -- or up to 3% faster, and their blobs shrink by U's extra 3/4)
   local runtime_u = dtype ~= "f32" or v.T // v.TBLOCKS < RUNTIME_U_TILES
   v.RUNTIME_U, v.QSCALE, v.WDTYPE = runtime_u and 1 or 0, dtype == "int8" and 1 or 0, dtype
   v.HEAD_FLOATS = nr * (dtype == "int8" and 2 or 1)
