@@ -75,9 +75,10 @@ local function uses_gelu(vars) return vars.GELU == 1 end
 -- The parts of the target's vector vocabulary the kernels use beyond fp32:
 -- widening loads per stored weight dtype, bf16 dot products.
 local function vocabulary(g, target)
-  local v = { WIDEN_BF16 = 0, WIDEN_F16 = 0, WIDEN_I8 = 0, BF16_HW = 0, BF16_EMU = 0 }
+  local v = { WIDEN_BF16 = 0, WIDEN_F16 = 0, WIDEN_I8 = 0, BF16_HW = 0, BF16_EMU = 0, PREFETCH = 0 }
   local widen = { bf16 = "WIDEN_BF16", f16 = "WIDEN_F16", int8 = "WIDEN_I8" }
   for _, node in ipairs(g.nodes) do
+    if node.kernel.vars and node.kernel.vars.PREFETCH == 1 then v.PREFETCH = 1 end
     local n = node.kernel.numerics
     if n and n.inputs == "bf16" then
       v[target.bf16_dot and "BF16_HW" or "BF16_EMU"] = 1

@@ -9,6 +9,8 @@
 --   openmp       false: a bare-metal core; the header's build line says -fopenmp-simd
 --   bare_cc, bare_cflags   that build line's compiler and flags (default: cc and cflags)
 --   byte_order   of the payload floats the target reads ("little" or "big")
+--   prefetch     the vocabulary has lg_prefetch_l2: GEMM tasks pull the next
+--                task's weights into L2 while they compute (conv_gemm.c.in)
 -- `bf16_dot` marks a target whose CPU multiplies bf16 pairs (--precision bf16
 -- in hardware); the others emulate it bit for bit.
 local errors = require("errors")
@@ -16,15 +18,15 @@ local errors = require("errors")
 local targets = {
   avx512 = { isa = "AVX-512F + FMA", vec = "vec_avx512.c.in", vw = 16, vregs = 32,
              l1 = 32 * 1024, l2 = 1024 * 1024, include = "immintrin.h", openmp = true, byte_order = "little",
-             cflags = { "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma" } },
+             prefetch = true, cflags = { "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma" } },
   -- AVX-512 with vdpbf16ps: the avx512 kernels, and bf16 dot products in hardware
   avx512bf16 = { isa = "AVX-512F + AVX512-BF16 + FMA", vec = "vec_avx512.c.in", vw = 16, vregs = 32,
                  l1 = 32 * 1024, l2 = 1024 * 1024, include = "immintrin.h", openmp = true, byte_order = "little",
-                 bf16_dot = true, tiles = "avx512",
+                 bf16_dot = true, tiles = "avx512", prefetch = true,
                  cflags = { "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bf16", "-mavx2", "-mfma" } },
   -- F16C (every AVX2 CPU has it) widens f16 weights
   avx2 = { isa = "AVX2 + FMA + F16C", vec = "vec_avx2.c.in", vw = 8, vregs = 16, l1 = 32 * 1024, l2 = 256 * 1024,
-           include = "immintrin.h", openmp = true, byte_order = "little", cflags = { "-mavx2", "-mfma", "-mf16c" } },
+           include = "immintrin.h", openmp = true, prefetch = true, byte_order = "little", cflags = { "-mavx2", "-mfma", "-mf16c" } },
   -- AArch64: Advanced SIMD is part of the base ISA, so no flag is needed; caches of
   -- a Cortex-A55/A76-class core (its share of the cluster's L2)
   neon = { isa = "AArch64 NEON (Advanced SIMD)", vec = "vec_neon.c.in", vw = 4, vregs = 32,

@@ -68,6 +68,8 @@ static inline float lg_vsum(lg_vf v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
+/* asks for the 64-byte line at address p in L2 ahead of its use; never faults */
+static inline void lg_prefetch_l2(uintptr_t p) { _mm_prefetch((const char *)p, _MM_HINT_T1); }
 
 /* lg_vgelu(x) = 0.5 x (1 + erf(x / sqrt 2)) = x Phi(x): PyTorch's exact GELU
  * (nn.GELU(approximate='none')), branch-free so GEMM epilogues vectorize it.
@@ -110,7 +112,7 @@ static inline lg_vf lg_vgelu(lg_vf x) {
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_6x16(
     int taps,
     int kc,
@@ -165,7 +167,7 @@ static inline void f32_gemm_6x16(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_4x16(
     int taps,
     int kc,
@@ -214,14 +216,16 @@ static inline void f32_gemm_4x16(
     }
 }
 
-/* f32_gemm_6x16_gelu: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+/* f32_gemm_6x16_gelu_pf: a 6x16 tile of C held in 6x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then GELU, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_6x16_gelu(
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_6x16_gelu_pf(
     int taps,
     int kc,
     int k0,
@@ -233,7 +237,9 @@ static inline void f32_gemm_6x16_gelu(
     size_t ldc,
     int cols,
     int first,
-    int last) {
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
   lg_vf acc[6][2];
   for (int i = 0; i < 6; i++)
     for (int v = 0; v < 2; v++)
@@ -244,6 +250,7 @@ static inline void f32_gemm_6x16_gelu(
       row[i] = a[t * 6 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
       lg_vf bv[2];
       for (int v = 0; v < 2; v++)
         bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
@@ -270,14 +277,16 @@ static inline void f32_gemm_6x16_gelu(
     }
 }
 
-/* f32_gemm_4x16_gelu: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+/* f32_gemm_4x16_gelu_pf: a 4x16 tile of C held in 4x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then GELU, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_4x16_gelu(
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_4x16_gelu_pf(
     int taps,
     int kc,
     int k0,
@@ -289,7 +298,9 @@ static inline void f32_gemm_4x16_gelu(
     size_t ldc,
     int cols,
     int first,
-    int last) {
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
   lg_vf acc[4][2];
   for (int i = 0; i < 4; i++)
     for (int v = 0; v < 2; v++)
@@ -300,6 +311,7 @@ static inline void f32_gemm_4x16_gelu(
       row[i] = a[t * 4 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
       lg_vf bv[2];
       for (int v = 0; v < 2; v++)
         bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
@@ -326,14 +338,16 @@ static inline void f32_gemm_4x16_gelu(
     }
 }
 
-/* f32_gemm_6x16_res: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+/* f32_gemm_6x16_res_pf: a 6x16 tile of C held in 6x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_6x16_res(
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_6x16_res_pf(
     int taps,
     int kc,
     int k0,
@@ -346,7 +360,9 @@ static inline void f32_gemm_6x16_res(
     const float *restrict r,
     int cols,
     int first,
-    int last) {
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
   lg_vf acc[6][2];
   for (int i = 0; i < 6; i++)
     for (int v = 0; v < 2; v++)
@@ -357,6 +373,7 @@ static inline void f32_gemm_6x16_res(
       row[i] = a[t * 6 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
       lg_vf bv[2];
       for (int v = 0; v < 2; v++)
         bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
@@ -383,14 +400,16 @@ static inline void f32_gemm_6x16_res(
     }
 }
 
-/* f32_gemm_4x16_res: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+/* f32_gemm_4x16_res_pf: a 4x16 tile of C held in 4x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_4x16_res(
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_4x16_res_pf(
     int taps,
     int kc,
     int k0,
@@ -403,7 +422,9 @@ static inline void f32_gemm_4x16_res(
     const float *restrict r,
     int cols,
     int first,
-    int last) {
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
   lg_vf acc[4][2];
   for (int i = 0; i < 4; i++)
     for (int v = 0; v < 2; v++)
@@ -414,6 +435,7 @@ static inline void f32_gemm_4x16_res(
       row[i] = a[t * 4 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
       lg_vf bv[2];
       for (int v = 0; v < 2; v++)
         bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
@@ -440,14 +462,136 @@ static inline void f32_gemm_4x16_res(
     }
 }
 
-/* f32_gemm_1x16: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+/* f32_gemm_6x16_pf: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_6x16_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[6][2];
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[6];
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 6; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 6; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_4x16_pf: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_4x16_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[4][2];
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[4];
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 4; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 4; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_1x16_pf: a 1x16 tile of C held in 1x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16(
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_1x16_pf(
     int taps,
     int kc,
     int k0,
@@ -459,7 +603,9 @@ static inline void f32_gemm_1x16(
     size_t ldc,
     int cols,
     int first,
-    int last) {
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
     for (int v = 0; v < 2; v++)
@@ -470,6 +616,7 @@ static inline void f32_gemm_1x16(
       row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
       lg_vf bv[2];
       for (int v = 0; v < 2; v++)
         bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
@@ -495,14 +642,16 @@ static inline void f32_gemm_1x16(
     }
 }
 
-/* f32_gemm_1x16_gelu: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+/* f32_gemm_1x16_gelu_pf: a 1x16 tile of C held in 1x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then GELU, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16_gelu(
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_1x16_gelu_pf(
     int taps,
     int kc,
     int k0,
@@ -514,7 +663,9 @@ static inline void f32_gemm_1x16_gelu(
     size_t ldc,
     int cols,
     int first,
-    int last) {
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
     for (int v = 0; v < 2; v++)
@@ -525,6 +676,7 @@ static inline void f32_gemm_1x16_gelu(
       row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
       lg_vf bv[2];
       for (int v = 0; v < 2; v++)
         bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
@@ -551,14 +703,16 @@ static inline void f32_gemm_1x16_gelu(
     }
 }
 
-/* f32_gemm_1x16_res: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+/* f32_gemm_1x16_res_pf: a 1x16 tile of C held in 1x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16_res(
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_1x16_res_pf(
     int taps,
     int kc,
     int k0,
@@ -571,7 +725,9 @@ static inline void f32_gemm_1x16_res(
     const float *restrict r,
     int cols,
     int first,
-    int last) {
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
     for (int v = 0; v < 2; v++)
@@ -582,6 +738,7 @@ static inline void f32_gemm_1x16_res(
       row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
       lg_vf bv[2];
       for (int v = 0; v < 2; v++)
         bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
@@ -816,6 +973,12 @@ static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const void *re
     const int nb = task % 2;
     const int p0 = 24 * nb / 2;
     const int p1 = 24 * (nb + 1) / 2;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 6208;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
@@ -827,8 +990,11 @@ static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const void *re
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 96 * 16;
           const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
           const size_t at = (size_t)m * 384 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 96 * 64;
+          const size_t pf_step = call * 1 * 96 * 64 < (size_t)(p1 - p0) * 6208 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_gelu(
+            f32_gemm_6x16_gelu_pf(
                 1,
                 96,
                 kb * 96,
@@ -840,9 +1006,11 @@ static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const void *re
                 384,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16_gelu(
+            f32_gemm_4x16_gelu_pf(
                 1,
                 96,
                 kb * 96,
@@ -854,7 +1022,9 @@ static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const void *re
                 384,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -883,6 +1053,12 @@ static void conv1x1s1_56x56x384_96_res(
     const int nb = task % 2;
     const int p0 = 6 * nb / 2;
     const int p1 = 6 * (nb + 1) / 2;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 24640;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
@@ -894,8 +1070,11 @@ static void conv1x1s1_56x56x384_96_res(
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 384 * 16;
           const int cols = 96 - panel * 16 < 16 ? 96 - panel * 16 : 16;
           const size_t at = (size_t)m * 96 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 384 * 64;
+          const size_t pf_step = call * 1 * 384 * 64 < (size_t)(p1 - p0) * 24640 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_res(
+            f32_gemm_6x16_res_pf(
                 1,
                 384,
                 kb * 384,
@@ -908,9 +1087,11 @@ static void conv1x1s1_56x56x384_96_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16_res(
+            f32_gemm_4x16_res_pf(
                 1,
                 384,
                 kb * 384,
@@ -923,7 +1104,9 @@ static void conv1x1s1_56x56x384_96_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -972,6 +1155,12 @@ static void conv2x2s2_56x56x96_192(const float *restrict in, const void *restric
     const int nb = task % 3;
     const int p0 = 12 * nb / 3;
     const int p1 = 12 * (nb + 1) / 3;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 24640;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
@@ -982,10 +1171,41 @@ static void conv2x2s2_56x56x96_192(const float *restrict in, const void *restric
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 96 * 16;
           const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
           const size_t at = (size_t)m * 192 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 4 * 96 * 64;
+          const size_t pf_step = call * 4 * 96 * 64 < (size_t)(p1 - p0) * 24640 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(4, 96, kb * 96, a, pb, 1536, (const float *)pw, out + at, 192, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                4,
+                96,
+                kb * 96,
+                a,
+                pb,
+                1536,
+                (const float *)pw,
+                out + at,
+                192,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(4, 96, kb * 96, a, pb, 1536, (const float *)pw, out + at, 192, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_4x16_pf(
+                4,
+                96,
+                kb * 96,
+                a,
+                pb,
+                1536,
+                (const float *)pw,
+                out + at,
+                192,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1089,6 +1309,12 @@ static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const void *r
     const int nb = task % 5;
     const int p0 = 48 * nb / 5;
     const int p1 = 48 * (nb + 1) / 5;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 12352;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
@@ -1100,8 +1326,11 @@ static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const void *r
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 192 * 16;
           const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
           const size_t at = (size_t)m * 768 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 192 * 64;
+          const size_t pf_step = call * 1 * 192 * 64 < (size_t)(p1 - p0) * 12352 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_gelu(
+            f32_gemm_6x16_gelu_pf(
                 1,
                 192,
                 kb * 192,
@@ -1113,9 +1342,11 @@ static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const void *r
                 768,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16_gelu(
+            f32_gemm_4x16_gelu_pf(
                 1,
                 192,
                 kb * 192,
@@ -1127,7 +1358,9 @@ static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const void *r
                 768,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1156,6 +1389,12 @@ static void conv1x1s1_28x28x768_192_res(
     const int nb = task % 6;
     const int p0 = 12 * nb / 6;
     const int p1 = 12 * (nb + 1) / 6;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 49216;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
@@ -1167,8 +1406,11 @@ static void conv1x1s1_28x28x768_192_res(
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 768 * 16;
           const int cols = 192 - panel * 16 < 16 ? 192 - panel * 16 : 16;
           const size_t at = (size_t)m * 192 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 768 * 64;
+          const size_t pf_step = call * 1 * 768 * 64 < (size_t)(p1 - p0) * 49216 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_res(
+            f32_gemm_6x16_res_pf(
                 1,
                 768,
                 kb * 768,
@@ -1181,9 +1423,11 @@ static void conv1x1s1_28x28x768_192_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16_res(
+            f32_gemm_4x16_res_pf(
                 1,
                 768,
                 kb * 768,
@@ -1196,7 +1440,9 @@ static void conv1x1s1_28x28x768_192_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1276,6 +1522,12 @@ static void conv2x2s2_28x28x192_384(const float *restrict in, const void *restri
     const int nb = task % 12;
     const int p0 = 24 * nb / 12;
     const int p1 = 24 * (nb + 1) / 12;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 49216;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
@@ -1286,10 +1538,41 @@ static void conv2x2s2_28x28x192_384(const float *restrict in, const void *restri
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 192 * 16;
           const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
           const size_t at = (size_t)m * 384 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 4 * 192 * 64;
+          const size_t pf_step = call * 4 * 192 * 64 < (size_t)(p1 - p0) * 49216 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(4, 192, kb * 192, a, pb, 3072, (const float *)pw, out + at, 384, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                4,
+                192,
+                kb * 192,
+                a,
+                pb,
+                3072,
+                (const float *)pw,
+                out + at,
+                384,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(4, 192, kb * 192, a, pb, 3072, (const float *)pw, out + at, 384, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_4x16_pf(
+                4,
+                192,
+                kb * 192,
+                a,
+                pb,
+                3072,
+                (const float *)pw,
+                out + at,
+                384,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1391,6 +1674,12 @@ static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const void *
     const int nb = task % 20;
     const int p0 = 96 * nb / 20;
     const int p1 = 96 * (nb + 1) / 20;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 24640;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
@@ -1402,8 +1691,11 @@ static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const void *
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 384 * 16;
           const int cols = 1536 - panel * 16 < 16 ? 1536 - panel * 16 : 16;
           const size_t at = (size_t)m * 1536 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 384 * 64;
+          const size_t pf_step = call * 1 * 384 * 64 < (size_t)(p1 - p0) * 24640 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_gelu(
+            f32_gemm_6x16_gelu_pf(
                 1,
                 384,
                 kb * 384,
@@ -1415,9 +1707,11 @@ static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const void *
                 1536,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16_gelu(
+            f32_gemm_4x16_gelu_pf(
                 1,
                 384,
                 kb * 384,
@@ -1429,7 +1723,9 @@ static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const void *
                 1536,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1456,6 +1752,12 @@ static void conv1x1s1_14x14x1536_384_res(
     const int nb = task % 24;
     const int p0 = 24 * nb / 24;
     const int p1 = 24 * (nb + 1) / 24;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 98368;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
@@ -1467,8 +1769,11 @@ static void conv1x1s1_14x14x1536_384_res(
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 1536 * 16;
           const int cols = 384 - panel * 16 < 16 ? 384 - panel * 16 : 16;
           const size_t at = (size_t)m * 384 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 1536 * 64;
+          const size_t pf_step = call * 1 * 1536 * 64 < (size_t)(p1 - p0) * 98368 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_res(
+            f32_gemm_6x16_res_pf(
                 1,
                 1536,
                 kb * 1536,
@@ -1481,9 +1786,11 @@ static void conv1x1s1_14x14x1536_384_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16_res(
+            f32_gemm_4x16_res_pf(
                 1,
                 1536,
                 kb * 1536,
@@ -1496,7 +1803,9 @@ static void conv1x1s1_14x14x1536_384_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1576,6 +1885,12 @@ static void conv2x2s2_14x14x384_768(const float *restrict in, const void *restri
     const int nb = task % 48;
     const int p0 = 48 * nb / 48;
     const int p1 = 48 * (nb + 1) / 48;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 98368;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -1586,10 +1901,41 @@ static void conv2x2s2_14x14x384_768(const float *restrict in, const void *restri
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 384 * 16;
           const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
           const size_t at = (size_t)m * 768 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 4 * 384 * 64;
+          const size_t pf_step = call * 4 * 384 * 64 < (size_t)(p1 - p0) * 98368 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(4, 384, kb * 384, a, pb, 6144, (const float *)pw, out + at, 768, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                4,
+                384,
+                kb * 384,
+                a,
+                pb,
+                6144,
+                (const float *)pw,
+                out + at,
+                768,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16(4, 384, kb * 384, a, pb, 6144, (const float *)pw, out + at, 768, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_1x16_pf(
+                4,
+                384,
+                kb * 384,
+                a,
+                pb,
+                6144,
+                (const float *)pw,
+                out + at,
+                768,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1691,6 +2037,12 @@ static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const void *re
     const int nb = task % 96;
     const int p0 = 192 * nb / 96;
     const int p1 = 192 * (nb + 1) / 96;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 49216;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -1702,8 +2054,11 @@ static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const void *re
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 768 * 16;
           const int cols = 3072 - panel * 16 < 16 ? 3072 - panel * 16 : 16;
           const size_t at = (size_t)m * 3072 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 768 * 64;
+          const size_t pf_step = call * 1 * 768 * 64 < (size_t)(p1 - p0) * 49216 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_gelu(
+            f32_gemm_6x16_gelu_pf(
                 1,
                 768,
                 kb * 768,
@@ -1715,9 +2070,11 @@ static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const void *re
                 3072,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16_gelu(
+            f32_gemm_1x16_gelu_pf(
                 1,
                 768,
                 kb * 768,
@@ -1729,7 +2086,9 @@ static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const void *re
                 3072,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1756,6 +2115,12 @@ static void conv1x1s1_7x7x3072_768_res(
     const int nb = task % 48;
     const int p0 = 48 * nb / 48;
     const int p1 = 48 * (nb + 1) / 48;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 196672;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -1767,8 +2132,11 @@ static void conv1x1s1_7x7x3072_768_res(
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 3072 * 16;
           const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
           const size_t at = (size_t)m * 768 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 3072 * 64;
+          const size_t pf_step = call * 1 * 3072 * 64 < (size_t)(p1 - p0) * 196672 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_res(
+            f32_gemm_6x16_res_pf(
                 1,
                 3072,
                 kb * 3072,
@@ -1781,9 +2149,11 @@ static void conv1x1s1_7x7x3072_768_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16_res(
+            f32_gemm_1x16_res_pf(
                 1,
                 3072,
                 kb * 3072,
@@ -1796,7 +2166,9 @@ static void conv1x1s1_7x7x3072_768_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1874,6 +2246,12 @@ static void linear_768_1000(const float *restrict in, const void *restrict w, fl
     const int nb = task % 32;
     const int p0 = 63 * nb / 32;
     const int p1 = 63 * (nb + 1) / 32;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 49216;
+    const int tiles = (m1 - m0 + 1 - 1) / 1;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 1) {
         const int rows = 1;
@@ -1885,7 +2263,24 @@ static void linear_768_1000(const float *restrict in, const void *restrict w, fl
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 768 * 16;
           const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
           const size_t at = (size_t)m * 1000 + panel * 16;
-          f32_gemm_1x16(1, 768, kb * 768, a, pb, 12288, (const float *)pw, out + at, 1000, cols, kb == 0, kb == 1 - 1);
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 1) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 768 * 64;
+          const size_t pf_step = call * 1 * 768 * 64 < (size_t)(p1 - p0) * 49216 ? 64 : 0;
+          f32_gemm_1x16_pf(
+              1,
+              768,
+              kb * 768,
+              a,
+              pb,
+              12288,
+              (const float *)pw,
+              out + at,
+              1000,
+              cols,
+              kb == 0,
+              kb == 1 - 1,
+              pf,
+              pf_step);
         }
       }
   }

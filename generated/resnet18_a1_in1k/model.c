@@ -68,6 +68,8 @@ static inline float lg_vsum(lg_vf v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
+/* asks for the 64-byte line at address p in L2 ahead of its use; never faults */
+static inline void lg_prefetch_l2(uintptr_t p) { _mm_prefetch((const char *)p, _MM_HINT_T1); }
 
 /* ---- microkernels ------------------------------------------------------- */
 /* f32_gemm_6x16_relu: a 6x16 tile of C held in 6x2 vector registers while K streams past.
@@ -76,7 +78,7 @@ static inline float lg_vsum(lg_vf v) {
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then ReLU, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_6x16_relu(
     int taps,
     int kc,
@@ -132,7 +134,7 @@ static inline void f32_gemm_6x16_relu(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then ReLU, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_4x16_relu(
     int taps,
     int kc,
@@ -188,7 +190,7 @@ static inline void f32_gemm_4x16_relu(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_6x16(
     int taps,
     int kc,
@@ -243,7 +245,7 @@ static inline void f32_gemm_6x16(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_4x16(
     int taps,
     int kc,
@@ -292,13 +294,135 @@ static inline void f32_gemm_4x16(
     }
 }
 
+/* f32_gemm_6x16_relu_pf: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, then ReLU, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_6x16_relu_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[6][2];
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[6];
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 6; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 6; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = lg_vrelu(y);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_4x16_relu_pf: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, then ReLU, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_4x16_relu_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[4][2];
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[4];
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 4; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 4; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = lg_vrelu(y);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
 /* f32_gemm_1x16: a 1x16 tile of C held in 1x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_1x16(
     int taps,
     int kc,
@@ -347,6 +471,126 @@ static inline void f32_gemm_1x16(
     }
 }
 
+/* f32_gemm_6x16_pf: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_6x16_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[6][2];
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[6];
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 6; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 6; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_4x16_pf: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_4x16_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[4][2];
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[4];
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 4; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 4; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
 /* wino4x3_u_f32_16: one row of U = G g G^T (positions 6i..6i+5) for kc input channels of one
  * panel's stored 3x3 weights, in fp32.
  *   b: f32 [9][ic][16] (kernels/winograd.lua), from input channel k0;
@@ -386,14 +630,16 @@ static void wino4x3_u_f32_16(const float *restrict b, size_t ic, int k0, int kc,
     }
 }
 
-/* f32_gemm_1x16_relu: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+/* f32_gemm_1x16_pf: a 1x16 tile of C held in 1x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
- * bias, then ReLU, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16_relu(
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_1x16_pf(
     int taps,
     int kc,
     int k0,
@@ -405,7 +651,9 @@ static inline void f32_gemm_1x16_relu(
     size_t ldc,
     int cols,
     int first,
-    int last) {
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
     for (int v = 0; v < 2; v++)
@@ -416,6 +664,67 @@ static inline void f32_gemm_1x16_relu(
       row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 1; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 1; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_1x16_relu_pf: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, then ReLU, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_1x16_relu_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[1][2];
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[1];
+    for (int i = 0; i < 1; i++)
+      row[i] = a[t * 1 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
       lg_vf bv[2];
       for (int v = 0; v < 2; v++)
         bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
@@ -442,14 +751,16 @@ static inline void f32_gemm_1x16_relu(
     }
 }
 
-/* f32_gemm_6x16_res_relu: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+/* f32_gemm_6x16_res_relu_pf: a 6x16 tile of C held in 6x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), then ReLU, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_6x16_res_relu(
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_6x16_res_relu_pf(
     int taps,
     int kc,
     int k0,
@@ -462,7 +773,9 @@ static inline void f32_gemm_6x16_res_relu(
     const float *restrict r,
     int cols,
     int first,
-    int last) {
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
   lg_vf acc[6][2];
   for (int i = 0; i < 6; i++)
     for (int v = 0; v < 2; v++)
@@ -473,6 +786,7 @@ static inline void f32_gemm_6x16_res_relu(
       row[i] = a[t * 6 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
       lg_vf bv[2];
       for (int v = 0; v < 2; v++)
         bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
@@ -500,14 +814,16 @@ static inline void f32_gemm_6x16_res_relu(
     }
 }
 
-/* f32_gemm_1x16_res_relu: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+/* f32_gemm_1x16_res_relu_pf: a 1x16 tile of C held in 1x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), then ReLU, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16_res_relu(
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_1x16_res_relu_pf(
     int taps,
     int kc,
     int k0,
@@ -520,7 +836,9 @@ static inline void f32_gemm_1x16_res_relu(
     const float *restrict r,
     int cols,
     int first,
-    int last) {
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
     for (int v = 0; v < 2; v++)
@@ -531,6 +849,7 @@ static inline void f32_gemm_1x16_res_relu(
       row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
       lg_vf bv[2];
       for (int v = 0; v < 2; v++)
         bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
@@ -1034,6 +1353,12 @@ static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const void *re
     const int nb = task % 3;
     const int p0 = 8 * nb / 3;
     const int p1 = 8 * (nb + 1) / 3;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 36928;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
@@ -1044,8 +1369,11 @@ static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const void *re
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 64 * 16;
           const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
           const size_t at = (size_t)m * 128 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 9 * 64 * 64;
+          const size_t pf_step = call * 9 * 64 * 64 < (size_t)(p1 - p0) * 36928 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_relu(
+            f32_gemm_6x16_relu_pf(
                 9,
                 64,
                 kb * 64,
@@ -1057,9 +1385,11 @@ static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const void *re
                 128,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16_relu(
+            f32_gemm_4x16_relu_pf(
                 9,
                 64,
                 kb * 64,
@@ -1071,7 +1401,9 @@ static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const void *re
                 128,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1362,6 +1694,12 @@ static void conv1x1s2_28x28x128_256(const float *restrict in, const void *restri
     const int nb = task % 2;
     const int p0 = 16 * nb / 2;
     const int p1 = 16 * (nb + 1) / 2;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 8256;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
@@ -1372,10 +1710,41 @@ static void conv1x1s2_28x28x128_256(const float *restrict in, const void *restri
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 128 * 16;
           const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
           const size_t at = (size_t)m * 256 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 128 * 64;
+          const size_t pf_step = call * 1 * 128 * 64 < (size_t)(p1 - p0) * 8256 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(1, 128, kb * 128, a, pb, 2048, (const float *)pw, out + at, 256, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                1,
+                128,
+                kb * 128,
+                a,
+                pb,
+                2048,
+                (const float *)pw,
+                out + at,
+                256,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(1, 128, kb * 128, a, pb, 2048, (const float *)pw, out + at, 256, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_4x16_pf(
+                1,
+                128,
+                kb * 128,
+                a,
+                pb,
+                2048,
+                (const float *)pw,
+                out + at,
+                256,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1422,6 +1791,12 @@ static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const void *r
     const int nb = task % 16;
     const int p0 = 16 * nb / 16;
     const int p1 = 16 * (nb + 1) / 16;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 73792;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
@@ -1432,8 +1807,11 @@ static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const void *r
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 128 * 16;
           const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
           const size_t at = (size_t)m * 256 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 9 * 128 * 64;
+          const size_t pf_step = call * 9 * 128 * 64 < (size_t)(p1 - p0) * 73792 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_relu(
+            f32_gemm_6x16_relu_pf(
                 9,
                 128,
                 kb * 128,
@@ -1445,9 +1823,11 @@ static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const void *r
                 256,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16_relu(
+            f32_gemm_4x16_relu_pf(
                 9,
                 128,
                 kb * 128,
@@ -1459,7 +1839,9 @@ static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const void *r
                 256,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1760,6 +2142,12 @@ static void conv1x1s2_14x14x256_512(const float *restrict in, const void *restri
     const int nb = task % 5;
     const int p0 = 32 * nb / 5;
     const int p1 = 32 * (nb + 1) / 5;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 16448;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -1770,10 +2158,41 @@ static void conv1x1s2_14x14x256_512(const float *restrict in, const void *restri
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 256 * 64;
+          const size_t pf_step = call * 1 * 256 * 64 < (size_t)(p1 - p0) * 16448 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                1,
+                256,
+                kb * 256,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_1x16_pf(
+                1,
+                256,
+                kb * 256,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1820,6 +2239,12 @@ static void conv3x3s2_14x14x256_512_relu(const float *restrict in, const void *r
     const int nb = task % 32;
     const int p0 = 32 * nb / 32;
     const int p1 = 32 * (nb + 1) / 32;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 147520;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -1830,8 +2255,11 @@ static void conv3x3s2_14x14x256_512_relu(const float *restrict in, const void *r
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 9 * 256 * 64;
+          const size_t pf_step = call * 9 * 256 * 64 < (size_t)(p1 - p0) * 147520 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_relu(
+            f32_gemm_6x16_relu_pf(
                 9,
                 256,
                 kb * 256,
@@ -1843,9 +2271,11 @@ static void conv3x3s2_14x14x256_512_relu(const float *restrict in, const void *r
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16_relu(
+            f32_gemm_1x16_relu_pf(
                 9,
                 256,
                 kb * 256,
@@ -1857,7 +2287,9 @@ static void conv3x3s2_14x14x256_512_relu(const float *restrict in, const void *r
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1908,6 +2340,12 @@ static void conv3x3s1_7x7x512_512_res_relu(
     const int nb = task % 32;
     const int p0 = 32 * nb / 32;
     const int p1 = 32 * (nb + 1) / 32;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 294976;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -1918,8 +2356,11 @@ static void conv3x3s1_7x7x512_512_res_relu(
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 9 * 512 * 64;
+          const size_t pf_step = call * 9 * 512 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_res_relu(
+            f32_gemm_6x16_res_relu_pf(
                 9,
                 512,
                 kb * 512,
@@ -1932,9 +2373,11 @@ static void conv3x3s1_7x7x512_512_res_relu(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16_res_relu(
+            f32_gemm_1x16_res_relu_pf(
                 9,
                 512,
                 kb * 512,
@@ -1947,7 +2390,9 @@ static void conv3x3s1_7x7x512_512_res_relu(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1994,6 +2439,12 @@ static void conv3x3s1_7x7x512_512_relu(const float *restrict in, const void *res
     const int nb = task % 32;
     const int p0 = 32 * nb / 32;
     const int p1 = 32 * (nb + 1) / 32;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 294976;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -2004,8 +2455,11 @@ static void conv3x3s1_7x7x512_512_relu(const float *restrict in, const void *res
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 9 * 512 * 64;
+          const size_t pf_step = call * 9 * 512 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_relu(
+            f32_gemm_6x16_relu_pf(
                 9,
                 512,
                 kb * 512,
@@ -2017,9 +2471,11 @@ static void conv3x3s1_7x7x512_512_relu(const float *restrict in, const void *res
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16_relu(
+            f32_gemm_1x16_relu_pf(
                 9,
                 512,
                 kb * 512,
@@ -2031,7 +2487,9 @@ static void conv3x3s1_7x7x512_512_relu(const float *restrict in, const void *res
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -2076,6 +2534,12 @@ static void linear_512_1000(const float *restrict in, const void *restrict w, fl
     const int nb = task % 21;
     const int p0 = 63 * nb / 21;
     const int p1 = 63 * (nb + 1) / 21;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 32832;
+    const int tiles = (m1 - m0 + 1 - 1) / 1;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 1) {
         const int rows = 1;
@@ -2087,7 +2551,24 @@ static void linear_512_1000(const float *restrict in, const void *restrict w, fl
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
           const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
           const size_t at = (size_t)m * 1000 + panel * 16;
-          f32_gemm_1x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 1000, cols, kb == 0, kb == 1 - 1);
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 1) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 512 * 64;
+          const size_t pf_step = call * 1 * 512 * 64 < (size_t)(p1 - p0) * 32832 ? 64 : 0;
+          f32_gemm_1x16_pf(
+              1,
+              512,
+              kb * 512,
+              a,
+              pb,
+              8192,
+              (const float *)pw,
+              out + at,
+              1000,
+              cols,
+              kb == 0,
+              kb == 1 - 1,
+              pf,
+              pf_step);
         }
       }
   }

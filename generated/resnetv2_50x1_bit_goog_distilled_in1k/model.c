@@ -68,6 +68,8 @@ static inline float lg_vsum(lg_vf v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
+/* asks for the 64-byte line at address p in L2 ahead of its use; never faults */
+static inline void lg_prefetch_l2(uintptr_t p) { _mm_prefetch((const char *)p, _MM_HINT_T1); }
 
 /* ---- microkernels ------------------------------------------------------- */
 /* f32_gemm_6x16: a 6x16 tile of C held in 6x2 vector registers while K streams past.
@@ -76,7 +78,7 @@ static inline float lg_vsum(lg_vf v) {
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_6x16(
     int taps,
     int kc,
@@ -131,7 +133,7 @@ static inline void f32_gemm_6x16(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_4x16(
     int taps,
     int kc,
@@ -186,7 +188,7 @@ static inline void f32_gemm_4x16(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_6x16_res(
     int taps,
     int kc,
@@ -243,7 +245,7 @@ static inline void f32_gemm_6x16_res(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_4x16_res(
     int taps,
     int kc,
@@ -294,13 +296,257 @@ static inline void f32_gemm_4x16_res(
     }
 }
 
+/* f32_gemm_6x16_pf: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_6x16_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[6][2];
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[6];
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 6; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 6; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_4x16_pf: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_4x16_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[4][2];
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[4];
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 4; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 4; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_6x16_res_pf: a 6x16 tile of C held in 6x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias and the shortcut r (same layout as c), in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_6x16_res_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    const float *restrict r,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[6][2];
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[6];
+    for (int i = 0; i < 6; i++)
+      row[i] = a[t * 6 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 6; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 6; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = y + lg_vload_n(r + i * ldc + v * LG_VW, cols - v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 6; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_4x16_res_pf: a 4x16 tile of C held in 4x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*4 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 4 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias and the shortcut r (same layout as c), in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_4x16_res_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    const float *restrict r,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[4][2];
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[4];
+    for (int i = 0; i < 4; i++)
+      row[i] = a[t * 4 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 4; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 4; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        y = y + lg_vload_n(r + i * ldc + v * LG_VW, cols - v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 4; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
 /* f32_gemm_1x16: a 1x16 tile of C held in 1x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
 static inline void f32_gemm_1x16(
     int taps,
     int kc,
@@ -388,14 +634,76 @@ static void wino4x3_u_f32_16(const float *restrict b, size_t ic, int k0, int kc,
     }
 }
 
-/* f32_gemm_1x16_res: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+/* f32_gemm_1x16_pf: a 1x16 tile of C held in 1x2 vector registers while K streams past.
+ *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
+ * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
+ * the padding); b: packed weight rows, 16 output channels innermost.
+ * first: start from 0 (else from what c holds: K split in blocks); last: add the
+ * bias, in registers.
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_1x16_pf(
+    int taps,
+    int kc,
+    int k0,
+    const float *const *restrict a,
+    const float *restrict b,
+    size_t bstride,
+    const float *restrict bias,
+    float *restrict c,
+    size_t ldc,
+    int cols,
+    int first,
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
+  lg_vf acc[1][2];
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++)
+      acc[i][v] = first ? lg_vzero() : lg_vload_n(c + i * ldc + v * LG_VW, cols - v * LG_VW);
+  for (int t = 0; t < taps; t++) {
+    const float *restrict row[1];
+    for (int i = 0; i < 1; i++)
+      row[i] = a[t * 1 + i] + k0;
+    const float *restrict bt = b + t * bstride;
+    for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
+      lg_vf bv[2];
+      for (int v = 0; v < 2; v++)
+        bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
+      for (int i = 0; i < 1; i++) {
+        const lg_vf x = lg_vset1(row[i][k]);
+        for (int v = 0; v < 2; v++)
+          acc[i][v] = lg_vfma(x, bv[v], acc[i][v]);
+      }
+    }
+  }
+  if (last)
+    for (int i = 0; i < 1; i++)
+      for (int v = 0; v < 2; v++) {
+        lg_vf y = acc[i][v] + lg_vload(bias + v * LG_VW);
+        acc[i][v] = y;
+      }
+  for (int i = 0; i < 1; i++)
+    for (int v = 0; v < 2; v++) {
+      if (cols >= 16)
+        lg_vstore(c + i * ldc + v * LG_VW, acc[i][v]);
+      else
+        lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
+    }
+}
+
+/* f32_gemm_1x16_res_pf: a 1x16 tile of C held in 1x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
-static inline void f32_gemm_1x16_res(
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart.
+ * pf: the line at pf + K step x pf_step is asked into L2 each K step (the caller's next
+ * weights: pf_step 64 walks them, 0 asks for one line again and again). */
+static inline void f32_gemm_1x16_res_pf(
     int taps,
     int kc,
     int k0,
@@ -408,7 +716,9 @@ static inline void f32_gemm_1x16_res(
     const float *restrict r,
     int cols,
     int first,
-    int last) {
+    int last,
+    uintptr_t pf,
+    size_t pf_step) {
   lg_vf acc[1][2];
   for (int i = 0; i < 1; i++)
     for (int v = 0; v < 2; v++)
@@ -419,6 +729,7 @@ static inline void f32_gemm_1x16_res(
       row[i] = a[t * 1 + i] + k0;
     const float *restrict bt = b + t * bstride;
     for (int k = 0; k < kc; k++) {
+      lg_prefetch_l2(pf + ((size_t)t * kc + k) * pf_step);
       lg_vf bv[2];
       for (int v = 0; v < 2; v++)
         bv[v] = lg_vload(bt + k * 16 + v * LG_VW);
@@ -1071,6 +1382,12 @@ static void conv1x1s2_56x56x256_512(const float *restrict in, const void *restri
     const int nb = task % 5;
     const int p0 = 32 * nb / 5;
     const int p1 = 32 * (nb + 1) / 5;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 16448;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
@@ -1081,10 +1398,41 @@ static void conv1x1s2_56x56x256_512(const float *restrict in, const void *restri
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 256 * 64;
+          const size_t pf_step = call * 1 * 256 * 64 < (size_t)(p1 - p0) * 16448 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                1,
+                256,
+                kb * 256,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_4x16_pf(
+                1,
+                256,
+                kb * 256,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1109,6 +1457,12 @@ static void conv1x1s1_56x56x256_128(const float *restrict in, const void *restri
     const int nb = task % 2;
     const int p0 = 8 * nb / 2;
     const int p1 = 8 * (nb + 1) / 2;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 16448;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
@@ -1120,10 +1474,41 @@ static void conv1x1s1_56x56x256_128(const float *restrict in, const void *restri
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
           const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
           const size_t at = (size_t)m * 128 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 256 * 64;
+          const size_t pf_step = call * 1 * 256 * 64 < (size_t)(p1 - p0) * 16448 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                1,
+                256,
+                kb * 256,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                128,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_4x16_pf(
+                1,
+                256,
+                kb * 256,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                128,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1260,6 +1645,12 @@ static void conv3x3s2_56x56x128_128(const float *restrict in, const void *restri
     const int nb = task % 8;
     const int p0 = 8 * nb / 8;
     const int p1 = 8 * (nb + 1) / 8;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 73792;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
@@ -1270,10 +1661,41 @@ static void conv3x3s2_56x56x128_128(const float *restrict in, const void *restri
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 128 * 16;
           const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
           const size_t at = (size_t)m * 128 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 9 * 128 * 64;
+          const size_t pf_step = call * 9 * 128 * 64 < (size_t)(p1 - p0) * 73792 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(9, 128, kb * 128, a, pb, 2048, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                9,
+                128,
+                kb * 128,
+                a,
+                pb,
+                2048,
+                (const float *)pw,
+                out + at,
+                128,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(9, 128, kb * 128, a, pb, 2048, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_4x16_pf(
+                9,
+                128,
+                kb * 128,
+                a,
+                pb,
+                2048,
+                (const float *)pw,
+                out + at,
+                128,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1392,6 +1814,12 @@ static void conv1x1s1_28x28x128_512_res(
     const int nb = task % 3;
     const int p0 = 32 * nb / 3;
     const int p1 = 32 * (nb + 1) / 3;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 8256;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
@@ -1403,8 +1831,11 @@ static void conv1x1s1_28x28x128_512_res(
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 128 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 128 * 64;
+          const size_t pf_step = call * 1 * 128 * 64 < (size_t)(p1 - p0) * 8256 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_res(
+            f32_gemm_6x16_res_pf(
                 1,
                 128,
                 kb * 128,
@@ -1417,9 +1848,11 @@ static void conv1x1s1_28x28x128_512_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16_res(
+            f32_gemm_4x16_res_pf(
                 1,
                 128,
                 kb * 128,
@@ -1432,7 +1865,9 @@ static void conv1x1s1_28x28x128_512_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1547,6 +1982,12 @@ static void conv1x1s1_28x28x512_128(const float *restrict in, const void *restri
     const int nb = task % 3;
     const int p0 = 8 * nb / 3;
     const int p1 = 8 * (nb + 1) / 3;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 32832;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
@@ -1558,10 +1999,41 @@ static void conv1x1s1_28x28x512_128(const float *restrict in, const void *restri
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
           const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
           const size_t at = (size_t)m * 128 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 512 * 64;
+          const size_t pf_step = call * 1 * 512 * 64 < (size_t)(p1 - p0) * 32832 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                1,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                128,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 128, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_4x16_pf(
+                1,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                128,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1728,6 +2200,12 @@ static void conv1x1s2_28x28x512_1024(const float *restrict in, const void *restr
     const int nb = task % 22;
     const int p0 = 64 * nb / 22;
     const int p1 = 64 * (nb + 1) / 22;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 32832;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
@@ -1738,10 +2216,41 @@ static void conv1x1s2_28x28x512_1024(const float *restrict in, const void *restr
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
           const int cols = 1024 - panel * 16 < 16 ? 1024 - panel * 16 : 16;
           const size_t at = (size_t)m * 1024 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 512 * 64;
+          const size_t pf_step = call * 1 * 512 * 64 < (size_t)(p1 - p0) * 32832 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 1024, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                1,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                1024,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 1024, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_4x16_pf(
+                1,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                1024,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1766,6 +2275,12 @@ static void conv1x1s1_28x28x512_256(const float *restrict in, const void *restri
     const int nb = task % 6;
     const int p0 = 16 * nb / 6;
     const int p1 = 16 * (nb + 1) / 6;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 32832;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
@@ -1777,10 +2292,41 @@ static void conv1x1s1_28x28x512_256(const float *restrict in, const void *restri
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
           const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
           const size_t at = (size_t)m * 256 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 512 * 64;
+          const size_t pf_step = call * 1 * 512 * 64 < (size_t)(p1 - p0) * 32832 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 256, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                1,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                256,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(1, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 256, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_4x16_pf(
+                1,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                256,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -1918,6 +2464,12 @@ static void conv3x3s2_28x28x256_256(const float *restrict in, const void *restri
     const int nb = task % 16;
     const int p0 = 16 * nb / 16;
     const int p1 = 16 * (nb + 1) / 16;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 147520;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 2; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
@@ -1928,10 +2480,41 @@ static void conv3x3s2_28x28x256_256(const float *restrict in, const void *restri
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 128 * 16;
           const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
           const size_t at = (size_t)m * 256 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 9 * 128 * 64;
+          const size_t pf_step = call * 9 * 128 * 64 < (size_t)(p1 - p0) * 147520 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(9, 128, kb * 128, a, pb, 4096, (const float *)pw, out + at, 256, cols, kb == 0, kb == 2 - 1);
+            f32_gemm_6x16_pf(
+                9,
+                128,
+                kb * 128,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                256,
+                cols,
+                kb == 0,
+                kb == 2 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(9, 128, kb * 128, a, pb, 4096, (const float *)pw, out + at, 256, cols, kb == 0, kb == 2 - 1);
+            f32_gemm_4x16_pf(
+                9,
+                128,
+                kb * 128,
+                a,
+                pb,
+                4096,
+                (const float *)pw,
+                out + at,
+                256,
+                cols,
+                kb == 0,
+                kb == 2 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -2050,6 +2633,12 @@ static void conv1x1s1_14x14x256_1024_res(
     const int nb = task % 10;
     const int p0 = 64 * nb / 10;
     const int p1 = 64 * (nb + 1) / 10;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 16448;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
@@ -2061,8 +2650,11 @@ static void conv1x1s1_14x14x256_1024_res(
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
           const int cols = 1024 - panel * 16 < 16 ? 1024 - panel * 16 : 16;
           const size_t at = (size_t)m * 1024 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 256 * 64;
+          const size_t pf_step = call * 1 * 256 * 64 < (size_t)(p1 - p0) * 16448 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_res(
+            f32_gemm_6x16_res_pf(
                 1,
                 256,
                 kb * 256,
@@ -2075,9 +2667,11 @@ static void conv1x1s1_14x14x256_1024_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16_res(
+            f32_gemm_4x16_res_pf(
                 1,
                 256,
                 kb * 256,
@@ -2090,7 +2684,9 @@ static void conv1x1s1_14x14x256_1024_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -2203,6 +2799,12 @@ static void conv1x1s1_14x14x1024_256(const float *restrict in, const void *restr
     const int nb = task % 16;
     const int p0 = 16 * nb / 16;
     const int p1 = 16 * (nb + 1) / 16;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 65600;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
@@ -2214,8 +2816,11 @@ static void conv1x1s1_14x14x1024_256(const float *restrict in, const void *restr
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 1024 * 16;
           const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
           const size_t at = (size_t)m * 256 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 1024 * 64;
+          const size_t pf_step = call * 1 * 1024 * 64 < (size_t)(p1 - p0) * 65600 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(
+            f32_gemm_6x16_pf(
                 1,
                 1024,
                 kb * 1024,
@@ -2227,9 +2832,11 @@ static void conv1x1s1_14x14x1024_256(const float *restrict in, const void *restr
                 256,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(
+            f32_gemm_4x16_pf(
                 1,
                 1024,
                 kb * 1024,
@@ -2241,7 +2848,9 @@ static void conv1x1s1_14x14x1024_256(const float *restrict in, const void *restr
                 256,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -2411,6 +3020,12 @@ static void conv1x1s2_14x14x1024_2048(const float *restrict in, const void *rest
     const int nb = task % 128;
     const int p0 = 128 * nb / 128;
     const int p1 = 128 * (nb + 1) / 128;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 65600;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -2421,8 +3036,11 @@ static void conv1x1s2_14x14x1024_2048(const float *restrict in, const void *rest
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 1024 * 16;
           const int cols = 2048 - panel * 16 < 16 ? 2048 - panel * 16 : 16;
           const size_t at = (size_t)m * 2048 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 1024 * 64;
+          const size_t pf_step = call * 1 * 1024 * 64 < (size_t)(p1 - p0) * 65600 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(
+            f32_gemm_6x16_pf(
                 1,
                 1024,
                 kb * 1024,
@@ -2434,9 +3052,11 @@ static void conv1x1s2_14x14x1024_2048(const float *restrict in, const void *rest
                 2048,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16(
+            f32_gemm_1x16_pf(
                 1,
                 1024,
                 kb * 1024,
@@ -2448,7 +3068,9 @@ static void conv1x1s2_14x14x1024_2048(const float *restrict in, const void *rest
                 2048,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -2471,6 +3093,12 @@ static void conv1x1s1_14x14x1024_512(const float *restrict in, const void *restr
     const int nb = task % 32;
     const int p0 = 32 * nb / 32;
     const int p1 = 32 * (nb + 1) / 32;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 65600;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
@@ -2482,8 +3110,11 @@ static void conv1x1s1_14x14x1024_512(const float *restrict in, const void *restr
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 1024 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 1024 * 64;
+          const size_t pf_step = call * 1 * 1024 * 64 < (size_t)(p1 - p0) * 65600 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(
+            f32_gemm_6x16_pf(
                 1,
                 1024,
                 kb * 1024,
@@ -2495,9 +3126,11 @@ static void conv1x1s1_14x14x1024_512(const float *restrict in, const void *restr
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_4x16(
+            f32_gemm_4x16_pf(
                 1,
                 1024,
                 kb * 1024,
@@ -2509,7 +3142,9 @@ static void conv1x1s1_14x14x1024_512(const float *restrict in, const void *restr
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -2646,6 +3281,12 @@ static void conv3x3s2_14x14x512_512(const float *restrict in, const void *restri
     const int nb = task % 32;
     const int p0 = 32 * nb / 32;
     const int p1 = 32 * (nb + 1) / 32;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 294976;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -2656,10 +3297,41 @@ static void conv3x3s2_14x14x512_512(const float *restrict in, const void *restri
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 9 * 512 * 64;
+          const size_t pf_step = call * 9 * 512 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(9, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                9,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16(9, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_1x16_pf(
+                9,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -2778,6 +3450,12 @@ static void conv1x1s1_7x7x512_2048_res(
     const int nb = task % 43;
     const int p0 = 128 * nb / 43;
     const int p1 = 128 * (nb + 1) / 43;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 32832;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -2789,8 +3467,11 @@ static void conv1x1s1_7x7x512_2048_res(
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
           const int cols = 2048 - panel * 16 < 16 ? 2048 - panel * 16 : 16;
           const size_t at = (size_t)m * 2048 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 512 * 64;
+          const size_t pf_step = call * 1 * 512 * 64 < (size_t)(p1 - p0) * 32832 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16_res(
+            f32_gemm_6x16_res_pf(
                 1,
                 512,
                 kb * 512,
@@ -2803,9 +3484,11 @@ static void conv1x1s1_7x7x512_2048_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16_res(
+            f32_gemm_1x16_res_pf(
                 1,
                 512,
                 kb * 512,
@@ -2818,7 +3501,9 @@ static void conv1x1s1_7x7x512_2048_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -2931,6 +3616,12 @@ static void conv1x1s1_7x7x2048_512(const float *restrict in, const void *restric
     const int nb = task % 32;
     const int p0 = 32 * nb / 32;
     const int p1 = 32 * (nb + 1) / 32;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 131136;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -2942,8 +3633,11 @@ static void conv1x1s1_7x7x2048_512(const float *restrict in, const void *restric
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 2048 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 2048 * 64;
+          const size_t pf_step = call * 1 * 2048 * 64 < (size_t)(p1 - p0) * 131136 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(
+            f32_gemm_6x16_pf(
                 1,
                 2048,
                 kb * 2048,
@@ -2955,9 +3649,11 @@ static void conv1x1s1_7x7x2048_512(const float *restrict in, const void *restric
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16(
+            f32_gemm_1x16_pf(
                 1,
                 2048,
                 kb * 2048,
@@ -2969,7 +3665,9 @@ static void conv1x1s1_7x7x2048_512(const float *restrict in, const void *restric
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1);
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -3011,6 +3709,12 @@ static void conv3x3s1_7x7x512_512(const float *restrict in, const void *restrict
     const int nb = task % 32;
     const int p0 = 32 * nb / 32;
     const int p1 = 32 * (nb + 1) / 32;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 294976;
+    const int tiles = (m1 - m0 + 6 - 1) / 6;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
@@ -3021,10 +3725,41 @@ static void conv3x3s1_7x7x512_512(const float *restrict in, const void *restrict
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 9 * 512 * 64;
+          const size_t pf_step = call * 9 * 512 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
           if (rows == 6)
-            f32_gemm_6x16(9, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_6x16_pf(
+                9,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
           else
-            f32_gemm_1x16(9, 512, kb * 512, a, pb, 8192, (const float *)pw, out + at, 512, cols, kb == 0, kb == 1 - 1);
+            f32_gemm_1x16_pf(
+                9,
+                512,
+                kb * 512,
+                a,
+                pb,
+                8192,
+                (const float *)pw,
+                out + at,
+                512,
+                cols,
+                kb == 0,
+                kb == 1 - 1,
+                pf,
+                pf_step);
         }
       }
   }
@@ -3069,6 +3804,12 @@ static void linear_2048_1000(const float *restrict in, const void *restrict w, f
     const int nb = task % 63;
     const int p0 = 63 * nb / 63;
     const int p1 = 63 * (nb + 1) / 63;
+    /* The next task's weights (as many bytes as this task's, after its panels; past
+     * the last task, the next layer's) would reach its first tile from memory at a
+     * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
+     * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
+    const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 131136;
+    const int tiles = (m1 - m0 + 1 - 1) / 1;
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 1) {
         const int rows = 1;
@@ -3080,7 +3821,10 @@ static void linear_2048_1000(const float *restrict in, const void *restrict w, f
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 2048 * 16;
           const int cols = 1000 - panel * 16 < 16 ? 1000 - panel * 16 : 16;
           const size_t at = (size_t)m * 1000 + panel * 16;
-          f32_gemm_1x16(
+          const size_t call = ((size_t)kb * tiles + (m - m0) / 1) * (p1 - p0) + panel - p0;
+          const uintptr_t pf = next + call * 1 * 2048 * 64;
+          const size_t pf_step = call * 1 * 2048 * 64 < (size_t)(p1 - p0) * 131136 ? 64 : 0;
+          f32_gemm_1x16_pf(
               1,
               2048,
               kb * 2048,
@@ -3092,7 +3836,9 @@ static void linear_2048_1000(const float *restrict in, const void *restrict w, f
               1000,
               cols,
               kb == 0,
-              kb == 1 - 1);
+              kb == 1 - 1,
+              pf,
+              pf_step);
         }
       }
   }

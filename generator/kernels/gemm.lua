@@ -116,16 +116,16 @@ gemm.WEIGHTS = {
 -- The microkernel instance a tile shape, weight dtype, compute and epilogue
 -- need (emit writes each once): f32_gemm_6x64 multiplies floats by f32 weights,
 -- f32_qc8w_gemm_6x64 by int8 ones, bf16_gemm_6x64 bf16 pairs by bf16 pairs.
-function gemm.ukernel(mr, nv, nr, a, dtype, dot)
+function gemm.ukernel(mr, nv, nr, a, dtype, dot, pf)
   dtype = dtype or "f32"
   local wt = gemm.WEIGHTS[dtype]
-  local name = string.format("%s_gemm_%dx%d%s%s", dot and "bf16" or ("f32_" .. wt.tag):gsub("_$", ""), mr, nr,
-    a.residual and "_res" or "", a.act and ("_" .. a.act) or "")
+  local name = string.format("%s_gemm_%dx%d%s%s%s", dot and "bf16" or ("f32_" .. wt.tag):gsub("_$", ""), mr, nr,
+    a.residual and "_res" or "", a.act and ("_" .. a.act) or "", pf and "_pf" or "")
   -- acc[MR][NV] and bv[NV] vectors, row[MR] pointers
   local stack = (mr * nv + nv) * (nr // nv) * 4 + mr * 8
   return { name = name, template = "ukernel_gemm.c.in", stack = stack, vars = { UK = name, MR = mr, NV = nv, NR = nr,
     RESIDUAL = a.residual and 1 or 0, RELU = a.act == "relu" and 1 or 0, GELU = a.act == "gelu" and 1 or 0,
-    DOT = dot and 1 or 0, AT = dot and "uint32_t" or "float", WT = dot and "uint16_t" or wt.ctype, WLOAD = wt.load,
+    DOT = dot and 1 or 0, PF = pf and 1 or 0, AT = dot and "uint32_t" or "float", WT = dot and "uint16_t" or wt.ctype, WLOAD = wt.load,
     WIDEN = dtype ~= "f32" and 1 or 0, WDTYPE = dtype, QSCALE = dtype == "int8" and 1 or 0 },
     widen = dtype ~= "f32" and not dot and dtype or nil, dot = dot }
 end
@@ -157,13 +157,16 @@ function gemm.lower(g, node, ctx)
   v.HEAD_BYTES = nr * 4 * (dtype == "int8" and 2 or 1)
   v.PANEL_BYTES = v.HEAD_BYTES + v.UK_TAPS * (dot and 2 * v.KP or kc) * nr * precision.DTYPE_BYTES[dtype]
   blocking(v, ctx.target, precision.DTYPE_BYTES[dtype], dot)
+  -- tasks walking different panels prefetch the next task's (see conv_gemm.c.in)
+  v.W_BYTES = v.GROUPS * v.PANELS * v.PANEL_BYTES
+  v.PREFETCH = ctx.target.prefetch and (v.NBLOCKS > 1 or v.GROUPS > 1) and 1 or 0
   v.UK_KC, v.UK_A = dot and v.KP or v.KB, dot and "ab" or "a"
   v.BSTRIDE = dot and v.KP * nr * 2 or v.CG * nr
-  local uk = gemm.ukernel(mr, nv, nr, a, dtype, dot)
+  local uk = gemm.ukernel(mr, nv, nr, a, dtype, dot, v.PREFETCH == 1)
   local needs = { uk }
   v.UK, v.UK_REM = uk.name, ""
   if v.MREM > 0 then
-    local rem = gemm.ukernel(v.MREM, nv, nr, a, dtype, dot)
+    local rem = gemm.ukernel(v.MREM, nv, nr, a, dtype, dot, v.PREFETCH == 1)
     needs[#needs + 1] = rem
     v.UK_REM = rem.name
   end
