@@ -57,6 +57,11 @@ DEFAULT_MODELS = ["resnet50_a1_in1k", "resnext50_32x4d_a1h_in1k", "convnext_tiny
                   "convnextv2_atto_fcmae_ft_in1k", "resnetv2_50x1_bit_goog_in21k_ft_in1k@224", "resnet18_a1_in1k",
                   "resnet50_a1_in1k:b8"]
 QUICK_MODELS = ["resnet18_a1_in1k"]
+# The kernel issue's targets for best peer / lucidgen at batch 1, both thread counts;
+# the table says met or missed and the chart marks each
+TARGETS = {"resnet50_a1_in1k": 1.25, "resnet18_a1_in1k": 1.25, "resnext50_32x4d_a1h_in1k": 1.2,
+           "resnetv2_50x1_bit_goog_in21k_ft_in1k": 1.3, "convnext_tiny_fb_in1k": 1.15,
+           "convnextv2_atto_fcmae_ft_in1k": 1.5}
 # --numerics names -> lucidgen options (the fp32 build is always there: the yardstick)
 NUMERICS = {
     "bf16": ["--precision", "bf16"],
@@ -358,7 +363,8 @@ def bench_model(a, variant, work, ort_problem, report):
             if ort:
                 outputs.setdefault("ONNX Runtime", os.path.join(work, "ort.f32"))
         report["rows"].append({"model": name, "batch": shape[0], "threads": t, "busy": busy, "macs": model["macs"],
-                               "lucidgen": lg, "pytorch": pt, "ort": ort})
+                               "lucidgen": lg, "pytorch": pt, "ort": ort,
+                               "target": TARGETS.get(info["name"]) if shape[0] == 1 else None})
 
     for engine, f in outputs.items():
         if f is None:
@@ -415,6 +421,17 @@ def best_ratio(r):
     return ratio(best_peer(r), r["lucidgen"])
 
 
+def target_cell(r):
+    """The row's target and whether this run meets it."""
+    if not r.get("target"):
+        return "-"
+    peer = best_peer(r)
+    if not peer or not r["lucidgen"]:
+        return f"{r['target']:.2f}"
+    met = peer["min_ms"] / r["lucidgen"]["min_ms"] >= r["target"]
+    return f"{r['target']:.2f} {'met' if met else 'missed'}"
+
+
 def pct_peak(r, engine, peak):
     t = r[engine]
     if not t or not peak:
@@ -446,13 +463,14 @@ def render(report):
     lines.append(f"- fp32 FMA peak (the classifier's --peak microbenchmark), GFLOP/s: {peaks or 'not measured'}; "
                  "% peak = the engine's 2 x MACs / min latency over the peak of that thread count")
     lines += ["", "| model | batch | threads | busy | lucidgen ms | PyTorch ms | ORT ms | best peer / lucidgen | "
-              "PyTorch/lucidgen | ORT/lucidgen | lucidgen % peak | PyTorch % peak | ORT % peak |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "target | PyTorch/lucidgen | ORT/lucidgen | lucidgen % peak | PyTorch % peak | ORT % peak |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     for r in report["rows"]:
         peak = report["peak"].get(r["threads"])
         lines.append(f"| {r['model']} | {r['batch']} | {r['threads']} | {r['busy']:.2f} | "
                      f"{fmt_ms(r['lucidgen']) or '-'} | {fmt_ms(r['pytorch']) or '-'} | {fmt_ms(r['ort']) or '-'} | "
-                     f"**{best_ratio(r)}** | {ratio(r['pytorch'], r['lucidgen'])} | {ratio(r['ort'], r['lucidgen'])} | "
+                     f"**{best_ratio(r)}** | {target_cell(r)} | {ratio(r['pytorch'], r['lucidgen'])} | "
+                     f"{ratio(r['ort'], r['lucidgen'])} | "
                      f"{pct_peak(r, 'lucidgen', peak)} | {pct_peak(r, 'pytorch', peak)} | {pct_peak(r, 'ort', peak)} |")
     if report["numerics_rows"]:
         lines += ["", "Reduced precision: the same weights and input; error against the fp32 PyTorch output "
@@ -505,7 +523,7 @@ def render(report):
 def csv_text(report):
     """One line per row: the numbers of the markdown table, for spreadsheets and plots."""
     out = ["model,batch,threads,busy,macs,lucidgen_min_ms,lucidgen_median_ms,pytorch_min_ms,ort_min_ms,"
-           "best_peer_over_lucidgen,peak_gflops,numerics,fp32_over_this,max_rel,cosine"]
+           "best_peer_over_lucidgen,target,peak_gflops,numerics,fp32_over_this,max_rel,cosine"]
     def ms(t):
         return f"{t['min_ms']:.3f}" if t else ""
 
@@ -518,12 +536,13 @@ def csv_text(report):
         out.append(",".join([r["model"], str(r["batch"]), str(r["threads"]), f"{r['busy']:.2f}", str(r["macs"]),
                              ms(r["lucidgen"]), f"{r['lucidgen']['median_ms']:.3f}" if r["lucidgen"] else "",
                              ms(r["pytorch"]), ms(r["ort"]), over(peer, r["lucidgen"]),
+                             f"{r['target']:.2f}" if r.get("target") else "",
                              f"{peak:.1f}" if peak else "", "fp32", "", "", ""]))
     for r in report["numerics_rows"]:
         base = next(b for b in report["rows"] if b["model"] == r["model"] and b["threads"] == r["threads"])
         out.append(",".join([r["model"], str(base["batch"]), str(r["threads"]), f"{r['busy']:.2f}", str(base["macs"]),
                              ms(r["lucidgen"]), f"{r['lucidgen']['median_ms']:.3f}" if r["lucidgen"] else "",
-                             ms(base["pytorch"]), ms(base["ort"]), over(r["peer"], r["lucidgen"]), "",
+                             ms(base["pytorch"]), ms(base["ort"]), over(r["peer"], r["lucidgen"]), "", "",
                              r["numerics"], over(r["fp32"], r["lucidgen"]),
                              "" if r["rel"] is None else f"{r['rel']:.3g}", "" if r["cos"] is None else f"{r['cos']:.8f}"]))
     return "\n".join(out) + "\n"
@@ -541,6 +560,8 @@ def chart_png(report, path):
             models.append(label)
     values = {((r["model"] + (f" b{r['batch']}" if r["batch"] > 1 else "")), r["threads"]):
               best_peer(r)["min_ms"] / r["lucidgen"]["min_ms"] for r in rows}
+    targets = {(r["model"] + (f" b{r['batch']}" if r["batch"] > 1 else "")): r["target"]
+               for r in rows if r.get("target")}
     top = max([2.0] + [v for v in values.values()])
     w, h, left, bottom, right, up = 1000, 120 + 46 * len(models), 330, 50, 30, 40
     img = Image.new("RGB", (w, h), "white")
@@ -558,16 +579,25 @@ def chart_png(report, path):
     for i, m in enumerate(models):
         y = up + 10 + i * 46
         d.text((10, y + 8), m[:52], fill="black")
-        for j, t in enumerate(threads):
-            v = values.get((m, t))
-            if v is None:
-                continue
+        bars = [(j, values[(m, t)]) for j, t in enumerate(threads) if (m, t) in values]
+        for j, v in bars:
             y0 = y + j * (36 // len(threads))
             d.rectangle([left, y0, left + v * scale, y0 + 36 // len(threads) - 3], fill=colors[j % len(colors)])
-            d.text((left + v * scale + 4, y0), f"{v:.2f}", fill="black")
+        if m in targets:  # the target across the model's bars, under their labels
+            xt = left + targets[m] * scale
+            d.line([(xt, y - 3), (xt, y + 36)], fill="#c53030", width=3)
+        for j, v in bars:
+            y0 = y + j * (36 // len(threads))
+            label = f"{v:.2f}"
+            d.rectangle([left + v * scale + 3, y0, left + v * scale + 5 + 7 * len(label), y0 + 11], fill="white")
+            d.text((left + v * scale + 4, y0), label, fill="black")
     for j, t in enumerate(threads):
         d.rectangle([left + 200 * j, h - 18, left + 200 * j + 12, h - 6], fill=colors[j % len(colors)])
         d.text((left + 200 * j + 18, h - 19), f"{t} thread{'s' if t > 1 else ''}", fill="black")
+    if targets:
+        xl = left + 200 * len(threads)
+        d.line([(xl + 6, h - 20), (xl + 6, h - 4)], fill="#c53030", width=3)
+        d.text((xl + 18, h - 19), "target", fill="black")
     img.save(path)
 
 
