@@ -34,6 +34,23 @@ end
 -- The message of an error object: errors.user/internal tables or strings.
 function check.msg(e) return type(e) == "table" and tostring(e.msg) or tostring(e) end
 
+-- A file's bytes, or nil where there is none.
+function check.read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- A new empty directory of the test's own (mkdir: the generator host's).
+function check.tmpdir(mkdir)
+  local dir = os.tmpname()
+  os.remove(dir)
+  mkdir(dir)
+  return dir
+end
+
 -- Runs every case, then `cleanup` (if given), and exits 0 only if all passed.
 function check.run(cleanup)
   local failed = 0

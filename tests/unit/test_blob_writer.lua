@@ -9,17 +9,8 @@ local T = require("lg.tensor")
 
 local HEADER = 512
 
-local dir = os.tmpname()
-os.remove(dir)
-host.mkdir(dir)
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local dir = check.tmpdir(host.mkdir)
+local read = check.read
 
 local function blob(path, payload_bytes, items, byte_order)
   return host.write_blob({ path = path, variant = "unit_variant", target = "generic", generator = "test",

@@ -6,17 +6,8 @@ local check = require("lua_check")
 local host = require("lg.host")
 local output_set = require("output_set")
 
-local root = os.tmpname()
-os.remove(root)
-host.mkdir(root)
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local root = check.tmpdir(host.mkdir)
+local read = check.read
 
 -- Names in a directory (sorted), to see leftovers.
 local function listing(dir)
