@@ -23,21 +23,14 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "parity"))
-
-
-def run(cmd, ok=True, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if ok and r.returncode != 0:
-        print("NOT OK: " + " ".join(cmd) + f" (exit {r.returncode})\n" + r.stdout + r.stderr)
-        sys.exit(1)
-    return r
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from run_check import run  # noqa: E402
 
 
 def write(path, text):

@@ -27,7 +27,6 @@ import csv
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -36,15 +35,9 @@ from PIL import Image, ImageDraw
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from run_check import run  # noqa: E402
 SMALL = "convnext_atto_d2_in1k"  # 3.7 M parameters: quick to generate
-
-
-def run(cmd, ok=True, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if ok and r.returncode != 0:
-        print("NOT OK: " + " ".join(cmd) + f" (exit {r.returncode})\n" + r.stdout + r.stderr)
-        sys.exit(1)
-    return r
 
 
 def report(checks, name):
