@@ -112,7 +112,7 @@ static inline lg_vf lg_vgelu(lg_vf x) {
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_6x16(
     int taps,
     int kc,
@@ -167,7 +167,7 @@ static inline void f32_gemm_6x16(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_4x16(
     int taps,
     int kc,

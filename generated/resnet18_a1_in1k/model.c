@@ -78,7 +78,7 @@ static inline void lg_prefetch_l2(uintptr_t p) { _mm_prefetch((const char *)p, _
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then ReLU, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_6x16_relu(
     int taps,
     int kc,
@@ -134,7 +134,7 @@ static inline void f32_gemm_6x16_relu(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, then ReLU, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_4x16_relu(
     int taps,
     int kc,
@@ -190,7 +190,7 @@ static inline void f32_gemm_4x16_relu(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_6x16(
     int taps,
     int kc,
@@ -245,7 +245,7 @@ static inline void f32_gemm_6x16(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_4x16(
     int taps,
     int kc,
@@ -422,7 +422,7 @@ static inline void f32_gemm_4x16_relu_pf(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_1x16(
     int taps,
     int kc,

@@ -78,7 +78,7 @@ static inline void lg_prefetch_l2(uintptr_t p) { _mm_prefetch((const char *)p, _
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_6x16(
     int taps,
     int kc,
@@ -133,7 +133,7 @@ static inline void f32_gemm_6x16(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_4x16(
     int taps,
     int kc,
@@ -188,7 +188,7 @@ static inline void f32_gemm_4x16(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_6x16_res(
     int taps,
     int kc,
@@ -245,7 +245,7 @@ static inline void f32_gemm_6x16_res(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias and the shortcut r (same layout as c), in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_4x16_res(
     int taps,
     int kc,
@@ -546,7 +546,7 @@ static inline void f32_gemm_4x16_res_pf(
  * the padding); b: packed weight rows, 16 output channels innermost.
  * first: start from 0 (else from what c holds: K split in blocks); last: add the
  * bias, in registers.
- * One store per element; cols <= 16 columns of each row, rows ldc floats apart.*/
+ * One store per element; cols <= 16 columns of each row, rows ldc floats apart. */
 static inline void f32_gemm_1x16(
     int taps,
     int kc,

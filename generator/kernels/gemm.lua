@@ -162,7 +162,6 @@ function gemm.lower(g, node, ctx)
   v.PANEL_BYTES = v.HEAD_BYTES + v.UK_TAPS * (dot and 2 * v.KP or kc) * nr * precision.DTYPE_BYTES[dtype]
   blocking(v, ctx.target, precision.DTYPE_BYTES[dtype], dot)
   -- tasks walking different panels prefetch the next task's (see conv_gemm.c.in)
-  v.W_BYTES = v.GROUPS * v.PANELS * v.PANEL_BYTES
   v.PREFETCH = ctx.target.prefetch and (v.NBLOCKS > 1 or v.GROUPS > 1) and 1 or 0
   v.UK_KC, v.UK_A = dot and v.KP or v.KB, dot and "ab" or "a"
   v.BSTRIDE = dot and v.KP * nr * 2 or v.CG * nr
