@@ -553,15 +553,12 @@ def chart_png(report, path):
     from PIL import Image, ImageDraw
     rows = [r for r in report["rows"] if r["lucidgen"] and best_peer(r)]
     threads = sorted({r["threads"] for r in rows})
-    models = []
-    for r in rows:
-        label = r["model"] + (f" b{r['batch']}" if r["batch"] > 1 else "")
-        if label not in models:
-            models.append(label)
-    values = {((r["model"] + (f" b{r['batch']}" if r["batch"] > 1 else "")), r["threads"]):
-              best_peer(r)["min_ms"] / r["lucidgen"]["min_ms"] for r in rows}
-    targets = {(r["model"] + (f" b{r['batch']}" if r["batch"] > 1 else "")): r["target"]
-               for r in rows if r.get("target")}
+    def label(r):
+        return r["model"] + (f" b{r['batch']}" if r["batch"] > 1 else "")
+
+    models = list(dict.fromkeys(label(r) for r in rows))
+    values = {(label(r), r["threads"]): best_peer(r)["min_ms"] / r["lucidgen"]["min_ms"] for r in rows}
+    targets = {label(r): r["target"] for r in rows if r.get("target")}
     top = max([2.0] + [v for v in values.values()])
     w, h, left, bottom, right, up = 1000, 120 + 46 * len(models), 330, 50, 30, 40
     img = Image.new("RGB", (w, h), "white")
