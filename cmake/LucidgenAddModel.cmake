@@ -11,8 +11,9 @@
 # writes <name>.c, .h, .bin and .json into ${CMAKE_CURRENT_BINARY_DIR}/lucidgen/<name>/
 # at build time and makes `name` a library of them: `#include "<name>.h"`
 # (public include directory), API prefix NAME_ (default: name), compiled with
-# -O3 -ffp-contract=fast, the ISA flags of its target (`cflags` of <name>.json,
-# kept in the response file <name>.cflags) and OpenMP when it is found
+# the flags lucidgen says it needs (`cflags` of <name>.json: optimization, FP
+# contraction, the target's ISA; kept in the response file <name>.cflags) and
+# OpenMP when it is found
 # (-fopenmp-simd otherwise). Properties: LUCIDGEN_BLOB (the .bin),
 # LUCIDGEN_HEADER, LUCIDGEN_REPORT (the .json), LUCIDGEN_PREFIX (NAME_).
 # EMBED_WEIGHTS links the blob into the library as
@@ -201,7 +202,7 @@ function(_lucidgen_generate kind)
     add_library(${lib} ${sources})
   endif()
   target_include_directories(${lib} PUBLIC ${dir})
-  target_compile_options(${lib} PRIVATE -O3 -ffp-contract=fast @${base}.cflags)
+  target_compile_options(${lib} PRIVATE @${base}.cflags)
   if(OpenMP_C_FOUND)
     target_link_libraries(${lib} PRIVATE OpenMP::OpenMP_C)
   else()

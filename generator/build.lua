@@ -9,9 +9,13 @@ local output_set = require("output_set")
 
 local build = {}
 
--- What the classifier links of runtime/ (the checkpoint readers stay in lucidgen).
-local CLASSIFIER_RUNTIME = { "lg_blob", "lg_eval", "lg_eval_set", "lg_image", "lg_labels", "lg_outfile",
-  "lg_preprocess", "lg_profile", "lg_sha256", "lg_status", "lg_topk" }
+-- The runtime sources a classifier compiles: every name of runtime/sources.txt
+-- (the library's and the classifier main's; the same list CMake builds from).
+local function runtime_sources()
+  local names = {}
+  for role, name in host.embedded("runtime/sources.txt"):gmatch("\n(%a+) ([%w_]+)") do names[#names + 1] = name end
+  return names
+end
 
 local function c_string(text)
   return '"' .. text:gsub('[\\"]', "\\%0"):gsub("\t", "\\t") .. '"'
@@ -76,15 +80,15 @@ function build.run(variant, o, weight_source)
     gen_opts.out = dir .. "/model.c"
     -- .incbin keeps multi-GB blobs out of the C compiler (a C array would not scale)
     if o.embed_weights then gen_opts.weights_format = "asm" end
-    local paths, _, info = generate.run(variant, gen_opts, src)
+    local paths, report, info = generate.run(variant, gen_opts, src)
 
     host.write_file(dir .. "/classifier_data.c", build.classifier_data_c(variant, o, src, info.labels))
-    local sources = { paths.c, dir .. "/classifier_data.c", dir .. "/runtime/lg_classifier.c" }
-    host.write_file(dir .. "/runtime/lg_classifier.c", host.embedded("runtime/lg_classifier.c"))
-    for _, name in ipairs(CLASSIFIER_RUNTIME) do
+    local sources = { paths.c, dir .. "/classifier_data.c" }
+    for _, name in ipairs(runtime_sources()) do
       for _, ext in ipairs({ ".h", ".c" }) do
         local path = "runtime/" .. name .. ext
-        host.write_file(dir .. "/" .. path, host.embedded(path))
+        local text = host.embedded(path)
+        if text then host.write_file(dir .. "/" .. path, text) end
       end
       sources[#sources + 1] = dir .. "/runtime/" .. name .. ".c"
     end
@@ -92,7 +96,7 @@ function build.run(variant, o, weight_source)
     if o.embed_weights then sources[#sources + 1] = paths.weights end
 
     local cc = host.getenv("CC") or host.c_compiler
-    local argv = { cc, "-std=c11", "-O3", "-ffp-contract=fast", "-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
+    local argv = { cc, "-std=c11", "-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
       '-DLG_MODEL_HEADER="model.h"', "-DLG_MODEL(x)=" .. info.prefix .. "##x",
       "-I" .. dir, "-I" .. dir .. "/runtime" }
     if o.embed_weights then
@@ -100,7 +104,7 @@ function build.run(variant, o, weight_source)
       argv[#argv + 1] = "-Dlg_embedded_blob=" .. info.prefix .. "blob" -- model_weights.S's symbol
       argv[#argv + 1] = "-Wa,-I" .. dir -- where model_weights.S finds model.bin
     end
-    for _, f in ipairs(info.target.cflags) do argv[#argv + 1] = f end
+    for _, f in ipairs(report.cflags) do argv[#argv + 1] = f end
     if (o.target or "native") == "native" then argv[#argv + 1] = "-march=native" end
     for _, s in ipairs(sources) do argv[#argv + 1] = s end
     -- libjpeg-turbo and libpng decode images (runtime/lg_image.c)

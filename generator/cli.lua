@@ -3,6 +3,7 @@
 -- is one line naming the thing and the fix (errors.user -> exit 2).
 local errors = require("errors")
 local host = require("lg.host")
+local hub = require("lg.hub")
 local registry = require("registry")
 local json = require("json")
 local limits = require("limits")
@@ -21,7 +22,6 @@ usage:
   lucidgen fetch VARIANT [--revision R] [--cache-dir D] [--offline] [--quiet]
   lucidgen cache list|verify [--cache-dir D]
   lucidgen cache path VARIANT [--revision R] [--cache-dir D]
-  lucidgen kernel-cases -o DIR [--target T] [--no-winograd] [--weights-dtype D] [--precision P]
                                             (developers: the microkernel tester's models)
 
 VARIANT is a timm pretrained tag with '.' -> '_' (convnext_tiny_fb_in1k) or a bare
@@ -36,7 +36,7 @@ through the huggingface_hub cache):
   --check-finite               refuse a checkpoint with NaN or Inf weights (default: warn)
   --revision R                 hub branch, tag or commit (default main)
   --cache-dir DIR              hub cache (default $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
-  --offline                    use the cache only (also HF_HUB_OFFLINE=1)
+  --offline                    use the cache only (also HF_HUB_OFFLINE=1, or TRANSFORMERS_OFFLINE=1 when that is unset)
 model (within lucidgen's limits, SECURITY.md, and this machine's memory):
   --num-classes N              0 = pooled features; N != the checkpoint's = new random head; N <= %d
   --in-chans N                 input channels (first conv adapted like timm); N <= %d
@@ -182,10 +182,6 @@ function cli.parse(argv)
     if not h then errors.user("--size must be H or HxW (e.g. 224 or 160x192), got '%s'", o.size) end
     o.size = { parse_int("--size", h, 1, limits.size), parse_int("--size", w, 1, limits.size) }
   end
-  if host.getenv("HF_HUB_OFFLINE") then
-    local v = host.getenv("HF_HUB_OFFLINE"):upper()
-    if v == "1" or v == "ON" or v == "YES" or v == "TRUE" then o.offline = true end
-  end
   return o, pos
 end
 
@@ -214,7 +210,7 @@ local function weight_source(v, o)
   if not v.hub_repo then
     errors.user("%s has no released weights; pass --weights FILE.safetensors or --random-init", v.name)
   end
-  local path = host.hub_fetch({ repo = v.hub_repo, revision = o.revision, cache_dir = o.cache_dir,
+  local path = hub.fetch({ repo = v.hub_repo, revision = o.revision, cache_dir = o.cache_dir,
     offline = o.offline, quiet = o.quiet })
   return { path = path }
 end
@@ -318,21 +314,21 @@ end
 local function cmd_fetch(name, o)
   local v = resolve_variant(name, o)
   if not v.hub_repo then errors.user("%s has no hub repo", v.name) end
-  print(host.hub_fetch({ repo = v.hub_repo, revision = o.revision, cache_dir = o.cache_dir, offline = o.offline, quiet = o.quiet }))
+  print(hub.fetch({ repo = v.hub_repo, revision = o.revision, cache_dir = o.cache_dir, offline = o.offline, quiet = o.quiet }))
   return 0
 end
 
 local function cmd_cache(pos, o)
   local sub = pos[2]
-  local dir = host.cache_dir(o.cache_dir)
+  local dir = hub.cache_dir(o.cache_dir)
   if sub == "list" then
-    host.cache_list(dir)
+    hub.cache_list(dir)
     return 0
   elseif sub == "verify" then
-    return host.cache_verify(dir) and 0 or 1
+    return hub.cache_verify(dir) and 0 or 1
   elseif sub == "path" then
     local v = resolve_variant(pos[3], o)
-    print(host.hub_fetch({ repo = v.hub_repo, revision = o.revision, cache_dir = o.cache_dir, offline = true, quiet = true }))
+    print(hub.fetch({ repo = v.hub_repo, revision = o.revision, cache_dir = o.cache_dir, offline = true, quiet = true }))
     return 0
   end
   errors.user("usage: lucidgen cache list|verify|path VARIANT")
@@ -358,7 +354,6 @@ function cli.main(argv)
   end
   if cmd == "fetch" then return cmd_fetch(pos[2], o) end
   if cmd == "cache" then return cmd_cache(pos, o) end
-  if cmd == "kernel-cases" then return require("kernel_cases").run(o) end
   return cmd_generate(o.config and nil or cmd, o)
 end
 

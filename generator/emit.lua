@@ -5,6 +5,7 @@
 -- and the per-layer report.
 local template = require("template")
 local graph = require("graph")
+local targets = require("targets")
 
 local emit = {}
 
@@ -196,13 +197,14 @@ function emit.generate(g, ctx)
   local in_shape = g.values[g.input_id].shape
   local out_shape = g.values[g.output_id].shape
   local v = ctx.variant
-  local layout = require("lg.host").blob_layout
+  local layout = require("lg.blob_writer").layout
   local wf = ctx.weights or { format = "bin" }
   local common = {
     VERSION = ctx.version, VARIANT = v.name, TIMM_NAME = v.timm_name or v.name, FAMILY = v.family,
     OPTIONS = ctx.options_text, WEIGHT_SOURCE = ctx.weight_source, P = P,
     C_FILE = ctx.c_file, H_FILE = ctx.h_file, BLOB_FILE = ctx.blob_file, BLOB_SHA256 = ctx.blob_sha,
-    TARGET = t.name, ISA = t.isa, CFLAGS = table.concat(t.cflags, " "), OPENMP = t.openmp and 1 or 0,
+    TARGET = t.name, ISA = t.isa, CODEGEN_CFLAGS = table.concat(targets.CODEGEN_CFLAGS, " "),
+    CFLAGS = table.concat(t.cflags, " "), OPENMP = t.openmp and 1 or 0,
     BARE_CC = t.bare_cc or "cc", BARE_CFLAGS = table.concat(t.bare_cflags or t.cflags, " "),
     BATCH = in_shape[1], IN_CHANS = in_shape[2], IN_H = in_shape[3], IN_W = in_shape[4],
     OUT_DIM = graph.numel(out_shape) // out_shape[1], NUM_CLASSES = ctx.num_classes, LABEL_SET = ctx.num_classes > 0 and ctx.labels or "",
@@ -255,7 +257,7 @@ function emit.generate(g, ctx)
     for i, pool in ipairs(g.pools) do report.totals.pools[i] = { name = pool.name, bytes = pool.bytes, size = pool.size } end
   end
   report.variant, report.target, report.blob_sha256 = v.name, t.name, ctx.blob_sha
-  report.cflags = t.cflags -- what the target's code needs beyond -O3 (build systems read it)
+  report.cflags = targets.cflags(t) -- what the model's C is compiled with (build systems read it)
   report.precision = { weights_dtype = p.dtype, precision = p.precision, keep_head_f32 = p.keep_head_f32,
     bf16_dot = p.precision == "bf16" and (t.bf16_dot and "hardware" or "emulated") or nil,
     selftest_tolerance = tol, error = m }

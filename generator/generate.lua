@@ -200,7 +200,7 @@ generate.WEIGHTS_SECTION = ".rodata.lucidgen"
 -- Written from the finished blob's temporary, in the same output set.
 local function write_linked_weights(set, variant, o, paths, plan, sha, prefix)
   local vars = { VERSION = host.version, VARIANT = variant.name, BLOB_FILE = file_name(paths.bin),
-    BLOB_BYTES = plan.payload_bytes + host.blob_layout.HEADER_BYTES, BLOB_SHA256 = sha, ALIGN = blob.ALIGN,
+    BLOB_BYTES = plan.payload_bytes + require("lg.blob_writer").layout.HEADER_BYTES, BLOB_SHA256 = sha, ALIGN = blob.ALIGN,
     SECTION = o.weights_section or generate.WEIGHTS_SECTION, P = prefix, H_FILE = file_name(paths.h),
     BYTES = "\1" } -- where blob_source writes the bytes
   -- the attribute shares the declaration's line when both fit, as clang-format lays them out
@@ -212,7 +212,7 @@ local function write_linked_weights(set, variant, o, paths, plan, sha, prefix)
   else
     local text = template.render("weights_array.c.in", vars)
     local at = text:find("\1", 1, true)
-    require("lg.blob_source").write(set:staged(paths.bin), set:add(paths.weights), paths.weights,
+    require("lg.blob_writer").source(set:staged(paths.bin), set:add(paths.weights), paths.weights,
       text:sub(1, at - 1), text:sub(at + 1))
   end
 end

@@ -43,10 +43,10 @@ function Set:write_file(path, data)
   host.write_file(self:add(path), data, path)
 end
 
--- Streams a blob (host.write_blob's spec without path) as the set's file `path`.
+-- Streams a blob (lg.blob_writer.write's spec without path) as the set's file `path`.
 function Set:write_blob(path, spec)
   spec.path, spec.name = self:add(path), path
-  return host.write_blob(spec)
+  return require("lg.blob_writer").write(spec)
 end
 
 -- Removes every temporary (and anything half-renamed has been restored).

@@ -5,7 +5,8 @@
 -- from the cache sizes. The blob is packed for one target's tiles and written in
 -- its byte order, so code and blob travel together.
 --   include      the intrinsics header the vocabulary needs (nil: plain C11)
---   cflags       what the compiler must be told to use the ISA
+--   cflags       what the compiler must be told to use the ISA (targets.cflags adds
+--                the flags every target's code is compiled with)
 --   openmp       false: a bare-metal core; the header's build line says -fopenmp-simd
 --   bare_cc, bare_cflags   that build line's compiler and flags (default: cc and cflags)
 --   byte_order   of the payload floats the target reads ("little" or "big")
@@ -42,7 +43,20 @@ local targets = {
   generic = { isa = "portable C (auto-vectorized)", vec = "vec_scalar.c.in", vw = 1, vregs = 32,
               l1 = 32 * 1024, l2 = 256 * 1024, openmp = true, byte_order = "little", cflags = {} },
 }
-targets.mcu = targets["cortex-m"]
+
+-- Every generated file is compiled with these, whatever the target; OUT.json's
+-- `cflags` (read by build.lua, the CMake package and the tests) and the
+-- header's build line carry them. -ffp-contract=fast lets the compiler fuse a
+-- multiply and an add into one FMA, as the kernels are written to expect (the
+-- self-test tolerances and the cross-target comparisons assume it).
+targets.CODEGEN_CFLAGS = { "-O3", "-ffp-contract=fast" }
+
+-- The flags a target's generated C is compiled with (beyond -std=c11 and OpenMP).
+function targets.cflags(t)
+  local flags = { table.unpack(targets.CODEGEN_CFLAGS) }
+  for _, f in ipairs(t.cflags) do flags[#flags + 1] = f end
+  return flags
+end
 
 local NAMES = "native, avx512bf16, avx512, avx2, neon, cortex-m (mcu) or generic"
 

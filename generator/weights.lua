@@ -9,7 +9,6 @@
 --   * --prefix strips a key prefix (a backbone saved inside a larger model).
 local errors = require("errors")
 local T = require("lg.tensor")
-local host = require("lg.host")
 
 local weights = {}
 
@@ -123,7 +122,7 @@ function weights.bind(g, src, opts)
     return store, summary
   end
 
-  local ck <close> = host.safetensors(src.path) -- unmapped when bind returns: the store holds copies
+  local ck <close> = require("lg.checkpoint").open(src.path) -- unmapped when bind returns: the store holds copies
   local prefix = opts.prefix or ""
   local present = {}
   local unexpected = {}

@@ -11,7 +11,7 @@
  * Work:      4455531264 multiply-adds per batch
  * Build:     cc -std=c11 -O3 -ffp-contract=fast -fopenmp -mavx2 -mfma -mf16c -c model.c
  *            (hosted, threads from OpenMP); one thread, bare metal or no OpenMP:
- *            cc -std=c11 -O2 -ffp-contract=fast -fopenmp-simd -mavx2 -mfma -mf16c -c model.c
+ *            cc -std=c11 -O3 -ffp-contract=fast -fopenmp-simd -mavx2 -mfma -mf16c -c model.c
  *            (-fopenmp-simd: the omp pragmas are known and ignored, so -Wall stays quiet;
  *            the code needs memcpy, memset, memcmp, fabsf and sqrtf of libc/libm, nothing else;
  *            -std=c11 alone keeps GCC from fusing multiply-adds: the kernels want FMA)

@@ -1,7 +1,7 @@
 -- conv -> batchnorm (eval) becomes one conv with bias:
 --   w' = w * gamma / sqrt(var + eps),  b' = (b - mean) * gamma / sqrt(var + eps) + beta
 local T = require("lg.tensor")
-local rewrite = require("passes.rewrite")
+local rewrite = require("rewrite")
 
 return function(g)
   for _, node in ipairs({ table.unpack(g.nodes) }) do

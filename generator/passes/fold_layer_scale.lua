@@ -1,7 +1,7 @@
 -- linear/conv -> per-channel scale (ConvNeXt `gamma`) becomes one layer with
 -- rows scaled: (W x + b) * s = (s W) x + s b.
 local T = require("lg.tensor")
-local rewrite = require("passes.rewrite")
+local rewrite = require("rewrite")
 
 return function(g)
   for _, node in ipairs({ table.unpack(g.nodes) }) do

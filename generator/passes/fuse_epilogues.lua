@@ -3,7 +3,7 @@
 -- conv. What a node may absorb is its kernel's to say (kernels.accepts): the
 -- descriptor that will run it lists the epilogue slots it implements, in order.
 local kernels = require("kernels")
-local rewrite = require("passes.rewrite")
+local rewrite = require("rewrite")
 
 -- What absorbing `next_` into `node` puts in the slot.
 local ATTACH = {

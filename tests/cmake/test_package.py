@@ -135,7 +135,7 @@ lucidgen_add_classifier(cls VARIANT resnet18_a1_in1k RANDOM_INIT 0 SIZE 64 EMBED
         checks.append(("the generator is not built", not os.path.exists(os.path.join(build, "lucidgen", "lucidgen")),
                        "found build/lucidgen/lucidgen"))
         cflags = open(os.path.join(build, "lucidgen", "cls_model", "cls_model.cflags")).read().split()
-        checks.append(("the model's response file holds avx2's flags", cflags == ["-mavx2", "-mfma", "-mf16c"], str(cflags)))
+        checks.append(("the model's response file holds avx2's flags", cflags == ["-O3", "-ffp-contract=fast", "-mavx2", "-mfma", "-mf16c"], str(cflags)))
         commands = json.load(open(os.path.join(build, "compile_commands.json")))
         using = sorted(os.path.basename(c["file"]) for c in commands if "cls_model.cflags" in c["command"])
         checks.append(("the model library and the classifier main compile with them",

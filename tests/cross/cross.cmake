@@ -8,10 +8,10 @@
 #   through raw_run.c (the model on raw floats: no image decoders to cross-build);
 # - examples/embedded: a model from flash on an emulated Cortex-M7 (MPS2 AN500).
 add_test(NAME cross_kernel_sweep_neon
-  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/unit/kernel_sweep.py $<TARGET_FILE:lucidgen> --targets neon
+  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/unit/kernel_sweep.py $<TARGET_FILE:lua_unit> --targets neon
     --numerics all --cc aarch64-linux-gnu-gcc --run "qemu-aarch64 -L /usr/aarch64-linux-gnu")
 add_test(NAME cross_kernel_sweep_cortex_m
-  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/unit/kernel_sweep.py $<TARGET_FILE:lucidgen> --targets cortex-m)
+  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/unit/kernel_sweep.py $<TARGET_FILE:lua_unit> --targets cortex-m)
 foreach(variant resnet18_a1_in1k convnextv2_atto_fcmae_ft_in1k)
   add_test(NAME cross_neon_vs_x86_${variant}
     COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cross/neon_vs_x86.py $<TARGET_FILE:lucidgen> ${variant} --size 64)

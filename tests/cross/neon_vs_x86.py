@@ -46,7 +46,7 @@ def build(lucidgen, variant, opts, target, cc, d):
         os.path.join(d, "m.c")] + opts)
     cflags = json.load(open(os.path.join(d, "m.json")))["cflags"]
     exe = os.path.join(d, "raw_run")
-    sh([cc, "-std=c11", "-O2", "-ffp-contract=fast", "-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L",
+    sh([cc, "-std=c11", "-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L",
         "-D_DEFAULT_SOURCE", '-DLG_MODEL_HEADER="m.h"', "-DLG_MODEL(x)=m_##x", "-I", d,
         "-I", os.path.join(ROOT, "runtime")] + cflags + (["-march=native"] if target == "native" else [])
        + [os.path.join(d, "m.c"), os.path.join(ROOT, "tests", "cross", "raw_run.c")] + RUNTIME

@@ -1,7 +1,5 @@
-# Hub download tests: generator/hub.c + hub_http.c + hf_cache.c against a fake
-# hub on 127.0.0.1 (tests/fetch/fake_hub.py), plus the SHA-256 vectors.
-# The runtime files are compiled in directly so these targets build even
-# while other runtime sources are mid-edit.
+# Hub download tests: the hub client (hub/, the lucidgen_hub library) against a
+# fake hub on 127.0.0.1 (tests/fetch/fake_hub.py), plus the SHA-256 vectors.
 
 set(LG_FETCH_DIR ${CMAKE_SOURCE_DIR}/tests/fetch)
 
@@ -12,18 +10,8 @@ add_executable(lg_sha256_vectors
 target_include_directories(lg_sha256_vectors PRIVATE ${CMAKE_SOURCE_DIR}/runtime)
 target_compile_definitions(lg_sha256_vectors PRIVATE _POSIX_C_SOURCE=200809L)
 
-add_executable(lg_hub_client
-  ${LG_FETCH_DIR}/hub_client.c
-  ${CMAKE_SOURCE_DIR}/generator/hub.c
-  ${CMAKE_SOURCE_DIR}/generator/hub_http.c
-  ${CMAKE_SOURCE_DIR}/generator/hf_cache.c
-  ${CMAKE_SOURCE_DIR}/runtime/lg_sha256.c
-  ${CMAKE_SOURCE_DIR}/runtime/lg_status.c)
-target_include_directories(lg_hub_client PRIVATE
-  ${CMAKE_SOURCE_DIR}/generator ${CMAKE_SOURCE_DIR}/runtime)
-target_compile_definitions(lg_hub_client PRIVATE
-  _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE LUCIDGEN_VERSION="${PROJECT_VERSION}")
-target_link_libraries(lg_hub_client PRIVATE CURL::libcurl)
+add_executable(lg_hub_client ${LG_FETCH_DIR}/hub_client.c)
+target_link_libraries(lg_hub_client PRIVATE lucidgen_hub)
 
 add_test(NAME fetch.sha256_matches_fips_vectors COMMAND lg_sha256_vectors)
 set_tests_properties(fetch.sha256_matches_fips_vectors PROPERTIES LABELS "fetch;unit" TIMEOUT 60)

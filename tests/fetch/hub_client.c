@@ -1,4 +1,4 @@
-/* hub_client: a thin driver over generator/hub.c and generator/hf_cache.c
+/* hub_client: a thin driver over hub/hub.c and hub/hf_cache.c
  * for the fetch tests (the lucidgen CLI wires the same calls).
  *
  *   hub_client REPO_ID [--file F] [--revision R] [--cache-dir D] [--offline] [--quiet]

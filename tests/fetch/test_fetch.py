@@ -1,4 +1,4 @@
-"""Behaviour tests for lucidgen's hub download (generator/hub.c, hf_cache.c)
+"""Behaviour tests for lucidgen's hub download (hub/hub.c, hf_cache.c)
 against fake_hub.py on 127.0.0.1, through the lg_hub_client driver.
 
   python3 test_fetch.py --client build/lg_hub_client            # every case

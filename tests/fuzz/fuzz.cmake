@@ -38,13 +38,14 @@ else()
     set(bin ${CMAKE_BINARY_DIR}/fuzz/fuzz_${name})
     set(sources ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${name}.c ${F_SOURCES})
     file(MAKE_DIRECTORY ${dir}/corpus)
-    file(GLOB headers ${CMAKE_SOURCE_DIR}/runtime/*.h ${CMAKE_SOURCE_DIR}/generator/*.h
-         ${CMAKE_SOURCE_DIR}/generator/*.c ${CMAKE_SOURCE_DIR}/tests/fuzz/*.h)
+    file(GLOB headers ${CMAKE_SOURCE_DIR}/runtime/*.h ${CMAKE_SOURCE_DIR}/checkpoint/*.h ${CMAKE_SOURCE_DIR}/hub/*.h
+         ${CMAKE_SOURCE_DIR}/host/*.h ${CMAKE_SOURCE_DIR}/tests/fuzz/*.h)
     add_custom_command(
       OUTPUT ${bin}
       COMMAND ${LG_CLANG} -std=c11 -g -O1 -Wall -Wextra -Wno-unused-parameter
               -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DLUCIDGEN_VERSION="${PROJECT_VERSION}"
-              -I${CMAKE_SOURCE_DIR}/runtime -I${CMAKE_SOURCE_DIR}/generator ${F_FLAGS}
+              -I${CMAKE_SOURCE_DIR}/runtime -I${CMAKE_SOURCE_DIR}/checkpoint -I${CMAKE_SOURCE_DIR}/hub
+              -I${CMAKE_SOURCE_DIR}/host ${F_FLAGS}
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
               ${sources} ${F_LIBS} -lm -o ${bin}
       DEPENDS ${sources} ${headers}
@@ -67,27 +68,28 @@ else()
   endfunction()
 
   set(R ${CMAKE_SOURCE_DIR}/runtime)
-  set(G ${CMAKE_SOURCE_DIR}/generator)
+  set(C ${CMAKE_SOURCE_DIR}/checkpoint)
+  set(H ${CMAKE_SOURCE_DIR}/host)
   # The safetensors seeds are written at build time by the same file built
   # normally with -DLG_FUZZ_SEED_MAIN (a valid file and near misses).
   set(st_seeds ${CMAKE_BINARY_DIR}/fuzz/safetensors/seeds)
-  lg_fuzz_target(safetensors SOURCES ${R}/lg_safetensors.c ${R}/lg_json.c ${R}/lg_status.c
+  lg_fuzz_target(safetensors SOURCES ${C}/lg_safetensors.c ${C}/lg_json.c ${R}/lg_status.c
                  SEEDS ${st_seeds} SECONDS 45 MAX_LEN 4096)
-  lg_fuzz_target(json SOURCES ${R}/lg_json.c ${R}/lg_status.c SECONDS 30 MAX_LEN 4096)
+  lg_fuzz_target(json SOURCES ${C}/lg_json.c ${R}/lg_status.c SECONDS 30 MAX_LEN 4096)
   lg_fuzz_target(image SOURCES ${R}/lg_image.c ${R}/lg_preprocess.c ${R}/lg_status.c
                  LIBS ${JPEG_LIBRARIES} ${PNG_LIBRARIES} SECONDS 30 MAX_LEN 8192)
   lg_fuzz_target(blob SOURCES ${R}/lg_blob.c ${R}/lg_sha256.c ${R}/lg_status.c SECONDS 30 MAX_LEN 2048)
   list(TRANSFORM LUA_INCLUDE_DIRS PREPEND -I OUTPUT_VARIABLE lua_includes)
-  lg_fuzz_target(config SOURCES ${G}/lua_sandbox.c
-                 FLAGS ${lua_includes} -DLG_LIMITS_LUA="${G}/limits.lua"
+  lg_fuzz_target(config SOURCES ${H}/lua_sandbox.c ${H}/lua_args.c
+                 FLAGS ${lua_includes} -DLG_LIMITS_LUA="${CMAKE_SOURCE_DIR}/generator/limits.lua"
                  LIBS ${LUA_LINK_LIBRARIES} DICT ${CMAKE_SOURCE_DIR}/tests/fuzz/lua.dict
                  SECONDS 30 MAX_LEN 2048)
-  lg_fuzz_target(hub_headers SOURCES ${G}/hf_cache.c ${R}/lg_sha256.c ${R}/lg_status.c
+  lg_fuzz_target(hub_headers SOURCES ${CMAKE_SOURCE_DIR}/hub/hf_cache.c ${R}/lg_sha256.c ${R}/lg_status.c
                  LIBS ${CURL_LIBRARIES} SECONDS 30 MAX_LEN 4096)
 
   add_executable(fuzz_safetensors_seeds ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_safetensors.c)
   target_compile_definitions(fuzz_safetensors_seeds PRIVATE LG_FUZZ_SEED_MAIN)
-  target_link_libraries(fuzz_safetensors_seeds PRIVATE lg_runtime)
+  target_link_libraries(fuzz_safetensors_seeds PRIVATE lucidgen_checkpoint)
   add_custom_command(
     OUTPUT ${st_seeds}/seed_00.safetensors
     COMMAND fuzz_safetensors_seeds ${st_seeds}

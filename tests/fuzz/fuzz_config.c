@@ -1,4 +1,4 @@
-/* libFuzzer target for the --config sandbox (generator/lua_sandbox.c): Lua
+/* libFuzzer target for the --config sandbox (host/lua_sandbox.c; host/lua_args.c raises its errors): Lua
  * source in (with lua.dict, a dictionary of Lua tokens), under the limits
  * of generator/limits.lua. Every input must end, within the limits, either
  * in a table of plain data (no table twice, at most config_values values)
@@ -14,17 +14,6 @@
 #ifndef LG_LIMITS_LUA
 #error "LG_LIMITS_LUA must name generator/limits.lua (tests/fuzz/fuzz.cmake passes it)"
 #endif
-
-/* lua_host.c (which needs the embedded files) is not linked: the same
- * {code=, msg=} error the host raises. */
-int lucidgen_raise(lua_State *L, const char *code, const char *msg) {
-  lua_createtable(L, 0, 2);
-  lua_pushstring(L, code);
-  lua_setfield(L, -2, "code");
-  lua_pushstring(L, msg);
-  lua_setfield(L, -2, "msg");
-  return lua_error(L);
-}
 
 /* Counts keys and values like the sandbox's copy and checks they are plain. */
 static lua_Integer count_plain(lua_State *L, int idx, int depth) {

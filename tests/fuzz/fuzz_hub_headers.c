@@ -1,10 +1,10 @@
 /* libFuzzer target for how the hub client reads a server's response
- * headers (generator/hub_http.c: on_header, then job_from_headers). The
+ * headers (hub/hub_http.c: on_header, then job_from_headers). The
  * input is a header block, one header per line. Whatever a server sends,
  * the commit and etag that come out must be safe to name cache paths with,
  * the commit at most 64 characters, the size known; or the response is
  * refused in one line. hub_http.c is included to reach its static parser. */
-#include "../../generator/hub_http.c"
+#include "../../hub/hub_http.c"
 
 #include <stdint.h>
 

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""The C lucidgen emits and the project's own C are clang-format clean
-(STYLE rule 4) under the repository's .clang-format (clang-format 14).
+"""The C lucidgen emits and the project's own C are clang-format clean under
+the repository's .clang-format (clang-format 14): generated C is for people to
+read and to drop into projects that format their sources.
 
-  generated LUCIDGEN [DIR]: generate small models covering every family, target
-      and option that changes the emitted text (into DIR, kept, or a temporary
-      directory) and require clang-format to leave each .c and .h unchanged, and
-      the checked-in examples in generated/ too.
-  hand-written: the same for runtime/, generator/, tests/ and examples/.
+  generated LUCIDGEN LUA_UNIT [DIR]: generate small models covering every family,
+      target and option that changes the emitted text, and the kernel tester's
+      cases (tests/unit/kernel_cases.lua, run by LUA_UNIT), into DIR (kept) or a
+      temporary directory, and require clang-format to leave each .c and .h
+      unchanged, and the checked-in examples in generated/ too.
+  hand-written: the same for every C file of the repository (host/, hub/,
+      checkpoint/, runtime/, cmake/, tests/, examples/).
 
 A failure prints, per file, the first lines clang-format would change.
 """
@@ -56,8 +59,8 @@ MODELS = {
 KERNEL_CASES = {"kernels": ["--target", "avx512"], "kernels_bf16w": ["--target", "avx2", "--weights-dtype", "bf16"]}
 
 
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
+def run(cmd, cwd=None):
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
     if r.returncode != 0:
         sys.exit("FAIL: %s\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
     return r.stdout
@@ -85,19 +88,20 @@ def check(paths):
     return 1 if bad else 0
 
 
-def generated(lucidgen, out):
+def generated(lucidgen, lua_unit, out):
+    out = os.path.abspath(out)
     for name, args in MODELS.items():
         run([lucidgen] + args + ["--random-init", "--quiet", "-o", os.path.join(out, name + ".c")])
     paths = sorted(glob.glob(os.path.join(out, "*.[ch]")))
     for sub, args in KERNEL_CASES.items():
-        run([lucidgen, "kernel-cases", "-o", os.path.join(out, sub)] + args)
+        run([lua_unit, "tests/unit/kernel_cases.lua", "-o", os.path.join(out, sub), "--quiet"] + args, cwd=ROOT)
         paths += sorted(glob.glob(os.path.join(out, sub, "*.c")))
     return check(paths + sorted(glob.glob(os.path.join(ROOT, "generated", "*", "model.[ch]"))))
 
 
 def hand_written():
     paths = []
-    for top in ("runtime", "generator", "tests", "examples"):
+    for top in ("host", "hub", "checkpoint", "runtime", "cmake", "tests", "examples"):
         for dirpath, _, files in os.walk(os.path.join(ROOT, top)):
             paths += [os.path.join(dirpath, f) for f in files if f.endswith((".c", ".h"))]
     return check(sorted(paths))
@@ -109,12 +113,12 @@ if __name__ == "__main__":
     version = run(["clang-format", "--version"])
     if " version 14." not in version:
         print("note: .clang-format is written for clang-format 14; this is " + version.strip())
-    if len(sys.argv) >= 3 and sys.argv[1] == "generated":
-        if len(sys.argv) > 3:
-            os.makedirs(sys.argv[3], exist_ok=True)
-            sys.exit(generated(sys.argv[2], sys.argv[3]))
+    if len(sys.argv) >= 4 and sys.argv[1] == "generated":
+        if len(sys.argv) > 4:
+            os.makedirs(sys.argv[4], exist_ok=True)
+            sys.exit(generated(sys.argv[2], sys.argv[3], sys.argv[4]))
         with tempfile.TemporaryDirectory() as tmp:
-            sys.exit(generated(sys.argv[2], tmp))
+            sys.exit(generated(sys.argv[2], sys.argv[3], tmp))
     if sys.argv[1:] == ["hand-written"]:
         sys.exit(hand_written())
     sys.exit(__doc__)

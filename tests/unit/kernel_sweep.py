@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """The microkernel tester: every kernel kind and strategy against the naive reference.
 
-  kernel_sweep.py LUCIDGEN [--targets avx512,avx2,generic] [--numerics fp32|dtypes|bf16|all]
-  kernel_sweep.py LUCIDGEN --targets neon --cc aarch64-linux-gnu-gcc \
+  kernel_sweep.py LUA_UNIT [--targets avx512,avx2,generic] [--numerics fp32|dtypes|bf16|all]
+  kernel_sweep.py LUA_UNIT --targets neon --cc aarch64-linux-gnu-gcc \
       --run "qemu-aarch64 -L /usr/aarch64-linux-gnu"      (a cross target under emulation)
 
-For each target this CPU runs (default: all of them it can), `lucidgen
-kernel-cases` writes one small model per case (generator/kernel_cases.lua:
+For each target this CPU runs (default: all of them it can),
+tests/unit/kernel_cases.lua (run by LUA_UNIT, tests/unit/lua_unit_main.c, on
+lucidgen's own modules) writes one small model per case (
 GEMM tile tails in M/N/K, groups, strides, padding, packed stems, Winograd,
 depthwise, norms, pools, every epilogue). All cases of a target link into one
 program that, per case, runs the golden self-test (reference: lg.refops on the
@@ -27,6 +28,7 @@ may or may not fuse the polynomial's multiply-adds: those cases are compared
 between the vector targets only.)
 """
 import argparse
+import json
 import os
 import shlex
 import shutil
@@ -42,21 +44,21 @@ MAIN = r'''
 %(includes)s
 typedef int (*forward_fn)(const float *, float *, void *, const void *);
 typedef int (*selftest_fn)(void *, const void *, float *, float *, float *);
-struct kcase { const char *name; double tol; size_t arena, in_floats, out_floats; forward_fn forward; selftest_fn selftest; };
+struct kcase { const char *name; double tol; size_t header, arena, in_floats, out_floats; forward_fn forward; selftest_fn selftest; };
 static const struct kcase cases[] = {
 %(table)s
 };
 
-static void *load_payload(const char *dir, const char *name) {
+static void *load_payload(const char *dir, const char *name, size_t header) {
   char path[4096];
   snprintf(path, sizeof path, "%%s/%%s.bin", dir, name);
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   fseek(f, 0, SEEK_END);
   long size = ftell(f);
-  fseek(f, 512, SEEK_SET);
+  fseek(f, (long)header, SEEK_SET);
   void *p = aligned_alloc(64, ((size_t)size + 63) / 64 * 64);
-  if (!p || fread(p, 1, (size_t)size - 512, f) != (size_t)size - 512) return NULL;
+  if (!p || fread(p, 1, (size_t)size - header, f) != (size_t)size - header) return NULL;
   fclose(f);
   return p;
 }
@@ -66,7 +68,7 @@ int main(int argc, char **argv) {
   int failed = 0;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const struct kcase *c = &cases[i];
-    void *blob = load_payload(argv[1], c->name);
+    void *blob = load_payload(argv[1], c->name, c->header);
     void *arena = aligned_alloc(64, (c->arena + 63) / 64 * 64 + 64);
     float *out = malloc(c->out_floats * sizeof(float)), *ref = malloc(c->out_floats * sizeof(float));
     float *in = malloc(c->in_floats * sizeof(float));
@@ -123,30 +125,28 @@ def cpu_targets():
     return targets + ["generic"]
 
 
-# what the compiler must be told for each target's vocabulary (generator/targets.lua)
-TARGET_FLAGS = {"avx512bf16": ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bf16", "-mavx2", "-mfma"],
-                "avx512": ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"],
-                "avx2": ["-mavx2", "-mfma", "-mf16c"], "neon": [], "cortex-m": [], "generic": []}
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def run_target(lucidgen, target, work, extra, cc, runner):
+def run_target(lua_unit, target, work, extra, cc, runner):
     """Runs the cases of one target and option set; returns (failures, directory with <case>.out)."""
     d = os.path.join(work, target + ("_" + "_".join(a.strip("-") for a in extra) if extra else ""))
-    r = subprocess.run([lucidgen, "kernel-cases", "-o", d, "--target", target, "--quiet"] + extra,
-                       capture_output=True, text=True)
+    r = subprocess.run([lua_unit, "tests/unit/kernel_cases.lua", "-o", d, "--target", target, "--quiet"] + extra,
+                       capture_output=True, text=True, cwd=ROOT)
     if r.returncode != 0:
-        print(f"NOT OK {target}: lucidgen kernel-cases failed\n{r.stderr}")
+        print(f"NOT OK {target}: tests/unit/kernel_cases.lua failed\n{r.stderr}")
         return 1, d
     cases = [line.split() for line in open(os.path.join(d, "cases.txt")).read().splitlines()]
     names = [n for n, _, _ in cases]
-    table = "\n".join(f'  {{"{n}", {tol}, {n}_ARENA_BYTES, {n}_IN_FLOATS, {n}_OUT_FLOATS, {n}_forward, {n}_selftest}},'
+    table = "\n".join(f'  {{"{n}", {tol}, {n}_BLOB_HEADER_BYTES, {n}_ARENA_BYTES, {n}_IN_FLOATS, {n}_OUT_FLOATS, {n}_forward, {n}_selftest}},'
                       for n, tol, _ in cases)
     includes = "\n".join(f'#include "{n}.h"' for n in names)
     with open(os.path.join(d, "main.c"), "w") as f:
         f.write(MAIN % {"includes": includes, "table": table})
-    flags = TARGET_FLAGS[target]
+    # the flags the generator says its code needs (OUT.json's cflags: optimization, FP contraction, ISA)
+    flags = json.load(open(os.path.join(d, names[0] + ".json")))["cflags"]
     exe = os.path.join(d, "sweep")
-    r = subprocess.run([cc, "-std=c11", "-O2", "-ffp-contract=fast", "-fopenmp", "-Wall", "-Wextra", "-Werror"] + flags
+    r = subprocess.run([cc, "-std=c11", "-fopenmp", "-Wall", "-Wextra", "-Werror"] + flags
                        + ["-I", d, os.path.join(d, "main.c")] + [os.path.join(d, n + ".c") for n in names]
                        + ["-o", exe, "-lm"], capture_output=True, text=True)
     if r.returncode != 0:
@@ -180,7 +180,7 @@ def same_bits(runs):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("lucidgen")
+    ap.add_argument("lua_unit", help="the lua_unit test runner (tests/unit/lua_unit_main.c)")
     ap.add_argument("--targets", help="comma-separated (default: every target this CPU runs)")
     ap.add_argument("--numerics", choices=["fp32", "dtypes", "bf16", "all"], default="fp32",
                     help="fp32 (default): f32 weights; dtypes: bf16, f16, int8 weights; bf16: bf16 compute")
@@ -202,17 +202,17 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         if args.numerics in ("fp32", "all"):
             for t in fp32_targets:
-                failed += run_target(args.lucidgen, t, work, [], *tools)[0]
+                failed += run_target(args.lua_unit, t, work, [], *tools)[0]
             # the 3x3 cases again as direct (indirect GEMM) convs
-            failed += run_target(args.lucidgen, fp32_targets[0], work, ["--no-winograd"], *tools)[0]
+            failed += run_target(args.lua_unit, fp32_targets[0], work, ["--no-winograd"], *tools)[0]
         if args.numerics in ("dtypes", "all"):
             for dtype in ("bf16", "f16", "int8"):
                 for t in fp32_targets:
-                    failed += run_target(args.lucidgen, t, work, ["--weights-dtype", dtype], *tools)[0]
+                    failed += run_target(args.lua_unit, t, work, ["--weights-dtype", dtype], *tools)[0]
         if args.numerics in ("bf16", "all"):
             runs = []
             for t in targets:
-                bad, d = run_target(args.lucidgen, t, work, ["--precision", "bf16"], *tools)
+                bad, d = run_target(args.lua_unit, t, work, ["--precision", "bf16"], *tools)
                 failed += bad
                 runs.append((t, d))
             failed += same_bits(runs) if not failed else 0

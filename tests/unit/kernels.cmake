@@ -2,7 +2,7 @@
 # generator/kernels/ against lg.refops over a sweep of shapes, on every target
 # this CPU runs, with 1/2/3 threads required to give the same bits.
 add_test(NAME unit_kernel_sweep
-  COMMAND ${LG_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kernel_sweep.py $<TARGET_FILE:lucidgen>)
+  COMMAND ${LG_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kernel_sweep.py $<TARGET_FILE:lua_unit>)
 set_tests_properties(unit_kernel_sweep PROPERTIES LABELS unit TIMEOUT 1200)
 # lucidgen info plans from shapes: no weights are made, folded or packed.
 add_test(NAME unit_info_plans_without_weights
@@ -13,9 +13,9 @@ set_tests_properties(unit_info_plans_without_weights PROPERTIES LABELS unit)
 # required bit-identical across them (AVX512-BF16 in hardware where the CPU
 # has it, the emulation elsewhere).
 add_test(NAME unit_kernel_sweep_weight_dtypes
-  COMMAND ${LG_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kernel_sweep.py $<TARGET_FILE:lucidgen> --numerics dtypes)
+  COMMAND ${LG_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kernel_sweep.py $<TARGET_FILE:lua_unit> --numerics dtypes)
 add_test(NAME unit_kernel_sweep_bf16_compute
-  COMMAND ${LG_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kernel_sweep.py $<TARGET_FILE:lucidgen> --numerics bf16)
+  COMMAND ${LG_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kernel_sweep.py $<TARGET_FILE:lua_unit> --numerics bf16)
 set_tests_properties(unit_kernel_sweep_weight_dtypes unit_kernel_sweep_bf16_compute PROPERTIES LABELS unit TIMEOUT 1200)
 # The bf16 vocabulary of each target against vdpbf16ps (skips without AVX512-BF16)
 # and against runtime/lg_half.h, on operands weighted towards the edges.

@@ -1,6 +1,6 @@
-/* lua_unit: runs a Lua test file against lucidgen's own C modules (lg.tensor,
- * lg.pack, lg.refops, lg.host, lg.sandbox), with the generator's Lua sources taken
- * from the source tree, so passes and writers can be tested alone on small
+/* lua_unit: runs a Lua test file against lucidgen's own C modules (the lg.*
+ * modules of lucidgen_new_state), with the generator's Lua sources taken from
+ * the source tree, so passes and writers can be tested alone on small
  * hand-built inputs.
  *
  *   lua_unit TEST.lua [ARGS...]     (run from the repository root)
@@ -29,22 +29,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: lua_unit TEST.lua [ARGS...]\n");
     return 2;
   }
-  lua_State *L = luaL_newstate();
-  luaL_openlibs(L);
-  lua_gc(L, LUA_GCINC, 100, 0, 0); /* as lucidgen runs it */
-  const struct {
-    const char *name;
-    lua_CFunction open;
-  } modules[] = {
-      {"lg.tensor", luaopen_lg_tensor},
-      {"lg.pack", luaopen_lg_pack},
-      {"lg.refops", luaopen_lg_refops},
-      {"lg.host", luaopen_lg_host},
-      {"lg.sandbox", luaopen_lg_sandbox}};
-  for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
-    luaL_requiref(L, modules[i].name, modules[i].open, 0);
-    lua_pop(L, 1);
+  lua_State *L = lucidgen_new_state();
+  if (!L) {
+    fprintf(stderr, "lua_unit: cannot create Lua state (out of memory)\n");
+    return 1;
   }
+  lua_gc(L, LUA_GCINC, 100, 0, 0); /* as lucidgen runs it */
   lua_getglobal(L, "package");
   lua_pushliteral(L, "generator/?.lua;./?.lua;tests/unit/?.lua");
   lua_setfield(L, -2, "path");

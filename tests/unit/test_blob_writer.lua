@@ -1,4 +1,4 @@
--- host.write_blob streams the planned items to disk (run by lua_unit from the
+-- lg.blob_writer.write streams the planned items to disk (run by lua_unit from the
 -- repo root): tensor items and lazily made ones land at their offsets with
 -- zero padding between, the header carries the payload's sha256, a made
 -- tensor is let go as soon as it is written, a big-endian target gets every
@@ -13,7 +13,7 @@ local dir = check.tmpdir(host.mkdir)
 local read = check.read
 
 local function blob(path, payload_bytes, items, byte_order)
-  return host.write_blob({ path = path, variant = "unit_variant", target = "generic", generator = "test",
+  return require("lg.blob_writer").write({ path = path, variant = "unit_variant", target = "generic", generator = "test",
     byte_order = byte_order or "little", payload_bytes = payload_bytes, items = items })
 end
 

@@ -43,15 +43,6 @@ static int search_embedded(lua_State *L) {
   return 1;
 }
 
-int lucidgen_raise(lua_State *L, const char *code, const char *msg) {
-  lua_createtable(L, 0, 2);
-  lua_pushstring(L, code);
-  lua_setfield(L, -2, "code");
-  lua_pushstring(L, msg);
-  lua_setfield(L, -2, "msg");
-  return lua_error(L);
-}
-
 /* Keeps structured errors ({code=, msg=}) as they are; adds a traceback to
  * anything else (a bug in the generator). */
 static int message_handler(lua_State *L) {
@@ -78,25 +69,36 @@ static int message_handler(lua_State *L) {
   return 1;
 }
 
-static int open_embedded_module(lua_State *L, const char *name, lua_CFunction open) {
-  luaL_requiref(L, name, open, 0);
-  lua_pop(L, 1);
-  return 0;
+lua_State *lucidgen_new_state(void) {
+  static const struct {
+    const char *name;
+    lua_CFunction open;
+  } modules[] = {
+      {"lg.host", luaopen_lg_host},
+      {"lg.checkpoint", luaopen_lg_checkpoint},
+      {"lg.hub", luaopen_lg_hub},
+      {"lg.tensor", luaopen_lg_tensor},
+      {"lg.pack", luaopen_lg_pack},
+      {"lg.refops", luaopen_lg_refops},
+      {"lg.blob_writer", luaopen_lg_blob_writer},
+      {"lg.sandbox", luaopen_lg_sandbox}};
+  lua_State *L = luaL_newstate();
+  if (!L)
+    return NULL;
+  luaL_openlibs(L);
+  for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
+    luaL_requiref(L, modules[i].name, modules[i].open, 0);
+    lua_pop(L, 1);
+  }
+  return L;
 }
 
 int lucidgen_lua_main(int argc, char **argv) {
-  lua_State *L = luaL_newstate();
+  lua_State *L = lucidgen_new_state();
   if (!L) {
     fprintf(stderr, "lucidgen: error: cannot create Lua state (out of memory)\n");
     return 1;
   }
-  luaL_openlibs(L);
-  open_embedded_module(L, "lg.tensor", luaopen_lg_tensor);
-  open_embedded_module(L, "lg.pack", luaopen_lg_pack);
-  open_embedded_module(L, "lg.refops", luaopen_lg_refops);
-  open_embedded_module(L, "lg.host", luaopen_lg_host);
-  open_embedded_module(L, "lg.sandbox", luaopen_lg_sandbox);
-  open_embedded_module(L, "lg.blob_source", luaopen_lg_blob_source);
 
   /* Only embedded modules: the generator never depends on files on disk. */
   lua_getglobal(L, "package");

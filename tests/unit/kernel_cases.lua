@@ -1,5 +1,6 @@
--- `lucidgen kernel-cases -o DIR [--target T] [--no-winograd] [--weights-dtype D]
--- [--precision P]`: the microkernel tester's models. Each case is a one- or two-layer graph whose shape stresses
+-- The microkernel tester's models, written by
+--   lua_unit tests/unit/kernel_cases.lua -o DIR [--target T] [--no-winograd] [--weights-dtype D] [--precision P]
+-- (run from the repository root). Each case is a one- or two-layer graph whose shape stresses
 -- one kernel kind and strategy (tile tails in M, N and K, groups, strides,
 -- padding, every epilogue), compiled through the whole pipeline with seeded
 -- random weights; its golden output comes from lg.refops on the unfolded graph
@@ -170,4 +171,4 @@ function kernel_cases.run(o)
   return 0
 end
 
-return kernel_cases
+os.exit(kernel_cases.run(require("cli").parse(arg)))

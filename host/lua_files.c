@@ -1,0 +1,257 @@
+/* lg.host: what the Lua generator needs of the operating system — embedded
+ * files, file writes and renames, directories, the environment, the clock,
+ * CPU features and running the C compiler. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include "hf_cache.h"
+#include "lua_host.h"
+
+#include "lg_sha256.h"
+
+#include <lauxlib.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* host.embedded(path) -> contents or nil */
+static int h_embedded(lua_State *L) {
+  const lucidgen_embedded_file *f = lucidgen_embedded(luaL_checkstring(L, 1));
+  if (!f)
+    return 0;
+  lua_pushlstring(L, (const char *)f->data, f->size);
+  return 1;
+}
+
+/* host.write_file(path, data[, name]): write + fsync; a failure removes what
+ * was written. Outputs go through generator/output_set.lua, which picks the
+ * temporary `path` and passes the target's `name` for messages. */
+static int h_write_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  const char *name = luaL_optstring(L, 3, path);
+  FILE *f = fopen(path, "wb");
+  char msg[4400];
+  if (!f) {
+    snprintf(msg, sizeof msg, "cannot write %s: %s", name, strerror(errno));
+    return lucidgen_user_error(L, msg);
+  }
+  int ok = fwrite(data, 1, len, f) == len;
+  ok = (fflush(f) == 0) && ok;
+  ok = (fsync(fileno(f)) == 0) && ok;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok) {
+    snprintf(msg, sizeof msg, "cannot write %s: %s", name, strerror(errno));
+    remove(path);
+    return lucidgen_user_error(L, msg);
+  }
+  return 0;
+}
+
+/* host.read_file(path, max_bytes) -> contents, or nil and why (a
+ * directory, more than max_bytes, unreadable). /dev/zero ends at the bound. */
+static int h_read_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer max_bytes = luaL_checkinteger(L, 2);
+  FILE *f = fopen(path, "rb");
+  struct stat st;
+  const char *why = NULL;
+  if (!f)
+    why = strerror(errno);
+  else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+    why = "it is a directory";
+  if (why) {
+    if (f)
+      fclose(f);
+    lua_pushnil(L);
+    lua_pushstring(L, why);
+    return 2;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  char chunk[65536];
+  size_t r;
+  lua_Integer total = 0;
+  while (total <= max_bytes && (r = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    luaL_addlstring(&b, chunk, r);
+    total += (lua_Integer)r;
+  }
+  int failed = ferror(f);
+  fclose(f);
+  if (failed || total > max_bytes) {
+    lua_pushnil(L);
+    if (failed)
+      lua_pushstring(L, strerror(errno));
+    else
+      lua_pushfstring(L, "it is larger than %I bytes", max_bytes);
+    return 2;
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static int h_exists(lua_State *L) {
+  struct stat st;
+  lua_pushboolean(L, stat(luaL_checkstring(L, 1), &st) == 0);
+  return 1;
+}
+
+static int h_is_dir(lua_State *L) {
+  struct stat st;
+  lua_pushboolean(L, stat(luaL_checkstring(L, 1), &st) == 0 && S_ISDIR(st.st_mode));
+  return 1;
+}
+
+static int h_is_file(lua_State *L) {
+  struct stat st;
+  lua_pushboolean(L, stat(luaL_checkstring(L, 1), &st) == 0 && S_ISREG(st.st_mode));
+  return 1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)st, (void)type, (void)ftw;
+  return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* host.remove_tree(path) -> true when nothing is left at path (a file, or a
+ * directory and everything in it; symlinks are removed, not followed). Only
+ * for lucidgen's own temporaries and backups. */
+static int h_remove_tree(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    lua_pushboolean(L, errno == ENOENT);
+    return 1;
+  }
+  lua_pushboolean(L, nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+  return 1;
+}
+
+/* host.rename(from, to) -> true, or nil and the reason */
+static int h_rename(lua_State *L) {
+  if (rename(luaL_checkstring(L, 1), luaL_checkstring(L, 2)) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int h_pid(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)getpid());
+  return 1;
+}
+
+static int h_mkdir(lua_State *L) {
+  char err[512];
+  if (lucidgen_mkdirs(luaL_checkstring(L, 1), err, sizeof err) != LG_OK)
+    return lucidgen_user_error(L, err);
+  return 0;
+}
+
+static int h_sha256(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char hex[65];
+  lg_sha256_hex(s, len, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+static int h_getenv(lua_State *L) {
+  const char *v = getenv(luaL_checkstring(L, 1));
+  if (!v)
+    return 0;
+  lua_pushstring(L, v);
+  return 1;
+}
+
+static int h_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec * 1e-9);
+  return 1;
+}
+
+static int h_cpu_features(lua_State *L) {
+  lua_newtable(L);
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  lua_pushboolean(L, __builtin_cpu_supports("avx512f"));
+  lua_setfield(L, -2, "avx512f");
+  lua_pushboolean(L, __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16"));
+  lua_setfield(L, -2, "avx512bf16");
+  lua_pushboolean(L, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+  lua_setfield(L, -2, "avx2");
+#endif
+#if defined(__aarch64__)
+  lua_pushboolean(L, 1); /* Advanced SIMD is part of the AArch64 base ISA */
+  lua_setfield(L, -2, "neon");
+#endif
+  return 1;
+}
+
+/* host.run({argv...}) -> exit status; stdout/stderr go to ours. */
+static int h_run(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = (int)luaL_len(L, 1);
+  char **argv = calloc((size_t)n + 1, sizeof *argv);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    argv[i] = (char *)luaL_checkstring(L, -1);
+    lua_pop(L, 1); /* strings stay alive: the table holds them */
+  }
+  pid_t pid;
+  int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+  free(argv);
+  if (rc != 0) {
+    lua_pushinteger(L, -1);
+    lua_pushstring(L, strerror(rc));
+    return 2;
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  lua_pushinteger(L, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  return 1;
+}
+
+int luaopen_lg_host(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+      {"embedded", h_embedded},
+      {"write_file", h_write_file},
+      {"read_file", h_read_file},
+      {"exists", h_exists},
+      {"is_dir", h_is_dir},
+      {"is_file", h_is_file},
+      {"remove_tree", h_remove_tree},
+      {"rename", h_rename},
+      {"pid", h_pid},
+      {"mkdir", h_mkdir},
+      {"sha256", h_sha256},
+      {"getenv", h_getenv},
+      {"clock", h_clock},
+      {"cpu_features", h_cpu_features},
+      {"run", h_run},
+      {NULL, NULL}};
+  luaL_newlib(L, funcs);
+  lua_pushstring(L, LUCIDGEN_VERSION);
+  lua_setfield(L, -2, "version");
+  lua_pushstring(L, LUCIDGEN_C_COMPILER);
+  lua_setfield(L, -2, "c_compiler");
+  /* physical memory, for refusing a model that cannot fit before allocating it */
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  lua_pushnumber(L, pages > 0 && page > 0 ? (double)pages * (double)page : 0.0);
+  lua_setfield(L, -2, "memory_bytes");
+  return 1;
+}
