@@ -71,7 +71,7 @@ code:
                                runtime/lg_classifier.c links (CMake's lucidgen_add_classifier)
   --verbose                    Lua tracebacks on errors
   --quiet                      no progress or warnings on stderr
-  --help, --version
+  --help, -h, --version
 environment:
   HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE, HF_HOME, HF_HUB_OFFLINE   as in huggingface_hub
   CC                           compiler for `build` (default: the one lucidgen was built with)
@@ -334,6 +334,10 @@ local function cmd_cache(pos, o)
   errors.user("usage: lucidgen cache list|verify|path VARIANT")
 end
 
+-- The usage text and the options it documents, for the man page and tests
+-- (tests/unit/test_cli_options.lua checks each option parsed is documented).
+cli.USAGE, cli.VALUED, cli.FLAGS = USAGE, VALUED, FLAGS
+
 function cli.main(argv)
   local o, pos = cli.parse(argv)
   if o.version then
@@ -343,7 +347,7 @@ function cli.main(argv)
   if o.help or (#pos == 0 and not o.config) then
     io.write(string.format(USAGE, host.version, limits.num_classes, limits.in_chans, limits.size, limits.batch,
       limits.error_inputs))
-    return (o.help or o.version) and 0 or 2
+    return o.help and 0 or 2
   end
   local cmd = pos[1]
   if cmd == "list" then return cmd_list(o) end

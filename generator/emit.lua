@@ -1,5 +1,5 @@
--- Emits the generated C from templates/ (STYLE rule 5: templates hold C, Lua
--- holds decisions): the target's vector vocabulary, each microkernel and each
+-- Emits the generated C from templates/ (templates hold C, Lua holds the
+-- decisions: no C is assembled from strings in the passes): the target's vector vocabulary, each microkernel and each
 -- kernel instance once (one per distinct layer shape), one commented section
 -- per layer inside one parallel region, the header with the model's contract,
 -- and the per-layer report.
@@ -121,20 +121,14 @@ local function stack_bytes(kernel)
   return bytes
 end
 
--- ctx: { prefix, variant (registry record), options_text, weight_source, target,
---        c_file, h_file, blob_file, blob_sha, blob_plan, byte_order, num_classes, labels,
---        weights = {format = "bin"|"c"|"asm", file, section},
---        precision (precision.options), measured (reduced.measure's report or nil) }
-function emit.generate(g, ctx)
-  local P = ctx.prefix
-  local instances, order, by_key, used_names = {}, {}, {}, {}
-  local ukernels, uk_order = {}, {}
-  local body, layer_table = {}, {}
-  local report = { layers = {} }
-  local total_macs = 0
-  local needs_gelu = false
-  local stack = 0
-
+-- One kernel instance per distinct kernel (template + vars), named by its
+-- shape (a second instance of the same name gets _v2, ...), and each
+-- microkernel once. Returns { fn = node -> instance name, instances = C texts in
+-- order, ukernels = C texts in order, needs_gelu, stack = the largest kernel's }.
+local function kernel_instances(g)
+  local fn_of, by_key, used_names = {}, {}, {}
+  local out = { instances = {}, ukernels = {}, needs_gelu = false, stack = 0 }
+  local seen_uk = {}
   for _, node in ipairs(g.nodes) do
     local k = node.kernel
     local key = vars_key(k)
@@ -150,19 +144,30 @@ function emit.generate(g, ctx)
       by_key[key] = fn
       local vars = { FN = fn }
       for name, val in pairs(k.vars) do vars[name] = val end
-      instances[fn] = template.render(k.template, vars)
-      order[#order + 1] = fn
+      out.instances[#out.instances + 1] = template.render(k.template, vars)
       for _, uk in ipairs(k.needs or {}) do
-        if not ukernels[uk.name] then
-          ukernels[uk.name] = template.render(uk.template, uk.vars)
-          uk_order[#uk_order + 1] = uk.name
-          needs_gelu = needs_gelu or uses_gelu(uk.vars)
+        if not seen_uk[uk.name] then
+          seen_uk[uk.name] = true
+          out.ukernels[#out.ukernels + 1] = template.render(uk.template, uk.vars)
+          out.needs_gelu = out.needs_gelu or uses_gelu(uk.vars)
         end
       end
     end
-    needs_gelu = needs_gelu or uses_gelu(k.vars)
-    stack = math.max(stack, stack_bytes(k))
+    fn_of[node] = fn
+    out.needs_gelu = out.needs_gelu or uses_gelu(k.vars)
+    out.stack = math.max(out.stack, stack_bytes(k))
+  end
+  out.fn = function(node) return fn_of[node] end
+  return out
+end
 
+-- Per layer, in order: its commented section of the forward pass (the call and
+-- the debug hook), its row of the layer table, its row of the report.
+-- Returns body lines, table rows, report rows and the model's multiply-adds.
+local function layer_sections(g, fn_of)
+  local body, table_rows, rows, total_macs = {}, {}, {}, 0
+  for _, node in ipairs(g.nodes) do
+    local k, fn = node.kernel, fn_of(node)
     local out = g.values[node.output]
     local n, h, w, c = graph.nhwc(out.shape)
     local weight_bytes = 0
@@ -174,7 +179,7 @@ function emit.generate(g, ctx)
     body[#body + 1] = string.format("\n    /* %s%s -> [%d,%d,%d,%d]%s */", node.name, fused, n, h, w, c,
       k.strategy and (": " .. k.strategy) or "")
     body[#body + 1] = template.list("    " .. fn .. "(", call_args(g, node), ");")
-    layer_table[#layer_table + 1] = string.format('    {"%s", "%s", %.17g},', label, k.kind, macs)
+    table_rows[#table_rows + 1] = string.format('    {"%s", "%s", %.17g},', label, k.kind, macs)
     body[#body + 1] = "    if (hook) {\n      OMP_SINGLE"
     body[#body + 1] = string.format("      hook(ctx, \"%s\", %s, %d, %d, %d, %d);\n    }", label, act(g, node.output), n, h, w, c)
 
@@ -182,7 +187,7 @@ function emit.generate(g, ctx)
     for _, v in pairs(g.values) do
       if v.live and v.live[1] <= out.live[1] and out.live[1] <= v.live[2] then live = live + v.bytes end
     end
-    report.layers[#report.layers + 1] = {
+    rows[#rows + 1] = {
       name = node.name, op = node.op, fused = node.absorbed or {}, kernel = fn, kind = k.kind,
       strategy = k.strategy, output = label, shape_nhwc = { n, h, w, c }, macs = macs,
       weight_bytes = weight_bytes, arena_offset = out.offset, pool = #g.pools > 1 and g.pools[out.pool].name or nil,
@@ -190,16 +195,19 @@ function emit.generate(g, ctx)
       weights_dtype = k.numerics and k.numerics.weights, compute = k.numerics and (k.numerics.inputs or "fp32"),
     }
   end
+  return body, table_rows, rows, total_macs
+end
 
-  local t = ctx.target
+-- The values model.c.in and model.h.in are rendered with: the model's facts,
+-- the blob layout, the numerics, the pools; the C texts come separately.
+local function header_values(g, ctx, stack, total_macs)
+  local P, t, v = ctx.prefix, ctx.target, ctx.variant
   local p, m = ctx.precision, ctx.measured
-  local tol = require("precision").selftest_tol(p, m)
   local in_shape = g.values[g.input_id].shape
   local out_shape = g.values[g.output_id].shape
-  local v = ctx.variant
   local layout = require("lg.blob_writer").layout
   local wf = ctx.weights or { format = "bin" }
-  local common = {
+  local values = {
     VERSION = ctx.version, VARIANT = v.name, TIMM_NAME = v.timm_name or v.name, FAMILY = v.family,
     OPTIONS = ctx.options_text, WEIGHT_SOURCE = ctx.weight_source, P = P,
     C_FILE = ctx.c_file, H_FILE = ctx.h_file, BLOB_FILE = ctx.blob_file, BLOB_SHA256 = ctx.blob_sha,
@@ -220,7 +228,8 @@ function emit.generate(g, ctx)
     LINKED = wf.format ~= "bin" and 1 or 0, WEIGHTS_FORMAT = wf.format, WEIGHTS_FILE = wf.file or "",
     WEIGHTS_SECTION = wf.section or "", STACK_BYTES = FRAME_BYTES + 2 * stack,
     GOLDEN = ctx.blob_plan.golden_in and 1 or 0,
-    NUM_LAYERS = #g.nodes, MACS = total_macs, SELFTEST_TOL = string.format("%g", tol),
+    NUM_LAYERS = #g.nodes, MACS = total_macs,
+    SELFTEST_TOL = string.format("%g", require("precision").selftest_tol(p, m)),
     WEIGHTS_DTYPE = p.dtype, PRECISION = p.precision, KEEP_HEAD_F32 = p.keep_head_f32 and 1 or 0,
     BF16_EMULATED = p.precision == "bf16" and not t.bf16_dot and 1 or 0, LAYER_DTYPES = dtype_counts(g),
     REDUCED = m and 1 or 0, MEASURED = m and require("reduced").summary(m) or "",
@@ -230,41 +239,58 @@ function emit.generate(g, ctx)
     INPUT_ACT = act(g, g.input_id), OUTPUT_ACT = act(g, g.output_id),
     GOLDEN_IN_OFFSET = ctx.blob_plan.golden_in, GOLDEN_OUT_OFFSET = ctx.blob_plan.golden_out,
   }
-  pool_vars(g, P, common)
+  pool_vars(g, P, values)
   -- clang-format moves a #define's value too long for the line to the next one
   local sha_line = string.format('#define %sBLOB_SHA256 "%s"', P, ctx.blob_sha)
-  common.SHA256_SEP = #sha_line > template.COLUMNS and " \\\n  " or " "
-  common.EXTERN_BLOB = template.declaration("extern const unsigned char", P .. "blob", "[" .. P .. "BLOB_BYTES];")
-  common.EXTERN_LAYERS = template.declaration("extern const " .. P .. "layer_info", P .. "layers", "[];")
-  local kernels, uks = {}, {}
-  for i, fn in ipairs(order) do kernels[i] = instances[fn] end
-  for i, name in ipairs(uk_order) do uks[i] = ukernels[name] end
-  local vocab = vocabulary(g, t)
-  common.VECTOR = template.render(t.vec, vocab)
-  common.HELPERS = (needs_gelu and template.render("gelu_erf.c.in", {}) .. "\n" or "")
-    .. (vocab.BF16_EMU == 1 and template.render("bf16_pairs.c.in", {}) .. "\n" or "")
-  common.UKERNELS = table.concat(uks, "\n")
-  common.INPUT_KERNEL = template.render("input_nchw_to_nhwc.c.in",
+  values.SHA256_SEP = #sha_line > template.COLUMNS and " \\\n  " or " "
+  values.EXTERN_BLOB = template.declaration("extern const unsigned char", P .. "blob", "[" .. P .. "BLOB_BYTES];")
+  values.EXTERN_LAYERS = template.declaration("extern const " .. P .. "layer_info", P .. "layers", "[];")
+  values.INPUT_KERNEL = template.render("input_nchw_to_nhwc.c.in",
     { N = in_shape[1], C = in_shape[2], H = in_shape[3], W = in_shape[4] })
-  common.KERNELS = table.concat(kernels, "\n")
-  common.BODY = table.concat(body, "\n")
-  common.LAYER_TABLE = table.concat(layer_table, "\n")
+  return values
+end
 
-  report.totals = { macs = total_macs, weight_bytes = ctx.blob_plan.weight_bytes, arena_bytes = g.arena_bytes,
-    activation_bytes = g.activation_bytes, layers = #g.nodes, kernels = #order }
+-- OUT.json (and `info --layers`): the model's totals, numerics and per-layer rows.
+local function report(g, ctx, rows, total_macs, kernels)
+  local t, p = ctx.target, ctx.precision
+  local in_shape = g.values[g.input_id].shape
+  local out_shape = g.values[g.output_id].shape
+  local r = { layers = rows }
+  r.totals = { macs = total_macs, weight_bytes = ctx.blob_plan.weight_bytes, arena_bytes = g.arena_bytes,
+    activation_bytes = g.activation_bytes, layers = #g.nodes, kernels = kernels }
   if #g.pools > 1 then
-    report.totals.pools = {}
-    for i, pool in ipairs(g.pools) do report.totals.pools[i] = { name = pool.name, bytes = pool.bytes, size = pool.size } end
+    r.totals.pools = {}
+    for i, pool in ipairs(g.pools) do r.totals.pools[i] = { name = pool.name, bytes = pool.bytes, size = pool.size } end
   end
-  report.variant, report.target, report.blob_sha256 = v.name, t.name, ctx.blob_sha
-  report.cflags = targets.cflags(t) -- what the model's C is compiled with (build systems read it)
-  report.precision = { weights_dtype = p.dtype, precision = p.precision, keep_head_f32 = p.keep_head_f32,
+  r.variant, r.target, r.blob_sha256 = ctx.variant.name, t.name, ctx.blob_sha
+  r.cflags = targets.cflags(t) -- what the model's C is compiled with (build systems read it)
+  r.precision = { weights_dtype = p.dtype, precision = p.precision, keep_head_f32 = p.keep_head_f32,
     bf16_dot = p.precision == "bf16" and (t.bf16_dot and "hardware" or "emulated") or nil,
-    selftest_tolerance = tol, error = m }
-  report.input_nchw = { in_shape[1], in_shape[2], in_shape[3], in_shape[4] }
-  report.output = { out_shape[1], graph.numel(out_shape) // out_shape[1] }
+    selftest_tolerance = require("precision").selftest_tol(p, ctx.measured), error = ctx.measured }
+  r.input_nchw = { in_shape[1], in_shape[2], in_shape[3], in_shape[4] }
+  r.output = { out_shape[1], graph.numel(out_shape) // out_shape[1] }
+  return r
+end
 
-  return template.render("model.c.in", common), template.render("model.h.in", common), report
+-- ctx: { prefix, variant (registry record), options_text, weight_source, target,
+--        c_file, h_file, blob_file, blob_sha, blob_plan, byte_order, num_classes, labels,
+--        weights = {format = "bin"|"c"|"asm", file, section},
+--        precision (precision.options), measured (reduced.measure's report or nil) }
+-- Returns the C file, the header and the report.
+function emit.generate(g, ctx)
+  local k = kernel_instances(g)
+  local body, table_rows, rows, total_macs = layer_sections(g, k.fn)
+  local values = header_values(g, ctx, k.stack, total_macs)
+  local vocab = vocabulary(g, ctx.target)
+  values.VECTOR = template.render(ctx.target.vec, vocab)
+  values.HELPERS = (k.needs_gelu and template.render("gelu_erf.c.in", {}) .. "\n" or "")
+    .. (vocab.BF16_EMU == 1 and template.render("bf16_pairs.c.in", {}) .. "\n" or "")
+  values.UKERNELS = table.concat(k.ukernels, "\n")
+  values.KERNELS = table.concat(k.instances, "\n")
+  values.BODY = table.concat(body, "\n")
+  values.LAYER_TABLE = table.concat(table_rows, "\n")
+  return template.render("model.c.in", values), template.render("model.h.in", values),
+    report(g, ctx, rows, total_macs, #k.instances)
 end
 
 return emit

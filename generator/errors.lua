@@ -1,4 +1,4 @@
--- One way to raise errors in the generator (see STYLE rule 7).
+-- One way to raise errors in the generator: a table, never a bare string.
 -- user(...): the caller's input is wrong; the CLI prints the one line and
 --            exits 2. internal(...): a bug or a broken invariant; exit 1.
 -- The C host also raises code = "failure" (network, disk: exit 1, no hint

@@ -158,9 +158,6 @@ local function file_name(p) return p:match("([^/]+)$") end
 -- The payload's byte order: the target's, or --byte-order for a portable build.
 function generate.byte_order(o, target)
   local order = o.byte_order or target.byte_order
-  if order ~= "little" and order ~= "big" then
-    errors.user("--byte-order must be little or big, got '%s'", tostring(order))
-  end
   if order ~= target.byte_order and target.name ~= "generic" then
     errors.user("--byte-order %s: target %s is %s-endian; only --target generic builds for either order", order,
       target.name, target.byte_order)

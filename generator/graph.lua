@@ -1,9 +1,10 @@
--- The model graph: plain Lua tables (STYLE rule 6).
+-- The model graph: plain Lua tables, so a pass is a function graph -> graph
+-- that a test can run on a graph built by hand.
 --   graph.values[id] = { id, shape = {N, C, H, W} or {N, C}, producer = node }
 --   graph.nodes[i]   = { op, name (timm module), inputs = {value ids}, output = id,
 --                        attrs = {...}, params = {role = checkpoint key} }
 --   graph.params[key] = { shape = {...}, optional = bool }   -- what the checkpoint must hold
--- Shapes are logical NCHW; the layout pass decides memory layout (NHWC).
+-- Shapes are logical NCHW; the kernels keep activations in NHWC (graph.nhwc).
 -- Builders below compute output shapes so a family file reads like timm's forward().
 local errors = require("errors")
 

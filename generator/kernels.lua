@@ -14,7 +14,8 @@
 -- `stack` (and each `needs` entry's) is the bytes of the arrays the C keeps on the
 -- stack (tiles of accumulators, row pointers, packed windows): NAME_STACK_BYTES
 -- is bounded from them (emit.lua).
--- ctx = {target = targets entry, winograd = bool}
+-- ctx = {target = targets entry, winograd = bool (false: --no-winograd), plan_only = bool (no weights:
+--        `info`), precision = precision.options}
 local errors = require("errors")
 
 local kernels = {}

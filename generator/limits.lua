@@ -1,7 +1,7 @@
 -- The sizes lucidgen accepts from a stranger, in one place. Every option,
 -- config field and config file is checked against these before anything is
 -- allocated, and refused with one line naming the option and the limit.
--- README ("Limits") and SECURITY.md list the same values.
+-- SECURITY.md lists the same values.
 local limits = {
   -- command-line model options (and a config's input_size, num_classes, in_channels)
   batch = 1024,           -- --batch

@@ -11,7 +11,7 @@
 --   bare_cc, bare_cflags   that build line's compiler and flags (default: cc and cflags)
 --   byte_order   of the payload floats the target reads ("little" or "big")
 --   prefetch     the vocabulary has lg_prefetch_l2: GEMM tasks pull the next
---                task's weights into L2 while they compute (conv_gemm.c.in)
+--                task's weights into L2 while they compute (gemm.c.in)
 -- `bf16_dot` marks a target whose CPU multiplies bf16 pairs (--precision bf16
 -- in hardware); the others emulate it bit for bit.
 local errors = require("errors")

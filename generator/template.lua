@@ -107,10 +107,9 @@ local function join_fitting_lists(text)
   return table.concat(out, "\n")
 end
 
--- template.render("conv_igemm.c.in", {MR = 8, ...}) -> C text
+-- template.render("gemm.c.in", {MR = 8, ...}) -> C text
 function template.render(name, vars)
   return join_fitting_lists(render_text(template.load(name), vars, name))
 end
 
-template.render_text = render_text
 return template

@@ -160,17 +160,17 @@ static int p_gemm(lua_State *L) {
   return 1;
 }
 
-/* P.depthwise(w [C, 1, KH, KW], bias|nil, bytes, dtype) -> packed (kernels/dwconv.lua):
+/* P.dwconv(w [C, 1, KH, KW], bias|nil, bytes, dtype) -> packed (kernels/dwconv.lua):
  *   float bias[C]; int8 only: float scale[C]; dtype w[KH*KW][C]; zeros to a whole float
  * (channels innermost: a pixel's taps vectorize over C) */
-static int p_depthwise(lua_State *L) {
+static int p_dwconv(lua_State *L) {
   lg_tensor *w = lg_tensor_check(L, 1);
   lg_tensor *b = lua_isnil(L, 2) ? NULL : lg_tensor_check(L, 2);
   wtype t = check_wtype(L, 4);
   if (w->ndim != 4 || w->shape[1] != 1)
     luaL_error(L, "pack depthwise: expected [C,1,KH,KW]");
   int64_t C = w->shape[0], taps = w->shape[2] * w->shape[3], head = C * 4 * (t == WT_INT8 ? 2 : 1);
-  unsigned char *p = push_packed(L, (head + taps * C * WT_BYTES[t] + 3) / 4 * 4, luaL_checkinteger(L, 3), "depthwise");
+  unsigned char *p = push_packed(L, (head + taps * C * WT_BYTES[t] + 3) / 4 * 4, luaL_checkinteger(L, 3), "dwconv");
   for (int64_t c = 0; c < C; c++) {
     float scale = t == WT_INT8 ? int8_scale(w->data + c * taps, taps) : 0.0f;
     put(p, c, WT_F32, b ? b->data[c] : 0.0f, 0);
@@ -335,7 +335,7 @@ static int p_grouped(lua_State *L) {
 int luaopen_lg_pack(lua_State *L) {
   static const luaL_Reg funcs[] = {
       {"gemm", p_gemm},
-      {"depthwise", p_depthwise},
+      {"dwconv", p_dwconv},
       {"winograd_f4x3", p_winograd_f4x3},
       {"winograd_f4x3_error", p_winograd_f4x3_error},
       {"grouped", p_grouped},

@@ -1,7 +1,7 @@
 -- Depthwise convolutions (groups = in = out channels: ConvNeXt's 7x7), with the
 -- LayerNorm that follows them fused into the same pass over each output strip.
 --
--- Weight layout (this file owns it; P.depthwise writes it, dwconv.c.in reads it):
+-- Weight layout (this file owns it; P.dwconv writes it, dwconv.c.in reads it):
 --   float bias[C]; int8 only: float scale[C]; dtype taps[KH*KW][C]
 -- then, with a fused norm, float weight[C], bias[C]. A kernel row's taps are
 -- widened (and int8 ones scaled) once per strip and channel block, so the dtype
@@ -36,7 +36,7 @@ function dwconv.lower(g, node, ctx)
       dtype ~= "f32" and ("_" .. dtype .. "w") or "", v.N > 1 and ("_n" .. v.N) or "", a.norm and "_ln" or ""),
     strategy = string.format("row strips of %d pixels", v.OWB), numerics = { weights = dtype } }
   node.blob = { { role = "weight", bytes = bytes, make = function()
-    return P.depthwise(node.tensors.weight, node.tensors.bias, bytes, dtype)
+    return P.dwconv(node.tensors.weight, node.tensors.bias, bytes, dtype)
   end } }
   if a.norm then
     for _, role in ipairs({ "norm_weight", "norm_bias" }) do

@@ -4,7 +4,7 @@
 -- other conv is an indirect GEMM whose rows are pointers to each tap's input pixel
 -- (or to zeros over the padding), so no im2col buffer is ever written.
 --
--- Weight layout (this file owns it; P.gemm writes it, conv_gemm.c.in reads it):
+-- Weight layout (this file owns it; P.gemm writes it, gemm.c.in reads it):
 -- for each group, for each panel of NR output channels:
 --   float bias[NR]; int8 only: float scale[NR]; then the weights of K = TAPS x CG
 --   fp32 compute:  dtype b[TAPS][CG][NR]      f32, bf16, f16 or int8 (--weights-dtype):
@@ -161,7 +161,7 @@ function gemm.lower(g, node, ctx)
   v.HEAD_BYTES = nr * 4 * (dtype == "int8" and 2 or 1)
   v.PANEL_BYTES = v.HEAD_BYTES + v.UK_TAPS * (dot and 2 * v.KP or kc) * nr * precision.DTYPE_BYTES[dtype]
   blocking(v, ctx.target, precision.DTYPE_BYTES[dtype], dot)
-  -- tasks walking different panels prefetch the next task's (see conv_gemm.c.in)
+  -- tasks walking different panels prefetch the next task's (see gemm.c.in)
   v.PREFETCH = ctx.target.prefetch and (v.NBLOCKS > 1 or v.GROUPS > 1) and 1 or 0
   v.UK_KC, v.UK_A = dot and v.KP or v.KB, dot and "ab" or "a"
   v.BSTRIDE = dot and v.KP * nr * 2 or v.CG * nr
@@ -180,7 +180,7 @@ function gemm.lower(g, node, ctx)
   -- the tile's A row pointers (a tap's each when indirect), the packed windows
   local stack = (pointwise or packed) and mr * 8 or v.TAPS * mr * 8
   if packed then stack = stack + mr * v.KPACK * 4 end
-  node.kernel = { template = "conv_gemm.c.in", vars = v, needs = needs, stack = stack,
+  node.kernel = { template = "gemm.c.in", vars = v, needs = needs, stack = stack,
     fn = shape .. tag .. (v.N > 1 and ("_n" .. v.N) or "") .. (a.residual and "_res" or "") .. (a.act and ("_" .. a.act) or ""),
     strategy = string.format("%s %dx%d tiles%s, %d tasks%s", pointwise and "gemm" or packed and "packed-window gemm"
       or "indirect gemm", mr, nr, dot and " of bf16 pairs" or "", v.TASKS,

@@ -4,7 +4,7 @@
 -- LG_VW / OG whole groups and a permutation gives each lane its group's input.
 -- Needs as many inputs as outputs per group (CG = OG) and OG dividing the vector.
 --
--- Weight layout (this file owns it; P.grouped writes it, grouped_conv.c.in
+-- Weight layout (this file owns it; P.grouped writes it, grouped.c.in
 -- reads it): per block of VW output channels (VW / OG groups),
 --   float bias[VW]; int8 only: float scale[VW]; dtype w[TAPS][CG][VW]
 -- lane = output channel of the block. Each weight vector is widened (int8:
@@ -48,7 +48,7 @@ function grouped.lower(g, node, ctx)
   v.RESIDUAL, v.RELU, v.GELU = a.residual and 1 or 0, a.act == "relu" and 1 or 0, a.act == "gelu" and 1 or 0
   local bytes = v.BLOCKS * v.BLOCK_BYTES
   -- x0 (pointers) and zero_step per pixel and tap, acc and x vectors per pixel
-  node.kernel = { template = "grouped_conv.c.in", vars = v, stack = v.MR * v.TAPS * 12 + 2 * v.MR * vw * 4,
+  node.kernel = { template = "grouped.c.in", vars = v, stack = v.MR * v.TAPS * 12 + 2 * v.MR * vw * 4,
     fn = string.format("conv%dx%ds%d_g%d_%dx%dx%d_%d%s%s%s%s", v.KH, v.KW, v.SH, v.GROUPS, v.IH, v.IW, v.IC, v.OC,
       dtype ~= "f32" and ("_" .. dtype .. "w") or "", v.N > 1 and ("_n" .. v.N) or "", a.residual and "_res" or "",
       a.act and ("_" .. a.act) or ""),
