@@ -45,9 +45,18 @@ model (within lucidgen's limits, SECURITY.md, and this machine's memory):
 numerics (the error against fp32 is measured and reported; the self-test checks the kernels):
   --weights-dtype D            f32 (default), bf16, f16 or int8 (one scale per output channel):
                                how conv/linear weights are stored; kernels widen them to fp32
-  --precision P                fp32 (default) or bf16: GEMM inputs and weights rounded to bf16,
+  --precision P                fp32 (default); bf16: GEMM inputs and weights rounded to bf16,
                                sums in fp32 (AVX512-BF16 on avx512bf16, which native picks for it;
-                               the same numbers emulated on the other targets)
+                               the same numbers emulated on the other targets); int8: integer
+                               inference, bit-exact on every target (docs/int8.md)
+  --calibrate SRC              int8: the inputs that choose the activation scales: a folder of
+                               images, a list of image paths (.csv/.txt) or a .f32 file of NCHW
+                               inputs (default: seeded random inputs, with a warning); a quarter is
+                               held out to measure the error
+  --int8-range M               int8: minmax, percentile or mse (default): how a scale covers the
+                               values calibration saw
+  --int8-min-sqnr DB           int8: keep in fp32 the convs and linears whose own SQNR against fp32
+                               is below DB (0 .. %d; default 0: none)
   --keep-head-f32              the classifier head keeps f32 weights and fp32 compute
   --error-inputs N             inputs the reduced path's error is measured on (default 32; N <= %d)
 code:
@@ -85,6 +94,7 @@ local VALUED = {
   ["--config"] = "config", ["--classifier-data"] = "classifier_data", ["--weights-format"] = "weights_format",
   ["--weights-section"] = "weights_section", ["--byte-order"] = "byte_order", ["--arena-pools"] = "arena_pools",
   ["--weights-dtype"] = "weights_dtype", ["--precision"] = "precision", ["--error-inputs"] = "error_inputs",
+  ["--calibrate"] = "calibrate", ["--int8-range"] = "int8_range", ["--int8-min-sqnr"] = "int8_min_sqnr",
 }
 local FLAGS = {
   ["--no-strict"] = "no_strict", ["--check-finite"] = "check_finite", ["--offline"] = "offline", ["--json"] = "json", ["--layers"] = "layers",
@@ -176,6 +186,13 @@ function cli.parse(argv)
   if o.in_chans then o.in_chans = parse_int("--in-chans", o.in_chans, 1, limits.in_chans) end
   if o.batch then o.batch = parse_int("--batch", o.batch, 1, limits.batch) end
   if o.error_inputs then o.error_inputs = parse_int("--error-inputs", o.error_inputs, 1, limits.error_inputs) end
+  if o.int8_min_sqnr then
+    local db = tonumber(o.int8_min_sqnr)
+    if not db or db < 0 or db > limits.int8_min_sqnr then
+      errors.user("--int8-min-sqnr must be a number of dB in 0 .. %d, got '%s'", limits.int8_min_sqnr, o.int8_min_sqnr)
+    end
+    o.int8_min_sqnr = db
+  end
   if o.size then
     local h, w = o.size:match("^(%d+)x(%d+)$")
     if not h then h = o.size:match("^(%d+)$"); w = h end
@@ -346,7 +363,7 @@ function cli.main(argv)
   end
   if o.help or (#pos == 0 and not o.config) then
     io.write(string.format(USAGE, host.version, limits.num_classes, limits.in_chans, limits.size, limits.batch,
-      limits.error_inputs))
+      limits.int8_min_sqnr, limits.error_inputs))
     return o.help and 0 or 2
   end
   local cmd = pos[1]

@@ -24,11 +24,13 @@ local function fmt_floats(list)
   return table.concat(out, ", ")
 end
 
--- Where an activation lives: ACT(offset) in the arena, ACT(pool, offset) with pools.
+-- Where an activation lives: ACT(offset) in the arena, ACT(pool, offset) with
+-- pools; ACTQ for a uint8 one (int8 models).
 local function act(g, id)
   local v = g.values[id]
-  if #g.pools == 1 then return string.format("ACT(%d)", v.offset) end
-  return string.format("ACT(%d, %d)", v.pool - 1, v.offset)
+  local m = v.q and "ACTQ" or "ACT"
+  if #g.pools == 1 then return string.format("%s(%d)", m, v.offset) end
+  return string.format("%s(%d, %d)", m, v.pool - 1, v.offset)
 end
 
 -- The arguments of a kernel call: inputs (but the fused shortcut), weights in
@@ -181,7 +183,9 @@ local function layer_sections(g, fn_of)
     body[#body + 1] = template.list("    " .. fn .. "(", call_args(g, node), ");")
     table_rows[#table_rows + 1] = string.format('    {"%s", "%s", %.17g},', label, k.kind, macs)
     body[#body + 1] = "    if (hook) {\n      OMP_SINGLE"
-    body[#body + 1] = string.format("      hook(ctx, \"%s\", %s, %d, %d, %d, %d);\n    }", label, act(g, node.output), n, h, w, c)
+    -- a uint8 output is not floats: the hook is told the layer ran, with no data
+    local data = out.q and "NULL" or act(g, node.output)
+    body[#body + 1] = string.format("      hook(ctx, \"%s\", %s, %d, %d, %d, %d);\n    }", label, data, n, h, w, c)
 
     local live = 0
     for _, v in pairs(g.values) do
@@ -229,7 +233,7 @@ local function header_values(g, ctx, stack, total_macs)
     WEIGHTS_SECTION = wf.section or "", STACK_BYTES = FRAME_BYTES + 2 * stack,
     GOLDEN = ctx.blob_plan.golden_in and 1 or 0,
     NUM_LAYERS = #g.nodes, MACS = total_macs,
-    SELFTEST_TOL = string.format("%g", require("precision").selftest_tol(p, m)),
+    SELFTEST_TOL = string.format("%g", require("precision").selftest_tol(p, m)):gsub("^0$", "0.0"),
     WEIGHTS_DTYPE = p.dtype, PRECISION = p.precision, KEEP_HEAD_F32 = p.keep_head_f32 and 1 or 0,
     BF16_EMULATED = p.precision == "bf16" and not t.bf16_dot and 1 or 0, LAYER_DTYPES = dtype_counts(g),
     REDUCED = m and 1 or 0, MEASURED = m and require("reduced").summary(m) or "",
@@ -245,8 +249,19 @@ local function header_values(g, ctx, stack, total_macs)
   values.SHA256_SEP = #sha_line > template.COLUMNS and " \\\n  " or " "
   values.EXTERN_BLOB = template.declaration("extern const unsigned char", P .. "blob", "[" .. P .. "BLOB_BYTES];")
   values.EXTERN_LAYERS = template.declaration("extern const " .. P .. "layer_info", P .. "layers", "[];")
+  -- int8 (docs/int8.md): a uint8 input is quantized as it is transposed, a uint8
+  -- output dequantized as it is copied out; scales in TFLite's int8 convention
+  local q_in, q_out = g.values[g.input_id].q, g.values[g.output_id].q
+  values.INT8 = p.precision == "int8" and 1 or 0
+  values.IN_U8, values.OUT_U8 = q_in and 1 or 0, q_out and 1 or 0
+  local Q = require("lg.qref")
+  if q_in then values.IN_SCALE, values.IN_ZERO_POINT = template.c_float(Q.f32(q_in.s)), q_in.zu - 128 end
+  if q_out then
+    values.OUT_SCALE, values.OUT_ZU = template.c_float(Q.f32(q_out.s)), q_out.zu
+  end
   values.INPUT_KERNEL = template.render("input_nchw_to_nhwc.c.in",
-    { N = in_shape[1], C = in_shape[2], H = in_shape[3], W = in_shape[4] })
+    { N = in_shape[1], C = in_shape[2], H = in_shape[3], W = in_shape[4], QUANTIZE = q_in and 1 or 0,
+      INV_S = q_in and template.c_float(q_in.inv_s), ZU = q_in and q_in.zu })
   return values
 end
 
@@ -285,6 +300,12 @@ function emit.generate(g, ctx)
   values.VECTOR = template.render(ctx.target.vec, vocab)
   values.HELPERS = (k.needs_gelu and template.render("gelu_erf.c.in", {}) .. "\n" or "")
     .. (vocab.BF16_EMU == 1 and template.render("bf16_pairs.c.in", {}) .. "\n" or "")
+  if values.INT8 == 1 then
+    -- the scheme's scalar arithmetic, then the target's integer vocabulary over it
+    local q = ctx.target.int8
+    values.HELPERS = values.HELPERS .. template.render("int8_scheme.c.in", {}) .. "\n" .. template.render(q.vec, q.vars)
+      .. "\n"
+  end
   values.UKERNELS = table.concat(k.ukernels, "\n")
   values.KERNELS = table.concat(k.instances, "\n")
   values.BODY = table.concat(body, "\n")

@@ -11,6 +11,7 @@ local reference = require("reference")
 local targets = require("targets")
 local precision = require("precision")
 local reduced = require("reduced")
+local qreplay = require("qreplay")
 local blob = require("blob")
 local output_set = require("output_set")
 local emit = require("emit")
@@ -90,7 +91,7 @@ end
 -- graph and what the emitter needs; writes nothing. A reduced-precision
 -- model's golden output is the reference of its own arithmetic, and the error
 -- of that arithmetic is measured (generator/reduced.lua).
-function generate.compile_graph(g, bind, o, src)
+function generate.compile_graph(g, bind, o, src, variant)
   local p = precision.options(o)
   local target = targets.resolve(o.target or "native", p.precision)
   precision.check_byte_order(p, o)
@@ -117,9 +118,26 @@ function generate.compile_graph(g, bind, o, src)
   g = require("passes.fold_batchnorm")(g)
   g = require("passes.fold_layer_scale")(g)
   g = require("passes.fuse_epilogues")(g, kctx)
+  local held_out
+  if p.precision == "int8" then
+    local set = not src.plan_only
+      and require("calibration").inputs(p.calibrate, variant or {}, g.values[g.input_id].shape, o)
+    g = require("passes.quantize")(g, set, p, o.quiet)
+    held_out = set and set.held_out
+  end
   g = require("passes.lower_kernels")(g, kctx)
   local measured
-  if precision.reduced(p) and not src.plan_only then
+  if held_out then
+    if not o.quiet then
+      io.stderr:write(string.format("lucidgen: measuring int8 against fp32 on %d held-out input%s ...\n", #held_out,
+        #held_out > 1 and "s" or ""))
+    end
+    local fp32_golden = golden_out
+    golden_out, measured = qreplay.measure(g, golden_in, held_out)
+    local err, mag, cos = require("lg.refops").compare(golden_out, fp32_golden, 0)
+    measured.golden = { max_rel = mag > 0 and err / mag or err, cosine = cos }
+    measured.exact = precision.all_int8(g)
+  elseif precision.reduced(p) and not src.plan_only then
     -- at least 32 images by default: a batch of 8 needs 4 inputs, not 32
     local count = o.error_inputs or math.ceil(32 / golden_in:shape()[1])
     if not o.quiet then
@@ -148,7 +166,7 @@ function generate.compile(variant, o, src)
       check_finite = o.check_finite,
       head_swapped = mo.num_classes ~= variant.num_classes, seed = src.random_seed or 0,
     })
-  end, o, src)
+  end, o, src, variant)
   c.mo = mo
   return c
 end

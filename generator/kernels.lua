@@ -27,9 +27,16 @@ local KINDS = {
   simple.layernorm, simple.groupnorm, simple.grn, simple.maxpool, simple.avgpool, simple.global_avgpool,
   simple.add, simple.activation,
 }
+-- A node with int8 parameters (node.quant: passes/quantize.lua) runs one of these.
+local qsimple = require("kernels.qsimple")
+local QKINDS = {
+  require("kernels.qdwconv"), require("kernels.qgemm"), qsimple.layernorm, qsimple.groupnorm, qsimple.grn,
+  qsimple.maxpool, qsimple.avgpool, qsimple.global_avgpool, qsimple.add, qsimple.lut, qsimple.quantize,
+  qsimple.dequantize,
+}
 
 function kernels.select(g, node, ctx)
-  for _, d in ipairs(KINDS) do
+  for _, d in ipairs(node.quant and QKINDS or KINDS) do
     if d.applies(g, node, ctx) then return d end
   end
   errors.internal("no kernel runs op '%s' (%s)", node.op, node.name)

@@ -24,6 +24,13 @@ local limits = {
   config_instructions = 1000000, -- Lua VM instructions
   config_seconds = 2,            -- wall time
   config_values = 100000,        -- keys + values copied out of the sandbox
+
+  -- --precision int8 (generator/calibration.lua, passes/quantize.lua)
+  calibration_images = 10000,        -- images a --calibrate folder or list may name
+  calibration_list_bytes = 64 << 20, -- bytes of a --calibrate list
+  calibration_raw_bytes = 2 << 30,   -- bytes of a --calibrate FILE.f32
+  int8_min_sqnr = 100,               -- --int8-min-sqnr DB: 0 .. 100
+  int8_k = 66000,                    -- a conv's K (taps x channels a group): int32 sums cannot overflow
 }
 
 -- n as "1.5 GiB" for error messages.

@@ -14,7 +14,14 @@
 --                task's weights into L2 while they compute (gemm.c.in)
 -- `bf16_dot` marks a target whose CPU multiplies bf16 pairs (--precision bf16
 -- in hardware); the others emulate it bit for bit.
+--   int8         how the target runs --precision int8 (docs/int8.md): its integer
+--                vocabulary (templates/qvec_*.c.in, rendered with `vars`), int32
+--                lanes `qw` and dot-product group `kg` in bytes, its tile table
+--                in kernels/qgemm.lua; nil: no int8 (a one-line error names those
+--                that have it). Portable C computes the same numbers anywhere.
 local errors = require("errors")
+
+local INT8_SCALAR = { vec = "qvec_scalar.c.in", qw = 1, kg = 1, tiles = "scalar", vars = {} }
 
 local targets = {
   avx512 = { isa = "AVX-512F + FMA", vec = "vec_avx512.c.in", vw = 16, vregs = 32,
@@ -25,23 +32,38 @@ local targets = {
                  l1 = 32 * 1024, l2 = 1024 * 1024, include = "immintrin.h", openmp = true, byte_order = "little",
                  bf16_dot = true, tiles = "avx512", prefetch = true,
                  cflags = { "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bf16", "-mavx2", "-mfma" } },
-  -- F16C (every AVX2 CPU has it) widens f16 weights
+  -- AVX-512 with VNNI (vpdpbusd: 4 uint8 x int8 products a lane): the avx512 kernels, and int8
+  avx512vnni = { isa = "AVX-512F/BW + VNNI + FMA", vec = "vec_avx512.c.in", vw = 16, vregs = 32,
+                 l1 = 32 * 1024, l2 = 1024 * 1024, include = "immintrin.h", openmp = true, byte_order = "little",
+                 tiles = "avx512", prefetch = true,
+                 int8 = { vec = "qvec_avx512vnni.c.in", qw = 16, kg = 4, tiles = "avx512vnni", vars = {} },
+                 cflags = { "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bw", "-mavx512vnni", "-mavx2", "-mfma" } },
+  -- F16C (every AVX2 CPU has it) widens f16 weights; int8 multiplies 16-bit pairs (vpmaddwd)
   avx2 = { isa = "AVX2 + FMA + F16C", vec = "vec_avx2.c.in", vw = 8, vregs = 16, l1 = 32 * 1024, l2 = 256 * 1024,
-           include = "immintrin.h", openmp = true, prefetch = true, byte_order = "little", cflags = { "-mavx2", "-mfma", "-mf16c" } },
+           include = "immintrin.h", openmp = true, prefetch = true, byte_order = "little",
+           int8 = { vec = "qvec_avx2.c.in", qw = 8, kg = 2, tiles = "avx2", vars = { VNNI = 0 } },
+           cflags = { "-mavx2", "-mfma", "-mf16c" } },
+  -- AVX2 with AVX-VNNI (vpdpbusd on ymm: Alder Lake, Zen 5): the avx2 kernels, and int8
+  avxvnni = { isa = "AVX2 + AVX-VNNI + FMA + F16C", vec = "vec_avx2.c.in", vw = 8, vregs = 16, l1 = 32 * 1024,
+              l2 = 256 * 1024, include = "immintrin.h", openmp = true, prefetch = true, byte_order = "little",
+              tiles = "avx2", int8 = { vec = "qvec_avx2.c.in", qw = 8, kg = 4, tiles = "avxvnni", vars = { VNNI = 1 } },
+              cflags = { "-mavx2", "-mfma", "-mf16c", "-mavxvnni" } },
   -- AArch64: Advanced SIMD is part of the base ISA, so no flag is needed; caches of
   -- a Cortex-A55/A76-class core (its share of the cluster's L2)
   neon = { isa = "AArch64 NEON (Advanced SIMD)", vec = "vec_neon.c.in", vw = 4, vregs = 32,
-           l1 = 32 * 1024, l2 = 256 * 1024, include = "arm_neon.h", openmp = true, byte_order = "little", cflags = {} },
+           l1 = 32 * 1024, l2 = 256 * 1024, include = "arm_neon.h", openmp = true, byte_order = "little",
+           int8 = INT8_SCALAR, cflags = {} },
   -- Cortex-M4F/M7/M33/M55 class MCUs: scalar single-precision FPU with 32 s-registers,
   -- one core, no OpenMP; tiles keep their accumulators in those registers (gemm.lua)
   ["cortex-m"] = { isa = "Cortex-M single-precision FPU (scalar)", vec = "vec_scalar.c.in", vw = 1, vregs = 32,
                    l1 = 16 * 1024, l2 = 64 * 1024, openmp = false, byte_order = "little", cflags = {},
+                   int8 = INT8_SCALAR,
                    bare_cc = "arm-none-eabi-gcc", -- and the core's flags; -fno-math-errno makes sqrtf one instruction
                    bare_cflags = { "-mthumb", "-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard", "-fno-math-errno" } },
   -- portable C11: scalar "vectors" the compiler may vectorize; 16 accumulators
   -- a row keeps the tile in registers on any FPU with 32 registers
   generic = { isa = "portable C (auto-vectorized)", vec = "vec_scalar.c.in", vw = 1, vregs = 32,
-              l1 = 32 * 1024, l2 = 256 * 1024, openmp = true, byte_order = "little", cflags = {} },
+              l1 = 32 * 1024, l2 = 256 * 1024, openmp = true, byte_order = "little", int8 = INT8_SCALAR, cflags = {} },
 }
 
 -- Every generated file is compiled with these, whatever the target; OUT.json's
@@ -58,7 +80,8 @@ function targets.cflags(t)
   return flags
 end
 
-local NAMES = "native, avx512bf16, avx512, avx2, neon, cortex-m (mcu) or generic"
+local NAMES = "native, avx512bf16, avx512vnni, avx512, avxvnni, avx2, neon, cortex-m (mcu) or generic"
+local INT8_NAMES = "avx512vnni, avxvnni, avx2, neon, cortex-m or generic"
 
 -- "native" picks the best target this machine runs for `prec` (--precision):
 -- bf16 hardware only when bf16 is asked for, and never an emulation, which
@@ -67,6 +90,9 @@ function targets.resolve(name, prec)
   if name == "native" then
     local cpu = require("lg.host").cpu_features()
     name = cpu.avx512f and "avx512" or cpu.avx2 and "avx2" or cpu.neon and "neon" or "generic"
+    if prec == "int8" then
+      name = cpu.avx512vnni and "avx512vnni" or cpu.avxvnni and "avxvnni" or name == "avx512" and "avx2" or name
+    end
     if prec == "bf16" then
       if not cpu.avx512bf16 then
         errors.user("--precision bf16: this CPU (target %s) has no AVX512-BF16; name a target for the portable "
@@ -80,6 +106,9 @@ function targets.resolve(name, prec)
   local t = targets[name]
   if type(t) ~= "table" or not t.vw then
     errors.user("unknown --target '%s'; use %s", tostring(name), NAMES)
+  end
+  if prec == "int8" and not t.int8 then
+    errors.user("--target %s has no int8 dot product; --precision int8 runs on %s", name, INT8_NAMES)
   end
   if t.bf16_dot and prec ~= "bf16" then
     errors.user("--target %s runs --precision bf16; add --precision bf16, or use --target avx512 for fp32", name)

@@ -193,6 +193,10 @@ static int h_cpu_features(lua_State *L) {
   lua_setfield(L, -2, "avx512bf16");
   lua_pushboolean(L, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
   lua_setfield(L, -2, "avx2");
+  lua_pushboolean(L, __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni"));
+  lua_setfield(L, -2, "avx512vnni");
+  lua_pushboolean(L, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni"));
+  lua_setfield(L, -2, "avxvnni");
 #endif
 #if defined(__aarch64__)
   lua_pushboolean(L, 1); /* Advanced SIMD is part of the AArch64 base ISA */

@@ -80,6 +80,8 @@ lua_State *lucidgen_new_state(void) {
       {"lg.tensor", luaopen_lg_tensor},
       {"lg.pack", luaopen_lg_pack},
       {"lg.refops", luaopen_lg_refops},
+      {"lg.qref", luaopen_lg_qref},
+      {"lg.images", luaopen_lg_images},
       {"lg.blob_writer", luaopen_lg_blob_writer},
       {"lg.sandbox", luaopen_lg_sandbox}};
   lua_State *L = luaL_newstate();

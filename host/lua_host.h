@@ -44,6 +44,8 @@ int luaopen_lg_hub(lua_State *L); /* lua_hub.c: the hub client and its cache (hu
 int luaopen_lg_tensor(lua_State *L); /* lua_tensor.c: float tensors + weight transforms */
 int luaopen_lg_pack(lua_State *L); /* lua_pack.c: weights into the kernels' layouts */
 int luaopen_lg_refops(lua_State *L); /* lua_refops.c: naive reference kernels (golden output) */
+int luaopen_lg_qref(lua_State *L); /* lua_qref.c: the int8 scheme's scalar reference */
+int luaopen_lg_images(lua_State *L); /* lua_images.c: calibration images through the classifier's transform */
 int luaopen_lg_blob_writer(lua_State *L); /* lua_blob_writer.c: the blob file, and as C source */
 int luaopen_lg_sandbox(lua_State *L); /* lua_sandbox.c: --config files from strangers */
 

@@ -332,6 +332,122 @@ static int p_grouped(lua_State *L) {
   return 1;
 }
 
+/* The n-th (1-based) array of the table at idx, element i (0-based) as a number. */
+static double list_at(lua_State *L, int idx, int n, int64_t i) {
+  lua_rawgeti(L, idx, n);
+  lua_rawgeti(L, -1, (lua_Integer)i + 1);
+  double v = luaL_checknumber(L, -1);
+  lua_pop(L, 2);
+  return v;
+}
+
+/* P.qgemm(q [OC, CG, KH, KW] | [OC, C] (int8 values), zu_in, ints {bias, m, n, ...}, floats {sc, b} | {},
+ *         groups, nr, kg, packed, bytes) -> packed (kernels/qgemm.lua): per group and panel of nr
+ * output channels the int32 arrays (bias first, with zu_in * the channel's weight sum taken
+ * off), the float arrays, then int8 w[taps][kgn][nr][kg] (packed: one tap of taps x CG) */
+static int p_qgemm(lua_State *L) {
+  lg_tensor *q = lg_tensor_check(L, 1);
+  int32_t zu = (int32_t)luaL_checkinteger(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  int64_t groups = luaL_checkinteger(L, 5), nr = luaL_checkinteger(L, 6), kg = luaL_checkinteger(L, 7);
+  int packed = lua_toboolean(L, 8);
+  int64_t OC = q->shape[0], CG = q->shape[1], taps = q->ndim == 4 ? q->shape[2] * q->shape[3] : 1;
+  int64_t OG = OC / groups, panels = (OG + nr - 1) / nr;
+  int64_t uk_taps = packed ? 1 : taps, kc = packed ? taps * CG : CG, kgn = (kc + kg - 1) / kg;
+  int n_ints = (int)luaL_len(L, 3), n_floats = (int)luaL_len(L, 4);
+  int64_t head = nr * 4 * (n_ints + n_floats), panel_bytes = head + uk_taps * kgn * kg * nr;
+  unsigned char *p = push_packed(L, groups * panels * panel_bytes, luaL_checkinteger(L, 9), "qgemm");
+  for (int64_t g = 0; g < groups; g++)
+    for (int64_t pn = 0; pn < panels; pn++) {
+      unsigned char *dst = p + (g * panels + pn) * panel_bytes;
+      for (int64_t j = 0; j < nr; j++) {
+        int64_t lane = pn * nr + j, o = g * OG + lane;
+        if (lane >= OG)
+          continue; /* zero past the last channel */
+        for (int a = 1; a <= n_ints; a++) {
+          int64_t v = (int64_t)list_at(L, 3, a, o);
+          if (a == 1)
+            for (int64_t k = 0; k < CG * taps; k++)
+              v -= (int64_t)zu * (int64_t)q->data[o * CG * taps + k];
+          int32_t v32 = (int32_t)v;
+          memcpy(dst + ((a - 1) * nr + j) * 4, &v32, 4);
+        }
+        for (int a = 1; a <= n_floats; a++) {
+          float f = (float)list_at(L, 4, a, o);
+          memcpy(dst + ((n_ints + a - 1) * nr + j) * 4, &f, 4);
+        }
+        int8_t *wdst = (int8_t *)(dst + head);
+        for (int64_t t = 0; t < taps; t++)
+          for (int64_t c = 0; c < CG; c++) {
+            int64_t k = packed ? t * CG + c : c, tt = packed ? 0 : t;
+            wdst[((tt * kgn + k / kg) * nr + j) * kg + k % kg] = (int8_t)q->data[(o * CG + c) * taps + t];
+          }
+      }
+    }
+  return 1;
+}
+
+/* The i-th (0-based) number of the array at idx. */
+static double array_at(lua_State *L, int idx, int64_t i) {
+  lua_rawgeti(L, idx, (lua_Integer)i + 1);
+  double v = luaL_checknumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* P.qdwconv(q [C, 1, KH, KW] (int8 values), bias {C}, m {C}, n {C}, g {C}|nil, beta {C}|nil, bytes)
+ * -> packed (kernels/qdwconv.lua): int32 bias, m, n [C], int8 taps[KH*KW][C], then at the next
+ * 4-byte boundary float g, beta [C] */
+static int p_qdwconv(lua_State *L) {
+  lg_tensor *q = lg_tensor_check(L, 1);
+  for (int i = 2; i <= 4; i++)
+    luaL_checktype(L, i, LUA_TTABLE);
+  int norm = !lua_isnoneornil(L, 5);
+  int64_t C = q->shape[0], taps = q->shape[2] * q->shape[3];
+  int64_t at = (12 * C + taps * C + 3) / 4 * 4;
+  unsigned char *p = push_packed(L, at + (norm ? 8 * C : 0), luaL_checkinteger(L, 7), "qdwconv");
+  for (int64_t c = 0; c < C; c++) {
+    for (int a = 0; a < 3; a++) {
+      int32_t v = (int32_t)array_at(L, 2 + a, c);
+      memcpy(p + (a * C + c) * 4, &v, 4);
+    }
+    for (int64_t t = 0; t < taps; t++)
+      ((int8_t *)(p + 12 * C))[t * C + c] = (int8_t)q->data[c * taps + t];
+    if (norm)
+      for (int a = 0; a < 2; a++) {
+        float f = (float)array_at(L, 5 + a, c);
+        memcpy(p + at + (a * C + c) * 4, &f, 4);
+      }
+  }
+  return 1;
+}
+
+/* P.floats({x1, x2, ...}) -> the numbers as float32 */
+static int p_floats(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int64_t n = (int64_t)luaL_len(L, 1);
+  unsigned char *p = push_packed(L, 4 * n, 4 * n, "floats");
+  for (int64_t i = 0; i < n; i++) {
+    float f = (float)array_at(L, 1, i);
+    memcpy(p + 4 * i, &f, 4);
+  }
+  return 1;
+}
+
+/* P.bytes({b1, b2, ...}) -> the bytes packed (0..255 each), zero-padded to whole floats */
+static int p_bytes(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int64_t n = (int64_t)luaL_len(L, 1);
+  unsigned char *p = push_packed(L, (n + 3) / 4 * 4, (n + 3) / 4 * 4, "bytes");
+  for (int64_t i = 0; i < n; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    p[i] = (unsigned char)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
 int luaopen_lg_pack(lua_State *L) {
   static const luaL_Reg funcs[] = {
       {"gemm", p_gemm},
@@ -339,6 +455,10 @@ int luaopen_lg_pack(lua_State *L) {
       {"winograd_f4x3", p_winograd_f4x3},
       {"winograd_f4x3_error", p_winograd_f4x3_error},
       {"grouped", p_grouped},
+      {"qgemm", p_qgemm},
+      {"qdwconv", p_qdwconv},
+      {"bytes", p_bytes},
+      {"floats", p_floats},
       {"rounded", p_rounded},
       {NULL, NULL}};
   luaL_newlib(L, funcs);

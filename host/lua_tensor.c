@@ -142,6 +142,74 @@ static int t_bytes(lua_State *L) {
   return 1;
 }
 
+/* T.from_bytes(bytes, shape) -> the tensor whose float32 (this host's order) those bytes are */
+static int t_from_bytes(lua_State *L) {
+  size_t len;
+  const char *bytes = luaL_checklstring(L, 1, &len);
+  int64_t shape[LG_TENSOR_MAX_DIMS];
+  int n = read_shape(L, 2, shape);
+  lg_tensor *t = lg_tensor_push(L, n, shape);
+  if ((size_t)t->numel * sizeof(float) != len)
+    luaL_error(L, "from_bytes: %I bytes are not %I floats", (lua_Integer)len, (lua_Integer)t->numel);
+  memcpy(t->data, bytes, len);
+  return 1;
+}
+
+/* t:minmax() -> the smallest and largest value (NaN left out; 0, 0 when none) */
+static int t_minmax(lua_State *L) {
+  lg_tensor *t = lg_tensor_check(L, 1);
+  float lo = INFINITY, hi = -INFINITY;
+  for (int64_t i = 0; i < t->numel; i++) {
+    lo = fminf(lo, t->data[i]);
+    hi = fmaxf(hi, t->data[i]);
+  }
+  lua_pushnumber(L, lo <= hi ? lo : 0.0);
+  lua_pushnumber(L, lo <= hi ? hi : 0.0);
+  return 2;
+}
+
+/* t:histogram(lo, hi, bins) -> {counts}: bins equal bins over [lo, hi], values
+ * outside counted in the first and last (calibration's range observers) */
+static int t_histogram(lua_State *L) {
+  lg_tensor *t = lg_tensor_check(L, 1);
+  double lo = luaL_checknumber(L, 2), hi = luaL_checknumber(L, 3);
+  int bins = (int)luaL_checkinteger(L, 4);
+  if (bins < 1 || bins > 1 << 20 || !(hi > lo))
+    return luaL_error(L, "histogram: bad bins or range");
+  lua_Integer *count = lua_newuserdatauv(L, sizeof *count * (size_t)bins, 0);
+  memset(count, 0, sizeof *count * (size_t)bins);
+  const double scale = bins / (hi - lo);
+  for (int64_t i = 0; i < t->numel; i++) {
+    double b = (t->data[i] - lo) * scale;
+    int k = b < 0 ? 0 : b >= bins ? bins - 1 : (int)b;
+    count[k] += t->data[i] == t->data[i];
+  }
+  lua_createtable(L, bins, 0);
+  for (int k = 0; k < bins; k++) {
+    lua_pushinteger(L, count[k]);
+    lua_rawseti(L, -2, k + 1);
+  }
+  return 1;
+}
+
+/* T.error_sums(test, ref) -> sum ref^2, sum (test - ref)^2, sum test*ref, sum test^2
+ * (in double): SQNR and cosine of a reduced path against its reference */
+static int t_error_sums(lua_State *L) {
+  lg_tensor *a = lg_tensor_check(L, 1), *b = lg_tensor_check(L, 2);
+  if (a->numel != b->numel)
+    luaL_error(L, "error_sums: sizes differ");
+  double rr = 0, ee = 0, tr = 0, tt = 0;
+  for (int64_t i = 0; i < a->numel; i++) {
+    double x = a->data[i], y = b->data[i];
+    rr += y * y, ee += (x - y) * (x - y), tr += x * y, tt += x * x;
+  }
+  lua_pushnumber(L, rr);
+  lua_pushnumber(L, ee);
+  lua_pushnumber(L, tr);
+  lua_pushnumber(L, tt);
+  return 4;
+}
+
 /* Max |a-b| and max |b| over two equal-size tensors (self-test, debugging). */
 static int t_max_abs_diff(lua_State *L) {
   lg_tensor *a = lg_tensor_check(L, 1), *b = lg_tensor_check(L, 2);
@@ -290,12 +358,16 @@ int luaopen_lg_tensor(lua_State *L) {
       {"clone", t_clone},
       {"bytes", t_bytes},
       {"nonfinite", t_nonfinite},
+      {"minmax", t_minmax},
+      {"histogram", t_histogram},
       {NULL, NULL}};
   static const luaL_Reg funcs[] = {
       {"zeros", t_zeros},
       {"normal", t_normal},
       {"uniform", t_uniform},
       {"max_abs_diff", t_max_abs_diff},
+      {"from_bytes", t_from_bytes},
+      {"error_sums", t_error_sums},
       {"fold_batchnorm", t_fold_batchnorm},
       {"scale_out_channels", t_scale_out_channels},
       {"standardize", t_standardize},

@@ -64,8 +64,10 @@ return function(g, pools, io_in_arena)
   for id in pairs(first) do ids[#ids + 1] = id end
   local total = 0
   for _, id in ipairs(ids) do
-    g.values[id].bytes = graph.numel(g.values[id].shape) * 4
-    total = total + align(g.values[id].bytes)
+    -- uint8 (int8 models) with room for a dot product's last group to read past the end
+    local v = g.values[id]
+    v.bytes = v.q and graph.numel(v.shape) + 64 or graph.numel(v.shape) * 4
+    total = total + align(v.bytes)
   end
   table.sort(ids, function(a, b)
     local sa, sb = g.values[a].bytes, g.values[b].bytes

@@ -402,7 +402,7 @@ def numerics_options_name_the_option_and_what_works():
     problems = []
     for args, needles in [
         (["--weights-dtype", "fp8"], ["--weights-dtype 'fp8'", "f32, bf16, f16 or int8"]),
-        (["--precision", "fp16"], ["--precision 'fp16'", "fp32 or bf16"]),
+        (["--precision", "fp16"], ["--precision 'fp16'", "fp32, bf16 or int8"]),
         (["--precision", "bf16", "--weights-dtype", "int8"], ["--precision bf16", "int8", "--precision fp32"]),
         (["--target", "avx512bf16"], ["--target avx512bf16", "--precision bf16", "--target avx512"]),
         (["--error-inputs", "0"], ["--error-inputs"]),
