@@ -117,7 +117,8 @@ function P.conv(g, node, ctx)
     local b = round_away((bias[c] or 0) / acc_step[c])
     q.bias[c] = math.max(-limit, math.min(limit, b))
   end
-  if ctx.head_float and node.output == g.output_id then
+  local depthwise = (a.groups or 1) > 1 and a.groups == g.values[node.inputs[1]].shape[2] and #sw == a.groups
+  if ctx.head_float and node.output == g.output_id and not depthwise and not a.residual and not a.act then
     -- the logits stay float: y = fma((float)acc, s_in s_w, b), the bias outside acc
     local sc, fb = {}, {}
     for c = 1, #sw do sc[c], fb[c], q.bias[c] = Q.f32(acc_step[c]), Q.f32(bias[c] or 0), 0 end

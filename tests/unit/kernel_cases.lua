@@ -115,6 +115,13 @@ local CASES = {
   end), "^eltwise" },
 }
 
+-- What runs a case under --precision int8 (kernels/qgemm.lua, qdwconv.lua, qsimple.lua).
+local INT8_EXPECT = {
+  ["^gemm gemm"] = "^qgemm int8 gemm", ["^gemm gemm 1x"] = "^qgemm int8 gemm 1x",
+  ["indirect gemm"] = "int8 indirect gemm", ["^grouped"] = "int8 indirect gemm", ["^winograd"] = "^qgemm int8",
+  ["K in %d+ blocks"] = "^qgemm", ["packed%-window gemm"] = "int8 packed%-window gemm", ["^eltwise"] = "^q",
+}
+
 -- The record generate.run renders a header from.
 local function case_variant(name)
   return { name = name, family = "kernel test case", num_classes = 0, crop_pct = 1.0, interpolation = "bilinear",
@@ -130,8 +137,10 @@ function kernel_cases.run(o)
     local graph = require("graph").new({ variant = name })
     local x = graph:input(c.input)
     graph:set_output(c.build(graph, x))
+    local int8 = o.precision == "int8"
     local reduced = (o.weights_dtype or "f32") ~= "f32" or (o.precision or "fp32") ~= "fp32"
-    if reduced and not case.numerics then goto next_case end
+    -- int8 has a kernel of its own for every kind: every case runs
+    if reduced and not int8 and not case.numerics then goto next_case end
     local opts = { out = dir .. "/" .. name .. ".c", target = o.target, winograd = o.winograd, quiet = true,
       weights_dtype = o.weights_dtype, precision = o.precision, error_inputs = 1 }
     local compiled = generate.compile_graph(graph, function()
@@ -143,10 +152,12 @@ function kernel_cases.run(o)
     local _, report = generate.run(case_variant(name), opts, nil, compiled)
     local t = compiled.target
     local expect = type(case[3]) == "table" and case[3][t.tiles or t.name] or case[3]
+    if int8 then expect = INT8_EXPECT[expect] or expect:gsub("^%^", "^q") end
     -- bf16 compute keeps 3x3 convs direct and K whole (kernels/winograd.lua, gemm.lua)
     if (o.winograd == false or o.precision == "bf16") and expect == "^winograd" then expect = "^gemm" end
-    if reduced and o.precision ~= "bf16" and expect == "^winograd" then expect = "^winograd .* from %w+ 3x3 weights" end
+    if reduced and not int8 and o.precision ~= "bf16" and expect == "^winograd" then expect = "^winograd .* from %w+ 3x3 weights" end
     if o.precision == "bf16" and expect == "K in %d+ blocks" then expect = "^gemm" end
+
     local seen = {}
     for _, l in ipairs(report.layers) do seen[#seen + 1] = l.kind .. " " .. (l.strategy or "") end
     local found = false
@@ -155,7 +166,7 @@ function kernel_cases.run(o)
       errors.internal("kernel case %s on %s no longer runs '%s' (its layers: %s)", name, compiled.target.name, expect,
         table.concat(seen, "; "))
     end
-    local tol, dot = 2e-5, 0
+    local tol, dot = int8 and 0 or 2e-5, 0 -- int8: exactly the scheme's reference
     for _, node in ipairs(compiled.g.nodes) do
       local n = node.kernel.numerics
       if n and n.inputs == "bf16" then

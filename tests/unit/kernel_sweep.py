@@ -15,6 +15,10 @@ unfolded graph, double accumulation; one kernel must stay within max|diff| <=
 2e-5 max|ref|, five times tighter than a whole model's 1e-4) and
 checks that 1, 2 and 3 threads give bit-identical outputs.
 
+Integer inference (--numerics int8): every case on every target that runs int8,
+each required to equal the scheme's scalar reference exactly (host/lua_qref.c,
+docs/int8.md) and so every other target bit for bit.
+
 Reduced precision (--numerics): `dtypes` reruns the cases with bf16, f16 and
 int8 weights on every target (the golden is then the reference with the same
 rounding, so 2e-5 still holds); `bf16` runs --precision bf16 on every target,
@@ -118,11 +122,19 @@ def cpu_targets():
     targets = []
     if "avx512f" in flags and "avx512_bf16" in flags:
         targets.append("avx512bf16")
+    if "avx512f" in flags and "avx512bw" in flags and "avx512_vnni" in flags:
+        targets.append("avx512vnni")
     if "avx512f" in flags:
         targets.append("avx512")
+    if "avx2" in flags and "fma" in flags and "avx_vnni" in flags:
+        targets.append("avxvnni")
     if "avx2" in flags and "fma" in flags:
         targets.append("avx2")
     return targets + ["generic"]
+
+
+# the targets that run --precision int8 (generator/targets.lua's `int8`)
+INT8_TARGETS = ("avx512vnni", "avxvnni", "avx2", "neon", "cortex-m", "generic")
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -160,19 +172,20 @@ def run_target(lua_unit, target, work, extra, cc, runner):
     return (1 if r.returncode != 0 else 0), d
 
 
-def same_bits(runs):
-    """Every target's bf16 outputs against the first target's, case by case."""
+def same_bits(runs, what="bf16"):
+    """Every target's outputs against the first target's, case by case: under bf16 the
+    cases that do bf16 dot products, under int8 every case."""
     (first, d0), failed = runs[0], 0
     for target, d in runs[1:]:
         differ = []
         for line in open(os.path.join(d0, "cases.txt")).read().splitlines():
             name, _, dot = line.split()
-            if dot == "0" or (target == "generic" and "gelu" in name):
+            if what == "bf16" and (dot == "0" or (target == "generic" and "gelu" in name)):
                 continue
             a, b = (open(os.path.join(x, name + ".out"), "rb").read() for x in (d0, d))
             if a != b:
                 differ.append(name)
-        print(f"{'NOT OK' if differ else 'OK'} bf16 {target} vs {first}: "
+        print(f"{'NOT OK' if differ else 'OK'} {what} {target} vs {first}: "
               + (f"outputs differ in {', '.join(differ)}" if differ else "every case bit-identical"))
         failed += bool(differ)
     return failed
@@ -182,8 +195,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("lua_unit", help="the lua_unit test runner (tests/unit/lua_unit_main.c)")
     ap.add_argument("--targets", help="comma-separated (default: every target this CPU runs)")
-    ap.add_argument("--numerics", choices=["fp32", "dtypes", "bf16", "all"], default="fp32",
-                    help="fp32 (default): f32 weights; dtypes: bf16, f16, int8 weights; bf16: bf16 compute")
+    ap.add_argument("--numerics", choices=["fp32", "dtypes", "bf16", "int8", "all"], default="fp32",
+                    help="fp32 (default): f32 weights; dtypes: bf16, f16, int8 weights; bf16: bf16 compute; "
+                    "int8: integer inference, bit-identical to the scheme's reference and across targets")
     ap.add_argument("--cc", default=os.environ.get("CC", "cc"), help="compiler (default $CC, else cc)")
     ap.add_argument("--run", default="", help="command prefix that runs the program (an emulator)")
     args = ap.parse_args()
@@ -197,7 +211,7 @@ def main():
         print(f"SKIPPED: {tool} not installed (.ci/install-deps)")
         return 77
     tools = (args.cc, runner)
-    fp32_targets = [t for t in targets if t != "avx512bf16"]
+    fp32_targets = [t for t in targets if t not in ("avx512bf16", "avx512vnni", "avxvnni")]
     failed = 0
     with tempfile.TemporaryDirectory() as work:
         if args.numerics in ("fp32", "all"):
@@ -216,6 +230,13 @@ def main():
                 failed += bad
                 runs.append((t, d))
             failed += same_bits(runs) if not failed else 0
+        if args.numerics in ("int8", "all"):
+            runs = []
+            for t in [t for t in targets if t in INT8_TARGETS]:
+                bad, d = run_target(args.lua_unit, t, work, ["--precision", "int8"], *tools)
+                failed += bad
+                runs.append((t, d))
+            failed += same_bits(runs, "int8") if not failed and len(runs) > 1 else 0
     print(f"{'NOT OK' if failed else 'OK'}: kernel sweep ({args.numerics}) over {', '.join(targets)}")
     return 1 if failed else 0
 

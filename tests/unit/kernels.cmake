@@ -25,3 +25,9 @@ add_test(NAME unit_bf16_emulation_matches_vdpbf16ps
   COMMAND ${LG_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/bf16_emulation.py --hardware)
 set_tests_properties(unit_bf16_emulations_agree unit_bf16_emulation_matches_vdpbf16ps PROPERTIES
   LABELS unit SKIP_RETURN_CODE 77 TIMEOUT 300)
+# Integer inference: every kernel case in int8 on every x86 target this CPU runs
+# (avx512vnni, avxvnni, avx2) and portable C, each equal to the scheme's scalar
+# reference exactly (docs/int8.md) and so to each other, bit for bit.
+add_test(NAME unit_kernel_sweep_int8
+  COMMAND ${LG_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/kernel_sweep.py $<TARGET_FILE:lua_unit> --numerics int8)
+set_tests_properties(unit_kernel_sweep_int8 PROPERTIES LABELS unit TIMEOUT 1200)
