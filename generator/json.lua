@@ -24,7 +24,12 @@ local function encode(v, indent, depth)
   if t == "number" then
     if v ~= v or v == math.huge or v == -math.huge then return "null" end
     if math.type(v) == "integer" then return tostring(v) end
-    return string.format("%.10g", v)
+    -- the shortest of these that reads back as the same double
+    for _, digits in ipairs({ 10, 15, 16 }) do
+      local s = string.format("%." .. digits .. "g", v)
+      if tonumber(s) == v then return s end
+    end
+    return string.format("%.17g", v)
   end
   if t == "string" then return encode_string(v) end
   if t ~= "table" then error("json: cannot encode a " .. t) end
