@@ -263,7 +263,9 @@ local function cmd_info(name, o)
   for k, val in pairs(v) do info[k] = val end
   info.model = { num_classes = mo.num_classes, in_chans = mo.in_chans, size = mo.size, batch = mo.batch,
     params = params, macs = macs, layers = #g.nodes }
-  local report = generate.report(v, o)
+  -- int8 with a weight source: calibrate and measure, for the layers' SQNR
+  local measure = o.precision == "int8" and (o.weights or o.random_seed)
+  local report = generate.report(v, o, measure and weight_source(v, o) or nil)
   info.totals, info.precision = report.totals, report.precision
   if o.layers then info.layers = report.layers end
   if o.json then
@@ -301,14 +303,21 @@ local function cmd_info(name, o)
   line("numerics", require("precision").describe({ dtype = rp.weights_dtype, precision = rp.precision,
     keep_head_f32 = rp.keep_head_f32 }))
   if o.layers then
+    -- int8 with weights: each layer's SQNR against fp32 (its own, and as the model sees it)
+    local sqnr = measure and string.format(" %15s", "SQNR dB own/e2e") or ""
     print("")
-    print(string.format("%-34s %-28s %-18s %10s %10s %10s %10s  %s", "layer (timm module) + fused", "kernel",
-      "output NHWC", "MACs", "weights B", "arena off", "live B", "strategy"))
+    print(string.format("%-34s %-28s %-18s %10s %10s %10s %10s%s  %s", "layer (timm module) + fused", "kernel",
+      "output NHWC", "MACs", "weights B", "arena off", "live B", sqnr, "strategy"))
     for _, l in ipairs(info.layers) do
       local name = l.name .. (#l.fused > 0 and (" +" .. #l.fused) or "")
-      print(string.format("%-34s %-28s %-18s %10d %10d %10d %10d  %s%s", name, l.kernel, table.concat(l.shape_nhwc, "x"),
-        l.macs, l.weight_bytes, l.arena_offset, l.live_bytes, l.strategy or l.kind,
-        l.algorithm_error and string.format(" (adds %.1e relative error)", l.algorithm_error) or ""))
+      local q = l.int8
+      local col = measure and (q and q.sqnr_db and string.format(" %7s/%7.1f", q.local_sqnr_db and
+        string.format("%.1f", q.local_sqnr_db) or "-", q.sqnr_db) or string.format(" %15s", "-")) or ""
+      print(string.format("%-34s %-28s %-18s %10d %10d %10d %10d%s  %s%s%s", name, l.kernel,
+        table.concat(l.shape_nhwc, "x"), l.macs, l.weight_bytes, l.arena_offset, l.live_bytes, col,
+        l.strategy or l.kind,
+        l.algorithm_error and string.format(" (adds %.1e relative error)", l.algorithm_error) or "",
+        q and q.kept_fp32 and " (kept in fp32)" or ""))
     end
     print(string.format("totals: %d layers, %d kernels, %.3f GMACs, weights %d bytes, arena %d bytes "
       .. "(%.1f%% of the %d bytes all activations would take)", t.layers, t.kernels, t.macs / 1e9, t.weight_bytes,

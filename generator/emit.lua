@@ -163,6 +163,28 @@ local function kernel_instances(g)
   return out
 end
 
+-- A layer's int8 facts for the report (docs/int8.md): the scales and zero points
+-- (TFLite's int8 convention) of its input and output and of what it rounds in
+-- between, and its SQNR and cosine against fp32 on the held-out inputs; or that
+-- it was kept in fp32 and why.
+local function int8_row(g, node)
+  local function scale(q) return q and { scale = q.s, zero_point = q.zu - 128, int16 = q.int16 or nil } end
+  local r = node.qreport
+  local row = { sqnr_db = r and math.min(r.sqnr_db, 999), cosine = r and r.cosine,
+    local_sqnr_db = r and r.local_sqnr_db and math.min(r.local_sqnr_db, 999) }
+  if node.quant then
+    local q = node.quant
+    row.input = scale(g.values[node.inputs[1]].q)
+    row.output = scale(g.values[node.output].q) or (q.out and q.out.kind == "float" and { float = true })
+    row.pre = scale(q.pre)
+  elseif node.kept_fp32 then
+    row.kept_fp32 = true
+  else
+    return nil
+  end
+  return row
+end
+
 -- Per layer, in order: its commented section of the forward pass (the call and
 -- the debug hook), its row of the layer table, its row of the report.
 -- Returns body lines, table rows, report rows and the model's multiply-adds.
@@ -197,6 +219,7 @@ local function layer_sections(g, fn_of)
       weight_bytes = weight_bytes, arena_offset = out.offset, pool = #g.pools > 1 and g.pools[out.pool].name or nil,
       live_bytes = live, algorithm_error = k.error,
       weights_dtype = k.numerics and k.numerics.weights, compute = k.numerics and (k.numerics.inputs or "fp32"),
+      int8 = int8_row(g, node),
     }
   end
   return body, table_rows, rows, total_macs
@@ -282,6 +305,14 @@ local function report(g, ctx, rows, total_macs, kernels)
   r.precision = { weights_dtype = p.dtype, precision = p.precision, keep_head_f32 = p.keep_head_f32,
     bf16_dot = p.precision == "bf16" and (t.bf16_dot and "hardware" or "emulated") or nil,
     selftest_tolerance = require("precision").selftest_tol(p, ctx.measured), error = ctx.measured }
+  if g.int8 then
+    -- int8: how it was calibrated, what stayed in fp32 and what that costs
+    local s = require("qreplay").summary(g)
+    local q_in = g.values[g.input_id].q
+    r.precision.int8 = { calibration = g.int8.calibration, range = g.int8.range, held_out = g.int8.held_out,
+      min_sqnr_db = g.int8.min_sqnr_db, input = q_in and { scale = q_in.s, zero_point = q_in.zu - 128 },
+      kept_fp32 = s.kept_fp32, kept_fp32_macs = s.kept_macs, kept_fp32_extra_weight_bytes = s.kept_extra_weight_bytes }
+  end
   r.input_nchw = { in_shape[1], in_shape[2], in_shape[3], in_shape[4] }
   r.output = { out_shape[1], graph.numel(out_shape) // out_shape[1] }
   return r

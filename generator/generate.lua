@@ -137,6 +137,7 @@ function generate.compile_graph(g, bind, o, src, variant)
     local err, mag, cos = require("lg.refops").compare(golden_out, fp32_golden, 0)
     measured.golden = { max_rel = mag > 0 and err / mag or err, cosine = cos }
     measured.exact = precision.all_int8(g)
+    for _, node in ipairs(g.nodes) do measured.fp32_into_int8 = measured.fp32_into_int8 or node.op == "quantize" end
   elseif precision.reduced(p) and not src.plan_only then
     -- at least 32 images by default: a batch of 8 needs 4 inputs, not 32
     local count = o.error_inputs or math.ceil(32 / golden_in:shape()[1])
@@ -273,14 +274,19 @@ function generate.run(variant, o, src, compiled)
   if c.measured then
     log(o, "lucidgen: %s vs fp32: %s; self-test tolerance %g", precision.describe(c.precision),
       reduced.summary(c.measured), precision.selftest_tol(c.precision, c.measured))
+    if c.g.int8 then
+      for _, line in ipairs(qreplay.summary_lines(c.g)) do log(o, "lucidgen: %s", line) end
+    end
   end
   return paths, report, { prefix = prefix, target = c.target, labels = c.mo.num_classes > 0 and variant.labels or nil }
 end
 
 -- The per-layer report of a model without writing anything: shapes, fusion,
--- kernels and the arena plan do not depend on weight values, so none are made.
-function generate.report(variant, o)
-  local c = generate.compile(variant, o, { plan_only = true })
+-- kernels and the arena plan do not depend on weight values, so none are made;
+-- with `src` (int8 with --weights or --random-init) the model is calibrated and
+-- measured too, for its per-layer SQNR.
+function generate.report(variant, o, src)
+  local c = generate.compile(variant, o, src or { plan_only = true })
   local plan = blob.plan(c.g, c.golden_in, c.golden_out)
   local _, _, report = generate.render(variant, o, c, { c = "model.c", h = "model.h", bin = "model.bin" }, plan, "-")
   return report

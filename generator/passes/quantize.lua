@@ -134,6 +134,7 @@ function P.conv(g, node, ctx)
     for c = 1, #sw do Ms[c] = acc_step[c] / s_v end
     local m, n = mults(Ms)
     q.out = { kind = "int16", m = m, n = n }
+    q.pre = { s = s_v, zu = 0, int16 = true }
     q.ln = P.norm_params(s_v, ctx.scale(node.output, 0), #sw, a.norm.eps, t.norm_weight, t.norm_bias, 0)
     return q
   end
@@ -145,6 +146,7 @@ function P.conv(g, node, ctx)
     for c = 1, #sw do Ms[c] = acc_step[c] / pre.s end
     local m, n = mults(Ms)
     q.out = { kind = "gelu", m = m, n = n, zu_g = pre.zu, table = Q.gelu_table(pre.s, pre.zu, out.s, out.zu) }
+    q.pre = pre
   else
     local Ms = {}
     for c = 1, #sw do Ms[c] = acc_step[c] / out.s end
@@ -334,9 +336,12 @@ return function(g, set, p, quiet)
     end
   end
   insert_conversions(g, scales)
+  g.int8 = { calibration = set and set.source or "none (a plan without weights)", range = method,
+    held_out = set and #set.held_out or 0, min_sqnr_db = p.int8_min_sqnr }
   if set and not quiet then
-    io.stderr:write(string.format("lucidgen: int8: calibrated %d tensors on %s (%s ranges)\n", #g.nodes,
-      set.source, method))
+    local n = 0
+    for _ in pairs(obs.values) do n = n + 1 end
+    io.stderr:write(string.format("lucidgen: int8: calibrated %d tensors on %s (%s ranges)\n", n, set.source, method))
   end
   return g
 end
