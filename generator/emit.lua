@@ -282,6 +282,12 @@ local function header_values(g, ctx, stack, total_macs)
   if q_out then
     values.OUT_SCALE, values.OUT_ZU = template.c_float(Q.f32(q_out.s)), q_out.zu
   end
+  -- forward_int8's output: the uint8 output's own scale, or calibration's range of the float logits
+  local oq = q_out or g.out_q
+  if oq then
+    values.OUT_QSCALE, values.OUT_QZERO_POINT = template.c_float(Q.f32(oq.s)), oq.zu - 128
+    values.OUT_INV_S, values.OUT_QZU = template.c_float(oq.inv_s), oq.zu
+  end
   values.INPUT_KERNEL = template.render("input_nchw_to_nhwc.c.in",
     { N = in_shape[1], C = in_shape[2], H = in_shape[3], W = in_shape[4], QUANTIZE = q_in and 1 or 0,
       INV_S = q_in and template.c_float(q_in.inv_s), ZU = q_in and q_in.zu })

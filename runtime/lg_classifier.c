@@ -288,6 +288,16 @@ static int cpu_runs_target(void) {
   if (!__builtin_cpu_supports("avx512bf16"))
     return 0;
 #endif
+#if defined(__AVX512VNNI__)
+  if (!__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vnni"))
+    return 0;
+#endif
+#if defined(__AVXVNNI__)
+  /* CPUID.(7,1):EAX bit 4 (compilers' __builtin_cpu_supports may not know "avxvnni") */
+  unsigned a7, b7, c7, d7;
+  if (!__get_cpuid_count(7, 1, &a7, &b7, &c7, &d7) || !(a7 & (1u << 4)))
+    return 0;
+#endif
 #endif
   return 1;
 }

@@ -336,6 +336,8 @@ return function(g, set, p, quiet)
     end
   end
   insert_conversions(g, scales)
+  -- forward_int8 rounds a float output (logits) at the range calibration saw
+  g.out_q = act_q(ranges.range(obs.values[g.output_id] or ranges.new(), method))
   g.int8 = { calibration = set and set.source or "none (a plan without weights)", range = method,
     held_out = set and #set.held_out or 0, min_sqnr_db = p.int8_min_sqnr }
   if set and not quiet then
