@@ -423,6 +423,18 @@ static int p_qdwconv(lua_State *L) {
   return 1;
 }
 
+/* P.int32s({x1, x2, ...}) -> the integers as int32 */
+static int p_int32s(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int64_t n = (int64_t)luaL_len(L, 1);
+  unsigned char *p = push_packed(L, 4 * n, 4 * n, "int32s");
+  for (int64_t i = 0; i < n; i++) {
+    int32_t v = (int32_t)array_at(L, 1, i);
+    memcpy(p + 4 * i, &v, 4);
+  }
+  return 1;
+}
+
 /* P.floats({x1, x2, ...}) -> the numbers as float32 */
 static int p_floats(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -459,6 +471,7 @@ int luaopen_lg_pack(lua_State *L) {
       {"qdwconv", p_qdwconv},
       {"bytes", p_bytes},
       {"floats", p_floats},
+      {"int32s", p_int32s},
       {"rounded", p_rounded},
       {NULL, NULL}};
   luaL_newlib(L, funcs);

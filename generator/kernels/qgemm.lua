@@ -17,7 +17,7 @@
 -- channels, output channels of the panel, then the group's KG weights; zero
 -- past the group's last channel and the panel's last output channel (a packed
 -- stem is one tap of taps x channels). The GELU epilogue's table is a second
--- blob item of 256 bytes.
+-- blob item, int32 table[256] (the vector vocabularies gather from it).
 local P = require("lg.pack")
 local gemm = require("kernels.gemm")
 
@@ -134,7 +134,7 @@ function qgemm.lower(g, node, ctx)
     return P.qgemm(q.wq, q.zu_in, ints_list, floats_list, groups, nr, kg, packed, bytes)
   end } }
   if out == "gelu" then
-    node.blob[2] = { role = "table", bytes = 256, make = function() return P.bytes(q.out.table) end }
+    node.blob[2] = { role = "table", bytes = 1024, make = function() return P.int32s(q.out.table) end }
   end
 end
 
