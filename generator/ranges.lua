@@ -7,35 +7,42 @@
 --   mse         the range, among the min/max range shrunk by steps of 2%,
 --               whose rounding and clipping together make the least mean
 --               squared error over the histogram
--- minmax needs one pass over the calibration inputs; the histogram methods
--- a second one, binned over the first pass's range.
+-- One pass over the calibration inputs: besides the extremes, each observer
+-- keeps a histogram over [-R, R] that doubles R (merging bins in pairs, which
+-- is exact) whenever a tensor reaches past it.
 local ranges = {}
 
 ranges.METHODS = { minmax = true, percentile = true, mse = true }
 ranges.DEFAULT = "mse"
-local BINS = 2048
+local BINS = 4096
 local TAIL = 1e-4
 
 function ranges.new() return { lo = math.huge, hi = -math.huge } end
 
-function ranges.needs_histogram(method) return method ~= "minmax" end
+-- Doubles the histogram's range: old bin i lands in BINS/4 + i // 2.
+local function widen(o)
+  local h = {}
+  for i = 1, BINS do h[i] = 0 end
+  for i = 1, BINS do
+    local j = BINS // 4 + (i - 1) // 2 + 1
+    h[j] = h[j] + o.hist[i]
+  end
+  o.hist, o.R = h, o.R * 2
+end
 
--- First pass: the extremes.
 function ranges.see(o, t)
   local lo, hi = t:minmax()
   o.lo, o.hi = math.min(o.lo, lo), math.max(o.hi, hi)
-end
-
--- Second pass: the histogram over the first pass's range (widened to hold 0).
-function ranges.see_histogram(o, t)
-  local lo, hi = math.min(o.lo, 0), math.max(o.hi, 0)
-  if hi <= lo then return end
-  local h = t:histogram(lo, hi, BINS)
+  local reach = math.max(-lo, hi)
+  if reach <= 0 then reach = 1e-30 end
   if not o.hist then
-    o.hist, o.hist_lo, o.hist_hi = h, lo, hi
+    o.R, o.hist = reach, t:histogram(-reach, reach, BINS)
   else
+    while reach > o.R do widen(o) end
+    local h = t:histogram(-o.R, o.R, BINS)
     for i = 1, BINS do o.hist[i] = o.hist[i] + h[i] end
   end
+  o.hist_lo, o.hist_hi = -o.R, o.R
 end
 
 local function percentile(o)
@@ -73,7 +80,7 @@ local function mse_of(o, lo, hi)
 end
 
 local function mse(o)
-  local lo, hi = o.hist_lo, o.hist_hi
+  local lo, hi = math.min(o.lo, 0), math.max(o.hi, 0)
   local best_lo, best_hi, best = lo, hi, mse_of(o, lo, hi)
   for k = 1, 35 do
     local f = 1 - 0.02 * k

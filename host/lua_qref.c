@@ -241,41 +241,64 @@ static int q_conv(lua_State *L) {
 
   int64_t shape4[4] = {N, OC, OH, OW}, shape2[2] = {N, OC};
   lg_tensor *y = linear ? lg_tensor_push(L, 2, shape2) : lg_tensor_push(L, 4, shape4);
-#pragma omp parallel for collapse(2) schedule(static)
+  /* d = u - zu_in once, as int16; then each output row's sums in int32, a tap at a time
+   * over the columns it reaches (the sums are exact: their order does not matter) */
+  int16_t *d = malloc(sizeof(int16_t) * (size_t)(u->numel ? u->numel : 1));
+  if (!d)
+    return luaL_error(L, "qref.conv: out of memory");
+  for (int64_t i = 0; i < u->numel; i++)
+    d[i] = (int16_t)(ival(u, i) - zu_in);
+  int failed = 0;
+#pragma omp parallel for collapse(2) schedule(dynamic)
   for (int64_t nn = 0; nn < N; nn++)
     for (int64_t o = 0; o < OC; o++) {
-      int64_t gi = o / OG;
-      for (int64_t oh = 0; oh < OH; oh++)
-        for (int64_t ow = 0; ow < OW; ow++) {
-          int32_t acc = k_float ? 0 : bias[o];
-          for (int64_t c = 0; c < CG; c++)
-            for (int64_t kh = 0; kh < KH; kh++) {
-              int64_t ih = oh * s - pad + kh;
-              if (ih < 0 || ih >= H)
-                continue;
-              for (int64_t kw = 0; kw < KW; kw++) {
-                int64_t iw = ow * s - pad + kw;
-                if (iw < 0 || iw >= W)
-                  continue;
-                int32_t d = ival(u, ((nn * C + gi * CG + c) * H + ih) * W + iw) - zu_in;
-                acc += d * ival(q, ((o * CG + c) * KH + kh) * KW + kw);
-              }
+      int32_t *acc = malloc(sizeof(int32_t) * (size_t)OW);
+      if (!acc) {
+        failed = 1;
+        continue;
+      }
+      const int64_t gi = o / OG;
+      for (int64_t oh = 0; oh < OH; oh++) {
+        for (int64_t ow = 0; ow < OW; ow++)
+          acc[ow] = k_float ? 0 : bias[o];
+        for (int64_t c = 0; c < CG; c++)
+          for (int64_t kh = 0; kh < KH; kh++) {
+            const int64_t ih = oh * s - pad + kh;
+            if (ih < 0 || ih >= H)
+              continue;
+            const int16_t *row = d + ((nn * C + gi * CG + c) * H + ih) * W;
+            for (int64_t kw = 0; kw < KW; kw++) {
+              /* the output columns whose input column ow*s - pad + kw is inside the row */
+              const int64_t first = pad - kw, last = W - 1 + pad - kw;
+              const int64_t ow0 = first > 0 ? (first + s - 1) / s : 0;
+              const int64_t ow1 = last < 0 ? 0 : (last / s + 1 < OW ? last / s + 1 : OW);
+              const int32_t wv = ival(q, ((o * CG + c) * KH + kh) * KW + kw);
+              for (int64_t ow = ow0; ow < ow1; ow++)
+                acc[ow] += row[ow * s - pad + kw] * wv;
             }
-          int64_t at = ((nn * OC + o) * OH + oh) * OW + ow;
+          }
+        for (int64_t ow = 0; ow < OW; ow++) {
+          const int64_t at = ((nn * OC + o) * OH + oh) * OW + ow;
+          int32_t a = acc[ow];
           if (r)
-            acc += lg_q_requant((ival(r, at) - zr) * (1 << Lr), mr[o], nr[o]);
+            a += lg_q_requant((ival(r, at) - zr) * (1 << Lr), mr[o], nr[o]);
           float out;
           if (k_float)
-            out = fmaf((float)acc, sc[o], fb[o]);
+            out = fmaf((float)a, sc[o], fb[o]);
           else if (k_i16)
-            out = (float)lg_q_clamp(lg_q_requant(acc, m[o], n[o]), -32767, 32767);
+            out = (float)lg_q_clamp(lg_q_requant(a, m[o], n[o]), -32767, 32767);
           else if (k_gelu)
-            out = (float)table[lg_q_clamp(lg_q_requant(acc, m[o], n[o]) + zu, 0, 255)];
+            out = (float)table[lg_q_clamp(lg_q_requant(a, m[o], n[o]) + zu, 0, 255)];
           else
-            out = (float)lg_q_clamp(lg_q_requant(acc, m[o], n[o]) + zu, lo, 255);
+            out = (float)lg_q_clamp(lg_q_requant(a, m[o], n[o]) + zu, lo, 255);
           y->data[at] = out;
         }
+      }
+      free(acc);
     }
+  free(d);
+  if (failed)
+    return luaL_error(L, "qref.conv: out of memory");
   return 1;
 }
 

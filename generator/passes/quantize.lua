@@ -60,27 +60,21 @@ local function conv_like(node) return node.op == "conv" or node.op == "linear" e
 -- --- calibration: what every tensor ranges over ---------------------------------
 
 -- Observations: value id -> observer; "pre" of a node -> observer under node.
-local function observe(g, inputs, method)
+-- One pass over the calibration inputs (generator/ranges.lua keeps histograms).
+local function observe(g, inputs)
   local obs = { values = {}, pre = {} }
-  local function walk(see_value, see_pre)
-    for _, x in ipairs(inputs) do
-      see_value(g.input_id, x)
-      require("reference").walk(g, x, function(node, vals)
-        local y = qreplay.fp32_step(node, vals, function(_, t) see_pre(node, t) end)
-        see_value(node.output, y)
-        return y
-      end)
-      collectgarbage()
-    end
-  end
   local function get(tbl, key)
     tbl[key] = tbl[key] or ranges.new()
     return tbl[key]
   end
-  walk(function(id, t) ranges.see(get(obs.values, id), t) end, function(node, t) ranges.see(get(obs.pre, node), t) end)
-  if ranges.needs_histogram(method) then
-    walk(function(id, t) ranges.see_histogram(obs.values[id], t) end,
-      function(node, t) ranges.see_histogram(obs.pre[node], t) end)
+  for _, x in ipairs(inputs) do
+    ranges.see(get(obs.values, g.input_id), x)
+    require("reference").walk(g, x, function(node, vals)
+      local y = qreplay.fp32_step(node, vals, function(_, t) ranges.see(get(obs.pre, node), t) end)
+      ranges.see(get(obs.values, node.output), y)
+      return y
+    end)
+    collectgarbage()
   end
   return obs
 end
@@ -303,7 +297,7 @@ end
 -- the structure and sizes, unit scales); p: precision.options
 return function(g, set, p, quiet)
   local method = p.int8_range or ranges.DEFAULT
-  local obs = set and observe(g, set.calibrate, method) or { values = {}, pre = {} }
+  local obs = set and observe(g, set.calibrate) or { values = {}, pre = {} }
   local scales = {} -- value id -> its uint8 {s, zu, inv_s} had it one (for quantize conversions)
   local ctx = { obs = obs, method = method, head_float = true }
   function ctx.scale(id, finest)
