@@ -31,10 +31,16 @@ function qdwconv.lower(g, node, ctx)
     v.NORM_Q, v.NORM_P, v.EPS = template.c_float(q.ln.Q), template.c_float(q.ln.P), template.c_float(q.ln.eps)
   end
   local bytes = weights_bytes + (q.ln and 8 * v.C or 0)
-  node.kernel = { template = "qdwconv.c.in", vars = v, stack = 4 * v.C,
+  -- a strip's sums + a kernel row of weights + the input vector in registers; with the
+  -- norm, the strip's int16 values on the stack, at most half of L1
+  local t = ctx.target
+  v.OWB = math.max(1, math.min(v.OW, t.vregs - v.KW - 2, 16))
+  if q.ln then v.OWB = math.max(1, math.min(v.OWB, (t.l1 // 2) // (2 * v.C))) end
+  node.kernel = { template = "qdwconv.c.in", vars = v,
+    stack = (v.OWB + v.KW) * t.int8.qw * 4 + (q.ln and v.OWB * v.C * 2 or 0),
     fn = string.format("qdwconv%dx%ds%d_%dx%dx%d%s%s", v.KH, v.KW, v.SH, v.IH, v.IW, v.C, v.N > 1 and ("_n" .. v.N) or "",
       q.ln and "_ln" or ""),
-    strategy = "int8 sums a pixel at a time" .. (q.ln and ", LayerNorm from int16" or ""),
+    strategy = string.format("int8 row strips of %d pixels%s", v.OWB, q.ln and ", LayerNorm from int16" or ""),
     numerics = { weights = "int8", inputs = "int8" } }
   node.blob = { { role = "weight", bytes = bytes, make = function()
     return P.qdwconv(q.wq, q.bias, q.out.m, q.out.n, q.ln and q.ln.g, q.ln and q.ln.beta, bytes)
