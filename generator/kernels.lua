@@ -30,7 +30,7 @@ local KINDS = {
 -- A node with int8 parameters (node.quant: passes/quantize.lua) runs one of these.
 local qsimple = require("kernels.qsimple")
 local QKINDS = {
-  require("kernels.qdwconv"), require("kernels.qgemm"), qsimple.layernorm, qsimple.groupnorm, qsimple.grn,
+  require("kernels.qdwconv"), require("kernels.qgrouped"), require("kernels.qgemm"), qsimple.layernorm, qsimple.groupnorm, qsimple.grn,
   qsimple.maxpool, qsimple.avgpool, qsimple.global_avgpool, qsimple.add, qsimple.lut, qsimple.quantize,
   qsimple.dequantize,
 }

@@ -388,6 +388,38 @@ static int p_qgemm(lua_State *L) {
   return 1;
 }
 
+/* P.qgrouped(q [OC, CG, KH, KW] (int8 values), zu_in, ints {bias, m, n, ...}, qw, kg, bytes) -> packed
+ * (kernels/qgrouped.lua): per block of qw output channels the int32 arrays (bias with
+ * zu_in * the channel's weight sum taken off), then int8 w[taps][CG / kg][qw][kg] */
+static int p_qgrouped(lua_State *L) {
+  lg_tensor *q = lg_tensor_check(L, 1);
+  int32_t zu = (int32_t)luaL_checkinteger(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  int64_t qw = luaL_checkinteger(L, 4), kg = luaL_checkinteger(L, 5);
+  int64_t OC = q->shape[0], CG = q->shape[1], taps = q->shape[2] * q->shape[3];
+  int n_ints = (int)luaL_len(L, 3);
+  int64_t head = n_ints * qw * 4, block = head + taps * CG * qw, blocks = OC / qw;
+  unsigned char *p = push_packed(L, blocks * block, luaL_checkinteger(L, 6), "qgrouped");
+  for (int64_t b = 0; b < blocks; b++)
+    for (int64_t l = 0; l < qw; l++) {
+      int64_t o = b * qw + l;
+      unsigned char *dst = p + b * block;
+      for (int a = 1; a <= n_ints; a++) {
+        int64_t v = (int64_t)list_at(L, 3, a, o);
+        if (a == 1)
+          for (int64_t k = 0; k < CG * taps; k++)
+            v -= (int64_t)zu * (int64_t)q->data[o * CG * taps + k];
+        int32_t v32 = (int32_t)v;
+        memcpy(dst + ((a - 1) * qw + l) * 4, &v32, 4);
+      }
+      int8_t *wdst = (int8_t *)(dst + head);
+      for (int64_t t = 0; t < taps; t++)
+        for (int64_t c = 0; c < CG; c++)
+          wdst[((t * (CG / kg) + c / kg) * qw + l) * kg + c % kg] = (int8_t)q->data[(o * CG + c) * taps + t];
+    }
+  return 1;
+}
+
 /* The i-th (0-based) number of the array at idx. */
 static double array_at(lua_State *L, int idx, int64_t i) {
   lua_rawgeti(L, idx, (lua_Integer)i + 1);
@@ -469,6 +501,7 @@ int luaopen_lg_pack(lua_State *L) {
       {"grouped", p_grouped},
       {"qgemm", p_qgemm},
       {"qdwconv", p_qdwconv},
+      {"qgrouped", p_qgrouped},
       {"bytes", p_bytes},
       {"floats", p_floats},
       {"int32s", p_int32s},

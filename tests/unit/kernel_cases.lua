@@ -118,7 +118,7 @@ local CASES = {
 -- What runs a case under --precision int8 (kernels/qgemm.lua, qdwconv.lua, qsimple.lua).
 local INT8_EXPECT = {
   ["^gemm gemm"] = "^qgemm int8 gemm", ["^gemm gemm 1x"] = "^qgemm int8 gemm 1x",
-  ["indirect gemm"] = "int8 indirect gemm", ["^grouped"] = "int8 indirect gemm", ["^winograd"] = "^qgemm int8",
+  ["indirect gemm"] = "int8 indirect gemm", ["^grouped"] = "^qg", ["^winograd"] = "^qgemm int8",
   ["K in %d+ blocks"] = "^qgemm", ["packed%-window gemm"] = "int8 packed%-window gemm", ["^eltwise"] = "^q",
 }
 
