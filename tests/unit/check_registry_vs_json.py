@@ -10,7 +10,8 @@ every norm, both the registry's config (ln_eps, gn_eps, std_conv_eps) and the
 eps each norm node of the built graph really carries -- printing each
 difference as `name: field: registry X, timm Y`.
 
-Run from the repo root: /usr/bin/python3 tests/unit/check_registry_vs_json.py [JSON]
+  /usr/bin/python3 tests/unit/check_registry_vs_json.py LUA_UNIT [JSON]
+(LUA_UNIT: tests/unit/lua_unit_main.c's runner)
 (default JSON: ../shared/reference/timm_variants.json). When the JSON is not
 there it exits 77 (CTest: skipped), or 1 when the environment has CI set: in CI
 the check must run.
@@ -20,32 +21,15 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 SKIP = 77
 
-# Dumps every registry variant as one JSON object per line. Lua has no JSON
-# library; this encoder covers what a variant holds (strings, numbers,
-# booleans, arrays, string-keyed tables).
+# Dumps every registry variant as one JSON object per line (run by lua_unit, with
+# the generator's own JSON encoder).
 DUMP_LUA = r"""
 local registry = require("registry")
-local function enc(v)
-  local t = type(v)
-  if t == "nil" then return "null" end
-  if t == "boolean" then return tostring(v) end
-  if t == "number" then return math.type(v) == "integer" and tostring(v) or string.format("%.17g", v) end
-  if t == "string" then return (string.format("%q", v):gsub("\\\n", "\\n")) end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
-  if #keys == #v then
-    local out = {}
-    for i = 1, #v do out[i] = enc(v[i]) end
-    return "[" .. table.concat(out, ",") .. "]"
-  end
-  table.sort(keys)
-  local out = {}
-  for _, k in ipairs(keys) do out[#out + 1] = string.format("%q", k) .. ":" .. enc(v[k]) end
-  return "{" .. table.concat(out, ",") .. "}"
-end
+local json = require("json")
 -- the eps each norm of the graph the variant builds uses, per op
 local graph = require("graph")
 for _, v in ipairs(registry.list()) do
@@ -64,7 +48,7 @@ for _, v in ipairs(registry.list()) do
   end
   for _, list in pairs(eps) do table.sort(list) end
   v.graph_eps = eps
-  print(enc(v))
+  print(json.encode(v))
 end
 """
 
@@ -79,10 +63,11 @@ TIMM_GRN_EPS = 1e-6   # layers/grn.py: GlobalResponseNorm(eps=1e-6)
 PERMISSIVE = {"apache-2.0", "bsd-3-clause", "mit"}
 
 
-def registry_variants(repo_root):
-    env = dict(os.environ, LUA_PATH="generator/?.lua;./?.lua")
-    out = subprocess.run(["lua5.4", "-e", DUMP_LUA], cwd=repo_root, env=env, check=True,
-                         capture_output=True, text=True).stdout
+def registry_variants(repo_root, lua_unit):
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as f:
+        f.write(DUMP_LUA)
+        f.flush()
+        out = subprocess.run([lua_unit, f.name], cwd=repo_root, check=True, capture_output=True, text=True).stdout
     return {v["name"]: v for v in map(json.loads, out.splitlines())}
 
 
@@ -152,7 +137,8 @@ def compare(e, v):
 
 def main():
     repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(repo_root, "..", "shared", "reference",
+    lua_unit = sys.argv[1]
+    path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(repo_root, "..", "shared", "reference",
                                                                "timm_variants.json")
     if not os.path.exists(path):
         if os.environ.get("CI"):
@@ -161,7 +147,7 @@ def main():
         print(f"SKIPPED: {path} not found (it sits beside the clone as ../shared in CI)")
         return SKIP
     timm = {e["name"]: e for e in json.load(open(path))}
-    reg = registry_variants(repo_root)
+    reg = registry_variants(repo_root, lua_unit)
 
     problems = []
     for name in sorted(set(timm) - set(reg)):
