@@ -107,9 +107,12 @@ local function join_fitting_lists(text)
   return table.concat(out, "\n")
 end
 
--- template.render("gemm.c.in", {MR = 8, ...}) -> C text
-function template.render(name, vars)
-  return join_fitting_lists(render_text(template.load(name), vars, name))
+-- The template language on a text (`where` names it in errors) -> C text.
+function template.render_text(text, vars, where)
+  return join_fitting_lists(render_text(text, vars, where))
 end
+
+-- template.render("gemm.c.in", {MR = 8, ...}) -> C text
+function template.render(name, vars) return template.render_text(template.load(name), vars, name) end
 
 return template
