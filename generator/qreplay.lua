@@ -69,46 +69,7 @@ local OPS = {
 -- One node as the model runs it: int8 by its parameters, else fp32.
 function qreplay.step(node, vals)
   local q = node.quant
-  if not q then -- What int8 costs and keeps, for the log and OUT.json: the layers kept in fp32
--- (their names, multiply-adds and the weight bytes fp32 costs them over int8)
--- and the layers of lowest SQNR.
-function qreplay.summary(g)
-  local s = { kept_fp32 = {}, kept_macs = 0, kept_extra_weight_bytes = 0, total_macs = 0, lowest = {} }
-  local graph = require("graph")
-  for _, node in ipairs(g.nodes) do
-    local macs = graph.macs(g, node)
-    s.total_macs = s.total_macs + macs
-    if node.kept_fp32 then
-      s.kept_fp32[#s.kept_fp32 + 1] = node.name
-      s.kept_macs = s.kept_macs + macs
-      s.kept_extra_weight_bytes = s.kept_extra_weight_bytes + 3 * graph.numel(g.params[node.params.weight].shape)
-    end
-    if node.qreport and node.qreport.local_sqnr_db then s.lowest[#s.lowest + 1] = node end
-  end
-  table.sort(s.lowest, function(a, b) return a.qreport.local_sqnr_db < b.qreport.local_sqnr_db end)
-  for i = #s.lowest, 4, -1 do s.lowest[i] = nil end
-  return s
-end
-
--- The summary as log lines.
-function qreplay.summary_lines(g)
-  local s = qreplay.summary(g)
-  local lines = {}
-  local low = {}
-  for _, node in ipairs(s.lowest) do
-    low[#low + 1] = string.format("%s %.1f dB", node.name, node.qreport.local_sqnr_db)
-  end
-  if #low > 0 then lines[#lines + 1] = "int8: lowest own SQNR against fp32: " .. table.concat(low, ", ") end
-  if #s.kept_fp32 > 0 then
-    lines[#lines + 1] = string.format("int8: %d layer%s kept in fp32 (%s): %.1f%% of the multiply-adds at fp32 speed "
-      .. "(about 4x int8's time per multiply-add on VNNI), %d bytes more weights than int8", #s.kept_fp32,
-      #s.kept_fp32 > 1 and "s" or "", table.concat(s.kept_fp32, ", "), 100 * s.kept_macs / math.max(1, s.total_macs),
-      s.kept_extra_weight_bytes)
-  end
-  return lines
-end
-
-return qreplay.fp32_step(node, vals) end
+  if not q then return qreplay.fp32_step(node, vals) end
   return OPS[q.kind](node, q, vals[node.inputs[1]], vals)
 end
 
@@ -128,46 +89,7 @@ end
 -- features dequantized), exactly what the generated code computes.
 function qreplay.run(g, x)
   local y = reference.walk(g, model_input(g, x), qreplay.step)
-  -- What int8 costs and keeps, for the log and OUT.json: the layers kept in fp32
--- (their names, multiply-adds and the weight bytes fp32 costs them over int8)
--- and the layers of lowest SQNR.
-function qreplay.summary(g)
-  local s = { kept_fp32 = {}, kept_macs = 0, kept_extra_weight_bytes = 0, total_macs = 0, lowest = {} }
-  local graph = require("graph")
-  for _, node in ipairs(g.nodes) do
-    local macs = graph.macs(g, node)
-    s.total_macs = s.total_macs + macs
-    if node.kept_fp32 then
-      s.kept_fp32[#s.kept_fp32 + 1] = node.name
-      s.kept_macs = s.kept_macs + macs
-      s.kept_extra_weight_bytes = s.kept_extra_weight_bytes + 3 * graph.numel(g.params[node.params.weight].shape)
-    end
-    if node.qreport and node.qreport.local_sqnr_db then s.lowest[#s.lowest + 1] = node end
-  end
-  table.sort(s.lowest, function(a, b) return a.qreport.local_sqnr_db < b.qreport.local_sqnr_db end)
-  for i = #s.lowest, 4, -1 do s.lowest[i] = nil end
-  return s
-end
-
--- The summary as log lines.
-function qreplay.summary_lines(g)
-  local s = qreplay.summary(g)
-  local lines = {}
-  local low = {}
-  for _, node in ipairs(s.lowest) do
-    low[#low + 1] = string.format("%s %.1f dB", node.name, node.qreport.local_sqnr_db)
-  end
-  if #low > 0 then lines[#lines + 1] = "int8: lowest own SQNR against fp32: " .. table.concat(low, ", ") end
-  if #s.kept_fp32 > 0 then
-    lines[#lines + 1] = string.format("int8: %d layer%s kept in fp32 (%s): %.1f%% of the multiply-adds at fp32 speed "
-      .. "(about 4x int8's time per multiply-add on VNNI), %d bytes more weights than int8", #s.kept_fp32,
-      #s.kept_fp32 > 1 and "s" or "", table.concat(s.kept_fp32, ", "), 100 * s.kept_macs / math.max(1, s.total_macs),
-      s.kept_extra_weight_bytes)
-  end
-  return lines
-end
-
-return qreplay.real(g, g.output_id, y)
+  return qreplay.real(g, g.output_id, y)
 end
 
 -- Side by side on input x: per node, stats[node] accumulates the sums of
@@ -206,46 +128,7 @@ local function lockstep(g, x, stats)
       if last_use[id] == i and id ~= g.output_id then fvals[id], qvals[id] = nil, nil end
     end
   end
-  -- What int8 costs and keeps, for the log and OUT.json: the layers kept in fp32
--- (their names, multiply-adds and the weight bytes fp32 costs them over int8)
--- and the layers of lowest SQNR.
-function qreplay.summary(g)
-  local s = { kept_fp32 = {}, kept_macs = 0, kept_extra_weight_bytes = 0, total_macs = 0, lowest = {} }
-  local graph = require("graph")
-  for _, node in ipairs(g.nodes) do
-    local macs = graph.macs(g, node)
-    s.total_macs = s.total_macs + macs
-    if node.kept_fp32 then
-      s.kept_fp32[#s.kept_fp32 + 1] = node.name
-      s.kept_macs = s.kept_macs + macs
-      s.kept_extra_weight_bytes = s.kept_extra_weight_bytes + 3 * graph.numel(g.params[node.params.weight].shape)
-    end
-    if node.qreport and node.qreport.local_sqnr_db then s.lowest[#s.lowest + 1] = node end
-  end
-  table.sort(s.lowest, function(a, b) return a.qreport.local_sqnr_db < b.qreport.local_sqnr_db end)
-  for i = #s.lowest, 4, -1 do s.lowest[i] = nil end
-  return s
-end
-
--- The summary as log lines.
-function qreplay.summary_lines(g)
-  local s = qreplay.summary(g)
-  local lines = {}
-  local low = {}
-  for _, node in ipairs(s.lowest) do
-    low[#low + 1] = string.format("%s %.1f dB", node.name, node.qreport.local_sqnr_db)
-  end
-  if #low > 0 then lines[#lines + 1] = "int8: lowest own SQNR against fp32: " .. table.concat(low, ", ") end
-  if #s.kept_fp32 > 0 then
-    lines[#lines + 1] = string.format("int8: %d layer%s kept in fp32 (%s): %.1f%% of the multiply-adds at fp32 speed "
-      .. "(about 4x int8's time per multiply-add on VNNI), %d bytes more weights than int8", #s.kept_fp32,
-      #s.kept_fp32 > 1 and "s" or "", table.concat(s.kept_fp32, ", "), 100 * s.kept_macs / math.max(1, s.total_macs),
-      s.kept_extra_weight_bytes)
-  end
-  return lines
-end
-
-return qreplay.real(g, g.output_id, qvals[g.output_id]), fvals[g.output_id]
+  return qreplay.real(g, g.output_id, qvals[g.output_id]), fvals[g.output_id]
 end
 
 local function sqnr_db(s) return s.ee > 0 and 10 * math.log(s.rr / s.ee, 10) or math.huge end
