@@ -455,29 +455,25 @@ static int p_qdwconv(lua_State *L) {
   return 1;
 }
 
-/* P.int32s({x1, x2, ...}) -> the integers as int32 */
-static int p_int32s(lua_State *L) {
+/* P.int32s({x1, x2, ...}) -> the integers as int32; P.floats -> the numbers as float32 */
+static int pack_numbers(lua_State *L, int as_int32) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int64_t n = (int64_t)luaL_len(L, 1);
-  unsigned char *p = push_packed(L, 4 * n, 4 * n, "int32s");
+  unsigned char *p = push_packed(L, 4 * n, 4 * n, as_int32 ? "int32s" : "floats");
   for (int64_t i = 0; i < n; i++) {
-    int32_t v = (int32_t)array_at(L, 1, i);
-    memcpy(p + 4 * i, &v, 4);
+    double x = array_at(L, 1, i);
+    if (as_int32) {
+      int32_t v = (int32_t)x;
+      memcpy(p + 4 * i, &v, 4);
+    } else {
+      float f = (float)x;
+      memcpy(p + 4 * i, &f, 4);
+    }
   }
   return 1;
 }
-
-/* P.floats({x1, x2, ...}) -> the numbers as float32 */
-static int p_floats(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  int64_t n = (int64_t)luaL_len(L, 1);
-  unsigned char *p = push_packed(L, 4 * n, 4 * n, "floats");
-  for (int64_t i = 0; i < n; i++) {
-    float f = (float)array_at(L, 1, i);
-    memcpy(p + 4 * i, &f, 4);
-  }
-  return 1;
-}
+static int p_int32s(lua_State *L) { return pack_numbers(L, 1); }
+static int p_floats(lua_State *L) { return pack_numbers(L, 0); }
 
 /* P.bytes({b1, b2, ...}) -> the bytes packed (0..255 each), zero-padded to whole floats */
 static int p_bytes(lua_State *L) {

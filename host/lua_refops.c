@@ -219,12 +219,7 @@ static int r_avgpool(lua_State *L) {
   int k = (int)luaL_checkinteger(L, 2), s = (int)luaL_checkinteger(L, 3), ceil_mode = lua_toboolean(L, 4);
   check4(L, x, "avgpool");
   int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-  int64_t OH = ceil_mode ? (H - k + s - 1) / s + 1 : (H - k) / s + 1;
-  int64_t OW = ceil_mode ? (W - k + s - 1) / s + 1 : (W - k) / s + 1;
-  if (ceil_mode && (OH - 1) * s >= H)
-    OH--;
-  if (ceil_mode && (OW - 1) * s >= W)
-    OW--;
+  int64_t OH = lg_pool_out(H, k, s, ceil_mode), OW = lg_pool_out(W, k, s, ceil_mode);
   int64_t shape[4] = {N, C, OH, OW};
   lg_tensor *y = lg_tensor_push(L, 4, shape);
   for (int64_t nc = 0; nc < N * C; nc++)

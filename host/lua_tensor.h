@@ -22,4 +22,11 @@ void lg_push_shape(lua_State *L, int ndim, const int64_t *shape);
 /* Pushes a new zero-filled tensor of the given shape. */
 lg_tensor *lg_tensor_push(lua_State *L, int ndim, const int64_t *shape);
 
+/* A pooling window's output length (timm/PyTorch rules: with ceil_mode the
+ * last window must start inside the input). */
+static inline int64_t lg_pool_out(int64_t n, int k, int s, int ceil_mode) {
+  int64_t out = ceil_mode ? (n - k + s - 1) / s + 1 : (n - k) / s + 1;
+  return ceil_mode && (out - 1) * s >= n ? out - 1 : out;
+}
+
 #endif
