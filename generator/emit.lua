@@ -164,11 +164,15 @@ local function kernel_instances(g)
 end
 
 -- A layer's int8 facts for the report (docs/int8.md): the scales and zero points
--- (TFLite's int8 convention) of its input and output and of what it rounds in
--- between, and its SQNR and cosine against fp32 on the held-out inputs; or that
--- it was kept in fp32 and why.
+-- (TFLite's convention: int8 q = u - 128 with zero point zu - 128; the int16
+-- between a depthwise conv and its LayerNorm is symmetric, zero point 0, as
+-- TFLite's int16) of its input and output and of what it rounds in between,
+-- and its SQNR and cosine against fp32 on the held-out inputs; or that it was
+-- kept in fp32 and why.
 local function int8_row(g, node)
-  local function scale(q) return q and { scale = q.s, zero_point = q.zu - 128, int16 = q.int16 or nil } end
+  local function scale(q)
+    return q and { scale = q.s, zero_point = q.int16 and q.zu or q.zu - 128, int16 = q.int16 or nil }
+  end
   local r = node.qreport
   local row = { sqnr_db = r and math.min(r.sqnr_db, 999), cosine = r and r.cosine,
     local_sqnr_db = r and r.local_sqnr_db and math.min(r.local_sqnr_db, 999) }

@@ -123,3 +123,19 @@ endforeach()
 set(bit --variant resnetv2_50x1_bit_goog_distilled_in1k --size 96 --error-inputs 4)
 lg_parity(resnetv2_50x1_bit_int8_weights ARGS ${bit} --weights-dtype int8 --bounds 0.35,0.97)
 lg_parity(resnetv2_50x1_bit_bf16_compute ARGS ${bit} --precision bf16 --bounds 0.15,0.993)
+
+# Integer inference against an independent numpy reference of docs/int8.md
+# (int8_reference.py: from the page and OUT.json's activation scales alone),
+# every logit bit-identical, on a random checkpoint with a fixed calibration
+# set at 64x64 (avx512vnni, or avx2 on a CPU without AVX512-VNNI); each run
+# first holds its fma emulation against libm's fmaf on 3 million triples.
+foreach(pair "resnet18:resnet18_a1_in1k" "convnextv2_atto:convnextv2_atto_fcmae_ft_in1k")
+  string(REPLACE ":" ";" pair ${pair})
+  list(GET pair 0 short)
+  list(GET pair 1 variant)
+  add_test(NAME parity_int8_matches_independent_reference_${short}
+    COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/parity/test_int8_reference.py
+            --lucidgen $<TARGET_FILE:lucidgen> --variant ${variant}
+            --work ${CMAKE_BINARY_DIR}/parity/int8_reference_${short})
+  set_tests_properties(parity_int8_matches_independent_reference_${short} PROPERTIES LABELS parity TIMEOUT 300)
+endforeach()
