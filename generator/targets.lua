@@ -17,8 +17,12 @@
 --   int8         how the target runs --precision int8 (docs/int8.md): its integer
 --                vocabulary (templates/qvec_*.c.in, rendered with `vars`), int32
 --                lanes `qw` and dot-product group `kg` in bytes, its tile table
---                in kernels/qgemm.lua; nil: no int8 (a one-line error names those
---                that have it). Portable C computes the same numbers anywhere.
+--                in kernels/qgemm.lua; `signed`: its dot product takes signed
+--                activations, so the kernels feed it u - 128 and the packed bias
+--                adds 128 * the channel's weights back (exact: integers); `pick`:
+--                it can permute a vector's bytes (kernels/qgrouped.lua); nil: no
+--                int8 (a one-line error names those that have it). Every
+--                vocabulary computes the same numbers.
 local errors = require("errors")
 
 local INT8_SCALAR = { vec = "qvec_scalar.c.in", qw = 1, kg = 1, tiles = "scalar", vars = {} }
@@ -36,35 +40,61 @@ local targets = {
   avx512vnni = { isa = "AVX-512F/BW + VNNI + FMA", vec = "vec_avx512.c.in", vw = 16, vregs = 32,
                  l1 = 32 * 1024, l2 = 1024 * 1024, include = "immintrin.h", openmp = true, byte_order = "little",
                  tiles = "avx512", prefetch = true,
-                 int8 = { vec = "qvec_avx512vnni.c.in", qw = 16, kg = 4, tiles = "avx512vnni", vars = {} },
+                 int8 = { vec = "qvec_avx512vnni.c.in", qw = 16, kg = 4, tiles = "avx512vnni", pick = true, vars = {} },
                  cflags = { "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bw", "-mavx512vnni", "-mavx2", "-mfma" } },
   -- F16C (every AVX2 CPU has it) widens f16 weights; int8 multiplies 16-bit pairs (vpmaddwd)
   avx2 = { isa = "AVX2 + FMA + F16C", vec = "vec_avx2.c.in", vw = 8, vregs = 16, l1 = 32 * 1024, l2 = 256 * 1024,
            include = "immintrin.h", openmp = true, prefetch = true, byte_order = "little",
-           int8 = { vec = "qvec_avx2.c.in", qw = 8, kg = 2, tiles = "avx2", vars = { VNNI = 0 } },
+           int8 = { vec = "qvec_avx2.c.in", qw = 8, kg = 2, tiles = "avx2", pick = true, vars = { VNNI = 0 } },
            cflags = { "-mavx2", "-mfma", "-mf16c" } },
   -- AVX2 with AVX-VNNI (vpdpbusd on ymm: Alder Lake, Zen 5): the avx2 kernels, and int8
   avxvnni = { isa = "AVX2 + AVX-VNNI + FMA + F16C", vec = "vec_avx2.c.in", vw = 8, vregs = 16, l1 = 32 * 1024,
               l2 = 256 * 1024, include = "immintrin.h", openmp = true, prefetch = true, byte_order = "little",
-              tiles = "avx2", int8 = { vec = "qvec_avx2.c.in", qw = 8, kg = 4, tiles = "avxvnni", vars = { VNNI = 1 } },
+              tiles = "avx2", int8 = { vec = "qvec_avx2.c.in", qw = 8, kg = 4, tiles = "avxvnni", pick = true,
+                vars = { VNNI = 1 } },
               cflags = { "-mavx2", "-mfma", "-mf16c", "-mavxvnni" } },
   -- AArch64: Advanced SIMD is part of the base ISA, so no flag is needed; caches of
   -- a Cortex-A55/A76-class core (its share of the cluster's L2)
+  -- int8 multiply-accumulates 16-bit products (smlal)
   neon = { isa = "AArch64 NEON (Advanced SIMD)", vec = "vec_neon.c.in", vw = 4, vregs = 32,
            l1 = 32 * 1024, l2 = 256 * 1024, include = "arm_neon.h", openmp = true, byte_order = "little",
-           int8 = INT8_SCALAR, cflags = {} },
+           int8 = { vec = "qvec_neon.c.in", qw = 4, kg = 1, tiles = "neon", vars = { DOTPROD = 0 } }, cflags = {} },
+  -- ARMv8.2-A's dot product (sdot: 4 int8 products a lane; Cortex-A55/A76 and later,
+  -- Apple M1, Graviton2): neon's fp32, and int8 through sdot
+  ["neon-dotprod"] = { isa = "AArch64 NEON + dot product (ARMv8.2-A)", vec = "vec_neon.c.in", vw = 4, vregs = 32,
+                       l1 = 32 * 1024, l2 = 256 * 1024, include = "arm_neon.h", openmp = true, byte_order = "little",
+                       tiles = "neon",
+                       int8 = { vec = "qvec_neon.c.in", qw = 4, kg = 4, tiles = "neondot", signed = true,
+                                vars = { DOTPROD = 1 } },
+                       cflags = { "-march=armv8.2-a+dotprod" } },
   -- Cortex-M4F/M7/M33/M55 class MCUs: scalar single-precision FPU with 32 s-registers,
   -- one core, no OpenMP; tiles keep their accumulators in those registers (gemm.lua)
   ["cortex-m"] = { isa = "Cortex-M single-precision FPU (scalar)", vec = "vec_scalar.c.in", vw = 1, vregs = 32,
                    l1 = 16 * 1024, l2 = 64 * 1024, openmp = false, byte_order = "little", cflags = {},
-                   int8 = INT8_SCALAR,
+                   -- int8: the DSP extension's smlad (two 16-bit products) where the core has
+                   -- it (M4/M7/M33), the same arithmetic in C elsewhere
+                   int8 = { vec = "qvec_scalar.c.in", qw = 1, kg = 4, tiles = "cortex_m", vars = { DSP = 1 } },
                    bare_cc = "arm-none-eabi-gcc", -- and the core's flags; -fno-math-errno makes sqrtf one instruction
                    bare_cflags = { "-mthumb", "-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard", "-fno-math-errno" } },
+  -- Cortex-M55/M85 with Helium (MVE): fp32 on its scalar FPU as cortex-m, int8
+  -- through vmladava (16 int8 products summed into one int32)
+  ["cortex-m55"] = { isa = "Cortex-M55 Helium (MVE) + FPU", vec = "vec_scalar.c.in", vw = 1, vregs = 32,
+                     l1 = 16 * 1024, l2 = 64 * 1024, openmp = false, byte_order = "little", tiles = "cortex-m",
+                     cflags = {},
+                     int8 = { vec = "qvec_scalar.c.in", qw = 1, kg = 16, tiles = "mve", signed = true,
+                              vars = { MVE = 1 } },
+                     bare_cc = "arm-none-eabi-gcc",
+                     bare_cflags = { "-mthumb", "-mcpu=cortex-m55", "-mfloat-abi=hard", "-fno-math-errno" } },
   -- portable C11: scalar "vectors" the compiler may vectorize; 16 accumulators
   -- a row keeps the tile in registers on any FPU with 32 registers
   generic = { isa = "portable C (auto-vectorized)", vec = "vec_scalar.c.in", vw = 1, vregs = 32,
               l1 = 32 * 1024, l2 = 256 * 1024, openmp = true, byte_order = "little", int8 = INT8_SCALAR, cflags = {} },
 }
+
+-- the integer vocabularies are rendered with their dot-product group
+for _, t in pairs(targets) do
+  if t.int8 then t.int8.vars.KG = t.int8.kg end
+end
 
 -- Every generated file is compiled with these, whatever the target; OUT.json's
 -- `cflags` (read by build.lua, the CMake package and the tests) and the
@@ -80,8 +110,9 @@ function targets.cflags(t)
   return flags
 end
 
-local NAMES = "native, avx512bf16, avx512vnni, avx512, avxvnni, avx2, neon, cortex-m (mcu) or generic"
-local INT8_NAMES = "avx512vnni, avxvnni, avx2, neon, cortex-m or generic"
+local NAMES = "native, avx512bf16, avx512vnni, avx512, avxvnni, avx2, neon, neon-dotprod, cortex-m (mcu), cortex-m55 "
+  .. "or generic"
+local INT8_NAMES = "avx512vnni, avxvnni, avx2, neon-dotprod, neon, cortex-m55, cortex-m or generic"
 
 -- "native" picks the best target this machine runs for `prec` (--precision):
 -- bf16 hardware only when bf16 is asked for, and never an emulation, which
@@ -91,7 +122,8 @@ function targets.resolve(name, prec)
     local cpu = require("lg.host").cpu_features()
     name = cpu.avx512f and "avx512" or cpu.avx2 and "avx2" or cpu.neon and "neon" or "generic"
     if prec == "int8" then
-      name = cpu.avx512vnni and "avx512vnni" or cpu.avxvnni and "avxvnni" or name == "avx512" and "avx2" or name
+      name = cpu.avx512vnni and "avx512vnni" or cpu.avxvnni and "avxvnni" or cpu.dotprod and "neon-dotprod"
+        or name == "avx512" and "avx2" or name
     end
     if prec == "bf16" then
       if not cpu.avx512bf16 then

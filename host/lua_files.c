@@ -19,6 +19,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 extern char **environ;
 
@@ -201,6 +205,8 @@ static int h_cpu_features(lua_State *L) {
 #if defined(__aarch64__)
   lua_pushboolean(L, 1); /* Advanced SIMD is part of the AArch64 base ISA */
   lua_setfield(L, -2, "neon");
+  lua_pushboolean(L, (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0); /* sdot/udot: ARMv8.2-A's dot product */
+  lua_setfield(L, -2, "dotprod");
 #endif
   return 1;
 }

@@ -30,6 +30,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #ifdef LG_EMBED_WEIGHTS
 /* The blob inside the executable, LG_MODEL(BLOB_BYTES) long: `lucidgen build
@@ -299,6 +303,10 @@ static int cpu_runs_target(void) {
     return 0;
 #endif
 #endif
+#if defined(__ARM_FEATURE_DOTPROD)
+  if (!(getauxval(AT_HWCAP) & HWCAP_ASIMDDP))
+    return 0;
+#endif
   return 1;
 }
 
@@ -308,7 +316,7 @@ int main(int argc, char **argv) {
     return die(
         2,
         "this classifier was built for target %s, which this CPU does not support; rebuild with "
-        "lucidgen build --target avx2 or --target generic",
+        "lucidgen build --target avx2, neon or generic",
         LG_MODEL(TARGET));
   const char *weights = NULL, *input_raw = NULL, *output_raw = NULL, *dump_dir = NULL;
   int topk = 5, threads = 0, bench = 0, profile = 0, peak = 0, selftest = 0, verify = 0;

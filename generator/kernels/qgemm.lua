@@ -10,6 +10,7 @@
 -- ukernel_qgemm.c.in read it): for each group, for each panel of NR output
 -- channels, the head
 --   int32 bias[NR]      bias_q - zu_in * (sum of the channel's int8 weights): the sums start here
+--                       (zu_in - 128 where the target's dot product is signed: targets.lua)
 --   uint8 out:  int32 m[NR], n[NR]         the requantization R(acc, m, n)
 --     + residual: int32 mr[NR], nr[NR]     the shortcut's rescale into the sums' scale
 --   float out:  float sc[NR], b[NR]        y = fma((float)acc, sc, b)
@@ -40,6 +41,13 @@ local TILES = {
   avxvnni = { { nv = 2, mr = 6, eff = 1.0 }, { nv = 1, mr = 8, eff = 0.8 } },
   avx2 = { { nv = 2, mr = 4, eff = 1.0 }, { nv = 1, mr = 8, eff = 0.8 } },
   scalar = { { nv = 16, mr = 4, eff = 1.0 }, { nv = 4, mr = 4, eff = 0.5 } },
+  -- NEON's 32 q registers: 24 sums, 4 weight vectors and the broadcast
+  neon = { { nv = 4, mr = 6, eff = 1.0 }, { nv = 2, mr = 8, eff = 0.95 }, { nv = 1, mr = 12, eff = 0.75 } },
+  neondot = { { nv = 4, mr = 6, eff = 1.0 }, { nv = 2, mr = 8, eff = 0.95 }, { nv = 1, mr = 12, eff = 0.75 } },
+  -- a Cortex-M's 13 integer registers: 4 sums, two rows' activation pairs, a weight word
+  cortex_m = { { nv = 2, mr = 2, eff = 1.0 }, { nv = 1, mr = 2, eff = 0.7 } },
+  -- Helium's 8 q registers: 3 rows and 2 channels' weights of 16 bytes; 6 sums in r registers
+  mve = { { nv = 2, mr = 3, eff = 1.0 }, { nv = 1, mr = 4, eff = 0.8 } },
 }
 
 function qgemm.tile(q, m, n)
@@ -130,8 +138,10 @@ function qgemm.lower(g, node, ctx)
   end
   local floats_list = out == "float" and { q.out.sc, q.out.b } or {}
   local groups, bytes, kg = v.GROUPS, v.GROUPS * v.PANELS * v.PANEL_BYTES, tq.kg
+  -- a signed dot product sees u - 128: the bias takes (zu_in - 128) * the weights off
+  local zu_sums = q.zu_in - (tq.signed and 128 or 0)
   node.blob = { { role = "weight", bytes = bytes, make = function()
-    return P.qgemm(q.wq, q.zu_in, ints_list, floats_list, groups, nr, kg, packed, bytes)
+    return P.qgemm(q.wq, zu_sums, ints_list, floats_list, groups, nr, kg, packed, bytes)
   end } }
   if out == "gelu" then
     node.blob[2] = { role = "table", bytes = 1024, make = function() return P.int32s(q.out.table) end }

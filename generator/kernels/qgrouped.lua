@@ -20,7 +20,7 @@ function qgrouped.applies(g, node, ctx)
   if not (q and q.kind == "conv" and (node.attrs.groups or 1) > 1) then return false end
   local t = ctx.target.int8
   local v = gemm.geometry(g, node)
-  return t.qw > 1 and v.CG == v.OG and v.OG < t.qw and t.qw % v.OG == 0 and v.CG % t.kg == 0
+  return t.pick and v.CG == v.OG and v.OG < t.qw and t.qw % v.OG == 0 and v.CG % t.kg == 0
     and v.OC % t.qw == 0 and q.out.kind == "u8"
 end
 
@@ -51,7 +51,7 @@ function qgrouped.lower(g, node, ctx)
     strategy = string.format("int8 %d groups a vector, picked inputs, %d-pixel tiles", v.GPV, v.MR),
     numerics = { weights = "int8", inputs = "int8" } }
   node.blob = { { role = "weight", bytes = bytes, make = function()
-    return P.qgrouped(q.wq, q.zu_in, ints, qw, kg, bytes)
+    return P.qgrouped(q.wq, q.zu_in - (t.signed and 128 or 0), ints, qw, kg, bytes)
   end } }
 end
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A NEON build on an emulated AArch64 CPU against this machine's build (label `cross`).
 
-  neon_vs_x86.py LUCIDGEN VARIANT [lucidgen options]
+  neon_vs_x86.py LUCIDGEN VARIANT [--arm-target neon-dotprod] [lucidgen options]
 
 Generates the model twice from the same seeded weights: for this machine
 (--target native) and for --target neon, and compiles each with the same
@@ -12,8 +12,10 @@ stored in its blob) and, on one random input, agree with the x86 build within
 the parity tolerance: max|diff| <= 1e-4 max|x86| and cosine >= 0.99999 (the
 kernels sum in another order, so bits may differ). Options after VARIANT go to
 both builds (--weights-dtype int8: both widen the same int8 weights; --precision
-bf16: both emulate vdpbf16ps, the x86 side with --target avx2). Without the cross compiler
-or qemu it is skipped (77), or fails where CI is set.
+bf16: both emulate vdpbf16ps, the x86 side with --target avx2). Under --precision int8
+the two must be bit-identical (every target computes the scheme's integers: docs/int8.md),
+for --target neon (16-bit multiply-accumulates) and --arm-target neon-dotprod (sdot).
+Without the cross compiler or qemu it is skipped (77), or fails where CI is set.
 """
 import json
 import math
@@ -56,6 +58,9 @@ def build(lucidgen, variant, opts, target, cc, d):
 
 def main():
     lucidgen, variant, opts = sys.argv[1], sys.argv[2], sys.argv[3:]
+    arm = "neon"
+    if opts[:1] == ["--arm-target"]:
+        arm, opts = opts[1], opts[2:]
     for tool in (CROSS_CC, QEMU[0]):
         if not shutil.which(tool):
             if os.environ.get("CI"):
@@ -68,7 +73,7 @@ def main():
         # bf16 compute: avx2's emulation, bit for bit the hardware's, runs on any x86-64 CI machine
         x86_target = "avx2" if "bf16" in opts and "--precision" in opts else "native"
         x86 = build(lucidgen, variant, opts, x86_target, os.environ.get("CC", "cc"), os.path.join(d, "x86"))
-        neon = build(lucidgen, variant, opts, "neon", CROSS_CC, os.path.join(d, "neon"))
+        neon = build(lucidgen, variant, opts, arm, CROSS_CC, os.path.join(d, "neon"))
         blobs = [os.path.join(d, t, "m.bin") for t in ("x86", "neon")]
         hdr = open(os.path.join(d, "x86", "m.h")).read()
         dims = [int(hdr.split(f"#define m_{k} ")[1].split()[0]) for k in ("BATCH", "IN_CHANS", "IN_H", "IN_W")]
@@ -91,10 +96,12 @@ def main():
     # bf16 compute rounds every GEMM input: an activation that sums in another
     # order may round to the other bf16, so the two builds agree within bf16
     # compute's parity bounds (tests/parity/run_parity.py), not fp32's
-    tol, min_cos = (4e-2, 0.9995) if "--precision" in opts and "bf16" in opts else (1e-4, 0.99999)
-    ok = len(a) == len(b) and diff <= tol * mag and cos >= min_cos
-    print(f"{'OK' if ok else 'NOT OK'} neon-vs-x86 {variant} {' '.join(opts)}: {len(a)} outputs, max|diff| {diff:.3g}, "
-          f"max|x86| {mag:.3g}, ratio {diff / mag:.2g} (tol {tol:g}), cosine {cos:.8f} (min {min_cos:g})")
+    precision = opts[opts.index("--precision") + 1] if "--precision" in opts else "fp32"
+    tol, min_cos = {"bf16": (4e-2, 0.9995), "int8": (0, 1)}.get(precision, (1e-4, 0.99999))
+    ok = len(a) == len(b) and (a == b if precision == "int8" else diff <= tol * mag and cos >= min_cos)
+    print(f"{'OK' if ok else 'NOT OK'} {arm}-vs-x86 {variant} {' '.join(opts)}: {len(a)} outputs, max|diff| {diff:.3g}, "
+          f"max|x86| {mag:.3g}, ratio {diff / mag:.2g} (tol {tol:g}), cosine {cos:.8f} (min {min_cos:g})"
+          + (", bit-identical" if a == b else ""))
     return 0 if ok else 1
 
 

@@ -134,7 +134,7 @@ def cpu_targets():
 
 
 # the targets that run --precision int8 (generator/targets.lua's `int8`)
-INT8_TARGETS = ("avx512vnni", "avxvnni", "avx2", "neon", "cortex-m", "generic")
+INT8_TARGETS = ("avx512vnni", "avxvnni", "avx2", "neon-dotprod", "neon", "cortex-m", "generic")
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
