@@ -61,8 +61,10 @@ numerics (the error against fp32 is measured and reported; the self-test checks 
   --error-inputs N             inputs the reduced path's error is measured on (default 32; N <= %d)
 code:
   --name C_IDENT               symbol prefix of the generated API (default: the variant name)
-  --target T                   native (default), avx512bf16 (--precision bf16), avx512, avx2, neon
-                               (AArch64), cortex-m (alias mcu: Cortex-M4F/M7/M33 class, one thread)
+  --target T                   native (default: this CPU's best), avx512bf16 (--precision bf16),
+                               avx512vnni and avxvnni (int8 dot products), avx512, avx2, neon (AArch64),
+                               neon-dotprod (ARMv8.2-A sdot), cortex-m (alias mcu: Cortex-M4F/M7/M33
+                               class, one thread; int8 on the DSP extension), cortex-m55 (Helium int8)
                                or generic (portable C11)
   --no-winograd                3x3 convs as direct GEMMs (default: Winograd F(4x4,3x3) where it pays)
   --weights-format F           bin (default): OUT.bin, read at run time; c: also OUT_weights.c, the blob
