@@ -13,8 +13,8 @@ static int semihost_call(int op, const void *arg) {
 
 void semihost_puts(const char *s) { semihost_call(SYS_WRITE0, s); }
 
-static char *put_digits(char *p, unsigned v, int min_digits) {
-  char tmp[12];
+static char *put_digits(char *p, unsigned long long v, int min_digits) {
+  char tmp[20];
   int n = 0;
   do {
     tmp[n++] = (char)('0' + v % 10);
@@ -25,7 +25,7 @@ static char *put_digits(char *p, unsigned v, int min_digits) {
   return p;
 }
 
-void semihost_put_uint(const char *name, unsigned value) {
+void semihost_put_uint(const char *name, unsigned long long value) {
   char line[96], *p = line;
   while (*name && p < line + 64)
     *p++ = *name++;

@@ -8,7 +8,9 @@
 # - resnet18 and convnextv2_atto for NEON against this machine's build, both
 #   through raw_run.c (the model on raw floats: no image decoders to cross-build),
 #   int8 bit-identical on neon and neon-dotprod;
-# - examples/embedded: a model from flash on an emulated Cortex-M7 (MPS2 AN500).
+# - examples/embedded: its two models in fp32 and int8 from flash on an emulated
+#   Cortex-M7 (MPS2 AN500) and Cortex-M55 (MPS3 AN547), int8 bit-exact with x86,
+#   the stack within NAME_STACK_BYTES, instructions counted.
 add_test(NAME cross_kernel_sweep_neon
   COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/unit/kernel_sweep.py $<TARGET_FILE:lua_unit> --targets neon
     --numerics all --cc aarch64-linux-gnu-gcc --run "qemu-aarch64 -L /usr/aarch64-linux-gnu")
@@ -42,12 +44,14 @@ endforeach()
 add_test(NAME cross_neon_vs_x86_bf16_convnextv2_atto_fcmae_ft_in1k
   COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cross/neon_vs_x86.py $<TARGET_FILE:lucidgen>
     convnextv2_atto_fcmae_ft_in1k --size 64 --precision bf16)
-add_test(NAME cross_mps2_cortex_m7_selftest_from_flash
-  COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cross/mps2_cortex_m7.py $<TARGET_FILE:lucidgen>)
+foreach(core m7 m55)
+  add_test(NAME cross_embedded_cortex_${core}_fp32_int8_from_flash
+    COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cross/embedded_boards.py $<TARGET_FILE:lucidgen> ${core})
+endforeach()
 set_tests_properties(cross_kernel_sweep_neon cross_kernel_sweep_neon_dotprod_int8 cross_kernel_sweep_cortex_m
   cross_kernel_sweep_cortex_m_int8 cross_neon_vs_x86_resnet18_a1_in1k
   cross_neon_vs_x86_convnextv2_atto_fcmae_ft_in1k cross_neon_vs_x86_int8w_resnet18_a1_in1k
   cross_neon_vs_x86_int8w_convnextv2_atto_fcmae_ft_in1k ${int8_cross_tests}
   cross_neon_vs_x86_bf16_convnextv2_atto_fcmae_ft_in1k
-  cross_mps2_cortex_m7_selftest_from_flash
+  cross_embedded_cortex_m7_fp32_int8_from_flash cross_embedded_cortex_m55_fp32_int8_from_flash
   PROPERTIES LABELS cross SKIP_RETURN_CODE 77 TIMEOUT 900)
