@@ -24,6 +24,13 @@
 #include <string.h>
 #include <immintrin.h>
 
+/* A layer's kernel keeps a frame of its own: inlined into the forward function,
+ * the frames of all layers could add up there, and convnext_tiny_STACK_BYTES counts one. */
+#if defined(__GNUC__)
+#define LG_NOINLINE __attribute__((noinline))
+#else
+#define LG_NOINLINE
+#endif
 _Static_assert(convnext_tiny_ARENA_BYTES == 7225344u, "arena size must match the generator's plan");
 _Static_assert(convnext_tiny_WEIGHT_BYTES == 114354624u, "weight bytes must match the blob plan");
 
@@ -822,7 +829,7 @@ static void conv4x4s4_224x224x3_96_pack(int m, int rows, float *restrict apack, 
   }
 }
 
-static void conv4x4s4_224x224x3_96(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv4x4s4_224x224x3_96(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -856,7 +863,7 @@ static void conv4x4s4_224x224x3_96(const float *restrict in, const void *restric
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,56,56,96] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [96] */
-static void layernorm_56x56x96(
+static LG_NOINLINE void layernorm_56x56x96(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -893,7 +900,7 @@ static void layernorm_56x56x96(
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers. */
-static void dwconv7x7s1_56x56x96_ln(
+static LG_NOINLINE void dwconv7x7s1_56x56x96_ln(
     const float *restrict in,
     const void *restrict w,
     const float *restrict norm_weight,
@@ -973,7 +980,10 @@ static void dwconv7x7s1_56x56x96_ln(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_56x56x96_384_gelu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task / 2 % 4;
@@ -1049,7 +1059,7 @@ static void conv1x1s1_56x56x96_384_gelu(const float *restrict in, const void *re
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_56x56x384_96_res(
+static LG_NOINLINE void conv1x1s1_56x56x384_96_res(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -1154,7 +1164,7 @@ static void conv2x2s2_56x56x96_192_rows(
   }
 }
 
-static void conv2x2s2_56x56x96_192(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv2x2s2_56x56x96_192(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[96];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
@@ -1229,7 +1239,7 @@ static void conv2x2s2_56x56x96_192(const float *restrict in, const void *restric
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers. */
-static void dwconv7x7s1_28x28x192_ln(
+static LG_NOINLINE void dwconv7x7s1_28x28x192_ln(
     const float *restrict in,
     const void *restrict w,
     const float *restrict norm_weight,
@@ -1309,7 +1319,10 @@ static void dwconv7x7s1_28x28x192_ln(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_28x28x192_768_gelu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
     const int mb = task / 5 % 4;
@@ -1385,7 +1398,7 @@ static void conv1x1s1_28x28x192_768_gelu(const float *restrict in, const void *r
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_28x28x768_192_res(
+static LG_NOINLINE void conv1x1s1_28x28x768_192_res(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -1462,7 +1475,7 @@ static void conv1x1s1_28x28x768_192_res(
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,28,28,192] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [192] */
-static void layernorm_28x28x192(
+static LG_NOINLINE void layernorm_28x28x192(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -1523,7 +1536,7 @@ static void conv2x2s2_28x28x192_384_rows(
   }
 }
 
-static void conv2x2s2_28x28x192_384(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv2x2s2_28x28x192_384(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[192];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
@@ -1596,7 +1609,7 @@ static void conv2x2s2_28x28x192_384(const float *restrict in, const void *restri
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers. */
-static void dwconv7x7s1_14x14x384_ln(
+static LG_NOINLINE void dwconv7x7s1_14x14x384_ln(
     const float *restrict in,
     const void *restrict w,
     const float *restrict norm_weight,
@@ -1676,7 +1689,10 @@ static void dwconv7x7s1_14x14x384_ln(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_14x14x384_1536_gelu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
     const int m0 = 0, m1 = 196;
@@ -1750,7 +1766,7 @@ static void conv1x1s1_14x14x384_1536_gelu(const float *restrict in, const void *
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_14x14x1536_384_res(
+static LG_NOINLINE void conv1x1s1_14x14x1536_384_res(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -1825,7 +1841,7 @@ static void conv1x1s1_14x14x1536_384_res(
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,14,14,384] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [384] */
-static void layernorm_14x14x384(
+static LG_NOINLINE void layernorm_14x14x384(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -1886,7 +1902,7 @@ static void conv2x2s2_14x14x384_768_rows(
   }
 }
 
-static void conv2x2s2_14x14x384_768(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv2x2s2_14x14x384_768(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[384];
 #pragma omp for schedule(static)
   for (int task = 0; task < 48; task++) {
@@ -1959,7 +1975,7 @@ static void conv2x2s2_14x14x384_768(const float *restrict in, const void *restri
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers. */
-static void dwconv7x7s1_7x7x768_ln(
+static LG_NOINLINE void dwconv7x7s1_7x7x768_ln(
     const float *restrict in,
     const void *restrict w,
     const float *restrict norm_weight,
@@ -2039,7 +2055,10 @@ static void dwconv7x7s1_7x7x768_ln(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_7x7x768_3072_gelu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 96; task++) {
     const int m0 = 0, m1 = 49;
@@ -2113,7 +2132,7 @@ static void conv1x1s1_7x7x768_3072_gelu(const float *restrict in, const void *re
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_7x7x3072_768_res(
+static LG_NOINLINE void conv1x1s1_7x7x3072_768_res(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -2185,7 +2204,7 @@ static void conv1x1s1_7x7x3072_768_res(
 
 /* global_avgpool_7x7x768: global average pool, in NHWC [1,7,7,768] -> out [1,768]
  * A task sums its own columns: per block of 64 pixels in float, blocks added in order. */
-static void global_avgpool_7x7x768(const float *restrict in, float *restrict out) {
+static LG_NOINLINE void global_avgpool_7x7x768(const float *restrict in, float *restrict out) {
   enum { HW = 7 * 7, CB = 4 * LG_VW, BLOCKS = (768 + CB - 1) / CB };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * BLOCKS; t++) {
@@ -2210,7 +2229,7 @@ static void global_avgpool_7x7x768(const float *restrict in, float *restrict out
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,1,1,768] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
  * weight, bias [768] */
-static void layernorm_1x1x768(
+static LG_NOINLINE void layernorm_1x1x768(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -2248,7 +2267,7 @@ static void layernorm_1x1x768(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 1-pixel tiles
  * pass by.
  */
-static void linear_768_1000(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void linear_768_1000(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 1;

@@ -24,6 +24,13 @@
 #include <string.h>
 #include <immintrin.h>
 
+/* A layer's kernel keeps a frame of its own: inlined into the forward function,
+ * the frames of all layers could add up there, and resnet18_STACK_BYTES counts one. */
+#if defined(__GNUC__)
+#define LG_NOINLINE __attribute__((noinline))
+#else
+#define LG_NOINLINE
+#endif
 _Static_assert(resnet18_ARENA_BYTES == 6021120u, "arena size must match the generator's plan");
 _Static_assert(resnet18_WEIGHT_BYTES == 53833152u, "weight bytes must match the blob plan");
 
@@ -934,7 +941,10 @@ static void conv7x7s2_224x224x3_64_relu_pack(int m, int rows, float *restrict ap
   }
 }
 
-static void conv7x7s2_224x224x3_64_relu(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv7x7s2_224x224x3_64_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -989,7 +999,7 @@ static void conv7x7s2_224x224x3_64_relu(const float *restrict in, const void *re
 
 /* maxpool_112x112x64: 3x3 max pool, stride 2, pad 1
  * in NHWC [1,112,112,64] -> out NHWC [1,56,56,64] */
-static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
+static LG_NOINLINE void maxpool_112x112x64(const float *restrict in, float *restrict out) {
 #pragma omp for collapse(2) schedule(static)
   for (int n = 0; n < 1; n++)
     for (int oh = 0; oh < 56; oh++)
@@ -1024,7 +1034,7 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_56x56x64_64_relu(
+static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_relu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -1144,7 +1154,7 @@ static void conv3x3s1_wino4x3_56x56x64_64_relu(
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_56x56x64_64_res_relu(
+static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_res_relu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -1299,7 +1309,7 @@ static void conv1x1s2_56x56x64_128_pack(int m, int rows, float *restrict apack, 
   }
 }
 
-static void conv1x1s2_56x56x64_128(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s2_56x56x64_128(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -1361,7 +1371,10 @@ static void conv3x3s2_56x56x64_128_relu_rows(
   }
 }
 
-static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv3x3s2_56x56x64_128_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
   static const float zeros[64];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
@@ -1439,7 +1452,7 @@ static void conv3x3s2_56x56x64_128_relu(const float *restrict in, const void *re
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_28x28x128_128_res_relu(
+static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_res_relu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -1561,7 +1574,7 @@ static void conv3x3s1_wino4x3_28x28x128_128_res_relu(
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_28x28x128_128_relu(
+static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_relu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -1702,7 +1715,7 @@ static void conv1x1s2_28x28x128_256_rows(
   }
 }
 
-static void conv1x1s2_28x28x128_256(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s2_28x28x128_256(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[128];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
@@ -1801,7 +1814,10 @@ static void conv3x3s2_28x28x128_256_relu_rows(
   }
 }
 
-static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv3x3s2_28x28x128_256_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
   static const float zeros[128];
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
@@ -1878,7 +1894,7 @@ static void conv3x3s2_28x28x128_256_relu(const float *restrict in, const void *r
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(
+static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -2005,7 +2021,7 @@ static void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias and
  * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(
+static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -2150,7 +2166,7 @@ static void conv1x1s2_14x14x256_512_rows(
   }
 }
 
-static void conv1x1s2_14x14x256_512(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s2_14x14x256_512(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[256];
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
@@ -2249,7 +2265,10 @@ static void conv3x3s2_14x14x256_512_relu_rows(
   }
 }
 
-static void conv3x3s2_14x14x256_512_relu(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv3x3s2_14x14x256_512_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
   static const float zeros[256];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
@@ -2346,7 +2365,7 @@ static void conv3x3s1_7x7x512_512_res_relu_rows(
   }
 }
 
-static void conv3x3s1_7x7x512_512_res_relu(
+static LG_NOINLINE void conv3x3s1_7x7x512_512_res_relu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -2449,7 +2468,10 @@ static void conv3x3s1_7x7x512_512_relu_rows(
   }
 }
 
-static void conv3x3s1_7x7x512_512_relu(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv3x3s1_7x7x512_512_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
   static const float zeros[512];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
@@ -2515,7 +2537,7 @@ static void conv3x3s1_7x7x512_512_relu(const float *restrict in, const void *res
 
 /* global_avgpool_7x7x512: global average pool, in NHWC [1,7,7,512] -> out [1,512]
  * A task sums its own columns: per block of 64 pixels in float, blocks added in order. */
-static void global_avgpool_7x7x512(const float *restrict in, float *restrict out) {
+static LG_NOINLINE void global_avgpool_7x7x512(const float *restrict in, float *restrict out) {
   enum { HW = 7 * 7, CB = 4 * LG_VW, BLOCKS = (512 + CB - 1) / CB };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * BLOCKS; t++) {
@@ -2545,7 +2567,7 @@ static void global_avgpool_7x7x512(const float *restrict in, float *restrict out
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 1-pixel tiles
  * pass by.
  */
-static void linear_512_1000(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void linear_512_1000(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 21; task++) {
     const int m0 = 0, m1 = 1;

@@ -24,6 +24,13 @@
 #include <string.h>
 #include <immintrin.h>
 
+/* A layer's kernel keeps a frame of its own: inlined into the forward function,
+ * the frames of all layers could add up there, and bit_50x1_STACK_BYTES counts one. */
+#if defined(__GNUC__)
+#define LG_NOINLINE __attribute__((noinline))
+#else
+#define LG_NOINLINE
+#endif
 _Static_assert(bit_50x1_ARENA_BYTES == 10035200u, "arena size must match the generator's plan");
 _Static_assert(bit_50x1_WEIGHT_BYTES == 109004736u, "weight bytes must match the blob plan");
 
@@ -813,7 +820,7 @@ static void conv7x7s2_224x224x3_64_pack(int m, int rows, float *restrict apack, 
   }
 }
 
-static void conv7x7s2_224x224x3_64(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv7x7s2_224x224x3_64(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -844,7 +851,7 @@ static void conv7x7s2_224x224x3_64(const float *restrict in, const void *restric
 
 /* maxpool_112x112x64: 3x3 max pool, stride 2, pad 1 with zeros (BiT: ConstantPad2d(1, 0) then a pad-0 pool)
  * in NHWC [1,112,112,64] -> out NHWC [1,56,56,64] */
-static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
+static LG_NOINLINE void maxpool_112x112x64(const float *restrict in, float *restrict out) {
 #pragma omp for collapse(2) schedule(static)
   for (int n = 0; n < 1; n++)
     for (int oh = 0; oh < 56; oh++)
@@ -880,7 +887,7 @@ static void maxpool_112x112x64(const float *restrict in, float *restrict out) {
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,64] -> out NHWC, same shape; group g = channels [g*2, (g+1)*2)
  * weight, bias [64]; per-channel arrays are padded to 64 (whole vectors); part: scratch [1][13][32][2] */
-static void groupnorm_56x56x64_relu(
+static LG_NOINLINE void groupnorm_56x56x64_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -972,7 +979,7 @@ static void groupnorm_56x56x64_relu(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_56x56x64_256(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_56x56x64_256(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -1009,7 +1016,7 @@ static void conv1x1s1_56x56x64_256(const float *restrict in, const void *restric
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_56x56x64_64(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_56x56x64_64(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -1047,7 +1054,7 @@ static void conv1x1s1_56x56x64_64(const float *restrict in, const void *restrict
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 2 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_56x56x64_64(
+static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -1164,7 +1171,7 @@ static void conv3x3s1_wino4x3_56x56x64_64(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_56x56x64_256_res(
+static LG_NOINLINE void conv1x1s1_56x56x64_256_res(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -1229,7 +1236,7 @@ static void conv1x1s1_56x56x64_256_res(
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][49][32][2] */
-static void groupnorm_56x56x256_relu(
+static LG_NOINLINE void groupnorm_56x56x256_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -1321,7 +1328,7 @@ static void groupnorm_56x56x256_relu(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_56x56x256_64(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_56x56x256_64(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -1381,7 +1388,7 @@ static void conv1x1s2_56x56x256_512_rows(
   }
 }
 
-static void conv1x1s2_56x56x256_512(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s2_56x56x256_512(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[256];
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
@@ -1457,7 +1464,7 @@ static void conv1x1s2_56x56x256_512(const float *restrict in, const void *restri
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_56x56x256_128(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_56x56x256_128(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task / 2 % 4;
@@ -1531,7 +1538,7 @@ static void conv1x1s1_56x56x256_128(const float *restrict in, const void *restri
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,128] -> out NHWC, same shape; group g = channels [g*4, (g+1)*4)
  * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][25][32][2] */
-static void groupnorm_56x56x128_relu(
+static LG_NOINLINE void groupnorm_56x56x128_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -1646,7 +1653,7 @@ static void conv3x3s2_56x56x128_128_rows(
   }
 }
 
-static void conv3x3s2_56x56x128_128(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv3x3s2_56x56x128_128(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[128];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
@@ -1718,7 +1725,7 @@ static void conv3x3s2_56x56x128_128(const float *restrict in, const void *restri
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,128] -> out NHWC, same shape; group g = channels [g*4, (g+1)*4)
  * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][8][32][2] */
-static void groupnorm_28x28x128_relu(
+static LG_NOINLINE void groupnorm_28x28x128_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -1810,7 +1817,7 @@ static void groupnorm_28x28x128_relu(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_28x28x128_512_res(
+static LG_NOINLINE void conv1x1s1_28x28x128_512_res(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -1890,7 +1897,7 @@ static void conv1x1s1_28x28x128_512_res(
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
  * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][25][32][2] */
-static void groupnorm_28x28x512_relu(
+static LG_NOINLINE void groupnorm_28x28x512_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -1982,7 +1989,7 @@ static void groupnorm_28x28x512_relu(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_28x28x512_128(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_28x28x512_128(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int mb = task / 3 % 4;
@@ -2059,7 +2066,7 @@ static void conv1x1s1_28x28x512_128(const float *restrict in, const void *restri
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_28x28x128_128(
+static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -2199,7 +2206,10 @@ static void conv1x1s2_28x28x512_1024_rows(
   }
 }
 
-static void conv1x1s2_28x28x512_1024(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s2_28x28x512_1024(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
   static const float zeros[512];
 #pragma omp for schedule(static)
   for (int task = 0; task < 44; task++) {
@@ -2275,7 +2285,7 @@ static void conv1x1s2_28x28x512_1024(const float *restrict in, const void *restr
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_28x28x512_256(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_28x28x512_256(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int mb = task / 6 % 2;
@@ -2349,7 +2359,7 @@ static void conv1x1s1_28x28x512_256(const float *restrict in, const void *restri
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][13][32][2] */
-static void groupnorm_28x28x256_relu(
+static LG_NOINLINE void groupnorm_28x28x256_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -2465,7 +2475,7 @@ static void conv3x3s2_28x28x256_256_rows(
   }
 }
 
-static void conv3x3s2_28x28x256_256(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv3x3s2_28x28x256_256(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[256];
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
@@ -2537,7 +2547,7 @@ static void conv3x3s2_28x28x256_256(const float *restrict in, const void *restri
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][8][32][2] */
-static void groupnorm_14x14x256_relu(
+static LG_NOINLINE void groupnorm_14x14x256_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -2629,7 +2639,7 @@ static void groupnorm_14x14x256_relu(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_14x14x256_1024_res(
+static LG_NOINLINE void conv1x1s1_14x14x256_1024_res(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -2709,7 +2719,7 @@ static void conv1x1s1_14x14x256_1024_res(
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,1024] -> out NHWC, same shape; group g = channels [g*32, (g+1)*32)
  * weight, bias [1024]; per-channel arrays are padded to 1024 (whole vectors); part: scratch [1][13][32][2] */
-static void groupnorm_14x14x1024_relu(
+static LG_NOINLINE void groupnorm_14x14x1024_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -2801,7 +2811,10 @@ static void groupnorm_14x14x1024_relu(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_14x14x1024_256(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_14x14x1024_256(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
     const int m0 = 0, m1 = 196;
@@ -2877,7 +2890,7 @@ static void conv1x1s1_14x14x1024_256(const float *restrict in, const void *restr
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static void conv3x3s1_wino4x3_14x14x256_256_f32w(
+static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -3021,7 +3034,10 @@ static void conv1x1s2_14x14x1024_2048_rows(
   }
 }
 
-static void conv1x1s2_14x14x1024_2048(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s2_14x14x1024_2048(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
   static const float zeros[1024];
 #pragma omp for schedule(static)
   for (int task = 0; task < 128; task++) {
@@ -3095,7 +3111,10 @@ static void conv1x1s2_14x14x1024_2048(const float *restrict in, const void *rest
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_14x14x1024_512(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_14x14x1024_512(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 196;
@@ -3167,7 +3186,7 @@ static void conv1x1s1_14x14x1024_512(const float *restrict in, const void *restr
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
  * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][8][32][2] */
-static void groupnorm_14x14x512_relu(
+static LG_NOINLINE void groupnorm_14x14x512_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -3282,7 +3301,7 @@ static void conv3x3s2_14x14x512_512_rows(
   }
 }
 
-static void conv3x3s2_14x14x512_512(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[512];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
@@ -3354,7 +3373,7 @@ static void conv3x3s2_14x14x512_512(const float *restrict in, const void *restri
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,7,7,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
  * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][7][32][2] */
-static void groupnorm_7x7x512_relu(
+static LG_NOINLINE void groupnorm_7x7x512_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -3446,7 +3465,7 @@ static void groupnorm_7x7x512_relu(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_7x7x512_2048_res(
+static LG_NOINLINE void conv1x1s1_7x7x512_2048_res(
     const float *restrict in,
     const void *restrict w,
     float *restrict out,
@@ -3526,7 +3545,7 @@ static void conv1x1s1_7x7x512_2048_res(
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,7,7,2048] -> out NHWC, same shape; group g = channels [g*64, (g+1)*64)
  * weight, bias [2048]; per-channel arrays are padded to 2048 (whole vectors); part: scratch [1][7][32][2] */
-static void groupnorm_7x7x2048_relu(
+static LG_NOINLINE void groupnorm_7x7x2048_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
@@ -3618,7 +3637,7 @@ static void groupnorm_7x7x2048_relu(
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
-static void conv1x1s1_7x7x2048_512(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv1x1s1_7x7x2048_512(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -3710,7 +3729,7 @@ static void conv3x3s1_7x7x512_512_rows(int m, int rows, const float **a, const f
   }
 }
 
-static void conv3x3s1_7x7x512_512(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void conv3x3s1_7x7x512_512(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[512];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
@@ -3776,7 +3795,7 @@ static void conv3x3s1_7x7x512_512(const float *restrict in, const void *restrict
 
 /* global_avgpool_7x7x2048: global average pool, in NHWC [1,7,7,2048] -> out [1,2048]
  * A task sums its own columns: per block of 64 pixels in float, blocks added in order. */
-static void global_avgpool_7x7x2048(const float *restrict in, float *restrict out) {
+static LG_NOINLINE void global_avgpool_7x7x2048(const float *restrict in, float *restrict out) {
   enum { HW = 7 * 7, CB = 4 * LG_VW, BLOCKS = (2048 + CB - 1) / CB };
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * BLOCKS; t++) {
@@ -3806,7 +3825,7 @@ static void global_avgpool_7x7x2048(const float *restrict in, float *restrict ou
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 1-pixel tiles
  * pass by.
  */
-static void linear_2048_1000(const float *restrict in, const void *restrict w, float *restrict out) {
+static LG_NOINLINE void linear_2048_1000(const float *restrict in, const void *restrict w, float *restrict out) {
 #pragma omp for schedule(static)
   for (int task = 0; task < 63; task++) {
     const int m0 = 0, m1 = 1;
