@@ -19,6 +19,7 @@ _Static_assert(BOARD_CLOCK_HZ % 1000000u == 0, "BOARD_CLOCK_HZ: a whole number o
 
 static float arena[(net_ARENA_BYTES + 3) / 4] __attribute__((aligned(64)));
 static float out[net_OUT_FLOATS];
+static float zeros[net_IN_FLOATS]; /* the profile's input (RAM: the flash report stays the model's) */
 
 extern uint32_t __stack_bottom[];
 #define PAINT 0xA5A5A5A5u
@@ -64,6 +65,25 @@ static int ticks_are_instructions(void) {
   return ok;
 }
 
+/* Per layer: the instructions since the previous layer ended (the hook runs
+ * after each; its own cost, about 30 instructions, goes to the next layer). */
+typedef struct {
+  uint64_t last;
+  int layer;
+} profile;
+
+static void profile_layer(void *ctx, const char *name, const float *nhwc, int n, int h, int w, int c) {
+  (void)nhwc, (void)n, (void)h, (void)w, (void)c;
+  profile *p = ctx;
+  const uint64_t now = systick_now();
+  semihost_puts("  layer ");
+  semihost_puts(name);
+  semihost_puts(" (");
+  semihost_puts(net_layers[p->layer++].kind);
+  semihost_put_uint("):", ticks_to_ns(now - p->last));
+  p->last = systick_now();
+}
+
 int main(void) {
   semihost_puts("lucidgen on " BOARD ": " net_VARIANT ", target " net_TARGET ", precision " net_PRECISION "\n");
   const int check = net_blob_check(net_blob, sizeof net_blob);
@@ -97,6 +117,11 @@ int main(void) {
     semihost_put_uint("instructions per inference (emulated, not cycles):", ticks_to_ns(t1 - t0));
   else
     semihost_put_uint("SysTick ticks per inference:", t1 - t0);
+  if (counts_instructions) {
+    semihost_puts("instructions per layer (emulated, not cycles):\n");
+    profile p = {systick_now(), 0};
+    net_forward_debug(zeros, out, arena, net_blob + net_BLOB_HEADER_BYTES, profile_layer, &p);
+  }
   if (used > net_STACK_BYTES) {
     semihost_puts("stack: FAIL (the forward pass used more than the bound)\n");
     return 1;
