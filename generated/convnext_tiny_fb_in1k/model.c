@@ -830,6 +830,11 @@ static void conv4x4s4_224x224x3_96_pack(int m, int rows, float *restrict apack, 
 }
 
 static LG_NOINLINE void conv4x4s4_224x224x3_96(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers and packed windows at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
+  float apack[6 * 48];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -839,8 +844,6 @@ static LG_NOINLINE void conv4x4s4_224x224x3_96(const float *restrict in, const v
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
-        float apack[6 * 48];
-        const float *a[6];
         conv4x4s4_224x224x3_96_pack(m, rows, apack, in);
         for (int i = 0; i < rows; i++)
           a[i] = apack + i * 48;
@@ -984,6 +987,10 @@ static LG_NOINLINE void conv1x1s1_56x56x96_384_gelu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task / 2 % 4;
@@ -1001,7 +1008,6 @@ static LG_NOINLINE void conv1x1s1_56x56x96_384_gelu(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 96;
         for (int panel = p0; panel < p1; panel++) {
@@ -1064,6 +1070,10 @@ static LG_NOINLINE void conv1x1s1_56x56x384_96_res(
     const void *restrict w,
     float *restrict out,
     const float *restrict res) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task / 2 % 4;
@@ -1081,7 +1091,6 @@ static LG_NOINLINE void conv1x1s1_56x56x384_96_res(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 384;
         for (int panel = p0; panel < p1; panel++) {
@@ -1166,6 +1175,10 @@ static void conv2x2s2_56x56x96_192_rows(
 
 static LG_NOINLINE void conv2x2s2_56x56x96_192(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[96];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[4 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int mb = task / 3 % 4;
@@ -1183,7 +1196,6 @@ static LG_NOINLINE void conv2x2s2_56x56x96_192(const float *restrict in, const v
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
-        const float *a[4 * 6];
         conv2x2s2_56x56x96_192_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 24640;
@@ -1323,6 +1335,10 @@ static LG_NOINLINE void conv1x1s1_28x28x192_768_gelu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
     const int mb = task / 5 % 4;
@@ -1340,7 +1356,6 @@ static LG_NOINLINE void conv1x1s1_28x28x192_768_gelu(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 192;
         for (int panel = p0; panel < p1; panel++) {
@@ -1403,6 +1418,10 @@ static LG_NOINLINE void conv1x1s1_28x28x768_192_res(
     const void *restrict w,
     float *restrict out,
     const float *restrict res) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int mb = task / 6 % 2;
@@ -1420,7 +1439,6 @@ static LG_NOINLINE void conv1x1s1_28x28x768_192_res(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 768;
         for (int panel = p0; panel < p1; panel++) {
@@ -1538,6 +1556,10 @@ static void conv2x2s2_28x28x192_384_rows(
 
 static LG_NOINLINE void conv2x2s2_28x28x192_384(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[192];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[4 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int m0 = 0, m1 = 196;
@@ -1553,7 +1575,6 @@ static LG_NOINLINE void conv2x2s2_28x28x192_384(const float *restrict in, const 
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
-        const float *a[4 * 6];
         conv2x2s2_28x28x192_384_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 49216;
@@ -1693,6 +1714,10 @@ static LG_NOINLINE void conv1x1s1_14x14x384_1536_gelu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
     const int m0 = 0, m1 = 196;
@@ -1708,7 +1733,6 @@ static LG_NOINLINE void conv1x1s1_14x14x384_1536_gelu(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 384;
         for (int panel = p0; panel < p1; panel++) {
@@ -1771,6 +1795,10 @@ static LG_NOINLINE void conv1x1s1_14x14x1536_384_res(
     const void *restrict w,
     float *restrict out,
     const float *restrict res) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 24; task++) {
     const int m0 = 0, m1 = 196;
@@ -1786,7 +1814,6 @@ static LG_NOINLINE void conv1x1s1_14x14x1536_384_res(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 1536;
         for (int panel = p0; panel < p1; panel++) {
@@ -1904,6 +1931,10 @@ static void conv2x2s2_14x14x384_768_rows(
 
 static LG_NOINLINE void conv2x2s2_14x14x384_768(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[384];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[4 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 48; task++) {
     const int m0 = 0, m1 = 49;
@@ -1919,7 +1950,6 @@ static LG_NOINLINE void conv2x2s2_14x14x384_768(const float *restrict in, const 
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[4 * 6];
         conv2x2s2_14x14x384_768_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 98368;
@@ -2059,6 +2089,10 @@ static LG_NOINLINE void conv1x1s1_7x7x768_3072_gelu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 96; task++) {
     const int m0 = 0, m1 = 49;
@@ -2074,7 +2108,6 @@ static LG_NOINLINE void conv1x1s1_7x7x768_3072_gelu(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 768;
         for (int panel = p0; panel < p1; panel++) {
@@ -2137,6 +2170,10 @@ static LG_NOINLINE void conv1x1s1_7x7x3072_768_res(
     const void *restrict w,
     float *restrict out,
     const float *restrict res) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 48; task++) {
     const int m0 = 0, m1 = 49;
@@ -2152,7 +2189,6 @@ static LG_NOINLINE void conv1x1s1_7x7x3072_768_res(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 3072;
         for (int panel = p0; panel < p1; panel++) {
@@ -2268,6 +2304,10 @@ static LG_NOINLINE void layernorm_1x1x768(
  * pass by.
  */
 static LG_NOINLINE void linear_768_1000(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[1];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 1;
@@ -2283,7 +2323,6 @@ static LG_NOINLINE void linear_768_1000(const float *restrict in, const void *re
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 1) {
         const int rows = 1;
-        const float *a[1];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 768;
         for (int panel = p0; panel < p1; panel++) {

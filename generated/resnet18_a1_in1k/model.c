@@ -945,6 +945,11 @@ static LG_NOINLINE void conv7x7s2_224x224x3_64_relu(
     const float *restrict in,
     const void *restrict w,
     float *restrict out) {
+  /* A tile's row pointers and packed windows at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
+  float apack[6 * 147];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -954,8 +959,6 @@ static LG_NOINLINE void conv7x7s2_224x224x3_64_relu(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 12544 ? 6 : 4;
-        float apack[6 * 147];
-        const float *a[6];
         conv7x7s2_224x224x3_64_relu_pack(m, rows, apack, in);
         for (int i = 0; i < rows; i++)
           a[i] = apack + i * 147;
@@ -1310,6 +1313,11 @@ static void conv1x1s2_56x56x64_128_pack(int m, int rows, float *restrict apack, 
 }
 
 static LG_NOINLINE void conv1x1s2_56x56x64_128(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers and packed windows at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
+  float apack[6 * 64];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -1319,8 +1327,6 @@ static LG_NOINLINE void conv1x1s2_56x56x64_128(const float *restrict in, const v
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
-        float apack[6 * 64];
-        const float *a[6];
         conv1x1s2_56x56x64_128_pack(m, rows, apack, in);
         for (int i = 0; i < rows; i++)
           a[i] = apack + i * 64;
@@ -1376,6 +1382,10 @@ static LG_NOINLINE void conv3x3s2_56x56x64_128_relu(
     const void *restrict w,
     float *restrict out) {
   static const float zeros[64];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int mb = task / 3 % 4;
@@ -1393,7 +1403,6 @@ static LG_NOINLINE void conv3x3s2_56x56x64_128_relu(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
-        const float *a[9 * 6];
         conv3x3s2_56x56x64_128_relu_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 36928;
@@ -1717,6 +1726,10 @@ static void conv1x1s2_28x28x128_256_rows(
 
 static LG_NOINLINE void conv1x1s2_28x28x128_256(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[128];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[1 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task / 2 % 4;
@@ -1734,7 +1747,6 @@ static LG_NOINLINE void conv1x1s2_28x28x128_256(const float *restrict in, const 
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
-        const float *a[1 * 6];
         conv1x1s2_28x28x128_256_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 8256;
@@ -1819,6 +1831,10 @@ static LG_NOINLINE void conv3x3s2_28x28x128_256_relu(
     const void *restrict w,
     float *restrict out) {
   static const float zeros[128];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
     const int m0 = 0, m1 = 196;
@@ -1834,7 +1850,6 @@ static LG_NOINLINE void conv3x3s2_28x28x128_256_relu(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
-        const float *a[9 * 6];
         conv3x3s2_28x28x128_256_relu_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 73792;
@@ -2168,6 +2183,10 @@ static void conv1x1s2_14x14x256_512_rows(
 
 static LG_NOINLINE void conv1x1s2_14x14x256_512(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[256];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[1 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
     const int mb = task / 5 % 4;
@@ -2185,7 +2204,6 @@ static LG_NOINLINE void conv1x1s2_14x14x256_512(const float *restrict in, const 
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[1 * 6];
         conv1x1s2_14x14x256_512_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 16448;
@@ -2270,6 +2288,10 @@ static LG_NOINLINE void conv3x3s2_14x14x256_512_relu(
     const void *restrict w,
     float *restrict out) {
   static const float zeros[256];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -2285,7 +2307,6 @@ static LG_NOINLINE void conv3x3s2_14x14x256_512_relu(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[9 * 6];
         conv3x3s2_14x14x256_512_relu_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 147520;
@@ -2371,6 +2392,10 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_res_relu(
     float *restrict out,
     const float *restrict res) {
   static const float zeros[512];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -2386,7 +2411,6 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_res_relu(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[9 * 6];
         conv3x3s1_7x7x512_512_res_relu_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
@@ -2473,6 +2497,10 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_relu(
     const void *restrict w,
     float *restrict out) {
   static const float zeros[512];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -2488,7 +2516,6 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_relu(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[9 * 6];
         conv3x3s1_7x7x512_512_relu_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
@@ -2568,6 +2595,10 @@ static LG_NOINLINE void global_avgpool_7x7x512(const float *restrict in, float *
  * pass by.
  */
 static LG_NOINLINE void linear_512_1000(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[1];
 #pragma omp for schedule(static)
   for (int task = 0; task < 21; task++) {
     const int m0 = 0, m1 = 1;
@@ -2583,7 +2614,6 @@ static LG_NOINLINE void linear_512_1000(const float *restrict in, const void *re
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 1) {
         const int rows = 1;
-        const float *a[1];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 512;
         for (int panel = p0; panel < p1; panel++) {

@@ -821,6 +821,11 @@ static void conv7x7s2_224x224x3_64_pack(int m, int rows, float *restrict apack, 
 }
 
 static LG_NOINLINE void conv7x7s2_224x224x3_64(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers and packed windows at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
+  float apack[6 * 147];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -830,8 +835,6 @@ static LG_NOINLINE void conv7x7s2_224x224x3_64(const float *restrict in, const v
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 12544 ? 6 : 4;
-        float apack[6 * 147];
-        const float *a[6];
         conv7x7s2_224x224x3_64_pack(m, rows, apack, in);
         for (int i = 0; i < rows; i++)
           a[i] = apack + i * 147;
@@ -980,6 +983,10 @@ static LG_NOINLINE void groupnorm_56x56x64_relu(
  * pass by.
  */
 static LG_NOINLINE void conv1x1s1_56x56x64_256(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -989,7 +996,6 @@ static LG_NOINLINE void conv1x1s1_56x56x64_256(const float *restrict in, const v
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 64;
         for (int panel = p0; panel < p1; panel++) {
@@ -1017,6 +1023,10 @@ static LG_NOINLINE void conv1x1s1_56x56x64_256(const float *restrict in, const v
  * pass by.
  */
 static LG_NOINLINE void conv1x1s1_56x56x64_64(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -1026,7 +1036,6 @@ static LG_NOINLINE void conv1x1s1_56x56x64_64(const float *restrict in, const vo
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 64;
         for (int panel = p0; panel < p1; panel++) {
@@ -1176,6 +1185,10 @@ static LG_NOINLINE void conv1x1s1_56x56x64_256_res(
     const void *restrict w,
     float *restrict out,
     const float *restrict res) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -1185,7 +1198,6 @@ static LG_NOINLINE void conv1x1s1_56x56x64_256_res(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 64;
         for (int panel = p0; panel < p1; panel++) {
@@ -1329,6 +1341,10 @@ static LG_NOINLINE void groupnorm_56x56x256_relu(
  * pass by.
  */
 static LG_NOINLINE void conv1x1s1_56x56x256_64(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -1338,7 +1354,6 @@ static LG_NOINLINE void conv1x1s1_56x56x256_64(const float *restrict in, const v
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 256;
         for (int panel = p0; panel < p1; panel++) {
@@ -1390,6 +1405,10 @@ static void conv1x1s2_56x56x256_512_rows(
 
 static LG_NOINLINE void conv1x1s2_56x56x256_512(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[256];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[1 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
     const int mb = task / 5 % 4;
@@ -1407,7 +1426,6 @@ static LG_NOINLINE void conv1x1s2_56x56x256_512(const float *restrict in, const 
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
-        const float *a[1 * 6];
         conv1x1s2_56x56x256_512_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 16448;
@@ -1465,6 +1483,10 @@ static LG_NOINLINE void conv1x1s2_56x56x256_512(const float *restrict in, const 
  * pass by.
  */
 static LG_NOINLINE void conv1x1s1_56x56x256_128(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task / 2 % 4;
@@ -1482,7 +1504,6 @@ static LG_NOINLINE void conv1x1s1_56x56x256_128(const float *restrict in, const 
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 256;
         for (int panel = p0; panel < p1; panel++) {
@@ -1655,6 +1676,10 @@ static void conv3x3s2_56x56x128_128_rows(
 
 static LG_NOINLINE void conv3x3s2_56x56x128_128(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[128];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int m0 = 0, m1 = 784;
@@ -1670,7 +1695,6 @@ static LG_NOINLINE void conv3x3s2_56x56x128_128(const float *restrict in, const 
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
-        const float *a[9 * 6];
         conv3x3s2_56x56x128_128_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 73792;
@@ -1822,6 +1846,10 @@ static LG_NOINLINE void conv1x1s1_28x28x128_512_res(
     const void *restrict w,
     float *restrict out,
     const float *restrict res) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int mb = task / 3 % 4;
@@ -1839,7 +1867,6 @@ static LG_NOINLINE void conv1x1s1_28x28x128_512_res(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 128;
         for (int panel = p0; panel < p1; panel++) {
@@ -1990,6 +2017,10 @@ static LG_NOINLINE void groupnorm_28x28x512_relu(
  * pass by.
  */
 static LG_NOINLINE void conv1x1s1_28x28x512_128(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int mb = task / 3 % 4;
@@ -2007,7 +2038,6 @@ static LG_NOINLINE void conv1x1s1_28x28x512_128(const float *restrict in, const 
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 512;
         for (int panel = p0; panel < p1; panel++) {
@@ -2211,6 +2241,10 @@ static LG_NOINLINE void conv1x1s2_28x28x512_1024(
     const void *restrict w,
     float *restrict out) {
   static const float zeros[512];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[1 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 44; task++) {
     const int mb = task / 22 % 2;
@@ -2228,7 +2262,6 @@ static LG_NOINLINE void conv1x1s2_28x28x512_1024(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
-        const float *a[1 * 6];
         conv1x1s2_28x28x512_1024_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 32832;
@@ -2286,6 +2319,10 @@ static LG_NOINLINE void conv1x1s2_28x28x512_1024(
  * pass by.
  */
 static LG_NOINLINE void conv1x1s1_28x28x512_256(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 12; task++) {
     const int mb = task / 6 % 2;
@@ -2303,7 +2340,6 @@ static LG_NOINLINE void conv1x1s1_28x28x512_256(const float *restrict in, const 
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 784 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 512;
         for (int panel = p0; panel < p1; panel++) {
@@ -2477,6 +2513,10 @@ static void conv3x3s2_28x28x256_256_rows(
 
 static LG_NOINLINE void conv3x3s2_28x28x256_256(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[256];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
     const int m0 = 0, m1 = 196;
@@ -2492,7 +2532,6 @@ static LG_NOINLINE void conv3x3s2_28x28x256_256(const float *restrict in, const 
     for (int kb = 0; kb < 2; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
-        const float *a[9 * 6];
         conv3x3s2_28x28x256_256_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 147520;
@@ -2644,6 +2683,10 @@ static LG_NOINLINE void conv1x1s1_14x14x256_1024_res(
     const void *restrict w,
     float *restrict out,
     const float *restrict res) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 20; task++) {
     const int mb = task / 10 % 2;
@@ -2661,7 +2704,6 @@ static LG_NOINLINE void conv1x1s1_14x14x256_1024_res(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 256;
         for (int panel = p0; panel < p1; panel++) {
@@ -2815,6 +2857,10 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_256(
     const float *restrict in,
     const void *restrict w,
     float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 16; task++) {
     const int m0 = 0, m1 = 196;
@@ -2830,7 +2876,6 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_256(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 1024;
         for (int panel = p0; panel < p1; panel++) {
@@ -3039,6 +3084,10 @@ static LG_NOINLINE void conv1x1s2_14x14x1024_2048(
     const void *restrict w,
     float *restrict out) {
   static const float zeros[1024];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[1 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 128; task++) {
     const int m0 = 0, m1 = 49;
@@ -3054,7 +3103,6 @@ static LG_NOINLINE void conv1x1s2_14x14x1024_2048(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[1 * 6];
         conv1x1s2_14x14x1024_2048_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 65600;
@@ -3115,6 +3163,10 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_512(
     const float *restrict in,
     const void *restrict w,
     float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 196;
@@ -3130,7 +3182,6 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_512(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 196 ? 6 : 4;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 1024;
         for (int panel = p0; panel < p1; panel++) {
@@ -3303,6 +3354,10 @@ static void conv3x3s2_14x14x512_512_rows(
 
 static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[512];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -3318,7 +3373,6 @@ static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const 
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[9 * 6];
         conv3x3s2_14x14x512_512_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
@@ -3470,6 +3524,10 @@ static LG_NOINLINE void conv1x1s1_7x7x512_2048_res(
     const void *restrict w,
     float *restrict out,
     const float *restrict res) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 172; task++) {
     const int mb = task / 43 % 4;
@@ -3487,7 +3545,6 @@ static LG_NOINLINE void conv1x1s1_7x7x512_2048_res(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 512;
         for (int panel = p0; panel < p1; panel++) {
@@ -3638,6 +3695,10 @@ static LG_NOINLINE void groupnorm_7x7x2048_relu(
  * pass by.
  */
 static LG_NOINLINE void conv1x1s1_7x7x2048_512(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -3653,7 +3714,6 @@ static LG_NOINLINE void conv1x1s1_7x7x2048_512(const float *restrict in, const v
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[6];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 2048;
         for (int panel = p0; panel < p1; panel++) {
@@ -3731,6 +3791,10 @@ static void conv3x3s1_7x7x512_512_rows(int m, int rows, const float **a, const f
 
 static LG_NOINLINE void conv3x3s1_7x7x512_512(const float *restrict in, const void *restrict w, float *restrict out) {
   static const float zeros[512];
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -3746,7 +3810,6 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512(const float *restrict in, const vo
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        const float *a[9 * 6];
         conv3x3s1_7x7x512_512_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
@@ -3826,6 +3889,10 @@ static LG_NOINLINE void global_avgpool_7x7x2048(const float *restrict in, float 
  * pass by.
  */
 static LG_NOINLINE void linear_2048_1000(const float *restrict in, const void *restrict w, float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[1];
 #pragma omp for schedule(static)
   for (int task = 0; task < 63; task++) {
     const int m0 = 0, m1 = 1;
@@ -3841,7 +3908,6 @@ static LG_NOINLINE void linear_2048_1000(const float *restrict in, const void *r
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 1) {
         const int rows = 1;
-        const float *a[1];
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 2048;
         for (int panel = p0; panel < p1; panel++) {
