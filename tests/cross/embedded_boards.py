@@ -10,8 +10,9 @@ run under qemu-system-arm -icount shift=0. Requires of every run: the
 self-test to PASS, an int8 model's max|diff| to be exactly 0 (its self-test
 compares with the generator's integer replay, what x86 computes: bit-exact),
 the stack the forward pass used to stay within NAME_STACK_BYTES, the timer
-check to find SysTick ticks to be instructions and a count to be printed, the
-weights to sit in the board's flash, and the link map to hold no heap, no
+check to find SysTick ticks to be instructions and a count to be printed, an
+int8 image to hold the core's dot product (smlad on the M7, vmladava on the
+M55), the weights to sit in the board's flash, and the link map to hold no heap, no
 stdio, no OpenMP and no double-precision library arithmetic; then the report.
 Then the first model with --weights-format asm must assemble for the board's
 core (32-bit ARM, where `@` starts a comment) into an aligned .rodata.lucidgen.
@@ -35,6 +36,8 @@ BOARDS = {
     "m7": ("mps2-an500", "cortex-m7", "flash", 0x00000000, 0x00400000),
     "m55": ("mps3-an547", "cortex-m55", "QSPI flash", 0x28000000, 0x28800000),
 }
+# the int8 dot product an int8 image must contain: the DSP extension's, Helium's
+INT8_DOT = {"m7": "smlad", "m55": "vmladava"}
 MODELS = ("model", "resnet8")
 PRECISIONS = ("fp32", "int8")
 
@@ -57,6 +60,19 @@ def board_log_problems(log, precision):
                                                      log, re.M):
         bad.append("no instruction count (the timer check did not find SysTick ticks to be instructions)")
     return bad
+
+
+def dot_problems(build, cpu, dot):
+    """An int8 model must compile to the core's dot product (dot: its mnemonic). Read
+    from the compiler's assembly: objdump 2.40 does not decode Helium instructions."""
+    r = subprocess.run(["arm-none-eabi-gcc", "-std=c11", "-O3", "-fopenmp-simd", "-mthumb", f"-mcpu={cpu}",
+                        "-mfloat-abi=hard", "-S", "-o", "-", os.path.join(build, "net.c")],
+                       capture_output=True, text=True)
+    n = len(re.findall(rf"^\s+{dot}\S*\s", r.stdout, re.M))
+    if n == 0:
+        return [f"no {dot} in net.c's code for {cpu}: the int8 kernels do not use the core's dot product"]
+    print(f"{os.path.basename(build)}: {n} {dot} in net.c's code for {cpu}")
+    return []
 
 
 def image_problems(build, lo, hi, where):
@@ -132,7 +148,8 @@ def main():
                     bad.append(f"{model}.lua {precision}: not built or not run")
                     continue
                 problems = (board_log_problems(open(log_path).read(), precision)
-                            + image_problems(build, lo, hi, where))
+                            + image_problems(build, lo, hi, where)
+                            + (dot_problems(build, cpu, INT8_DOT[board]) if precision == "int8" else []))
                 print(f"{'NOT OK' if problems else 'OK'} {machine} {model}.lua {precision}"
                       + (": " + "; ".join(problems) if problems else ""))
                 bad += [f"{model}.lua {precision}: {p}" for p in problems]
