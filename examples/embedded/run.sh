@@ -51,9 +51,12 @@ generate() { # board model precision dir
     --name net --quiet -o "$4/net.c"
 }
 
-# 2. the image: one thread and no OS (-fopenmp-simd), no heap, no stdio
+# 2. the image: one thread and no OS (-fopenmp-simd), no heap, no stdio; the
+#    generated code's optimization flags are the generator's (net.json's cflags)
 build() { # dir
-  local cflags=(-std=c11 -O3 -ffp-contract=fast -fopenmp-simd -fno-math-errno -mthumb "${cpu[@]}"
+  local codegen
+  codegen=$(sed -n '/"cflags": \[/,/\]/p' "$1/net.json" | sed -n 's/^ *"\([^"]*\)",\{0,1\}$/\1/p')
+  local cflags=(-std=c11 $codegen -fopenmp-simd -fno-math-errno -mthumb "${cpu[@]}"
     -ffunction-sections -fdata-sections -Wall -Wextra -Werror "-DBOARD=\"$name\"" -DBOARD_CLOCK_HZ=$clock)
   arm-none-eabi-gcc "${cflags[@]}" -I "$1" -I "$here" \
     "$here/startup.c" "$here/semihost.c" "$here/systick.c" "$here/main.c" "$1/net.c" "$1/net_weights.c" \
