@@ -16,7 +16,7 @@ M55), the weights to sit in the board's flash, and the link map to hold no heap,
 stdio, no OpenMP and no double-precision library arithmetic; then the report.
 Then the first model with --weights-format asm must assemble for the board's
 core (32-bit ARM, where `@` starts a comment) into an aligned .rodata.lucidgen.
-The issue's ratio targets are printed by run.sh, not required here (they
+The int8/fp32 and M55/M7 ratio goals are printed by run.sh, not required here (they
 depend on the device kernels). Without the toolchain or qemu it is skipped
 (77), or fails where CI is set.
 """

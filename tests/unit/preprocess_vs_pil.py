@@ -218,7 +218,7 @@ def refusals(drv, rep, workdir):
     bmp = os.path.join(workdir, "rgb_203x151.bmp")
     draw_picture(203, 151, 10).save(bmp)
     # A decompression bomb: 16384 x 16384 bilevel pixels in a ~40 KB file
-    # (the 782 KB RGB one took 1.6 GB to decode).
+    # (a 782 KB RGB one took 1.6 GB to decode).
     z = zlib.compressobj(9)
     idat = b"".join(z.compress(b"\0" + bytes(2048)) for _ in range(16384)) + z.flush()
     bomb = os.path.join(workdir, "bomb_16384x16384.png")
