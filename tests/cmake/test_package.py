@@ -30,7 +30,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "parity"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from run_check import run  # noqa: E402
+from harness import run  # noqa: E402
 
 
 def write(path, text):

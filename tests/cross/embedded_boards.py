@@ -28,6 +28,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from harness import model_cflags, run  # noqa: E402
 EXAMPLE = os.path.join(ROOT, "examples", "embedded")
 FORBIDDEN = re.compile(r"\b(_?(malloc|free|calloc|realloc)(_r)?|_?\w*printf\w*|GOMP_\w+|omp_\w+|__aeabi_d\w+|"
                        r"__(add|sub|mul|div)df3)\b")
@@ -65,9 +67,8 @@ def board_log_problems(log, precision):
 def dot_problems(build, cpu, dot):
     """An int8 model must compile to the core's dot product (dot: its mnemonic). Read
     from the compiler's assembly: objdump 2.40 does not decode Helium instructions."""
-    r = subprocess.run(["arm-none-eabi-gcc", "-std=c11", "-O3", "-fopenmp-simd", "-mthumb", f"-mcpu={cpu}",
-                        "-mfloat-abi=hard", "-S", "-o", "-", os.path.join(build, "net.c")],
-                       capture_output=True, text=True)
+    r = run(["arm-none-eabi-gcc", "-std=c11", *model_cflags(os.path.join(build, "net.json")), "-fopenmp-simd",
+             "-mthumb", f"-mcpu={cpu}", "-mfloat-abi=hard", "-S", "-o", "-", os.path.join(build, "net.c")], ok=False)
     n = len(re.findall(rf"^\s+{dot}\S*\s", r.stdout, re.M))
     if n == 0:
         return [f"no {dot} in net.c's code for {cpu}: the int8 kernels do not use the core's dot product"]

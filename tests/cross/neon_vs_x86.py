@@ -17,13 +17,11 @@ the two must be bit-identical (every target computes the scheme's integers: docs
 for --target neon (16-bit multiply-accumulates) and --arm-target neon-dotprod (sdot).
 Without the cross compiler or qemu it is skipped (77), or fails where CI is set.
 """
-import json
 import math
 import os
 import random
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 
@@ -31,28 +29,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CROSS_CC = "aarch64-linux-gnu-gcc"
 QEMU = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]
 RUNTIME = [os.path.join(ROOT, "runtime", f) for f in ("lg_blob.c", "lg_sha256.c", "lg_status.c")]
-
-
-def sh(cmd, env=None):
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        print("NOT OK: " + " ".join(cmd) + f" (exit {r.returncode})\n" + r.stdout + r.stderr)
-        sys.exit(1)
-    return r
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from harness import compile_model, run  # noqa: E402
 
 
 def build(lucidgen, variant, opts, target, cc, d):
     """Generates VARIANT for `target` into d and links it with raw_run.c; returns the executable."""
     os.makedirs(d)
-    sh([lucidgen, variant, "--random-init", "--quiet", "--target", target, "--name", "m", "-o",
-        os.path.join(d, "m.c")] + opts)
-    cflags = json.load(open(os.path.join(d, "m.json")))["cflags"]
+    run([lucidgen, variant, "--random-init", "--quiet", "--target", target, "--name", "m", "-o",
+         os.path.join(d, "m.c")] + opts)
     exe = os.path.join(d, "raw_run")
-    sh([cc, "-std=c11", "-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L",
-        "-D_DEFAULT_SOURCE", '-DLG_MODEL_HEADER="m.h"', "-DLG_MODEL(x)=m_##x", "-I", d,
-        "-I", os.path.join(ROOT, "runtime")] + cflags + (["-march=native"] if target == "native" else [])
-       + [os.path.join(d, "m.c"), os.path.join(ROOT, "tests", "cross", "raw_run.c")] + RUNTIME
-       + ["-lm", "-o", exe])
+    compile_model(cc, [os.path.join(d, "m.c"), os.path.join(ROOT, "tests", "cross", "raw_run.c")] + RUNTIME, exe,
+                  os.path.join(d, "m.json"),
+                  ["-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
+                   '-DLG_MODEL_HEADER="m.h"', "-DLG_MODEL(x)=m_##x", "-I", d, "-I", os.path.join(ROOT, "runtime")]
+                  + (["-march=native"] if target == "native" else []))
     return exe
 
 
@@ -85,7 +76,7 @@ def main():
         outs = []
         for name, cmd, blob in (("x86", [x86], blobs[0]), ("neon", QEMU + [neon], blobs[1])):
             out = os.path.join(d, name + ".f32")
-            r = sh(cmd + [blob, inp, out], env=env)
+            r = run(cmd + [blob, inp, out], env=env)
             print(f"{name}: {r.stdout.strip()}")
             data = open(out, "rb").read()
             outs.append(struct.unpack(f"<{len(data) // 4}f", data))

@@ -21,7 +21,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -33,15 +32,17 @@ from torchvision.transforms import InterpolationMode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "parity"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 import ref_resnet  # noqa: E402
 import safetensors_io  # noqa: E402
+import harness  # noqa: E402
 
 VARIANT = "resnet18_a1_in1k"
 SIZES = [(90, 120), (131, 77), (64, 64), (150, 200), (120, 90), (101, 150), (99, 99), (192, 256)]  # (h, w)
 
 
 def run(cmd):
-    return subprocess.run(cmd, capture_output=True, text=True)
+    return harness.run(cmd, ok=False)
 
 
 def draw(h, w, seed):

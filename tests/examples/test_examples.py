@@ -36,7 +36,7 @@ from PIL import Image, ImageDraw
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from run_check import run  # noqa: E402
+from harness import run  # noqa: E402
 SMALL = "convnext_atto_d2_in1k"  # 3.7 M parameters: quick to generate
 
 

@@ -13,6 +13,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+import harness  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "parity"))
 import torch  # noqa: E402
 
@@ -32,7 +34,7 @@ def checkpoint(tmp):
 
 
 def run(lucidgen, args, env):
-    return subprocess.run([lucidgen] + args, capture_output=True, text=True, env=env, timeout=600)
+    return harness.run([lucidgen] + args, ok=False, env=env, timeout=600)
 
 
 def leaves_no_temporary_files(lucidgen):

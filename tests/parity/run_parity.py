@@ -34,13 +34,14 @@ import argparse
 import importlib
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402
 import lucidgen_init  # noqa: E402
 import safetensors_io  # noqa: E402
 
@@ -68,7 +69,7 @@ def cpu_has(flag):
 
 
 def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+    return harness.run(cmd, ok=False, **kw)
 
 
 def compare(got, want):

@@ -14,7 +14,6 @@ module's output computed here with torch.nn.functional.
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -22,19 +21,14 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from harness import run  # noqa: E402
 import ref_convnext  # noqa: E402
 import ref_resnet  # noqa: E402
 import safetensors_io  # noqa: E402
 
 REL_TOL = 1e-4
 FAILED = []
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"NOT OK: {' '.join(cmd)}: exit {r.returncode}: {r.stderr.strip()}")
-    return r
 
 
 def dump_model(a, name, model_args, ref, size, seed):

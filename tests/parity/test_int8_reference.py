@@ -21,7 +21,6 @@ import argparse
 import importlib
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -29,6 +28,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from harness import run  # noqa: E402
 import int8_reference as ir  # noqa: E402
 import safetensors_io  # noqa: E402
 
@@ -38,13 +39,6 @@ REFERENCES = {"resnet": "ref_resnet", "convnext": "ref_convnext"}
 def cpu_has(flag):
     with open("/proc/cpuinfo") as f:
         return any(line.startswith("flags") and flag in line.split() for line in f)
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit(f"NOT OK: {' '.join(cmd)} failed (exit {r.returncode}): {r.stderr.strip()}")
-    return r
 
 
 def bits(x):

@@ -17,11 +17,12 @@ import difflib
 import glob
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from harness import run  # noqa: E402
 STYLE = "--style=file:" + os.path.join(ROOT, ".clang-format")
 EMBEDDED = os.path.join(ROOT, "examples", "embedded", "model.lua")
 
@@ -59,18 +60,11 @@ MODELS = {
 KERNEL_CASES = {"kernels": ["--target", "avx512"], "kernels_bf16w": ["--target", "avx2", "--weights-dtype", "bf16"]}
 
 
-def run(cmd, cwd=None):
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
-    if r.returncode != 0:
-        sys.exit("FAIL: %s\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
-    return r.stdout
-
-
 def unformatted(path):
     """The first lines clang-format would change in path, or None."""
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    formatted = run(["clang-format", STYLE, path])
+    formatted = run(["clang-format", STYLE, path]).stdout
     if formatted == text:
         return None
     diff = difflib.unified_diff(text.splitlines(), formatted.splitlines(), path, "clang-format", n=1, lineterm="")
@@ -110,7 +104,7 @@ def hand_written():
 if __name__ == "__main__":
     if not shutil.which("clang-format"):
         sys.exit("FAIL: clang-format not found; .ci/install-deps installs it (Debian package clang-format)")
-    version = run(["clang-format", "--version"])
+    version = run(["clang-format", "--version"]).stdout
     if " version 14." not in version:
         print("note: .clang-format is written for clang-format 14; this is " + version.strip())
     if len(sys.argv) >= 4 and sys.argv[1] == "generated":

@@ -43,26 +43,21 @@ import tempfile
 import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def sh(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        print("NOT OK: " + " ".join(cmd) + "\n" + r.stdout + r.stderr)
-        sys.exit(1)
-    return r
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from harness import compile_model, run  # noqa: E402
 
 
 def arena_guard(lucidgen, variant, opts):
     with tempfile.TemporaryDirectory() as d:
         model = os.path.join(d, "model.c")
-        sh([lucidgen, variant, "--random-init", "--quiet", "-o", model] + opts)
+        run([lucidgen, variant, "--random-init", "--quiet", "-o", model] + opts)
         prefix = variant + "_"
         exe = os.path.join(d, "guard")
-        sh(["cc", "-std=c11", "-O2", "-fopenmp", "-march=native", "-D_DEFAULT_SOURCE", '-DLG_MODEL_HEADER="model.h"',
-            f"-DLG_MODEL(x)={prefix}##x", "-I", d, "-I", os.path.join(ROOT, "runtime"),
-            os.path.join(ROOT, "tests/unit/arena_guard.c"), model, os.path.join(ROOT, "runtime/lg_blob.c"),
-            os.path.join(ROOT, "runtime/lg_sha256.c"), os.path.join(ROOT, "runtime/lg_status.c"), "-o", exe, "-lm"])
+        compile_model("cc", [os.path.join(ROOT, "tests/unit/arena_guard.c"), model, os.path.join(ROOT, "runtime/lg_blob.c"),
+                             os.path.join(ROOT, "runtime/lg_sha256.c"), os.path.join(ROOT, "runtime/lg_status.c")],
+                      exe, os.path.join(d, "model.json"),
+                      ["-fopenmp", "-march=native", "-D_DEFAULT_SOURCE", '-DLG_MODEL_HEADER="model.h"',
+                       f"-DLG_MODEL(x)={prefix}##x", "-I", d, "-I", os.path.join(ROOT, "runtime")])
         r = subprocess.run([exe, os.path.join(d, "model.bin")], capture_output=True, text=True)
         print(r.stdout + r.stderr, end="")
         if r.returncode != 0:
@@ -75,7 +70,7 @@ def arena_guard(lucidgen, variant, opts):
 def embed_weights(lucidgen, variant, opts):
     with tempfile.TemporaryDirectory() as d:
         exe = os.path.join(d, "model")
-        sh([lucidgen, "build", variant, "--random-init", "--embed-weights", "--quiet", "-o", exe] + opts)
+        run([lucidgen, "build", variant, "--random-init", "--embed-weights", "--quiet", "-o", exe] + opts)
         if os.path.exists(exe + ".bin"):
             print(f"NOT OK embed-weights {variant}: {exe}.bin exists beside a self-contained executable")
             return 1
@@ -92,13 +87,13 @@ def arena_pools(lucidgen, variant, opts):
     with tempfile.TemporaryDirectory() as d:
         # placement does not depend on the target: portable C compiles anywhere
         gen = [lucidgen, variant, "--random-init", "--quiet", "--target", "generic"] + opts
-        sh(gen + ["--name", "plain", "-o", os.path.join(d, "plain.c")])
-        sh(gen + ["--name", "pooled", "--arena-pools", "dtcm:64K,sram:192K,sdram", "--io-in-arena", "-o",
+        run(gen + ["--name", "plain", "-o", os.path.join(d, "plain.c")])
+        run(gen + ["--name", "pooled", "--arena-pools", "dtcm:64K,sram:192K,sdram", "--io-in-arena", "-o",
                   os.path.join(d, "pooled.c")])
         exe = os.path.join(d, "pools")
-        sh(["cc", "-std=c11", "-O2", "-fopenmp", "-Wall", "-Wextra", "-Werror", "-I", d,
-            os.path.join(ROOT, "tests/unit/arena_pools.c"), os.path.join(d, "plain.c"), os.path.join(d, "pooled.c"),
-            "-o", exe, "-lm"])
+        compile_model("cc", [os.path.join(ROOT, "tests/unit/arena_pools.c"), os.path.join(d, "plain.c"),
+                             os.path.join(d, "pooled.c")], exe, os.path.join(d, "plain.json"),
+                      ["-fopenmp", "-Wall", "-Wextra", "-Werror", "-I", d])
         r = subprocess.run([exe, os.path.join(d, "plain.bin"), os.path.join(d, "pooled.bin")], capture_output=True,
                            text=True)
         print(r.stdout + r.stderr, end="")
@@ -123,16 +118,16 @@ def weights_formats(lucidgen, variant, opts):
         for fmt in ("c", "asm"):
             sub = os.path.join(d, fmt)
             os.makedirs(sub)
-            sh(gen + ["--weights-format", fmt, "-o", os.path.join(sub, "m.c")])
+            run(gen + ["--weights-format", fmt, "-o", os.path.join(sub, "m.c")])
             weights = os.path.join(sub, "m_weights." + ("c" if fmt == "c" else "S"))
             # one output set: the five files, no temporaries (OUT_weights.c is made from OUT.bin's)
             names = sorted(os.listdir(sub))
             if names != sorted(["m.c", "m.h", "m.bin", "m.json", os.path.basename(weights)]):
                 problems.append(f"--weights-format {fmt} wrote {names}")
             exe, obj = os.path.join(sub, "linked"), os.path.join(sub, "weights.o")
-            sh(["cc", "-c", "-Wa,-I" + sub, "-I", sub, weights, "-o", obj])
-            sh(["cc", "-std=c11", "-O2", "-fopenmp-simd", "-Wall", "-Wextra", "-Werror", "-I", sub,
-                os.path.join(ROOT, "tests/unit/linked_weights.c"), os.path.join(sub, "m.c"), obj, "-o", exe, "-lm"])
+            run(["cc", "-c", "-Wa,-I" + sub, "-I", sub, weights, "-o", obj])
+            compile_model("cc", [os.path.join(ROOT, "tests/unit/linked_weights.c"), os.path.join(sub, "m.c"), obj], exe,
+                          os.path.join(sub, "m.json"), ["-fopenmp-simd", "-Wall", "-Wextra", "-Werror", "-I", sub])
             r = subprocess.run([exe], capture_output=True, text=True)
             print("\n".join(f"[{fmt}] {line}" for line in r.stdout.splitlines()))
             if r.returncode != 0:
@@ -143,8 +138,8 @@ def weights_formats(lucidgen, variant, opts):
                                 f".rodata.lucidgen:\n{sections}")
         # the same weights in both byte orders: every payload float swapped, the header's mark too
         little, big = os.path.join(d, "le.c"), os.path.join(d, "be.c")
-        sh(gen + ["-o", little])
-        sh(gen + ["--byte-order", "big", "-o", big])
+        run(gen + ["-o", little])
+        run(gen + ["--byte-order", "big", "-o", big])
         le, be = open(little[:-2] + ".bin", "rb").read(), open(big[:-2] + ".bin", "rb").read()
         swapped = b"".join(be[i:i + 4][::-1] for i in range(512, len(be), 4))
         if le[512:] != swapped:
@@ -152,7 +147,7 @@ def weights_formats(lucidgen, variant, opts):
         if le[288:292] != b"\x04\x03\x02\x01" or be[288:292] != b"\x01\x02\x03\x04":
             problems.append(f"byte-order marks {le[288:292]!r} / {be[288:292]!r}")
         exe = os.path.join(d, "be_exe")
-        sh([lucidgen, "build", variant] + opts + ["--random-init", "--quiet", "--target", "generic", "--byte-order",
+        run([lucidgen, "build", variant] + opts + ["--random-init", "--quiet", "--target", "generic", "--byte-order",
                                                   "big", "-o", exe])
         r = subprocess.run([exe, "--selftest"], capture_output=True, text=True)
         lines = r.stderr.strip().splitlines()
@@ -161,7 +156,7 @@ def weights_formats(lucidgen, variant, opts):
         else:
             print("OK big-endian blob refused: " + lines[0])
         exe = os.path.join(d, "nogolden")
-        sh([lucidgen, "build", variant] + opts + ["--random-init", "--quiet", "--target", "generic", "--no-golden",
+        run([lucidgen, "build", variant] + opts + ["--random-init", "--quiet", "--target", "generic", "--no-golden",
                                                   "-o", exe])
         with_golden = os.path.getsize(little[:-2] + ".bin")
         without = os.path.getsize(exe + ".bin")
@@ -185,11 +180,11 @@ def foreign_cpu(lucidgen, variant, opts):
         return 77
     with tempfile.TemporaryDirectory() as d:
         for target in ("avx512", "generic"):
-            sh([lucidgen, "build", variant, "--random-init", "--quiet", "--target", target, "-o",
+            run([lucidgen, "build", variant, "--random-init", "--quiet", "--target", target, "-o",
                 os.path.join(d, target)] + opts)
         # bf16 compute: in hardware (needs AVX512-BF16), and emulated on AVX2
         for target in ("avx512bf16", "avx2"):
-            sh([lucidgen, "build", variant, "--random-init", "--quiet", "--target", target, "--precision", "bf16",
+            run([lucidgen, "build", variant, "--random-init", "--quiet", "--target", target, "--precision", "bf16",
                 "--error-inputs", "1", "-o", os.path.join(d, target)] + opts)
         refused = []
         for target in ("avx512", "avx512bf16"):
@@ -223,7 +218,7 @@ def bf16_hardware_matches_emulation(lucidgen, variant, opts):
         outputs = {}
         for target in ("avx512bf16", "avx512"):
             exe = os.path.join(d, target)
-            sh([lucidgen, "build", variant, "--random-init", "--quiet", "--precision", "bf16", "--error-inputs", "1",
+            run([lucidgen, "build", variant, "--random-init", "--quiet", "--precision", "bf16", "--error-inputs", "1",
                 "--target", target, "-o", exe] + opts)
             with open(os.path.join(exe + ".build", "model.json")) as f:
                 n = 1
@@ -248,7 +243,7 @@ def bf16_hardware_matches_emulation(lucidgen, variant, opts):
 def threads_identical(lucidgen, variant, opts):
     with tempfile.TemporaryDirectory() as d:
         exe = os.path.join(d, "model")
-        sh([lucidgen, "build", variant, "--random-init", "--quiet", "-o", exe] + opts)
+        run([lucidgen, "build", variant, "--random-init", "--quiet", "-o", exe] + opts)
         with open(os.path.join(exe + ".build", "model.json")) as f:
             n = 1
             for dim in json.load(f)["input_nchw"]:
@@ -288,7 +283,7 @@ def classifier(lucidgen, variant, opts):
 
     with tempfile.TemporaryDirectory() as d:
         exe = os.path.join(d, "net")
-        sh([lucidgen, "build", variant, "--random-init", "--quiet", "-o", exe] + opts)
+        run([lucidgen, "build", variant, "--random-init", "--quiet", "-o", exe] + opts)
         # a #define too long for one line continues on the next (clang-format's shape)
         h = open(os.path.join(exe + ".build", "model.h")).read().replace("\\\n", "")
 
@@ -300,7 +295,7 @@ def classifier(lucidgen, variant, opts):
         out_dim = int(define("OUT_DIM"))
         crop_pct, interp = float(define("CROP_PCT").rstrip("f")), define("INTERPOLATION").strip('"')
         import json
-        crop_mode = json.loads(sh([lucidgen, "info", variant, "--json"] + opts).stdout)["crop_mode"]  # timm's fact
+        crop_mode = json.loads(run([lucidgen, "info", variant, "--json"] + opts).stdout)["crop_mode"]  # timm's fact
         floats = lambda key: tuple(float(x.rstrip("f")) for x in define(key).strip("{} ").split(","))  # noqa: E731
         mean, std = floats("MEAN"), floats("STD")
         pictures = []
@@ -310,7 +305,7 @@ def classifier(lucidgen, variant, opts):
 
         def logits(*args):
             out = os.path.join(d, "out.f32")
-            sh([exe, "--threads", "1", "--output-raw", out] + list(args))
+            run([exe, "--threads", "1", "--output-raw", out] + list(args))
             return np.fromfile(out, dtype=np.float32).reshape(-1, out_dim)
 
         def logits_of_tensor(x):
@@ -383,8 +378,8 @@ def generated_is_current(lucidgen, name):
     src = os.path.join(ROOT, "generated", name)
     args = shlex.split(open(os.path.join(src, "generate.args")).read())
     with tempfile.TemporaryDirectory() as d:
-        sh([lucidgen] + args + ["--quiet", "-o", os.path.join(d, "model.c")])
-        sh([lucidgen] + args + ["--quiet", "-o", os.path.join(d, "rerun_xq.c")])
+        run([lucidgen] + args + ["--quiet", "-o", os.path.join(d, "model.c")])
+        run([lucidgen] + args + ["--quiet", "-o", os.path.join(d, "rerun_xq.c")])
         bad = []
         for ext in (".c", ".h", ".json"):
             a, b = os.path.join(d, "model" + ext), os.path.join(d, "rerun_xq" + ext)
@@ -402,7 +397,7 @@ def generated_is_current(lucidgen, name):
 def regenerate(lucidgen, name):
     src = os.path.join(ROOT, "generated", name)
     args = shlex.split(open(os.path.join(src, "generate.args")).read())
-    sh([lucidgen] + args + ["--quiet", "-o", os.path.join(src, "model.c")])
+    run([lucidgen] + args + ["--quiet", "-o", os.path.join(src, "model.c")])
     os.remove(os.path.join(src, "model.bin"))  # 40+ MB: its sha256 is in model.h
     return 0
 

@@ -32,7 +32,6 @@ may or may not fuse the polynomial's multiply-adds: those cases are compared
 between the vector targets only.)
 """
 import argparse
-import json
 import os
 import shlex
 import shutil
@@ -138,6 +137,8 @@ INT8_TARGETS = ("avx512vnni", "avxvnni", "avx2", "neon-dotprod", "neon", "cortex
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from harness import compile_model  # noqa: E402
 
 
 def run_target(lua_unit, target, work, extra, cc, runner):
@@ -155,12 +156,10 @@ def run_target(lua_unit, target, work, extra, cc, runner):
     includes = "\n".join(f'#include "{n}.h"' for n in names)
     with open(os.path.join(d, "main.c"), "w") as f:
         f.write(MAIN % {"includes": includes, "table": table})
-    # the flags the generator says its code needs (OUT.json's cflags: optimization, FP contraction, ISA)
-    flags = json.load(open(os.path.join(d, names[0] + ".json")))["cflags"]
     exe = os.path.join(d, "sweep")
-    r = subprocess.run([cc, "-std=c11", "-fopenmp", "-Wall", "-Wextra", "-Werror"] + flags
-                       + ["-I", d, os.path.join(d, "main.c")] + [os.path.join(d, n + ".c") for n in names]
-                       + ["-o", exe, "-lm"], capture_output=True, text=True)
+    r = compile_model(cc, [os.path.join(d, "main.c")] + [os.path.join(d, n + ".c") for n in names], exe,
+                      os.path.join(d, names[0] + ".json"), ["-fopenmp", "-Wall", "-Wextra", "-Werror", "-I", d],
+                      ok=False)
     if r.returncode != 0:
         print(f"NOT OK {target}: the generated cases do not compile cleanly\n{r.stderr[-4000:]}")
         return 1, d

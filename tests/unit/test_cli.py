@@ -11,21 +11,16 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import harness  # noqa: E402
+
 LUCIDGEN = sys.argv[1]
 SKIP = {sys.argv[i + 1] for i in range(2, len(sys.argv) - 1) if sys.argv[i] == "--skip"}
-CASES = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
+case = harness.Cases()
 
 
 def run(*args, timeout=300, **kw):
-    try:
-        return subprocess.run([LUCIDGEN] + list(args), capture_output=True, text=True, timeout=timeout, **kw)
-    except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(args, -9, "", f"(killed after {timeout} s)\n(timeout)\n")
+    return harness.run([LUCIDGEN, *args], ok=False, timeout=timeout, **kw)
 
 
 def one_line_error(r, code, *needles):
@@ -486,20 +481,5 @@ def help_and_version():
     return problems + ([] if r.stdout.startswith("lucidgen ") else ["--version"])
 
 
-def main():
-    failed = 0
-    cases = [fn for fn in CASES if fn.__name__ not in SKIP]
-    unknown = SKIP - {fn.__name__ for fn in CASES}
-    if unknown:
-        print(f"NOT OK --skip names no case: {sorted(unknown)}")
-        return 1
-    for fn in cases:
-        problems = fn()
-        print(("NOT OK " if problems else "OK ") + fn.__name__ + "".join("\n  " + p for p in problems))
-        failed += bool(problems)
-    print(f"{len(cases) - failed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(case.main(skip=SKIP))

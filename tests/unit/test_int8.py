@@ -12,18 +12,16 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import harness  # noqa: E402
+
 LUCIDGEN = sys.argv[1]
-CASES = []
 SMALL = ["resnet18_a1_in1k", "--random-init", "--size", "32", "--precision", "int8", "--target", "generic"]
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
+case = harness.Cases()
 
 
 def run(*args, timeout=600):
-    return subprocess.run([LUCIDGEN] + list(args), capture_output=True, text=True, timeout=timeout)
+    return harness.run([LUCIDGEN, *args], ok=False, timeout=timeout)
 
 
 def one_line_error(r, *needles):
@@ -203,11 +201,10 @@ def int8_entry_point_matches_the_float_one():
         r = run(*SMALL, "-o", d + "/m.c")
         if r.returncode != 0:
             return [f"generate: {r.stderr.strip()}"]
-        flags = json.load(open(d + "/m.json"))["cflags"]
         with open(d + "/main.c", "w") as f:
             f.write(MAIN)
-        c = subprocess.run(["cc", "-std=c11", "-fopenmp", "-Wall", "-Wextra", "-Werror", *flags, "-I", d, d + "/main.c",
-                            d + "/m.c", "-o", d + "/t", "-lm"], capture_output=True, text=True)
+        c = harness.compile_model("cc", [d + "/main.c", d + "/m.c"], d + "/t", d + "/m.json",
+                                  ["-fopenmp", "-Wall", "-Wextra", "-Werror", "-I", d], ok=False)
         if c.returncode != 0:
             return [f"compile: {c.stderr[-2000:]}"]
         t = subprocess.run([d + "/t", d + "/m.bin"], capture_output=True, text=True)
@@ -234,15 +231,5 @@ def min_sqnr_keeps_the_weakest_layers_in_fp32():
         return problems
 
 
-def main():
-    failed = 0
-    for fn in CASES:
-        problems = fn()
-        print(("NOT OK " if problems else "OK ") + fn.__name__ + "".join("\n  " + p for p in problems))
-        failed += bool(problems)
-    print(f"{len(CASES) - failed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(case.main())
