@@ -12,8 +12,8 @@
 
 #include "lg_blob.h"
 #include "lg_eval.h"
+#include "lg_file.h"
 #include "lg_labels.h"
-#include "lg_outfile.h"
 #include "lg_preprocess.h"
 #include "lg_profile.h"
 #include "lg_topk.h"
@@ -234,13 +234,19 @@ static int forward_batch(void *ctx, const float *in, float *out) {
   return LG_MODEL(forward)(in, out, run->arena, run->payload);
 }
 
-static int eval(const lg_eval_options *opts, const lg_labels *labels, void *arena, const void *payload) {
+static int eval(
+    const lg_eval_options *opts,
+    const char *blob_path,
+    const lg_labels *labels,
+    void *arena,
+    const void *payload) {
   if (LG_MODEL(NUM_CLASSES) == 0)
     return die(2, "--eval needs a classifier head; this model outputs %d pooled features", LG_MODEL(OUT_DIM));
   model_run run = {arena, payload};
   lg_eval_model m = {
       .variant = LG_MODEL(VARIANT),
       .target = LG_MODEL(TARGET),
+      .weights = blob_path,
       .batch = LG_MODEL(BATCH),
       .in_chans = LG_MODEL(IN_CHANS),
       .out_dim = LG_MODEL(OUT_DIM),
@@ -434,7 +440,7 @@ int main(int argc, char **argv) {
     return die(1, "embedded labels: %s", err);
 
   if (evaluating)
-    return eval(&eval_opts, &labels, arena, payload);
+    return eval(&eval_opts, blob_path, &labels, arena, payload);
 
   if (input_raw) {
     int rc = read_exact(input_raw, in, sizeof(float) * LG_MODEL(IN_FLOATS));

@@ -61,8 +61,9 @@ def arena_guard(lucidgen, variant, opts):
         exe = os.path.join(d, "guard")
         sh(["cc", "-std=c11", "-O2", "-fopenmp", "-march=native", "-D_DEFAULT_SOURCE", '-DLG_MODEL_HEADER="model.h"',
             f"-DLG_MODEL(x)={prefix}##x", "-I", d, "-I", os.path.join(ROOT, "runtime"),
-            os.path.join(ROOT, "tests/unit/arena_guard.c"), model, os.path.join(ROOT, "runtime/lg_blob.c"),
-            os.path.join(ROOT, "runtime/lg_sha256.c"), os.path.join(ROOT, "runtime/lg_status.c"), "-o", exe, "-lm"])
+            os.path.join(ROOT, "tests/unit/arena_guard.c"), model]
+           + [os.path.join(ROOT, "runtime", f) for f in ("lg_blob.c", "lg_file.c", "lg_sha256.c", "lg_status.c")]
+           + ["-o", exe, "-lm"])
         r = subprocess.run([exe, os.path.join(d, "model.bin")], capture_output=True, text=True)
         print(r.stdout + r.stderr, end="")
         if r.returncode != 0:
