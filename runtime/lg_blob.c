@@ -1,13 +1,11 @@
 #include "lg_blob.h"
 
+#include "lg_file.h"
 #include "lg_sha256.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static uint64_t rd_u64(const unsigned char *p) {
@@ -22,15 +20,11 @@ static uint32_t rd_u32(const unsigned char *p) {
 
 lg_status lg_blob_load(const char *path, lg_blob *blob, char *err, size_t errn) {
   memset(blob, 0, sizeof *blob);
-  int fd = open(path, O_RDONLY);
-  if (fd < 0)
-    return lg_fail(err, errn, LG_ERR_IO, "cannot open weight blob %s: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    close(fd);
-    return lg_fail(err, errn, LG_ERR_IO, "cannot stat weight blob %s: %s", path, strerror(errno));
-  }
-  size_t size = (size_t)st.st_size;
+  int fd;
+  size_t size;
+  lg_status s = lg_file_open(path, "weight blob", UINT64_MAX, &fd, &size, err, errn);
+  if (s != LG_OK)
+    return s;
   if (size == 0) {
     close(fd);
     return lg_fail(err, errn, LG_ERR_FORMAT, "weight blob %s is empty; regenerate it with lucidgen", path);
@@ -140,8 +134,20 @@ lg_status lg_blob_check(
   if (mark != LG_BLOB_BYTE_ORDER_MARK)
     return lg_fail(err, errn, LG_ERR_FORMAT, "%s has no valid byte-order mark; regenerate it with lucidgen", what);
   uint64_t total = rd_u64(h + LG_BLOB_OFF_TOTAL), payload = rd_u64(h + LG_BLOB_OFF_PAYLOAD);
-  if (rd_u32(h + LG_BLOB_OFF_HEADER_BYTES) != LG_BLOB_HEADER_BYTES || total != blob->size ||
-      payload != total - LG_BLOB_HEADER_BYTES)
+  const uint32_t header_bytes = rd_u32(h + LG_BLOB_OFF_HEADER_BYTES);
+  if (header_bytes != LG_BLOB_HEADER_BYTES || payload != total - LG_BLOB_HEADER_BYTES)
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_FORMAT,
+        "%s has a damaged header: header size %u (want %u), payload %llu bytes of %llu in all; regenerate it with "
+        "lucidgen",
+        what,
+        header_bytes,
+        LG_BLOB_HEADER_BYTES,
+        (unsigned long long)payload,
+        (unsigned long long)total);
+  if (total != blob->size)
     return lg_fail(
         err,
         errn,

@@ -12,15 +12,17 @@
 
 #include "lg_blob.h"
 #include "lg_eval.h"
+#include "lg_file.h"
 #include "lg_labels.h"
-#include "lg_outfile.h"
 #include "lg_preprocess.h"
 #include "lg_profile.h"
 #include "lg_topk.h"
 
 #include <errno.h>
-#include <stdarg.h>
+#include <math.h>
 #include <omp.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,24 +169,26 @@ static void dump_layer(void *ctx, const char *name, const float *nhwc, int n, in
   fprintf(d->index, "%s\t%d\t%d\t%d\t%d\n", name, n, h, w, c);
 }
 
+/* --input-raw: exactly `bytes` from a regular file (lg_file) */
 static int read_exact(const char *path, void *dst, size_t bytes) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return die(2, "cannot open %s: %s", path, strerror(errno));
-  size_t got = fread(dst, 1, bytes, f);
-  int extra = fgetc(f) != EOF;
-  fclose(f);
-  if (got != bytes || extra) {
-    fprintf(
-        stderr,
-        "%s: error: %s must hold exactly %zu bytes (%d float32 NCHW values for batch %d)\n",
-        prog,
+  char err[1024];
+  int fd;
+  size_t size;
+  if (lg_file_open(path, "raw input", UINT64_MAX, &fd, &size, err, sizeof err) != LG_OK)
+    return die(2, "%s", err);
+  size_t got = 0;
+  ssize_t r = 1;
+  while (size == bytes && got < bytes && (r = read(fd, (char *)dst + got, bytes - got)) > 0)
+    got += (size_t)r;
+  close(fd);
+  if (size != bytes || got != bytes)
+    return die(
+        2,
+        "%s must hold exactly %zu bytes (%d float32 NCHW values for batch %d)",
         path,
         bytes,
         LG_MODEL(IN_FLOATS),
         LG_MODEL(BATCH));
-    return 2;
-  }
   return 0;
 }
 
@@ -238,13 +242,19 @@ static int forward_batch(void *ctx, const float *in, float *out) {
   return LG_MODEL(forward)(in, out, run->arena, run->payload);
 }
 
-static int eval(const lg_eval_options *opts, const lg_labels *labels, void *arena, const void *payload) {
+static int eval(
+    const lg_eval_options *opts,
+    const char *blob_path,
+    const lg_labels *labels,
+    void *arena,
+    const void *payload) {
   if (LG_MODEL(NUM_CLASSES) == 0)
     return die(2, "--eval needs a classifier head; this model outputs %d pooled features", LG_MODEL(OUT_DIM));
   model_run run = {arena, payload};
   lg_eval_model m = {
       .variant = LG_MODEL(VARIANT),
       .target = LG_MODEL(TARGET),
+      .weights = blob_path,
       .batch = LG_MODEL(BATCH),
       .in_chans = LG_MODEL(IN_CHANS),
       .out_dim = LG_MODEL(OUT_DIM),
@@ -310,19 +320,25 @@ static int cpu_runs_target(void) {
   return 1;
 }
 
-int main(int argc, char **argv) {
-  prog = argv[0];
-  if (!cpu_runs_target())
-    return die(
-        2,
-        "this classifier was built for target %s, which this CPU does not support; rebuild with "
-        "lucidgen build --target avx2, neon or generic",
-        LG_MODEL(TARGET));
-  const char *weights = NULL, *input_raw = NULL, *output_raw = NULL, *dump_dir = NULL;
-  int topk = 5, threads = 0, bench = 0, profile = 0, peak = 0, selftest = 0, verify = 0;
-  lg_eval_options eval_opts = {.min_top1 = -1, .min_top5 = -1, .progress = isatty(STDERR_FILENO)};
-  const char **images = calloc((size_t)argc, sizeof *images);
-  int n_images = 0;
+/* What the command line asks for. */
+typedef struct options {
+  const char *weights, *input_raw, *output_raw, *dump_dir;
+  int topk, threads, bench, profile, peak, selftest, verify;
+  lg_eval_options eval;
+  const char **images; /* the IMAGE arguments, n_images of them */
+  int n_images;
+} options;
+
+/* OpenMP threads a run may ask for: 4 per processor. More cannot make a
+ * forward pass faster (the kernels split work statically) and, at 100000,
+ * made libgomp crash. */
+static int max_threads(void) { return 4 * omp_get_num_procs(); }
+
+/* argv -> o: -1 to go on, else the exit code (0 for --help, 2 for a bad command line). */
+static int parse_args(int argc, char **argv, options *o) {
+  *o = (options){.topk = 5, .eval = {.min_top1 = -1, .min_top5 = -1, .progress = isatty(STDERR_FILENO)}};
+  if (!(o->images = calloc((size_t)argc, sizeof *o->images)))
+    return die(1, "out of memory");
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int has_value = i + 1 < argc;
@@ -330,11 +346,11 @@ int main(int argc, char **argv) {
       usage(stdout);
       return 0;
     } else if (!strcmp(a, "--selftest")) {
-      selftest = 1;
+      o->selftest = 1;
     } else if (!strcmp(a, "--peak")) {
-      peak = 1;
+      o->peak = 1;
     } else if (!strcmp(a, "--verify")) {
-      verify = 1;
+      o->verify = 1;
     } else if (
         !strcmp(a, "--weights") || !strcmp(a, "--topk") || !strcmp(a, "--threads") || !strcmp(a, "--bench") ||
         !strcmp(a, "--profile") || !strcmp(a, "--input-raw") || !strcmp(a, "--output-raw") ||
@@ -347,90 +363,211 @@ int main(int argc, char **argv) {
       long num = strtol(v, &end, 10);
       int is_num = *v && !*end;
       if (!strcmp(a, "--weights"))
-        weights = v;
+        o->weights = v;
       else if (!strcmp(a, "--input-raw"))
-        input_raw = v;
+        o->input_raw = v;
       else if (!strcmp(a, "--output-raw"))
-        output_raw = v;
+        o->output_raw = v;
       else if (!strcmp(a, "--debug-dump"))
-        dump_dir = v;
+        o->dump_dir = v;
       else if (!strcmp(a, "--eval"))
-        eval_opts.dir = v;
+        o->eval.dir = v;
       else if (!strcmp(a, "--eval-list"))
-        eval_opts.list = v;
+        o->eval.list = v;
       else if (!strcmp(a, "--eval-report"))
-        eval_opts.report = v;
+        o->eval.report = v;
       else if (!strcmp(a, "--min-top1") || !strcmp(a, "--min-top5")) {
         double x = strtod(v, &end);
         if (!*v || *end || !(x >= 0 && x <= 100))
           return die(2, "%s takes a percentage 0..100, got '%s'", a, v);
-        *(!strcmp(a, "--min-top1") ? &eval_opts.min_top1 : &eval_opts.min_top5) = x;
+        *(!strcmp(a, "--min-top1") ? &o->eval.min_top1 : &o->eval.min_top5) = x;
       } else if (!is_num || num < 1 || num > 1000000)
         return die(2, "%s takes a positive integer, got '%s'", a, v);
+      else if (!strcmp(a, "--threads") && num > max_threads())
+        return die(
+            2,
+            "--threads %ld is more than %d (4 per processor of this machine); use at most that",
+            num,
+            max_threads());
       else if (!strcmp(a, "--topk"))
-        topk = (int)num;
+        o->topk = (int)num;
       else if (!strcmp(a, "--threads"))
-        threads = (int)num;
+        o->threads = (int)num;
       else if (!strcmp(a, "--profile"))
-        profile = (int)num;
+        o->profile = (int)num;
       else
-        bench = (int)num;
+        o->bench = (int)num;
     } else if (a[0] == '-' && a[1]) {
       return die(2, "unknown option '%s'; see --help", a);
     } else {
-      images[n_images++] = a;
+      o->images[o->n_images++] = a;
     }
   }
-  int evaluating = eval_opts.dir || eval_opts.list;
-  if (eval_opts.dir && eval_opts.list)
+  int evaluating = o->eval.dir || o->eval.list;
+  if (o->eval.dir && o->eval.list)
     return die(2, "--eval and --eval-list exclude each other; pick one");
-  if (!evaluating && (eval_opts.report || eval_opts.min_top1 >= 0 || eval_opts.min_top5 >= 0))
+  if (!evaluating && (o->eval.report || o->eval.min_top1 >= 0 || o->eval.min_top5 >= 0))
     return die(2, "--eval-report, --min-top1 and --min-top5 go with --eval DIR or --eval-list FILE");
-  if (evaluating && (n_images || input_raw || selftest || verify || bench || profile || peak || dump_dir || output_raw))
+  if (evaluating &&
+      (o->n_images || o->input_raw || o->selftest || o->verify || o->bench || o->profile || o->peak || o->dump_dir ||
+       o->output_raw))
     return die(2, "--eval runs alone; drop the images and the other modes");
-  if (!selftest && !verify && !input_raw && n_images == 0 && !bench && !profile && !peak && !evaluating) {
+  if (!o->selftest && !o->verify && !o->input_raw && o->n_images == 0 && !o->bench && !o->profile && !o->peak &&
+      !evaluating) {
     usage(stderr);
     return 2;
   }
-  if (threads)
-    omp_set_num_threads(threads);
-  if (peak) {
-    printf("peak: %.1f GFLOP/s fp32 multiply-add, %d threads\n", lg_fma_peak_gflops(0), omp_get_max_threads());
-    return 0;
-  }
+  if (!o->threads && omp_get_max_threads() > max_threads())
+    return die(
+        2,
+        "OMP_NUM_THREADS asks for %d threads, more than %d (4 per processor of this machine); lower it",
+        omp_get_max_threads(),
+        max_threads());
+  return -1;
+}
 
-  char blob_path[4096], err[1024];
-  lg_blob blob;
-  if (weights)
-    snprintf(blob_path, sizeof blob_path, "%s", weights);
+/* The weight blob (--weights, the one compiled in, or EXE.bin) into blob, its
+ * name into path; 0 or the exit code. The header binding is checked always
+ * (cheap); the payload's sha256 only with --verify and --selftest: hashing a
+ * 100 MB blob at every start would cost more than a forward pass. */
+static int load_blob(const options *o, const char *argv0, lg_blob *blob, char *path, size_t pathn) {
+  char err[1024];
+  if (o->weights)
+    snprintf(path, pathn, "%s", o->weights);
   else
-    default_blob_path(argv[0], blob_path, sizeof blob_path);
+    default_blob_path(argv0, path, pathn);
 #ifdef LG_EMBED_WEIGHTS
-  if (!weights) {
-    snprintf(blob_path, sizeof blob_path, "the embedded weight blob");
-    lg_blob_wrap(&blob, lg_embedded_blob, LG_MODEL(BLOB_BYTES));
+  if (!o->weights) {
+    snprintf(path, pathn, "the embedded weight blob");
+    lg_blob_wrap(blob, lg_embedded_blob, LG_MODEL(BLOB_BYTES));
   } else
 #endif
-      if (lg_blob_load(blob_path, &blob, err, sizeof err) != LG_OK)
+      if (lg_blob_load(path, blob, err, sizeof err) != LG_OK)
     return die(2, "%s", err);
-  /* The header binding always (cheap); the payload's sha256 only when asked:
-   * hashing a 100 MB blob at every start would cost more than a forward pass. */
-  if (lg_blob_check(&blob, blob_path, LG_MODEL(VARIANT), LG_MODEL(BLOB_SHA256), verify || selftest, err, sizeof err) !=
+  if (lg_blob_check(blob, path, LG_MODEL(VARIANT), LG_MODEL(BLOB_SHA256), o->verify || o->selftest, err, sizeof err) !=
       LG_OK)
     return die(2, "%s", err);
-  if (verify && !selftest && !input_raw && n_images == 0 && !bench && !profile) {
+  return 0;
+}
+
+/* The first of `rows` output rows holding a NaN or an Inf, or -1. */
+static int first_non_finite(const float *out, int rows) {
+  for (int r = 0; r < rows; r++)
+    for (int i = 0; i < LG_MODEL(OUT_DIM); i++)
+      if (!isfinite(out[(size_t)r * LG_MODEL(OUT_DIM) + i]))
+        return r;
+  return -1;
+}
+
+/* Prints the top-k labels of each of `rows` output rows. */
+static void print_labels(const options *o, const lg_labels *labels, const float *out, int rows, int first_image) {
+  float *probs = malloc(sizeof(float) * LG_MODEL(OUT_DIM));
+  int *idx = malloc(sizeof(int) * (size_t)o->topk);
+  for (int s = 0; s < rows && probs && idx; s++) {
+    printf("%s\n", o->input_raw ? o->input_raw : o->images[first_image + s]);
+    if (LG_MODEL(NUM_CLASSES) == 0) {
+      printf("  %d pooled features (no classifier head); use --output-raw to save them\n", LG_MODEL(OUT_DIM));
+      continue;
+    }
+    lg_softmax(out + (size_t)s * LG_MODEL(OUT_DIM), LG_MODEL(OUT_DIM), probs);
+    int k = lg_topk(probs, LG_MODEL(OUT_DIM), o->topk, idx);
+    for (int j = 0; j < k; j++) {
+      char buf[64];
+      printf("  %6.2f%%  %5d  %s\n", 100.0 * probs[idx[j]], idx[j], lg_labels_format(labels, idx[j], buf, sizeof buf));
+    }
+  }
+  free(probs);
+  free(idx);
+}
+
+/* The images (or --input-raw) batch by batch: labels printed, rows written
+ * to --output-raw, layers dumped with --debug-dump. */
+static int classify(
+    const options *o,
+    const char *blob_path,
+    const lg_labels *labels,
+    float *in,
+    float *out,
+    void *arena,
+    const void *payload) {
+  /* --output-raw: one file for the whole run, each image's row in order,
+   * under a temporary name until every row is written */
+  lg_outfile raw_file;
+  if (o->output_raw) {
+    int e = lg_outfile_open(&raw_file, o->output_raw);
+    if (e)
+      return die(2, "cannot write %s: %s", o->output_raw, strerror(e));
+  }
+  int batch = LG_MODEL(BATCH), rc = 0;
+  int runs = o->input_raw ? 1 : (o->n_images + batch - 1) / batch;
+  for (int r = 0; r < runs && rc == 0; r++) {
+    for (int s = 0; s < batch && !o->input_raw && rc == 0; s++) {
+      int idx = r * batch + s < o->n_images ? r * batch + s : o->n_images - 1; /* pad a partial batch */
+      rc = load_image(o->images[idx], in, s);
+    }
+    if (rc)
+      break;
+    if (o->dump_dir) {
+      mkdir(o->dump_dir, 0777);
+      char index_path[4096];
+      snprintf(index_path, sizeof index_path, "%s/index.tsv", o->dump_dir);
+      dump_ctx d = {o->dump_dir, fopen(index_path, "w"), 0};
+      if (!d.index) {
+        rc = die(2, "cannot write %s: %s", index_path, strerror(errno));
+        break;
+      }
+      LG_MODEL(forward_debug)(in, out, arena, payload, dump_layer, &d);
+      fclose(d.index);
+      if (d.failed) {
+        rc = die(2, "cannot write layer dumps into %s", o->dump_dir);
+        break;
+      }
+    } else {
+      LG_MODEL(forward)(in, out, arena, payload);
+    }
+    /* the rows of this batch's images (a padded last batch has fewer) */
+    int rows = o->input_raw ? batch : (o->n_images - r * batch < batch ? o->n_images - r * batch : batch);
+    int bad = first_non_finite(out, rows);
+    if (bad >= 0) { /* damaged or wrong weights: never print them as probabilities */
+      rc =
+          die(2,
+              "the outputs for %s are not finite (NaN or Inf); the weights %s are damaged or wrong: check them with "
+              "--verify",
+              o->input_raw ? o->input_raw : o->images[r * batch + bad],
+              blob_path);
+      break;
+    }
+    if (o->output_raw) {
+      size_t n = (size_t)rows * LG_MODEL(OUT_DIM);
+      if (fwrite(out, sizeof(float), n, raw_file.f) != n)
+        rc = die(2, "cannot write %s: %s", o->output_raw, strerror(errno));
+    } else {
+      print_labels(o, labels, out, rows, r * batch);
+    }
+  }
+  if (o->output_raw) {
+    int e = lg_outfile_close(&raw_file, rc == 0);
+    if (e && rc == 0)
+      rc = die(2, "cannot write %s: %s", o->output_raw, strerror(e));
+  }
+  return rc;
+}
+
+/* The mode the options ask for, on a checked blob. */
+static int run_mode(const options *o, const lg_blob *blob, const char *blob_path) {
+  char err[1024];
+  if (o->verify && !o->selftest && !o->input_raw && o->n_images == 0 && !o->bench && !o->profile) {
     printf("verify %s: %s matches sha256 %s\n", LG_MODEL(VARIANT), blob_path, LG_MODEL(BLOB_SHA256));
     return 0;
   }
-
   void *arena = aligned_alloc(64, (LG_MODEL(ARENA_BYTES) + 63) / 64 * 64);
   float *in = calloc(LG_MODEL(IN_FLOATS), sizeof(float));
   float *out = calloc(LG_MODEL(OUT_FLOATS), sizeof(float));
   if (!arena || !in || !out)
     return die(1, "out of memory for the %u-byte arena", (unsigned)LG_MODEL(ARENA_BYTES));
-  const void *payload = lg_blob_payload(&blob);
+  const void *payload = lg_blob_payload(blob);
 
-  if (selftest) {
+  if (o->selftest) {
     float e, m;
     int rc = LG_MODEL(selftest)(arena, payload, out, &e, &m);
     if (rc == 2)
@@ -450,121 +587,89 @@ int main(int argc, char **argv) {
   lg_labels labels = {0};
   if (lg_model_labels_len && lg_labels_parse(lg_model_labels, lg_model_labels_len, &labels, err, sizeof err) != LG_OK)
     return die(1, "embedded labels: %s", err);
-
-  if (evaluating)
-    return eval(&eval_opts, &labels, arena, payload);
-
-  if (input_raw) {
-    int rc = read_exact(input_raw, in, sizeof(float) * LG_MODEL(IN_FLOATS));
-    if (rc)
-      return rc;
-  }
-
-  if (profile)
-    return run_profile(profile, in, out, arena, payload);
-  if (bench) {
-    double *t = malloc(sizeof(double) * (size_t)bench);
-    LG_MODEL(forward)(in, out, arena, payload); /* warm-up */
-    for (int i = 0; i < bench; i++) {
-      double t0 = now_sec();
-      LG_MODEL(forward)(in, out, arena, payload);
-      t[i] = now_sec() - t0;
-    }
-    qsort(t, (size_t)bench, sizeof *t, cmp_double);
-    printf(
-        "bench %s: batch %d, %d threads, %d runs: min %.3f ms, median %.3f ms\n",
-        LG_MODEL(VARIANT),
-        LG_MODEL(BATCH),
-        omp_get_max_threads(),
-        bench,
-        t[0] * 1e3,
-        t[bench / 2] * 1e3);
-    free(t);
-    if (!input_raw && !n_images)
-      return 0;
-  }
-
-  /* --output-raw: one file for the whole run, each image's row in order,
-   * under a temporary name until every row is written */
-  lg_outfile raw_file;
-  FILE *raw = NULL;
-  if (output_raw) {
-    int e = lg_outfile_open(&raw_file, output_raw);
-    if (e)
-      return die(2, "cannot write %s: %s", output_raw, strerror(e));
-    raw = raw_file.f;
-  }
-
-  int batch = LG_MODEL(BATCH), rc = 0;
-  int runs = input_raw ? 1 : (n_images + batch - 1) / batch;
-  for (int r = 0; r < runs && rc == 0; r++) {
-    for (int s = 0; s < batch && !input_raw && rc == 0; s++) {
-      int idx = r * batch + s < n_images ? r * batch + s : n_images - 1; /* pad a partial batch */
-      rc = load_image(images[idx], in, s);
-    }
-    if (rc)
-      break;
-    if (dump_dir) {
-      mkdir(dump_dir, 0777);
-      char index_path[4096];
-      snprintf(index_path, sizeof index_path, "%s/index.tsv", dump_dir);
-      dump_ctx d = {dump_dir, fopen(index_path, "w"), 0};
-      if (!d.index) {
-        rc = die(2, "cannot write %s: %s", index_path, strerror(errno));
-        break;
+  int rc = 0;
+  if (o->eval.dir || o->eval.list)
+    rc = eval(&o->eval, blob_path, &labels, arena, payload);
+  else if (o->input_raw && (rc = read_exact(o->input_raw, in, sizeof(float) * LG_MODEL(IN_FLOATS))) != 0)
+    ;
+  else if (o->profile)
+    rc = run_profile(o->profile, in, out, arena, payload);
+  else {
+    if (o->bench) {
+      double *t = malloc(sizeof(double) * (size_t)o->bench);
+      if (!t)
+        return die(1, "out of memory");
+      LG_MODEL(forward)(in, out, arena, payload); /* warm-up */
+      for (int i = 0; i < o->bench; i++) {
+        double t0 = now_sec();
+        LG_MODEL(forward)(in, out, arena, payload);
+        t[i] = now_sec() - t0;
       }
-      LG_MODEL(forward_debug)(in, out, arena, payload, dump_layer, &d);
-      fclose(d.index);
-      if (d.failed) {
-        rc = die(2, "cannot write layer dumps into %s", dump_dir);
-        break;
-      }
-    } else {
-      LG_MODEL(forward)(in, out, arena, payload);
+      qsort(t, (size_t)o->bench, sizeof *t, cmp_double);
+      printf(
+          "bench %s: batch %d, %d threads, %d runs: min %.3f ms, median %.3f ms\n",
+          LG_MODEL(VARIANT),
+          LG_MODEL(BATCH),
+          omp_get_max_threads(),
+          o->bench,
+          t[0] * 1e3,
+          t[o->bench / 2] * 1e3);
+      free(t);
     }
-    if (raw) {
-      /* the rows of this batch's images (a padded last batch has fewer) */
-      size_t rows = input_raw ? (size_t)batch : (size_t)(n_images - r * batch < batch ? n_images - r * batch : batch);
-      size_t n = rows * LG_MODEL(OUT_DIM);
-      if (fwrite(out, sizeof(float), n, raw) != n)
-        rc = die(2, "cannot write %s: %s", output_raw, strerror(errno));
-      continue;
-    }
-    for (int s = 0; s < batch && (input_raw || r * batch + s < n_images); s++) {
-      const float *row = out + (size_t)s * LG_MODEL(OUT_DIM);
-      printf("%s\n", input_raw ? input_raw : images[r * batch + s]);
-      if (LG_MODEL(NUM_CLASSES) == 0) {
-        printf("  %d pooled features (no classifier head); use --output-raw to save them\n", LG_MODEL(OUT_DIM));
-        continue;
-      }
-      float *probs = malloc(sizeof(float) * LG_MODEL(OUT_DIM));
-      int *idx = malloc(sizeof(int) * (size_t)topk);
-      lg_softmax(row, LG_MODEL(OUT_DIM), probs);
-      int k = lg_topk(probs, LG_MODEL(OUT_DIM), topk, idx);
-      for (int j = 0; j < k; j++) {
-        char buf[64];
-        printf(
-            "  %6.2f%%  %5d  %s\n",
-            100.0 * probs[idx[j]],
-            idx[j],
-            lg_labels_format(&labels, idx[j], buf, sizeof buf));
-      }
-      free(probs);
-      free(idx);
-    }
+    if (o->input_raw || o->n_images)
+      rc = classify(o, blob_path, &labels, in, out, arena, payload);
   }
-  if (raw) {
-    int e = lg_outfile_close(&raw_file, rc == 0);
-    if (e && rc == 0)
-      rc = die(2, "cannot write %s: %s", output_raw, strerror(e));
-  }
-  if (rc)
-    return rc;
   lg_labels_free(&labels);
-  lg_blob_free(&blob);
   free(arena);
   free(in);
   free(out);
-  free(images);
-  return 0;
+  return rc;
+}
+
+/* SIGINT, SIGTERM, SIGHUP: no --output-raw or --eval-report temporary is
+ * left behind; the process then ends by the signal as it would have. */
+static void on_signal(int sig) {
+  lg_outfile_remove_temporaries();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void catch_signals(void) {
+  const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+    struct sigaction old, sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) /* nohup's stays ignored */
+      sigaction(sigs[i], &sa, NULL);
+  }
+}
+
+/* As lua.c's main: parse the arguments, load what they name, run the mode. */
+int main(int argc, char **argv) {
+  prog = argv[0];
+  if (!cpu_runs_target())
+    return die(
+        2,
+        "this classifier was built for target %s, which this CPU does not support; rebuild with "
+        "lucidgen build --target avx2, neon or generic",
+        LG_MODEL(TARGET));
+  options o;
+  int rc = parse_args(argc, argv, &o);
+  if (rc >= 0)
+    return rc;
+  if (o.threads)
+    omp_set_num_threads(o.threads);
+  if (o.peak) {
+    printf("peak: %.1f GFLOP/s fp32 multiply-add, %d threads\n", lg_fma_peak_gflops(0), omp_get_max_threads());
+    return 0;
+  }
+  catch_signals();
+  char blob_path[4096];
+  lg_blob blob;
+  if ((rc = load_blob(&o, argv[0], &blob, blob_path, sizeof blob_path)) != 0)
+    return rc;
+  rc = run_mode(&o, &blob, blob_path);
+  lg_blob_free(&blob);
+  free(o.images);
+  return rc;
 }

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "lg_eval_set.h"
-#include "lg_outfile.h"
+#include "lg_file.h"
 #include "lg_topk.h"
 
 #define TOPK 5
@@ -28,7 +28,7 @@ typedef struct pipeline {
   float *inputs; /* ring x batch x in_floats */
   int *slot_batch, *slot_filled;
   int next_image; /* the next image a decoder claims */
-  int failed; /* a decoder or the model failed; err says why */
+  lg_status failed; /* a decoder or the model failed; err says why */
   char err[1024];
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -39,10 +39,11 @@ static int images_in_batch(const pipeline *p, int b) {
   return left < p->m->batch ? left : p->m->batch;
 }
 
-static void fail_locked(pipeline *p, const char *why) {
-  if (!p->failed)
+static void fail_locked(pipeline *p, lg_status st, const char *why) {
+  if (!p->failed) {
     snprintf(p->err, sizeof p->err, "%s", why);
-  p->failed = 1;
+    p->failed = st;
+  }
   pthread_cond_broadcast(&p->cv);
 }
 
@@ -62,7 +63,7 @@ static void *decoder(void *arg) {
     lg_status st = lg_preprocess_file(p->set->path[i], &p->m->pre, p->m->in_chans, dst, err, sizeof err);
     pthread_mutex_lock(&p->mu);
     if (st != LG_OK)
-      fail_locked(p, err);
+      fail_locked(p, st, err);
     p->slot_filled[s]++;
     pthread_cond_broadcast(&p->cv);
   }
@@ -96,6 +97,15 @@ static void draw_progress(int done, int total, int correct1, double elapsed) {
   fflush(stderr);
 }
 
+/* The first of `rows` rows of `dim` outputs holding a NaN or an Inf, or -1. */
+static int first_non_finite(const float *out, int rows, int dim) {
+  for (int r = 0; r < rows; r++)
+    for (int i = 0; i < dim; i++)
+      if (!isfinite(out[(size_t)r * dim + i]))
+        return r;
+  return -1;
+}
+
 /* Runs every batch; top5 (n x TOPK) gets each image's five best classes. */
 static lg_status run_batches(
     pipeline *p,
@@ -122,7 +132,7 @@ static lg_status run_batches(
   double t0 = now_sec(), drawn = 0;
   pthread_mutex_lock(&p->mu);
   if (started == 0)
-    fail_locked(p, "eval: cannot start a decoding thread");
+    fail_locked(p, LG_ERR_NOMEM, "eval: cannot start a decoding thread");
   for (int b = 0; b < n_batches && !p->failed; b++) {
     int s = b % p->ring, count = images_in_batch(p, b);
     while (p->slot_filled[s] < count && !p->failed)
@@ -131,7 +141,8 @@ static lg_status run_batches(
       break;
     pthread_mutex_unlock(&p->mu);
     int rc = m->forward(m->ctx, p->inputs + (size_t)s * m->batch * p->in_floats, out);
-    for (int j = 0; j < count && rc == 0; j++) {
+    int bad = rc == 0 ? first_non_finite(out, count, m->out_dim) : -1;
+    for (int j = 0; j < count && rc == 0 && bad < 0; j++) {
       int i = b * m->batch + j, *best = top5 + (size_t)i * TOPK;
       for (int t = lg_topk(out + (size_t)j * m->out_dim, m->out_dim, k, best); t < TOPK; t++)
         best[t] = -1;
@@ -147,10 +158,20 @@ static lg_status run_batches(
       draw_progress(r->images, p->set->n, r->correct1, drawn - t0);
     }
     pthread_mutex_lock(&p->mu);
+    char why[1024];
     if (rc != 0) {
-      char why[64];
       snprintf(why, sizeof why, "eval: the model's forward returned %d", rc);
-      fail_locked(p, why);
+      fail_locked(p, LG_ERR_ARG, why);
+    } else if (bad >= 0) {
+      /* a NaN would rank last and count as a miss, an Inf as a hit: no accuracy is measured on them */
+      snprintf(
+          why,
+          sizeof why,
+          "eval: the model's outputs for %s are not finite (NaN or Inf); its weights %s are damaged or wrong: "
+          "check them with --verify",
+          p->set->path[b * m->batch + bad],
+          m->weights ? m->weights : "(unnamed)");
+      fail_locked(p, LG_ERR_FORMAT, why);
     }
     p->slot_filled[s] = 0;
     p->slot_batch[s] = b + p->ring;
@@ -167,23 +188,43 @@ static lg_status run_batches(
   if (p->failed) {
     if (progress)
       fputc('\n', stderr);
-    return lg_fail(err, errn, LG_ERR_ARG, "%s", p->err);
+    return lg_fail(err, errn, p->failed, "%s", p->err);
   }
   return LG_OK;
 }
 
 /* ---- the report --------------------------------------------------------- */
 
-static void json_string(FILE *f, const char *s) {
+/* Bytes of the UTF-8 sequence at s (1..4), or 0 when s does not start one
+ * (strict: no overlong forms, no surrogates, nothing past U+10FFFF). */
+static int utf8_sequence(const unsigned char *s) {
+  const unsigned c = s[0];
+  const int n = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+  for (int k = 1; k < n; k++)
+    if ((s[k] & 0xc0) != 0x80)
+      return 0;
+  if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) || (c == 0xf0 && s[1] < 0x90) ||
+      (c == 0xf4 && s[1] >= 0x90))
+    return 0;
+  return n;
+}
+
+/* A JSON string of s. Paths are bytes: a byte that does not start a valid
+ * UTF-8 sequence is written as \udcXX, the surrogate Python's
+ * surrogateescape gives it, so the report stays JSON and os.fsencode() of the
+ * string gives the path's bytes back. */
+static void json_string(FILE *f, const char *str) {
+  const unsigned char *s = (const unsigned char *)str;
   fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(f, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(f, "\\u%04x", c);
+  while (*s) {
+    int n = utf8_sequence(s);
+    if (*s == '"' || *s == '\\')
+      fprintf(f, "\\%c", *s);
+    else if (*s < 0x20 || n == 0)
+      fprintf(f, "\\u%04x", *s < 0x20 ? *s : 0xdc00u + *s);
     else
-      fputc(c, f);
+      fwrite(s, 1, (size_t)n, f);
+    s += n ? n : 1;
   }
   fputc('"', f);
 }

@@ -13,7 +13,11 @@
  *     "correct5", "seconds", "images_per_second", "batch", "threads",
  *     "decoders", "published": {"acc1", "acc5"} or null, "published_note",
  *     "compared", "gates": {"min_top1", "min_top5" (null when unset),
- *     "passed"}, "predictions": [{"path", "label", "top5": [idx...]}] } */
+ *     "passed"}, "predictions": [{"path", "label", "top5": [idx...]}] }
+ * (path bytes that are not UTF-8 are written as \udcXX, Python's
+ * surrogateescape). Outputs that are not finite numbers (NaN, Inf) stop the
+ * run with an error naming the image and the weights: an accuracy measured
+ * on them would be a number about nothing. */
 #ifndef LG_EVAL_H
 #define LG_EVAL_H
 
@@ -26,6 +30,7 @@
 /* What lg_eval needs to know about the model it measures. */
 typedef struct lg_eval_model {
   const char *variant, *target;
+  const char *weights; /* names the weights in messages (the blob's path) */
   int batch, in_chans, out_dim; /* input (batch, in_chans, pre.out_h, pre.out_w) -> (batch, out_dim) */
   lg_preprocess_cfg pre; /* the variant's eval transform */
   const lg_labels *labels; /* class names and synset keys (may be empty) */

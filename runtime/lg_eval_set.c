@@ -8,11 +8,17 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "lg_file.h"
+
 /* A list file larger than this is not a list of images (50,000 lines of
  * ImageNet val paths take about 3 MB). */
-#define MAX_LIST_BYTES ((long)256 << 20)
+#define MAX_LIST_BYTES ((uint64_t)256 << 20)
 
-static const char *const IMAGE_EXTENSIONS[] = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".pnm"};
+/* The one header line a list may start with. */
+#define HEADER "path,label"
+
+/* what lg_image decodes */
+static const char *const IMAGE_EXTENSIONS[] = {".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".pnm"};
 
 static int is_image_file(const char *name) {
   const char *dot = strrchr(name, '.');
@@ -40,11 +46,13 @@ static int class_of(const char *name, const lg_labels *labels, int num_classes, 
   return 1;
 }
 
+/* first_line: a list's line 1, which may instead be the header */
 static lg_status unknown_class(
     const char *what,
     const char *name,
     const lg_labels *labels,
     int num_classes,
+    int first_line,
     char *err,
     size_t errn) {
   int has_keys = labels && labels->n > 0 && labels->key[0][0];
@@ -52,11 +60,12 @@ static lg_status unknown_class(
       err,
       errn,
       LG_ERR_ARG,
-      "%s: '%s' is not a class of this model: use a class index 0..%d%s",
+      "%s: '%s' is not a class of this model: use a class index 0..%d%s%s",
       what,
       name,
       num_classes - 1,
-      has_keys ? " or a synset of its label set (e.g. n01440764)" : " (its classes have no synset names)");
+      has_keys ? " or a synset of its label set (e.g. n01440764)" : " (its classes have no synset names)",
+      first_line ? "; a header line is exactly 'path,label'" : "");
 }
 
 static lg_status add_image(lg_eval_set *set, const char *path, int label, int is_key, char *err, size_t errn) {
@@ -137,7 +146,7 @@ static lg_status finish(lg_eval_set *set, const char *what, int num_classes, cha
         err,
         errn,
         LG_ERR_ARG,
-        "%s holds no images (JPEG, PNG, BMP or PNM files%s)",
+        "%s holds no images (JPEG, PNG or PNM files%s)",
         what,
         set->skipped ? "; other files were skipped" : "");
   unsigned char *seen = calloc((size_t)num_classes, 1);
@@ -175,7 +184,7 @@ lg_status lg_eval_set_from_dir(
     }
     int label, is_key;
     if (!class_of(classes[c], labels, num_classes, &label, &is_key)) {
-      st = unknown_class(path, classes[c], labels, num_classes, err, errn);
+      st = unknown_class(path, classes[c], labels, num_classes, 0, err, errn);
       break;
     }
     char **files;
@@ -210,28 +219,25 @@ lg_status lg_eval_set_from_dir(
   return st;
 }
 
-static lg_status read_text(const char *path, char **out, char *err, size_t errn) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return lg_fail(
-        err,
-        errn,
-        errno == ENOENT ? LG_ERR_NOT_FOUND : LG_ERR_IO,
-        "cannot open list %s: %s",
-        path,
-        strerror(errno));
-  long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-  char *text = size >= 0 && size <= MAX_LIST_BYTES ? malloc((size_t)size + 1) : NULL;
-  int ok = text && fseek(f, 0, SEEK_SET) == 0 && fread(text, 1, (size_t)size, f) == (size_t)size;
-  fclose(f);
-  if (!ok) {
+/* The list's text: no NUL byte inside (it would end the list early), the
+ * UTF-8 byte-order mark an editor may put first left out. */
+static lg_status read_list(const char *path, char **out, char *err, size_t errn) {
+  unsigned char *text;
+  size_t len;
+  lg_status st = lg_file_read(path, "list", MAX_LIST_BYTES, &text, &len, err, errn);
+  if (st != LG_OK)
+    return st;
+  const unsigned char *nul = memchr(text, '\0', len);
+  if (nul) {
+    int line = 1;
+    for (const unsigned char *p = text; p < nul; p++)
+      line += *p == '\n';
     free(text);
-    if (size > MAX_LIST_BYTES)
-      return lg_fail(err, errn, LG_ERR_UNSUPPORTED, "list %s is larger than %ld MiB", path, MAX_LIST_BYTES >> 20);
-    return lg_fail(err, errn, LG_ERR_IO, "cannot read list %s", path);
+    return lg_fail(err, errn, LG_ERR_FORMAT, "list %s line %d holds a NUL byte; a list is text", path, line);
   }
-  text[size] = '\0';
-  *out = text;
+  size_t bom = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+  memmove(text, text + bom, len - bom + 1);
+  *out = (char *)text;
   return LG_OK;
 }
 
@@ -245,7 +251,7 @@ lg_status lg_eval_set_from_list(
   memset(set, 0, sizeof *set);
   set->synset_labels = 1;
   char *text = NULL;
-  lg_status st = read_text(csv, &text, err, errn);
+  lg_status st = read_list(csv, &text, err, errn);
   if (st != LG_OK)
     return st;
   const char *slash = strrchr(csv, '/');
@@ -260,7 +266,7 @@ lg_status lg_eval_set_from_list(
     size_t len = strlen(line);
     while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
       line[--len] = '\0';
-    if (len == 0)
+    if (len == 0 || (line_no == 1 && strcmp(line, HEADER) == 0))
       continue;
     char *comma = strrchr(line, ',');
     int label = 0, is_key = 0;
@@ -270,11 +276,9 @@ lg_status lg_eval_set_from_list(
       while (*name == ' ')
         name++;
       if (!class_of(name, labels, num_classes, &label, &is_key)) {
-        if (line_no == 1 && set->n == 0)
-          continue; /* a header such as "path,label" */
         char where[8300];
         snprintf(where, sizeof where, "%s line %d", csv, line_no);
-        st = unknown_class(where, name, labels, num_classes, err, errn);
+        st = unknown_class(where, name, labels, num_classes, line_no == 1, err, errn);
         break;
       }
     }

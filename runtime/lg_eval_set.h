@@ -5,14 +5,17 @@
  *                synset key of the model's label set (n01440764, the folder
  *                names of ImageNet's val set). Classes and files come in
  *                byte order like torchvision's ImageFolder (sorted names).
- *                Files whose extension lg_image does not decode (.jpg .jpeg
- *                .png .bmp .ppm .pgm .pnm, any case) and hidden entries are
+ *                Files whose extension is not one lg_image decodes (.jpg
+ *                .jpeg .png .ppm .pgm .pnm, any case) and hidden entries are
  *                skipped and counted; a sub-folder inside a class is an error.
  *   List         a CSV file of `path,label` lines, label an index or a synset
  *                key; the line is split at its last comma, so paths may hold
  *                commas; relative paths are relative to the list's folder;
- *                blank lines are skipped; a first line whose label is not a
- *                class is a header.
+ *                blank lines are skipped; the first line may be the header
+ *                `path,label`, exactly (any other first line is read as an
+ *                image and a label that is no class is refused, so a typo
+ *                cannot pass for a header); a UTF-8 byte-order mark before it
+ *                is skipped; a NUL byte is refused with its line.
  * At most LG_EVAL_MAX_IMAGES images. */
 #ifndef LG_EVAL_SET_H
 #define LG_EVAL_SET_H

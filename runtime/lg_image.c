@@ -1,12 +1,13 @@
 #include "lg_image.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lg_file.h"
 
 #include <jpeglib.h>
 #include <jerror.h> /* JWRN_JPEG_EOF */
@@ -356,48 +357,14 @@ lg_status lg_image_load(const char *path, lg_image *img, char *err, size_t errn)
   memset(img, 0, sizeof *img);
   if (!path)
     return lg_fail(err, errn, LG_ERR_ARG, "no image path given");
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return lg_fail(
-        err,
-        errn,
-        errno == ENOENT ? LG_ERR_NOT_FOUND : LG_ERR_IO,
-        "cannot open image '%s': %s",
-        path,
-        strerror(errno));
-  /* Read whole (at most LG_IMAGE_MAX_FILE_BYTES): the decoders then see
-   * one bounded buffer, whatever the path is (a pipe, /dev/zero). */
-  size_t cap = 1 << 16, len = 0;
-  unsigned char *buf = NULL;
-  lg_status st = LG_OK;
-  for (;;) {
-    unsigned char *grown = realloc(buf, cap);
-    if (!grown) {
-      st = lg_fail(err, errn, LG_ERR_NOMEM, "out of memory reading image '%s'", path);
-      break;
-    }
-    buf = grown;
-    len += fread(buf + len, 1, cap - len, f);
-    if (len < cap)
-      break;
-    if (cap > LG_IMAGE_MAX_FILE_BYTES) {
-      st = lg_fail(
-          err,
-          errn,
-          LG_ERR_UNSUPPORTED,
-          "image '%s' is larger than the %d bytes lucidgen reads",
-          path,
-          LG_IMAGE_MAX_FILE_BYTES);
-      break;
-    }
-    cap *= 2;
-  }
-  if (st == LG_OK && ferror(f))
-    st = lg_fail(err, errn, LG_ERR_IO, "cannot read image '%s': %s", path, strerror(errno));
-  fclose(f);
+  /* whole, from a regular file of at most LG_IMAGE_MAX_FILE_BYTES: the
+   * decoders then see one bounded buffer */
+  unsigned char *data;
+  size_t len;
+  lg_status st = lg_file_read(path, "image", LG_IMAGE_MAX_FILE_BYTES, &data, &len, err, errn);
   if (st == LG_OK)
-    st = lg_image_decode(buf, len, path, img, err, errn);
-  free(buf);
+    st = lg_image_decode(data, len, path, img, err, errn);
+  free(data);
   return st;
 }
 

@@ -34,12 +34,14 @@ typedef struct lg_image {
  * before any pixel memory is allocated. */
 #define LG_IMAGE_MAX_PIXELS (1 << 26)
 
-/* Largest image file lg_image_load reads (256 MiB). */
+/* Largest image file lg_image_load reads (256 MiB), refused from its size
+ * before a byte is read. */
 #define LG_IMAGE_MAX_FILE_BYTES (1 << 28)
 
 /* Decode the file at `path`. On failure `img` is zeroed and `err` names the
  * file and the decoder's reason (LG_ERR_NOT_FOUND / LG_ERR_IO when it cannot
- * be opened, LG_ERR_FORMAT when it is not a decodable JPEG/PNG/PNM,
+ * be opened, LG_ERR_ARG when it is not a regular file (lg_file: a directory,
+ * FIFO or device), LG_ERR_FORMAT when it is not a decodable JPEG/PNG/PNM,
  * LG_ERR_UNSUPPORTED past the limits above). */
 lg_status lg_image_load(const char *path, lg_image *img, char *err, size_t errn);
 

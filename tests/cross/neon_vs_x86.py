@@ -28,7 +28,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CROSS_CC = "aarch64-linux-gnu-gcc"
 QEMU = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]
-RUNTIME = [os.path.join(ROOT, "runtime", f) for f in ("lg_blob.c", "lg_sha256.c", "lg_status.c")]
+RUNTIME = [os.path.join(ROOT, "runtime", f) for f in ("lg_blob.c", "lg_file.c", "lg_sha256.c", "lg_status.c")]
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from harness import compile_model, run  # noqa: E402
 

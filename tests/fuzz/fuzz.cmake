@@ -76,9 +76,9 @@ else()
   lg_fuzz_target(safetensors SOURCES ${C}/lg_safetensors.c ${C}/lg_json.c ${R}/lg_status.c
                  SEEDS ${st_seeds} SECONDS 45 MAX_LEN 4096)
   lg_fuzz_target(json SOURCES ${C}/lg_json.c ${R}/lg_status.c SECONDS 30 MAX_LEN 4096)
-  lg_fuzz_target(image SOURCES ${R}/lg_image.c ${R}/lg_preprocess.c ${R}/lg_status.c
+  lg_fuzz_target(image SOURCES ${R}/lg_image.c ${R}/lg_file.c ${R}/lg_preprocess.c ${R}/lg_status.c
                  LIBS ${JPEG_LIBRARIES} ${PNG_LIBRARIES} SECONDS 30 MAX_LEN 8192)
-  lg_fuzz_target(blob SOURCES ${R}/lg_blob.c ${R}/lg_sha256.c ${R}/lg_status.c SECONDS 30 MAX_LEN 2048)
+  lg_fuzz_target(blob SOURCES ${R}/lg_blob.c ${R}/lg_file.c ${R}/lg_sha256.c ${R}/lg_status.c SECONDS 30 MAX_LEN 2048)
   list(TRANSFORM LUA_INCLUDE_DIRS PREPEND -I OUTPUT_VARIABLE lua_includes)
   lg_fuzz_target(config SOURCES ${H}/lua_sandbox.c ${H}/lua_args.c
                  FLAGS ${lua_includes} -DLG_LIMITS_LUA="${CMAKE_SOURCE_DIR}/generator/limits.lua"

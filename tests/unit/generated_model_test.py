@@ -53,8 +53,8 @@ def arena_guard(lucidgen, variant, opts):
         run([lucidgen, variant, "--random-init", "--quiet", "-o", model] + opts)
         prefix = variant + "_"
         exe = os.path.join(d, "guard")
-        compile_model("cc", [os.path.join(ROOT, "tests/unit/arena_guard.c"), model, os.path.join(ROOT, "runtime/lg_blob.c"),
-                             os.path.join(ROOT, "runtime/lg_sha256.c"), os.path.join(ROOT, "runtime/lg_status.c")],
+        compile_model("cc", [os.path.join(ROOT, "tests/unit/arena_guard.c"), model]
+                      + [os.path.join(ROOT, "runtime", f) for f in ("lg_blob.c", "lg_file.c", "lg_sha256.c", "lg_status.c")],
                       exe, os.path.join(d, "model.json"),
                       ["-fopenmp", "-march=native", "-D_DEFAULT_SOURCE", '-DLG_MODEL_HEADER="model.h"',
                        f"-DLG_MODEL(x)={prefix}##x", "-I", d, "-I", os.path.join(ROOT, "runtime")])

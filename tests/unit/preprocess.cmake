@@ -22,3 +22,12 @@ add_test(NAME unit_classifier_end_to_end
   COMMAND ${LG_PYTHON} ${CMAKE_SOURCE_DIR}/tests/unit/generated_model_test.py $<TARGET_FILE:lucidgen>
           classifier convnextv2_nano_fcmae_ft_in22k_in1k_384 --size 64 --batch 2)
 set_tests_properties(unit_classifier_end_to_end PROPERTIES LABELS unit TIMEOUT 600)
+
+# What a classifier reads by a user's name and what an accuracy gate counts:
+# FIFOs, devices, directories and oversized files refused before reading,
+# the list's header rule, NUL bytes and byte-order marks, the report's
+# escaping, outputs that are not finite.
+add_executable(test_eval_inputs ${CMAKE_CURRENT_LIST_DIR}/test_eval_inputs.c)
+target_link_libraries(test_eval_inputs PRIVATE lg_runtime)
+add_test(NAME unit_eval_inputs COMMAND test_eval_inputs)
+set_tests_properties(unit_eval_inputs PROPERTIES LABELS unit TIMEOUT 120)
