@@ -551,7 +551,8 @@ lg_status lg_st_open(lg_safetensors *st, const char *path) {
   memcpy(st->path, path, len + 1);
 
   lg_status s = LG_OK;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* non-blocking: a FIFO would block open() until a writer came; fstat refuses it below */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     s = st_fail(st, errno == ENOENT ? LG_ERR_NOT_FOUND : LG_ERR_IO, "cannot open: %s", strerror(errno));
     release(st);
@@ -561,7 +562,9 @@ lg_status lg_st_open(lg_safetensors *st, const char *path) {
   if (fstat(fd, &sb) != 0)
     s = st_fail(st, LG_ERR_IO, "cannot stat: %s", strerror(errno));
   else if (!S_ISREG(sb.st_mode))
-    s = st_fail(st, LG_ERR_IO, "not a regular file");
+    s = st_fail(st, LG_ERR_IO, "not a regular file (a FIFO, device or socket is not read)");
+  else if (fcntl(fd, F_SETFL, 0) != 0)
+    s = st_fail(st, LG_ERR_IO, "cannot read: %s", strerror(errno));
   else if ((uint64_t)sb.st_size > SIZE_MAX)
     s = st_fail(st, LG_ERR_IO, "file too large for memory");
   if (s == LG_OK) {

@@ -119,6 +119,14 @@ end
 
 local MAX_POOLS = 8
 
+-- Names a pool may not have: its name becomes a member of NAME_pools (C11's keywords)
+local C_KEYWORDS = {}
+for k in ([[auto break case char const continue default do double else enum extern float for goto if inline int
+  long register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while
+  _Alignas _Alignof _Atomic _Bool _Complex _Generic _Imaginary _Noreturn _Static_assert _Thread_local]]):gmatch("%S+") do
+  C_KEYWORDS[k] = true
+end
+
 -- "dtcm:128K,sram:512K,sdram" -> { {name = "dtcm", size = 131072}, ..., {name = "sdram"} }
 local function parse_pools(spec)
   local pools, seen = {}, {}
@@ -128,12 +136,27 @@ local function parse_pools(spec)
     if not name then
       errors.user("--arena-pools: '%s' is not NAME:SIZE or NAME (e.g. dtcm:128K,sram:512K,sdram)", item)
     end
-    if seen[name] then errors.user("--arena-pools: pool '%s' is named twice", name) end
-    seen[name] = true
+    if C_KEYWORDS[name] then
+      errors.user("--arena-pools: pool '%s' is a C keyword (it names a member of NAME_pools); rename it", name)
+    end
+    -- the header's macro is NAME_POOL_<UPPER>_BYTES: names equal but for case would define it twice
+    local upper = name:upper()
+    if seen[upper] == name then errors.user("--arena-pools: pool '%s' is named twice", name) end
+    if seen[upper] then
+      errors.user("--arena-pools: pools '%s' and '%s' both give NAME_POOL_%s_BYTES; rename one", seen[upper], name,
+        upper)
+    end
+    seen[upper] = name
     local bytes
     if size then
       local unit = ({ k = 1024, m = 1024 * 1024 })[size:sub(-1):lower()] or 1
-      bytes = math.tointeger(tonumber(size:match("^%d+"))) * unit
+      local n = tonumber(size:match("^%d+")) + 0.0 -- a float: 2^44 M in integers wraps to 0
+      if n * unit > limits.activation_bytes then
+        errors.user("--arena-pools: pool '%s' of %s bytes; a pool may be at most %s (lucidgen's activation limit)",
+          name, size, limits.bytes_text(limits.activation_bytes))
+      end
+      bytes = math.tointeger(n * unit)
+      if bytes < 1 then errors.user("--arena-pools: pool '%s' has size %s; give at least 1 byte", name, size) end
     end
     if #pools > 0 and not pools[#pools].size then
       errors.user("--arena-pools: only the last pool may be without a size ('%s' is not last)", pools[#pools].name)
@@ -151,6 +174,7 @@ function cli.parse(argv)
     local a = argv[i]
     local key, inline = a:match("^(%-%-[%w-]+)=(.*)$")
     if a:match("^%-%-random%-init") then
+      if o.random_seed then errors.user("--random-init is given twice; give it once") end
       local seed = a:match("^%-%-random%-init=(.*)$")
       o.random_seed = seed and parse_int("--random-init", seed, 0) or 0
     elseif VALUED[key or a] then
@@ -161,6 +185,8 @@ function cli.parse(argv)
         v = argv[i]
         if v == nil then errors.user("%s needs a value; see lucidgen --help", opt) end
       end
+      -- a second value would silently win over the first (two -o: one output set lost)
+      if o[VALUED[opt]] ~= nil then errors.user("%s is given twice; give it once", opt) end
       o[VALUED[opt]] = v
     elseif FLAGS[a] then
       o[FLAGS[a]] = true
@@ -206,8 +232,8 @@ end
 
 local function resolve_variant(name, o)
   if o.config then
-    local src, why = host.read_file(o.config, limits.config_file_bytes)
-    if not src then errors.user("cannot read config %s: %s; pass a Lua file that returns a table", o.config, why) end
+    local src, why = host.read_file(o.config, limits.config_file_bytes, "config")
+    if not src then errors.user("%s (a Lua file that returns a table)", why) end
     return registry.from_config(require("lg.sandbox").eval(src, o.config, limits), o.config)
   end
   if not name then errors.user("no VARIANT given; see lucidgen list") end
@@ -334,6 +360,11 @@ local function cmd_generate(name, o)
     errors.user("--embed-weights is for `lucidgen build`; with -o OUT.c, use --weights-format c or asm to link the blob in")
   end
   if not o.out:match("%.c$") then errors.user("-o %s: the output must end in .c (OUT.h, OUT.bin and OUT.json go beside it)", o.out) end
+  -- the file name is written into OUT.c's #include "OUT.h" and an .incbin "OUT.bin"
+  if o.out:match("[\"\\%c]") then
+    errors.user("-o '%s': a name with quotes, backslashes or control characters (shown as ?) cannot be written into "
+      .. "the generated #include; rename it", (o.out:gsub("%c", "?")))
+  end
   local v = resolve_variant(name, o)
   require("generate").run(v, o, weight_source(v, o))
   return 0
@@ -378,6 +409,13 @@ function cli.main(argv)
     return o.help and 0 or 2
   end
   local cmd = pos[1]
+  -- one VARIANT at most (none with --config): an extra one was dropped without a word
+  local takes = ({ list = 1, info = 2, build = 2, fetch = 2, cache = #pos })[cmd] or 1
+  if o.config and cmd ~= "list" and cmd ~= "cache" then takes = takes - 1 end
+  if #pos > takes then
+    errors.user("unexpected argument '%s'%s; see lucidgen --help", pos[takes + 1],
+      o.config and " (--config names the model)" or "")
+  end
   if cmd == "list" then return cmd_list(o) end
   if cmd == "info" then return cmd_info(pos[2], o) end
   if cmd == "build" then

@@ -229,6 +229,13 @@ local function layer_sections(g, fn_of)
   return body, table_rows, rows, total_macs
 end
 
+-- Text a user chose (a weights path, a checkpoint prefix) inside the header's
+-- /* */ comment: a newline or "*/" in it would end the comment and make the
+-- rest C, so control characters become '?' and "*/" becomes "* /".
+local function comment_text(s)
+  return (s:gsub("%c", "?"):gsub("%*/", "* /"))
+end
+
 -- The values model.c.in and model.h.in are rendered with: the model's facts,
 -- the blob layout, the numerics, the pools; the C texts come separately.
 local function header_values(g, ctx, stack, total_macs)
@@ -240,7 +247,7 @@ local function header_values(g, ctx, stack, total_macs)
   local wf = ctx.weights or { format = "bin" }
   local values = {
     VERSION = ctx.version, VARIANT = v.name, TIMM_NAME = v.timm_name or v.name, FAMILY = v.family,
-    OPTIONS = ctx.options_text, WEIGHT_SOURCE = ctx.weight_source, P = P,
+    OPTIONS = comment_text(ctx.options_text), WEIGHT_SOURCE = comment_text(ctx.weight_source), P = P,
     C_FILE = ctx.c_file, H_FILE = ctx.h_file, BLOB_FILE = ctx.blob_file, BLOB_SHA256 = ctx.blob_sha,
     TARGET = t.name, ISA = t.isa, CODEGEN_CFLAGS = table.concat(targets.CODEGEN_CFLAGS, " "),
     CFLAGS = table.concat(t.cflags, " "), OPENMP = t.openmp and 1 or 0,

@@ -51,6 +51,9 @@ function generate.prefix(o, variant)
   if not name:match("^[%a_][%w_]*$") then
     errors.user("--name '%s' is not a C identifier; use letters, digits and _", name)
   end
+  if name:lower() == "lg" then
+    errors.user("--name %s: lg_ is the runtime's prefix (lg_blob_check, ...); pick another name", name)
+  end
   return name .. "_"
 end
 

@@ -5,6 +5,7 @@
 #include "hf_cache.h"
 #include "lua_host.h"
 
+#include "lg_file.h"
 #include "lg_sha256.h"
 
 #include <lauxlib.h>
@@ -61,45 +62,23 @@ static int h_write_file(lua_State *L) {
   return 0;
 }
 
-/* host.read_file(path, max_bytes) -> contents, or nil and why (a
- * directory, more than max_bytes, unreadable). /dev/zero ends at the bound. */
+/* host.read_file(path, max_bytes, what) -> contents, or nil and one line
+ * naming `what` and path: a directory, not a regular file (a FIFO would
+ * block the open, /dev/zero never end), more than max_bytes, unreadable. */
 static int h_read_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer max_bytes = luaL_checkinteger(L, 2);
-  FILE *f = fopen(path, "rb");
-  struct stat st;
-  const char *why = NULL;
-  if (!f)
-    why = strerror(errno);
-  else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
-    why = "it is a directory";
-  if (why) {
-    if (f)
-      fclose(f);
+  const char *what = luaL_optstring(L, 3, "file");
+  unsigned char *data;
+  size_t len;
+  char err[4400];
+  if (lg_file_read(path, what, max_bytes < 0 ? 0 : (uint64_t)max_bytes, &data, &len, err, sizeof err) != LG_OK) {
     lua_pushnil(L);
-    lua_pushstring(L, why);
+    lua_pushstring(L, err);
     return 2;
   }
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  char chunk[65536];
-  size_t r;
-  lua_Integer total = 0;
-  while (total <= max_bytes && (r = fread(chunk, 1, sizeof chunk, f)) > 0) {
-    luaL_addlstring(&b, chunk, r);
-    total += (lua_Integer)r;
-  }
-  int failed = ferror(f);
-  fclose(f);
-  if (failed || total > max_bytes) {
-    lua_pushnil(L);
-    if (failed)
-      lua_pushstring(L, strerror(errno));
-    else
-      lua_pushfstring(L, "it is larger than %I bytes", max_bytes);
-    return 2;
-  }
-  luaL_pushresult(&b);
+  lua_pushlstring(L, (const char *)data, len);
+  free(data);
   return 1;
 }
 

@@ -228,7 +228,25 @@ def config_that_is_a_directory_or_endless_says_so():
         problems = one_line_error(run("--config", d, "--random-init", "-o", os.path.join(d, "m.c")), 2,
                                   "is a directory")
         problems += one_line_error(run("--config", "/dev/zero", "--random-init", "-o", os.path.join(d, "m.c"),
-                                       timeout=30), 2, "/dev/zero", "larger than 1048576 bytes")
+                                       timeout=30), 2, "/dev/zero", "not a regular file")
+        big = os.path.join(d, "big.lua")
+        with open(big, "w") as f:
+            f.write("-- " + "x" * (1 << 20) + "\nreturn {}\n")
+        problems += one_line_error(run("--config", big, "--random-init", "-o", os.path.join(d, "m.c")), 2,
+                                   "big.lua", "larger than 1 MiB")
+    return problems
+
+
+@case
+def weights_or_config_that_is_a_fifo_is_refused_without_blocking():
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        for opt in ("--weights", "--config"):
+            fifo = os.path.join(d, opt[2:] + ".fifo")
+            os.mkfifo(fifo)
+            args = ["resnet18_a1_in1k", "--weights", fifo] if opt == "--weights" else ["--config", fifo, "--random-init"]
+            problems += one_line_error(run(*args, "-o", os.path.join(d, "m.c"), timeout=20), 2, fifo,
+                                       "not a regular file")
     return problems
 
 
@@ -269,6 +287,87 @@ def name_of_a_runtime_header_still_builds():
             return [f"build --name lg_blob: exit {r.returncode}: {r.stderr.strip()[-300:]!r}"]
         r = subprocess.run([exe, "--selftest"], capture_output=True, text=True, timeout=120)
         return [] if r.returncode == 0 else [f"selftest: exit {r.returncode}: {r.stdout}{r.stderr}"]
+
+
+@case
+def output_name_that_would_inject_lines_into_the_c_is_refused():
+    # the -o file name is pasted into #include "OUT.h" and .incbin "OUT.bin"
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        for name in ('x"\n#error injected\n".c', "back\\slash.c", "tab\there.c"):
+            r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "--quiet", "-o", os.path.join(d, name))
+            problems += one_line_error(r, 2, "-o", "quotes, backslashes or control characters")
+        left = os.listdir(d)
+    return problems + ([f"written: {left}"] if left else [])
+
+
+@case
+def weights_path_and_prefix_cannot_end_the_generated_comments():
+    # both are quoted in the header comments of OUT.c and OUT.h: "*/" and a newline would end them
+    with tempfile.TemporaryDirectory() as d:
+        sub = os.path.join(d, "x*")
+        os.mkdir(sub)
+        w = os.path.join(sub, "\n#error from the weights path\n.safetensors")
+        write_safetensors(w, {"fc.bias": [1000]})
+        out = os.path.join(d, "m.c")
+        r = run("resnet18_a1_in1k", "--weights", w, "--no-strict", "--prefix", "*/\n#error from the prefix\n/*",
+                "--size", "32", "--quiet", "--target", "generic", "-o", out)
+        if r.returncode != 0:
+            return [f"exit {r.returncode}: {r.stderr.strip()}"]
+        problems = []
+        for src in ("m.c", "m.h"):
+            c = subprocess.run(["cc", "-std=c11", "-fopenmp-simd", "-fsyntax-only", "-I", d, os.path.join(d, src)],
+                               capture_output=True, text=True)
+            if c.returncode != 0 or "#error" in c.stderr:
+                problems.append(f"{src} does not compile: {c.stderr.strip()[:300]}")
+        return problems
+
+
+@case
+def arena_pool_sizes_and_names_are_validated_in_one_place():
+    problems = []
+    for spec, needles in [("a:99999999999999999999", ["'a'", "at most"]), ("a:17592186044416M", ["'a'", "at most"]),
+                          ("a:0,b", ["'a'", "at least 1"]), ("A:1K,a", ["'A' and 'a'", "POOL_A_BYTES"]),
+                          ("int:1K,b", ["'int'", "C keyword"]), ("a:1K,_Bool", ["'_Bool'", "C keyword"])]:
+        r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "--target", "generic", "--arena-pools", spec,
+                "-o", "/tmp/never_written.c")
+        problems += one_line_error(r, 2, "--arena-pools", *needles)
+    return problems + (["/tmp/never_written.c was written"] if os.path.exists("/tmp/never_written.c") else [])
+
+
+@case
+def name_lg_the_runtimes_prefix_is_refused():
+    problems = []
+    for name in ("lg", "LG"):
+        r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "--name", name, "-o", "/tmp/never_written.c")
+        problems += one_line_error(r, 2, f"--name {name}", "lg_")
+    return problems + (["/tmp/never_written.c was written"] if os.path.exists("/tmp/never_written.c") else [])
+
+
+@case
+def extra_arguments_and_repeated_options_are_refused():
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "m")
+        cfg = os.path.join(d, "tiny.lua")
+        with open(cfg, "w") as f:
+            f.write("return { block = 'basic', layers = {1, 1, 1, 1}, name = 'tiny' }\n")
+        for args, needle in [
+            (["build", "resnet18_a1_in1k", "resnet50_a1_in1k", "--random-init", "--size", "32", "-o", out],
+             "'resnet50_a1_in1k'"),
+            (["resnet18_a1_in1k", "extra", "--random-init", "--size", "32", "-o", out + ".c"], "'extra'"),
+            (["--config", cfg, "resnet18_a1_in1k", "--random-init", "--size", "32", "-o", out + ".c"],
+             "'resnet18_a1_in1k'"),
+            (["info", "resnet18_a1_in1k", "resnet50"], "'resnet50'"),
+            (["list", "resnets"], "'resnets'"),
+            (["resnet18_a1_in1k", "--random-init", "--size", "32", "-o", out + ".c", "-o", out + "2.c"], "-o"),
+            (["resnet18_a1_in1k", "--random-init=1", "--random-init=2", "--size", "32", "-o", out + ".c"],
+             "--random-init"),
+            (["resnet18_a1_in1k", "--random-init", "--size=32", "--size", "64", "-o", out + ".c"], "--size"),
+        ]:
+            problems += one_line_error(run(*args, "--quiet"), 2, needle)
+        left = sorted(n for n in os.listdir(d) if n != "tiny.lua")
+    return problems + ([f"written: {left}"] if left else [])
 
 
 @case
