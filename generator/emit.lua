@@ -260,6 +260,10 @@ local function header_values(g, ctx, stack, total_macs)
     WEIGHT_BYTES = ctx.blob_plan.weight_bytes, BLOB_BYTES = ctx.blob_plan.payload_bytes + layout.HEADER_BYTES,
     BLOB_HEADER_BYTES = layout.HEADER_BYTES, BLOB_MAGIC = layout.MAGIC, BLOB_VERSION = layout.VERSION,
     BLOB_ALIGN = layout.ALIGN, BLOB_BYTE_ORDER_MARK = string.format("0x%08x", layout.BYTE_ORDER_MARK),
+    BLOB_BYTE_ORDER_SWAPPED = string.format("0x%08x", (layout.BYTE_ORDER_MARK & 0xff) << 24
+      | (layout.BYTE_ORDER_MARK >> 8 & 0xff) << 16 | (layout.BYTE_ORDER_MARK >> 16 & 0xff) << 8
+      | layout.BYTE_ORDER_MARK >> 24),
+    BLOB_OFF_HEADER_BYTES = layout.OFF_HEADER_BYTES,
     BLOB_OFF_VERSION = layout.OFF_VERSION, BLOB_OFF_TOTAL = layout.OFF_TOTAL, BLOB_OFF_PAYLOAD = layout.OFF_PAYLOAD,
     BLOB_OFF_SHA256 = layout.OFF_SHA256, BLOB_OFF_VARIANT = layout.OFF_VARIANT,
     BLOB_OFF_BYTE_ORDER = layout.OFF_BYTE_ORDER, BYTE_ORDER = ctx.byte_order or t.byte_order,

@@ -2370,9 +2370,12 @@ int convnext_tiny_blob_check(const void *blob, size_t bytes) {
     return convnext_tiny_BLOB_MISALIGNED;
   if (blob_le(h + 8, 4) != 2u)
     return convnext_tiny_BLOB_BAD_VERSION;
+  if (blob_le(h + 12, 4) != 512u)
+    return convnext_tiny_BLOB_BAD_HEADER;
+  /* the mark read in this CPU's order: itself, byte-swapped (the other order), or damaged */
   memcpy(&mark, h + 288, 4);
   if (mark != 0x01020304u)
-    return convnext_tiny_BLOB_BYTE_ORDER;
+    return mark == 0x04030201u ? convnext_tiny_BLOB_BYTE_ORDER : convnext_tiny_BLOB_BAD_HEADER;
   if (bytes != convnext_tiny_BLOB_BYTES)
     return convnext_tiny_BLOB_BAD_SIZE;
   if (blob_le(h + 16, 8) != convnext_tiny_BLOB_BYTES)
@@ -2405,6 +2408,8 @@ const char *convnext_tiny_blob_error(int code) {
     return "blob holds weights of another variant";
   case convnext_tiny_BLOB_OTHER_GENERATION:
     return "blob is from another generation (sha256 differs); use the one generated with this code";
+  case convnext_tiny_BLOB_BAD_HEADER:
+    return "blob header is damaged (its header-size field or byte-order mark); copy the blob again";
   default:
     return "unknown blob check code";
   }

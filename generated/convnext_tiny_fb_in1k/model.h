@@ -65,7 +65,8 @@ enum {
   convnext_tiny_BLOB_BYTE_ORDER,
   convnext_tiny_BLOB_BAD_SIZE,
   convnext_tiny_BLOB_OTHER_VARIANT,
-  convnext_tiny_BLOB_OTHER_GENERATION
+  convnext_tiny_BLOB_OTHER_GENERATION,
+  convnext_tiny_BLOB_BAD_HEADER
 };
 int convnext_tiny_blob_check(const void *blob, size_t bytes);
 const char *convnext_tiny_blob_error(int code);

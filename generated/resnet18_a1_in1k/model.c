@@ -2661,9 +2661,12 @@ int resnet18_blob_check(const void *blob, size_t bytes) {
     return resnet18_BLOB_MISALIGNED;
   if (blob_le(h + 8, 4) != 2u)
     return resnet18_BLOB_BAD_VERSION;
+  if (blob_le(h + 12, 4) != 512u)
+    return resnet18_BLOB_BAD_HEADER;
+  /* the mark read in this CPU's order: itself, byte-swapped (the other order), or damaged */
   memcpy(&mark, h + 288, 4);
   if (mark != 0x01020304u)
-    return resnet18_BLOB_BYTE_ORDER;
+    return mark == 0x04030201u ? resnet18_BLOB_BYTE_ORDER : resnet18_BLOB_BAD_HEADER;
   if (bytes != resnet18_BLOB_BYTES)
     return resnet18_BLOB_BAD_SIZE;
   if (blob_le(h + 16, 8) != resnet18_BLOB_BYTES)
@@ -2696,6 +2699,8 @@ const char *resnet18_blob_error(int code) {
     return "blob holds weights of another variant";
   case resnet18_BLOB_OTHER_GENERATION:
     return "blob is from another generation (sha256 differs); use the one generated with this code";
+  case resnet18_BLOB_BAD_HEADER:
+    return "blob header is damaged (its header-size field or byte-order mark); copy the blob again";
   default:
     return "unknown blob check code";
   }

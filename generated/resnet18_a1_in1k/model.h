@@ -65,7 +65,8 @@ enum {
   resnet18_BLOB_BYTE_ORDER,
   resnet18_BLOB_BAD_SIZE,
   resnet18_BLOB_OTHER_VARIANT,
-  resnet18_BLOB_OTHER_GENERATION
+  resnet18_BLOB_OTHER_GENERATION,
+  resnet18_BLOB_BAD_HEADER
 };
 int resnet18_blob_check(const void *blob, size_t bytes);
 const char *resnet18_blob_error(int code);

@@ -3955,9 +3955,12 @@ int bit_50x1_blob_check(const void *blob, size_t bytes) {
     return bit_50x1_BLOB_MISALIGNED;
   if (blob_le(h + 8, 4) != 2u)
     return bit_50x1_BLOB_BAD_VERSION;
+  if (blob_le(h + 12, 4) != 512u)
+    return bit_50x1_BLOB_BAD_HEADER;
+  /* the mark read in this CPU's order: itself, byte-swapped (the other order), or damaged */
   memcpy(&mark, h + 288, 4);
   if (mark != 0x01020304u)
-    return bit_50x1_BLOB_BYTE_ORDER;
+    return mark == 0x04030201u ? bit_50x1_BLOB_BYTE_ORDER : bit_50x1_BLOB_BAD_HEADER;
   if (bytes != bit_50x1_BLOB_BYTES)
     return bit_50x1_BLOB_BAD_SIZE;
   if (blob_le(h + 16, 8) != bit_50x1_BLOB_BYTES)
@@ -3990,6 +3993,8 @@ const char *bit_50x1_blob_error(int code) {
     return "blob holds weights of another variant";
   case bit_50x1_BLOB_OTHER_GENERATION:
     return "blob is from another generation (sha256 differs); use the one generated with this code";
+  case bit_50x1_BLOB_BAD_HEADER:
+    return "blob header is damaged (its header-size field or byte-order mark); copy the blob again";
   default:
     return "unknown blob check code";
   }

@@ -65,7 +65,8 @@ enum {
   bit_50x1_BLOB_BYTE_ORDER,
   bit_50x1_BLOB_BAD_SIZE,
   bit_50x1_BLOB_OTHER_VARIANT,
-  bit_50x1_BLOB_OTHER_GENERATION
+  bit_50x1_BLOB_OTHER_GENERATION,
+  bit_50x1_BLOB_BAD_HEADER
 };
 int bit_50x1_blob_check(const void *blob, size_t bytes);
 const char *bit_50x1_blob_error(int code);

@@ -1,6 +1,7 @@
 /* A model whose blob is linked in (--weights-format c or asm, API prefix m_):
  * the generated freestanding check accepts m_blob where it lies and names what is
- * wrong with a misaligned copy and a copy with the other byte order, then the
+ * wrong with a misaligned copy, a copy with the other byte order, a damaged
+ * byte-order mark or header-size field, and a truncated one, then the
  * golden self-test runs on the weights in place. Prints one line per check;
  * exit 0 when every one holds. (tests/unit/generated_model_test.py weights-formats) */
 #include "m.h"
@@ -30,6 +31,15 @@ int main(void) {
   rc = m_blob_check(copy, sizeof m_blob);
   printf("%s other byte order: %s\n", rc == m_BLOB_BYTE_ORDER ? "OK" : "NOT OK", m_blob_error(rc));
   ok &= rc == m_BLOB_BYTE_ORDER;
+  memset(mark, 0, 4); /* a damaged mark is not "the other byte order" */
+  rc = m_blob_check(copy, sizeof m_blob);
+  printf("%s zeroed byte-order mark: %s\n", rc == m_BLOB_BAD_HEADER ? "OK" : "NOT OK", m_blob_error(rc));
+  ok &= rc == m_BLOB_BAD_HEADER;
+  memcpy(copy, m_blob, sizeof m_blob);
+  memset(copy + 12, 0, 4); /* runtime/lg_blob.h: the header-size field */
+  rc = m_blob_check(copy, sizeof m_blob);
+  printf("%s zeroed header size: %s\n", rc == m_BLOB_BAD_HEADER ? "OK" : "NOT OK", m_blob_error(rc));
+  ok &= rc == m_BLOB_BAD_HEADER;
   rc = m_blob_check(m_blob, sizeof m_blob - 64);
   printf("%s truncated: %s\n", rc == m_BLOB_BAD_SIZE ? "OK" : "NOT OK", m_blob_error(rc));
   ok &= rc == m_BLOB_BAD_SIZE;
