@@ -4,7 +4,7 @@
 # FetchContent).
 #
 #   lucidgen_add_model([TARGET] name VARIANT variant
-#                      [WEIGHTS file.safetensors | RANDOM_INIT seed]
+#                      [WEIGHTS file.safetensors | RANDOM_INIT [seed]]
 #                      [NUM_CLASSES n] [SIZE h[xw]] [BATCH b] [TARGET isa]
 #                      [NAME c_prefix] [EMBED_WEIGHTS] [OPTIONS lucidgen-option...])
 #
@@ -21,8 +21,9 @@
 # TARGET isa is lucidgen's --target (default native; required when
 # cross-compiling). Without WEIGHTS or RANDOM_INIT lucidgen fetches the
 # released checkpoint at build time (the hub cache; pin it with
-# OPTIONS --revision R). OPTIONS pass other lucidgen options (--in-chans 1,
-# --prefix backbone., --no-strict, --offline, ...).
+# OPTIONS --revision R); RANDOM_INIT without a seed is seed 0. OPTIONS pass
+# other lucidgen options (--in-chans 1, --prefix backbone., --no-strict,
+# --offline, ...), not -o or what a keyword sets.
 #
 # A model is generated again only when lucidgen, the weights file or its
 # options change: the options go into <name>.options at configure time, and
@@ -95,9 +96,23 @@ function(_lucidgen_generate kind)
     message(FATAL_ERROR "${fn}(${name}): unknown arguments '${lg_UNPARSED_ARGUMENTS}'; "
       "other lucidgen options go after OPTIONS")
   endif()
+  # RANDOM_INIT without a seed is seed 0, as the CLI's bare --random-init
+  if("RANDOM_INIT" IN_LIST lg_KEYWORDS_MISSING_VALUES)
+    list(REMOVE_ITEM lg_KEYWORDS_MISSING_VALUES RANDOM_INIT)
+    set(lg_RANDOM_INIT 0)
+  endif()
   if(lg_KEYWORDS_MISSING_VALUES)
     message(FATAL_ERROR "${fn}(${name}): ${lg_KEYWORDS_MISSING_VALUES} needs a value")
   endif()
+  # what the function sets itself: -o would write outside the build tree (and
+  # leave the library's sources unmade), the others are given by keyword
+  foreach(opt IN LISTS lg_OPTIONS)
+    if(opt MATCHES "^(-o|--name|--weights|--random-init|--num-classes|--size|--batch|--target)(=.*)?$")
+      message(FATAL_ERROR "${fn}(${name}): OPTIONS ${CMAKE_MATCH_1}: ${fn} sets that itself (the outputs go to "
+        "${CMAKE_CURRENT_BINARY_DIR}/lucidgen/; NAME, WEIGHTS, RANDOM_INIT, NUM_CLASSES, SIZE, BATCH and TARGET "
+        "are keywords)")
+    endif()
+  endforeach()
   if(NOT lg_VARIANT)
     message(FATAL_ERROR "${fn}(${name}): no VARIANT; give a timm tag such as resnet18_a1_in1k (lucidgen list)")
   endif()

@@ -109,17 +109,29 @@ def cross_host(lucidgen, source_dir):
                          "set(CMAKE_C_COMPILER cc)\n")
         app = os.path.join(d, "app")
 
-        def project(target_line):
+        def project(target_line, seed="RANDOM_INIT 0"):
             write(os.path.join(app, "CMakeLists.txt"), f"""
 cmake_minimum_required(VERSION 3.20)
 project(cross C)
 add_subdirectory({source_dir} lucidgen)
-lucidgen_add_classifier(cls VARIANT resnet18_a1_in1k RANDOM_INIT 0 SIZE 64 EMBED_WEIGHTS {target_line})
+lucidgen_add_classifier(cls VARIANT resnet18_a1_in1k {seed} SIZE 64 EMBED_WEIGHTS {target_line})
 """)
         build = os.path.join(d, "build")
         base = ["cmake", "-S", app, "-B", build, f"-DCMAKE_TOOLCHAIN_FILE={toolchain}",
                 "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON"]
         checks = []
+        project("TARGET avx2 OPTIONS -o /tmp/elsewhere.c")
+        r = run(base + [f"-DLUCIDGEN_EXECUTABLE={lucidgen}"], ok=False)
+        checks.append(("OPTIONS -o is refused at configure time", r.returncode != 0 and "OPTIONS -o" in r.stderr,
+                       r.stderr.strip()[-300:]))
+        shutil.rmtree(build)
+        project("TARGET avx2", seed="RANDOM_INIT")
+        r = run(base + [f"-DLUCIDGEN_EXECUTABLE={lucidgen}"], ok=False)
+        options = os.path.join(build, "lucidgen", "cls_model", "cls_model.options")
+        recorded = open(options).read() if os.path.exists(options) else ""
+        checks.append(("RANDOM_INIT without a seed is seed 0, as --random-init",
+                       r.returncode == 0 and "--random-init=0" in recorded, r.stderr.strip()[-300:] + recorded))
+        shutil.rmtree(build)
         project("")
         r = run(base + [f"-DLUCIDGEN_EXECUTABLE={lucidgen}"], ok=False)
         checks.append(("a model without TARGET is refused", r.returncode != 0 and "cross-compiling, so give TARGET" in r.stderr,
