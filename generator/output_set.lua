@@ -1,11 +1,16 @@
 -- Output files (and directories) that appear together or not at all.
 --
--- Each target is written under a temporary name beside it (TARGET.tmp.PID);
+-- Each target is written under a temporary name beside it (TARGET.tmp.PID),
+-- created afresh (a link planted at the name is never followed);
 -- commit() renames them into place only once all are complete. A target that
 -- existed is moved aside first (TARGET.old.PID) and put back if a later rename
 -- fails, so a failure leaves the previous complete set as it was and no
--- temporaries behind. Used by `lucidgen VARIANT -o OUT.c` (OUT.c, .h, .bin,
--- .json) and `lucidgen build` (EXE.build/, EXE.bin, EXE).
+-- temporaries behind. Two runs writing the same set take turns at the commit
+-- (a lock on the directory), so the set is one run's, whole. A signal removes
+-- the temporary files (host/temporaries.c); what a killed run left (its PID
+-- gone) is removed by the next run that writes the same target. Used by
+-- `lucidgen VARIANT -o OUT.c` (OUT.c, .h, .bin, .json) and `lucidgen build`
+-- (EXE.build/, EXE.bin, EXE).
 local errors = require("errors")
 local host = require("lg.host")
 
@@ -13,6 +18,22 @@ local output_set = {}
 
 local Set = {}
 Set.__index = Set
+
+local function dir_and_base(path)
+  local dir, base = path:match("^(.*)/([^/]*)$")
+  if not dir then return ".", path end
+  return dir == "" and "/" or dir, base
+end
+
+-- Removes PATH.tmp.PID and PATH.old.PID of processes that are gone.
+local function remove_stale(path)
+  local dir, base = dir_and_base(path)
+  for _, name in ipairs(host.dir_entries(dir)) do
+    local rest = name:sub(1, #base) == base and name:sub(#base + 1)
+    local pid = rest and (rest:match("^%.tmp%.(%d+)$") or rest:match("^%.old%.(%d+)$"))
+    if pid and not host.pid_alive(tonumber(pid)) then host.remove_tree(dir .. "/" .. name) end
+  end
+end
 
 -- Registers `path` (a directory when is_dir) and returns the temporary name
 -- to write it under.
@@ -24,6 +45,7 @@ function Set:add(path, is_dir)
     errors.user("cannot write %s: %s; remove it or choose another output name", path,
       host.is_dir(path) and "it is a directory" or "it exists and is not a " .. (is_dir and "directory" or "regular file"))
   end
+  remove_stale(path)
   local tmp = string.format("%s.tmp.%d", path, host.pid())
   self.entries[#self.entries + 1] = { path = path, tmp = tmp, is_dir = is_dir }
   return tmp
@@ -40,7 +62,7 @@ end
 
 -- Writes `data` as the set's file `path`; errors name `path`, not the temporary.
 function Set:write_file(path, data)
-  host.write_file(self:add(path), data, path)
+  host.write_file(self:add(path), data, path, true)
 end
 
 -- Streams a blob (lg.blob_writer.write's spec without path) as the set's file `path`.
@@ -51,7 +73,10 @@ end
 
 -- Removes every temporary (and anything half-renamed has been restored).
 function Set:abort()
-  for _, e in ipairs(self.entries) do host.remove_tree(e.tmp) end
+  for _, e in ipairs(self.entries) do
+    host.remove_tree(e.tmp)
+    host.forget_file(e.tmp)
+  end
 end
 
 -- Undoes the renames in `done`, newest first: each target gets back what it replaced.
@@ -64,6 +89,14 @@ local function roll_back(done)
 end
 
 function Set:commit()
+  if #self.entries == 0 then return end
+  local lock = host.lock_dir((dir_and_base(self.entries[1].path)))
+  local ok, err = pcall(self.commit_locked, self)
+  host.unlock(lock)
+  if not ok then error(err, 0) end
+end
+
+function Set:commit_locked()
   local done = {}
   for _, e in ipairs(self.entries) do
     local backup = string.format("%s.old.%d", e.path, host.pid())
@@ -81,6 +114,7 @@ function Set:commit()
     done[#done + 1] = { entry = e, backup = moved and backup or nil }
   end
   for _, d in ipairs(done) do
+    host.forget_file(d.entry.tmp)
     if d.backup then host.remove_tree(d.backup) end
   end
 end

@@ -4,6 +4,7 @@
  * (--weights-format c). `layout` is runtime/lg_blob.h's header layout, which
  * the generated blob check needs. */
 #include "lua_host.h"
+#include "temporaries.h"
 #include "lua_tensor.h"
 
 #include "lg_blob.h"
@@ -136,7 +137,9 @@ static int bw_write(lua_State *L) {
   lua_Integer n = luaL_len(L, items);
 
   unsigned char header[LG_BLOB_HEADER_BYTES] = {0};
-  blob_out b = {.f = fopen(path, "wb"), .path = path, .name = name ? name : path, .swap = big != host_big_endian()};
+  /* an output set's temporary (generator/output_set.lua forgets it at commit) */
+  blob_out b =
+      {.f = lucidgen_create_file(path), .path = path, .name = name ? name : path, .swap = big != host_big_endian()};
   if (!b.f) {
     char msg[4400];
     snprintf(msg, sizeof msg, "cannot write %s: %s", b.name, strerror(errno));
@@ -237,7 +240,7 @@ static int bw_source(lua_State *L) {
     snprintf(msg, sizeof msg, "cannot read %s: %s", bin, strerror(errno));
     return lucidgen_user_error(L, msg);
   }
-  FILE *out = fopen(path, "wb");
+  FILE *out = lucidgen_create_file(path); /* an output set's temporary, as the blob */
   if (!out) {
     fclose(in);
     snprintf(msg, sizeof msg, "cannot write %s: %s", name, strerror(errno));

@@ -4,18 +4,23 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "hf_cache.h"
 #include "lua_host.h"
+#include "temporaries.h"
 
 #include "lg_file.h"
 #include "lg_sha256.h"
 
 #include <lauxlib.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,7 +49,8 @@ static int h_write_file(lua_State *L) {
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
   const char *name = luaL_optstring(L, 3, path);
-  FILE *f = fopen(path, "wb");
+  const int temporary = lua_toboolean(L, 4);
+  FILE *f = lucidgen_create_file(path);
   char msg[4400];
   if (!f) {
     snprintf(msg, sizeof msg, "cannot write %s: %s", name, strerror(errno));
@@ -57,9 +63,66 @@ static int h_write_file(lua_State *L) {
   if (!ok) {
     snprintf(msg, sizeof msg, "cannot write %s: %s", name, strerror(errno));
     remove(path);
+    lucidgen_forget_file(path);
     return lucidgen_user_error(L, msg);
   }
+  if (!temporary)
+    lucidgen_forget_file(path);
   return 0;
+}
+
+/* host.forget_file(path): an output set's temporary is committed or removed;
+ * a signal no longer unlinks the name. */
+static int h_forget_file(lua_State *L) {
+  lucidgen_forget_file(luaL_checkstring(L, 1));
+  return 0;
+}
+
+/* host.lock_dir(dir) -> a handle: waits for, then holds, an exclusive flock on
+ * the directory, so two runs committing output sets there take turns (each
+ * set lands whole). host.unlock(handle) lets go. */
+static int h_lock_dir(lua_State *L) {
+  const char *dir = luaL_checkstring(L, 1);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+    char msg[4400];
+    snprintf(msg, sizeof msg, "cannot lock %s for writing the outputs: %s", dir, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return lucidgen_user_error(L, msg);
+  }
+  lua_pushinteger(L, fd);
+  return 1;
+}
+
+static int h_unlock(lua_State *L) {
+  close((int)luaL_checkinteger(L, 1)); /* releases the flock */
+  return 0;
+}
+
+/* host.pid_alive(pid): whether a process of that id exists (a temporary named
+ * after a dead one is stale). */
+static int h_pid_alive(lua_State *L) {
+  pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+  lua_pushboolean(L, pid > 0 && (kill(pid, 0) == 0 || errno == EPERM));
+  return 1;
+}
+
+/* host.dir_entries(dir) -> the names in dir (not . and ..), or an empty table */
+static int h_dir_entries(lua_State *L) {
+  DIR *d = opendir(luaL_checkstring(L, 1));
+  lua_newtable(L);
+  if (!d)
+    return 1;
+  struct dirent *e;
+  lua_Integer n = 0;
+  while ((e = readdir(d)))
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+      lua_pushstring(L, e->d_name);
+      lua_rawseti(L, -2, ++n);
+    }
+  closedir(d);
+  return 1;
 }
 
 /* host.read_file(path, max_bytes, what) -> contents, or nil and one line
@@ -219,6 +282,11 @@ int luaopen_lg_host(lua_State *L) {
   static const luaL_Reg funcs[] = {
       {"embedded", h_embedded},
       {"write_file", h_write_file},
+      {"forget_file", h_forget_file},
+      {"lock_dir", h_lock_dir},
+      {"unlock", h_unlock},
+      {"pid_alive", h_pid_alive},
+      {"dir_entries", h_dir_entries},
       {"read_file", h_read_file},
       {"exists", h_exists},
       {"is_dir", h_is_dir},

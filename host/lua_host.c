@@ -3,6 +3,7 @@
  * everything runs inside one lua_pcall whose message handler keeps the
  * traceback, and errors reach main() once as an exit code. */
 #include "lua_host.h"
+#include "temporaries.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -96,6 +97,7 @@ lua_State *lucidgen_new_state(void) {
 }
 
 int lucidgen_lua_main(int argc, char **argv) {
+  lucidgen_remove_files_on_signals();
   lua_State *L = lucidgen_new_state();
   if (!L) {
     fprintf(stderr, "lucidgen: error: cannot create Lua state (out of memory)\n");

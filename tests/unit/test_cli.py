@@ -371,6 +371,47 @@ def extra_arguments_and_repeated_options_are_refused():
 
 
 @case
+def a_signal_leaves_no_temporaries_behind():
+    # SIGTERM while the blob is being written: the temporaries go, nothing is committed
+    import signal
+    import time
+    with tempfile.TemporaryDirectory() as d:
+        p = subprocess.Popen([LUCIDGEN, "resnet50_a1_in1k", "--random-init", "--quiet", "--target", "generic",
+                              "-o", os.path.join(d, "m.c")], stderr=subprocess.PIPE, text=True)
+        t0 = time.time()
+        while p.poll() is None and not any(".tmp." in n for n in os.listdir(d)) and time.time() - t0 < 120:
+            time.sleep(0.01)
+        seen = os.listdir(d)
+        p.send_signal(signal.SIGTERM)
+        p.wait(60)
+        left = os.listdir(d)
+    if not any(".tmp." in n for n in seen):
+        return [f"no temporary appeared before the run ended (exit {p.returncode}): {seen}"]
+    return [] if p.returncode == -signal.SIGTERM and not left else [f"exit {p.returncode}, left {left}"]
+
+
+@case
+def two_runs_writing_one_output_set_leave_one_runs_set():
+    # each commit holds a lock on the directory: the set is whole, from one run
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "m.c")
+        for _ in range(3):
+            runs = [subprocess.Popen([LUCIDGEN, "resnet18_a1_in1k", f"--random-init={seed}", "--size", "32", "--quiet",
+                                      "--target", "generic", "--name", "m", "-o", out], stderr=subprocess.PIPE)
+                    for seed in (1, 2)]
+            codes = [r.wait(300) for r in runs]
+            h = open(os.path.join(d, "m.h")).read()
+            sha = json.load(open(os.path.join(d, "m.json")))["blob_sha256"]
+            with open(os.path.join(d, "m.bin"), "rb") as f:
+                blob_sha = f.read(512)[32:96].decode()
+            if codes != [0, 0] or f'"{sha}"' not in h or blob_sha != sha:
+                problems.append(f"exits {codes}; m.json {sha}, m.bin {blob_sha}, m.h has it: {sha in h}")
+        left = sorted(n for n in os.listdir(d) if n not in ("m.c", "m.h", "m.bin", "m.json"))
+    return problems + ([f"left {left}"] if left else [])
+
+
+@case
 def weights_and_random_init_exclude_each_other():
     return one_line_error(run("resnet18_a1_in1k", "--random-init", "--weights", "/etc/hostname", "-o", "/tmp/x.c"), 2,
                           "--weights")

@@ -125,4 +125,38 @@ check.case("a_target_that_is_a_device_or_pipe_is_refused_and_kept", function()
   check.eq(listing(d), { "m.c" }, "leftovers")
 end)
 
+check.case("a_link_planted_at_a_temporary_name_is_not_followed", function()
+  -- the names are predictable (TARGET.tmp.PID): a writer that follows a link
+  -- planted there writes into the link's target
+  local d = fresh_dir()
+  host.write_file(d .. "/victim", "victim")
+  for _, ext in ipairs({ "c", "bin" }) do
+    check.truthy(os.execute(string.format("ln -s '%s/victim' '%s/m.%s.tmp.%d'", d, d, ext, host.pid())), "ln -s")
+  end
+  output_set.run(function(set)
+    set:write_file(d .. "/m.c", "new c")
+    require("lg.blob_writer").write({ path = set:add(d .. "/m.bin"), name = d .. "/m.bin", payload_bytes = 0,
+      items = {}, variant = "v", target = "t", generator = "g" })
+  end)
+  check.eq(read(d .. "/victim"), "victim", "the link's target is untouched")
+  check.eq(read(d .. "/m.c"), "new c", "the output")
+  check.eq(listing(d), { "m.bin", "m.c", "victim" }, "leftovers")
+end)
+
+check.case("temporaries_of_a_process_that_is_gone_are_removed", function()
+  -- what a killed run left: its temporaries, a backup, a half-built directory
+  local d = fresh_dir()
+  local gone = 999999999 -- above Linux's pid_max
+  host.write_file(string.format("%s/m.c.tmp.%d", d, gone), "half")
+  host.write_file(string.format("%s/m.c.old.%d", d, gone), "old")
+  host.mkdir(string.format("%s/exe.build.tmp.%d", d, gone))
+  host.write_file(string.format("%s/m.c.tmp.%d.keep", d, gone), "not a temporary of ours")
+  host.write_file(string.format("%s/m.c.tmp.1", d), "pid 1 is alive: not stale")
+  output_set.run(function(set)
+    set:write_file(d .. "/m.c", "new c")
+    host.mkdir(set:add(d .. "/exe.build", true))
+  end)
+  check.eq(listing(d), { "exe.build", "m.c", "m.c.tmp.1", string.format("m.c.tmp.%d.keep", gone) }, "leftovers")
+end)
+
 check.run(function() host.remove_tree(root) end)
