@@ -60,6 +60,28 @@ function build.classifier_data_c(variant, o, src, label_set)
   return table.concat(out, "\n") .. "\n"
 end
 
+-- The classifier decodes images with libjpeg and libpng built for the
+-- compiler's target. A cross compiler without them failed in the middle of
+-- the build (jconfig.h: No such file or directory): ask the preprocessor
+-- first and say what to install.
+local function check_image_libraries(cc, dir)
+  local function preprocesses(text)
+    local probe = dir .. "/probe.c"
+    host.write_file(probe, text)
+    local rc = host.run({ cc, "-E", probe, "-o", probe .. ".i" }, true)
+    host.remove_tree(probe)
+    host.remove_tree(probe .. ".i")
+    return rc == 0
+  end
+  -- a compiler that cannot preprocess at all fails the build below, which says so
+  if preprocesses("#include <stdio.h>\n") and not preprocesses("#include <stdio.h>\n#include <jpeglib.h>\n#include <png.h>\n") then
+    errors.user("%s finds no libjpeg and libpng headers for its target (the classifier decodes images with them); "
+      .. "on Debian install libjpeg62-turbo-dev and libpng-dev, for a cross compiler those of its architecture "
+      .. "(dpkg --add-architecture arm64; apt install libjpeg62-turbo-dev:arm64 libpng-dev:arm64; "
+      .. "docs/generated-code.md, Cross-building a classifier)", cc)
+  end
+end
+
 -- EXE.build/, EXE.bin and EXE are one output set: staged under temporary
 -- names and renamed into place together once EXE links, so a failed build
 -- leaves an older classifier, its blob and its sources as they were.
@@ -75,6 +97,8 @@ function build.run(variant, o, weight_source)
     local blob_path = not o.embed_weights and set:add(exe .. ".bin")
     local tmp_exe = set:add(exe)
     host.mkdir(dir .. "/runtime")
+    local cc = host.getenv("CC") or host.c_compiler
+    check_image_libraries(cc, dir)
     local gen_opts = {}
     for k, v in pairs(o) do gen_opts[k] = v end
     gen_opts.out = dir .. "/model.c"
@@ -95,7 +119,6 @@ function build.run(variant, o, weight_source)
 
     if o.embed_weights then sources[#sources + 1] = paths.weights end
 
-    local cc = host.getenv("CC") or host.c_compiler
     local argv = { cc, "-std=c11", "-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
       '-DLG_MODEL_HEADER="model.h"', "-DLG_MODEL(x)=" .. info.prefix .. "##x",
       "-I" .. dir, "-I" .. dir .. "/runtime" }

@@ -253,9 +253,11 @@ static int h_cpu_features(lua_State *L) {
   return 1;
 }
 
-/* host.run({argv...}) -> exit status; stdout/stderr go to ours. */
+/* host.run({argv...}, quiet) -> exit status; stdout/stderr go to ours, or
+ * with quiet to /dev/null (a probe whose failure lucidgen explains itself). */
 static int h_run(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  const int quiet = lua_toboolean(L, 2);
   int n = (int)luaL_len(L, 1);
   char **argv = calloc((size_t)n + 1, sizeof *argv);
   for (int i = 0; i < n; i++) {
@@ -264,7 +266,14 @@ static int h_run(lua_State *L) {
     lua_pop(L, 1); /* strings stay alive: the table holds them */
   }
   pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (quiet) {
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  }
+  int rc = posix_spawnp(&pid, argv[0], &actions, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
   free(argv);
   if (rc != 0) {
     lua_pushinteger(L, -1);

@@ -479,6 +479,24 @@ def failure_after_the_blob_keeps_the_previous_output_set():
 
 
 @case
+def cross_build_without_the_targets_image_libraries_says_what_to_install():
+    # the cross toolchain has no libjpeg/libpng of its own; .ci/install-deps must not
+    # add them (multiarch libc6:arm64 beside the cross sysroot hangs qemu-aarch64 guests)
+    import shutil
+    if not shutil.which("aarch64-linux-gnu-gcc"):
+        return [] if not os.environ.get("CI") else ["aarch64-linux-gnu-gcc is not installed"]
+    with tempfile.TemporaryDirectory() as d:
+        exe = os.path.join(d, "cls")
+        r = run("build", "resnet18_a1_in1k", "--random-init", "--size", "32", "--target", "neon", "--quiet", "-o", exe,
+                env=dict(os.environ, CC="aarch64-linux-gnu-gcc"))
+        if r.returncode == 0:
+            return []  # this machine has the arm64 libraries: the build works
+        problems = one_line_error(r, 2, "aarch64-linux-gnu-gcc", "libjpeg62-turbo-dev:arm64", "libpng-dev:arm64")
+        left = os.listdir(d)
+    return problems + ([f"left {left}"] if left else [])
+
+
+@case
 def failed_build_keeps_the_previous_classifier():
     with tempfile.TemporaryDirectory() as d:
         cfg = os.path.join(d, "tiny.lua")  # few layers: a fast compile
