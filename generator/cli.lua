@@ -398,6 +398,11 @@ end
 cli.USAGE, cli.VALUED, cli.FLAGS = USAGE, VALUED, FLAGS
 
 function cli.main(argv)
+  local most = limits.threads_per_processor * host.processors
+  if host.max_threads > most then
+    errors.user("OMP_NUM_THREADS asks for %d threads; at most %d (%d per processor) help; set it lower or unset it",
+      host.max_threads, most, limits.threads_per_processor)
+  end
   local o, pos = cli.parse(argv)
   if o.version then
     print("lucidgen " .. host.version)

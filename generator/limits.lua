@@ -14,6 +14,11 @@ local limits = {
   stage_depth = 100,      -- layers / depths, blocks per stage
   width = 16384,          -- channels, dims, widths, cardinality, base_width, groups
 
+  -- OpenMP threads per processor (OMP_NUM_THREADS; the classifier's --threads
+  -- has the same rule): the kernels split work statically, so more cannot help,
+  -- and libgomp crashed starting 100000
+  threads_per_processor = 4,
+
   -- what a model may need, checked on the graph before weights are made
   weight_bytes = 16 * 2 ^ 30,   -- float32 parameters
   activation_bytes = 64 * 2 ^ 30, -- all activations of one forward pass

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <omp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -315,6 +316,12 @@ int luaopen_lg_host(lua_State *L) {
   lua_setfield(L, -2, "version");
   lua_pushstring(L, LUCIDGEN_C_COMPILER);
   lua_setfield(L, -2, "c_compiler");
+  /* OpenMP threads the reference kernels would start (OMP_NUM_THREADS) and the
+   * processors: checked against limits.threads before any parallel region */
+  lua_pushinteger(L, omp_get_max_threads());
+  lua_setfield(L, -2, "max_threads");
+  lua_pushinteger(L, omp_get_num_procs());
+  lua_setfield(L, -2, "processors");
   /* physical memory, for refusing a model that cannot fit before allocating it */
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   lua_pushnumber(L, pages > 0 && page > 0 ? (double)pages * (double)page : 0.0);

@@ -371,6 +371,16 @@ def extra_arguments_and_repeated_options_are_refused():
 
 
 @case
+def omp_num_threads_past_the_limit_is_refused():
+    # libgomp crashed (SIGSEGV) starting 100000 threads
+    with tempfile.TemporaryDirectory() as d:
+        r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "-o", os.path.join(d, "m.c"),
+                env=dict(os.environ, OMP_NUM_THREADS="100000"))
+        return one_line_error(r, 2, "OMP_NUM_THREADS", "100000", "per processor") + (
+            [f"written: {os.listdir(d)}"] if os.listdir(d) else [])
+
+
+@case
 def a_signal_leaves_no_temporaries_behind():
     # SIGTERM while the blob is being written: the temporaries go, nothing is committed
     import signal
