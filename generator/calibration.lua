@@ -92,6 +92,9 @@ function calibration.inputs(source, variant, shape, o)
       paths = require("lg.images").list(source)
     elseif host.is_file(source) then
       paths = list_paths(source)
+    elseif host.exists(source) then
+      errors.user("--calibrate %s is not a regular file or a folder (a FIFO or device is not read); give a folder of "
+        .. "images, a list of image paths or a .f32 file", source)
     else
       errors.user("--calibrate %s does not exist; give a folder of images, a list of image paths or a .f32 file", source)
     end

@@ -65,6 +65,23 @@ def int8_options_without_int8_are_refused():
 
 
 @case
+def calibration_inputs_that_are_not_regular_files_are_refused_without_blocking():
+    # a FIFO would block the open until a writer came; it was reported as missing
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        fifo = d + "/images.fifo"
+        os.mkfifo(fifo)
+        with open(d + "/list.txt", "w") as f:
+            f.write(fifo + "\n")
+        for source, needles in ((fifo, ["--calibrate", "not a regular file"]),
+                                ("/dev/zero", ["--calibrate /dev/zero", "not a regular file"]),
+                                (d + "/list.txt", [fifo, "not a regular file"])):
+            problems += one_line_error(run(*SMALL, "--calibrate", source, "-o", d + "/m.c", timeout=60), *needles)
+        problems += nothing_written(d)
+    return problems
+
+
+@case
 def bad_int8_option_values_name_what_works():
     problems = []
     with tempfile.TemporaryDirectory() as d:
