@@ -5,7 +5,7 @@ A process of its own so that the OpenBLAS variables run.py drops from its
 environment and torch.set_num_threads apply to this timing alone.
 
 Reads the work directory run.py prepared (info.json, state.pt, input.f32),
-builds torch_models.timing_model, writes its output for input.f32 to --output
+builds torch_models.timing_model (with --int8: torch_models.int8_model), writes its output for input.f32 to --output
 and prints one JSON line: min and median (element N/2 of the sorted times, as the
 generated classifier's --bench does) in ms over --runs after --warmup runs, the
 model's description and the backend facts (torch version, oneDNN, BLAS library).
@@ -41,6 +41,7 @@ def main():
     ap.add_argument("--runs", type=int, required=True)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--output", required=True)
+    ap.add_argument("--int8", action="store_true", help="PyTorch's own int8 (onednn) instead of fp32")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -49,7 +50,14 @@ def main():
     state = torch.load(os.path.join(a.work, "state.pt"))
     shape = [model["batch"], model["in_chans"], model["size"][0], model["size"][1]]
     x = torch.from_numpy(np.fromfile(os.path.join(a.work, "input.f32"), dtype=np.float32).reshape(shape))
-    forward, note = torch_models.timing_model(info["family"], info["config"], state, model["num_classes"])
+    if a.int8:
+        try:
+            forward, note = torch_models.int8_model(info["family"], info["config"], state, model["num_classes"], x)
+        except KeyError as e:
+            print(e.args[0], file=sys.stderr)
+            return 2
+    else:
+        forward, note = torch_models.timing_model(info["family"], info["config"], state, model["num_classes"])
 
     times = []
     with torch.inference_mode():

@@ -143,3 +143,30 @@ def timing_model(family, cfg, state, num_classes):
         _standardize_once(ref, cfg, state)
         note += ", weights standardized once"
     return (lambda x: ref.forward(cfg, state, x, num_classes)[0]), note
+
+
+def int8_model(family, cfg, state, num_classes, x):
+    """PyTorch's own int8 of the same weights: torchvision's quantizable ResNet,
+    conv+bn+relu fused, calibrated on `x` and 7 more seeded inputs of its shape
+    with the onednn engine's default qconfig (per-channel int8 weights,
+    histogram-calibrated uint8 activations), converted. KeyError where
+    torchvision has no quantizable model of this layout."""
+    if family != "resnet" or _torchvision_resnet(cfg, state, num_classes) is None:
+        raise KeyError("no PyTorch int8 peer: torchvision's quantizable models cover the plain ResNet layout only")
+    import torch.ao.quantization as tq
+    import torchvision.models.quantization.resnet as qr
+    block = {"basic": qr.QuantizableBasicBlock, "bottleneck": qr.QuantizableBottleneck}[cfg["block"]]
+    kw = {"groups": cfg["cardinality"], "width_per_group": cfg["base_width"]} if cfg["block"] == "bottleneck" else {}
+    torch.backends.quantized.engine = "onednn"
+    model = qr.QuantizableResNet(block, list(cfg["layers"]), num_classes=num_classes, **kw).eval()
+    model.load_state_dict(state, strict=True)
+    model.fuse_model()
+    model.qconfig = tq.get_default_qconfig("onednn")
+    tq.prepare(model, inplace=True)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        model(x)
+        for _ in range(7):
+            model(torch.randn(x.shape, generator=gen))
+    tq.convert(model, inplace=True)
+    return model, "torchvision quantizable ResNet, onednn int8 (fused, calibrated on 8 inputs)"
