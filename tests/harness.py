@@ -32,6 +32,20 @@ def compile_model(cc, sources, exe, json_path, flags=(), ok=True):
     return run([cc, "-std=c11", *model_cflags(json_path), *flags, *sources, "-o", exe, "-lm"], ok=ok)
 
 
+def one_line_error(r, code, *needles, what=""):
+    """Problems with a refusal: exit `code`, one line on stderr, holding each needle."""
+    lines = r.stderr.strip().splitlines()
+    problems = []
+    if r.returncode != code:
+        problems.append(f"{what}exit {r.returncode}, want {code}")
+    if len(lines) != 1:
+        problems.append(f"{what}{len(lines)} stderr lines, want 1: {r.stderr!r}")
+    for n in needles:
+        if n not in r.stderr:
+            problems.append(f"{what}stderr lacks {n!r}: {r.stderr.strip()!r}")
+    return problems
+
+
 class Cases:
     """A registry of test cases: `case = Cases()`, then `@case` on functions that
     return a list of problems (empty: OK), then `sys.exit(case.main())`."""

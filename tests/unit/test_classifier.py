@@ -10,43 +10,25 @@ differs.
 """
 import os
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402
+from harness import one_line_error  # noqa: E402
+
 LUCIDGEN = sys.argv[1]
 SKIP = {sys.argv[i + 1] for i in range(2, len(sys.argv) - 1) if sys.argv[i] == "--skip"}
-CASES = []
+case = harness.Cases()
 D = tempfile.mkdtemp(prefix="lg_classifier_")
 EXE = os.path.join(D, "net")
 IMAGE = os.path.join(D, "a.ppm")
 
 
-def case(fn):
-    CASES.append(fn)
-    return fn
-
-
 def run(*args, timeout=120, env=None, cwd=None):
-    try:
-        return subprocess.run([EXE] + list(args), capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
-    except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(args, -9, "", f"(killed after {timeout} s)\n(blocked)\n")
-
-
-def one_line_error(r, code, *needles, what=""):
-    lines = r.stderr.strip().splitlines()
-    problems = []
-    if r.returncode != code:
-        problems.append(f"{what}exit {r.returncode}, want {code}")
-    if len(lines) != 1:
-        problems.append(f"{what}{len(lines)} stderr lines, want 1: {r.stderr!r}")
-    for n in needles:
-        if n not in r.stderr:
-            problems.append(f"{what}stderr lacks {n!r}: {r.stderr.strip()!r}")
-    return problems
+    return harness.run([EXE, *args], ok=False, timeout=timeout, env=env, cwd=cwd)
 
 
 def path(*parts):
@@ -201,14 +183,7 @@ def main():
         os.makedirs(path("set", "0"))
         with open(path("set", "0", "a.ppm"), "wb") as f:
             f.write(open(IMAGE, "rb").read())
-        failed = 0
-        cases = [fn for fn in CASES if fn.__name__ not in SKIP]
-        for fn in cases:
-            problems = fn()
-            print(("NOT OK " if problems else "OK ") + fn.__name__ + "".join("\n  " + p for p in problems))
-            failed += bool(problems)
-        print(f"{len(cases) - failed} passed, {failed} failed")
-        return 1 if failed else 0
+        return case.main(skip=SKIP)
     finally:
         subprocess.run(["rm", "-rf", D])
 

@@ -17,23 +17,11 @@ import harness  # noqa: E402
 LUCIDGEN = sys.argv[1]
 SKIP = {sys.argv[i + 1] for i in range(2, len(sys.argv) - 1) if sys.argv[i] == "--skip"}
 case = harness.Cases()
+one_line_error = harness.one_line_error
 
 
 def run(*args, timeout=300, **kw):
     return harness.run([LUCIDGEN, *args], ok=False, timeout=timeout, **kw)
-
-
-def one_line_error(r, code, *needles):
-    lines = r.stderr.strip().splitlines()
-    problems = []
-    if r.returncode != code:
-        problems.append(f"exit {r.returncode}, want {code}")
-    if len(lines) != 1:
-        problems.append(f"{len(lines)} stderr lines, want 1: {r.stderr!r}")
-    for n in needles:
-        if n not in r.stderr:
-            problems.append(f"stderr lacks {n!r}: {r.stderr.strip()!r}")
-    return problems
 
 
 @case
