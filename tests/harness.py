@@ -2,6 +2,8 @@
 running a command, compiling generated C with the flags its generator names, and
 a registry of cases that each return their problems."""
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -18,6 +20,19 @@ def run(cmd, ok=True, timeout=None, **kw):
         print("NOT OK: " + " ".join(cmd) + f" (exit {r.returncode})\n" + r.stdout + r.stderr)
         sys.exit(1)
     return r
+
+
+def missing_tool(tools):
+    """None when every tool is on PATH; else the exit status for the first missing
+    one: 1 where CI is set (.ci/install-deps must install it), 77 (skipped) elsewhere."""
+    for tool in tools:
+        if not shutil.which(tool):
+            if os.environ.get("CI"):
+                print(f"NOT OK: {tool} not installed; in CI (CI is set) .ci/install-deps must install it")
+                return 1
+            print(f"SKIPPED: {tool} not installed (.ci/install-deps installs it)")
+            return 77
+    return None
 
 
 def model_cflags(json_path):

@@ -22,14 +22,13 @@ depend on the device kernels). Without the toolchain or qemu it is skipped
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from harness import model_cflags, run  # noqa: E402
+from harness import missing_tool, model_cflags, run  # noqa: E402
 EXAMPLE = os.path.join(ROOT, "examples", "embedded")
 FORBIDDEN = re.compile(r"\b(_?(malloc|free|calloc|realloc)(_r)?|_?\w*printf\w*|GOMP_\w+|omp_\w+|__aeabi_d\w+|"
                        r"__(add|sub|mul|div)df3)\b")
@@ -123,13 +122,9 @@ def asm_problems(lucidgen, work, cpu):
 def main():
     lucidgen, board = sys.argv[1], sys.argv[2]
     machine, cpu, where, lo, hi = BOARDS[board]
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
-        if not shutil.which(tool):
-            if os.environ.get("CI"):
-                print(f"NOT OK: {tool} not installed; in CI (CI is set) .ci/install-deps must install it")
-                return 1
-            print(f"SKIPPED: {tool} not installed (.ci/install-deps installs it)")
-            return 77
+    missing = missing_tool(("arm-none-eabi-gcc", "qemu-system-arm"))
+    if missing is not None:
+        return missing
     bad = []
     with tempfile.TemporaryDirectory() as work:
         r = subprocess.run([os.path.join(EXAMPLE, "run.sh"), lucidgen, work, board], capture_output=True, text=True,

@@ -20,7 +20,6 @@ Without the cross compiler or qemu it is skipped (77), or fails where CI is set.
 import math
 import os
 import random
-import shutil
 import struct
 import sys
 import tempfile
@@ -30,7 +29,7 @@ CROSS_CC = "aarch64-linux-gnu-gcc"
 QEMU = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]
 RUNTIME = [os.path.join(ROOT, "runtime", f) for f in ("lg_blob.c", "lg_file.c", "lg_sha256.c", "lg_status.c")]
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from harness import compile_model, run  # noqa: E402
+from harness import compile_model, missing_tool, run  # noqa: E402
 
 
 def build(lucidgen, variant, opts, target, cc, d):
@@ -52,13 +51,9 @@ def main():
     arm = "neon"
     if opts[:1] == ["--arm-target"]:
         arm, opts = opts[1], opts[2:]
-    for tool in (CROSS_CC, QEMU[0]):
-        if not shutil.which(tool):
-            if os.environ.get("CI"):
-                print(f"NOT OK: {tool} not installed; in CI (CI is set) .ci/install-deps must install it")
-                return 1
-            print(f"SKIPPED: {tool} not installed (.ci/install-deps installs it)")
-            return 77
+    missing = missing_tool((CROSS_CC, QEMU[0]))
+    if missing is not None:
+        return missing
     env = dict(os.environ, OMP_NUM_THREADS="2")
     with tempfile.TemporaryDirectory() as d:
         # bf16 compute: avx2's emulation, bit for bit the hardware's, runs on any x86-64 CI machine

@@ -34,7 +34,6 @@ between the vector targets only.)
 import argparse
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -138,7 +137,7 @@ INT8_TARGETS = ("avx512vnni", "avxvnni", "avx2", "neon-dotprod", "neon", "cortex
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from harness import compile_model  # noqa: E402
+from harness import compile_model, missing_tool  # noqa: E402
 
 
 def run_target(lua_unit, target, work, extra, cc, runner):
@@ -202,13 +201,9 @@ def main():
     args = ap.parse_args()
     targets = args.targets.split(",") if args.targets else cpu_targets()
     runner = shlex.split(args.run)
-    if runner and not shutil.which(runner[0]) or not shutil.which(args.cc):
-        tool = args.cc if not shutil.which(args.cc) else runner[0]
-        if os.environ.get("CI"):
-            print(f"NOT OK: {tool} not installed; in CI (CI is set) .ci/install-deps must install it")
-            return 1
-        print(f"SKIPPED: {tool} not installed (.ci/install-deps)")
-        return 77
+    missing = missing_tool([args.cc] + runner[:1])
+    if missing is not None:
+        return missing
     tools = (args.cc, runner)
     fp32_targets = [t for t in targets if t not in ("avx512bf16", "avx512vnni", "avxvnni")]
     failed = 0
