@@ -73,8 +73,10 @@ local function check_image_libraries(cc, dir)
     host.remove_tree(probe .. ".i")
     return rc == 0
   end
-  -- a compiler that cannot preprocess at all fails the build below, which says so
-  if preprocesses("#include <stdio.h>\n") and not preprocesses("#include <stdio.h>\n#include <jpeglib.h>\n#include <png.h>\n") then
+  -- one probe when the headers are there; a compiler that cannot preprocess at
+  -- all fails the build below, which says so
+  if not preprocesses("#include <stdio.h>\n#include <jpeglib.h>\n#include <png.h>\n")
+      and preprocesses("#include <stdio.h>\n") then
     errors.user("%s finds no libjpeg and libpng headers for its target (the classifier decodes images with them); "
       .. "on Debian install libjpeg62-turbo-dev and libpng-dev, for a cross compiler those of its architecture "
       .. "(dpkg --add-architecture arm64; apt install libjpeg62-turbo-dev:arm64 libpng-dev:arm64; "
