@@ -142,6 +142,23 @@ def damaged_blob_header_fields_are_named_as_such():
 
 
 @case
+def a_repeated_option_or_images_beside_input_raw_are_refused():
+    """Both were dropped silently: the last --output-raw (or --weights, --topk)
+    won, and the images given with --input-raw were never classified."""
+    with open(path("zeros.f32"), "wb") as f:
+        f.write(bytes(4 * 3 * 32 * 32))
+    problems = []
+    for args, needles in (((*("--output-raw", path("o1.f32")), "--output-raw", path("o2.f32"), IMAGE),
+                           ("--output-raw is given twice",)),
+                          (("--weights", EXE + ".bin", "--weights", EXE + ".bin", IMAGE), ("--weights is given twice",)),
+                          (("--topk", "3", "--topk", "2", IMAGE), ("--topk is given twice",)),
+                          (("--input-raw", path("zeros.f32"), IMAGE), ("--input-raw", IMAGE))):
+        problems += one_line_error(run(*args), 2, *needles, what=f"{' '.join(args[:4])}: ")
+    written = [n for n in ("o1.f32", "o2.f32") if os.path.exists(path(n))]
+    return problems + ([f"written anyway: {written}"] if written else [])
+
+
+@case
 def a_symlink_planted_at_a_temporary_name_is_not_followed():
     """The temporary of --eval-report and --output-raw was OUT.tmp.PID, opened
     with fopen("wb"): `sh -c 'ln -s VICTIM OUT.tmp.$$; exec EXE ...'` plants
