@@ -85,7 +85,8 @@ code:
   --help, -h, --version
 environment:
   HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE, HF_HOME, HF_HUB_OFFLINE   as in huggingface_hub
-  CC                           compiler for `build` (default: the one lucidgen was built with)
+  CC                           compiler for `build`, with arguments of its own split at blanks
+                               ("ccache gcc"; default, and when empty: the one lucidgen was built with)
 ]]
 
 -- Options that take a value, and the flags.

@@ -531,6 +531,32 @@ def failed_build_keeps_the_previous_classifier():
         return problems + ([] if r.returncode == 0 else [f"previous classifier: {r.stdout}{r.stderr}"])
 
 
+@case
+def cc_is_split_at_blanks_and_one_that_cannot_run_is_named():
+    """CC="ccache gcc" or "gcc -m32" (as make and CMake take it) was run as one
+    program name, an empty CC as the program '', and either failed after
+    generating with "No such file or directory" and no compiler named."""
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "tiny.lua")
+        open(cfg, "w").write("return { block = 'basic', layers = {1, 1, 1, 1}, num_classes = 10, name = 'tiny' }\n")
+        exe = os.path.join(d, "net")
+        for cc in ("/nonexistent/cc -O1", "no-such-compiler-lucidgen"):
+            r = run("build", "--config", cfg, "--random-init", "--size", "32", "--quiet", "-o", exe,
+                    env=dict(os.environ, CC=cc))
+            problems += [f"CC={cc!r}: {p}" for p in one_line_error(r, 2, "cannot run the C compiler", cc, "CC")]
+            left = sorted(os.listdir(d))
+            if left != ["tiny.lua"]:
+                problems.append(f"CC={cc!r}: left behind: {left}")
+        for cc in ("cc -O1", ""):
+            r = run("build", "--config", cfg, "--random-init", "--size", "32", "-o", exe, env=dict(os.environ, CC=cc))
+            if r.returncode != 0:
+                problems.append(f"CC={cc!r}: exit {r.returncode}: {r.stderr.strip()}")
+            elif cc and f"with {cc}\n" not in r.stderr:
+                problems.append(f"CC={cc!r}: the compiler is not named as given: {r.stderr.strip()}")
+    return problems
+
+
 def write_safetensors(path, tensors):
     """tensors: name -> shape (zeros, F32), without torch."""
     import struct
