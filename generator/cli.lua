@@ -361,6 +361,10 @@ local function cmd_generate(name, o)
     errors.user("--embed-weights is for `lucidgen build`; with -o OUT.c, use --weights-format c or asm to link the blob in")
   end
   if not o.out:match("%.c$") then errors.user("-o %s: the output must end in .c (OUT.h, OUT.bin and OUT.json go beside it)", o.out) end
+  -- "-o dir/.c" wrote the hidden files .c, .h, .bin and .json
+  if o.out:match("^%.c$") or o.out:match("/%.c$") then
+    errors.user("-o %s: the name before .c is empty; name the output (e.g. model.c)", o.out)
+  end
   -- the file name is written into OUT.c's #include "OUT.h" and an .incbin "OUT.bin"
   if o.out:match("[\"\\%c]") then
     errors.user("-o '%s': a name with quotes, backslashes or control characters (shown as ?) cannot be written into "

@@ -302,6 +302,16 @@ def output_name_that_would_inject_lines_into_the_c_is_refused():
 
 
 @case
+def output_name_with_nothing_before_dot_c_is_refused():
+    # "-o DIR/.c" wrote the hidden set .c, .h, .bin, .json into DIR
+    with tempfile.TemporaryDirectory() as d:
+        r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "--quiet", "-o", os.path.join(d, ".c"))
+        problems = one_line_error(r, 2, "-o", "the name before .c is empty")
+        left = os.listdir(d)
+    return problems + ([f"written: {left}"] if left else [])
+
+
+@case
 def weights_path_and_prefix_cannot_end_the_generated_comments():
     # both are quoted in the header comments of OUT.c and OUT.h: "*/" and a newline would end them
     with tempfile.TemporaryDirectory() as d:
