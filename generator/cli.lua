@@ -370,6 +370,18 @@ local function cmd_generate(name, o)
     errors.user("-o '%s': a name with quotes, backslashes or control characters (shown as ?) cannot be written into "
       .. "the generated #include; rename it", (o.out:gsub("%c", "?")))
   end
+  -- one file written twice in one set: the second rename found nothing ("No such file or directory")
+  if o.classifier_data then
+    local function plain(p) return (p:gsub("^%./+", ""):gsub("/%./", "/"):gsub("//+", "/")) end
+    local base = plain(o.out):sub(1, -3)
+    local weights = { c = "_weights.c", asm = "_weights.S" }
+    for _, ext in ipairs({ ".c", ".h", ".bin", ".json", weights[o.weights_format] }) do
+      if plain(o.classifier_data) == base .. ext then
+        errors.user("--classifier-data %s is also one of -o's outputs (OUT.c, .h, .bin, .json, _weights.c/.S); "
+          .. "give it a name of its own", o.classifier_data)
+      end
+    end
+  end
   local v = resolve_variant(name, o)
   require("generate").run(v, o, weight_source(v, o))
   return 0

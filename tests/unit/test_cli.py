@@ -312,6 +312,20 @@ def output_name_with_nothing_before_dot_c_is_refused():
 
 
 @case
+def classifier_data_named_like_an_output_of_o_is_refused():
+    # the set wrote the file twice and failed at the second rename: "No such file or directory"
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "m.c")
+        for data, fmt in ((out, "bin"), (os.path.join(d, ".", "m.h"), "bin"), (os.path.join(d, "m_weights.c"), "c")):
+            r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "--quiet", "-o", out, "--classifier-data", data,
+                    "--weights-format", fmt)
+            problems += one_line_error(r, 2, "--classifier-data", "also one of -o's outputs")
+        left = os.listdir(d)
+    return problems + ([f"written: {left}"] if left else [])
+
+
+@case
 def weights_path_and_prefix_cannot_end_the_generated_comments():
     # both are quoted in the header comments of OUT.c and OUT.h: "*/" and a newline would end them
     with tempfile.TemporaryDirectory() as d:
