@@ -425,6 +425,40 @@ def a_signal_leaves_no_temporaries_behind():
 
 
 @case
+def a_run_waits_for_the_lock_on_the_output_directory():
+    """Deterministic where two racing runs are not: while someone holds the
+    directory's flock, a run's set stays under temporary names; it is renamed
+    into place once the lock is free."""
+    import fcntl
+    import time
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "tiny.lua")
+        open(cfg, "w").write("return { block = 'basic', layers = {1, 1, 1, 1}, num_classes = 10, name = 'tiny' }\n")
+        out = os.path.join(d, "m.c")
+        lock = os.open(d, os.O_RDONLY)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            p = subprocess.Popen([LUCIDGEN, "--config", cfg, "--random-init", "--size", "32", "--quiet", "-o", out],
+                                 stderr=subprocess.PIPE, text=True)
+            deadline = time.time() + 120
+            while p.poll() is None and time.time() < deadline and not any(
+                    n.startswith("m.json.tmp.") or n == "m.c" for n in os.listdir(d)):
+                time.sleep(0.05)
+            time.sleep(1)
+            if p.poll() is not None or os.path.exists(out):
+                problems.append(f"committed while the directory was locked: exit {p.poll()}, {sorted(os.listdir(d))}")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            os.close(lock)
+        _, err = p.communicate(timeout=120)
+        if p.returncode != 0 or not os.path.isfile(out):
+            problems.append(f"after the lock was released: exit {p.returncode}, {sorted(os.listdir(d))}: {err.strip()}")
+        left = sorted(n for n in os.listdir(d) if n not in ("tiny.lua", "m.c", "m.h", "m.bin", "m.json"))
+    return problems + ([f"left {left}"] if left else [])
+
+
+@case
 def two_runs_writing_one_output_set_leave_one_runs_set():
     # each commit holds a lock on the directory: the set is whole, from one run
     problems = []
