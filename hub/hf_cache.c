@@ -607,6 +607,17 @@ typedef lg_status (*repo_fn)(const char *storage, const char *repo_id, FILE *out
 static lg_status for_each_repo(const char *cache_dir, repo_fn fn, FILE *out, void *ctx, char *err, size_t errn) {
   strlist folders = {0};
   char repo_id[512], storage[LUCIDGEN_PATH_MAX];
+  /* a mistyped --cache-dir was listed as empty and verified with 0 problems */
+  struct stat st;
+  int missing = stat(cache_dir, &st) != 0;
+  if (missing || !S_ISDIR(st.st_mode))
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_NOT_FOUND,
+        "no hub cache at %s (%s); check --cache-dir, HF_HUB_CACHE and HF_HOME",
+        cache_dir,
+        missing ? strerror(errno) : "it is not a directory");
   lg_status s = list_dir(cache_dir, &folders, err, errn);
   for (size_t i = 0; !s && i < folders.n; i++) {
     if (!repo_id_of(folders.v[i], repo_id, sizeof repo_id))

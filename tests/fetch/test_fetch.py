@@ -546,6 +546,18 @@ def cache_verify_detects_tampered_blob(e):
 
 
 @case
+def cache_list_and_verify_of_no_cache_are_errors(e):
+    """A mistyped --cache-dir was listed as empty and verified with
+    "0 problems", exit 0: a check that checked nothing."""
+    for what in ("list", "verify"):
+        for cache in (os.path.join(e.tmp, "nonexistent"), os.devnull):
+            argv = [CLIENT, what, "--cache-dir", cache]
+            r = subprocess.run(argv, env=e.env(), capture_output=True, text=True, timeout=20)
+            expect(r.returncode == 2 and "no hub cache at " + cache in r.stderr and "0 problems" not in r.stdout,
+                   f"{what} of {cache}", rc=r.returncode, out=r.stdout, stderr=r.stderr)
+
+
+@case
 def cache_fifos_and_planted_links_neither_block_nor_redirect(e):
     """A cache is a directory others may write to (HF_HUB_CACHE shared by a
     group): a FIFO at refs/main blocked every open() of it, one among the blobs

@@ -425,6 +425,17 @@ def a_signal_leaves_no_temporaries_behind():
 
 
 @case
+def cache_list_and_verify_of_no_cache_say_so():
+    # `cache verify` of a mistyped --cache-dir said "0 problems" and exit 0; an error
+    # other than a problem found (an unreadable folder) was exit 1 with nothing said
+    problems = []
+    for sub in ("list", "verify"):
+        r = run("cache", sub, "--cache-dir", "/nonexistent/lucidgen-cache")
+        problems += [f"cache {sub}: {p}" for p in one_line_error(r, 2, "no hub cache at /nonexistent/lucidgen-cache")]
+    return problems
+
+
+@case
 def a_run_waits_for_the_lock_on_the_output_directory():
     """Deterministic where two racing runs are not: while someone holds the
     directory's flock, a run's set stays under temporary names; it is renamed
