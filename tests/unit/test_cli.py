@@ -435,37 +435,57 @@ def cache_list_and_verify_of_no_cache_say_so():
     return problems
 
 
-@case
-def a_run_waits_for_the_lock_on_the_output_directory():
-    """Deterministic where two racing runs are not: while someone holds the
-    directory's flock, a run's set stays under temporary names; it is renamed
-    into place once the lock is free."""
+def held_lock_holds_the_commit(d, lock_dir, args, outputs):
+    """Runs lucidgen ARGS while this process holds lock_dir's flock: nothing of
+    `outputs` may appear until it is released; then the run must finish."""
     import fcntl
     import time
+    problems = []
+    lock = os.open(lock_dir, os.O_RDONLY)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        p = subprocess.Popen([LUCIDGEN, *args], stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        stem = os.path.basename(outputs[0])[:-2]  # its .json is written last
+        while p.poll() is None and time.time() < deadline and not any(
+                n.startswith(stem + ".json.tmp.") or n == stem + ".json" for n in os.listdir(d)):
+            time.sleep(0.05)
+        time.sleep(1)
+        early = [o for o in outputs if os.path.exists(o)]
+        if p.poll() is not None or early:
+            problems.append(f"committed while {lock_dir} was locked: exit {p.poll()}, written {early}")
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        os.close(lock)
+    _, err = p.communicate(timeout=120)
+    missing = [o for o in outputs if not os.path.isfile(o)]
+    if p.returncode != 0 or missing:
+        problems.append(f"after the lock was released: exit {p.returncode}, missing {missing}: {err.strip()}")
+    return problems
+
+
+@case
+def a_run_waits_for_the_locks_on_its_output_directories():
+    """Deterministic where two racing runs are not: while someone holds a
+    directory's flock, a run's set stays under temporary names, and that is
+    every directory it writes into (--classifier-data's too, which was not
+    locked); "d" and "./d" are one directory, locked once."""
     problems = []
     with tempfile.TemporaryDirectory() as d:
         cfg = os.path.join(d, "tiny.lua")
         open(cfg, "w").write("return { block = 'basic', layers = {1, 1, 1, 1}, num_classes = 10, name = 'tiny' }\n")
+        other = os.path.join(d, "data")
+        os.mkdir(other)
+        base = ["--config", cfg, "--random-init", "--size", "32", "--quiet", "-o"]
         out = os.path.join(d, "m.c")
-        lock = os.open(d, os.O_RDONLY)
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            p = subprocess.Popen([LUCIDGEN, "--config", cfg, "--random-init", "--size", "32", "--quiet", "-o", out],
-                                 stderr=subprocess.PIPE, text=True)
-            deadline = time.time() + 120
-            while p.poll() is None and time.time() < deadline and not any(
-                    n.startswith("m.json.tmp.") or n == "m.c" for n in os.listdir(d)):
-                time.sleep(0.05)
-            time.sleep(1)
-            if p.poll() is not None or os.path.exists(out):
-                problems.append(f"committed while the directory was locked: exit {p.poll()}, {sorted(os.listdir(d))}")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            os.close(lock)
-        _, err = p.communicate(timeout=120)
-        if p.returncode != 0 or not os.path.isfile(out):
-            problems.append(f"after the lock was released: exit {p.returncode}, {sorted(os.listdir(d))}: {err.strip()}")
-        left = sorted(n for n in os.listdir(d) if n not in ("tiny.lua", "m.c", "m.h", "m.bin", "m.json"))
+        problems += held_lock_holds_the_commit(d, d, base + [out], [out])
+        out, data = os.path.join(d, "n.c"), os.path.join(other, "cd.c")
+        problems += held_lock_holds_the_commit(d, other, base + [out, "--classifier-data", data], [out, data])
+        r = run(*base, out, "--classifier-data", os.path.join(d, ".", "cd.c"), timeout=120)
+        if r.returncode != 0:
+            problems.append(f"-o D/m.c --classifier-data D/./cd.c: exit {r.returncode}: {r.stderr.strip()}")
+        left = sorted(n for n in os.listdir(d) if n not in ("tiny.lua", "data", "cd.c") and n[0] not in "mn")
+        left += sorted(n for n in os.listdir(d) if n[0] in "mn" and ".tmp." in n or ".old." in n)
     return problems + ([f"left {left}"] if left else [])
 
 
