@@ -147,7 +147,10 @@ function build.run(variant, o, weight_source)
     if o.embed_weights then
       argv[#argv + 1] = "-DLG_EMBED_WEIGHTS"
       argv[#argv + 1] = "-Dlg_embedded_blob=" .. info.prefix .. "blob" -- model_weights.S's symbol
-      argv[#argv + 1] = "-Wa,-I" .. dir -- where model_weights.S finds model.bin
+      -- where model_weights.S finds model.bin; not -Wa,-I: -Wa splits at commas, and a
+      -- comma in the output's path broke the build (gcc and clang both take -Xassembler)
+      argv[#argv + 1] = "-Xassembler"
+      argv[#argv + 1] = "-I" .. dir
     end
     for _, f in ipairs(report.cflags) do argv[#argv + 1] = f end
     if (o.target or "native") == "native" then argv[#argv + 1] = "-march=native" end
