@@ -105,7 +105,8 @@ end
 -- leaves an older classifier, its blob and its sources as they were.
 function build.run(variant, o, weight_source)
   if not o.out then errors.user("no executable given; add -o EXE") end
-  local exe = o.out
+  -- "-o -net": every source path began with '-' and the compiler read them as options
+  local exe = o.out:match("^%-") and "./" .. o.out or o.out
   if host.is_dir(exe) then errors.user("-o %s is a directory; name the executable to write (e.g. %s/classifier)", exe, exe) end
   local parent = exe:match("^(.*)/[^/]*$") or "."
   if not host.is_dir(parent) then errors.user("-o %s: directory %s does not exist; create it first", exe, parent) end

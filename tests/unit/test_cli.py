@@ -596,18 +596,24 @@ def cross_build_without_the_targets_image_libraries_says_what_to_install():
 
 
 @case
-def embed_weights_build_into_a_folder_with_a_comma():
+def build_into_a_path_with_a_comma_or_a_leading_dash():
     # the assembler's include path went in as -Wa,-I<dir>, which -Wa splits at commas
     with tempfile.TemporaryDirectory() as d:
         cfg = os.path.join(d, "tiny.lua")
         open(cfg, "w").write("return { block = 'basic', layers = {1, 1, 1, 1}, num_classes = 10, name = 'tiny' }\n")
         os.mkdir(os.path.join(d, "a,b"))
-        exe = os.path.join(d, "a,b", "net")
-        r = run("build", "--config", cfg, "--random-init", "--size", "32", "--quiet", "--embed-weights", "-o", exe)
-        if r.returncode != 0:
-            return [f"exit {r.returncode}: {r.stderr.strip()[-400:]}"]
-        r = subprocess.run([exe, "--selftest"], capture_output=True, text=True, timeout=120)
-        return [] if r.returncode == 0 else [f"selftest: exit {r.returncode}: {r.stdout}{r.stderr}"]
+        problems = []
+        # and an executable whose name starts with '-' (its sources were read as options)
+        for exe in (os.path.join("a,b", "net"), "-net"):
+            r = run("build", "--config", cfg, "--random-init", "--size", "32", "--quiet", "--embed-weights", "-o", exe,
+                    cwd=d)
+            if r.returncode != 0:
+                problems.append(f"-o {exe}: exit {r.returncode}: {r.stderr.strip()[-400:]}")
+                continue
+            r = subprocess.run([os.path.join(d, exe), "--selftest"], capture_output=True, text=True, timeout=120)
+            if r.returncode != 0:
+                problems.append(f"-o {exe}: selftest: exit {r.returncode}: {r.stdout}{r.stderr}")
+        return problems
 
 
 @case
