@@ -2374,8 +2374,10 @@ int convnext_tiny_blob_check(const void *blob, size_t bytes) {
     return convnext_tiny_BLOB_BAD_HEADER;
   /* the mark read in this CPU's order: itself, byte-swapped (the other order), or damaged */
   memcpy(&mark, h + 288, 4);
+  if (mark == 0x04030201u)
+    return convnext_tiny_BLOB_BYTE_ORDER;
   if (mark != 0x01020304u)
-    return mark == 0x04030201u ? convnext_tiny_BLOB_BYTE_ORDER : convnext_tiny_BLOB_BAD_HEADER;
+    return convnext_tiny_BLOB_BAD_HEADER;
   if (bytes != convnext_tiny_BLOB_BYTES)
     return convnext_tiny_BLOB_BAD_SIZE;
   if (blob_le(h + 16, 8) != convnext_tiny_BLOB_BYTES)

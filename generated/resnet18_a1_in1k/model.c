@@ -2665,8 +2665,10 @@ int resnet18_blob_check(const void *blob, size_t bytes) {
     return resnet18_BLOB_BAD_HEADER;
   /* the mark read in this CPU's order: itself, byte-swapped (the other order), or damaged */
   memcpy(&mark, h + 288, 4);
+  if (mark == 0x04030201u)
+    return resnet18_BLOB_BYTE_ORDER;
   if (mark != 0x01020304u)
-    return mark == 0x04030201u ? resnet18_BLOB_BYTE_ORDER : resnet18_BLOB_BAD_HEADER;
+    return resnet18_BLOB_BAD_HEADER;
   if (bytes != resnet18_BLOB_BYTES)
     return resnet18_BLOB_BAD_SIZE;
   if (blob_le(h + 16, 8) != resnet18_BLOB_BYTES)

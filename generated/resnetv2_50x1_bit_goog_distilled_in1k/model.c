@@ -3959,8 +3959,10 @@ int bit_50x1_blob_check(const void *blob, size_t bytes) {
     return bit_50x1_BLOB_BAD_HEADER;
   /* the mark read in this CPU's order: itself, byte-swapped (the other order), or damaged */
   memcpy(&mark, h + 288, 4);
+  if (mark == 0x04030201u)
+    return bit_50x1_BLOB_BYTE_ORDER;
   if (mark != 0x01020304u)
-    return mark == 0x04030201u ? bit_50x1_BLOB_BYTE_ORDER : bit_50x1_BLOB_BAD_HEADER;
+    return bit_50x1_BLOB_BAD_HEADER;
   if (bytes != bit_50x1_BLOB_BYTES)
     return bit_50x1_BLOB_BAD_SIZE;
   if (blob_le(h + 16, 8) != bit_50x1_BLOB_BYTES)
