@@ -60,17 +60,35 @@ function build.classifier_data_c(variant, o, src, label_set)
   return table.concat(out, "\n") .. "\n"
 end
 
+-- The compiler `build` runs: CC as make and CMake take it, the compiler and
+-- arguments of its own split at blanks ("ccache gcc", "gcc -m32"); an empty
+-- CC is no CC (it was run as the program '').
+local function compiler()
+  local words = {}
+  for w in (host.getenv("CC") or ""):gmatch("%S+") do words[#words + 1] = w end
+  return #words > 0 and words or { host.c_compiler }, #words > 0
+end
+
 -- The classifier decodes images with libjpeg and libpng built for the
 -- compiler's target. A cross compiler without them failed in the middle of
 -- the build (jconfig.h: No such file or directory): ask the preprocessor
--- first and say what to install.
-local function check_image_libraries(cc, dir)
+-- first and say what to install. A compiler that cannot be run at all is
+-- named here too (the build said only "No such file or directory").
+local function check_compiler(cc, from_env, dir)
+  local name = table.concat(cc, " ")
   local function preprocesses(text)
     local probe = dir .. "/probe.c"
     host.write_file(probe, text)
-    local rc = host.run({ cc, "-E", probe, "-o", probe .. ".i" }, true)
+    local argv = {}
+    for _, w in ipairs(cc) do argv[#argv + 1] = w end
+    for _, a in ipairs({ "-E", probe, "-o", probe .. ".i" }) do argv[#argv + 1] = a end
+    local rc, why = host.run(argv, true)
     host.remove_tree(probe)
     host.remove_tree(probe .. ".i")
+    if why then
+      errors.user("cannot run the C compiler %s (%s): %s; set CC to a C compiler%s", name,
+        from_env and "CC" or "the one lucidgen was built with", why, from_env and " or unset it" or "")
+    end
     return rc == 0
   end
   -- one probe when the headers are there; a compiler that cannot preprocess at
@@ -80,7 +98,7 @@ local function check_image_libraries(cc, dir)
     errors.user("%s finds no libjpeg and libpng headers for its target (the classifier decodes images with them); "
       .. "on Debian install libjpeg62-turbo-dev and libpng-dev, for a cross compiler those of its architecture "
       .. "(dpkg --add-architecture arm64; apt install libjpeg62-turbo-dev:arm64 libpng-dev:arm64; "
-      .. "docs/generated-code.md, Cross-building a classifier)", cc)
+      .. "docs/generated-code.md, Cross-building a classifier)", name)
   end
 end
 
@@ -89,7 +107,8 @@ end
 -- leaves an older classifier, its blob and its sources as they were.
 function build.run(variant, o, weight_source)
   if not o.out then errors.user("no executable given; add -o EXE") end
-  local exe = o.out
+  -- "-o -net": every source path began with '-' and the compiler read them as options
+  local exe = o.out:match("^%-") and "./" .. o.out or o.out
   if host.is_dir(exe) then errors.user("-o %s is a directory; name the executable to write (e.g. %s/classifier)", exe, exe) end
   local parent = exe:match("^(.*)/[^/]*$") or "."
   if not host.is_dir(parent) then errors.user("-o %s: directory %s does not exist; create it first", exe, parent) end
@@ -99,8 +118,8 @@ function build.run(variant, o, weight_source)
     local blob_path = not o.embed_weights and set:add(exe .. ".bin")
     local tmp_exe = set:add(exe)
     host.mkdir(dir .. "/runtime")
-    local cc = host.getenv("CC") or host.c_compiler
-    check_image_libraries(cc, dir)
+    local cc, cc_from_env = compiler()
+    check_compiler(cc, cc_from_env, dir)
     local gen_opts = {}
     for k, v in pairs(o) do gen_opts[k] = v end
     gen_opts.out = dir .. "/model.c"
@@ -121,20 +140,27 @@ function build.run(variant, o, weight_source)
 
     if o.embed_weights then sources[#sources + 1] = paths.weights end
 
-    local argv = { cc, "-std=c11", "-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
+    local argv = {}
+    for _, w in ipairs(cc) do argv[#argv + 1] = w end
+    for _, a in ipairs({ "-std=c11", "-fopenmp", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
       '-DLG_MODEL_HEADER="model.h"', "-DLG_MODEL(x)=" .. info.prefix .. "##x",
-      "-I" .. dir, "-I" .. dir .. "/runtime" }
+      "-I" .. dir, "-I" .. dir .. "/runtime" }) do
+      argv[#argv + 1] = a
+    end
     if o.embed_weights then
       argv[#argv + 1] = "-DLG_EMBED_WEIGHTS"
       argv[#argv + 1] = "-Dlg_embedded_blob=" .. info.prefix .. "blob" -- model_weights.S's symbol
-      argv[#argv + 1] = "-Wa,-I" .. dir -- where model_weights.S finds model.bin
+      -- where model_weights.S finds model.bin; not -Wa,-I: -Wa splits at commas, and a
+      -- comma in the output's path broke the build (gcc and clang both take -Xassembler)
+      argv[#argv + 1] = "-Xassembler"
+      argv[#argv + 1] = "-I" .. dir
     end
     for _, f in ipairs(report.cflags) do argv[#argv + 1] = f end
     if (o.target or "native") == "native" then argv[#argv + 1] = "-march=native" end
     for _, s in ipairs(sources) do argv[#argv + 1] = s end
     -- libjpeg-turbo and libpng decode images (runtime/lg_image.c)
     for _, a in ipairs({ "-o", tmp_exe, "-ljpeg", "-lpng", "-lm", "-pthread" }) do argv[#argv + 1] = a end
-    if not o.quiet then io.stderr:write("lucidgen: compiling " .. exe .. " with " .. cc .. "\n") end
+    if not o.quiet then io.stderr:write("lucidgen: compiling " .. exe .. " with " .. table.concat(cc, " ") .. "\n") end
     local rc, why = host.run(argv)
     if rc ~= 0 then
       -- the sources stay inspectable under a name of their own; the old build is untouched

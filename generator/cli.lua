@@ -85,7 +85,8 @@ code:
   --help, -h, --version
 environment:
   HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE, HF_HOME, HF_HUB_OFFLINE   as in huggingface_hub
-  CC                           compiler for `build` (default: the one lucidgen was built with)
+  CC                           compiler for `build`, with arguments of its own split at blanks
+                               ("ccache gcc"; default, and when empty: the one lucidgen was built with)
 ]]
 
 -- Options that take a value, and the flags.
@@ -360,10 +361,26 @@ local function cmd_generate(name, o)
     errors.user("--embed-weights is for `lucidgen build`; with -o OUT.c, use --weights-format c or asm to link the blob in")
   end
   if not o.out:match("%.c$") then errors.user("-o %s: the output must end in .c (OUT.h, OUT.bin and OUT.json go beside it)", o.out) end
+  -- "-o dir/.c" wrote the hidden files .c, .h, .bin and .json
+  if o.out:match("^%.c$") or o.out:match("/%.c$") then
+    errors.user("-o %s: the name before .c is empty; name the output (e.g. model.c)", o.out)
+  end
   -- the file name is written into OUT.c's #include "OUT.h" and an .incbin "OUT.bin"
   if o.out:match("[\"\\%c]") then
     errors.user("-o '%s': a name with quotes, backslashes or control characters (shown as ?) cannot be written into "
       .. "the generated #include; rename it", (o.out:gsub("%c", "?")))
+  end
+  -- one file written twice in one set: the second rename found nothing ("No such file or directory")
+  if o.classifier_data then
+    local function plain(p) return (p:gsub("^%./+", ""):gsub("/%./", "/"):gsub("//+", "/")) end
+    local base = plain(o.out):sub(1, -3)
+    local weights = { c = "_weights.c", asm = "_weights.S" }
+    for _, ext in ipairs({ ".c", ".h", ".bin", ".json", weights[o.weights_format] }) do
+      if plain(o.classifier_data) == base .. ext then
+        errors.user("--classifier-data %s is also one of -o's outputs (OUT.c, .h, .bin, .json, _weights.c/.S); "
+          .. "give it a name of its own", o.classifier_data)
+      end
+    end
   end
   local v = resolve_variant(name, o)
   require("generate").run(v, o, weight_source(v, o))

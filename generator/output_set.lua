@@ -6,7 +6,7 @@
 -- existed is moved aside first (TARGET.old.PID) and put back if a later rename
 -- fails, so a failure leaves the previous complete set as it was and no
 -- temporaries behind. Two runs writing the same set take turns at the commit
--- (a lock on the directory), so the set is one run's, whole. A signal removes
+-- (a lock on each directory it writes into), so the set is one run's, whole. A signal removes
 -- the temporary files (host/temporaries.c); what a killed run left (its PID
 -- gone) is removed by the next run that writes the same target. Used by
 -- `lucidgen VARIANT -o OUT.c` (OUT.c, .h, .bin, .json) and `lucidgen build`
@@ -88,9 +88,16 @@ local function roll_back(done)
   end
 end
 
+-- Locks every directory the set writes into (--classifier-data may name
+-- another than -o's; host.lock_dirs orders them and tells "o" from "./o").
 function Set:commit()
   if #self.entries == 0 then return end
-  local lock = host.lock_dir((dir_and_base(self.entries[1].path)))
+  local dirs, seen = {}, {}
+  for _, e in ipairs(self.entries) do
+    local dir = dir_and_base(e.path)
+    if not seen[dir] then seen[dir], dirs[#dirs + 1] = true, dir end
+  end
+  local lock = host.lock_dirs(dirs)
   local ok, err = pcall(self.commit_locked, self)
   host.unlock(lock)
   if not ok then error(err, 0) end

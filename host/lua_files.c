@@ -79,25 +79,79 @@ static int h_forget_file(lua_State *L) {
   return 0;
 }
 
-/* host.lock_dir(dir) -> a handle: waits for, then holds, an exclusive flock on
- * the directory, so two runs committing output sets there take turns (each
- * set lands whole). host.unlock(handle) lets go. */
-static int h_lock_dir(lua_State *L) {
-  const char *dir = luaL_checkstring(L, 1);
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-    char msg[4400];
-    snprintf(msg, sizeof msg, "cannot lock %s for writing the outputs: %s", dir, strerror(errno));
-    if (fd >= 0)
+/* host.lock_dirs({dir, ...}) -> a handle: waits for, then holds, an exclusive
+ * flock on each directory, so two runs committing output sets there take
+ * turns (each set lands whole). Directories are told apart by device and
+ * inode, not by name ("o" and "./o" are one: a second flock of it from this
+ * process would wait for ever), and locked in that order (two runs cannot
+ * each hold one and wait for the other's). host.unlock(handle) lets go. */
+typedef struct {
+  int fd;
+  dev_t dev;
+  ino_t ino;
+} dir_lock;
+
+static int dir_lock_order(const void *a, const void *b) {
+  const dir_lock *x = a, *y = b;
+  if (x->dev != y->dev)
+    return x->dev < y->dev ? -1 : 1;
+  return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int h_lock_dirs(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = (int)luaL_len(L, 1), kept = 0;
+  dir_lock *locks = lua_newuserdatauv(L, sizeof *locks * (size_t)(n > 0 ? n : 1), 0);
+  const char *failed = NULL;
+  int why = 0;
+  for (int i = 0; i < n && !failed; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    const char *dir = luaL_checkstring(L, -1);
+    lua_pop(L, 1); /* the table keeps the string */
+    struct stat st;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+      failed = dir, why = errno;
+      if (fd >= 0)
+        close(fd);
+      break;
+    }
+    int dup = 0;
+    for (int j = 0; j < kept && !dup; j++)
+      dup = locks[j].dev == st.st_dev && locks[j].ino == st.st_ino;
+    if (dup)
       close(fd);
+    else
+      locks[kept++] = (dir_lock){fd, st.st_dev, st.st_ino};
+  }
+  if (!failed) {
+    qsort(locks, (size_t)kept, sizeof *locks, dir_lock_order);
+    for (int i = 0; i < kept && !failed; i++)
+      if (flock(locks[i].fd, LOCK_EX) != 0)
+        failed = "an output directory", why = errno;
+  }
+  if (failed) {
+    char msg[4400];
+    snprintf(msg, sizeof msg, "cannot lock %s for writing the outputs: %s", failed, strerror(why));
+    for (int i = 0; i < kept; i++)
+      close(locks[i].fd);
     return lucidgen_user_error(L, msg);
   }
-  lua_pushinteger(L, fd);
+  lua_createtable(L, kept, 0);
+  for (int i = 0; i < kept; i++) {
+    lua_pushinteger(L, locks[i].fd);
+    lua_rawseti(L, -2, i + 1);
+  }
   return 1;
 }
 
 static int h_unlock(lua_State *L) {
-  close((int)luaL_checkinteger(L, 1)); /* releases the flock */
+  luaL_checktype(L, 1, LUA_TTABLE);
+  for (lua_Integer i = 1; i <= luaL_len(L, 1); i++) {
+    lua_rawgeti(L, 1, i);
+    close((int)luaL_checkinteger(L, -1)); /* releases the flock */
+    lua_pop(L, 1);
+  }
   return 0;
 }
 
@@ -293,7 +347,7 @@ int luaopen_lg_host(lua_State *L) {
       {"embedded", h_embedded},
       {"write_file", h_write_file},
       {"forget_file", h_forget_file},
-      {"lock_dir", h_lock_dir},
+      {"lock_dirs", h_lock_dirs},
       {"unlock", h_unlock},
       {"pid_alive", h_pid_alive},
       {"dir_entries", h_dir_entries},

@@ -50,6 +50,10 @@ static int h_cache_list(lua_State *L) {
 static int h_cache_verify(lua_State *L) {
   char err[512];
   lg_status s = lucidgen_cache_verify(luaL_checkstring(L, 1), stdout, err, sizeof err);
+  /* problems found are on stdout (exit 1); any other failure was dropped
+   * unsaid, with the same exit 1 */
+  if (s != LG_OK && s != LG_ERR_MISMATCH)
+    return lucidgen_user_error(L, err);
   lua_pushboolean(L, s == LG_OK);
   return 1;
 }

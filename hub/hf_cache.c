@@ -208,18 +208,25 @@ static lg_status lock_path(const lucidgen_hf_repo *repo, const char *etag, char 
 /* --- refs ------------------------------------------------------------------ */
 
 /* Reads a ref file: the commit hash, trailing whitespace tolerated (Python
- * writes none, a hand-edited file may have a newline). */
+ * writes none, a hand-edited file may have a newline). Only a regular file:
+ * the open is non-blocking (a FIFO planted at refs/main blocked open() for
+ * ever), and anything else is LG_ERR_ARG. */
 static lg_status read_ref(const char *ref_path, char *commit, size_t n, char *err, size_t errn) {
-  FILE *f = fopen(ref_path, "rb");
-  if (!f) {
+  int fd = open(ref_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR)
       return LG_ERR_NOT_FOUND;
     return lg_fail(err, errn, LG_ERR_IO, "cannot read %s: %s", ref_path, strerror(errno));
   }
-  size_t got = fread(commit, 1, n - 1, f);
-  fclose(f);
-  commit[got] = '\0';
-  while (got && (commit[got - 1] == '\n' || commit[got - 1] == '\r' || commit[got - 1] == ' ')) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return lg_fail(err, errn, LG_ERR_ARG, "ref file %s is not a regular file", ref_path);
+  }
+  ssize_t got = read(fd, commit, n - 1);
+  close(fd);
+  commit[got > 0 ? got : 0] = '\0';
+  while (got > 0 && (commit[got - 1] == '\n' || commit[got - 1] == '\r' || commit[got - 1] == ' ')) {
     commit[--got] = '\0';
   }
   if (!lucidgen_hf_safe_relpath(commit, 0)) {
@@ -242,8 +249,9 @@ lg_status lucidgen_hf_resolve_cached(
   } else {
     if (lucidgen_hf_ref_path(repo, revision, ref, sizeof ref))
       return LG_ERR_ARG;
-    if (read_ref(ref, commit, sizeof commit, NULL, 0) != LG_OK) {
-      snprintf(looked_for, looked_size, "%s", ref);
+    lg_status r = read_ref(ref, commit, sizeof commit, NULL, 0);
+    if (r != LG_OK) {
+      snprintf(looked_for, looked_size, r == LG_ERR_ARG ? "%s (what is there is not a regular file)" : "%s", ref);
       return LG_ERR_NOT_FOUND;
     }
   }
@@ -380,8 +388,11 @@ lg_status lucidgen_hf_lock(const lucidgen_hf_repo *repo, const char *etag, int q
   lg_status s = lucidgen_mkdirs(repo->locks, err, errn);
   if (s)
     return s;
-  /* 0664 like huggingface_hub, so users sharing a cache can wait on each other. */
-  *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+  /* 0664 like huggingface_hub, so users sharing a cache can wait on each
+   * other; a symlink there is not followed (O_CREAT would make its target). */
+  *fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0664);
+  if (*fd < 0 && errno == ELOOP)
+    return lg_fail(err, errn, LG_ERR_IO, "lock %s is a symbolic link, not a lock file; remove it", path);
   if (*fd < 0)
     return lg_fail(err, errn, LG_ERR_IO, "cannot open lock %s: %s", path, strerror(errno));
   if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
@@ -596,6 +607,17 @@ typedef lg_status (*repo_fn)(const char *storage, const char *repo_id, FILE *out
 static lg_status for_each_repo(const char *cache_dir, repo_fn fn, FILE *out, void *ctx, char *err, size_t errn) {
   strlist folders = {0};
   char repo_id[512], storage[LUCIDGEN_PATH_MAX];
+  /* a mistyped --cache-dir was listed as empty and verified with 0 problems */
+  struct stat st;
+  int missing = stat(cache_dir, &st) != 0;
+  if (missing || !S_ISDIR(st.st_mode))
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_NOT_FOUND,
+        "no hub cache at %s (%s); check --cache-dir, HF_HUB_CACHE and HF_HOME",
+        cache_dir,
+        missing ? strerror(errno) : "it is not a directory");
   lg_status s = list_dir(cache_dir, &folders, err, errn);
   for (size_t i = 0; !s && i < folders.n; i++) {
     if (!repo_id_of(folders.v[i], repo_id, sizeof repo_id))

@@ -493,6 +493,28 @@ static lg_status check_disk_space(const char *dir, long long need, char *err, si
   return lg_fail(err, errn, LG_ERR_IO, "not enough free space in %s: need %lld bytes, have %lld", dir, need, avail);
 }
 
+/* The .incomplete file, kept across runs to resume from: opened without
+ * following a symlink (one planted at the predictable BLOB.incomplete made
+ * the download write into the file it pointed to), and only a regular file;
+ * anything else at the name is removed and the file made afresh, O_EXCL. */
+static int open_incomplete(const char *path, struct stat *st) {
+  int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (fd >= 0 && fstat(fd, st) == 0 && S_ISREG(st->st_mode))
+    return fd;
+  if (fd >= 0)
+    close(fd);
+  else if (errno != ELOOP && errno != ENXIO)
+    return -1;
+  if (unlink(path) != 0 && errno != ENOENT)
+    return -1;
+  fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (fd >= 0 && fstat(fd, st) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 lg_status lucidgen_hub_download(
     const lucidgen_hub_job *job,
     const char *incomplete,
@@ -502,10 +524,9 @@ lg_status lucidgen_hub_download(
   hub_transfer t = {.job = job, .fd = -1};
   char netloc_dl[512], netloc_ep[512], curl_err[CURL_ERROR_SIZE];
   struct stat st;
-  t.fd = open(incomplete, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-  if (t.fd < 0)
+  if ((t.fd = open_incomplete(incomplete, &st)) < 0)
     return lg_fail(err, errn, LG_ERR_IO, "cannot open %s: %s", incomplete, strerror(errno));
-  t.have = fstat(t.fd, &st) == 0 ? (long long)st.st_size : 0;
+  t.have = (long long)st.st_size;
   if (t.have > job->size && ftruncate(t.fd, 0) == 0)
     t.have = 0;
   *resumed = t.have > 0;

@@ -335,7 +335,32 @@ typedef struct options {
 static int max_threads(void) { return 4 * omp_get_num_procs(); }
 
 /* argv -> o: -1 to go on, else the exit code (0 for --help, 2 for a bad command line). */
+/* The options that take a value: the index of `a` among them, or -1. */
+static int valued_option(const char *a) {
+  static const char *const valued[] = {
+      "--weights",
+      "--topk",
+      "--threads",
+      "--bench",
+      "--profile",
+      "--input-raw",
+      "--output-raw",
+      "--debug-dump",
+      "--eval",
+      "--eval-list",
+      "--eval-report",
+      "--min-top1",
+      "--min-top5",
+  };
+  for (int i = 0; i < (int)(sizeof valued / sizeof valued[0]); i++)
+    if (!strcmp(a, valued[i]))
+      return i;
+  return -1;
+}
+
 static int parse_args(int argc, char **argv, options *o) {
+  unsigned seen = 0;
+  int valued;
   *o = (options){.topk = 5, .eval = {.min_top1 = -1, .min_top5 = -1, .progress = isatty(STDERR_FILENO)}};
   if (!(o->images = calloc((size_t)argc, sizeof *o->images)))
     return die(1, "out of memory");
@@ -351,13 +376,13 @@ static int parse_args(int argc, char **argv, options *o) {
       o->peak = 1;
     } else if (!strcmp(a, "--verify")) {
       o->verify = 1;
-    } else if (
-        !strcmp(a, "--weights") || !strcmp(a, "--topk") || !strcmp(a, "--threads") || !strcmp(a, "--bench") ||
-        !strcmp(a, "--profile") || !strcmp(a, "--input-raw") || !strcmp(a, "--output-raw") ||
-        !strcmp(a, "--debug-dump") || !strcmp(a, "--eval") || !strcmp(a, "--eval-list") ||
-        !strcmp(a, "--eval-report") || !strcmp(a, "--min-top1") || !strcmp(a, "--min-top5")) {
+    } else if ((valued = valued_option(a)) >= 0) {
       if (!has_value)
         return die(2, "%s needs a value; see --help", a);
+      /* the second of two would win silently: --output-raw A --output-raw B wrote only B */
+      if (seen & (1u << valued))
+        return die(2, "%s is given twice; give it once", a);
+      seen |= 1u << valued;
       const char *v = argv[++i];
       char *end;
       long num = strtol(v, &end, 10);
@@ -412,6 +437,8 @@ static int parse_args(int argc, char **argv, options *o) {
       (o->n_images || o->input_raw || o->selftest || o->verify || o->bench || o->profile || o->peak || o->dump_dir ||
        o->output_raw))
     return die(2, "--eval runs alone; drop the images and the other modes");
+  if (o->input_raw && o->n_images)
+    return die(2, "--input-raw runs instead of images; drop the images (%s) or --input-raw", o->images[0]);
   if (!o->selftest && !o->verify && !o->input_raw && o->n_images == 0 && !o->bench && !o->profile && !o->peak &&
       !evaluating) {
     usage(stderr);

@@ -242,8 +242,10 @@ typedef struct summary {
   const char *note; /* published_note, or why the numbers are not compared */
 } summary;
 
+/* The report into `out`, opened before the run (lg_eval_run), closed here:
+ * moved into place when every byte is written. */
 static lg_status write_report(
-    const char *path,
+    lg_outfile *out,
     const lg_eval_model *m,
     const lg_eval_options *o,
     const lg_eval_set *set,
@@ -252,11 +254,7 @@ static lg_status write_report(
     const lg_eval_result *r,
     char *err,
     size_t errn) {
-  lg_outfile out;
-  int e = lg_outfile_open(&out, path);
-  if (e)
-    return lg_fail(err, errn, LG_ERR_IO, "cannot write report %s: %s", path, strerror(e));
-  FILE *f = out.f;
+  FILE *f = out->f;
   fputs("{\n  \"variant\": ", f);
   json_string(f, m->variant);
   fputs(",\n  \"target\": ", f);
@@ -305,8 +303,9 @@ static lg_status write_report(
     fputs("]}", f);
   }
   fputs("\n  ]\n}\n", f);
-  if ((e = lg_outfile_close(&out, 1)) != 0)
-    return lg_fail(err, errn, LG_ERR_IO, "cannot write report %s: %s", path, strerror(e));
+  int e = lg_outfile_close(out, 1);
+  if (e != 0)
+    return lg_fail(err, errn, LG_ERR_IO, "cannot write report %s: %s", out->path, strerror(e));
   return LG_OK;
 }
 
@@ -389,6 +388,16 @@ lg_status lg_eval_run(
                         : lg_eval_set_from_list(o->list, m->labels, num_classes, &set, err, errn);
   if (st != LG_OK)
     return st;
+  /* the report's file before the run, not after it: an unwritable path
+   * (a directory, a missing folder) failed only once every image was run */
+  lg_outfile report = {0};
+  if (o->report) {
+    int e = lg_outfile_open(&report, o->report);
+    if (e) {
+      lg_eval_set_free(&set);
+      return lg_fail(err, errn, LG_ERR_IO, "cannot write report %s: %s", o->report, strerror(e));
+    }
+  }
 
   summary sm = {.set_path = o->dir ? o->dir : o->list, .layout = o->dir ? "ImageFolder" : "list"};
   sm.decoders = o->decoders > 0 ? o->decoders : default_decoders();
@@ -425,7 +434,9 @@ lg_status lg_eval_run(
     r->passed = r->top1 >= o->min_top1 && r->top5 >= o->min_top5;
     print_summary(out, m, o, &set, &sm, r);
     if (o->report)
-      st = write_report(o->report, m, o, &set, &sm, top5, r, err, errn);
+      st = write_report(&report, m, o, &set, &sm, top5, r, err, errn);
+  } else if (o->report) {
+    lg_outfile_close(&report, 0);
   }
   free(top5);
   free(p.inputs);

@@ -3,8 +3,11 @@
 #include "lg_sha256.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* FIPS 180-4 4.2.2: first 32 bits of the fractional parts of the cube roots
  * of the first 64 primes. */
@@ -128,21 +131,30 @@ void lg_sha256_hex(const void *data, size_t n, char out[65]) {
 }
 
 lg_status lg_sha256_file(const char *path, char out[65], char *err, size_t errn) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
+  /* non-blocking, and only a regular file: a FIFO in a cache being verified
+   * blocked open() for ever, and /dev/zero would be hashed without end */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
     return lg_fail(err, errn, LG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return lg_fail(err, errn, LG_ERR_IO, "%s is not a regular file", path);
+  }
   lg_sha256_ctx ctx;
   uint8_t buf[1 << 16], digest[32];
-  size_t got;
+  ssize_t got;
   lg_sha256_init(&ctx);
-  while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-    lg_sha256_update(&ctx, buf, got);
-  if (ferror(f)) {
-    int e = errno;
-    fclose(f);
-    return lg_fail(err, errn, LG_ERR_IO, "cannot read %s: %s", path, strerror(e));
+  while ((got = read(fd, buf, sizeof buf)) != 0) {
+    if (got > 0)
+      lg_sha256_update(&ctx, buf, (size_t)got);
+    else if (errno != EINTR) {
+      int e = errno;
+      close(fd);
+      return lg_fail(err, errn, LG_ERR_IO, "cannot read %s: %s", path, strerror(e));
+    }
   }
-  fclose(f);
+  close(fd);
   lg_sha256_final(&ctx, digest);
   lg_sha256_digest_hex(digest, out);
   return LG_OK;

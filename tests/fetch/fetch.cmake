@@ -49,7 +49,9 @@ set(LG_FETCH_CASES
   concurrent_fetches_share_one_download
   progress_bar_only_on_a_terminal
   cache_list_shows_repo_revision_commit_file_and_size
-  cache_verify_detects_tampered_blob)
+  cache_verify_detects_tampered_blob
+  cache_list_and_verify_of_no_cache_are_errors
+  cache_fifos_and_planted_links_neither_block_nor_redirect)
 foreach(case ${LG_FETCH_CASES})
   add_test(NAME fetch.${case}
     COMMAND ${LG_PYTHON} ${LG_FETCH_DIR}/test_fetch.py --client $<TARGET_FILE:lg_hub_client> ${case})

@@ -545,6 +545,51 @@ def cache_verify_detects_tampered_blob(e):
     expect(rc == 2 and "BROKEN " + e.pointer() in out, "dangling snapshot link reported", rc=rc, out=out)
 
 
+@case
+def cache_list_and_verify_of_no_cache_are_errors(e):
+    """A mistyped --cache-dir was listed as empty and verified with
+    "0 problems", exit 0: a check that checked nothing."""
+    for what in ("list", "verify"):
+        for cache in (os.path.join(e.tmp, "nonexistent"), os.devnull):
+            argv = [CLIENT, what, "--cache-dir", cache]
+            r = subprocess.run(argv, env=e.env(), capture_output=True, text=True, timeout=20)
+            expect(r.returncode == 2 and "no hub cache at " + cache in r.stderr and "0 problems" not in r.stdout,
+                   f"{what} of {cache}", rc=r.returncode, out=r.stdout, stderr=r.stderr)
+
+
+@case
+def cache_fifos_and_planted_links_neither_block_nor_redirect(e):
+    """A cache is a directory others may write to (HF_HUB_CACHE shared by a
+    group): a FIFO at refs/main blocked every open() of it, one among the blobs
+    blocked `cache verify`, and a symlink planted at BLOB.incomplete made the
+    download write into the file it pointed to."""
+    ref = os.path.join(e.storage, "refs", "main")
+    os.makedirs(os.path.dirname(ref))
+    os.mkfifo(ref)
+    rc, out, err = e.run("--offline", timeout=20)
+    expect(rc == 2 and ref in err and "not a regular file" in err, "offline: a FIFO ref is named, not opened",
+           rc=rc, stderr=err)
+    victim = os.path.join(e.tmp, "victim")
+    with open(victim, "wb") as f:
+        f.write(b"precious\n")
+    os.makedirs(os.path.join(e.storage, "blobs"))
+    os.symlink(victim, e.blob() + ".incomplete")
+    rc, out, err = e.run(timeout=20)
+    expect(rc == 0 and out == e.pointer(), "online: fetched over the FIFO ref and the planted link", rc=rc,
+           stderr=err)
+    e.expect_good_blob()
+    with open(victim, "rb") as f:
+        kept = f.read()
+    expect(kept == b"precious\n", "the planted link's target is untouched", got=kept[:40])
+    with open(ref) as f:
+        expect(f.read().strip() == e.commit, "refs/main is a file holding the commit again")
+    fifo = os.path.join(e.storage, "blobs", "ab" * 32)
+    os.mkfifo(fifo)
+    rc, out, err = e.run("verify", timeout=20)
+    expect(rc == 2 and "UNREADABLE " + fifo in out and "not a regular file" in out,
+           "verify: a FIFO among the blobs is reported, not read", rc=rc, out=out)
+
+
 def main():
     global CLIENT
     ap = argparse.ArgumentParser()

@@ -124,6 +124,44 @@ def damaged_blob_header_fields_are_named_as_such():
 
 
 @case
+def a_repeated_option_or_images_beside_input_raw_are_refused():
+    """Both were dropped silently: the last --output-raw (or --weights, --topk)
+    won, and the images given with --input-raw were never classified."""
+    with open(path("zeros.f32"), "wb") as f:
+        f.write(bytes(4 * 3 * 32 * 32))
+    problems = []
+    for args, needles in (((*("--output-raw", path("o1.f32")), "--output-raw", path("o2.f32"), IMAGE),
+                           ("--output-raw is given twice",)),
+                          (("--weights", EXE + ".bin", "--weights", EXE + ".bin", IMAGE), ("--weights is given twice",)),
+                          (("--topk", "3", "--topk", "2", IMAGE), ("--topk is given twice",)),
+                          (("--input-raw", path("zeros.f32"), IMAGE), ("--input-raw", IMAGE))):
+        problems += one_line_error(run(*args), 2, *needles, what=f"{' '.join(args[:4])}: ")
+    written = [n for n in ("o1.f32", "o2.f32") if os.path.exists(path(n))]
+    return problems + ([f"written anyway: {written}"] if written else [])
+
+
+@case
+def an_unwritable_eval_report_fails_before_the_run_and_a_failed_run_writes_none():
+    """The report was opened after every image had been run: a directory or a
+    missing folder as --eval-report cost a whole evaluation before failing."""
+    problems = []
+    for report in (path("set"), path("nowhere", "r.json")):
+        r = run("--eval", path("set"), "--eval-report", report)
+        problems += one_line_error(r, 2, "cannot write report", report, what=f"{report}: ")
+        if "top-1" in r.stdout:
+            problems.append(f"{report}: the evaluation ran before the report failed: {r.stdout.strip()!r}")
+    os.makedirs(path("badset", "0"))
+    with open(path("badset", "0", "a.ppm"), "wb") as f:
+        f.write(open(IMAGE, "rb").read())
+    with open(path("badset", "0", "b.png"), "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n not a png")
+    r = run("--eval", path("badset"), "--eval-report", path("bad.json"))
+    problems += one_line_error(r, 2, "b.png", what="a set with a broken image: ")
+    left = [n for n in os.listdir(D) if n.startswith("bad.json")]
+    return problems + ([f"a failed run left {left}"] if left else [])
+
+
+@case
 def a_symlink_planted_at_a_temporary_name_is_not_followed():
     """The temporary of --eval-report and --output-raw was OUT.tmp.PID, opened
     with fopen("wb"): `sh -c 'ln -s VICTIM OUT.tmp.$$; exec EXE ...'` plants

@@ -290,6 +290,30 @@ def output_name_that_would_inject_lines_into_the_c_is_refused():
 
 
 @case
+def output_name_with_nothing_before_dot_c_is_refused():
+    # "-o DIR/.c" wrote the hidden set .c, .h, .bin, .json into DIR
+    with tempfile.TemporaryDirectory() as d:
+        r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "--quiet", "-o", os.path.join(d, ".c"))
+        problems = one_line_error(r, 2, "-o", "the name before .c is empty")
+        left = os.listdir(d)
+    return problems + ([f"written: {left}"] if left else [])
+
+
+@case
+def classifier_data_named_like_an_output_of_o_is_refused():
+    # the set wrote the file twice and failed at the second rename: "No such file or directory"
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "m.c")
+        for data, fmt in ((out, "bin"), (os.path.join(d, ".", "m.h"), "bin"), (os.path.join(d, "m_weights.c"), "c")):
+            r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "--quiet", "-o", out, "--classifier-data", data,
+                    "--weights-format", fmt)
+            problems += one_line_error(r, 2, "--classifier-data", "also one of -o's outputs")
+        left = os.listdir(d)
+    return problems + ([f"written: {left}"] if left else [])
+
+
+@case
 def weights_path_and_prefix_cannot_end_the_generated_comments():
     # both are quoted in the header comments of OUT.c and OUT.h: "*/" and a newline would end them
     with tempfile.TemporaryDirectory() as d:
@@ -386,6 +410,71 @@ def a_signal_leaves_no_temporaries_behind():
     if not any(".tmp." in n for n in seen):
         return [f"no temporary appeared before the run ended (exit {p.returncode}): {seen}"]
     return [] if p.returncode == -signal.SIGTERM and not left else [f"exit {p.returncode}, left {left}"]
+
+
+@case
+def cache_list_and_verify_of_no_cache_say_so():
+    # `cache verify` of a mistyped --cache-dir said "0 problems" and exit 0; an error
+    # other than a problem found (an unreadable folder) was exit 1 with nothing said
+    problems = []
+    for sub in ("list", "verify"):
+        r = run("cache", sub, "--cache-dir", "/nonexistent/lucidgen-cache")
+        problems += [f"cache {sub}: {p}" for p in one_line_error(r, 2, "no hub cache at /nonexistent/lucidgen-cache")]
+    return problems
+
+
+def held_lock_holds_the_commit(d, lock_dir, args, outputs):
+    """Runs lucidgen ARGS while this process holds lock_dir's flock: nothing of
+    `outputs` may appear until it is released; then the run must finish."""
+    import fcntl
+    import time
+    problems = []
+    lock = os.open(lock_dir, os.O_RDONLY)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        p = subprocess.Popen([LUCIDGEN, *args], stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        stem = os.path.basename(outputs[0])[:-2]  # its .json is written last
+        while p.poll() is None and time.time() < deadline and not any(
+                n.startswith(stem + ".json.tmp.") or n == stem + ".json" for n in os.listdir(d)):
+            time.sleep(0.05)
+        time.sleep(1)
+        early = [o for o in outputs if os.path.exists(o)]
+        if p.poll() is not None or early:
+            problems.append(f"committed while {lock_dir} was locked: exit {p.poll()}, written {early}")
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        os.close(lock)
+    _, err = p.communicate(timeout=120)
+    missing = [o for o in outputs if not os.path.isfile(o)]
+    if p.returncode != 0 or missing:
+        problems.append(f"after the lock was released: exit {p.returncode}, missing {missing}: {err.strip()}")
+    return problems
+
+
+@case
+def a_run_waits_for_the_locks_on_its_output_directories():
+    """Deterministic where two racing runs are not: while someone holds a
+    directory's flock, a run's set stays under temporary names, and that is
+    every directory it writes into (--classifier-data's too, which was not
+    locked); "d" and "./d" are one directory, locked once."""
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "tiny.lua")
+        open(cfg, "w").write("return { block = 'basic', layers = {1, 1, 1, 1}, num_classes = 10, name = 'tiny' }\n")
+        other = os.path.join(d, "data")
+        os.mkdir(other)
+        base = ["--config", cfg, "--random-init", "--size", "32", "--quiet", "-o"]
+        out = os.path.join(d, "m.c")
+        problems += held_lock_holds_the_commit(d, d, base + [out], [out])
+        out, data = os.path.join(d, "n.c"), os.path.join(other, "cd.c")
+        problems += held_lock_holds_the_commit(d, other, base + [out, "--classifier-data", data], [out, data])
+        r = run(*base, out, "--classifier-data", os.path.join(d, ".", "cd.c"), timeout=120)
+        if r.returncode != 0:
+            problems.append(f"-o D/m.c --classifier-data D/./cd.c: exit {r.returncode}: {r.stderr.strip()}")
+        left = sorted(n for n in os.listdir(d) if n not in ("tiny.lua", "data", "cd.c") and n[0] not in "mn")
+        left += sorted(n for n in os.listdir(d) if n[0] in "mn" and ".tmp." in n or ".old." in n)
+    return problems + ([f"left {left}"] if left else [])
 
 
 @case
@@ -495,6 +584,27 @@ def cross_build_without_the_targets_image_libraries_says_what_to_install():
 
 
 @case
+def build_into_a_path_with_a_comma_or_a_leading_dash():
+    # the assembler's include path went in as -Wa,-I<dir>, which -Wa splits at commas
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "tiny.lua")
+        open(cfg, "w").write("return { block = 'basic', layers = {1, 1, 1, 1}, num_classes = 10, name = 'tiny' }\n")
+        os.mkdir(os.path.join(d, "a,b"))
+        problems = []
+        # and an executable whose name starts with '-' (its sources were read as options)
+        for exe in (os.path.join("a,b", "net"), "-net"):
+            r = run("build", "--config", cfg, "--random-init", "--size", "32", "--quiet", "--embed-weights", "-o", exe,
+                    cwd=d)
+            if r.returncode != 0:
+                problems.append(f"-o {exe}: exit {r.returncode}: {r.stderr.strip()[-400:]}")
+                continue
+            r = subprocess.run([os.path.join(d, exe), "--selftest"], capture_output=True, text=True, timeout=120)
+            if r.returncode != 0:
+                problems.append(f"-o {exe}: selftest: exit {r.returncode}: {r.stdout}{r.stderr}")
+        return problems
+
+
+@case
 def failed_build_keeps_the_previous_classifier():
     with tempfile.TemporaryDirectory() as d:
         cfg = os.path.join(d, "tiny.lua")  # few layers: a fast compile
@@ -517,6 +627,32 @@ def failed_build_keeps_the_previous_classifier():
             problems.append(f"left behind: {left}")
         r = subprocess.run([exe, "--selftest"], capture_output=True, text=True)
         return problems + ([] if r.returncode == 0 else [f"previous classifier: {r.stdout}{r.stderr}"])
+
+
+@case
+def cc_is_split_at_blanks_and_one_that_cannot_run_is_named():
+    """CC="ccache gcc" or "gcc -m32" (as make and CMake take it) was run as one
+    program name, an empty CC as the program '', and either failed after
+    generating with "No such file or directory" and no compiler named."""
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "tiny.lua")
+        open(cfg, "w").write("return { block = 'basic', layers = {1, 1, 1, 1}, num_classes = 10, name = 'tiny' }\n")
+        exe = os.path.join(d, "net")
+        for cc in ("/nonexistent/cc -O1", "no-such-compiler-lucidgen"):
+            r = run("build", "--config", cfg, "--random-init", "--size", "32", "--quiet", "-o", exe,
+                    env=dict(os.environ, CC=cc))
+            problems += [f"CC={cc!r}: {p}" for p in one_line_error(r, 2, "cannot run the C compiler", cc, "CC")]
+            left = sorted(os.listdir(d))
+            if left != ["tiny.lua"]:
+                problems.append(f"CC={cc!r}: left behind: {left}")
+        for cc in ("cc -O1", ""):
+            r = run("build", "--config", cfg, "--random-init", "--size", "32", "-o", exe, env=dict(os.environ, CC=cc))
+            if r.returncode != 0:
+                problems.append(f"CC={cc!r}: exit {r.returncode}: {r.stderr.strip()}")
+            elif cc and f"with {cc}\n" not in r.stderr:
+                problems.append(f"CC={cc!r}: the compiler is not named as given: {r.stderr.strip()}")
+    return problems
 
 
 def write_safetensors(path, tensors):
