@@ -24,6 +24,8 @@ Per model (at the variant's default input size unless @HxW or --size):
      and its error against the fp32 PyTorch output (max rel, cosine) and the
      generator's own measurement (top-1/top-5 agreement on its 32 inputs) go
      next to its speed, with its speed over our fp32 and over the best peer.
+     int8 compute's peers are int8: PyTorch's onednn int8 and ONNX Runtime on
+     a QDQ model of it (qdq_onnx.py), calibrated on lucidgen's calibration inputs.
 Ratios are engine time / lucidgen time on the minimum latency: > 1 means
 lucidgen is faster. Timing never fails the run; a model whose lucidgen build
 fails is skipped with the reason, an engine that fails leaves its cell empty.
@@ -48,6 +50,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 sys.path.insert(0, BENCH)
 sys.path.insert(0, os.path.join(REPO, "tests", "parity"))
+import qdq_onnx  # noqa: E402
 import safetensors_io  # noqa: E402
 import torch_models  # noqa: E402
 
@@ -64,7 +67,7 @@ TARGETS = {"resnet50_a1_in1k": 1.3, "resnet18_a1_in1k": 1.3, "resnext50_32x4d_a1
            "convnextv2_atto_fcmae_ft_in1k": 1.8, "resnet50_a1_in1k:b8": 1.2}
 # --numerics names -> lucidgen options (the fp32 build is always there: the yardstick)
 NUMERICS = {
-    "int8": ["--precision", "int8"],
+    "int8": ["--precision", "int8", "--calibrate", "{work}/calibration.f32"],
     "bf16": ["--precision", "bf16"],
     "int8w": ["--weights-dtype", "int8"],
     "f16": ["--weights-dtype", "f16"],
@@ -72,10 +75,10 @@ NUMERICS = {
 }
 NUMERICS_LABEL = {"int8": "int8 compute", "bf16": "bf16 compute", "int8w": "int8 weights", "f16": "f16 weights",
                   "bf16w": "bf16 weights"}
-# the peers of an int8 build are int8 too: PyTorch's onednn int8 (torch_bench.py --int8).
-# ONNX Runtime's QDQ int8 is not timed: torch 1.13's exporter fails on the observers,
-# and hand-written Q/DQ around the fp32 graph is not done yet.
-ORT_INT8_MISSING = "ONNX Runtime int8 (QDQ) is not timed: torch 1.13 cannot export the quantized model"
+# the peers of an int8 build are int8 too: PyTorch's onednn int8 (torch_bench.py --int8) and
+# ONNX Runtime on a QDQ model of PyTorch's int8 model, its scales (qdq_onnx.py). All three
+# calibrate on the first 12 of the 16 inputs of calibration.f32 (lucidgen measures on the last 4).
+CALIBRATION_INPUTS = 16
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # Same computation, different summation order: fp32 differences of 1e-4 relative are expected.
 MATCH_REL, MATCH_COS = 1e-3, 0.9999
@@ -235,6 +238,9 @@ def prepare(a, spec, work):
     torch.save(state, os.path.join(work, "state.pt"))
     safetensors_io.save(state, os.path.join(work, "weights.safetensors"))
     x.numpy().astype(np.float32).tofile(os.path.join(work, "input.f32"))
+    # int8's calibration set, the same for lucidgen, PyTorch and ONNX Runtime; not the timed input
+    torch.randn([CALIBRATION_INPUTS] + list(x.shape), generator=gen).numpy().astype(np.float32).tofile(
+        os.path.join(work, "calibration.f32"))
     want.numpy().astype(np.float32).tofile(os.path.join(work, "ref.f32"))
 
     exe = os.path.join(work, "classifier")
@@ -252,7 +258,7 @@ def build_numerics(a, variant_spec, work, numerics):
     exe = os.path.join(work, "classifier_" + numerics)
     # native would refuse --precision bf16 on a CPU without AVX512-BF16: the emulation is no speed to report
     r = run([a.lucidgen, "build", variant, "--weights", os.path.join(work, "weights.safetensors"),
-             "--target", a.target, "--quiet", "-o", exe] + opts + NUMERICS[numerics])
+             "--target", a.target, "--quiet", "-o", exe] + opts + [o.format(work=work) for o in NUMERICS[numerics]])
     if r.returncode != 0:
         raise Skip(f"lucidgen build ({NUMERICS_LABEL[numerics]}) failed: {summary(r.stderr)}")
     with open(exe + ".build/model.json") as f:
@@ -318,19 +324,33 @@ def time_torch(a, threads, work, int8=False):
     return json.loads(r.stdout.strip().splitlines()[-1]), None
 
 
-def time_ort(a, threads, work, onnx_path, shape):
+def export_qdq_onnx(info, work, shape, path):
+    """None, or why ONNX Runtime has no int8 model: PyTorch's int8 model (its scales) written as QDQ ONNX."""
+    model = info["model"]
+    state = torch.load(os.path.join(work, "state.pt"))
+    try:
+        quantized, _ = torch_models.int8_model(info["family"], info["config"], state, model["num_classes"],
+                                               torch_models.calibration_set(work, shape))
+    except KeyError as e:
+        return f"{e.args[0]} (ONNX Runtime's QDQ model is written from PyTorch's int8 model)"
+    qdq_onnx.write_qdq_resnet(quantized, shape, path)
+    return None
+
+
+def time_ort(a, threads, work, onnx_path, shape, int8=False):
     r = run(["node", os.path.join(BENCH, "ort_bench.mjs"), "--model", onnx_path,
              "--input", os.path.join(work, "input.f32"), "--shape", ",".join(map(str, shape)),
              "--threads", str(threads), "--runs", str(a.runs), "--warmup", str(a.warmup),
-             "--output", os.path.join(work, "ort.f32")])
+             "--output", os.path.join(work, "ort_int8.f32" if int8 else "ort.f32")])
     if r.returncode != 0:
-        return None, f"ONNX Runtime failed: {summary(r.stderr)}"
+        return None, f"ONNX Runtime{' int8' if int8 else ''} failed: {summary(r.stderr)}"
     return json.loads(r.stdout.strip().splitlines()[-1]), None
 
 
 def bench_model(a, variant, work, ort_problem, report):
     """Rows of the latency table and of the check table for one model."""
     info, state, x, exe = prepare(a, variant, work)
+    node_problem = ort_problem  # onnxruntime-node missing; the fp32 export's failure is added below
     model = info["model"]
     shape = [model["batch"], model["in_chans"], model["size"][0], model["size"][1]]
     name = f"{info['name']} {shape[2]}x{shape[3]}"
@@ -390,18 +410,44 @@ def bench_model(a, variant, work, ort_problem, report):
         r = run([nexe, "--input-raw", os.path.join(work, "input.f32"), "--output-raw", out])
         rel, cos = compare(np.fromfile(out, dtype=np.float32), want) if r.returncode == 0 else (None, None)
         fp32_rows = {r["threads"]: r for r in report["rows"] if r["model"] == name}
+        qdq_path, qdq_problem = os.path.join(work, "model_int8.onnx"), node_problem
+        if numerics == "int8" and qdq_problem is None:
+            qdq_problem = export_qdq_onnx(info, work, shape, qdq_path)
+        if numerics == "int8" and qdq_problem:
+            note(report, f"{name}: ONNX Runtime int8", None, qdq_problem)
+            report["int8_missing"].append(f"{name}: ONNX Runtime int8 not timed: {qdq_problem}")
         for t in a.threads:
             busy = quiet_moment(a.wait_idle)
             lg, why = time_lucidgen(a, nexe, t)
             note(report, f"{name} threads {t}: lucidgen {NUMERICS_LABEL[numerics]}", lg, why)
             base = fp32_rows.get(t, {})
             peer = best_peer(base) if base else None
-            if numerics == "int8":  # int8 against int8
-                peer, why = time_torch(a, t, work, int8=True)
-                note(report, f"{name} threads {t}: PyTorch int8", peer, why)
+            if numerics == "int8":  # int8 against int8 peers
+                peer = int8_peers(a, report, name, t, work, shape, want, lg, None if qdq_problem else qdq_path)
             report["numerics_rows"].append({"model": name, "numerics": NUMERICS_LABEL[numerics], "threads": t,
                                             "busy": busy, "lucidgen": lg, "fp32": base.get("lucidgen"),
                                             "peer": peer, "rel": rel, "cos": cos, "measured": measured})
+
+
+def int8_peers(a, report, name, threads, work, shape, want, lg, qdq_path):
+    """Times PyTorch's onednn int8 and ONNX Runtime on the QDQ model (when qdq_path); rows of the int8 peer
+    table with each one's error against the fp32 reference; the faster of the two, or None."""
+    timed = []
+    busy = quiet_moment(a.wait_idle)
+    pt, why = time_torch(a, threads, work, int8=True)
+    note(report, f"{name} threads {threads}: PyTorch int8", pt, why)
+    timed.append(("PyTorch onednn int8", pt, "torch_int8.f32"))
+    if qdq_path:
+        busy = max(busy, quiet_moment(a.wait_idle))
+        ort, why = time_ort(a, threads, work, qdq_path, shape, int8=True)
+        note(report, f"{name} threads {threads}: ORT int8", ort, why)
+        timed.append(("ONNX Runtime int8 (QDQ)", ort, "ort_int8.f32"))
+    for engine, timing, out in timed:
+        rel, cos = compare(np.fromfile(os.path.join(work, out), dtype=np.float32), want) if timing else (None, None)
+        report["int8_peer_rows"].append({"model": name, "threads": threads, "busy": busy, "engine": engine,
+                                         "timing": timing, "lucidgen": lg, "rel": rel, "cos": cos})
+    peers = [t for _, t, _ in timed if t]
+    return min(peers, key=lambda t: t["min_ms"]) if peers else None
 
 
 # ---- report -----------------------------------------------------------------
@@ -484,9 +530,10 @@ def render(report):
                      f"{pct_peak(r, 'lucidgen', peak)} | {pct_peak(r, 'pytorch', peak)} | {pct_peak(r, 'ort', peak)} |")
     if report["numerics_rows"]:
         lines += ["", "Reduced precision: the same weights and input; error against the fp32 PyTorch output "
-                  "(max rel, cosine) and the generator's own measurement (on its 32 inputs: best class and set of "
-                  "5 best agreeing with fp32); ratios on min latency (> 1: this build is faster); the peer of "
-                  "int8 compute is PyTorch's onednn int8 (" + ORT_INT8_MISSING + ")", "",
+                  "(max rel, cosine) and the generator's own measurement (on its held-out inputs, 32 synthetic ones or "
+                  "int8's last 4 calibration inputs: best class and set of 5 best agreeing with fp32); ratios on min "
+                  "latency (> 1: this build is faster); the peers of "
+                  "int8 compute are int8 (the table after this one)", "",
                   "| model | numerics | threads | busy | lucidgen ms | our fp32 / this | best peer / this | "
                   "max rel | cosine | top-1 | top-5 |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in report["numerics_rows"]:
@@ -497,6 +544,19 @@ def render(report):
             lines.append(f"| {r['model']} | {r['numerics']} | {r['threads']} | {r['busy']:.2f} | "
                          f"{fmt_ms(r['lucidgen']) or '-'} | **{ratio(r['fp32'], r['lucidgen'])}** | "
                          f"{ratio(r['peer'], r['lucidgen'])} | {rel} | {cos} | {top1} | {top5} |")
+    if report["int8_peer_rows"] or report["int8_missing"]:
+        lines += ["", "int8 peers: PyTorch on its onednn engine (torchvision's quantizable ResNet, fused, calibrated "
+                  "on the inputs lucidgen's --calibrate chose its scales on) and ONNX Runtime on a QDQ model written "
+                  "from that PyTorch model with its scales (bench/qdq_onnx.py; ORT fuses it into QLinearConv); "
+                  "error against the fp32 PyTorch output on the timed input", "",
+                  "| model | threads | busy | engine | ms | this / lucidgen int8 | max rel | cosine |",
+                  "|---|---:|---:|---|---:|---:|---:|---:|"]
+        for r in report["int8_peer_rows"]:
+            rel = "-" if r["rel"] is None else f"{r['rel']:.1e}"
+            cos = "-" if r["cos"] is None else f"{r['cos']:.6f}"
+            lines.append(f"| {r['model']} | {r['threads']} | {r['busy']:.2f} | {r['engine']} | "
+                         f"{fmt_ms(r['timing']) or '-'} | **{ratio(r['timing'], r['lucidgen'])}** | {rel} | {cos} |")
+        lines += [""] + [f"- {m}" for m in report["int8_missing"]] if report["int8_missing"] else []
     if report["profiles"]:
         lines += ["", "Where lucidgen's time goes (EXE --profile, 1 thread, fastest run per layer, summed per kernel "
                   "kind): ms, share of the model, GFLOP/s, % of peak", ""]
@@ -667,7 +727,8 @@ def main():
     if ort_problem:
         print(f"bench: ONNX Runtime column skipped: {ort_problem}", flush=True)
     date = datetime.date.today().isoformat()
-    report = {"rows": [], "numerics_rows": [], "checks": [], "skipped": [], "failures": [], "torch_models": {}, "peak": {},
+    report = {"rows": [], "numerics_rows": [], "int8_peer_rows": [], "int8_missing": [], "checks": [], "skipped": [],
+              "failures": [], "torch_models": {}, "peak": {},
               "profiles": {}, "facts": {
         "date": date, "cpu": cpu_model(), "cores": os.cpu_count(),
         "load_start": " ".join(f"{v:.2f}" for v in os.getloadavg()), "lucidgen_path": a.lucidgen,

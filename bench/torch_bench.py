@@ -4,8 +4,9 @@
 A process of its own so that the OpenBLAS variables run.py drops from its
 environment and torch.set_num_threads apply to this timing alone.
 
-Reads the work directory run.py prepared (info.json, state.pt, input.f32),
-builds torch_models.timing_model (with --int8: torch_models.int8_model), writes its output for input.f32 to --output
+Reads the work directory run.py prepared (info.json, state.pt, input.f32, and
+calibration.f32 for --int8), builds torch_models.timing_model (with --int8:
+torch_models.int8_model), writes its output for input.f32 to --output
 and prints one JSON line: min and median (element N/2 of the sorted times, as the
 generated classifier's --bench does) in ms over --runs after --warmup runs, the
 model's description and the backend facts (torch version, oneDNN, BLAS library).
@@ -52,7 +53,8 @@ def main():
     x = torch.from_numpy(np.fromfile(os.path.join(a.work, "input.f32"), dtype=np.float32).reshape(shape))
     if a.int8:
         try:
-            forward, note = torch_models.int8_model(info["family"], info["config"], state, model["num_classes"], x)
+            forward, note = torch_models.int8_model(info["family"], info["config"], state, model["num_classes"],
+                                                    torch_models.calibration_set(a.work, shape))
         except KeyError as e:
             print(e.args[0], file=sys.stderr)
             return 2

@@ -145,12 +145,14 @@ def timing_model(family, cfg, state, num_classes):
     return (lambda x: ref.forward(cfg, state, x, num_classes)[0]), note
 
 
-def int8_model(family, cfg, state, num_classes, x):
+def int8_model(family, cfg, state, num_classes, calibration):
     """PyTorch's own int8 of the same weights: torchvision's quantizable ResNet,
-    conv+bn+relu fused, calibrated on `x` and 7 more seeded inputs of its shape
-    with the onednn engine's default qconfig (per-channel int8 weights,
+    conv+bn+relu fused, calibrated on `calibration` (a list of input tensors,
+    the ones lucidgen's --calibrate chose its scales on) with the onednn
+    engine's default qconfig (per-channel symmetric int8 weights,
     histogram-calibrated uint8 activations), converted. KeyError where
-    torchvision has no quantizable model of this layout."""
+    torchvision has no quantizable model of this layout. The converted model
+    is also what qdq_onnx writes ONNX Runtime's int8 model from."""
     if family != "resnet" or _torchvision_resnet(cfg, state, num_classes) is None:
         raise KeyError("no PyTorch int8 peer: torchvision's quantizable models cover the plain ResNet layout only")
     import torch.ao.quantization as tq
@@ -163,10 +165,16 @@ def int8_model(family, cfg, state, num_classes, x):
     model.fuse_model()
     model.qconfig = tq.get_default_qconfig("onednn")
     tq.prepare(model, inplace=True)
-    gen = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        model(x)
-        for _ in range(7):
-            model(torch.randn(x.shape, generator=gen))
+        for x in calibration:
+            model(x)
     tq.convert(model, inplace=True)
-    return model, "torchvision quantizable ResNet, onednn int8 (fused, calibrated on 8 inputs)"
+    return model, f"torchvision quantizable ResNet, onednn int8 (fused, calibrated on {len(calibration)} inputs)"
+
+
+def calibration_set(work, shape):
+    """The inputs of WORK/calibration.f32 (run.py writes it, lucidgen --calibrate reads it) that lucidgen
+    chooses its int8 scales on: the first three quarters; it measures its error on the last quarter."""
+    import numpy as np
+    xs = np.fromfile(os.path.join(work, "calibration.f32"), dtype=np.float32).reshape([-1] + list(shape))
+    return [torch.from_numpy(x.copy()) for x in xs[:len(xs) - len(xs) // 4]]
