@@ -4,6 +4,7 @@
   /usr/bin/python3 bench/run.py --save     # the default models at 224 (+ resnet50 batch 8); threads 1 and 2
   /usr/bin/python3 bench/run.py --quick    # resnet18 only
   /usr/bin/python3 bench/run.py --models resnet34,convnext_nano@160:b4 --threads 2 --runs 20
+  /usr/bin/python3 bench/run.py --save --repeat 3   # each ratio with its range over 3 rounds
 
 Per model (at the variant's default input size unless @HxW or --size):
   1. `lucidgen info VARIANT --json` gives the config; the family's functional
@@ -18,7 +19,10 @@ Per model (at the variant's default input size unless @HxW or --size):
      (onnxruntime-node, ort_bench.mjs) on the model exported by torch.onnx.
   4. The classifier's --peak (an FMA microbenchmark) gives the machine's fp32
      peak per thread count, so every engine's GFLOP/s is also a % of peak, and
-     its --profile the per-kernel-kind breakdown of lucidgen's time.
+     its --profile, at every thread count, the per-kernel-kind breakdown of
+     lucidgen's time (per layer in the saved .profile.md).
+  6. --repeat N times the whole table N times, round after round; each cell
+     keeps its fastest round and the spread of the rounds beside it.
   5. --numerics adds, per model, classifiers built with reduced precision
      (int8/f16/bf16 weights, bf16 compute): each is timed beside the fp32 one,
      and its error against the fp32 PyTorch output (max rel, cosine) and the
@@ -301,17 +305,23 @@ def measure_peak(exe, threads):
     return float(m.group(1)) if r.returncode == 0 and m else None
 
 
-def profile_kinds(a, exe):
-    """Per kernel kind on one thread: {kind: (ms, share, GFLOP/s, % peak)} from EXE --profile."""
-    r = run([exe, "--profile", str(a.runs), "--threads", "1"])
+def profile(a, exe, threads):
+    """EXE --profile at `threads`: {"layers": [(layer, kind, ms)], "kinds": {kind: (ms, share, GFLOP/s, % peak)}},
+    or None."""
+    r = run([exe, "--profile", str(a.runs), "--threads", str(threads)])
     if r.returncode != 0 or "by kernel kind:" not in r.stdout:
         return None
-    kinds = {}
-    for line in r.stdout.split("by kernel kind:", 1)[1].splitlines():
+    per_layer, per_kind = r.stdout.split("by kernel kind:", 1)
+    layers, kinds = [], {}
+    for line in per_layer.splitlines():
+        f = line.split()
+        if len(f) >= 6 and re.fullmatch(r"[\d.]+", f[0]):
+            layers.append((" ".join(f[5:]), f[4], float(f[0])))
+    for line in per_kind.splitlines():
         f = line.split()
         if len(f) >= 5 and f[4] != "all":
             kinds[f[4]] = (float(f[0]), f[1], float(f[2]), f[3])
-    return kinds
+    return {"layers": layers, "kinds": kinds}
 
 
 def time_torch(a, threads, work, int8=False):
@@ -348,7 +358,7 @@ def time_ort(a, threads, work, onnx_path, shape, int8=False):
 
 
 def bench_model(a, variant, work, ort_problem, report):
-    """Rows of the latency table and of the check table for one model."""
+    """Builds one model's engines and adds its rows, each with the cells the rounds will time."""
     info, state, x, exe = prepare(a, variant, work)
     node_problem = ort_problem  # onnxruntime-node missing; the fp32 export's failure is added below
     model = info["model"]
@@ -358,7 +368,8 @@ def bench_model(a, variant, work, ort_problem, report):
     for t in a.threads:
         if t not in report["peak"]:
             report["peak"][t] = measure_peak(exe, t)
-    report["profiles"][name + (f" batch {shape[0]}" if shape[0] > 1 else "")] = profile_kinds(a, exe)
+    report["profiles"][name + (f" batch {shape[0]}" if shape[0] > 1 else "")] = {t: profile(a, exe, t)
+                                                                                 for t in a.threads}
 
     onnx_path = os.path.join(work, "model.onnx")
     if ort_problem is None:
@@ -366,39 +377,28 @@ def bench_model(a, variant, work, ort_problem, report):
         if ort_problem:
             note(report, f"{name}: ONNX Runtime", None, ort_problem)
 
-    want = np.fromfile(os.path.join(work, "ref.f32"), dtype=np.float32)
+    want = os.path.join(work, "ref.f32")
     out = os.path.join(work, "lucidgen.f32")
     r = run([exe, "--input-raw", os.path.join(work, "input.f32"), "--output-raw", out])
-    outputs = {"lucidgen": out if r.returncode == 0 else None}
+    report["checks"].append({"model": name, "engine": "lucidgen", "out": out if r.returncode == 0 else None,
+                             "want": want})
 
+    fp32_rows = {}
     for t in a.threads:
-        busy = quiet_moment(a.wait_idle)
-        lg, why = time_lucidgen(a, exe, t)
-        note(report, f"{name} threads {t}: lucidgen", lg, why)
-        busy = max(busy, quiet_moment(a.wait_idle))
-        pt, why = time_torch(a, t, work)
-        note(report, f"{name} threads {t}: PyTorch ", pt, why)
-        if pt:
-            outputs.setdefault("PyTorch", os.path.join(work, "torch.f32"))
-            report["facts"]["torch"] = {k: pt[k] for k in ("torch", "mkldnn", "blas")}
-            report["torch_models"][name] = pt["model"]
-        ort = None
+        row = fp32_rows[t] = {"model": name, "batch": shape[0], "threads": t, "busy": 0.0, "macs": model["macs"],
+                              "lucidgen": None, "pytorch": None, "ort": None,
+                              "target": TARGETS.get(info["name"] if shape[0] == 1 else f"{info['name']}:b{shape[0]}")}
+        report["rows"].append(row)
+        cell(report, f"{name} threads {t}: lucidgen", row, "lucidgen", lambda t=t: time_lucidgen(a, exe, t))
+        cell(report, f"{name} threads {t}: PyTorch ", row, "pytorch", lambda t=t: time_torch(a, t, work))
         if ort_problem is None:
-            busy = max(busy, quiet_moment(a.wait_idle))
-            ort, why = time_ort(a, t, work, onnx_path, shape)
-            note(report, f"{name} threads {t}: ORT     ", ort, why)
-            if ort:
-                outputs.setdefault("ONNX Runtime", os.path.join(work, "ort.f32"))
-        report["rows"].append({"model": name, "batch": shape[0], "threads": t, "busy": busy, "macs": model["macs"],
-                               "lucidgen": lg, "pytorch": pt, "ort": ort,
-                               "target": TARGETS.get(info["name"] if shape[0] == 1 else f"{info['name']}:b{shape[0]}")})
-
-    for engine, f in outputs.items():
-        if f is None:
-            report["checks"].append((name, engine, None, None))
-            continue
-        rel, cos = compare(np.fromfile(f, dtype=np.float32), want)
-        report["checks"].append((name, engine, rel, cos))
+            cell(report, f"{name} threads {t}: ORT     ", row, "ort",
+                 lambda t=t: time_ort(a, t, work, onnx_path, shape))
+    report["checks"].append({"model": name, "engine": "PyTorch", "out": os.path.join(work, "torch.f32"),
+                             "want": want, "row": fp32_rows[a.threads[0]], "key": "pytorch"})
+    if ort_problem is None:
+        report["checks"].append({"model": name, "engine": "ONNX Runtime", "out": os.path.join(work, "ort.f32"),
+                                 "want": want, "row": fp32_rows[a.threads[0]], "key": "ort"})
 
     for numerics in a.numerics:
         try:
@@ -406,10 +406,10 @@ def bench_model(a, variant, work, ort_problem, report):
         except Skip as e:
             note(report, f"{name} {NUMERICS_LABEL[numerics]}", None, str(e))
             continue
-        out = os.path.join(work, f"lucidgen_{numerics}.f32")
-        r = run([nexe, "--input-raw", os.path.join(work, "input.f32"), "--output-raw", out])
-        rel, cos = compare(np.fromfile(out, dtype=np.float32), want) if r.returncode == 0 else (None, None)
-        fp32_rows = {r["threads"]: r for r in report["rows"] if r["model"] == name}
+        nout = os.path.join(work, f"lucidgen_{numerics}.f32")
+        r = run([nexe, "--input-raw", os.path.join(work, "input.f32"), "--output-raw", nout])
+        rel, cos = compare(np.fromfile(nout, dtype=np.float32), np.fromfile(want, dtype=np.float32)) \
+            if r.returncode == 0 else (None, None)
         qdq_path, qdq_problem = os.path.join(work, "model_int8.onnx"), node_problem
         if numerics == "int8" and qdq_problem is None:
             qdq_problem = export_qdq_onnx(info, work, shape, qdq_path)
@@ -417,37 +417,79 @@ def bench_model(a, variant, work, ort_problem, report):
             note(report, f"{name}: ONNX Runtime int8", None, qdq_problem)
             report["int8_missing"].append(f"{name}: ONNX Runtime int8 not timed: {qdq_problem}")
         for t in a.threads:
-            busy = quiet_moment(a.wait_idle)
-            lg, why = time_lucidgen(a, nexe, t)
-            note(report, f"{name} threads {t}: lucidgen {NUMERICS_LABEL[numerics]}", lg, why)
-            base = fp32_rows.get(t, {})
-            peer = best_peer(base) if base else None
+            row = {"model": name, "numerics": NUMERICS_LABEL[numerics], "threads": t, "busy": 0.0,
+                   "lucidgen": None, "base": fp32_rows[t], "peers": [], "rel": rel, "cos": cos, "measured": measured}
+            report["numerics_rows"].append(row)
+            cell(report, f"{name} threads {t}: lucidgen {NUMERICS_LABEL[numerics]}", row, "lucidgen",
+                 lambda t=t: time_lucidgen(a, nexe, t))
             if numerics == "int8":  # int8 against int8 peers
-                peer = int8_peers(a, report, name, t, work, shape, want, lg, None if qdq_problem else qdq_path)
-            report["numerics_rows"].append({"model": name, "numerics": NUMERICS_LABEL[numerics], "threads": t,
-                                            "busy": busy, "lucidgen": lg, "fp32": base.get("lucidgen"),
-                                            "peer": peer, "rel": rel, "cos": cos, "measured": measured})
+                int8_peers(a, report, name, t, work, shape, row, None if qdq_problem else qdq_path)
 
 
-def int8_peers(a, report, name, threads, work, shape, want, lg, qdq_path):
-    """Times PyTorch's onednn int8 and ONNX Runtime on the QDQ model (when qdq_path); rows of the int8 peer
-    table with each one's error against the fp32 reference; the faster of the two, or None."""
-    timed = []
-    busy = quiet_moment(a.wait_idle)
-    pt, why = time_torch(a, threads, work, int8=True)
-    note(report, f"{name} threads {threads}: PyTorch int8", pt, why)
-    timed.append(("PyTorch onednn int8", pt, "torch_int8.f32"))
+def int8_peers(a, report, name, threads, work, shape, lg_row, qdq_path):
+    """Rows of the int8 peer table: PyTorch's onednn int8 and ONNX Runtime on the QDQ model (when qdq_path),
+    each with its error against the fp32 reference once timed."""
+    engines = [("PyTorch onednn int8", "torch_int8.f32", lambda: time_torch(a, threads, work, int8=True))]
     if qdq_path:
-        busy = max(busy, quiet_moment(a.wait_idle))
-        ort, why = time_ort(a, threads, work, qdq_path, shape, int8=True)
-        note(report, f"{name} threads {threads}: ORT int8", ort, why)
-        timed.append(("ONNX Runtime int8 (QDQ)", ort, "ort_int8.f32"))
-    for engine, timing, out in timed:
-        rel, cos = compare(np.fromfile(os.path.join(work, out), dtype=np.float32), want) if timing else (None, None)
-        report["int8_peer_rows"].append({"model": name, "threads": threads, "busy": busy, "engine": engine,
-                                         "timing": timing, "lucidgen": lg, "rel": rel, "cos": cos})
-    peers = [t for _, t, _ in timed if t]
-    return min(peers, key=lambda t: t["min_ms"]) if peers else None
+        engines.append(("ONNX Runtime int8 (QDQ)", "ort_int8.f32",
+                        lambda: time_ort(a, threads, work, qdq_path, shape, int8=True)))
+    for engine, out, fn in engines:
+        row = {"model": name, "threads": threads, "busy": 0.0, "engine": engine, "timing": None, "lucidgen": lg_row,
+               "out": os.path.join(work, out), "want": os.path.join(work, "ref.f32")}
+        report["int8_peer_rows"].append(row)
+        lg_row["peers"].append(row)
+        cell(report, f"{name} threads {threads}: {engine}", row, "timing", fn)
+
+
+def cell(report, label, row, key, fn):
+    """One engine's latency on one row: fn() -> (timing or None, why) is called once per round."""
+    report["cells"].append((label, row, key, fn))
+
+
+def time_rounds(a, report):
+    """Every cell of the table, round after round (--repeat): a cell keeps each round's min and median."""
+    for k in range(a.repeat):
+        if a.repeat > 1:
+            print(f"round {k + 1} of {a.repeat}", flush=True)
+        for label, row, key, fn in report["cells"]:
+            busy = quiet_moment(a.wait_idle)
+            try:
+                timing, why = fn()
+            except subprocess.TimeoutExpired as e:
+                timing, why = None, f"timed out after {TIMEOUT} s: {' '.join(map(str, e.cmd[:2]))}"
+            note(report, label, timing, why)
+            row["busy"] = max(row["busy"], busy)
+            row.setdefault("rounds", {})[key] = row.get("rounds", {}).get(key, []) + [timing]
+            row[key] = combine(row["rounds"][key])
+
+
+def combine(rounds):
+    """A cell over its rounds: the fastest min, the median of the medians, and each round's min (None for a
+    round that failed) for the spread; None if every round failed."""
+    done = [t for t in rounds if t]
+    if not done:
+        return None
+    fastest = min(done, key=lambda t: t["min_ms"])
+    return dict(fastest, median_ms=float(np.median([t["median_ms"] for t in done])),
+                round_mins=[t["min_ms"] if t else None for t in rounds])
+
+
+def finish(report):
+    """After the rounds: the outputs the engines wrote against the reference, and the facts PyTorch reported."""
+    for c in report["checks"]:
+        timed = c["row"][c["key"]] if "row" in c else True
+        if not timed or not c["out"] or not os.path.exists(c["out"]):
+            c["rel"] = c["cos"] = None
+            continue
+        c["rel"], c["cos"] = compare(np.fromfile(c["out"], dtype=np.float32),
+                                     np.fromfile(c["want"], dtype=np.float32))
+    for r in report["int8_peer_rows"]:
+        r["rel"], r["cos"] = (compare(np.fromfile(r["out"], dtype=np.float32),
+                                      np.fromfile(r["want"], dtype=np.float32)) if r["timing"] else (None, None))
+    for r in report["rows"]:
+        if r["pytorch"]:
+            report["facts"]["torch"] = {k: r["pytorch"][k] for k in ("torch", "mkldnn", "blas")}
+            report["torch_models"][r["model"]] = r["pytorch"]["model"]
 
 
 # ---- report -----------------------------------------------------------------
@@ -459,18 +501,47 @@ def note(report, what, timing, why):
         report["failures"].append(f"{what.strip()}: {why}")
 
 
+def spread(t):
+    """How far the slowest round's min is above the fastest's, in %, or None for one round."""
+    mins = [m for m in (t or {}).get("round_mins", []) if m]
+    return 100 * (max(mins) / min(mins) - 1) if len(mins) > 1 else None
+
+
 def fmt_ms(t):
-    return f"{t['min_ms']:.2f} / {t['median_ms']:.2f}" if t else None
+    if not t:
+        return None
+    s = spread(t)
+    return f"{t['min_ms']:.2f} / {t['median_ms']:.2f}" + (f" ±{s:.0f}%" if s is not None else "")
 
 
 def ratio(t, base):
-    return f"{t['min_ms'] / base['min_ms']:.2f}" if t and base else "-"
+    """t's min over base's min; with rounds, also the lowest and highest ratio of one round's mins."""
+    if not t or not base:
+        return "-"
+    text = f"{t['min_ms'] / base['min_ms']:.2f}"
+    per_round = [x / y for x, y in zip(t.get("round_mins", []), base.get("round_mins", [])) if x and y]
+    return text + (f" ({min(per_round):.2f}-{max(per_round):.2f})" if len(per_round) > 1 else "")
+
+
+def fastest(timings):
+    """The fastest of these timings, its round_mins the fastest of each round; None if none."""
+    done = [t for t in timings if t]
+    if not done:
+        return None
+    best = dict(min(done, key=lambda t: t["min_ms"]))
+    rounds = [[m for m in ms if m] for ms in zip(*[t.get("round_mins", []) for t in done])]
+    best["round_mins"] = [min(ms) if ms else None for ms in rounds]
+    return best
 
 
 def best_peer(r):
-    """The faster of PyTorch and ORT on this row, or None."""
-    peers = [t for t in (r["pytorch"], r["ort"]) if t]
-    return min(peers, key=lambda t: t["min_ms"]) if peers else None
+    """The faster of PyTorch and ORT on this row (per round too), or None."""
+    return fastest([r["pytorch"], r["ort"]])
+
+
+def numerics_peer(r):
+    """What a reduced-precision row is compared with: its int8 peers for int8 compute, else the fp32 peers."""
+    return fastest([p["timing"] for p in r["peers"]]) if r["peers"] else best_peer(r["base"])
 
 
 def best_ratio(r):
@@ -513,8 +584,12 @@ def render(report):
     lines.append(f"- ONNX Runtime: onnxruntime-node {f.get('ort') or 'not available'} "
                  f"(node {f['node']}), CPU provider, graphOptimizationLevel all "
                  "less Pad_Fusion (it folds a zero Pad into MaxPool, which pads with -inf: wrong for BiT's stem)")
+    rounds = (f"; {f['repeat']} rounds of the whole table, one after the other: a cell's min is the fastest "
+              "round's, its median the median of the rounds', ±x% how far the slowest round's min is above the "
+              "fastest's, and a ratio's (low-high) the range of that ratio within one round"
+              if f["repeat"] > 1 else "")
     lines.append(f"- each cell: min / median ms over {f['runs']} runs after warm-up; "
-                 "ratios = engine min / lucidgen min (> 1: lucidgen faster)")
+                 f"ratios = engine min / lucidgen min (> 1: lucidgen faster){rounds}")
     peaks = ", ".join(f"{t} thread{'s' if t > 1 else ''} {p:.1f}" for t, p in sorted(report["peak"].items()) if p)
     lines.append(f"- fp32 FMA peak (the classifier's --peak microbenchmark), GFLOP/s: {peaks or 'not measured'}; "
                  "% peak = the engine's 2 x MACs / min latency over the peak of that thread count")
@@ -542,8 +617,8 @@ def render(report):
             rel = "-" if r["rel"] is None else f"{r['rel']:.1e}"
             cos = "-" if r["cos"] is None else f"{r['cos']:.6f}"
             lines.append(f"| {r['model']} | {r['numerics']} | {r['threads']} | {r['busy']:.2f} | "
-                         f"{fmt_ms(r['lucidgen']) or '-'} | **{ratio(r['fp32'], r['lucidgen'])}** | "
-                         f"{ratio(r['peer'], r['lucidgen'])} | {rel} | {cos} | {top1} | {top5} |")
+                         f"{fmt_ms(r['lucidgen']) or '-'} | **{ratio(r['base']['lucidgen'], r['lucidgen'])}** | "
+                         f"{ratio(numerics_peer(r), r['lucidgen'])} | {rel} | {cos} | {top1} | {top5} |")
     if report["int8_peer_rows"] or report["int8_missing"]:
         lines += ["", "int8 peers: PyTorch on its onednn engine (torchvision's quantizable ResNet, fused, calibrated "
                   "on the inputs lucidgen's --calibrate chose its scales on) and ONNX Runtime on a QDQ model written "
@@ -555,17 +630,20 @@ def render(report):
             rel = "-" if r["rel"] is None else f"{r['rel']:.1e}"
             cos = "-" if r["cos"] is None else f"{r['cos']:.6f}"
             lines.append(f"| {r['model']} | {r['threads']} | {r['busy']:.2f} | {r['engine']} | "
-                         f"{fmt_ms(r['timing']) or '-'} | **{ratio(r['timing'], r['lucidgen'])}** | {rel} | {cos} |")
+                         f"{fmt_ms(r['timing']) or '-'} | **{ratio(r['timing'], r['lucidgen']['lucidgen'])}** | {rel} | {cos} |")
         lines += [""] + [f"- {m}" for m in report["int8_missing"]] if report["int8_missing"] else []
     if report["profiles"]:
-        lines += ["", "Where lucidgen's time goes (EXE --profile, 1 thread, fastest run per layer, summed per kernel "
-                  "kind): ms, share of the model, GFLOP/s, % of peak", ""]
-        kinds = sorted({k for p in report["profiles"].values() if p for k in p})
-        lines += ["| model | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
-        for name, prof in report["profiles"].items():
-            cells = [(f"{prof[k][0]:.2f} ms, {prof[k][1]}, {prof[k][2]:.0f}, {prof[k][3]}" if prof and k in prof
-                      else "-") for k in kinds]
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines += ["", "Where lucidgen's time goes (EXE --profile, fastest run per layer, summed per kernel kind): "
+                  "ms, share of the model, GFLOP/s, % of peak; per layer at every thread count in the .profile.md "
+                  "saved beside this", ""]
+        kinds = sorted({k for ps in report["profiles"].values() for p in ps.values() if p for k in p["kinds"]})
+        lines += ["| model | threads | " + " | ".join(kinds) + " |", "|---|---:|" + "---:|" * len(kinds)]
+        for name, ps in report["profiles"].items():
+            for t, p in ps.items():
+                prof = p["kinds"] if p else {}
+                cells = [(f"{prof[k][0]:.2f} ms, {prof[k][1]}, {prof[k][2]:.0f}, {prof[k][3]}" if k in prof
+                          else "-") for k in kinds]
+                lines.append(f"| {name} | {t} | " + " | ".join(cells) + " |")
     busiest = max((r["busy"] for r in report["rows"]), default=0.0)
     if busiest >= BUSY_CORES:
         lines += ["", f"Warning: other processes used up to {busiest:.1f} of the {f['cores']} cores before a row: "
@@ -575,7 +653,8 @@ def render(report):
         lines += ["", "Same computation? Each engine's output vs the functional PyTorch reference "
                   f"(flagged past {MATCH_REL:g} relative or cosine below {MATCH_COS}):", "",
                   "| model | engine | max rel diff | cosine | |", "|---|---|---:|---:|---|"]
-        for name, engine, rel, cos in report["checks"]:
+        for c in report["checks"]:
+            name, engine, rel, cos = c["model"], c["engine"], c["rel"], c["cos"]
             if rel is None:
                 lines.append(f"| {name} | {engine} | - | - | no output |")
             else:
@@ -593,28 +672,33 @@ def render(report):
 
 def csv_text(report):
     """One line per row: the numbers of the markdown table, for spreadsheets and plots."""
-    out = ["model,batch,threads,busy,macs,lucidgen_min_ms,lucidgen_median_ms,pytorch_min_ms,ort_min_ms,"
-           "best_peer_over_lucidgen,target,peak_gflops,numerics,fp32_over_this,max_rel,cosine"]
+    out = ["model,batch,threads,busy,macs,lucidgen_min_ms,lucidgen_median_ms,lucidgen_spread_pct,pytorch_min_ms,"
+           "ort_min_ms,best_peer_over_lucidgen,target,peak_gflops,numerics,fp32_over_this,max_rel,cosine"]
     def ms(t):
         return f"{t['min_ms']:.3f}" if t else ""
 
     def over(t, base):
         return f"{t['min_ms'] / base['min_ms']:.3f}" if t and base else ""
 
+    def pct(t):
+        s = spread(t)
+        return "" if s is None else f"{s:.1f}"
+
     for r in report["rows"]:
         peer = best_peer(r)
         peak = report["peak"].get(r["threads"])
         out.append(",".join([r["model"], str(r["batch"]), str(r["threads"]), f"{r['busy']:.2f}", str(r["macs"]),
                              ms(r["lucidgen"]), f"{r['lucidgen']['median_ms']:.3f}" if r["lucidgen"] else "",
-                             ms(r["pytorch"]), ms(r["ort"]), over(peer, r["lucidgen"]),
+                             pct(r["lucidgen"]), ms(r["pytorch"]), ms(r["ort"]), over(peer, r["lucidgen"]),
                              f"{r['target']:.2f}" if r.get("target") else "",
                              f"{peak:.1f}" if peak else "", "fp32", "", "", ""]))
     for r in report["numerics_rows"]:
-        base = next(b for b in report["rows"] if b["model"] == r["model"] and b["threads"] == r["threads"])
+        base = r["base"]
         out.append(",".join([r["model"], str(base["batch"]), str(r["threads"]), f"{r['busy']:.2f}", str(base["macs"]),
                              ms(r["lucidgen"]), f"{r['lucidgen']['median_ms']:.3f}" if r["lucidgen"] else "",
-                             ms(base["pytorch"]), ms(base["ort"]), over(r["peer"], r["lucidgen"]), "", "",
-                             r["numerics"], over(r["fp32"], r["lucidgen"]),
+                             pct(r["lucidgen"]), ms(base["pytorch"]), ms(base["ort"]),
+                             over(numerics_peer(r), r["lucidgen"]), "", "", r["numerics"],
+                             over(base["lucidgen"], r["lucidgen"]),
                              "" if r["rel"] is None else f"{r['rel']:.3g}", "" if r["cos"] is None else f"{r['cos']:.8f}"]))
     return "\n".join(out) + "\n"
 
@@ -669,8 +753,34 @@ def chart_png(report, path):
     img.save(path)
 
 
+def profile_text(report):
+    """Per layer, lucidgen's fastest time at every thread count side by side, and the speedup over 1 thread."""
+    lines = [f"# lucidgen per-layer profile {report['facts']['date']}", "",
+             "EXE --profile: the fastest of --runs runs per layer, ms; the sum of the layers is not a pass's time "
+             "(a pass also waits at each layer's barrier and its layers are not each at their fastest)."]
+    for name, ps in report["profiles"].items():
+        threads = [t for t, p in ps.items() if p]
+        if not threads:
+            continue
+        layers = ps[threads[0]]["layers"]
+        lines += ["", f"## {name}", "",
+                  "| layer | kind | " + " | ".join(f"{t} thr ms" for t in threads) +
+                  "".join(f" | {t} thr speedup" for t in threads[1:]) + " |",
+                  "|---|---|" + "---:|" * (2 * len(threads) - 1)]
+        per = {t: ps[t]["layers"] for t in threads}
+        sums = {t: sum(ms for _, _, ms in per[t]) for t in threads}
+        for i, (layer, kind, _) in enumerate(layers):
+            ms = [per[t][i][2] if i < len(per[t]) else None for t in threads]
+            speed = [f"{ms[0] / m:.2f}" if m and ms[0] else "-" for m in ms[1:]]
+            lines.append(f"| {layer} | {kind} | " + " | ".join(f"{m:.3f}" if m is not None else "-" for m in ms) +
+                         "".join(f" | {x}" for x in speed) + " |")
+        lines.append("| sum | | " + " | ".join(f"{sums[t]:.3f}" for t in threads) +
+                     "".join(f" | {sums[threads[0]] / sums[t]:.2f}" for t in threads[1:]) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def save(report, text, date):
-    """bench/results/<date>.md, .csv and .png (written to temporaries, then renamed)."""
+    """bench/results/<date>.md, .profile.md, .csv and .png (written to temporaries, then renamed)."""
     out_dir = os.path.join(BENCH, "results")
     os.makedirs(out_dir, exist_ok=True)
     base = os.path.join(out_dir, date)
@@ -680,8 +790,11 @@ def save(report, text, date):
         f.write(text + f"\n![ratios]({os.path.basename(base)}.png)\n")
     with open(base + ".csv.tmp", "w") as f:
         f.write(csv_text(report))
+    with open(base + ".profile.md.tmp", "w") as f:
+        f.write(profile_text(report))
     chart_png(report, base + ".png.tmp.png")
     os.replace(base + ".csv.tmp", base + ".csv")
+    os.replace(base + ".profile.md.tmp", base + ".profile.md")
     os.replace(base + ".png.tmp.png", base + ".png")
     os.replace(base + ".md.tmp", base + ".md")
     return base + ".md"
@@ -696,6 +809,9 @@ def main():
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     ap.add_argument("--size", help="input HxW for every model (default: each variant's own)")
     ap.add_argument("--runs", type=int, default=10, help="timed runs per engine and thread count (default 10)")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="time the whole table N times, round after round: each cell's fastest round, and the "
+                    "spread of the rounds beside it (default 1)")
     ap.add_argument("--warmup", type=int, default=2, help="untimed runs before them for PyTorch and ORT (default 2; "
                     "the classifier's --bench does 1)")
     ap.add_argument("--target", default="native", help="lucidgen --target (default native)")
@@ -716,6 +832,9 @@ def main():
         return 2
     a.lucidgen = os.path.abspath(a.lucidgen)
     a.threads = [int(t) for t in a.threads.split(",")]
+    if not 1 <= a.repeat <= 100:
+        print(f"bench: --repeat {a.repeat} is out of range; use 1 to 100", file=sys.stderr)
+        return 2
     a.numerics = [n for n in a.numerics.split(",") if n]
     for n in a.numerics:
         if n not in NUMERICS:
@@ -728,11 +847,11 @@ def main():
         print(f"bench: ONNX Runtime column skipped: {ort_problem}", flush=True)
     date = datetime.date.today().isoformat()
     report = {"rows": [], "numerics_rows": [], "int8_peer_rows": [], "int8_missing": [], "checks": [], "skipped": [],
-              "failures": [], "torch_models": {}, "peak": {},
+              "failures": [], "torch_models": {}, "peak": {}, "cells": [],
               "profiles": {}, "facts": {
         "date": date, "cpu": cpu_model(), "cores": os.cpu_count(),
         "load_start": " ".join(f"{v:.2f}" for v in os.getloadavg()), "lucidgen_path": a.lucidgen,
-        "compiler": compiler_version(), "ort": ort_version(), "runs": a.runs,
+        "compiler": compiler_version(), "ort": ort_version(), "runs": a.runs, "repeat": a.repeat,
         "node": run(["node", "--version"]).stdout.strip() if shutil.which("node") else "none",
         "openblas_env": {k: os.environ[k] for k in OPENBLAS_VARS if k in os.environ}}}
     if max(a.threads) > (os.cpu_count() or 1):
@@ -751,6 +870,8 @@ def main():
                 report["skipped"].append(f"{variant}: {e}")
             except subprocess.TimeoutExpired as e:
                 report["skipped"].append(f"{variant}: timed out after {TIMEOUT} s: {' '.join(e.cmd[:2])}")
+        time_rounds(a, report)
+        finish(report)
     finally:
         if not a.work:
             shutil.rmtree(root, ignore_errors=True)
