@@ -20,7 +20,10 @@
 --                in kernels/qgemm.lua; `signed`: its dot product takes signed
 --                activations, so the kernels feed it u - 128 and the packed bias
 --                adds 128 * the channel's weights back (exact: integers); `pick`:
---                it can permute a vector's bytes (kernels/qgrouped.lua); nil: no
+--                it can permute a vector's bytes (kernels/qgrouped.lua); `wide`: its
+--                dot product multiplies 16-bit pairs, so a GEMM widens each tile's
+--                activation rows once (lg_qa_widen) for all the tile's panels and the
+--                microkernel broadcasts a pair with one load (kernels/qgemm.lua); nil: no
 --                int8 (a one-line error names those that have it). Every
 --                vocabulary computes the same numbers.
 local errors = require("errors")
@@ -45,7 +48,8 @@ local targets = {
   -- F16C (every AVX2 CPU has it) widens f16 weights; int8 multiplies 16-bit pairs (vpmaddwd)
   avx2 = { isa = "AVX2 + FMA + F16C", vec = "vec_avx2.c.in", vw = 8, vregs = 16, l1 = 32 * 1024, l2 = 256 * 1024,
            include = "immintrin.h", openmp = true, prefetch = true, byte_order = "little",
-           int8 = { vec = "qvec_avx2.c.in", qw = 8, kg = 2, tiles = "avx2", pick = true, vars = { VNNI = 0 } },
+           int8 = { vec = "qvec_avx2.c.in", qw = 8, kg = 2, tiles = "avx2", pick = true, wide = true,
+                   vars = { VNNI = 0 } },
            cflags = { "-mavx2", "-mfma", "-mf16c" } },
   -- AVX2 with AVX-VNNI (vpdpbusd on ymm: Alder Lake, Zen 5): the avx2 kernels, and int8
   avxvnni = { isa = "AVX2 + AVX-VNNI + FMA + F16C", vec = "vec_avx2.c.in", vw = 8, vregs = 16, l1 = 32 * 1024,

@@ -61,11 +61,12 @@ function qgemm.tile(q, m, n)
 end
 
 -- The microkernel a tile shape and epilogue need (emit writes each once).
-function qgemm.ukernel(mr, nv, nr, out, res)
-  local name = string.format("qu8_qc8w_gemm_%dx%d%s_%s", mr, nr, res and "_res" or "", out)
+function qgemm.ukernel(mr, nv, nr, out, res, wide)
+  local name = string.format("qu8_qc8w_gemm_%dx%d%s_%s%s", mr, nr, res and "_res" or "", out, wide and "_a16" or "")
   return { name = name, template = "ukernel_qgemm.c.in", stack = (mr * nv + nv + 1) * 64 + mr * 8,
     vars = { UK = name, MR = mr, NV = nv, NR = nr, RES = res and 1 or 0, GELU = out == "gelu" and 1 or 0,
-      FLOAT = out == "float" and 1 or 0, OUT_T = out == "float" and "float" or "uint8_t" } }
+      FLOAT = out == "float" and 1 or 0, OUT_T = out == "float" and "float" or "uint8_t", WIDE = wide and 1 or 0,
+      A_T = wide and "int16_t" or "uint8_t", QA_LOAD = wide and "lg_qa_load_wide" or "lg_qa_load" } }
 end
 
 -- Tasks: runs of panels that fit half of L2, runs of pixels, at least 8 tasks
@@ -100,6 +101,9 @@ function qgemm.lower(g, node, ctx)
   local kc = packed and v.TAPS * v.CG or v.CG
   v.KGN = cdiv(kc, tq.kg)
   v.KPACK = v.KGN * tq.kg -- a packed row's bytes
+  v.KREAL = packed and v.KPACK or v.CG -- the bytes of a row that are activations
+  v.WIDE = tq.wide and 1 or 0
+  v.A_ROWS = tq.wide and "a16" or "a"
   v.RES, v.GELU, v.FLOAT = q.res and 1 or 0, out == "gelu" and 1 or 0, out == "float" and 1 or 0
   v.OUT_T = out == "float" and "float" or "uint8_t"
   v.ZU_IN, v.ZU_OUT = q.zu_in, out == "gelu" and q.out.zu_g or q.out.zu or 0
@@ -110,11 +114,11 @@ function qgemm.lower(g, node, ctx)
   v.HEAD_BYTES = nr * 4 * (ints + floats)
   v.PANEL_BYTES = v.HEAD_BYTES + v.UK_TAPS * v.KPACK * nr
   blocking(v, ctx.target)
-  local uk = qgemm.ukernel(mr, nv, nr, out, q.res ~= nil)
+  local uk = qgemm.ukernel(mr, nv, nr, out, q.res ~= nil, tq.wide)
   local needs = { uk }
   v.UK, v.UK_REM = uk.name, ""
   if v.MREM > 0 then
-    local rem = qgemm.ukernel(v.MREM, nv, nr, out, q.res ~= nil)
+    local rem = qgemm.ukernel(v.MREM, nv, nr, out, q.res ~= nil, tq.wide)
     needs[#needs + 1] = rem
     v.UK_REM = rem.name
   end
@@ -125,11 +129,13 @@ function qgemm.lower(g, node, ctx)
   local stack = (pointwise or packed) and mr * 8 or v.TAPS * mr * 8
   if packed then stack = stack + mr * v.KPACK end
   if v.INDIRECT == 1 then stack = stack + v.IC + tq.kg end
+  if tq.wide then stack = stack + v.UK_TAPS * mr * (v.KPACK * 2 + 8) end
   node.kernel = { template = "qgemm.c.in", vars = v, needs = needs, stack = stack,
     fn = shape .. (v.N > 1 and ("_n" .. v.N) or "") .. (q.res and "_res" or "") .. (a.act and ("_" .. a.act) or "")
       .. (out == "float" and "_f32out" or ""),
-    strategy = string.format("int8 %s %dx%d tiles, K in groups of %d, %d tasks", pointwise and "gemm"
-      or packed and "packed-window gemm" or "indirect gemm", mr, nr, tq.kg, v.TASKS),
+    strategy = string.format("int8 %s %dx%d tiles, K in groups of %d%s, %d tasks", pointwise and "gemm"
+      or packed and "packed-window gemm" or "indirect gemm", mr, nr, tq.kg,
+      tq.wide and " (rows widened to 16 bits a tile)" or "", v.TASKS),
     numerics = { weights = "int8", inputs = "int8" } }
   local ints_list = { q.bias }
   if out ~= "float" then
