@@ -363,13 +363,12 @@ def bench_model(a, variant, work, ort_problem, report):
     node_problem = ort_problem  # onnxruntime-node missing; the fp32 export's failure is added below
     model = info["model"]
     shape = [model["batch"], model["in_chans"], model["size"][0], model["size"][1]]
-    name = f"{info['name']} {shape[2]}x{shape[3]}"
+    name = f"{info['name']} {shape[2]}x{shape[3]}" + (f" batch {shape[0]}" if shape[0] > 1 else "")
     report["facts"].setdefault("lucidgen", lucidgen_build_facts(exe))
     for t in a.threads:
         if t not in report["peak"]:
             report["peak"][t] = measure_peak(exe, t)
-    report["profiles"][name + (f" batch {shape[0]}" if shape[0] > 1 else "")] = {t: profile(a, exe, t)
-                                                                                 for t in a.threads}
+    report["profiles"][name] = {t: profile(a, exe, t) for t in a.threads}
 
     onnx_path = os.path.join(work, "model.onnx")
     if ort_problem is None:
@@ -411,18 +410,21 @@ def bench_model(a, variant, work, ort_problem, report):
         rel, cos = compare(np.fromfile(nout, dtype=np.float32), np.fromfile(want, dtype=np.float32)) \
             if r.returncode == 0 else (None, None)
         qdq_path, qdq_problem = os.path.join(work, "model_int8.onnx"), node_problem
-        if numerics == "int8" and qdq_problem is None:
-            qdq_problem = export_qdq_onnx(info, work, shape, qdq_path)
-        if numerics == "int8" and qdq_problem:
-            note(report, f"{name}: ONNX Runtime int8", None, qdq_problem)
-            report["int8_missing"].append(f"{name}: ONNX Runtime int8 not timed: {qdq_problem}")
+        peerless = torch_models.int8_peer_problem(info["family"], info["config"], state, model["num_classes"])
+        if numerics == "int8" and peerless:
+            report["int8_missing"].append(f"{name}: no int8 peer timed: {peerless}")
+        elif numerics == "int8":
+            qdq_problem = qdq_problem or export_qdq_onnx(info, work, shape, qdq_path)
+            if qdq_problem:
+                note(report, f"{name}: ONNX Runtime int8", None, qdq_problem)
+                report["int8_missing"].append(f"{name}: ONNX Runtime int8 not timed: {qdq_problem}")
         for t in a.threads:
             row = {"model": name, "numerics": NUMERICS_LABEL[numerics], "threads": t, "busy": 0.0,
                    "lucidgen": None, "base": fp32_rows[t], "peers": [], "rel": rel, "cos": cos, "measured": measured}
             report["numerics_rows"].append(row)
             cell(report, f"{name} threads {t}: lucidgen {NUMERICS_LABEL[numerics]}", row, "lucidgen",
                  lambda t=t: time_lucidgen(a, nexe, t))
-            if numerics == "int8":  # int8 against int8 peers
+            if numerics == "int8" and not peerless:  # int8 against int8 peers
                 int8_peers(a, report, name, t, work, shape, row, None if qdq_problem else qdq_path)
 
 

@@ -145,6 +145,13 @@ def timing_model(family, cfg, state, num_classes):
     return (lambda x: ref.forward(cfg, state, x, num_classes)[0]), note
 
 
+def int8_peer_problem(family, cfg, state, num_classes):
+    """None where PyTorch has an int8 model of this layout (int8_model), else why not."""
+    if family != "resnet" or _torchvision_resnet(cfg, state, num_classes) is None:
+        return "no PyTorch int8 peer: torchvision's quantizable models cover the plain ResNet layout only"
+    return None
+
+
 def int8_model(family, cfg, state, num_classes, calibration):
     """PyTorch's own int8 of the same weights: torchvision's quantizable ResNet,
     conv+bn+relu fused, calibrated on `calibration` (a list of input tensors,
@@ -153,8 +160,9 @@ def int8_model(family, cfg, state, num_classes, calibration):
     histogram-calibrated uint8 activations), converted. KeyError where
     torchvision has no quantizable model of this layout. The converted model
     is also what qdq_onnx writes ONNX Runtime's int8 model from."""
-    if family != "resnet" or _torchvision_resnet(cfg, state, num_classes) is None:
-        raise KeyError("no PyTorch int8 peer: torchvision's quantizable models cover the plain ResNet layout only")
+    problem = int8_peer_problem(family, cfg, state, num_classes)
+    if problem:
+        raise KeyError(problem)
     import torch.ao.quantization as tq
     import torchvision.models.quantization.resnet as qr
     block = {"basic": qr.QuantizableBasicBlock, "bottleneck": qr.QuantizableBottleneck}[cfg["block"]]
