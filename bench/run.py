@@ -542,8 +542,11 @@ def best_peer(r):
 
 
 def numerics_peer(r):
-    """What a reduced-precision row is compared with: its int8 peers for int8 compute, else the fp32 peers."""
-    return fastest([p["timing"] for p in r["peers"]]) if r["peers"] else best_peer(r["base"])
+    """What a reduced-precision row is compared with: its int8 peers for int8 compute (None without one),
+    else the fp32 peers."""
+    if r["numerics"] == NUMERICS_LABEL["int8"]:
+        return fastest([p["timing"] for p in r["peers"]])
+    return best_peer(r["base"])
 
 
 def best_ratio(r):
