@@ -21,8 +21,6 @@ Per model (at the variant's default input size unless @HxW or --size):
      peak per thread count, so every engine's GFLOP/s is also a % of peak, and
      its --profile, at every thread count, the per-kernel-kind breakdown of
      lucidgen's time (per layer in the saved .profile.md).
-  6. --repeat N times the whole table N times, round after round; each cell
-     keeps its fastest round and the spread of the rounds beside it.
   5. --numerics adds, per model, classifiers built with reduced precision
      (int8/f16/bf16 weights, bf16 compute): each is timed beside the fp32 one,
      and its error against the fp32 PyTorch output (max rel, cosine) and the
@@ -30,6 +28,8 @@ Per model (at the variant's default input size unless @HxW or --size):
      next to its speed, with its speed over our fp32 and over the best peer.
      int8 compute's peers are int8: PyTorch's onednn int8 and ONNX Runtime on
      a QDQ model of it (qdq_onnx.py), calibrated on lucidgen's calibration inputs.
+  6. --repeat N times the whole table N times, round after round; each cell
+     keeps its fastest round and the spread of the rounds beside it.
 Ratios are engine time / lucidgen time on the minimum latency: > 1 means
 lucidgen is faster. Timing never fails the run; a model whose lucidgen build
 fails is skipped with the reason, an engine that fails leaves its cell empty.
@@ -111,9 +111,9 @@ def find_lucidgen():
     return None
 
 
-def compare(got, want):
-    """(max|got - want| / max|want|, cosine) in float64."""
-    got, want = got.astype(np.float64).ravel(), want.astype(np.float64).ravel()
+def compare(got_path, want_path):
+    """(max|got - want| / max|want|, cosine) in float64 of two float32 files."""
+    got, want = (np.fromfile(p, dtype=np.float32).astype(np.float64) for p in (got_path, want_path))
     if got.size != want.size:
         return float("inf"), 0.0
     rel = float(np.max(np.abs(got - want)) / (np.max(np.abs(want)) or 1.0))
@@ -334,10 +334,9 @@ def time_torch(a, threads, work, int8=False):
     return json.loads(r.stdout.strip().splitlines()[-1]), None
 
 
-def export_qdq_onnx(info, work, shape, path):
+def export_qdq_onnx(info, state, work, shape, path):
     """None, or why ONNX Runtime has no int8 model: PyTorch's int8 model (its scales) written as QDQ ONNX."""
     model = info["model"]
-    state = torch.load(os.path.join(work, "state.pt"))
     try:
         quantized, _ = torch_models.int8_model(info["family"], info["config"], state, model["num_classes"],
                                                torch_models.calibration_set(work, shape))
@@ -383,6 +382,8 @@ def bench_model(a, variant, work, ort_problem, report):
                              "want": want})
 
     fp32_rows = {}
+    peerless = "int8" in a.numerics and torch_models.int8_peer_problem(info["family"], info["config"], state,
+                                                                         model["num_classes"])
     for t in a.threads:
         row = fp32_rows[t] = {"model": name, "batch": shape[0], "threads": t, "busy": 0.0, "macs": model["macs"],
                               "lucidgen": None, "pytorch": None, "ort": None,
@@ -407,14 +408,12 @@ def bench_model(a, variant, work, ort_problem, report):
             continue
         nout = os.path.join(work, f"lucidgen_{numerics}.f32")
         r = run([nexe, "--input-raw", os.path.join(work, "input.f32"), "--output-raw", nout])
-        rel, cos = compare(np.fromfile(nout, dtype=np.float32), np.fromfile(want, dtype=np.float32)) \
-            if r.returncode == 0 else (None, None)
+        rel, cos = compare(nout, want) if r.returncode == 0 else (None, None)
         qdq_path, qdq_problem = os.path.join(work, "model_int8.onnx"), node_problem
-        peerless = torch_models.int8_peer_problem(info["family"], info["config"], state, model["num_classes"])
         if numerics == "int8" and peerless:
             report["int8_missing"].append(f"{name}: no int8 peer timed: {peerless}")
         elif numerics == "int8":
-            qdq_problem = qdq_problem or export_qdq_onnx(info, work, shape, qdq_path)
+            qdq_problem = qdq_problem or export_qdq_onnx(info, state, work, shape, qdq_path)
             if qdq_problem:
                 note(report, f"{name}: ONNX Runtime int8", None, qdq_problem)
                 report["int8_missing"].append(f"{name}: ONNX Runtime int8 not timed: {qdq_problem}")
@@ -461,8 +460,9 @@ def time_rounds(a, report):
                 timing, why = None, f"timed out after {TIMEOUT} s: {' '.join(map(str, e.cmd[:2]))}"
             note(report, label, timing, why)
             row["busy"] = max(row["busy"], busy)
-            row.setdefault("rounds", {})[key] = row.get("rounds", {}).get(key, []) + [timing]
-            row[key] = combine(row["rounds"][key])
+            rounds = row.setdefault("rounds", {}).setdefault(key, [])
+            rounds.append(timing)
+            row[key] = combine(rounds)
 
 
 def combine(rounds):
@@ -471,8 +471,8 @@ def combine(rounds):
     done = [t for t in rounds if t]
     if not done:
         return None
-    fastest = min(done, key=lambda t: t["min_ms"])
-    return dict(fastest, median_ms=float(np.median([t["median_ms"] for t in done])),
+    best = min(done, key=lambda t: t["min_ms"])
+    return dict(best, median_ms=float(np.median([t["median_ms"] for t in done])),
                 round_mins=[t["min_ms"] if t else None for t in rounds])
 
 
@@ -483,11 +483,9 @@ def finish(report):
         if not timed or not c["out"] or not os.path.exists(c["out"]):
             c["rel"] = c["cos"] = None
             continue
-        c["rel"], c["cos"] = compare(np.fromfile(c["out"], dtype=np.float32),
-                                     np.fromfile(c["want"], dtype=np.float32))
+        c["rel"], c["cos"] = compare(c["out"], c["want"])
     for r in report["int8_peer_rows"]:
-        r["rel"], r["cos"] = (compare(np.fromfile(r["out"], dtype=np.float32),
-                                      np.fromfile(r["want"], dtype=np.float32)) if r["timing"] else (None, None))
+        r["rel"], r["cos"] = compare(r["out"], r["want"]) if r["timing"] else (None, None)
     for r in report["rows"]:
         if r["pytorch"]:
             report["facts"]["torch"] = {k: r["pytorch"][k] for k in ("torch", "mkldnn", "blas")}
