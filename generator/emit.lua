@@ -204,13 +204,16 @@ local function layer_sections(g, fn_of)
     local label = out.dump_name or node.name
     local macs = graph.macs(g, node)
     total_macs = total_macs + macs
-    body[#body + 1] = string.format("\n    /* %s%s -> [%d,%d,%d,%d]%s */", node.name, fused, n, h, w, c,
+    local shape = out.table and string.format("scale, shift [%d][2][%d]", n, c // 2)
+      or string.format("[%d,%d,%d,%d]", n, h, w, c)
+    body[#body + 1] = string.format("\n    /* %s%s -> %s%s */", node.name, fused, shape,
       k.strategy and (": " .. k.strategy) or "")
     body[#body + 1] = template.list("    " .. fn .. "(", call_args(g, node), ");")
     table_rows[#table_rows + 1] = string.format('    {"%s", "%s", %.17g},', label, k.kind, macs)
     body[#body + 1] = "    if (hook) {\n      OMP_SINGLE"
-    -- a uint8 output is not floats: the hook is told the layer ran, with no data
-    local data = out.q and "NULL" or act(g, node.output)
+    -- a uint8 output is not floats, a norm's scale and shift table (fuse_norm_apply) not
+    -- an activation: the hook is told the layer ran, with no data
+    local data = (out.q or out.table) and "NULL" or act(g, node.output)
     body[#body + 1] = string.format("      hook(ctx, \"%s\", %s, %d, %d, %d, %d);\n    }", label, data, n, h, w, c)
 
     local live = 0

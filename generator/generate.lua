@@ -153,6 +153,7 @@ function generate.compile_graph(g, bind, o, src, variant)
   -- a feature map comes out in the kernels' NHWC layout
   if golden_out and #golden_out:shape() == 4 then golden_out = require("lg.refops").nhwc(golden_out) end
   if o.no_golden then golden_in, golden_out = nil, nil end
+  g = require("passes.fuse_norm_apply")(g, kctx)
   g = require("passes.plan_arena")(g, o.arena_pools, o.io_in_arena)
   collectgarbage()
   return { g = g, target = target, summary = summary, precision = p, measured = measured, golden_in = golden_in,

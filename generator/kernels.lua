@@ -9,6 +9,8 @@
 --   name                 kind name (OUT.json, info --layers)
 --   applies(g, node, ctx) -> true when this kind runs the node
 --   epilogues            { {slot = "residual"|"act"|"norm", ops = {op = true}}, ... } in order
+--   takes_norm(g, node, ctx) -> true when the node can apply the per-channel affine
+--                        (+ReLU) of the norm before it to its input (optional)
 --   lower(g, node, ctx)  sets node.kernel = {template, vars, fn, needs, stack} and node.blob
 --                        (items {role, bytes, make = function() -> packed tensor})
 -- `stack` (and each `needs` entry's) is the bytes of the arrays the C keeps on the
@@ -40,6 +42,19 @@ function kernels.select(g, node, ctx)
     if d.applies(g, node, ctx) then return d end
   end
   errors.internal("no kernel runs op '%s' (%s)", node.op, node.name)
+end
+
+-- Lowers one node with the descriptor that runs it.
+function kernels.lower(g, node, ctx)
+  local d = kernels.select(g, node, ctx)
+  d.lower(g, node, ctx)
+  node.kernel.kind = d.name
+end
+
+-- Can `node` apply the norm before it as it reads its input (fuse_norm_apply)?
+function kernels.takes_norm(g, node, ctx)
+  local d = kernels.select(g, node, ctx)
+  return d.takes_norm ~= nil and d.takes_norm(g, node, ctx)
 end
 
 -- Can `node` absorb its consumer `op` (add, relu, gelu, layernorm)? Only into a

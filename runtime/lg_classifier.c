@@ -84,6 +84,7 @@ static void usage(FILE *f) {
       "  --profile N        per layer and per kernel kind: fastest of N runs, GFLOP/s, %% of the FMA peak\n"
       "  --peak             measure this machine's fp32 multiply-add peak (GFLOP/s) with --threads\n"
       "  --debug-dump DIR   write every layer's output as DIR/<layer>.f32 (NHWC) + DIR/index.tsv\n"
+      "                     (not a norm the next layer applies, nor an 8-bit output)\n"
       "  --eval DIR         accuracy on DIR/<class>/<image> (class: index or synset, e.g. n01440764)\n"
       "  --eval-list FILE   accuracy on a CSV of path,label lines (label: index or synset)\n"
       "  --eval-report FILE write the evaluation as JSON (every image's top-5 included)\n"
@@ -158,6 +159,8 @@ typedef struct {
 
 static void dump_layer(void *ctx, const char *name, const float *nhwc, int n, int h, int w, int c) {
   dump_ctx *d = ctx;
+  if (!nhwc) /* no activation: an 8-bit output, or a norm the next layer applies */
+    return;
   char path[4096];
   snprintf(path, sizeof path, "%s/%s.f32", d->dir, name);
   FILE *f = fopen(path, "wb");

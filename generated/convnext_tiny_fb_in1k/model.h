@@ -81,7 +81,7 @@ int convnext_tiny_forward(const float *in_nchw, float *out, void *arena, const v
 typedef void (*convnext_tiny_layer_hook)(
     void *ctx, // as passed to convnext_tiny_forward_debug
     const char *name, // the timm module
-    const float *nhwc, // the layer's output
+    const float *nhwc, // the layer's output; NULL for a norm whose affine the next layer applies
     int n,
     int h,
     int w,

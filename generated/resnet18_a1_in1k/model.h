@@ -81,7 +81,7 @@ int resnet18_forward(const float *in_nchw, float *out, void *arena, const void *
 typedef void (*resnet18_layer_hook)(
     void *ctx, // as passed to resnet18_forward_debug
     const char *name, // the timm module
-    const float *nhwc, // the layer's output
+    const float *nhwc, // the layer's output; NULL for a norm whose affine the next layer applies
     int n,
     int h,
     int w,

@@ -6,7 +6,7 @@
  *            blob model.bin, payload sha256 96a6c8c2d372a756315ca6157f820d7940837fc7dc3f4a1b6a1ecee5e76d6e6a
  * Target:    avx2 (AVX2 + FMA + F16C)
  * Shapes:    in NCHW [1,3,224,224] -> out [1,1000]; activations NHWC
- * Arena:     10035200 bytes (all activations: 108156352 bytes); weights 109004736 bytes
+ * Arena:     10838016 bytes (all activations: 94729664 bytes); weights 109004736 bytes
  * Numerics:  f32 weights, fp32 compute
  * Work:      4089184256 multiply-adds per batch
  * Build:     cc -std=c11 -O3 -ffp-contract=fast -fopenmp -mavx2 -mfma -mf16c -c model.c
@@ -31,7 +31,7 @@
 #else
 #define LG_NOINLINE
 #endif
-_Static_assert(bit_50x1_ARENA_BYTES == 10035200u, "arena size must match the generator's plan");
+_Static_assert(bit_50x1_ARENA_BYTES == 10838016u, "arena size must match the generator's plan");
 _Static_assert(bit_50x1_WEIGHT_BYTES == 109004736u, "weight bytes must match the blob plan");
 
 /* ---- vector vocabulary of the target ----------------------------------- */
@@ -1052,7 +1052,92 @@ static LG_NOINLINE void conv1x1s1_56x56x64_64(const float *restrict in, const vo
   }
 }
 
-/* conv3x3s1_wino4x3_56x56x64_64: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
+/* groupnorm_56x56x64_relu_affine: GroupNorm, 32 groups of 2 channels, eps 1e-05, then the affine
+ * and ReLU (timm GroupNormAct). Statistics per (image, group) over 56x56x2 values,
+ * in float and centered: BiT's un-normalized residual stream grows large, and
+ * E[x^2] - E[x]^2 would cancel. Each of 13 fixed chunks of 242 pixels gets its
+ * mean and centered sum of squares (two passes while the chunk is in cache); chunks
+ * merge in a fixed order (Chan et al.), so no result depends on the thread count.
+ * in NHWC [1,56,56,64] -> out [1][2][64]: per image the scale and the shift
+ *   the next layer (a GEMM) applies to each row as it reads it (and the ReLU), so the normalized
+ *   activation is never written; group g = channels [g*2, (g+1)*2)
+ * weight, bias [64]; per-channel arrays are padded to 64 (whole vectors); part: scratch [1][13][32][2] */
+static LG_NOINLINE void groupnorm_56x56x64_relu_affine(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
+  enum { HW = 56 * 56 };
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 13; t++) {
+    const int n = t / 13;
+    const int p0 = t % 13 * 242;
+    const int p1 = p0 + 242 < HW ? p0 + 242 : HW;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 64;
+    float acc[64], mean[32];
+    for (int c = 0; c < 64; c++)
+      acc[c] = 0.0f;
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < 64; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 64 + c, 64 - c));
+    const float count = (float)(p1 - p0) * 2;
+    for (int g = 0; g < 32; g++) {
+      float s = 0.0f;
+      for (int j = 0; j < 2; j++)
+        s += acc[g * 2 + j];
+      mean[g] = s / count;
+    }
+    float center[64];
+    for (int c = 0; c < 64; c++) {
+      center[c] = c < 64 ? mean[c / 2] : 0.0f;
+      acc[c] = 0.0f;
+    }
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < 64; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 64 + c, 64 - c) - lg_vload(center + c);
+        lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
+      }
+    float *restrict pt = part + (size_t)t * 32 * 2;
+    for (int g = 0; g < 32; g++) {
+      float m2 = 0.0f;
+      for (int j = 0; j < 2; j++)
+        m2 += acc[g * 2 + j];
+      pt[2 * g] = mean[g];
+      pt[2 * g + 1] = m2;
+    }
+  }
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+#pragma omp for schedule(static)
+  for (int n = 0; n < 1; n++) {
+    float scale[64], shift[64];
+    for (int c = 64; c < 64; c++)
+      scale[c] = shift[c] = 0.0f;
+    for (int g = 0; g < 32; g++) {
+      float count = 0.0f, mean = 0.0f, m2 = 0.0f;
+      for (int k = 0; k < 13; k++) {
+        const float *pk = part + ((size_t)n * 13 + k) * 32 * 2 + 2 * g;
+        const int q0 = k * 242, q1 = q0 + 242 < HW ? q0 + 242 : HW;
+        const float nb = (float)(q1 - q0) * 2, total = count + nb, delta = pk[0] - mean;
+        mean += delta * (nb / total);
+        m2 += pk[1] + delta * delta * (count * nb / total);
+        count = total;
+      }
+      const float rstd = 1.0f / sqrtf(m2 / count + 1e-05f);
+      for (int j = 0; j < 2; j++) {
+        const int c = g * 2 + j;
+        scale[c] = rstd * weight[c];
+        shift[c] = bias[c] - mean * scale[c];
+      }
+    }
+    for (int c = 0; c < 64; c++) {
+      out[(size_t)n * 2 * 64 + c] = scale[c];
+      out[(size_t)n * 2 * 64 + 64 + c] = shift[c];
+    }
+  }
+}
+
+/* conv3x3s1_wino4x3_56x56x64_64_norm_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
  * costs 36 multiply-adds per input x output channel instead of 144.
  *   in NHWC [1,56,56,64] -> out NHWC [1,56,56,64]
  *   tiles: 14x14 per image, 196 in all; each reads a 6x6 input patch
@@ -1062,9 +1147,13 @@ static LG_NOINLINE void conv1x1s1_56x56x64_64(const float *restrict in, const vo
  *          M[36][196][64] = the 36 GEMMs V[pos] x U[pos]
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 2 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64(
+ * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
+ * Its input is that of the norm before it (GroupNorm), before the norm's per-channel affine and
+ * ReLU: phase 1 puts each patch through it as it loads it (the padding stays zero), so the
+ * normalized activation is never written. affine: [1][2][64], per image the scale and the shift. */
+static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_norm_relu(
     const float *restrict in,
+    const float *restrict affine,
     const void *restrict w,
     float *restrict out,
     float *restrict scratch) {
@@ -1075,13 +1164,17 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64(
     const int ih0 = t / 14 % 14 * 4 - 1;
     const int iw0 = t % 14 * 4 - 1;
     for (int c = 0; c < 64; c += LG_VW) {
+      const lg_vf scale = lg_vload_n(affine + (size_t)n * 2 * 64 + c, 64 - c);
+      const lg_vf shift = lg_vload_n(affine + (size_t)n * 2 * 64 + 64 + c, 64 - c);
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
           d[i][j] = lg_vzero();
-          if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56)
-            d[i][j] = lg_vload_n(in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + c, 64 - c);
+          if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) {
+            const lg_vf x = lg_vload_n(in + ((size_t)(n * 56 + ih) * 56 + iw) * 64 + c, 64 - c);
+            d[i][j] = lg_vrelu(lg_vfma(x, scale, shift));
+          }
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -1170,7 +1263,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64(
   }
 }
 
-/* conv1x1s1_56x56x64_256_res: 1x1 conv, stride 1, pad 0, as a GEMM
+/* conv1x1s1_56x56x64_256_norm_relu_res: 1x1 conv, stride 1, pad 0, as a GEMM
  *   in NHWC [1,56,56,64] -> out NHWC [1,56,56,256]
  *   M = 3136 pixels, N = 256 channels, K = 1 taps x 64 channels
  * w (kernels/gemm.lua): per panel of 16 output channels (4160 bytes):
@@ -1179,9 +1272,47 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64(
  * Work: 8 task(s): 8 runs of pixels cut at tile bounds,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
+ * Its input is that of the norm before it (GroupNorm, GRN), before the norm's per-channel affine and ReLU:
+ * each tile's rows are put through it into a buffer in L1 (64 floats a row), so the
+ * normalized activation is never written to memory. affine: [1][2][64], per image
+ * the scale and the shift.
  */
-static LG_NOINLINE void conv1x1s1_56x56x64_256_res(
+static void conv1x1s1_56x56x64_256_norm_relu_res_apply(
+    int m,
+    int rows,
+    int k0,
+    float *restrict apack,
     const float *restrict in,
+    const float *restrict affine) {
+  /* rows of one image at a time, so each vector of scales and shifts serves all of them */
+  for (int i0 = 0, i1; i0 < rows; i0 = i1) {
+    const int n = (m + i0) / (56 * 56);
+    i1 = (n + 1) * 56 * 56 - m < rows ? (n + 1) * 56 * 56 - m : rows;
+    const float *restrict scale = affine + (size_t)n * 2 * 64 + k0;
+    const float *restrict shift = scale + 64;
+    /* whole vectors, then the tail: the microkernel reads these floats right away, and a
+     * load finds a plain store's data in flight, not a masked store's (+30% on a K=256 GEMM) */
+    int k = 0;
+    for (; k + LG_VW <= 64; k += LG_VW) {
+      const lg_vf s = lg_vload(scale + k), b = lg_vload(shift + k);
+      for (int i = i0; i < i1; i++) {
+        const lg_vf v = lg_vfma(lg_vload(in + (size_t)(m + i) * 64 + k0 + k), s, b);
+        lg_vstore(apack + (size_t)i * 64 + k, lg_vrelu(v));
+      }
+    }
+    if (k < 64) {
+      const lg_vf s = lg_vload_n(scale + k, 64 - k), b = lg_vload_n(shift + k, 64 - k);
+      for (int i = i0; i < i1; i++) {
+        const lg_vf v = lg_vfma(lg_vload_n(in + (size_t)(m + i) * 64 + k0 + k, 64 - k), s, b);
+        lg_vstore_n(apack + (size_t)i * 64 + k, lg_vrelu(v), 64 - k);
+      }
+    }
+  }
+}
+
+static LG_NOINLINE void conv1x1s1_56x56x64_256_norm_relu_res(
+    const float *restrict in,
+    const float *restrict affine,
     const void *restrict w,
     float *restrict out,
     const float *restrict res) {
@@ -1189,6 +1320,7 @@ static LG_NOINLINE void conv1x1s1_56x56x64_256_res(
    * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
    * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
   const float *a[6];
+  float apack[6 * 64];
 #pragma omp for schedule(static)
   for (int task = 0; task < 8; task++) {
     const int mb = task % 8;
@@ -1198,8 +1330,9 @@ static LG_NOINLINE void conv1x1s1_56x56x64_256_res(
     for (int kb = 0; kb < 1; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 3136 ? 6 : 4;
+        conv1x1s1_56x56x64_256_norm_relu_res_apply(m, rows, kb * 64, apack, in, affine);
         for (int i = 0; i < rows; i++)
-          a[i] = in + (size_t)(m + i) * 64;
+          a[i] = apack + i * 64;
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 4160;
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 64 * 16;
@@ -1209,7 +1342,7 @@ static LG_NOINLINE void conv1x1s1_56x56x64_256_res(
             f32_gemm_6x16_res(
                 1,
                 64,
-                kb * 64,
+                0,
                 a,
                 pb,
                 1024,
@@ -1224,7 +1357,7 @@ static LG_NOINLINE void conv1x1s1_56x56x64_256_res(
             f32_gemm_4x16_res(
                 1,
                 64,
-                kb * 64,
+                0,
                 a,
                 pb,
                 1024,
@@ -1235,6 +1368,174 @@ static LG_NOINLINE void conv1x1s1_56x56x64_256_res(
                 cols,
                 kb == 0,
                 kb == 1 - 1);
+        }
+      }
+  }
+}
+
+/* groupnorm_56x56x256_relu_affine: GroupNorm, 32 groups of 8 channels, eps 1e-05, then the affine
+ * and ReLU (timm GroupNormAct). Statistics per (image, group) over 56x56x8 values,
+ * in float and centered: BiT's un-normalized residual stream grows large, and
+ * E[x^2] - E[x]^2 would cancel. Each of 49 fixed chunks of 64 pixels gets its
+ * mean and centered sum of squares (two passes while the chunk is in cache); chunks
+ * merge in a fixed order (Chan et al.), so no result depends on the thread count.
+ * in NHWC [1,56,56,256] -> out [1][2][256]: per image the scale and the shift
+ *   the next layer (a GEMM) applies to each row as it reads it (and the ReLU), so the normalized
+ *   activation is never written; group g = channels [g*8, (g+1)*8)
+ * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][49][32][2] */
+static LG_NOINLINE void groupnorm_56x56x256_relu_affine(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
+  enum { HW = 56 * 56 };
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 49; t++) {
+    const int n = t / 49;
+    const int p0 = t % 49 * 64;
+    const int p1 = p0 + 64 < HW ? p0 + 64 : HW;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256;
+    float acc[256], mean[32];
+    for (int c = 0; c < 256; c++)
+      acc[c] = 0.0f;
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < 256; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
+    const float count = (float)(p1 - p0) * 8;
+    for (int g = 0; g < 32; g++) {
+      float s = 0.0f;
+      for (int j = 0; j < 8; j++)
+        s += acc[g * 8 + j];
+      mean[g] = s / count;
+    }
+    float center[256];
+    for (int c = 0; c < 256; c++) {
+      center[c] = c < 256 ? mean[c / 8] : 0.0f;
+      acc[c] = 0.0f;
+    }
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < 256; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, 256 - c) - lg_vload(center + c);
+        lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
+      }
+    float *restrict pt = part + (size_t)t * 32 * 2;
+    for (int g = 0; g < 32; g++) {
+      float m2 = 0.0f;
+      for (int j = 0; j < 8; j++)
+        m2 += acc[g * 8 + j];
+      pt[2 * g] = mean[g];
+      pt[2 * g + 1] = m2;
+    }
+  }
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+#pragma omp for schedule(static)
+  for (int n = 0; n < 1; n++) {
+    float scale[256], shift[256];
+    for (int c = 256; c < 256; c++)
+      scale[c] = shift[c] = 0.0f;
+    for (int g = 0; g < 32; g++) {
+      float count = 0.0f, mean = 0.0f, m2 = 0.0f;
+      for (int k = 0; k < 49; k++) {
+        const float *pk = part + ((size_t)n * 49 + k) * 32 * 2 + 2 * g;
+        const int q0 = k * 64, q1 = q0 + 64 < HW ? q0 + 64 : HW;
+        const float nb = (float)(q1 - q0) * 8, total = count + nb, delta = pk[0] - mean;
+        mean += delta * (nb / total);
+        m2 += pk[1] + delta * delta * (count * nb / total);
+        count = total;
+      }
+      const float rstd = 1.0f / sqrtf(m2 / count + 1e-05f);
+      for (int j = 0; j < 8; j++) {
+        const int c = g * 8 + j;
+        scale[c] = rstd * weight[c];
+        shift[c] = bias[c] - mean * scale[c];
+      }
+    }
+    for (int c = 0; c < 256; c++) {
+      out[(size_t)n * 2 * 256 + c] = scale[c];
+      out[(size_t)n * 2 * 256 + 256 + c] = shift[c];
+    }
+  }
+}
+
+/* conv1x1s1_56x56x256_64_norm_relu: 1x1 conv, stride 1, pad 0, as a GEMM
+ *   in NHWC [1,56,56,256] -> out NHWC [1,56,56,64]
+ *   M = 3136 pixels, N = 64 channels, K = 1 taps x 256 channels
+ * w (kernels/gemm.lua): per panel of 16 output channels (16448 bytes):
+ *   float bias[16], then f32 b[1][256][16],
+ *   zero past the last channel.
+ * Work: 8 task(s): 8 runs of pixels cut at tile bounds,
+ * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
+ * pass by.
+ * Its input is that of the norm before it (GroupNorm, GRN), before the norm's per-channel affine and ReLU:
+ * each tile's rows are put through it into a buffer in L1 (256 floats a row), so the
+ * normalized activation is never written to memory. affine: [1][2][256], per image
+ * the scale and the shift.
+ */
+static void conv1x1s1_56x56x256_64_norm_relu_apply(
+    int m,
+    int rows,
+    int k0,
+    float *restrict apack,
+    const float *restrict in,
+    const float *restrict affine) {
+  /* rows of one image at a time, so each vector of scales and shifts serves all of them */
+  for (int i0 = 0, i1; i0 < rows; i0 = i1) {
+    const int n = (m + i0) / (56 * 56);
+    i1 = (n + 1) * 56 * 56 - m < rows ? (n + 1) * 56 * 56 - m : rows;
+    const float *restrict scale = affine + (size_t)n * 2 * 256 + k0;
+    const float *restrict shift = scale + 256;
+    /* whole vectors, then the tail: the microkernel reads these floats right away, and a
+     * load finds a plain store's data in flight, not a masked store's (+30% on a K=256 GEMM) */
+    int k = 0;
+    for (; k + LG_VW <= 256; k += LG_VW) {
+      const lg_vf s = lg_vload(scale + k), b = lg_vload(shift + k);
+      for (int i = i0; i < i1; i++) {
+        const lg_vf v = lg_vfma(lg_vload(in + (size_t)(m + i) * 256 + k0 + k), s, b);
+        lg_vstore(apack + (size_t)i * 256 + k, lg_vrelu(v));
+      }
+    }
+    if (k < 256) {
+      const lg_vf s = lg_vload_n(scale + k, 256 - k), b = lg_vload_n(shift + k, 256 - k);
+      for (int i = i0; i < i1; i++) {
+        const lg_vf v = lg_vfma(lg_vload_n(in + (size_t)(m + i) * 256 + k0 + k, 256 - k), s, b);
+        lg_vstore_n(apack + (size_t)i * 256 + k, lg_vrelu(v), 256 - k);
+      }
+    }
+  }
+}
+
+static LG_NOINLINE void conv1x1s1_56x56x256_64_norm_relu(
+    const float *restrict in,
+    const float *restrict affine,
+    const void *restrict w,
+    float *restrict out) {
+  /* A tile's row pointers at function scope, as in qgemm.c.in:
+   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
+   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
+  const float *a[6];
+  float apack[6 * 256];
+#pragma omp for schedule(static)
+  for (int task = 0; task < 8; task++) {
+    const int mb = task % 8;
+    const int m0 = 3136 * mb / 8 / 6 * 6;
+    const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
+    const int p0 = 0, p1 = 4;
+    for (int kb = 0; kb < 1; kb++)
+      for (int m = m0; m < m1; m += 6) {
+        const int rows = m + 6 <= 3136 ? 6 : 4;
+        conv1x1s1_56x56x256_64_norm_relu_apply(m, rows, kb * 256, apack, in, affine);
+        for (int i = 0; i < rows; i++)
+          a[i] = apack + i * 256;
+        for (int panel = p0; panel < p1; panel++) {
+          const char *pw = (const char *)w + (size_t)panel * 16448;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
+          const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+          const size_t at = (size_t)m * 64 + panel * 16;
+          if (rows == 6)
+            f32_gemm_6x16(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 64, cols, kb == 0, kb == 1 - 1);
+          else
+            f32_gemm_4x16(1, 256, 0, a, pb, 4096, (const float *)pw, out + at, 64, cols, kb == 0, kb == 1 - 1);
         }
       }
   }
@@ -1326,46 +1627,6 @@ static LG_NOINLINE void groupnorm_56x56x256_relu(
         lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 256 + c, 256 - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
         lg_vstore_n(y + (size_t)p * 256 + c, v, 256 - c);
-      }
-  }
-}
-
-/* conv1x1s1_56x56x256_64: 1x1 conv, stride 1, pad 0, as a GEMM
- *   in NHWC [1,56,56,256] -> out NHWC [1,56,56,64]
- *   M = 3136 pixels, N = 64 channels, K = 1 taps x 256 channels
- * w (kernels/gemm.lua): per panel of 16 output channels (16448 bytes):
- *   float bias[16], then f32 b[1][256][16],
- *   zero past the last channel.
- * Work: 8 task(s): 8 runs of pixels cut at tile bounds,
- * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
- * pass by.
- */
-static LG_NOINLINE void conv1x1s1_56x56x256_64(const float *restrict in, const void *restrict w, float *restrict out) {
-  /* A tile's row pointers at function scope, as in qgemm.c.in:
-   * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
-   * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
-  const float *a[6];
-#pragma omp for schedule(static)
-  for (int task = 0; task < 8; task++) {
-    const int mb = task % 8;
-    const int m0 = 3136 * mb / 8 / 6 * 6;
-    const int m1 = mb == 7 ? 3136 : 3136 * (mb + 1) / 8 / 6 * 6;
-    const int p0 = 0, p1 = 4;
-    for (int kb = 0; kb < 1; kb++)
-      for (int m = m0; m < m1; m += 6) {
-        const int rows = m + 6 <= 3136 ? 6 : 4;
-        for (int i = 0; i < rows; i++)
-          a[i] = in + (size_t)(m + i) * 256;
-        for (int panel = p0; panel < p1; panel++) {
-          const char *pw = (const char *)w + (size_t)panel * 16448;
-          const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
-          const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-          const size_t at = (size_t)m * 64 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 64, cols, kb == 0, kb == 1 - 1);
-          else
-            f32_gemm_4x16(1, 256, kb * 256, a, pb, 4096, (const float *)pw, out + at, 64, cols, kb == 0, kb == 1 - 1);
-        }
       }
   }
 }
@@ -2085,7 +2346,92 @@ static LG_NOINLINE void conv1x1s1_28x28x512_128(const float *restrict in, const 
   }
 }
 
-/* conv3x3s1_wino4x3_28x28x128_128: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
+/* groupnorm_28x28x128_relu_affine: GroupNorm, 32 groups of 4 channels, eps 1e-05, then the affine
+ * and ReLU (timm GroupNormAct). Statistics per (image, group) over 28x28x4 values,
+ * in float and centered: BiT's un-normalized residual stream grows large, and
+ * E[x^2] - E[x]^2 would cancel. Each of 8 fixed chunks of 98 pixels gets its
+ * mean and centered sum of squares (two passes while the chunk is in cache); chunks
+ * merge in a fixed order (Chan et al.), so no result depends on the thread count.
+ * in NHWC [1,28,28,128] -> out [1][2][128]: per image the scale and the shift
+ *   the next layer (a GEMM) applies to each row as it reads it (and the ReLU), so the normalized
+ *   activation is never written; group g = channels [g*4, (g+1)*4)
+ * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][8][32][2] */
+static LG_NOINLINE void groupnorm_28x28x128_relu_affine(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
+  enum { HW = 28 * 28 };
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 8; t++) {
+    const int n = t / 8;
+    const int p0 = t % 8 * 98;
+    const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 128;
+    float acc[128], mean[32];
+    for (int c = 0; c < 128; c++)
+      acc[c] = 0.0f;
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < 128; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, 128 - c));
+    const float count = (float)(p1 - p0) * 4;
+    for (int g = 0; g < 32; g++) {
+      float s = 0.0f;
+      for (int j = 0; j < 4; j++)
+        s += acc[g * 4 + j];
+      mean[g] = s / count;
+    }
+    float center[128];
+    for (int c = 0; c < 128; c++) {
+      center[c] = c < 128 ? mean[c / 4] : 0.0f;
+      acc[c] = 0.0f;
+    }
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < 128; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 128 + c, 128 - c) - lg_vload(center + c);
+        lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
+      }
+    float *restrict pt = part + (size_t)t * 32 * 2;
+    for (int g = 0; g < 32; g++) {
+      float m2 = 0.0f;
+      for (int j = 0; j < 4; j++)
+        m2 += acc[g * 4 + j];
+      pt[2 * g] = mean[g];
+      pt[2 * g + 1] = m2;
+    }
+  }
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+#pragma omp for schedule(static)
+  for (int n = 0; n < 1; n++) {
+    float scale[128], shift[128];
+    for (int c = 128; c < 128; c++)
+      scale[c] = shift[c] = 0.0f;
+    for (int g = 0; g < 32; g++) {
+      float count = 0.0f, mean = 0.0f, m2 = 0.0f;
+      for (int k = 0; k < 8; k++) {
+        const float *pk = part + ((size_t)n * 8 + k) * 32 * 2 + 2 * g;
+        const int q0 = k * 98, q1 = q0 + 98 < HW ? q0 + 98 : HW;
+        const float nb = (float)(q1 - q0) * 4, total = count + nb, delta = pk[0] - mean;
+        mean += delta * (nb / total);
+        m2 += pk[1] + delta * delta * (count * nb / total);
+        count = total;
+      }
+      const float rstd = 1.0f / sqrtf(m2 / count + 1e-05f);
+      for (int j = 0; j < 4; j++) {
+        const int c = g * 4 + j;
+        scale[c] = rstd * weight[c];
+        shift[c] = bias[c] - mean * scale[c];
+      }
+    }
+    for (int c = 0; c < 128; c++) {
+      out[(size_t)n * 2 * 128 + c] = scale[c];
+      out[(size_t)n * 2 * 128 + 128 + c] = shift[c];
+    }
+  }
+}
+
+/* conv3x3s1_wino4x3_28x28x128_128_norm_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
  * costs 36 multiply-adds per input x output channel instead of 144.
  *   in NHWC [1,28,28,128] -> out NHWC [1,28,28,128]
  *   tiles: 7x7 per image, 49 in all; each reads a 6x6 input patch
@@ -2095,9 +2441,13 @@ static LG_NOINLINE void conv1x1s1_28x28x512_128(const float *restrict in, const 
  *          M[36][49][128] = the 36 GEMMs V[pos] x U[pos]
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128(
+ * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
+ * Its input is that of the norm before it (GroupNorm), before the norm's per-channel affine and
+ * ReLU: phase 1 puts each patch through it as it loads it (the padding stays zero), so the
+ * normalized activation is never written. affine: [1][2][128], per image the scale and the shift. */
+static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_norm_relu(
     const float *restrict in,
+    const float *restrict affine,
     const void *restrict w,
     float *restrict out,
     float *restrict scratch) {
@@ -2108,13 +2458,17 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128(
     const int ih0 = t / 7 % 7 * 4 - 1;
     const int iw0 = t % 7 * 4 - 1;
     for (int c = 0; c < 128; c += LG_VW) {
+      const lg_vf scale = lg_vload_n(affine + (size_t)n * 2 * 128 + c, 128 - c);
+      const lg_vf shift = lg_vload_n(affine + (size_t)n * 2 * 128 + 128 + c, 128 - c);
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
           d[i][j] = lg_vzero();
-          if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28)
-            d[i][j] = lg_vload_n(in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + c, 128 - c);
+          if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) {
+            const lg_vf x = lg_vload_n(in + ((size_t)(n * 28 + ih) * 28 + iw) * 128 + c, 128 - c);
+            d[i][j] = lg_vrelu(lg_vfma(x, scale, shift));
+          }
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -2923,7 +3277,92 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_256(
   }
 }
 
-/* conv3x3s1_wino4x3_14x14x256_256_f32w: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
+/* groupnorm_14x14x256_relu_affine: GroupNorm, 32 groups of 8 channels, eps 1e-05, then the affine
+ * and ReLU (timm GroupNormAct). Statistics per (image, group) over 14x14x8 values,
+ * in float and centered: BiT's un-normalized residual stream grows large, and
+ * E[x^2] - E[x]^2 would cancel. Each of 8 fixed chunks of 25 pixels gets its
+ * mean and centered sum of squares (two passes while the chunk is in cache); chunks
+ * merge in a fixed order (Chan et al.), so no result depends on the thread count.
+ * in NHWC [1,14,14,256] -> out [1][2][256]: per image the scale and the shift
+ *   the next layer (a GEMM) applies to each row as it reads it (and the ReLU), so the normalized
+ *   activation is never written; group g = channels [g*8, (g+1)*8)
+ * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][8][32][2] */
+static LG_NOINLINE void groupnorm_14x14x256_relu_affine(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
+  enum { HW = 14 * 14 };
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 8; t++) {
+    const int n = t / 8;
+    const int p0 = t % 8 * 25;
+    const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256;
+    float acc[256], mean[32];
+    for (int c = 0; c < 256; c++)
+      acc[c] = 0.0f;
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < 256; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
+    const float count = (float)(p1 - p0) * 8;
+    for (int g = 0; g < 32; g++) {
+      float s = 0.0f;
+      for (int j = 0; j < 8; j++)
+        s += acc[g * 8 + j];
+      mean[g] = s / count;
+    }
+    float center[256];
+    for (int c = 0; c < 256; c++) {
+      center[c] = c < 256 ? mean[c / 8] : 0.0f;
+      acc[c] = 0.0f;
+    }
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < 256; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, 256 - c) - lg_vload(center + c);
+        lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
+      }
+    float *restrict pt = part + (size_t)t * 32 * 2;
+    for (int g = 0; g < 32; g++) {
+      float m2 = 0.0f;
+      for (int j = 0; j < 8; j++)
+        m2 += acc[g * 8 + j];
+      pt[2 * g] = mean[g];
+      pt[2 * g + 1] = m2;
+    }
+  }
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+#pragma omp for schedule(static)
+  for (int n = 0; n < 1; n++) {
+    float scale[256], shift[256];
+    for (int c = 256; c < 256; c++)
+      scale[c] = shift[c] = 0.0f;
+    for (int g = 0; g < 32; g++) {
+      float count = 0.0f, mean = 0.0f, m2 = 0.0f;
+      for (int k = 0; k < 8; k++) {
+        const float *pk = part + ((size_t)n * 8 + k) * 32 * 2 + 2 * g;
+        const int q0 = k * 25, q1 = q0 + 25 < HW ? q0 + 25 : HW;
+        const float nb = (float)(q1 - q0) * 8, total = count + nb, delta = pk[0] - mean;
+        mean += delta * (nb / total);
+        m2 += pk[1] + delta * delta * (count * nb / total);
+        count = total;
+      }
+      const float rstd = 1.0f / sqrtf(m2 / count + 1e-05f);
+      for (int j = 0; j < 8; j++) {
+        const int c = g * 8 + j;
+        scale[c] = rstd * weight[c];
+        shift[c] = bias[c] - mean * scale[c];
+      }
+    }
+    for (int c = 0; c < 256; c++) {
+      out[(size_t)n * 2 * 256 + c] = scale[c];
+      out[(size_t)n * 2 * 256 + 256 + c] = shift[c];
+    }
+  }
+}
+
+/* conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
  * costs 36 multiply-adds per input x output channel instead of 144.
  *   in NHWC [1,14,14,256] -> out NHWC [1,14,14,256]
  *   tiles: 4x4 per image, 16 in all; each reads a 6x6 input patch
@@ -2934,9 +3373,13 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_256(
  *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos], then U per task
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w(
+ * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
+ * Its input is that of the norm before it (GroupNorm), before the norm's per-channel affine and
+ * ReLU: phase 1 puts each patch through it as it loads it (the padding stays zero), so the
+ * normalized activation is never written. affine: [1][2][256], per image the scale and the shift. */
+static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(
     const float *restrict in,
+    const float *restrict affine,
     const void *restrict w,
     float *restrict out,
     float *restrict scratch) {
@@ -2948,13 +3391,17 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w(
     const int ih0 = t / 4 % 4 * 4 - 1;
     const int iw0 = t % 4 * 4 - 1;
     for (int c = 0; c < 256; c += LG_VW) {
+      const lg_vf scale = lg_vload_n(affine + (size_t)n * 2 * 256 + c, 256 - c);
+      const lg_vf shift = lg_vload_n(affine + (size_t)n * 2 * 256 + 256 + c, 256 - c);
       lg_vf d[6][6];
       for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
           const int ih = ih0 + i, iw = iw0 + j;
           d[i][j] = lg_vzero();
-          if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14)
-            d[i][j] = lg_vload_n(in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + c, 256 - c);
+          if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) {
+            const lg_vf x = lg_vload_n(in + ((size_t)(n * 14 + ih) * 14 + iw) * 256 + c, 256 - c);
+            d[i][j] = lg_vrelu(lg_vfma(x, scale, shift));
+          }
         }
       /* B^T d, column by column, then the same along each row: V = B^T d B */
       lg_vf u[6][6];
@@ -4170,119 +4617,119 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.0.blocks.0.conv1 -> [1,56,56,64]: gemm 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x64_64(ACT(0), WGT(104960), ACT(802816));
+    conv1x1s1_56x56x64_64(ACT(0), WGT(104960), ACT(6823936));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.0.conv1", ACT(802816), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.0.conv1", ACT(6823936), 1, 56, 56, 64);
     }
 
-    /* stages.0.blocks.0.norm2 + relu -> [1,56,56,64] */
-    groupnorm_56x56x64_relu(ACT(802816), WGT(121600), WGT(121856), ACT(6823936), ACT(0));
+    /* stages.0.blocks.0.norm2 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.0.conv2 applies it */
+    groupnorm_56x56x64_relu_affine(ACT(6823936), WGT(121600), WGT(121856), ACT(7626752), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.0.norm2.act", ACT(6823936), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.0.norm2.act", NULL, 1, 1, 1, 128);
     }
 
-    /* stages.0.blocks.0.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_56x56x64_64(ACT(6823936), WGT(122112), ACT(7626752), ACT(0));
+    /* stages.0.blocks.0.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks, stages.0.blocks.0.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_56x56x64_64_norm_relu(ACT(6823936), ACT(7626752), WGT(122112), ACT(10035200), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.0.conv2", ACT(7626752), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.0.conv2", ACT(10035200), 1, 56, 56, 64);
     }
 
-    /* stages.0.blocks.0.norm3 + relu -> [1,56,56,64] */
-    groupnorm_56x56x64_relu(ACT(7626752), WGT(712192), WGT(712448), ACT(0), ACT(802816));
+    /* stages.0.blocks.0.norm3 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.0.conv3 applies it */
+    groupnorm_56x56x64_relu_affine(ACT(10035200), WGT(712192), WGT(712448), ACT(3328), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.0.norm3.act", ACT(0), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.0.norm3.act", NULL, 1, 1, 1, 128);
     }
 
-    /* stages.0.blocks.0.conv3 + residual add -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x64_256_res(ACT(0), WGT(712704), ACT(6823936), ACT(3612672));
+    /* stages.0.blocks.0.conv3 + residual add -> [1,56,56,256]: gemm with stages.0.blocks.0.norm3's affine and ReLU applied to its rows, 6x16 tiles, 8 tasks */
+    conv1x1s1_56x56x64_256_norm_relu_res(ACT(10035200), ACT(3328), WGT(712704), ACT(6823936), ACT(3612672));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.0", ACT(6823936), 1, 56, 56, 256);
     }
 
-    /* stages.0.blocks.1.norm1 + relu -> [1,56,56,256] */
-    groupnorm_56x56x256_relu(ACT(6823936), WGT(779264), WGT(780288), ACT(0), ACT(3211264));
+    /* stages.0.blocks.1.norm1 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.0.blocks.1.conv1 applies it */
+    groupnorm_56x56x256_relu_affine(ACT(6823936), WGT(779264), WGT(780288), ACT(12544), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.1.norm1.act", ACT(0), 1, 56, 56, 256);
+      hook(ctx, "stages.0.blocks.1.norm1.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.0.blocks.1.conv1 -> [1,56,56,64]: gemm 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x256_64(ACT(0), WGT(781312), ACT(3211264));
+    /* stages.0.blocks.1.conv1 -> [1,56,56,64]: gemm with stages.0.blocks.1.norm1's affine and ReLU applied to its rows, 6x16 tiles, 8 tasks */
+    conv1x1s1_56x56x256_64_norm_relu(ACT(6823936), ACT(12544), WGT(781312), ACT(3612672));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.1.conv1", ACT(3211264), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.1.conv1", ACT(3612672), 1, 56, 56, 64);
     }
 
-    /* stages.0.blocks.1.norm2 + relu -> [1,56,56,64] */
-    groupnorm_56x56x64_relu(ACT(3211264), WGT(847104), WGT(847360), ACT(4014080), ACT(0));
+    /* stages.0.blocks.1.norm2 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.1.conv2 applies it */
+    groupnorm_56x56x64_relu_affine(ACT(3612672), WGT(847104), WGT(847360), ACT(4415488), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.1.norm2.act", ACT(4014080), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.1.norm2.act", NULL, 1, 1, 1, 128);
     }
 
-    /* stages.0.blocks.1.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_56x56x64_64(ACT(4014080), WGT(847616), ACT(4816896), ACT(0));
+    /* stages.0.blocks.1.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks, stages.0.blocks.1.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_56x56x64_64_norm_relu(ACT(3612672), ACT(4415488), WGT(847616), ACT(10035200), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.1.conv2", ACT(4816896), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.1.conv2", ACT(10035200), 1, 56, 56, 64);
     }
 
-    /* stages.0.blocks.1.norm3 + relu -> [1,56,56,64] */
-    groupnorm_56x56x64_relu(ACT(4816896), WGT(1437696), WGT(1437952), ACT(0), ACT(802816));
+    /* stages.0.blocks.1.norm3 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.1.conv3 applies it */
+    groupnorm_56x56x64_relu_affine(ACT(10035200), WGT(1437696), WGT(1437952), ACT(3328), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.1.norm3.act", ACT(0), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.1.norm3.act", NULL, 1, 1, 1, 128);
     }
 
-    /* stages.0.blocks.1.conv3 + residual add -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x64_256_res(ACT(0), WGT(1438208), ACT(3612672), ACT(6823936));
+    /* stages.0.blocks.1.conv3 + residual add -> [1,56,56,256]: gemm with stages.0.blocks.1.norm3's affine and ReLU applied to its rows, 6x16 tiles, 8 tasks */
+    conv1x1s1_56x56x64_256_norm_relu_res(ACT(10035200), ACT(3328), WGT(1438208), ACT(3612672), ACT(6823936));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.1", ACT(3612672), 1, 56, 56, 256);
     }
 
-    /* stages.0.blocks.2.norm1 + relu -> [1,56,56,256] */
-    groupnorm_56x56x256_relu(ACT(3612672), WGT(1504768), WGT(1505792), ACT(0), ACT(3211264));
+    /* stages.0.blocks.2.norm1 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.0.blocks.2.conv1 applies it */
+    groupnorm_56x56x256_relu_affine(ACT(3612672), WGT(1504768), WGT(1505792), ACT(12544), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.2.norm1.act", ACT(0), 1, 56, 56, 256);
+      hook(ctx, "stages.0.blocks.2.norm1.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.0.blocks.2.conv1 -> [1,56,56,64]: gemm 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x256_64(ACT(0), WGT(1506816), ACT(6823936));
+    /* stages.0.blocks.2.conv1 -> [1,56,56,64]: gemm with stages.0.blocks.2.norm1's affine and ReLU applied to its rows, 6x16 tiles, 8 tasks */
+    conv1x1s1_56x56x256_64_norm_relu(ACT(3612672), ACT(12544), WGT(1506816), ACT(6823936));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.2.conv1", ACT(6823936), 1, 56, 56, 64);
     }
 
-    /* stages.0.blocks.2.norm2 + relu -> [1,56,56,64] */
-    groupnorm_56x56x64_relu(ACT(6823936), WGT(1572608), WGT(1572864), ACT(7626752), ACT(0));
+    /* stages.0.blocks.2.norm2 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.2.conv2 applies it */
+    groupnorm_56x56x64_relu_affine(ACT(6823936), WGT(1572608), WGT(1572864), ACT(8429568), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.2.norm2.act", ACT(7626752), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.2.norm2.act", NULL, 1, 1, 1, 128);
     }
 
-    /* stages.0.blocks.2.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_56x56x64_64(ACT(7626752), WGT(1573120), ACT(6823936), ACT(0));
+    /* stages.0.blocks.2.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks, stages.0.blocks.2.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_56x56x64_64_norm_relu(ACT(6823936), ACT(8429568), WGT(1573120), ACT(7626752), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.2.conv2", ACT(6823936), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.2.conv2", ACT(7626752), 1, 56, 56, 64);
     }
 
-    /* stages.0.blocks.2.norm3 + relu -> [1,56,56,64] */
-    groupnorm_56x56x64_relu(ACT(6823936), WGT(2163200), WGT(2163456), ACT(7626752), ACT(0));
+    /* stages.0.blocks.2.norm3 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.2.conv3 applies it */
+    groupnorm_56x56x64_relu_affine(ACT(7626752), WGT(2163200), WGT(2163456), ACT(3211264), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.2.norm3.act", ACT(7626752), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.2.norm3.act", NULL, 1, 1, 1, 128);
     }
 
-    /* stages.0.blocks.2.conv3 + residual add -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x64_256_res(ACT(7626752), WGT(2163712), ACT(0), ACT(3612672));
+    /* stages.0.blocks.2.conv3 + residual add -> [1,56,56,256]: gemm with stages.0.blocks.2.norm3's affine and ReLU applied to its rows, 6x16 tiles, 8 tasks */
+    conv1x1s1_56x56x64_256_norm_relu_res(ACT(7626752), ACT(3211264), WGT(2163712), ACT(0), ACT(3612672));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.2", ACT(0), 1, 56, 56, 256);
@@ -4351,22 +4798,22 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.1.blocks.1.conv1", ACT(3411968), 1, 28, 28, 128);
     }
 
-    /* stages.1.blocks.1.norm2 + relu -> [1,28,28,128] */
-    groupnorm_28x28x128_relu(ACT(3411968), WGT(4013568), WGT(4014080), ACT(3813376), ACT(0));
+    /* stages.1.blocks.1.norm2 + relu -> scale, shift [1][2][128]: statistics and the per-channel affine; stages.1.blocks.1.conv2 applies it */
+    groupnorm_28x28x128_relu_affine(ACT(3411968), WGT(4013568), WGT(4014080), ACT(4214784), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.1.norm2.act", ACT(3813376), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.1.norm2.act", NULL, 1, 1, 1, 256);
     }
 
-    /* stages.1.blocks.1.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_28x28x128_128(ACT(3813376), WGT(4014592), ACT(3411968), ACT(0));
+    /* stages.1.blocks.1.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks, stages.1.blocks.1.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_28x28x128_128_norm_relu(ACT(3411968), ACT(4214784), WGT(4014592), ACT(3813376), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.1.conv2", ACT(3411968), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.1.conv2", ACT(3813376), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.1.norm3 + relu -> [1,28,28,128] */
-    groupnorm_28x28x128_relu(ACT(3411968), WGT(6374400), WGT(6374912), ACT(0), ACT(401408));
+    groupnorm_28x28x128_relu(ACT(3813376), WGT(6374400), WGT(6374912), ACT(0), ACT(401408));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.1.norm3.act", ACT(0), 1, 28, 28, 128);
@@ -4387,28 +4834,28 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.1.blocks.2.conv1 -> [1,28,28,128]: gemm 6x16 tiles, 12 tasks */
-    conv1x1s1_28x28x512_128(ACT(0), WGT(6643712), ACT(1605632));
+    conv1x1s1_28x28x512_128(ACT(0), WGT(6643712), ACT(1806336));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.2.conv1", ACT(1605632), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.2.conv1", ACT(1806336), 1, 28, 28, 128);
     }
 
-    /* stages.1.blocks.2.norm2 + relu -> [1,28,28,128] */
-    groupnorm_28x28x128_relu(ACT(1605632), WGT(6906368), WGT(6906880), ACT(2007040), ACT(0));
+    /* stages.1.blocks.2.norm2 + relu -> scale, shift [1][2][128]: statistics and the per-channel affine; stages.1.blocks.2.conv2 applies it */
+    groupnorm_28x28x128_relu_affine(ACT(1806336), WGT(6906368), WGT(6906880), ACT(2609152), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.2.norm2.act", ACT(2007040), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.2.norm2.act", NULL, 1, 1, 1, 256);
     }
 
-    /* stages.1.blocks.2.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_28x28x128_128(ACT(2007040), WGT(6907392), ACT(2408448), ACT(0));
+    /* stages.1.blocks.2.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks, stages.1.blocks.2.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_28x28x128_128_norm_relu(ACT(1806336), ACT(2609152), WGT(6907392), ACT(2207744), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.2.conv2", ACT(2408448), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.2.conv2", ACT(2207744), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.2.norm3 + relu -> [1,28,28,128] */
-    groupnorm_28x28x128_relu(ACT(2408448), WGT(9267200), WGT(9267712), ACT(0), ACT(401408));
+    groupnorm_28x28x128_relu(ACT(2207744), WGT(9267200), WGT(9267712), ACT(0), ACT(401408));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.2.norm3.act", ACT(0), 1, 28, 28, 128);
@@ -4435,29 +4882,29 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.1.blocks.3.conv1", ACT(3411968), 1, 28, 28, 128);
     }
 
-    /* stages.1.blocks.3.norm2 + relu -> [1,28,28,128] */
-    groupnorm_28x28x128_relu(ACT(3411968), WGT(9799168), WGT(9799680), ACT(3813376), ACT(0));
+    /* stages.1.blocks.3.norm2 + relu -> scale, shift [1][2][128]: statistics and the per-channel affine; stages.1.blocks.3.conv2 applies it */
+    groupnorm_28x28x128_relu_affine(ACT(3411968), WGT(9799168), WGT(9799680), ACT(4214784), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.3.norm2.act", ACT(3813376), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.3.norm2.act", NULL, 1, 1, 1, 256);
     }
 
-    /* stages.1.blocks.3.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_28x28x128_128(ACT(3813376), WGT(9800192), ACT(3411968), ACT(0));
+    /* stages.1.blocks.3.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks, stages.1.blocks.3.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_28x28x128_128_norm_relu(ACT(3411968), ACT(4214784), WGT(9800192), ACT(3813376), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.3.conv2", ACT(3411968), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.3.conv2", ACT(3813376), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.3.norm3 + relu -> [1,28,28,128] */
-    groupnorm_28x28x128_relu(ACT(3411968), WGT(12160000), WGT(12160512), ACT(3813376), ACT(0));
+    groupnorm_28x28x128_relu(ACT(3813376), WGT(12160000), WGT(12160512), ACT(3411968), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.3.norm3.act", ACT(3813376), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.3.norm3.act", ACT(3411968), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.3.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
-    conv1x1s1_28x28x128_512_res(ACT(3813376), WGT(12161024), ACT(0), ACT(1806336));
+    conv1x1s1_28x28x128_512_res(ACT(3411968), WGT(12161024), ACT(0), ACT(1806336));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.3", ACT(0), 1, 28, 28, 512);
@@ -4520,21 +4967,21 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.1.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
-    conv1x1s1_14x14x1024_256(ACT(0), WGT(18481152), ACT(802816));
+    conv1x1s1_14x14x1024_256(ACT(0), WGT(18481152), ACT(2768896));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.1.conv1", ACT(802816), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.1.conv1", ACT(2768896), 1, 14, 14, 256);
     }
 
-    /* stages.2.blocks.1.norm2 + relu -> [1,14,14,256] */
-    groupnorm_14x14x256_relu(ACT(802816), WGT(19530752), WGT(19531776), ACT(2768896), ACT(0));
+    /* stages.2.blocks.1.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.1.conv2 applies it */
+    groupnorm_14x14x256_relu_affine(ACT(2768896), WGT(19530752), WGT(19531776), ACT(3170304), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.1.norm2.act", ACT(2768896), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.1.norm2.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.2.blocks.1.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks */
-    conv3x3s1_wino4x3_14x14x256_256_f32w(ACT(2768896), WGT(19532800), ACT(2969600), ACT(0));
+    /* stages.2.blocks.1.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks, stages.2.blocks.1.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(2768896), ACT(3170304), WGT(19532800), ACT(2969600), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.conv2", ACT(2969600), 1, 14, 14, 256);
@@ -4562,21 +5009,21 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.2.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
-    conv1x1s1_14x14x1024_256(ACT(0), WGT(22956032), ACT(802816));
+    conv1x1s1_14x14x1024_256(ACT(0), WGT(22956032), ACT(1966080));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.2.conv1", ACT(802816), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.2.conv1", ACT(1966080), 1, 14, 14, 256);
     }
 
-    /* stages.2.blocks.2.norm2 + relu -> [1,14,14,256] */
-    groupnorm_14x14x256_relu(ACT(802816), WGT(24005632), WGT(24006656), ACT(1966080), ACT(0));
+    /* stages.2.blocks.2.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.2.conv2 applies it */
+    groupnorm_14x14x256_relu_affine(ACT(1966080), WGT(24005632), WGT(24006656), ACT(2367488), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.2.norm2.act", ACT(1966080), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.2.norm2.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.2.blocks.2.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks */
-    conv3x3s1_wino4x3_14x14x256_256_f32w(ACT(1966080), WGT(24007680), ACT(2166784), ACT(0));
+    /* stages.2.blocks.2.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks, stages.2.blocks.2.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(1966080), ACT(2367488), WGT(24007680), ACT(2166784), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.conv2", ACT(2166784), 1, 14, 14, 256);
@@ -4604,21 +5051,21 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.3.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
-    conv1x1s1_14x14x1024_256(ACT(0), WGT(27430912), ACT(802816));
+    conv1x1s1_14x14x1024_256(ACT(0), WGT(27430912), ACT(2768896));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.3.conv1", ACT(802816), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.3.conv1", ACT(2768896), 1, 14, 14, 256);
     }
 
-    /* stages.2.blocks.3.norm2 + relu -> [1,14,14,256] */
-    groupnorm_14x14x256_relu(ACT(802816), WGT(28480512), WGT(28481536), ACT(2768896), ACT(0));
+    /* stages.2.blocks.3.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.3.conv2 applies it */
+    groupnorm_14x14x256_relu_affine(ACT(2768896), WGT(28480512), WGT(28481536), ACT(3170304), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.3.norm2.act", ACT(2768896), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.3.norm2.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.2.blocks.3.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks */
-    conv3x3s1_wino4x3_14x14x256_256_f32w(ACT(2768896), WGT(28482560), ACT(2969600), ACT(0));
+    /* stages.2.blocks.3.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks, stages.2.blocks.3.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(2768896), ACT(3170304), WGT(28482560), ACT(2969600), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.conv2", ACT(2969600), 1, 14, 14, 256);
@@ -4646,21 +5093,21 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.4.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
-    conv1x1s1_14x14x1024_256(ACT(0), WGT(31905792), ACT(802816));
+    conv1x1s1_14x14x1024_256(ACT(0), WGT(31905792), ACT(1966080));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.4.conv1", ACT(802816), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.4.conv1", ACT(1966080), 1, 14, 14, 256);
     }
 
-    /* stages.2.blocks.4.norm2 + relu -> [1,14,14,256] */
-    groupnorm_14x14x256_relu(ACT(802816), WGT(32955392), WGT(32956416), ACT(1966080), ACT(0));
+    /* stages.2.blocks.4.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.4.conv2 applies it */
+    groupnorm_14x14x256_relu_affine(ACT(1966080), WGT(32955392), WGT(32956416), ACT(2367488), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.4.norm2.act", ACT(1966080), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.4.norm2.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.2.blocks.4.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks */
-    conv3x3s1_wino4x3_14x14x256_256_f32w(ACT(1966080), WGT(32957440), ACT(2166784), ACT(0));
+    /* stages.2.blocks.4.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks, stages.2.blocks.4.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(1966080), ACT(2367488), WGT(32957440), ACT(2166784), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.conv2", ACT(2166784), 1, 14, 14, 256);
@@ -4688,21 +5135,21 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.5.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
-    conv1x1s1_14x14x1024_256(ACT(0), WGT(36380672), ACT(802816));
+    conv1x1s1_14x14x1024_256(ACT(0), WGT(36380672), ACT(2768896));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.5.conv1", ACT(802816), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.5.conv1", ACT(2768896), 1, 14, 14, 256);
     }
 
-    /* stages.2.blocks.5.norm2 + relu -> [1,14,14,256] */
-    groupnorm_14x14x256_relu(ACT(802816), WGT(37430272), WGT(37431296), ACT(2768896), ACT(0));
+    /* stages.2.blocks.5.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.5.conv2 applies it */
+    groupnorm_14x14x256_relu_affine(ACT(2768896), WGT(37430272), WGT(37431296), ACT(3170304), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.5.norm2.act", ACT(2768896), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.5.norm2.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.2.blocks.5.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks */
-    conv3x3s1_wino4x3_14x14x256_256_f32w(ACT(2768896), WGT(37432320), ACT(2969600), ACT(0));
+    /* stages.2.blocks.5.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks, stages.2.blocks.5.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(2768896), ACT(3170304), WGT(37432320), ACT(2969600), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.conv2", ACT(2969600), 1, 14, 14, 256);

