@@ -29,7 +29,7 @@ local function kind(op, template, epilogues, extra)
     local v = { N = n, IH = ih, IW = iw, C = c, OH = oh, OW = ow, OC = oc, K = a.k or 0, S = a.stride or 0,
       PAD = a.pad or 0, PAD_ZERO = (a.pad_value == 0) and 1 or 0, EPS = a.eps or 0, GROUPS = a.groups or 0,
       CG = a.groups and c // a.groups or 0, RELU = a.act == "relu" and 1 or 0, CP = cdiv(c, vw) * vw }
-    -- a norm whose apply the next GEMM does (passes/fuse_norm_apply.lua) writes only
+    -- a norm whose apply the next layer does (passes/fuse_norm_apply.lua) writes only
     -- its per-image scale and shift
     v.AFFINE = a.applied_by and 1 or 0
     local scratch, stack = 0, 8 * vw * 4 -- a few vectors (global pool: 8)

@@ -1,4 +1,4 @@
--- Moves a norm's per-channel apply into the GEMM after it. GroupNorm (BiT) and
+-- Moves a norm's per-channel apply into the layer after it. GroupNorm (BiT) and
 -- GRN (ConvNeXt-V2) each make two passes over their input: statistics, then
 -- y = x * scale + shift (+ReLU) per channel, written out for the next layer to
 -- read back. Where that next layer's kernel can take it (kernels.takes_norm:
@@ -8,9 +8,10 @@
 -- convnextv2_atto's time, and scaled worst of all layers at 2 threads).
 --
 -- The same multiply-add: the consumer sees the very floats the norm would have
--- written. It changes which values exist, not what any layer
--- computes, so it runs after lowering and after the passes that interpret the
--- graph (reduced.measure, qreplay), and lowers the two nodes again:
+-- written. The pass changes which values exist, not what any layer computes,
+-- so it runs after lowering (a kernel's plan says whether it takes the norm)
+-- and after the passes that interpret the graph (reduced.measure, qreplay),
+-- and lowers the two nodes again:
 --   norm:  x -> table [N, 2*C] (per image: scale[C], shift[C]), attrs.applied_by
 --   next:  {y, ...} -> {x, table, ...}, attrs.norm_apply = {name, relu}
 local kernels = require("kernels")
