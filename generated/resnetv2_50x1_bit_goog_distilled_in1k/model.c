@@ -1059,7 +1059,7 @@ static LG_NOINLINE void conv1x1s1_56x56x64_64(const float *restrict in, const vo
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,64] -> out [1][2][64]: per image the scale and the shift
- *   the next layer (a GEMM) applies to each row as it reads it (and the ReLU), so the normalized
+ *   the next layer (a 1x1 GEMM or a Winograd 3x3) applies as it reads its input (and the ReLU), so the normalized
  *   activation is never written; group g = channels [g*2, (g+1)*2)
  * weight, bias [64]; per-channel arrays are padded to 64 (whole vectors); part: scratch [1][13][32][2] */
 static LG_NOINLINE void groupnorm_56x56x64_relu_affine(
@@ -1148,7 +1148,7 @@ static LG_NOINLINE void groupnorm_56x56x64_relu_affine(
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 2 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
- * Its input is that of the norm before it (GroupNorm), before the norm's per-channel affine and
+ * Its input is that of the norm before it (GroupNorm, GRN), before the norm's per-channel affine and
  * ReLU: phase 1 puts each patch through it as it loads it (the padding stays zero), so the
  * normalized activation is never written. affine: [1][2][64], per image the scale and the shift. */
 static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_norm_relu(
@@ -1380,7 +1380,7 @@ static LG_NOINLINE void conv1x1s1_56x56x64_256_norm_relu_res(
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,256] -> out [1][2][256]: per image the scale and the shift
- *   the next layer (a GEMM) applies to each row as it reads it (and the ReLU), so the normalized
+ *   the next layer (a 1x1 GEMM or a Winograd 3x3) applies as it reads its input (and the ReLU), so the normalized
  *   activation is never written; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][49][32][2] */
 static LG_NOINLINE void groupnorm_56x56x256_relu_affine(
@@ -2353,7 +2353,7 @@ static LG_NOINLINE void conv1x1s1_28x28x512_128(const float *restrict in, const 
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,128] -> out [1][2][128]: per image the scale and the shift
- *   the next layer (a GEMM) applies to each row as it reads it (and the ReLU), so the normalized
+ *   the next layer (a 1x1 GEMM or a Winograd 3x3) applies as it reads its input (and the ReLU), so the normalized
  *   activation is never written; group g = channels [g*4, (g+1)*4)
  * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][8][32][2] */
 static LG_NOINLINE void groupnorm_28x28x128_relu_affine(
@@ -2442,7 +2442,7 @@ static LG_NOINLINE void groupnorm_28x28x128_relu_affine(
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
- * Its input is that of the norm before it (GroupNorm), before the norm's per-channel affine and
+ * Its input is that of the norm before it (GroupNorm, GRN), before the norm's per-channel affine and
  * ReLU: phase 1 puts each patch through it as it loads it (the padding stays zero), so the
  * normalized activation is never written. affine: [1][2][128], per image the scale and the shift. */
 static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_norm_relu(
@@ -3284,7 +3284,7 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_256(
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,256] -> out [1][2][256]: per image the scale and the shift
- *   the next layer (a GEMM) applies to each row as it reads it (and the ReLU), so the normalized
+ *   the next layer (a 1x1 GEMM or a Winograd 3x3) applies as it reads its input (and the ReLU), so the normalized
  *   activation is never written; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][8][32][2] */
 static LG_NOINLINE void groupnorm_14x14x256_relu_affine(
@@ -3374,7 +3374,7 @@ static LG_NOINLINE void groupnorm_14x14x256_relu_affine(
  * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
  * GEMM-tile bounds, even to one) x one
  * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
- * Its input is that of the norm before it (GroupNorm), before the norm's per-channel affine and
+ * Its input is that of the norm before it (GroupNorm, GRN), before the norm's per-channel affine and
  * ReLU: phase 1 puts each patch through it as it loads it (the padding stays zero), so the
  * normalized activation is never written. affine: [1][2][256], per image the scale and the shift. */
 static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(

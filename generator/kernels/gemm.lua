@@ -145,6 +145,18 @@ function gemm.takes_norm(_, node)
   return v.POINTWISE == 1 and v.GROUPS == 1 and v.DOT == 0 and v.NBLOCKS == 1
 end
 
+-- How a kernel that takes the norm before it (attrs.norm_apply) says so, for
+-- this file and winograd.lua alike: its AFFINE/AFFINE_RELU template vars, the
+-- part of its function name, and the words of its strategy ("... applied to
+-- its <what>"). Nothing when it takes no norm.
+function gemm.norm_apply(v, a, what)
+  local n = a.norm_apply
+  v.AFFINE, v.AFFINE_RELU = n and 1 or 0, n and n.relu and 1 or 0
+  if not n then return "", nil end
+  return n.relu and "_norm_relu" or "_norm",
+    string.format("%s's affine%s applied to its %s", n.name, n.relu and " and ReLU" or "", what)
+end
+
 function gemm.lower(g, node, ctx)
   local a = node.attrs
   local v = gemm.geometry(g, node)
@@ -162,7 +174,7 @@ function gemm.lower(g, node, ctx)
   v.PANELS = cdiv(v.OG, nr)
   v.POINTWISE, v.PACKED = pointwise and 1 or 0, packed and 1 or 0
   v.INDIRECT = (not pointwise and not packed and not affine) and 1 or 0
-  v.AFFINE, v.AFFINE_RELU = affine and 1 or 0, affine and a.norm_apply.relu and 1 or 0
+  local norm_fn, norm_words = gemm.norm_apply(v, a, "rows")
   v.KPACK = v.TAPS * v.CG
   v.GROUPED = v.GROUPS > 1 and 1 or 0
   v.RESIDUAL = a.residual and 1 or 0
@@ -198,11 +210,10 @@ function gemm.lower(g, node, ctx)
   if packed then stack = stack + mr * v.KPACK * 4 end
   if affine then stack = stack + mr * v.KB * 4 end
   node.kernel = { template = "gemm.c.in", vars = v, needs = needs, stack = stack,
-    fn = shape .. tag .. (affine and (a.norm_apply.relu and "_norm_relu" or "_norm") or "")
+    fn = shape .. tag .. norm_fn
       .. (v.N > 1 and ("_n" .. v.N) or "") .. (a.residual and "_res" or "") .. (a.act and ("_" .. a.act) or ""),
     strategy = string.format("%s %dx%d tiles%s, %d tasks%s", pointwise and "gemm" or packed and "packed-window gemm"
-      or affine and string.format("gemm with %s's affine%s applied to its rows,", a.norm_apply.name,
-        a.norm_apply.relu and " and ReLU" or "") or "indirect gemm", mr, nr, dot and " of bf16 pairs" or "", v.TASKS,
+      or affine and string.format("gemm with %s,", norm_words) or "indirect gemm", mr, nr, dot and " of bf16 pairs" or "", v.TASKS,
       v.KBLOCKS > 1 and string.format(", K in %d blocks", v.KBLOCKS) or ""),
     scratch_bytes = dot and v.TASKS * v.UK_TAPS * mr * v.KP * 4 or nil,
     numerics = { weights = dtype, inputs = dot and "bf16" or nil } }

@@ -93,7 +93,7 @@ function winograd.lower(g, node, ctx)
   local kmax = math.max(8, ctx.target.l2 * 3 // 4 // (nr * (9 * precision.DTYPE_BYTES[dtype] + 6 * 4)) // 8 * 8)
   v.KB = runtime_u and math.min(v.IC, cdiv(cdiv(v.IC, cdiv(v.IC, kmax)), 8) * 8) or v.IC
   v.RESIDUAL, v.RELU = a.residual and 1 or 0, a.act == "relu" and 1 or 0
-  v.AFFINE, v.AFFINE_RELU = a.norm_apply and 1 or 0, a.norm_apply and a.norm_apply.relu and 1 or 0
+  local norm_fn, norm_words = gemm.norm_apply(v, a, "patches")
   local uk = gemm.ukernel(mr, nv, nr, {})
   local needs = { uk }
   v.UK, v.UK_REM = uk.name, ""
@@ -114,13 +114,12 @@ function winograd.lower(g, node, ctx)
     stack = (36 + 36 + 6 + 24 + 4) * ctx.target.vw * 4 + mr * 8,
     scratch_bytes = 36 * v.T * (v.IC + v.OC) * 4 + (runtime_u and v.TASKS * 6 * v.KB * nr * 4 or 0),
     fn = string.format("conv3x3s1_wino4x3_%dx%dx%d_%d%s%s%s%s%s", v.IH, v.IW, v.IC, v.OC,
-      runtime_u and ("_" .. dtype .. "w") or "", a.norm_apply and (a.norm_apply.relu and "_norm_relu" or "_norm") or "",
+      runtime_u and ("_" .. dtype .. "w") or "", norm_fn,
       v.N > 1 and ("_n" .. v.N) or "",
       a.residual and "_res" or "", a.act and ("_" .. a.act) or ""),
     strategy = string.format("winograd F(4x4,3x3)%s, %d tiles, %dx%d GEMM tiles, %d tasks%s",
       runtime_u and string.format(" from %s 3x3 weights (U expanded %d channels at a time)", dtype, v.KB) or "", v.T, mr, nr, v.TASKS,
-      a.norm_apply and string.format(", %s's affine%s applied to its patches", a.norm_apply.name,
-        a.norm_apply.relu and " and ReLU" or "") or "") }
+      norm_words and ", " .. norm_words or "") }
   node.kernel.numerics = { weights = dtype }
   node.blob = { { role = "weight", bytes = bytes, make = function()
     if runtime_u then return P.gemm(node.tensors.weight, node.tensors.bias, 1, nr, bytes, dtype, v.IC, false) end
