@@ -31,8 +31,25 @@
 #else
 #define LG_NOINLINE
 #endif
+/* A kernel's phases, written as functions of their own but meant to be one
+ * body: GCC left the Winograd GEMM phase out of line for AVX2, 1.4x slower. */
+#if defined(__GNUC__)
+#define LG_INLINE inline __attribute__((always_inline))
+#else
+#define LG_INLINE inline
+#endif
 _Static_assert(convnext_tiny_ARENA_BYTES == 7225344u, "arena size must match the generator's plan");
 _Static_assert(convnext_tiny_WEIGHT_BYTES == 114354624u, "weight bytes must match the blob plan");
+
+/* Who a thread is, for kernels that give each thread scratch of its own. */
+#ifdef _OPENMP
+#include <omp.h>
+#define LG_THREAD() omp_get_thread_num()
+#define LG_THREADS() omp_get_num_threads()
+#else
+#define LG_THREAD() 0
+#define LG_THREADS() 1
+#endif
 
 /* ---- vector vocabulary of the target ----------------------------------- */
 /* Vector vocabulary of the avx2 target: lg_vf holds LG_VW = 8 floats (one ymm).

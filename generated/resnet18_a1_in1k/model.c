@@ -6,7 +6,7 @@
  *            blob model.bin, payload sha256 274e2a74046660dbd6092ca2adc3c0f58479b72fedbfdea40bc56cce1d6a8407
  * Target:    avx2 (AVX2 + FMA + F16C)
  * Shapes:    in NCHW [1,3,224,224] -> out [1,1000]; activations NHWC
- * Arena:     6021120 bytes (all activations: 37113792 bytes); weights 53833152 bytes
+ * Arena:     11624448 bytes (all activations: 88815552 bytes); weights 53833152 bytes
  * Numerics:  f32 weights, fp32 compute
  * Work:      1814073344 multiply-adds per batch
  * Build:     cc -std=c11 -O3 -ffp-contract=fast -fopenmp -mavx2 -mfma -mf16c -c model.c
@@ -31,8 +31,25 @@
 #else
 #define LG_NOINLINE
 #endif
-_Static_assert(resnet18_ARENA_BYTES == 6021120u, "arena size must match the generator's plan");
+/* A kernel's phases, written as functions of their own but meant to be one
+ * body: GCC left the Winograd GEMM phase out of line for AVX2, 1.4x slower. */
+#if defined(__GNUC__)
+#define LG_INLINE inline __attribute__((always_inline))
+#else
+#define LG_INLINE inline
+#endif
+_Static_assert(resnet18_ARENA_BYTES == 11624448u, "arena size must match the generator's plan");
 _Static_assert(resnet18_WEIGHT_BYTES == 53833152u, "weight bytes must match the blob plan");
+
+/* Who a thread is, for kernels that give each thread scratch of its own. */
+#ifdef _OPENMP
+#include <omp.h>
+#define LG_THREAD() omp_get_thread_num()
+#define LG_THREADS() omp_get_num_threads()
+#else
+#define LG_THREAD() 0
+#define LG_THREADS() 1
+#endif
 
 /* ---- vector vocabulary of the target ----------------------------------- */
 /* Vector vocabulary of the avx2 target: lg_vf holds LG_VW = 8 floats (one ymm).
@@ -1031,20 +1048,21 @@ static LG_NOINLINE void maxpool_112x112x64(const float *restrict in, float *rest
  *   tiles: 14x14 per image, 196 in all; each reads a 6x6 input patch
  * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
  *   U[36][64][16] = G g G^T of each 3x3 kernel g (computed in double)
- * scratch: V[36][196][64] = B^T d B of every input patch d, then
- *          M[36][196][64] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 2 runs of tiles (cut at
- * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias and
- * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_relu(
+ * 2 blocks of tiles (cut at GEMM-tile bounds), 8 tasks of one block x one panel. A thread
+ * takes a block through all three phases in a scratch slot of its own (8 slots: threads past
+ * them wait), with no barrier between them: phase 1 transforms the block's patches d into
+ * V[36][100][64] = B^T d B; phase 2 runs the 36 GEMMs V[pos] x U[pos] of a panel into
+ * M[36][100][16]; phase 3 turns M back into outputs (A^T M A) with the
+ * bias and ReLU in registers. Threads that share a block's panels each transform
+ * the block (cheaper than waiting for, and reading, V across cores).
+ * Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+/* Phase 1 for tiles [t0, t1): V[36][100][64], tile t in row t - t0. */
+static LG_INLINE void conv3x3s1_wino4x3_56x56x64_64_relu_in(
     const float *restrict in,
-    const void *restrict w,
-    float *restrict out,
-    float *restrict scratch) {
-  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 196 * 64;
-#pragma omp for schedule(static)
-  for (int t = 0; t < 196; t++) {
+    float *restrict V,
+    int t0,
+    int t1) {
+  for (int t = t0; t < t1; t++) {
     const int n = t / (14 * 14);
     const int ih0 = t / 14 % 14 * 4 - 1;
     const int iw0 = t % 14 * 4 - 1;
@@ -1067,7 +1085,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_relu(
         u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
         u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
       }
-      float *restrict vt = V + (size_t)t * 64 + c;
+      float *restrict vt = V + (size_t)(t - t0) * 64 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
         const lg_vf x[6] = {
@@ -1078,71 +1096,102 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_relu(
             r[4] - r[2] + (r[1] - r[3]) * 2.0f,
             r[1] * 4.0f - r[3] * 5.0f + r[5]};
         for (int j = 0; j < 6; j++)
-          lg_vstore_n(vt + (size_t)(i * 6 + j) * 196 * 64, x[j], 64 - c);
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 100 * 64, x[j], 64 - c);
       }
     }
   }
-#pragma omp for schedule(static)
-  for (int task = 0; task < 8; task++) {
-    const int panel = task % 4, tb = task / 4;
-    const int t0 = 196 * tb / 2 / 6 * 6;
-    const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
-    const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
-    const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-    for (int k0 = 0; k0 < 64; k0 += 64) {
-      const int kc = 64 - k0 < 64 ? 64 - k0 : 64;
-      for (int pos = 0; pos < 36; pos++) {
-        const float *b = pw + 16 + (size_t)pos * 64 * 16;
-        for (int t = t0; t < t1; t += 6) {
-          const float *a[6];
-          const int rows = t + 6 <= 196 ? 6 : 4;
-          for (int i = 0; i < rows; i++)
-            a[i] = V + ((size_t)pos * 196 + t + i) * 64;
-          float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
-          else
-            f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
-        }
+}
+
+/* Phase 2 for tiles [t0, t1) (cut at GEMM-tile bounds) x one panel: the 36 GEMMs
+ * V x U into M[36][100][16] (tile t in row t - t0), then Y = A^T M A into out. */
+static LG_INLINE void conv3x3s1_wino4x3_56x56x64_64_relu_panel(
+    const float *restrict V,
+    float *restrict M,
+    int t0,
+    int t1,
+    int panel,
+    const void *restrict w,
+    float *restrict out) {
+  const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
+  const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+  for (int k0 = 0; k0 < 64; k0 += 64) {
+    const int kc = 64 - k0 < 64 ? 64 - k0 : 64;
+    for (int pos = 0; pos < 36; pos++) {
+      const float *b = pw + 16 + (size_t)pos * 64 * 16;
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 196 ? 6 : 4;
+        for (int i = 0; i < rows; i++)
+          a[i] = V + ((size_t)pos * 100 + t - t0 + i) * 64;
+        float *c = M + ((size_t)pos * 100 + t - t0) * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
+        else
+          f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
       }
     }
-    /* Y = A^T M A per tile and vector of the panel's channels */
-    for (int t = t0; t < t1; t++) {
-      const int n = t / (14 * 14);
-      const int oh0 = t / 14 % 14 * 4;
-      const int ow0 = t % 14 * 4;
-      for (int c = 0; c < cols; c += LG_VW) {
-        const int oc = panel * 16 + c;
-        lg_vf s[4][6];
-        for (int j = 0; j < 6; j++) {
-          const float *m = M + (size_t)t * 64 + oc + (size_t)j * 196 * 64;
-          const size_t row = (size_t)6 * 196 * 64;
-          const int k = cols - c;
-          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
-          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
-          s[0][j] = m0 + m1 + m2 + m3 + m4;
-          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
-          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
-          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
-        }
-        const lg_vf bias = lg_vload(pw + c);
-        for (int i = 0; i < 4 && oh0 + i < 56; i++) {
-          const lg_vf *r = s[i];
-          const lg_vf y[4] = {
-              r[0] + r[1] + r[2] + r[3] + r[4],
-              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
-              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
-          for (int j = 0; j < 4 && ow0 + j < 56; j++) {
-            const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
-            lg_vf v = y[j] + bias;
-            v = lg_vrelu(v);
-            lg_vstore_n(out + at, v, cols - c);
-          }
+  }
+  /* Y = A^T M A per tile and vector of the panel's channels */
+  for (int t = t0; t < t1; t++) {
+    const int n = t / (14 * 14);
+    const int oh0 = t / 14 % 14 * 4;
+    const int ow0 = t % 14 * 4;
+    for (int c = 0; c < cols; c += LG_VW) {
+      const int oc = panel * 16 + c;
+      lg_vf s[4][6];
+      for (int j = 0; j < 6; j++) {
+        const float *m = M + (size_t)(t - t0) * 16 + c + (size_t)j * 100 * 16;
+        const size_t row = (size_t)6 * 100 * 16;
+        const int k = cols - c;
+        const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+        const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+        s[0][j] = m0 + m1 + m2 + m3 + m4;
+        s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+        s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+        s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+      }
+      const lg_vf bias = lg_vload(pw + c);
+      for (int i = 0; i < 4 && oh0 + i < 56; i++) {
+        const lg_vf *r = s[i];
+        const lg_vf y[4] = {
+            r[0] + r[1] + r[2] + r[3] + r[4],
+            r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+            r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+            r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+        for (int j = 0; j < 4 && ow0 + j < 56; j++) {
+          const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
+          lg_vf v = y[j] + bias;
+          v = lg_vrelu(v);
+          lg_vstore_n(out + at, v, cols - c);
         }
       }
     }
   }
+}
+
+static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
+  /* the tasks split by hand, so a thread's slot can be its number: threads past the slots wait */
+  const int threads = LG_THREADS() < 8 ? LG_THREADS() : 8, me = LG_THREAD();
+  if (me < threads) {
+    float *restrict V = scratch + (size_t)me * 288000;
+    float *restrict M = V + (size_t)36 * 100 * 64;
+    int block = -1;
+    for (int task = 8 * me / threads; task < 8 * (me + 1) / threads; task++) {
+      const int tb = task / 4, p0 = task % 4 * 1;
+      const int t0 = 196 * tb / 2 / 6 * 6;
+      const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
+      if (tb != block)
+        conv3x3s1_wino4x3_56x56x64_64_relu_in(in, V, t0, t1);
+      block = tb;
+      for (int panel = p0; panel < p0 + 1; panel++)
+        conv3x3s1_wino4x3_56x56x64_64_relu_panel(V, M, t0, t1, panel, w, out);
+    }
+  }
+#pragma omp barrier
 }
 
 /* conv3x3s1_wino4x3_56x56x64_64_res_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
@@ -1151,21 +1200,21 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_relu(
  *   tiles: 14x14 per image, 196 in all; each reads a 6x6 input patch
  * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
  *   U[36][64][16] = G g G^T of each 3x3 kernel g (computed in double)
- * scratch: V[36][196][64] = B^T d B of every input patch d, then
- *          M[36][196][64] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 2 runs of tiles (cut at
- * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
- * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_res_relu(
+ * 2 blocks of tiles (cut at GEMM-tile bounds), 8 tasks of one block x one panel. A thread
+ * takes a block through all three phases in a scratch slot of its own (8 slots: threads past
+ * them wait), with no barrier between them: phase 1 transforms the block's patches d into
+ * V[36][100][64] = B^T d B; phase 2 runs the 36 GEMMs V[pos] x U[pos] of a panel into
+ * M[36][100][16]; phase 3 turns M back into outputs (A^T M A) with the
+ * bias, the shortcut and ReLU in registers. Threads that share a block's panels each transform
+ * the block (cheaper than waiting for, and reading, V across cores).
+ * Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+/* Phase 1 for tiles [t0, t1): V[36][100][64], tile t in row t - t0. */
+static LG_INLINE void conv3x3s1_wino4x3_56x56x64_64_res_relu_in(
     const float *restrict in,
-    const void *restrict w,
-    float *restrict out,
-    const float *restrict res,
-    float *restrict scratch) {
-  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 196 * 64;
-#pragma omp for schedule(static)
-  for (int t = 0; t < 196; t++) {
+    float *restrict V,
+    int t0,
+    int t1) {
+  for (int t = t0; t < t1; t++) {
     const int n = t / (14 * 14);
     const int ih0 = t / 14 % 14 * 4 - 1;
     const int iw0 = t % 14 * 4 - 1;
@@ -1188,7 +1237,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_res_relu(
         u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
         u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
       }
-      float *restrict vt = V + (size_t)t * 64 + c;
+      float *restrict vt = V + (size_t)(t - t0) * 64 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
         const lg_vf x[6] = {
@@ -1199,72 +1248,105 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_res_relu(
             r[4] - r[2] + (r[1] - r[3]) * 2.0f,
             r[1] * 4.0f - r[3] * 5.0f + r[5]};
         for (int j = 0; j < 6; j++)
-          lg_vstore_n(vt + (size_t)(i * 6 + j) * 196 * 64, x[j], 64 - c);
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 100 * 64, x[j], 64 - c);
       }
     }
   }
-#pragma omp for schedule(static)
-  for (int task = 0; task < 8; task++) {
-    const int panel = task % 4, tb = task / 4;
-    const int t0 = 196 * tb / 2 / 6 * 6;
-    const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
-    const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
-    const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-    for (int k0 = 0; k0 < 64; k0 += 64) {
-      const int kc = 64 - k0 < 64 ? 64 - k0 : 64;
-      for (int pos = 0; pos < 36; pos++) {
-        const float *b = pw + 16 + (size_t)pos * 64 * 16;
-        for (int t = t0; t < t1; t += 6) {
-          const float *a[6];
-          const int rows = t + 6 <= 196 ? 6 : 4;
-          for (int i = 0; i < rows; i++)
-            a[i] = V + ((size_t)pos * 196 + t + i) * 64;
-          float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
-          else
-            f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
-        }
+}
+
+/* Phase 2 for tiles [t0, t1) (cut at GEMM-tile bounds) x one panel: the 36 GEMMs
+ * V x U into M[36][100][16] (tile t in row t - t0), then Y = A^T M A into out. */
+static LG_INLINE void conv3x3s1_wino4x3_56x56x64_64_res_relu_panel(
+    const float *restrict V,
+    float *restrict M,
+    int t0,
+    int t1,
+    int panel,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res) {
+  const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
+  const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+  for (int k0 = 0; k0 < 64; k0 += 64) {
+    const int kc = 64 - k0 < 64 ? 64 - k0 : 64;
+    for (int pos = 0; pos < 36; pos++) {
+      const float *b = pw + 16 + (size_t)pos * 64 * 16;
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 196 ? 6 : 4;
+        for (int i = 0; i < rows; i++)
+          a[i] = V + ((size_t)pos * 100 + t - t0 + i) * 64;
+        float *c = M + ((size_t)pos * 100 + t - t0) * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
+        else
+          f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
       }
     }
-    /* Y = A^T M A per tile and vector of the panel's channels */
-    for (int t = t0; t < t1; t++) {
-      const int n = t / (14 * 14);
-      const int oh0 = t / 14 % 14 * 4;
-      const int ow0 = t % 14 * 4;
-      for (int c = 0; c < cols; c += LG_VW) {
-        const int oc = panel * 16 + c;
-        lg_vf s[4][6];
-        for (int j = 0; j < 6; j++) {
-          const float *m = M + (size_t)t * 64 + oc + (size_t)j * 196 * 64;
-          const size_t row = (size_t)6 * 196 * 64;
-          const int k = cols - c;
-          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
-          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
-          s[0][j] = m0 + m1 + m2 + m3 + m4;
-          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
-          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
-          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
-        }
-        const lg_vf bias = lg_vload(pw + c);
-        for (int i = 0; i < 4 && oh0 + i < 56; i++) {
-          const lg_vf *r = s[i];
-          const lg_vf y[4] = {
-              r[0] + r[1] + r[2] + r[3] + r[4],
-              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
-              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
-          for (int j = 0; j < 4 && ow0 + j < 56; j++) {
-            const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
-            lg_vf v = y[j] + bias;
-            v = v + lg_vload_n(res + at, cols - c);
-            v = lg_vrelu(v);
-            lg_vstore_n(out + at, v, cols - c);
-          }
+  }
+  /* Y = A^T M A per tile and vector of the panel's channels */
+  for (int t = t0; t < t1; t++) {
+    const int n = t / (14 * 14);
+    const int oh0 = t / 14 % 14 * 4;
+    const int ow0 = t % 14 * 4;
+    for (int c = 0; c < cols; c += LG_VW) {
+      const int oc = panel * 16 + c;
+      lg_vf s[4][6];
+      for (int j = 0; j < 6; j++) {
+        const float *m = M + (size_t)(t - t0) * 16 + c + (size_t)j * 100 * 16;
+        const size_t row = (size_t)6 * 100 * 16;
+        const int k = cols - c;
+        const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+        const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+        s[0][j] = m0 + m1 + m2 + m3 + m4;
+        s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+        s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+        s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+      }
+      const lg_vf bias = lg_vload(pw + c);
+      for (int i = 0; i < 4 && oh0 + i < 56; i++) {
+        const lg_vf *r = s[i];
+        const lg_vf y[4] = {
+            r[0] + r[1] + r[2] + r[3] + r[4],
+            r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+            r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+            r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+        for (int j = 0; j < 4 && ow0 + j < 56; j++) {
+          const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
+          lg_vf v = y[j] + bias;
+          v = v + lg_vload_n(res + at, cols - c);
+          v = lg_vrelu(v);
+          lg_vstore_n(out + at, v, cols - c);
         }
       }
     }
   }
+}
+
+static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_res_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res,
+    float *restrict scratch) {
+  /* the tasks split by hand, so a thread's slot can be its number: threads past the slots wait */
+  const int threads = LG_THREADS() < 8 ? LG_THREADS() : 8, me = LG_THREAD();
+  if (me < threads) {
+    float *restrict V = scratch + (size_t)me * 288000;
+    float *restrict M = V + (size_t)36 * 100 * 64;
+    int block = -1;
+    for (int task = 8 * me / threads; task < 8 * (me + 1) / threads; task++) {
+      const int tb = task / 4, p0 = task % 4 * 1;
+      const int t0 = 196 * tb / 2 / 6 * 6;
+      const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
+      if (tb != block)
+        conv3x3s1_wino4x3_56x56x64_64_res_relu_in(in, V, t0, t1);
+      block = tb;
+      for (int panel = p0; panel < p0 + 1; panel++)
+        conv3x3s1_wino4x3_56x56x64_64_res_relu_panel(V, M, t0, t1, panel, w, out, res);
+    }
+  }
+#pragma omp barrier
 }
 
 /* conv1x1s2_56x56x64_128: 1x1 conv, stride 2, pad 0, as a GEMM over packed windows
@@ -1455,21 +1537,21 @@ static LG_NOINLINE void conv3x3s2_56x56x64_128_relu(
  *   tiles: 7x7 per image, 49 in all; each reads a 6x6 input patch
  * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
  *   U[36][128][16] = G g G^T of each 3x3 kernel g (computed in double)
- * scratch: V[36][49][128] = B^T d B of every input patch d, then
- *          M[36][49][128] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
- * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
- * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_res_relu(
+ * 1 blocks of tiles (cut at GEMM-tile bounds), 8 tasks of one block x one panel. A thread
+ * takes a block through all three phases in a scratch slot of its own (8 slots: threads past
+ * them wait), with no barrier between them: phase 1 transforms the block's patches d into
+ * V[36][49][128] = B^T d B; phase 2 runs the 36 GEMMs V[pos] x U[pos] of a panel into
+ * M[36][49][16]; phase 3 turns M back into outputs (A^T M A) with the
+ * bias, the shortcut and ReLU in registers. Threads that share a block's panels each transform
+ * the block (cheaper than waiting for, and reading, V across cores).
+ * Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+/* Phase 1 for tiles [t0, t1): V[36][49][128], tile t in row t - t0. */
+static LG_INLINE void conv3x3s1_wino4x3_28x28x128_128_res_relu_in(
     const float *restrict in,
-    const void *restrict w,
-    float *restrict out,
-    const float *restrict res,
-    float *restrict scratch) {
-  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 49 * 128;
-#pragma omp for schedule(static)
-  for (int t = 0; t < 49; t++) {
+    float *restrict V,
+    int t0,
+    int t1) {
+  for (int t = t0; t < t1; t++) {
     const int n = t / (7 * 7);
     const int ih0 = t / 7 % 7 * 4 - 1;
     const int iw0 = t % 7 * 4 - 1;
@@ -1492,7 +1574,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_res_relu(
         u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
         u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
       }
-      float *restrict vt = V + (size_t)t * 128 + c;
+      float *restrict vt = V + (size_t)(t - t0) * 128 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
         const lg_vf x[6] = {
@@ -1507,68 +1589,101 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_res_relu(
       }
     }
   }
-#pragma omp for schedule(static)
-  for (int task = 0; task < 8; task++) {
-    const int panel = task % 8, tb = task / 8;
-    const int t0 = 49 * tb / 1 / 6 * 6;
-    const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
-    const float *pw = (const float *)((const char *)w + (size_t)panel * 294976);
-    const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-    for (int k0 = 0; k0 < 128; k0 += 128) {
-      const int kc = 128 - k0 < 128 ? 128 - k0 : 128;
-      for (int pos = 0; pos < 36; pos++) {
-        const float *b = pw + 16 + (size_t)pos * 128 * 16;
-        for (int t = t0; t < t1; t += 6) {
-          const float *a[6];
-          const int rows = t + 6 <= 49 ? 6 : 1;
-          for (int i = 0; i < rows; i++)
-            a[i] = V + ((size_t)pos * 49 + t + i) * 128;
-          float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
-          else
-            f32_gemm_1x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
-        }
+}
+
+/* Phase 2 for tiles [t0, t1) (cut at GEMM-tile bounds) x one panel: the 36 GEMMs
+ * V x U into M[36][49][16] (tile t in row t - t0), then Y = A^T M A into out. */
+static LG_INLINE void conv3x3s1_wino4x3_28x28x128_128_res_relu_panel(
+    const float *restrict V,
+    float *restrict M,
+    int t0,
+    int t1,
+    int panel,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res) {
+  const float *pw = (const float *)((const char *)w + (size_t)panel * 294976);
+  const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+  for (int k0 = 0; k0 < 128; k0 += 128) {
+    const int kc = 128 - k0 < 128 ? 128 - k0 : 128;
+    for (int pos = 0; pos < 36; pos++) {
+      const float *b = pw + 16 + (size_t)pos * 128 * 16;
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 49 ? 6 : 1;
+        for (int i = 0; i < rows; i++)
+          a[i] = V + ((size_t)pos * 49 + t - t0 + i) * 128;
+        float *c = M + ((size_t)pos * 49 + t - t0) * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
+        else
+          f32_gemm_1x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
       }
     }
-    /* Y = A^T M A per tile and vector of the panel's channels */
-    for (int t = t0; t < t1; t++) {
-      const int n = t / (7 * 7);
-      const int oh0 = t / 7 % 7 * 4;
-      const int ow0 = t % 7 * 4;
-      for (int c = 0; c < cols; c += LG_VW) {
-        const int oc = panel * 16 + c;
-        lg_vf s[4][6];
-        for (int j = 0; j < 6; j++) {
-          const float *m = M + (size_t)t * 128 + oc + (size_t)j * 49 * 128;
-          const size_t row = (size_t)6 * 49 * 128;
-          const int k = cols - c;
-          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
-          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
-          s[0][j] = m0 + m1 + m2 + m3 + m4;
-          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
-          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
-          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
-        }
-        const lg_vf bias = lg_vload(pw + c);
-        for (int i = 0; i < 4 && oh0 + i < 28; i++) {
-          const lg_vf *r = s[i];
-          const lg_vf y[4] = {
-              r[0] + r[1] + r[2] + r[3] + r[4],
-              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
-              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
-          for (int j = 0; j < 4 && ow0 + j < 28; j++) {
-            const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
-            lg_vf v = y[j] + bias;
-            v = v + lg_vload_n(res + at, cols - c);
-            v = lg_vrelu(v);
-            lg_vstore_n(out + at, v, cols - c);
-          }
+  }
+  /* Y = A^T M A per tile and vector of the panel's channels */
+  for (int t = t0; t < t1; t++) {
+    const int n = t / (7 * 7);
+    const int oh0 = t / 7 % 7 * 4;
+    const int ow0 = t % 7 * 4;
+    for (int c = 0; c < cols; c += LG_VW) {
+      const int oc = panel * 16 + c;
+      lg_vf s[4][6];
+      for (int j = 0; j < 6; j++) {
+        const float *m = M + (size_t)(t - t0) * 16 + c + (size_t)j * 49 * 16;
+        const size_t row = (size_t)6 * 49 * 16;
+        const int k = cols - c;
+        const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+        const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+        s[0][j] = m0 + m1 + m2 + m3 + m4;
+        s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+        s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+        s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+      }
+      const lg_vf bias = lg_vload(pw + c);
+      for (int i = 0; i < 4 && oh0 + i < 28; i++) {
+        const lg_vf *r = s[i];
+        const lg_vf y[4] = {
+            r[0] + r[1] + r[2] + r[3] + r[4],
+            r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+            r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+            r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+        for (int j = 0; j < 4 && ow0 + j < 28; j++) {
+          const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
+          lg_vf v = y[j] + bias;
+          v = v + lg_vload_n(res + at, cols - c);
+          v = lg_vrelu(v);
+          lg_vstore_n(out + at, v, cols - c);
         }
       }
     }
   }
+}
+
+static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_res_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res,
+    float *restrict scratch) {
+  /* the tasks split by hand, so a thread's slot can be its number: threads past the slots wait */
+  const int threads = LG_THREADS() < 8 ? LG_THREADS() : 8, me = LG_THREAD();
+  if (me < threads) {
+    float *restrict V = scratch + (size_t)me * 254016;
+    float *restrict M = V + (size_t)36 * 49 * 128;
+    int block = -1;
+    for (int task = 8 * me / threads; task < 8 * (me + 1) / threads; task++) {
+      const int tb = task / 8, p0 = task % 8 * 1;
+      const int t0 = 49 * tb / 1 / 6 * 6;
+      const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
+      if (tb != block)
+        conv3x3s1_wino4x3_28x28x128_128_res_relu_in(in, V, t0, t1);
+      block = tb;
+      for (int panel = p0; panel < p0 + 1; panel++)
+        conv3x3s1_wino4x3_28x28x128_128_res_relu_panel(V, M, t0, t1, panel, w, out, res);
+    }
+  }
+#pragma omp barrier
 }
 
 /* conv3x3s1_wino4x3_28x28x128_128_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
@@ -1577,20 +1692,21 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_res_relu(
  *   tiles: 7x7 per image, 49 in all; each reads a 6x6 input patch
  * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
  *   U[36][128][16] = G g G^T of each 3x3 kernel g (computed in double)
- * scratch: V[36][49][128] = B^T d B of every input patch d, then
- *          M[36][49][128] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
- * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias and
- * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_relu(
+ * 1 blocks of tiles (cut at GEMM-tile bounds), 8 tasks of one block x one panel. A thread
+ * takes a block through all three phases in a scratch slot of its own (8 slots: threads past
+ * them wait), with no barrier between them: phase 1 transforms the block's patches d into
+ * V[36][49][128] = B^T d B; phase 2 runs the 36 GEMMs V[pos] x U[pos] of a panel into
+ * M[36][49][16]; phase 3 turns M back into outputs (A^T M A) with the
+ * bias and ReLU in registers. Threads that share a block's panels each transform
+ * the block (cheaper than waiting for, and reading, V across cores).
+ * Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+/* Phase 1 for tiles [t0, t1): V[36][49][128], tile t in row t - t0. */
+static LG_INLINE void conv3x3s1_wino4x3_28x28x128_128_relu_in(
     const float *restrict in,
-    const void *restrict w,
-    float *restrict out,
-    float *restrict scratch) {
-  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 49 * 128;
-#pragma omp for schedule(static)
-  for (int t = 0; t < 49; t++) {
+    float *restrict V,
+    int t0,
+    int t1) {
+  for (int t = t0; t < t1; t++) {
     const int n = t / (7 * 7);
     const int ih0 = t / 7 % 7 * 4 - 1;
     const int iw0 = t % 7 * 4 - 1;
@@ -1613,7 +1729,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_relu(
         u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
         u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
       }
-      float *restrict vt = V + (size_t)t * 128 + c;
+      float *restrict vt = V + (size_t)(t - t0) * 128 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
         const lg_vf x[6] = {
@@ -1628,67 +1744,98 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_relu(
       }
     }
   }
-#pragma omp for schedule(static)
-  for (int task = 0; task < 8; task++) {
-    const int panel = task % 8, tb = task / 8;
-    const int t0 = 49 * tb / 1 / 6 * 6;
-    const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
-    const float *pw = (const float *)((const char *)w + (size_t)panel * 294976);
-    const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-    for (int k0 = 0; k0 < 128; k0 += 128) {
-      const int kc = 128 - k0 < 128 ? 128 - k0 : 128;
-      for (int pos = 0; pos < 36; pos++) {
-        const float *b = pw + 16 + (size_t)pos * 128 * 16;
-        for (int t = t0; t < t1; t += 6) {
-          const float *a[6];
-          const int rows = t + 6 <= 49 ? 6 : 1;
-          for (int i = 0; i < rows; i++)
-            a[i] = V + ((size_t)pos * 49 + t + i) * 128;
-          float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
-          else
-            f32_gemm_1x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
-        }
+}
+
+/* Phase 2 for tiles [t0, t1) (cut at GEMM-tile bounds) x one panel: the 36 GEMMs
+ * V x U into M[36][49][16] (tile t in row t - t0), then Y = A^T M A into out. */
+static LG_INLINE void conv3x3s1_wino4x3_28x28x128_128_relu_panel(
+    const float *restrict V,
+    float *restrict M,
+    int t0,
+    int t1,
+    int panel,
+    const void *restrict w,
+    float *restrict out) {
+  const float *pw = (const float *)((const char *)w + (size_t)panel * 294976);
+  const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+  for (int k0 = 0; k0 < 128; k0 += 128) {
+    const int kc = 128 - k0 < 128 ? 128 - k0 : 128;
+    for (int pos = 0; pos < 36; pos++) {
+      const float *b = pw + 16 + (size_t)pos * 128 * 16;
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 49 ? 6 : 1;
+        for (int i = 0; i < rows; i++)
+          a[i] = V + ((size_t)pos * 49 + t - t0 + i) * 128;
+        float *c = M + ((size_t)pos * 49 + t - t0) * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
+        else
+          f32_gemm_1x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
       }
     }
-    /* Y = A^T M A per tile and vector of the panel's channels */
-    for (int t = t0; t < t1; t++) {
-      const int n = t / (7 * 7);
-      const int oh0 = t / 7 % 7 * 4;
-      const int ow0 = t % 7 * 4;
-      for (int c = 0; c < cols; c += LG_VW) {
-        const int oc = panel * 16 + c;
-        lg_vf s[4][6];
-        for (int j = 0; j < 6; j++) {
-          const float *m = M + (size_t)t * 128 + oc + (size_t)j * 49 * 128;
-          const size_t row = (size_t)6 * 49 * 128;
-          const int k = cols - c;
-          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
-          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
-          s[0][j] = m0 + m1 + m2 + m3 + m4;
-          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
-          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
-          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
-        }
-        const lg_vf bias = lg_vload(pw + c);
-        for (int i = 0; i < 4 && oh0 + i < 28; i++) {
-          const lg_vf *r = s[i];
-          const lg_vf y[4] = {
-              r[0] + r[1] + r[2] + r[3] + r[4],
-              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
-              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
-          for (int j = 0; j < 4 && ow0 + j < 28; j++) {
-            const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
-            lg_vf v = y[j] + bias;
-            v = lg_vrelu(v);
-            lg_vstore_n(out + at, v, cols - c);
-          }
+  }
+  /* Y = A^T M A per tile and vector of the panel's channels */
+  for (int t = t0; t < t1; t++) {
+    const int n = t / (7 * 7);
+    const int oh0 = t / 7 % 7 * 4;
+    const int ow0 = t % 7 * 4;
+    for (int c = 0; c < cols; c += LG_VW) {
+      const int oc = panel * 16 + c;
+      lg_vf s[4][6];
+      for (int j = 0; j < 6; j++) {
+        const float *m = M + (size_t)(t - t0) * 16 + c + (size_t)j * 49 * 16;
+        const size_t row = (size_t)6 * 49 * 16;
+        const int k = cols - c;
+        const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+        const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+        s[0][j] = m0 + m1 + m2 + m3 + m4;
+        s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+        s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+        s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+      }
+      const lg_vf bias = lg_vload(pw + c);
+      for (int i = 0; i < 4 && oh0 + i < 28; i++) {
+        const lg_vf *r = s[i];
+        const lg_vf y[4] = {
+            r[0] + r[1] + r[2] + r[3] + r[4],
+            r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+            r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+            r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+        for (int j = 0; j < 4 && ow0 + j < 28; j++) {
+          const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
+          lg_vf v = y[j] + bias;
+          v = lg_vrelu(v);
+          lg_vstore_n(out + at, v, cols - c);
         }
       }
     }
   }
+}
+
+static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
+  /* the tasks split by hand, so a thread's slot can be its number: threads past the slots wait */
+  const int threads = LG_THREADS() < 8 ? LG_THREADS() : 8, me = LG_THREAD();
+  if (me < threads) {
+    float *restrict V = scratch + (size_t)me * 254016;
+    float *restrict M = V + (size_t)36 * 49 * 128;
+    int block = -1;
+    for (int task = 8 * me / threads; task < 8 * (me + 1) / threads; task++) {
+      const int tb = task / 8, p0 = task % 8 * 1;
+      const int t0 = 49 * tb / 1 / 6 * 6;
+      const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
+      if (tb != block)
+        conv3x3s1_wino4x3_28x28x128_128_relu_in(in, V, t0, t1);
+      block = tb;
+      for (int panel = p0; panel < p0 + 1; panel++)
+        conv3x3s1_wino4x3_28x28x128_128_relu_panel(V, M, t0, t1, panel, w, out);
+    }
+  }
+#pragma omp barrier
 }
 
 /* conv1x1s2_28x28x128_256: 1x1 conv, stride 2, pad 0, as an indirect GEMM
@@ -1903,22 +2050,21 @@ static LG_NOINLINE void conv3x3s2_28x28x128_256_relu(
  * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
  *   the 3x3 kernels g as f32 b[9][256][16]: each task turns 128 input
  *   channels at a time into fp32 U = G g G^T, a row of 6 positions at a time (wino4x3_u_f32_16, its own scratch)
- * scratch: V[36][16][256] = B^T d B of every input patch d, then
- *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos], then U per task
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
- * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias, the shortcut and
- * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(
+ * 1 blocks of tiles (cut at GEMM-tile bounds), 16 tasks of one block x one panel. A thread
+ * takes a block through all three phases in a scratch slot of its own (8 slots: threads past
+ * them wait), with no barrier between them: phase 1 transforms the block's patches d into
+ * V[36][16][256] = B^T d B; phase 2 runs the 36 GEMMs V[pos] x U[pos] of a panel into
+ * M[36][16][16] (U[6][128][16] at the slot's end); phase 3 turns M back into outputs (A^T M A) with the
+ * bias, the shortcut and ReLU in registers. Threads that share a block's panels each transform
+ * the block (cheaper than waiting for, and reading, V across cores).
+ * Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+/* Phase 1 for tiles [t0, t1): V[36][16][256], tile t in row t - t0. */
+static LG_INLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu_in(
     const float *restrict in,
-    const void *restrict w,
-    float *restrict out,
-    const float *restrict res,
-    float *restrict scratch) {
-  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 16 * 256;
-  float *restrict U = M + (size_t)36 * 16 * 256;
-#pragma omp for schedule(static)
-  for (int t = 0; t < 16; t++) {
+    float *restrict V,
+    int t0,
+    int t1) {
+  for (int t = t0; t < t1; t++) {
     const int n = t / (4 * 4);
     const int ih0 = t / 4 % 4 * 4 - 1;
     const int iw0 = t % 4 * 4 - 1;
@@ -1941,7 +2087,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(
         u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
         u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
       }
-      float *restrict vt = V + (size_t)t * 256 + c;
+      float *restrict vt = V + (size_t)(t - t0) * 256 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
         const lg_vf x[6] = {
@@ -1956,71 +2102,104 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(
       }
     }
   }
-#pragma omp for schedule(static)
-  for (int task = 0; task < 16; task++) {
-    const int panel = task % 16, tb = task / 16;
-    const int t0 = 16 * tb / 1 / 6 * 6;
-    const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
-    const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
-    const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-    float *u = U + (size_t)task * 6 * 128 * 16;
-    for (int k0 = 0; k0 < 256; k0 += 128) {
-      const int kc = 256 - k0 < 128 ? 256 - k0 : 128;
-      for (int pos = 0; pos < 36; pos++) {
-        if (pos % 6 == 0)
-          wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
-        const float *b = u + (size_t)(pos % 6) * kc * 16;
-        for (int t = t0; t < t1; t += 6) {
-          const float *a[6];
-          const int rows = t + 6 <= 16 ? 6 : 4;
-          for (int i = 0; i < rows; i++)
-            a[i] = V + ((size_t)pos * 16 + t + i) * 256;
-          float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
-          else
-            f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
-        }
+}
+
+/* Phase 2 for tiles [t0, t1) (cut at GEMM-tile bounds) x one panel: the 36 GEMMs
+ * V x U into M[36][16][16] (tile t in row t - t0), then Y = A^T M A into out. */
+static LG_INLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu_panel(
+    const float *restrict V,
+    float *restrict M,
+    int t0,
+    int t1,
+    int panel,
+    const void *restrict w,
+    float *restrict u,
+    float *restrict out,
+    const float *restrict res) {
+  const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
+  const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+  for (int k0 = 0; k0 < 256; k0 += 128) {
+    const int kc = 256 - k0 < 128 ? 256 - k0 : 128;
+    for (int pos = 0; pos < 36; pos++) {
+      if (pos % 6 == 0)
+        wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
+      const float *b = u + (size_t)(pos % 6) * kc * 16;
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 16 ? 6 : 4;
+        for (int i = 0; i < rows; i++)
+          a[i] = V + ((size_t)pos * 16 + t - t0 + i) * 256;
+        float *c = M + ((size_t)pos * 16 + t - t0) * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
+        else
+          f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
       }
     }
-    /* Y = A^T M A per tile and vector of the panel's channels */
-    for (int t = t0; t < t1; t++) {
-      const int n = t / (4 * 4);
-      const int oh0 = t / 4 % 4 * 4;
-      const int ow0 = t % 4 * 4;
-      for (int c = 0; c < cols; c += LG_VW) {
-        const int oc = panel * 16 + c;
-        lg_vf s[4][6];
-        for (int j = 0; j < 6; j++) {
-          const float *m = M + (size_t)t * 256 + oc + (size_t)j * 16 * 256;
-          const size_t row = (size_t)6 * 16 * 256;
-          const int k = cols - c;
-          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
-          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
-          s[0][j] = m0 + m1 + m2 + m3 + m4;
-          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
-          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
-          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
-        }
-        const lg_vf bias = lg_vload(pw + c);
-        for (int i = 0; i < 4 && oh0 + i < 14; i++) {
-          const lg_vf *r = s[i];
-          const lg_vf y[4] = {
-              r[0] + r[1] + r[2] + r[3] + r[4],
-              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
-              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
-          for (int j = 0; j < 4 && ow0 + j < 14; j++) {
-            const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
-            lg_vf v = y[j] + bias;
-            v = v + lg_vload_n(res + at, cols - c);
-            v = lg_vrelu(v);
-            lg_vstore_n(out + at, v, cols - c);
-          }
+  }
+  /* Y = A^T M A per tile and vector of the panel's channels */
+  for (int t = t0; t < t1; t++) {
+    const int n = t / (4 * 4);
+    const int oh0 = t / 4 % 4 * 4;
+    const int ow0 = t % 4 * 4;
+    for (int c = 0; c < cols; c += LG_VW) {
+      const int oc = panel * 16 + c;
+      lg_vf s[4][6];
+      for (int j = 0; j < 6; j++) {
+        const float *m = M + (size_t)(t - t0) * 16 + c + (size_t)j * 16 * 16;
+        const size_t row = (size_t)6 * 16 * 16;
+        const int k = cols - c;
+        const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+        const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+        s[0][j] = m0 + m1 + m2 + m3 + m4;
+        s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+        s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+        s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+      }
+      const lg_vf bias = lg_vload(pw + c);
+      for (int i = 0; i < 4 && oh0 + i < 14; i++) {
+        const lg_vf *r = s[i];
+        const lg_vf y[4] = {
+            r[0] + r[1] + r[2] + r[3] + r[4],
+            r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+            r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+            r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+        for (int j = 0; j < 4 && ow0 + j < 14; j++) {
+          const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
+          lg_vf v = y[j] + bias;
+          v = v + lg_vload_n(res + at, cols - c);
+          v = lg_vrelu(v);
+          lg_vstore_n(out + at, v, cols - c);
         }
       }
     }
   }
+}
+
+static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    const float *restrict res,
+    float *restrict scratch) {
+  /* the tasks split by hand, so a thread's slot can be its number: threads past the slots wait */
+  const int threads = LG_THREADS() < 8 ? LG_THREADS() : 8, me = LG_THREAD();
+  if (me < threads) {
+    float *restrict V = scratch + (size_t)me * 168960;
+    float *restrict M = V + (size_t)36 * 16 * 256;
+    int block = -1;
+    for (int task = 16 * me / threads; task < 16 * (me + 1) / threads; task++) {
+      const int tb = task / 16, p0 = task % 16 * 1;
+      const int t0 = 16 * tb / 1 / 6 * 6;
+      const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
+      if (tb != block)
+        conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu_in(in, V, t0, t1);
+      block = tb;
+      for (int panel = p0; panel < p0 + 1; panel++)
+        conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu_panel(V, M, t0, t1, panel, w, M + (size_t)36 * 16 * 16, out, res);
+    }
+  }
+#pragma omp barrier
 }
 
 /* conv3x3s1_wino4x3_14x14x256_256_f32w_relu: 3x3 conv, stride 1, pad 1, as Winograd F(4x4, 3x3): each 4x4 block of outputs
@@ -2030,21 +2209,21 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(
  * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
  *   the 3x3 kernels g as f32 b[9][256][16]: each task turns 128 input
  *   channels at a time into fp32 U = G g G^T, a row of 6 positions at a time (wino4x3_u_f32_16, its own scratch)
- * scratch: V[36][16][256] = B^T d B of every input patch d, then
- *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos], then U per task
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
- * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias and
- * ReLU in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
-static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(
+ * 1 blocks of tiles (cut at GEMM-tile bounds), 16 tasks of one block x one panel. A thread
+ * takes a block through all three phases in a scratch slot of its own (8 slots: threads past
+ * them wait), with no barrier between them: phase 1 transforms the block's patches d into
+ * V[36][16][256] = B^T d B; phase 2 runs the 36 GEMMs V[pos] x U[pos] of a panel into
+ * M[36][16][16] (U[6][128][16] at the slot's end); phase 3 turns M back into outputs (A^T M A) with the
+ * bias and ReLU in registers. Threads that share a block's panels each transform
+ * the block (cheaper than waiting for, and reading, V across cores).
+ * Matrices: Lavin & Gray, points 0, +-1, +-2, inf. */
+/* Phase 1 for tiles [t0, t1): V[36][16][256], tile t in row t - t0. */
+static LG_INLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_relu_in(
     const float *restrict in,
-    const void *restrict w,
-    float *restrict out,
-    float *restrict scratch) {
-  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 16 * 256;
-  float *restrict U = M + (size_t)36 * 16 * 256;
-#pragma omp for schedule(static)
-  for (int t = 0; t < 16; t++) {
+    float *restrict V,
+    int t0,
+    int t1) {
+  for (int t = t0; t < t1; t++) {
     const int n = t / (4 * 4);
     const int ih0 = t / 4 % 4 * 4 - 1;
     const int iw0 = t % 4 * 4 - 1;
@@ -2067,7 +2246,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(
         u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
         u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
       }
-      float *restrict vt = V + (size_t)t * 256 + c;
+      float *restrict vt = V + (size_t)(t - t0) * 256 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
         const lg_vf x[6] = {
@@ -2082,70 +2261,101 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(
       }
     }
   }
-#pragma omp for schedule(static)
-  for (int task = 0; task < 16; task++) {
-    const int panel = task % 16, tb = task / 16;
-    const int t0 = 16 * tb / 1 / 6 * 6;
-    const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
-    const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
-    const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-    float *u = U + (size_t)task * 6 * 128 * 16;
-    for (int k0 = 0; k0 < 256; k0 += 128) {
-      const int kc = 256 - k0 < 128 ? 256 - k0 : 128;
-      for (int pos = 0; pos < 36; pos++) {
-        if (pos % 6 == 0)
-          wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
-        const float *b = u + (size_t)(pos % 6) * kc * 16;
-        for (int t = t0; t < t1; t += 6) {
-          const float *a[6];
-          const int rows = t + 6 <= 16 ? 6 : 4;
-          for (int i = 0; i < rows; i++)
-            a[i] = V + ((size_t)pos * 16 + t + i) * 256;
-          float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
-          else
-            f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
-        }
+}
+
+/* Phase 2 for tiles [t0, t1) (cut at GEMM-tile bounds) x one panel: the 36 GEMMs
+ * V x U into M[36][16][16] (tile t in row t - t0), then Y = A^T M A into out. */
+static LG_INLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_relu_panel(
+    const float *restrict V,
+    float *restrict M,
+    int t0,
+    int t1,
+    int panel,
+    const void *restrict w,
+    float *restrict u,
+    float *restrict out) {
+  const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
+  const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+  for (int k0 = 0; k0 < 256; k0 += 128) {
+    const int kc = 256 - k0 < 128 ? 256 - k0 : 128;
+    for (int pos = 0; pos < 36; pos++) {
+      if (pos % 6 == 0)
+        wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
+      const float *b = u + (size_t)(pos % 6) * kc * 16;
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 16 ? 6 : 4;
+        for (int i = 0; i < rows; i++)
+          a[i] = V + ((size_t)pos * 16 + t - t0 + i) * 256;
+        float *c = M + ((size_t)pos * 16 + t - t0) * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
+        else
+          f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
       }
     }
-    /* Y = A^T M A per tile and vector of the panel's channels */
-    for (int t = t0; t < t1; t++) {
-      const int n = t / (4 * 4);
-      const int oh0 = t / 4 % 4 * 4;
-      const int ow0 = t % 4 * 4;
-      for (int c = 0; c < cols; c += LG_VW) {
-        const int oc = panel * 16 + c;
-        lg_vf s[4][6];
-        for (int j = 0; j < 6; j++) {
-          const float *m = M + (size_t)t * 256 + oc + (size_t)j * 16 * 256;
-          const size_t row = (size_t)6 * 16 * 256;
-          const int k = cols - c;
-          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
-          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
-          s[0][j] = m0 + m1 + m2 + m3 + m4;
-          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
-          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
-          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
-        }
-        const lg_vf bias = lg_vload(pw + c);
-        for (int i = 0; i < 4 && oh0 + i < 14; i++) {
-          const lg_vf *r = s[i];
-          const lg_vf y[4] = {
-              r[0] + r[1] + r[2] + r[3] + r[4],
-              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
-              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
-          for (int j = 0; j < 4 && ow0 + j < 14; j++) {
-            const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
-            lg_vf v = y[j] + bias;
-            v = lg_vrelu(v);
-            lg_vstore_n(out + at, v, cols - c);
-          }
+  }
+  /* Y = A^T M A per tile and vector of the panel's channels */
+  for (int t = t0; t < t1; t++) {
+    const int n = t / (4 * 4);
+    const int oh0 = t / 4 % 4 * 4;
+    const int ow0 = t % 4 * 4;
+    for (int c = 0; c < cols; c += LG_VW) {
+      const int oc = panel * 16 + c;
+      lg_vf s[4][6];
+      for (int j = 0; j < 6; j++) {
+        const float *m = M + (size_t)(t - t0) * 16 + c + (size_t)j * 16 * 16;
+        const size_t row = (size_t)6 * 16 * 16;
+        const int k = cols - c;
+        const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+        const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+        s[0][j] = m0 + m1 + m2 + m3 + m4;
+        s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+        s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+        s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+      }
+      const lg_vf bias = lg_vload(pw + c);
+      for (int i = 0; i < 4 && oh0 + i < 14; i++) {
+        const lg_vf *r = s[i];
+        const lg_vf y[4] = {
+            r[0] + r[1] + r[2] + r[3] + r[4],
+            r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+            r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+            r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+        for (int j = 0; j < 4 && ow0 + j < 14; j++) {
+          const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
+          lg_vf v = y[j] + bias;
+          v = lg_vrelu(v);
+          lg_vstore_n(out + at, v, cols - c);
         }
       }
     }
   }
+}
+
+static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(
+    const float *restrict in,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
+  /* the tasks split by hand, so a thread's slot can be its number: threads past the slots wait */
+  const int threads = LG_THREADS() < 8 ? LG_THREADS() : 8, me = LG_THREAD();
+  if (me < threads) {
+    float *restrict V = scratch + (size_t)me * 168960;
+    float *restrict M = V + (size_t)36 * 16 * 256;
+    int block = -1;
+    for (int task = 16 * me / threads; task < 16 * (me + 1) / threads; task++) {
+      const int tb = task / 16, p0 = task % 16 * 1;
+      const int t0 = 16 * tb / 1 / 6 * 6;
+      const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
+      if (tb != block)
+        conv3x3s1_wino4x3_14x14x256_256_f32w_relu_in(in, V, t0, t1);
+      block = tb;
+      for (int panel = p0; panel < p0 + 1; panel++)
+        conv3x3s1_wino4x3_14x14x256_256_f32w_relu_panel(V, M, t0, t1, panel, w, M + (size_t)36 * 16 * 16, out);
+    }
+  }
+#pragma omp barrier
 }
 
 /* conv1x1s2_14x14x256_512: 1x1 conv, stride 2, pad 0, as an indirect GEMM
@@ -2773,119 +2983,119 @@ int resnet18_forward_debug(
     }
 
     /* maxpool -> [1,56,56,64] */
-    maxpool_112x112x64(ACT(0), ACT(3612672));
+    maxpool_112x112x64(ACT(0), ACT(9216000));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "maxpool", ACT(3612672), 1, 56, 56, 64);
+      hook(ctx, "maxpool", ACT(9216000), 1, 56, 56, 64);
     }
 
-    /* layer1.0.conv1 + layer1.0.bn1 + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_56x56x64_64_relu(ACT(3612672), WGT(37888), ACT(4415488), ACT(0));
+    /* layer1.0.conv1 + layer1.0.bn1 + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks of 100-tile blocks x one panel */
+    conv3x3s1_wino4x3_56x56x64_64_relu(ACT(9216000), WGT(37888), ACT(10018816), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer1.0.act1", ACT(4415488), 1, 56, 56, 64);
+      hook(ctx, "layer1.0.act1", ACT(10018816), 1, 56, 56, 64);
     }
 
-    /* layer1.0.conv2 + layer1.0.bn2 + residual add + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_56x56x64_64_res_relu(ACT(4415488), WGT(627968), ACT(5218304), ACT(3612672), ACT(0));
+    /* layer1.0.conv2 + layer1.0.bn2 + residual add + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks of 100-tile blocks x one panel */
+    conv3x3s1_wino4x3_56x56x64_64_res_relu(ACT(10018816), WGT(627968), ACT(10821632), ACT(9216000), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer1.0", ACT(5218304), 1, 56, 56, 64);
+      hook(ctx, "layer1.0", ACT(10821632), 1, 56, 56, 64);
     }
 
-    /* layer1.1.conv1 + layer1.1.bn1 + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_56x56x64_64_relu(ACT(5218304), WGT(1218048), ACT(3612672), ACT(0));
+    /* layer1.1.conv1 + layer1.1.bn1 + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks of 100-tile blocks x one panel */
+    conv3x3s1_wino4x3_56x56x64_64_relu(ACT(10821632), WGT(1218048), ACT(9216000), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer1.1.act1", ACT(3612672), 1, 56, 56, 64);
+      hook(ctx, "layer1.1.act1", ACT(9216000), 1, 56, 56, 64);
     }
 
-    /* layer1.1.conv2 + layer1.1.bn2 + residual add + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_56x56x64_64_res_relu(ACT(3612672), WGT(1808128), ACT(4415488), ACT(5218304), ACT(0));
+    /* layer1.1.conv2 + layer1.1.bn2 + residual add + relu -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks of 100-tile blocks x one panel */
+    conv3x3s1_wino4x3_56x56x64_64_res_relu(ACT(9216000), WGT(1808128), ACT(10018816), ACT(10821632), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer1.1", ACT(4415488), 1, 56, 56, 64);
+      hook(ctx, "layer1.1", ACT(10018816), 1, 56, 56, 64);
     }
 
     /* layer2.0.downsample.0 + layer2.0.downsample.1 -> [1,28,28,128]: packed-window gemm 6x16 tiles, 8 tasks */
-    conv1x1s2_56x56x64_128(ACT(4415488), WGT(2398208), ACT(1806336));
+    conv1x1s2_56x56x64_128(ACT(10018816), WGT(2398208), ACT(8128512));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer2.0.downsample.1", ACT(1806336), 1, 28, 28, 128);
+      hook(ctx, "layer2.0.downsample.1", ACT(8128512), 1, 28, 28, 128);
     }
 
     /* layer2.0.conv1 + layer2.0.bn1 + relu -> [1,28,28,128]: indirect gemm 6x16 tiles, 12 tasks */
-    conv3x3s2_56x56x64_128_relu(ACT(4415488), WGT(2431488), ACT(2207744));
+    conv3x3s2_56x56x64_128_relu(ACT(10018816), WGT(2431488), ACT(8529920));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer2.0.act1", ACT(2207744), 1, 28, 28, 128);
+      hook(ctx, "layer2.0.act1", ACT(8529920), 1, 28, 28, 128);
     }
 
-    /* layer2.0.conv2 + layer2.0.bn2 + residual add + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_28x28x128_128_res_relu(ACT(2207744), WGT(2726912), ACT(2609152), ACT(1806336), ACT(0));
+    /* layer2.0.conv2 + layer2.0.bn2 + residual add + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks of 49-tile blocks x one panel */
+    conv3x3s1_wino4x3_28x28x128_128_res_relu(ACT(8529920), WGT(2726912), ACT(8931328), ACT(8128512), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer2.0", ACT(2609152), 1, 28, 28, 128);
+      hook(ctx, "layer2.0", ACT(8931328), 1, 28, 28, 128);
     }
 
-    /* layer2.1.conv1 + layer2.1.bn1 + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_28x28x128_128_relu(ACT(2609152), WGT(5086720), ACT(1806336), ACT(0));
+    /* layer2.1.conv1 + layer2.1.bn1 + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks of 49-tile blocks x one panel */
+    conv3x3s1_wino4x3_28x28x128_128_relu(ACT(8931328), WGT(5086720), ACT(8128512), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer2.1.act1", ACT(1806336), 1, 28, 28, 128);
+      hook(ctx, "layer2.1.act1", ACT(8128512), 1, 28, 28, 128);
     }
 
-    /* layer2.1.conv2 + layer2.1.bn2 + residual add + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks */
-    conv3x3s1_wino4x3_28x28x128_128_res_relu(ACT(1806336), WGT(7446528), ACT(2207744), ACT(2609152), ACT(0));
+    /* layer2.1.conv2 + layer2.1.bn2 + residual add + relu -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks of 49-tile blocks x one panel */
+    conv3x3s1_wino4x3_28x28x128_128_res_relu(ACT(8128512), WGT(7446528), ACT(8529920), ACT(8931328), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer2.1", ACT(2207744), 1, 28, 28, 128);
+      hook(ctx, "layer2.1", ACT(8529920), 1, 28, 28, 128);
     }
 
     /* layer3.0.downsample.0 + layer3.0.downsample.1 -> [1,14,14,256]: indirect gemm 6x16 tiles, 8 tasks */
-    conv1x1s2_28x28x128_256(ACT(2207744), WGT(9806336), ACT(1966080));
+    conv1x1s2_28x28x128_256(ACT(8529920), WGT(9806336), ACT(5406720));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer3.0.downsample.1", ACT(1966080), 1, 14, 14, 256);
+      hook(ctx, "layer3.0.downsample.1", ACT(5406720), 1, 14, 14, 256);
     }
 
     /* layer3.0.conv1 + layer3.0.bn1 + relu -> [1,14,14,256]: indirect gemm 6x16 tiles, 16 tasks */
-    conv3x3s2_28x28x128_256_relu(ACT(2207744), WGT(9938432), ACT(2609152));
+    conv3x3s2_28x28x128_256_relu(ACT(8529920), WGT(9938432), ACT(5607424));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer3.0.act1", ACT(2609152), 1, 14, 14, 256);
+      hook(ctx, "layer3.0.act1", ACT(5607424), 1, 14, 14, 256);
     }
 
-    /* layer3.0.conv2 + layer3.0.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks */
-    conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(ACT(2609152), WGT(11119104), ACT(2166784), ACT(1966080), ACT(0));
+    /* layer3.0.conv2 + layer3.0.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks of 16-tile blocks x one panel */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(ACT(5607424), WGT(11119104), ACT(5808128), ACT(5406720), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer3.0", ACT(2166784), 1, 14, 14, 256);
+      hook(ctx, "layer3.0", ACT(5808128), 1, 14, 14, 256);
     }
 
-    /* layer3.1.conv1 + layer3.1.bn1 + relu -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks */
-    conv3x3s1_wino4x3_14x14x256_256_f32w_relu(ACT(2166784), WGT(13479424), ACT(1966080), ACT(0));
+    /* layer3.1.conv1 + layer3.1.bn1 + relu -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks of 16-tile blocks x one panel */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_relu(ACT(5808128), WGT(13479424), ACT(5406720), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer3.1.act1", ACT(1966080), 1, 14, 14, 256);
+      hook(ctx, "layer3.1.act1", ACT(5406720), 1, 14, 14, 256);
     }
 
-    /* layer3.1.conv2 + layer3.1.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks */
-    conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(ACT(1966080), WGT(15839744), ACT(2367488), ACT(2166784), ACT(0));
+    /* layer3.1.conv2 + layer3.1.bn2 + residual add + relu -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks of 16-tile blocks x one panel */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(ACT(5406720), WGT(15839744), ACT(5607424), ACT(5808128), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "layer3.1", ACT(2367488), 1, 14, 14, 256);
+      hook(ctx, "layer3.1", ACT(5607424), 1, 14, 14, 256);
     }
 
     /* layer4.0.downsample.0 + layer4.0.downsample.1 -> [1,7,7,512]: indirect gemm 6x16 tiles, 20 tasks */
-    conv1x1s2_14x14x256_512(ACT(2367488), WGT(18200064), ACT(0));
+    conv1x1s2_14x14x256_512(ACT(5607424), WGT(18200064), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.0.downsample.1", ACT(0), 1, 7, 7, 512);
     }
 
     /* layer4.0.conv1 + layer4.0.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
-    conv3x3s2_14x14x256_512_relu(ACT(2367488), WGT(18726400), ACT(100352));
+    conv3x3s2_14x14x256_512_relu(ACT(5607424), WGT(18726400), ACT(100352));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.0.act1", ACT(100352), 1, 7, 7, 512);

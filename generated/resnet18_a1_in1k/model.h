@@ -34,7 +34,7 @@ extern "C" {
 #define resnet18_STD \
   { 0.229f, 0.224f, 0.225f }
 /* bytes: activation arena (planned by liveness) and packed weights (blob payload) */
-#define resnet18_ARENA_BYTES 6021120u
+#define resnet18_ARENA_BYTES 11624448u
 #define resnet18_WEIGHT_BYTES 53833152u
 /* the blob: a 512-byte header, then the payload resnet18_forward reads (little-endian floats) */
 #define resnet18_BLOB_BYTES 54439808u

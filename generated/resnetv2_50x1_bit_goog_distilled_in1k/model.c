@@ -6,7 +6,7 @@
  *            blob model.bin, payload sha256 96a6c8c2d372a756315ca6157f820d7940837fc7dc3f4a1b6a1ecee5e76d6e6a
  * Target:    avx2 (AVX2 + FMA + F16C)
  * Shapes:    in NCHW [1,3,224,224] -> out [1,1000]; activations NHWC
- * Arena:     10838016 bytes (all activations: 94729664 bytes); weights 109004736 bytes
+ * Arena:     16441344 bytes (all activations: 147709376 bytes); weights 109004736 bytes
  * Numerics:  f32 weights, fp32 compute
  * Work:      4089184256 multiply-adds per batch
  * Build:     cc -std=c11 -O3 -ffp-contract=fast -fopenmp -mavx2 -mfma -mf16c -c model.c
@@ -31,8 +31,25 @@
 #else
 #define LG_NOINLINE
 #endif
-_Static_assert(bit_50x1_ARENA_BYTES == 10838016u, "arena size must match the generator's plan");
+/* A kernel's phases, written as functions of their own but meant to be one
+ * body: GCC left the Winograd GEMM phase out of line for AVX2, 1.4x slower. */
+#if defined(__GNUC__)
+#define LG_INLINE inline __attribute__((always_inline))
+#else
+#define LG_INLINE inline
+#endif
+_Static_assert(bit_50x1_ARENA_BYTES == 16441344u, "arena size must match the generator's plan");
 _Static_assert(bit_50x1_WEIGHT_BYTES == 109004736u, "weight bytes must match the blob plan");
+
+/* Who a thread is, for kernels that give each thread scratch of its own. */
+#ifdef _OPENMP
+#include <omp.h>
+#define LG_THREAD() omp_get_thread_num()
+#define LG_THREADS() omp_get_num_threads()
+#else
+#define LG_THREAD() 0
+#define LG_THREADS() 1
+#endif
 
 /* ---- vector vocabulary of the target ----------------------------------- */
 /* Vector vocabulary of the avx2 target: lg_vf holds LG_VW = 8 floats (one ymm).
@@ -1143,23 +1160,25 @@ static LG_NOINLINE void groupnorm_56x56x64_relu_affine(
  *   tiles: 14x14 per image, 196 in all; each reads a 6x6 input patch
  * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
  *   U[36][64][16] = G g G^T of each 3x3 kernel g (computed in double)
- * scratch: V[36][196][64] = B^T d B of every input patch d, then
- *          M[36][196][64] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 2 runs of tiles (cut at
- * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
+ * 2 blocks of tiles (cut at GEMM-tile bounds), 8 tasks of one block x one panel. A thread
+ * takes a block through all three phases in a scratch slot of its own (8 slots: threads past
+ * them wait), with no barrier between them: phase 1 transforms the block's patches d into
+ * V[36][100][64] = B^T d B; phase 2 runs the 36 GEMMs V[pos] x U[pos] of a panel into
+ * M[36][100][16]; phase 3 turns M back into outputs (A^T M A) with the
+ * bias in registers. Threads that share a block's panels each transform
+ * the block (cheaper than waiting for, and reading, V across cores).
+ * Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
  * Its input is that of the norm before it (GroupNorm, GRN), before the norm's per-channel affine and
  * ReLU: phase 1 puts each patch through it as it loads it (the padding stays zero), so the
  * normalized activation is never written. affine: [1][2][64], per image the scale and the shift. */
-static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_norm_relu(
+/* Phase 1 for tiles [t0, t1): V[36][100][64], tile t in row t - t0. */
+static LG_INLINE void conv3x3s1_wino4x3_56x56x64_64_norm_relu_in(
     const float *restrict in,
     const float *restrict affine,
-    const void *restrict w,
-    float *restrict out,
-    float *restrict scratch) {
-  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 196 * 64;
-#pragma omp for schedule(static)
-  for (int t = 0; t < 196; t++) {
+    float *restrict V,
+    int t0,
+    int t1) {
+  for (int t = t0; t < t1; t++) {
     const int n = t / (14 * 14);
     const int ih0 = t / 14 % 14 * 4 - 1;
     const int iw0 = t % 14 * 4 - 1;
@@ -1186,7 +1205,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_norm_relu(
         u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
         u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
       }
-      float *restrict vt = V + (size_t)t * 64 + c;
+      float *restrict vt = V + (size_t)(t - t0) * 64 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
         const lg_vf x[6] = {
@@ -1197,70 +1216,102 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_norm_relu(
             r[4] - r[2] + (r[1] - r[3]) * 2.0f,
             r[1] * 4.0f - r[3] * 5.0f + r[5]};
         for (int j = 0; j < 6; j++)
-          lg_vstore_n(vt + (size_t)(i * 6 + j) * 196 * 64, x[j], 64 - c);
+          lg_vstore_n(vt + (size_t)(i * 6 + j) * 100 * 64, x[j], 64 - c);
       }
     }
   }
-#pragma omp for schedule(static)
-  for (int task = 0; task < 8; task++) {
-    const int panel = task % 4, tb = task / 4;
-    const int t0 = 196 * tb / 2 / 6 * 6;
-    const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
-    const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
-    const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
-    for (int k0 = 0; k0 < 64; k0 += 64) {
-      const int kc = 64 - k0 < 64 ? 64 - k0 : 64;
-      for (int pos = 0; pos < 36; pos++) {
-        const float *b = pw + 16 + (size_t)pos * 64 * 16;
-        for (int t = t0; t < t1; t += 6) {
-          const float *a[6];
-          const int rows = t + 6 <= 196 ? 6 : 4;
-          for (int i = 0; i < rows; i++)
-            a[i] = V + ((size_t)pos * 196 + t + i) * 64;
-          float *c = M + ((size_t)pos * 196 + t) * 64 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
-          else
-            f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 64, cols, k0 == 0, 0);
-        }
+}
+
+/* Phase 2 for tiles [t0, t1) (cut at GEMM-tile bounds) x one panel: the 36 GEMMs
+ * V x U into M[36][100][16] (tile t in row t - t0), then Y = A^T M A into out. */
+static LG_INLINE void conv3x3s1_wino4x3_56x56x64_64_norm_relu_panel(
+    const float *restrict V,
+    float *restrict M,
+    int t0,
+    int t1,
+    int panel,
+    const void *restrict w,
+    float *restrict out) {
+  const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
+  const int cols = 64 - panel * 16 < 16 ? 64 - panel * 16 : 16;
+  for (int k0 = 0; k0 < 64; k0 += 64) {
+    const int kc = 64 - k0 < 64 ? 64 - k0 : 64;
+    for (int pos = 0; pos < 36; pos++) {
+      const float *b = pw + 16 + (size_t)pos * 64 * 16;
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 196 ? 6 : 4;
+        for (int i = 0; i < rows; i++)
+          a[i] = V + ((size_t)pos * 100 + t - t0 + i) * 64;
+        float *c = M + ((size_t)pos * 100 + t - t0) * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
+        else
+          f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
       }
     }
-    /* Y = A^T M A per tile and vector of the panel's channels */
-    for (int t = t0; t < t1; t++) {
-      const int n = t / (14 * 14);
-      const int oh0 = t / 14 % 14 * 4;
-      const int ow0 = t % 14 * 4;
-      for (int c = 0; c < cols; c += LG_VW) {
-        const int oc = panel * 16 + c;
-        lg_vf s[4][6];
-        for (int j = 0; j < 6; j++) {
-          const float *m = M + (size_t)t * 64 + oc + (size_t)j * 196 * 64;
-          const size_t row = (size_t)6 * 196 * 64;
-          const int k = cols - c;
-          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
-          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
-          s[0][j] = m0 + m1 + m2 + m3 + m4;
-          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
-          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
-          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
-        }
-        const lg_vf bias = lg_vload(pw + c);
-        for (int i = 0; i < 4 && oh0 + i < 56; i++) {
-          const lg_vf *r = s[i];
-          const lg_vf y[4] = {
-              r[0] + r[1] + r[2] + r[3] + r[4],
-              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
-              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
-          for (int j = 0; j < 4 && ow0 + j < 56; j++) {
-            const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
-            lg_vf v = y[j] + bias;
-            lg_vstore_n(out + at, v, cols - c);
-          }
+  }
+  /* Y = A^T M A per tile and vector of the panel's channels */
+  for (int t = t0; t < t1; t++) {
+    const int n = t / (14 * 14);
+    const int oh0 = t / 14 % 14 * 4;
+    const int ow0 = t % 14 * 4;
+    for (int c = 0; c < cols; c += LG_VW) {
+      const int oc = panel * 16 + c;
+      lg_vf s[4][6];
+      for (int j = 0; j < 6; j++) {
+        const float *m = M + (size_t)(t - t0) * 16 + c + (size_t)j * 100 * 16;
+        const size_t row = (size_t)6 * 100 * 16;
+        const int k = cols - c;
+        const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+        const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+        s[0][j] = m0 + m1 + m2 + m3 + m4;
+        s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+        s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+        s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+      }
+      const lg_vf bias = lg_vload(pw + c);
+      for (int i = 0; i < 4 && oh0 + i < 56; i++) {
+        const lg_vf *r = s[i];
+        const lg_vf y[4] = {
+            r[0] + r[1] + r[2] + r[3] + r[4],
+            r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+            r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+            r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+        for (int j = 0; j < 4 && ow0 + j < 56; j++) {
+          const size_t at = ((size_t)(n * 56 + oh0 + i) * 56 + ow0 + j) * 64 + oc;
+          lg_vf v = y[j] + bias;
+          lg_vstore_n(out + at, v, cols - c);
         }
       }
     }
   }
+}
+
+static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_norm_relu(
+    const float *restrict in,
+    const float *restrict affine,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
+  /* the tasks split by hand, so a thread's slot can be its number: threads past the slots wait */
+  const int threads = LG_THREADS() < 8 ? LG_THREADS() : 8, me = LG_THREAD();
+  if (me < threads) {
+    float *restrict V = scratch + (size_t)me * 288000;
+    float *restrict M = V + (size_t)36 * 100 * 64;
+    int block = -1;
+    for (int task = 8 * me / threads; task < 8 * (me + 1) / threads; task++) {
+      const int tb = task / 4, p0 = task % 4 * 1;
+      const int t0 = 196 * tb / 2 / 6 * 6;
+      const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
+      if (tb != block)
+        conv3x3s1_wino4x3_56x56x64_64_norm_relu_in(in, affine, V, t0, t1);
+      block = tb;
+      for (int panel = p0; panel < p0 + 1; panel++)
+        conv3x3s1_wino4x3_56x56x64_64_norm_relu_panel(V, M, t0, t1, panel, w, out);
+    }
+  }
+#pragma omp barrier
 }
 
 /* conv1x1s1_56x56x64_256_norm_relu_res: 1x1 conv, stride 1, pad 0, as a GEMM
@@ -2437,23 +2488,25 @@ static LG_NOINLINE void groupnorm_28x28x128_relu_affine(
  *   tiles: 7x7 per image, 49 in all; each reads a 6x6 input patch
  * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
  *   U[36][128][16] = G g G^T of each 3x3 kernel g (computed in double)
- * scratch: V[36][49][128] = B^T d B of every input patch d, then
- *          M[36][49][128] = the 36 GEMMs V[pos] x U[pos]
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
- * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
+ * 1 blocks of tiles (cut at GEMM-tile bounds), 8 tasks of one block x one panel. A thread
+ * takes a block through all three phases in a scratch slot of its own (8 slots: threads past
+ * them wait), with no barrier between them: phase 1 transforms the block's patches d into
+ * V[36][49][128] = B^T d B; phase 2 runs the 36 GEMMs V[pos] x U[pos] of a panel into
+ * M[36][49][16]; phase 3 turns M back into outputs (A^T M A) with the
+ * bias in registers. Threads that share a block's panels each transform
+ * the block (cheaper than waiting for, and reading, V across cores).
+ * Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
  * Its input is that of the norm before it (GroupNorm, GRN), before the norm's per-channel affine and
  * ReLU: phase 1 puts each patch through it as it loads it (the padding stays zero), so the
  * normalized activation is never written. affine: [1][2][128], per image the scale and the shift. */
-static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_norm_relu(
+/* Phase 1 for tiles [t0, t1): V[36][49][128], tile t in row t - t0. */
+static LG_INLINE void conv3x3s1_wino4x3_28x28x128_128_norm_relu_in(
     const float *restrict in,
     const float *restrict affine,
-    const void *restrict w,
-    float *restrict out,
-    float *restrict scratch) {
-  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 49 * 128;
-#pragma omp for schedule(static)
-  for (int t = 0; t < 49; t++) {
+    float *restrict V,
+    int t0,
+    int t1) {
+  for (int t = t0; t < t1; t++) {
     const int n = t / (7 * 7);
     const int ih0 = t / 7 % 7 * 4 - 1;
     const int iw0 = t % 7 * 4 - 1;
@@ -2480,7 +2533,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_norm_relu(
         u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
         u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
       }
-      float *restrict vt = V + (size_t)t * 128 + c;
+      float *restrict vt = V + (size_t)(t - t0) * 128 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
         const lg_vf x[6] = {
@@ -2495,66 +2548,98 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_norm_relu(
       }
     }
   }
-#pragma omp for schedule(static)
-  for (int task = 0; task < 8; task++) {
-    const int panel = task % 8, tb = task / 8;
-    const int t0 = 49 * tb / 1 / 6 * 6;
-    const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
-    const float *pw = (const float *)((const char *)w + (size_t)panel * 294976);
-    const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
-    for (int k0 = 0; k0 < 128; k0 += 128) {
-      const int kc = 128 - k0 < 128 ? 128 - k0 : 128;
-      for (int pos = 0; pos < 36; pos++) {
-        const float *b = pw + 16 + (size_t)pos * 128 * 16;
-        for (int t = t0; t < t1; t += 6) {
-          const float *a[6];
-          const int rows = t + 6 <= 49 ? 6 : 1;
-          for (int i = 0; i < rows; i++)
-            a[i] = V + ((size_t)pos * 49 + t + i) * 128;
-          float *c = M + ((size_t)pos * 49 + t) * 128 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
-          else
-            f32_gemm_1x16(1, kc, k0, a, b, 0, pw, c, 128, cols, k0 == 0, 0);
-        }
+}
+
+/* Phase 2 for tiles [t0, t1) (cut at GEMM-tile bounds) x one panel: the 36 GEMMs
+ * V x U into M[36][49][16] (tile t in row t - t0), then Y = A^T M A into out. */
+static LG_INLINE void conv3x3s1_wino4x3_28x28x128_128_norm_relu_panel(
+    const float *restrict V,
+    float *restrict M,
+    int t0,
+    int t1,
+    int panel,
+    const void *restrict w,
+    float *restrict out) {
+  const float *pw = (const float *)((const char *)w + (size_t)panel * 294976);
+  const int cols = 128 - panel * 16 < 16 ? 128 - panel * 16 : 16;
+  for (int k0 = 0; k0 < 128; k0 += 128) {
+    const int kc = 128 - k0 < 128 ? 128 - k0 : 128;
+    for (int pos = 0; pos < 36; pos++) {
+      const float *b = pw + 16 + (size_t)pos * 128 * 16;
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 49 ? 6 : 1;
+        for (int i = 0; i < rows; i++)
+          a[i] = V + ((size_t)pos * 49 + t - t0 + i) * 128;
+        float *c = M + ((size_t)pos * 49 + t - t0) * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
+        else
+          f32_gemm_1x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
       }
     }
-    /* Y = A^T M A per tile and vector of the panel's channels */
-    for (int t = t0; t < t1; t++) {
-      const int n = t / (7 * 7);
-      const int oh0 = t / 7 % 7 * 4;
-      const int ow0 = t % 7 * 4;
-      for (int c = 0; c < cols; c += LG_VW) {
-        const int oc = panel * 16 + c;
-        lg_vf s[4][6];
-        for (int j = 0; j < 6; j++) {
-          const float *m = M + (size_t)t * 128 + oc + (size_t)j * 49 * 128;
-          const size_t row = (size_t)6 * 49 * 128;
-          const int k = cols - c;
-          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
-          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
-          s[0][j] = m0 + m1 + m2 + m3 + m4;
-          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
-          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
-          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
-        }
-        const lg_vf bias = lg_vload(pw + c);
-        for (int i = 0; i < 4 && oh0 + i < 28; i++) {
-          const lg_vf *r = s[i];
-          const lg_vf y[4] = {
-              r[0] + r[1] + r[2] + r[3] + r[4],
-              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
-              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
-          for (int j = 0; j < 4 && ow0 + j < 28; j++) {
-            const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
-            lg_vf v = y[j] + bias;
-            lg_vstore_n(out + at, v, cols - c);
-          }
+  }
+  /* Y = A^T M A per tile and vector of the panel's channels */
+  for (int t = t0; t < t1; t++) {
+    const int n = t / (7 * 7);
+    const int oh0 = t / 7 % 7 * 4;
+    const int ow0 = t % 7 * 4;
+    for (int c = 0; c < cols; c += LG_VW) {
+      const int oc = panel * 16 + c;
+      lg_vf s[4][6];
+      for (int j = 0; j < 6; j++) {
+        const float *m = M + (size_t)(t - t0) * 16 + c + (size_t)j * 49 * 16;
+        const size_t row = (size_t)6 * 49 * 16;
+        const int k = cols - c;
+        const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+        const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+        s[0][j] = m0 + m1 + m2 + m3 + m4;
+        s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+        s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+        s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+      }
+      const lg_vf bias = lg_vload(pw + c);
+      for (int i = 0; i < 4 && oh0 + i < 28; i++) {
+        const lg_vf *r = s[i];
+        const lg_vf y[4] = {
+            r[0] + r[1] + r[2] + r[3] + r[4],
+            r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+            r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+            r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+        for (int j = 0; j < 4 && ow0 + j < 28; j++) {
+          const size_t at = ((size_t)(n * 28 + oh0 + i) * 28 + ow0 + j) * 128 + oc;
+          lg_vf v = y[j] + bias;
+          lg_vstore_n(out + at, v, cols - c);
         }
       }
     }
   }
+}
+
+static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_norm_relu(
+    const float *restrict in,
+    const float *restrict affine,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
+  /* the tasks split by hand, so a thread's slot can be its number: threads past the slots wait */
+  const int threads = LG_THREADS() < 8 ? LG_THREADS() : 8, me = LG_THREAD();
+  if (me < threads) {
+    float *restrict V = scratch + (size_t)me * 254016;
+    float *restrict M = V + (size_t)36 * 49 * 128;
+    int block = -1;
+    for (int task = 8 * me / threads; task < 8 * (me + 1) / threads; task++) {
+      const int tb = task / 8, p0 = task % 8 * 1;
+      const int t0 = 49 * tb / 1 / 6 * 6;
+      const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
+      if (tb != block)
+        conv3x3s1_wino4x3_28x28x128_128_norm_relu_in(in, affine, V, t0, t1);
+      block = tb;
+      for (int panel = p0; panel < p0 + 1; panel++)
+        conv3x3s1_wino4x3_28x28x128_128_norm_relu_panel(V, M, t0, t1, panel, w, out);
+    }
+  }
+#pragma omp barrier
 }
 
 /* conv1x1s2_28x28x512_1024: 1x1 conv, stride 2, pad 0, as an indirect GEMM
@@ -3369,24 +3454,25 @@ static LG_NOINLINE void groupnorm_14x14x256_relu_affine(
  * w (kernels/winograd.lua): per panel of 16 output channels, bias[16] then
  *   the 3x3 kernels g as f32 b[9][256][16]: each task turns 128 input
  *   channels at a time into fp32 U = G g G^T, a row of 6 positions at a time (wino4x3_u_f32_16, its own scratch)
- * scratch: V[36][16][256] = B^T d B of every input patch d, then
- *          M[36][16][256] = the 36 GEMMs V[pos] x U[pos], then U per task
- * Phase 1 transforms patches (tasks of tiles); phase 2 runs the GEMMs of 1 runs of tiles (cut at
- * GEMM-tile bounds, even to one) x one
- * panel and turns their M back into outputs (A^T M A) with the bias in registers. Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
+ * 1 blocks of tiles (cut at GEMM-tile bounds), 16 tasks of one block x one panel. A thread
+ * takes a block through all three phases in a scratch slot of its own (8 slots: threads past
+ * them wait), with no barrier between them: phase 1 transforms the block's patches d into
+ * V[36][16][256] = B^T d B; phase 2 runs the 36 GEMMs V[pos] x U[pos] of a panel into
+ * M[36][16][16] (U[6][128][16] at the slot's end); phase 3 turns M back into outputs (A^T M A) with the
+ * bias in registers. Threads that share a block's panels each transform
+ * the block (cheaper than waiting for, and reading, V across cores).
+ * Matrices: Lavin & Gray, points 0, +-1, +-2, inf.
  * Its input is that of the norm before it (GroupNorm, GRN), before the norm's per-channel affine and
  * ReLU: phase 1 puts each patch through it as it loads it (the padding stays zero), so the
  * normalized activation is never written. affine: [1][2][256], per image the scale and the shift. */
-static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(
+/* Phase 1 for tiles [t0, t1): V[36][16][256], tile t in row t - t0. */
+static LG_INLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu_in(
     const float *restrict in,
     const float *restrict affine,
-    const void *restrict w,
-    float *restrict out,
-    float *restrict scratch) {
-  float *restrict V = scratch, *restrict M = scratch + (size_t)36 * 16 * 256;
-  float *restrict U = M + (size_t)36 * 16 * 256;
-#pragma omp for schedule(static)
-  for (int t = 0; t < 16; t++) {
+    float *restrict V,
+    int t0,
+    int t1) {
+  for (int t = t0; t < t1; t++) {
     const int n = t / (4 * 4);
     const int ih0 = t / 4 % 4 * 4 - 1;
     const int iw0 = t % 4 * 4 - 1;
@@ -3413,7 +3499,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(
         u[4][j] = d[4][j] - d[2][j] + (d[1][j] - d[3][j]) * 2.0f;
         u[5][j] = d[1][j] * 4.0f - d[3][j] * 5.0f + d[5][j];
       }
-      float *restrict vt = V + (size_t)t * 256 + c;
+      float *restrict vt = V + (size_t)(t - t0) * 256 + c;
       for (int i = 0; i < 6; i++) {
         const lg_vf *r = u[i];
         const lg_vf x[6] = {
@@ -3428,69 +3514,101 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(
       }
     }
   }
-#pragma omp for schedule(static)
-  for (int task = 0; task < 16; task++) {
-    const int panel = task % 16, tb = task / 16;
-    const int t0 = 16 * tb / 1 / 6 * 6;
-    const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
-    const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
-    const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
-    float *u = U + (size_t)task * 6 * 128 * 16;
-    for (int k0 = 0; k0 < 256; k0 += 128) {
-      const int kc = 256 - k0 < 128 ? 256 - k0 : 128;
-      for (int pos = 0; pos < 36; pos++) {
-        if (pos % 6 == 0)
-          wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
-        const float *b = u + (size_t)(pos % 6) * kc * 16;
-        for (int t = t0; t < t1; t += 6) {
-          const float *a[6];
-          const int rows = t + 6 <= 16 ? 6 : 4;
-          for (int i = 0; i < rows; i++)
-            a[i] = V + ((size_t)pos * 16 + t + i) * 256;
-          float *c = M + ((size_t)pos * 16 + t) * 256 + panel * 16;
-          if (rows == 6)
-            f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
-          else
-            f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 256, cols, k0 == 0, 0);
-        }
+}
+
+/* Phase 2 for tiles [t0, t1) (cut at GEMM-tile bounds) x one panel: the 36 GEMMs
+ * V x U into M[36][16][16] (tile t in row t - t0), then Y = A^T M A into out. */
+static LG_INLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu_panel(
+    const float *restrict V,
+    float *restrict M,
+    int t0,
+    int t1,
+    int panel,
+    const void *restrict w,
+    float *restrict u,
+    float *restrict out) {
+  const float *pw = (const float *)((const char *)w + (size_t)panel * 147520);
+  const int cols = 256 - panel * 16 < 16 ? 256 - panel * 16 : 16;
+  for (int k0 = 0; k0 < 256; k0 += 128) {
+    const int kc = 256 - k0 < 128 ? 256 - k0 : 128;
+    for (int pos = 0; pos < 36; pos++) {
+      if (pos % 6 == 0)
+        wino4x3_u_f32_16((const float *)(pw + 16), 256, k0, kc, pos / 6, u);
+      const float *b = u + (size_t)(pos % 6) * kc * 16;
+      for (int t = t0; t < t1; t += 6) {
+        const float *a[6];
+        const int rows = t + 6 <= 16 ? 6 : 4;
+        for (int i = 0; i < rows; i++)
+          a[i] = V + ((size_t)pos * 16 + t - t0 + i) * 256;
+        float *c = M + ((size_t)pos * 16 + t - t0) * 16;
+        if (rows == 6)
+          f32_gemm_6x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
+        else
+          f32_gemm_4x16(1, kc, k0, a, b, 0, pw, c, 16, cols, k0 == 0, 0);
       }
     }
-    /* Y = A^T M A per tile and vector of the panel's channels */
-    for (int t = t0; t < t1; t++) {
-      const int n = t / (4 * 4);
-      const int oh0 = t / 4 % 4 * 4;
-      const int ow0 = t % 4 * 4;
-      for (int c = 0; c < cols; c += LG_VW) {
-        const int oc = panel * 16 + c;
-        lg_vf s[4][6];
-        for (int j = 0; j < 6; j++) {
-          const float *m = M + (size_t)t * 256 + oc + (size_t)j * 16 * 256;
-          const size_t row = (size_t)6 * 16 * 256;
-          const int k = cols - c;
-          const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
-          const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
-          s[0][j] = m0 + m1 + m2 + m3 + m4;
-          s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
-          s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
-          s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
-        }
-        const lg_vf bias = lg_vload(pw + c);
-        for (int i = 0; i < 4 && oh0 + i < 14; i++) {
-          const lg_vf *r = s[i];
-          const lg_vf y[4] = {
-              r[0] + r[1] + r[2] + r[3] + r[4],
-              r[1] - r[2] + (r[3] - r[4]) * 2.0f,
-              r[1] + r[2] + (r[3] + r[4]) * 4.0f,
-              r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
-          for (int j = 0; j < 4 && ow0 + j < 14; j++) {
-            const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
-            lg_vf v = y[j] + bias;
-            lg_vstore_n(out + at, v, cols - c);
-          }
+  }
+  /* Y = A^T M A per tile and vector of the panel's channels */
+  for (int t = t0; t < t1; t++) {
+    const int n = t / (4 * 4);
+    const int oh0 = t / 4 % 4 * 4;
+    const int ow0 = t % 4 * 4;
+    for (int c = 0; c < cols; c += LG_VW) {
+      const int oc = panel * 16 + c;
+      lg_vf s[4][6];
+      for (int j = 0; j < 6; j++) {
+        const float *m = M + (size_t)(t - t0) * 16 + c + (size_t)j * 16 * 16;
+        const size_t row = (size_t)6 * 16 * 16;
+        const int k = cols - c;
+        const lg_vf m0 = lg_vload_n(m, k), m1 = lg_vload_n(m + row, k), m2 = lg_vload_n(m + 2 * row, k);
+        const lg_vf m3 = lg_vload_n(m + 3 * row, k), m4 = lg_vload_n(m + 4 * row, k), m5 = lg_vload_n(m + 5 * row, k);
+        s[0][j] = m0 + m1 + m2 + m3 + m4;
+        s[1][j] = m1 - m2 + (m3 - m4) * 2.0f;
+        s[2][j] = m1 + m2 + (m3 + m4) * 4.0f;
+        s[3][j] = m1 - m2 + (m3 - m4) * 8.0f + m5;
+      }
+      const lg_vf bias = lg_vload(pw + c);
+      for (int i = 0; i < 4 && oh0 + i < 14; i++) {
+        const lg_vf *r = s[i];
+        const lg_vf y[4] = {
+            r[0] + r[1] + r[2] + r[3] + r[4],
+            r[1] - r[2] + (r[3] - r[4]) * 2.0f,
+            r[1] + r[2] + (r[3] + r[4]) * 4.0f,
+            r[1] - r[2] + (r[3] - r[4]) * 8.0f + r[5]};
+        for (int j = 0; j < 4 && ow0 + j < 14; j++) {
+          const size_t at = ((size_t)(n * 14 + oh0 + i) * 14 + ow0 + j) * 256 + oc;
+          lg_vf v = y[j] + bias;
+          lg_vstore_n(out + at, v, cols - c);
         }
       }
     }
   }
+}
+
+static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(
+    const float *restrict in,
+    const float *restrict affine,
+    const void *restrict w,
+    float *restrict out,
+    float *restrict scratch) {
+  /* the tasks split by hand, so a thread's slot can be its number: threads past the slots wait */
+  const int threads = LG_THREADS() < 8 ? LG_THREADS() : 8, me = LG_THREAD();
+  if (me < threads) {
+    float *restrict V = scratch + (size_t)me * 168960;
+    float *restrict M = V + (size_t)36 * 16 * 256;
+    int block = -1;
+    for (int task = 16 * me / threads; task < 16 * (me + 1) / threads; task++) {
+      const int tb = task / 16, p0 = task % 16 * 1;
+      const int t0 = 16 * tb / 1 / 6 * 6;
+      const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
+      if (tb != block)
+        conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu_in(in, affine, V, t0, t1);
+      block = tb;
+      for (int panel = p0; panel < p0 + 1; panel++)
+        conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu_panel(V, M, t0, t1, panel, w, M + (size_t)36 * 16 * 16, out);
+    }
+  }
+#pragma omp barrier
 }
 
 /* conv1x1s2_14x14x1024_2048: 1x1 conv, stride 2, pad 0, as an indirect GEMM
@@ -4610,126 +4728,126 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.0.blocks.0.downsample.conv -> [1,56,56,256]: gemm 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x64_256(ACT(0), WGT(38400), ACT(3612672));
+    conv1x1s1_56x56x64_256(ACT(0), WGT(38400), ACT(9216000));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.0.downsample.conv", ACT(3612672), 1, 56, 56, 256);
+      hook(ctx, "stages.0.blocks.0.downsample.conv", ACT(9216000), 1, 56, 56, 256);
     }
 
     /* stages.0.blocks.0.conv1 -> [1,56,56,64]: gemm 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x64_64(ACT(0), WGT(104960), ACT(6823936));
+    conv1x1s1_56x56x64_64(ACT(0), WGT(104960), ACT(12427264));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.0.conv1", ACT(6823936), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.0.conv1", ACT(12427264), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.0.norm2 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.0.conv2 applies it */
-    groupnorm_56x56x64_relu_affine(ACT(6823936), WGT(121600), WGT(121856), ACT(7626752), ACT(0));
+    groupnorm_56x56x64_relu_affine(ACT(12427264), WGT(121600), WGT(121856), ACT(13230080), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.0.norm2.act", NULL, 1, 1, 1, 128);
     }
 
-    /* stages.0.blocks.0.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks, stages.0.blocks.0.norm2's affine and ReLU applied to its patches */
-    conv3x3s1_wino4x3_56x56x64_64_norm_relu(ACT(6823936), ACT(7626752), WGT(122112), ACT(10035200), ACT(0));
+    /* stages.0.blocks.0.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks of 100-tile blocks x one panel, stages.0.blocks.0.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_56x56x64_64_norm_relu(ACT(12427264), ACT(13230080), WGT(122112), ACT(15638528), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.0.conv2", ACT(10035200), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.0.conv2", ACT(15638528), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.0.norm3 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.0.conv3 applies it */
-    groupnorm_56x56x64_relu_affine(ACT(10035200), WGT(712192), WGT(712448), ACT(3328), ACT(0));
+    groupnorm_56x56x64_relu_affine(ACT(15638528), WGT(712192), WGT(712448), ACT(3328), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.0.norm3.act", NULL, 1, 1, 1, 128);
     }
 
     /* stages.0.blocks.0.conv3 + residual add -> [1,56,56,256]: gemm with stages.0.blocks.0.norm3's affine and ReLU applied to its rows, 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x64_256_norm_relu_res(ACT(10035200), ACT(3328), WGT(712704), ACT(6823936), ACT(3612672));
+    conv1x1s1_56x56x64_256_norm_relu_res(ACT(15638528), ACT(3328), WGT(712704), ACT(12427264), ACT(9216000));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.0", ACT(6823936), 1, 56, 56, 256);
+      hook(ctx, "stages.0.blocks.0", ACT(12427264), 1, 56, 56, 256);
     }
 
     /* stages.0.blocks.1.norm1 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.0.blocks.1.conv1 applies it */
-    groupnorm_56x56x256_relu_affine(ACT(6823936), WGT(779264), WGT(780288), ACT(12544), ACT(0));
+    groupnorm_56x56x256_relu_affine(ACT(12427264), WGT(779264), WGT(780288), ACT(12544), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.1.norm1.act", NULL, 1, 1, 1, 512);
     }
 
     /* stages.0.blocks.1.conv1 -> [1,56,56,64]: gemm with stages.0.blocks.1.norm1's affine and ReLU applied to its rows, 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x256_64_norm_relu(ACT(6823936), ACT(12544), WGT(781312), ACT(3612672));
+    conv1x1s1_56x56x256_64_norm_relu(ACT(12427264), ACT(12544), WGT(781312), ACT(9216000));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.1.conv1", ACT(3612672), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.1.conv1", ACT(9216000), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.1.norm2 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.1.conv2 applies it */
-    groupnorm_56x56x64_relu_affine(ACT(3612672), WGT(847104), WGT(847360), ACT(4415488), ACT(0));
+    groupnorm_56x56x64_relu_affine(ACT(9216000), WGT(847104), WGT(847360), ACT(10018816), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.1.norm2.act", NULL, 1, 1, 1, 128);
     }
 
-    /* stages.0.blocks.1.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks, stages.0.blocks.1.norm2's affine and ReLU applied to its patches */
-    conv3x3s1_wino4x3_56x56x64_64_norm_relu(ACT(3612672), ACT(4415488), WGT(847616), ACT(10035200), ACT(0));
+    /* stages.0.blocks.1.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks of 100-tile blocks x one panel, stages.0.blocks.1.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_56x56x64_64_norm_relu(ACT(9216000), ACT(10018816), WGT(847616), ACT(15638528), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.1.conv2", ACT(10035200), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.1.conv2", ACT(15638528), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.1.norm3 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.1.conv3 applies it */
-    groupnorm_56x56x64_relu_affine(ACT(10035200), WGT(1437696), WGT(1437952), ACT(3328), ACT(0));
+    groupnorm_56x56x64_relu_affine(ACT(15638528), WGT(1437696), WGT(1437952), ACT(3328), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.1.norm3.act", NULL, 1, 1, 1, 128);
     }
 
     /* stages.0.blocks.1.conv3 + residual add -> [1,56,56,256]: gemm with stages.0.blocks.1.norm3's affine and ReLU applied to its rows, 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x64_256_norm_relu_res(ACT(10035200), ACT(3328), WGT(1438208), ACT(3612672), ACT(6823936));
+    conv1x1s1_56x56x64_256_norm_relu_res(ACT(15638528), ACT(3328), WGT(1438208), ACT(9216000), ACT(12427264));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.1", ACT(3612672), 1, 56, 56, 256);
+      hook(ctx, "stages.0.blocks.1", ACT(9216000), 1, 56, 56, 256);
     }
 
     /* stages.0.blocks.2.norm1 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.0.blocks.2.conv1 applies it */
-    groupnorm_56x56x256_relu_affine(ACT(3612672), WGT(1504768), WGT(1505792), ACT(12544), ACT(0));
+    groupnorm_56x56x256_relu_affine(ACT(9216000), WGT(1504768), WGT(1505792), ACT(12544), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.2.norm1.act", NULL, 1, 1, 1, 512);
     }
 
     /* stages.0.blocks.2.conv1 -> [1,56,56,64]: gemm with stages.0.blocks.2.norm1's affine and ReLU applied to its rows, 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x256_64_norm_relu(ACT(3612672), ACT(12544), WGT(1506816), ACT(6823936));
+    conv1x1s1_56x56x256_64_norm_relu(ACT(9216000), ACT(12544), WGT(1506816), ACT(12427264));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.2.conv1", ACT(6823936), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.2.conv1", ACT(12427264), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.2.norm2 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.2.conv2 applies it */
-    groupnorm_56x56x64_relu_affine(ACT(6823936), WGT(1572608), WGT(1572864), ACT(8429568), ACT(0));
+    groupnorm_56x56x64_relu_affine(ACT(12427264), WGT(1572608), WGT(1572864), ACT(14032896), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.2.norm2.act", NULL, 1, 1, 1, 128);
     }
 
-    /* stages.0.blocks.2.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks, stages.0.blocks.2.norm2's affine and ReLU applied to its patches */
-    conv3x3s1_wino4x3_56x56x64_64_norm_relu(ACT(6823936), ACT(8429568), WGT(1573120), ACT(7626752), ACT(0));
+    /* stages.0.blocks.2.conv2 -> [1,56,56,64]: winograd F(4x4,3x3), 196 tiles, 6x16 GEMM tiles, 8 tasks of 100-tile blocks x one panel, stages.0.blocks.2.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_56x56x64_64_norm_relu(ACT(12427264), ACT(14032896), WGT(1573120), ACT(13230080), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.0.blocks.2.conv2", ACT(7626752), 1, 56, 56, 64);
+      hook(ctx, "stages.0.blocks.2.conv2", ACT(13230080), 1, 56, 56, 64);
     }
 
     /* stages.0.blocks.2.norm3 + relu -> scale, shift [1][2][64]: statistics and the per-channel affine; stages.0.blocks.2.conv3 applies it */
-    groupnorm_56x56x64_relu_affine(ACT(7626752), WGT(2163200), WGT(2163456), ACT(3211264), ACT(0));
+    groupnorm_56x56x64_relu_affine(ACT(13230080), WGT(2163200), WGT(2163456), ACT(3211264), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.2.norm3.act", NULL, 1, 1, 1, 128);
     }
 
     /* stages.0.blocks.2.conv3 + residual add -> [1,56,56,256]: gemm with stages.0.blocks.2.norm3's affine and ReLU applied to its rows, 6x16 tiles, 8 tasks */
-    conv1x1s1_56x56x64_256_norm_relu_res(ACT(7626752), ACT(3211264), WGT(2163712), ACT(0), ACT(3612672));
+    conv1x1s1_56x56x64_256_norm_relu_res(ACT(13230080), ACT(3211264), WGT(2163712), ACT(0), ACT(9216000));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.0.blocks.2", ACT(0), 1, 56, 56, 256);
@@ -4771,140 +4889,140 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.1.blocks.0.norm3 + relu -> [1,28,28,128] */
-    groupnorm_28x28x128_relu(ACT(1605632), WGT(3481600), WGT(3482112), ACT(3411968), ACT(2007040));
+    groupnorm_28x28x128_relu(ACT(1605632), WGT(3481600), WGT(3482112), ACT(2007040), ACT(2408448));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.0.norm3.act", ACT(3411968), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.0.norm3.act", ACT(2007040), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.0.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
-    conv1x1s1_28x28x128_512_res(ACT(3411968), WGT(3482624), ACT(1806336), ACT(0));
+    conv1x1s1_28x28x128_512_res(ACT(2007040), WGT(3482624), ACT(8128512), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.0", ACT(1806336), 1, 28, 28, 512);
+      hook(ctx, "stages.1.blocks.0", ACT(8128512), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.1.norm1 + relu -> [1,28,28,512] */
-    groupnorm_28x28x512_relu(ACT(1806336), WGT(3746816), WGT(3748864), ACT(0), ACT(1605632));
+    groupnorm_28x28x512_relu(ACT(8128512), WGT(3746816), WGT(3748864), ACT(0), ACT(1605632));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.1.norm1.act", ACT(0), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.1.conv1 -> [1,28,28,128]: gemm 6x16 tiles, 12 tasks */
-    conv1x1s1_28x28x512_128(ACT(0), WGT(3750912), ACT(3411968));
+    conv1x1s1_28x28x512_128(ACT(0), WGT(3750912), ACT(9734144));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.1.conv1", ACT(3411968), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.1.conv1", ACT(9734144), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.1.norm2 + relu -> scale, shift [1][2][128]: statistics and the per-channel affine; stages.1.blocks.1.conv2 applies it */
-    groupnorm_28x28x128_relu_affine(ACT(3411968), WGT(4013568), WGT(4014080), ACT(4214784), ACT(0));
+    groupnorm_28x28x128_relu_affine(ACT(9734144), WGT(4013568), WGT(4014080), ACT(10536960), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.1.norm2.act", NULL, 1, 1, 1, 256);
     }
 
-    /* stages.1.blocks.1.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks, stages.1.blocks.1.norm2's affine and ReLU applied to its patches */
-    conv3x3s1_wino4x3_28x28x128_128_norm_relu(ACT(3411968), ACT(4214784), WGT(4014592), ACT(3813376), ACT(0));
+    /* stages.1.blocks.1.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks of 49-tile blocks x one panel, stages.1.blocks.1.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_28x28x128_128_norm_relu(ACT(9734144), ACT(10536960), WGT(4014592), ACT(10135552), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.1.conv2", ACT(3813376), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.1.conv2", ACT(10135552), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.1.norm3 + relu -> [1,28,28,128] */
-    groupnorm_28x28x128_relu(ACT(3813376), WGT(6374400), WGT(6374912), ACT(0), ACT(401408));
+    groupnorm_28x28x128_relu(ACT(10135552), WGT(6374400), WGT(6374912), ACT(0), ACT(401408));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.1.norm3.act", ACT(0), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.1.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
-    conv1x1s1_28x28x128_512_res(ACT(0), WGT(6375424), ACT(3411968), ACT(1806336));
+    conv1x1s1_28x28x128_512_res(ACT(0), WGT(6375424), ACT(9734144), ACT(8128512));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.1", ACT(3411968), 1, 28, 28, 512);
+      hook(ctx, "stages.1.blocks.1", ACT(9734144), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.2.norm1 + relu -> [1,28,28,512] */
-    groupnorm_28x28x512_relu(ACT(3411968), WGT(6639616), WGT(6641664), ACT(0), ACT(1605632));
+    groupnorm_28x28x512_relu(ACT(9734144), WGT(6639616), WGT(6641664), ACT(0), ACT(1605632));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.2.norm1.act", ACT(0), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.2.conv1 -> [1,28,28,128]: gemm 6x16 tiles, 12 tasks */
-    conv1x1s1_28x28x512_128(ACT(0), WGT(6643712), ACT(1806336));
+    conv1x1s1_28x28x512_128(ACT(0), WGT(6643712), ACT(8128512));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.2.conv1", ACT(1806336), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.2.conv1", ACT(8128512), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.2.norm2 + relu -> scale, shift [1][2][128]: statistics and the per-channel affine; stages.1.blocks.2.conv2 applies it */
-    groupnorm_28x28x128_relu_affine(ACT(1806336), WGT(6906368), WGT(6906880), ACT(2609152), ACT(0));
+    groupnorm_28x28x128_relu_affine(ACT(8128512), WGT(6906368), WGT(6906880), ACT(8931328), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.2.norm2.act", NULL, 1, 1, 1, 256);
     }
 
-    /* stages.1.blocks.2.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks, stages.1.blocks.2.norm2's affine and ReLU applied to its patches */
-    conv3x3s1_wino4x3_28x28x128_128_norm_relu(ACT(1806336), ACT(2609152), WGT(6907392), ACT(2207744), ACT(0));
+    /* stages.1.blocks.2.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks of 49-tile blocks x one panel, stages.1.blocks.2.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_28x28x128_128_norm_relu(ACT(8128512), ACT(8931328), WGT(6907392), ACT(8529920), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.2.conv2", ACT(2207744), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.2.conv2", ACT(8529920), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.2.norm3 + relu -> [1,28,28,128] */
-    groupnorm_28x28x128_relu(ACT(2207744), WGT(9267200), WGT(9267712), ACT(0), ACT(401408));
+    groupnorm_28x28x128_relu(ACT(8529920), WGT(9267200), WGT(9267712), ACT(0), ACT(401408));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.2.norm3.act", ACT(0), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.2.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
-    conv1x1s1_28x28x128_512_res(ACT(0), WGT(9268224), ACT(1806336), ACT(3411968));
+    conv1x1s1_28x28x128_512_res(ACT(0), WGT(9268224), ACT(8128512), ACT(9734144));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.2", ACT(1806336), 1, 28, 28, 512);
+      hook(ctx, "stages.1.blocks.2", ACT(8128512), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.3.norm1 + relu -> [1,28,28,512] */
-    groupnorm_28x28x512_relu(ACT(1806336), WGT(9532416), WGT(9534464), ACT(0), ACT(1605632));
+    groupnorm_28x28x512_relu(ACT(8128512), WGT(9532416), WGT(9534464), ACT(0), ACT(1605632));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.3.norm1.act", ACT(0), 1, 28, 28, 512);
     }
 
     /* stages.1.blocks.3.conv1 -> [1,28,28,128]: gemm 6x16 tiles, 12 tasks */
-    conv1x1s1_28x28x512_128(ACT(0), WGT(9536512), ACT(3411968));
+    conv1x1s1_28x28x512_128(ACT(0), WGT(9536512), ACT(9734144));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.3.conv1", ACT(3411968), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.3.conv1", ACT(9734144), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.3.norm2 + relu -> scale, shift [1][2][128]: statistics and the per-channel affine; stages.1.blocks.3.conv2 applies it */
-    groupnorm_28x28x128_relu_affine(ACT(3411968), WGT(9799168), WGT(9799680), ACT(4214784), ACT(0));
+    groupnorm_28x28x128_relu_affine(ACT(9734144), WGT(9799168), WGT(9799680), ACT(10536960), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.3.norm2.act", NULL, 1, 1, 1, 256);
     }
 
-    /* stages.1.blocks.3.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks, stages.1.blocks.3.norm2's affine and ReLU applied to its patches */
-    conv3x3s1_wino4x3_28x28x128_128_norm_relu(ACT(3411968), ACT(4214784), WGT(9800192), ACT(3813376), ACT(0));
+    /* stages.1.blocks.3.conv2 -> [1,28,28,128]: winograd F(4x4,3x3), 49 tiles, 6x16 GEMM tiles, 8 tasks of 49-tile blocks x one panel, stages.1.blocks.3.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_28x28x128_128_norm_relu(ACT(9734144), ACT(10536960), WGT(9800192), ACT(10135552), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.3.conv2", ACT(3813376), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.3.conv2", ACT(10135552), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.3.norm3 + relu -> [1,28,28,128] */
-    groupnorm_28x28x128_relu(ACT(3813376), WGT(12160000), WGT(12160512), ACT(3411968), ACT(0));
+    groupnorm_28x28x128_relu(ACT(10135552), WGT(12160000), WGT(12160512), ACT(1605632), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.1.blocks.3.norm3.act", ACT(3411968), 1, 28, 28, 128);
+      hook(ctx, "stages.1.blocks.3.norm3.act", ACT(1605632), 1, 28, 28, 128);
     }
 
     /* stages.1.blocks.3.conv3 + residual add -> [1,28,28,512]: gemm 6x16 tiles, 12 tasks */
-    conv1x1s1_28x28x128_512_res(ACT(3411968), WGT(12161024), ACT(0), ACT(1806336));
+    conv1x1s1_28x28x128_512_res(ACT(1605632), WGT(12161024), ACT(0), ACT(8128512));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.3", ACT(0), 1, 28, 28, 512);
@@ -4953,217 +5071,217 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.0.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
-    conv1x1s1_14x14x256_1024_res(ACT(1003520), WGT(17420288), ACT(1966080), ACT(0));
+    conv1x1s1_14x14x256_1024_res(ACT(1003520), WGT(17420288), ACT(5406720), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.0", ACT(1966080), 1, 14, 14, 1024);
+      hook(ctx, "stages.2.blocks.0", ACT(5406720), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.1.norm1 + relu -> [1,14,14,1024] */
-    groupnorm_14x14x1024_relu(ACT(1966080), WGT(18472960), WGT(18477056), ACT(0), ACT(802816));
+    groupnorm_14x14x1024_relu(ACT(5406720), WGT(18472960), WGT(18477056), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.1.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
-    conv1x1s1_14x14x1024_256(ACT(0), WGT(18481152), ACT(2768896));
+    conv1x1s1_14x14x1024_256(ACT(0), WGT(18481152), ACT(6209536));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.1.conv1", ACT(2768896), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.1.conv1", ACT(6209536), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.1.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.1.conv2 applies it */
-    groupnorm_14x14x256_relu_affine(ACT(2768896), WGT(19530752), WGT(19531776), ACT(3170304), ACT(0));
+    groupnorm_14x14x256_relu_affine(ACT(6209536), WGT(19530752), WGT(19531776), ACT(6610944), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.norm2.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.2.blocks.1.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks, stages.2.blocks.1.norm2's affine and ReLU applied to its patches */
-    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(2768896), ACT(3170304), WGT(19532800), ACT(2969600), ACT(0));
+    /* stages.2.blocks.1.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks of 16-tile blocks x one panel, stages.2.blocks.1.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(6209536), ACT(6610944), WGT(19532800), ACT(6410240), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.1.conv2", ACT(2969600), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.1.conv2", ACT(6410240), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.1.norm3 + relu -> [1,14,14,256] */
-    groupnorm_14x14x256_relu(ACT(2969600), WGT(21893120), WGT(21894144), ACT(0), ACT(200704));
+    groupnorm_14x14x256_relu(ACT(6410240), WGT(21893120), WGT(21894144), ACT(0), ACT(200704));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.1.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
-    conv1x1s1_14x14x256_1024_res(ACT(0), WGT(21895168), ACT(2768896), ACT(1966080));
+    conv1x1s1_14x14x256_1024_res(ACT(0), WGT(21895168), ACT(6209536), ACT(5406720));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.1", ACT(2768896), 1, 14, 14, 1024);
+      hook(ctx, "stages.2.blocks.1", ACT(6209536), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.2.norm1 + relu -> [1,14,14,1024] */
-    groupnorm_14x14x1024_relu(ACT(2768896), WGT(22947840), WGT(22951936), ACT(0), ACT(802816));
+    groupnorm_14x14x1024_relu(ACT(6209536), WGT(22947840), WGT(22951936), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.2.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
-    conv1x1s1_14x14x1024_256(ACT(0), WGT(22956032), ACT(1966080));
+    conv1x1s1_14x14x1024_256(ACT(0), WGT(22956032), ACT(5406720));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.2.conv1", ACT(1966080), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.2.conv1", ACT(5406720), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.2.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.2.conv2 applies it */
-    groupnorm_14x14x256_relu_affine(ACT(1966080), WGT(24005632), WGT(24006656), ACT(2367488), ACT(0));
+    groupnorm_14x14x256_relu_affine(ACT(5406720), WGT(24005632), WGT(24006656), ACT(5808128), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.norm2.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.2.blocks.2.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks, stages.2.blocks.2.norm2's affine and ReLU applied to its patches */
-    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(1966080), ACT(2367488), WGT(24007680), ACT(2166784), ACT(0));
+    /* stages.2.blocks.2.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks of 16-tile blocks x one panel, stages.2.blocks.2.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(5406720), ACT(5808128), WGT(24007680), ACT(5607424), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.2.conv2", ACT(2166784), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.2.conv2", ACT(5607424), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.2.norm3 + relu -> [1,14,14,256] */
-    groupnorm_14x14x256_relu(ACT(2166784), WGT(26368000), WGT(26369024), ACT(0), ACT(200704));
+    groupnorm_14x14x256_relu(ACT(5607424), WGT(26368000), WGT(26369024), ACT(0), ACT(200704));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.2.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
-    conv1x1s1_14x14x256_1024_res(ACT(0), WGT(26370048), ACT(1966080), ACT(2768896));
+    conv1x1s1_14x14x256_1024_res(ACT(0), WGT(26370048), ACT(5406720), ACT(6209536));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.2", ACT(1966080), 1, 14, 14, 1024);
+      hook(ctx, "stages.2.blocks.2", ACT(5406720), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.3.norm1 + relu -> [1,14,14,1024] */
-    groupnorm_14x14x1024_relu(ACT(1966080), WGT(27422720), WGT(27426816), ACT(0), ACT(802816));
+    groupnorm_14x14x1024_relu(ACT(5406720), WGT(27422720), WGT(27426816), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.3.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
-    conv1x1s1_14x14x1024_256(ACT(0), WGT(27430912), ACT(2768896));
+    conv1x1s1_14x14x1024_256(ACT(0), WGT(27430912), ACT(6209536));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.3.conv1", ACT(2768896), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.3.conv1", ACT(6209536), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.3.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.3.conv2 applies it */
-    groupnorm_14x14x256_relu_affine(ACT(2768896), WGT(28480512), WGT(28481536), ACT(3170304), ACT(0));
+    groupnorm_14x14x256_relu_affine(ACT(6209536), WGT(28480512), WGT(28481536), ACT(6610944), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.norm2.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.2.blocks.3.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks, stages.2.blocks.3.norm2's affine and ReLU applied to its patches */
-    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(2768896), ACT(3170304), WGT(28482560), ACT(2969600), ACT(0));
+    /* stages.2.blocks.3.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks of 16-tile blocks x one panel, stages.2.blocks.3.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(6209536), ACT(6610944), WGT(28482560), ACT(6410240), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.3.conv2", ACT(2969600), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.3.conv2", ACT(6410240), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.3.norm3 + relu -> [1,14,14,256] */
-    groupnorm_14x14x256_relu(ACT(2969600), WGT(30842880), WGT(30843904), ACT(0), ACT(200704));
+    groupnorm_14x14x256_relu(ACT(6410240), WGT(30842880), WGT(30843904), ACT(0), ACT(200704));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.3.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
-    conv1x1s1_14x14x256_1024_res(ACT(0), WGT(30844928), ACT(2768896), ACT(1966080));
+    conv1x1s1_14x14x256_1024_res(ACT(0), WGT(30844928), ACT(6209536), ACT(5406720));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.3", ACT(2768896), 1, 14, 14, 1024);
+      hook(ctx, "stages.2.blocks.3", ACT(6209536), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.4.norm1 + relu -> [1,14,14,1024] */
-    groupnorm_14x14x1024_relu(ACT(2768896), WGT(31897600), WGT(31901696), ACT(0), ACT(802816));
+    groupnorm_14x14x1024_relu(ACT(6209536), WGT(31897600), WGT(31901696), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.4.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
-    conv1x1s1_14x14x1024_256(ACT(0), WGT(31905792), ACT(1966080));
+    conv1x1s1_14x14x1024_256(ACT(0), WGT(31905792), ACT(5406720));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.4.conv1", ACT(1966080), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.4.conv1", ACT(5406720), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.4.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.4.conv2 applies it */
-    groupnorm_14x14x256_relu_affine(ACT(1966080), WGT(32955392), WGT(32956416), ACT(2367488), ACT(0));
+    groupnorm_14x14x256_relu_affine(ACT(5406720), WGT(32955392), WGT(32956416), ACT(5808128), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.norm2.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.2.blocks.4.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks, stages.2.blocks.4.norm2's affine and ReLU applied to its patches */
-    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(1966080), ACT(2367488), WGT(32957440), ACT(2166784), ACT(0));
+    /* stages.2.blocks.4.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks of 16-tile blocks x one panel, stages.2.blocks.4.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(5406720), ACT(5808128), WGT(32957440), ACT(5607424), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.4.conv2", ACT(2166784), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.4.conv2", ACT(5607424), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.4.norm3 + relu -> [1,14,14,256] */
-    groupnorm_14x14x256_relu(ACT(2166784), WGT(35317760), WGT(35318784), ACT(0), ACT(200704));
+    groupnorm_14x14x256_relu(ACT(5607424), WGT(35317760), WGT(35318784), ACT(0), ACT(200704));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.4.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
-    conv1x1s1_14x14x256_1024_res(ACT(0), WGT(35319808), ACT(1966080), ACT(2768896));
+    conv1x1s1_14x14x256_1024_res(ACT(0), WGT(35319808), ACT(5406720), ACT(6209536));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.4", ACT(1966080), 1, 14, 14, 1024);
+      hook(ctx, "stages.2.blocks.4", ACT(5406720), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.5.norm1 + relu -> [1,14,14,1024] */
-    groupnorm_14x14x1024_relu(ACT(1966080), WGT(36372480), WGT(36376576), ACT(0), ACT(802816));
+    groupnorm_14x14x1024_relu(ACT(5406720), WGT(36372480), WGT(36376576), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.norm1.act", ACT(0), 1, 14, 14, 1024);
     }
 
     /* stages.2.blocks.5.conv1 -> [1,14,14,256]: gemm 6x16 tiles, 16 tasks */
-    conv1x1s1_14x14x1024_256(ACT(0), WGT(36380672), ACT(2768896));
+    conv1x1s1_14x14x1024_256(ACT(0), WGT(36380672), ACT(6209536));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.5.conv1", ACT(2768896), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.5.conv1", ACT(6209536), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.5.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.5.conv2 applies it */
-    groupnorm_14x14x256_relu_affine(ACT(2768896), WGT(37430272), WGT(37431296), ACT(3170304), ACT(0));
+    groupnorm_14x14x256_relu_affine(ACT(6209536), WGT(37430272), WGT(37431296), ACT(6610944), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.norm2.act", NULL, 1, 1, 1, 512);
     }
 
-    /* stages.2.blocks.5.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks, stages.2.blocks.5.norm2's affine and ReLU applied to its patches */
-    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(2768896), ACT(3170304), WGT(37432320), ACT(2969600), ACT(0));
+    /* stages.2.blocks.5.conv2 -> [1,14,14,256]: winograd F(4x4,3x3) from f32 3x3 weights (U expanded 128 channels at a time), 16 tiles, 6x16 GEMM tiles, 16 tasks of 16-tile blocks x one panel, stages.2.blocks.5.norm2's affine and ReLU applied to its patches */
+    conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(ACT(6209536), ACT(6610944), WGT(37432320), ACT(6410240), ACT(0));
     if (hook) {
       OMP_SINGLE
-      hook(ctx, "stages.2.blocks.5.conv2", ACT(2969600), 1, 14, 14, 256);
+      hook(ctx, "stages.2.blocks.5.conv2", ACT(6410240), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.5.norm3 + relu -> [1,14,14,256] */
-    groupnorm_14x14x256_relu(ACT(2969600), WGT(39792640), WGT(39793664), ACT(802816), ACT(0));
+    groupnorm_14x14x256_relu(ACT(6410240), WGT(39792640), WGT(39793664), ACT(802816), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.norm3.act", ACT(802816), 1, 14, 14, 256);
     }
 
     /* stages.2.blocks.5.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
-    conv1x1s1_14x14x256_1024_res(ACT(802816), WGT(39794688), ACT(0), ACT(1966080));
+    conv1x1s1_14x14x256_1024_res(ACT(802816), WGT(39794688), ACT(0), ACT(5406720));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.5", ACT(0), 1, 14, 14, 1024);

@@ -34,7 +34,7 @@ extern "C" {
 #define bit_50x1_STD \
   { 0.5f, 0.5f, 0.5f }
 /* bytes: activation arena (planned by liveness) and packed weights (blob payload) */
-#define bit_50x1_ARENA_BYTES 10838016u
+#define bit_50x1_ARENA_BYTES 16441344u
 #define bit_50x1_WEIGHT_BYTES 109004736u
 /* the blob: a 512-byte header, then the payload bit_50x1_forward reads (little-endian floats) */
 #define bit_50x1_BLOB_BYTES 109611392u

@@ -42,6 +42,10 @@ local function cdiv(a, b) return (a + b - 1) // b end
 
 -- f32 weights are stored transformed when a task has at least this many tiles
 local RUNTIME_U_TILES = 32
+-- the fewest tiles in a block of the fused schedule
+local FUSED_TILES = 24
+-- the most threads a Winograd layer splits over (each needs a scratch slot)
+local MAX_SLOTS = 8
 
 -- Worth it when there are enough tiles to reuse each transformed weight (the
 -- 4x larger U is streamed once per block of tiles) and the channels amortize
@@ -71,18 +75,48 @@ function winograd.lower(g, node, ctx)
   local dtype = precision.weight_dtype(ctx, g, node)
   v.MR, v.NR, v.MREM = mr, nr, v.T % mr
   v.PANELS = cdiv(v.OC, nr)
-  -- blocks of tiles: each block streams its panel's U once, so blocks stay big
-  -- (>= 48 tiles: ~100 flops per weight byte) and split only for more tasks
-  local blocks = math.max(1, math.min(v.T // 48, cdiv(8, v.PANELS)))
+  -- The schedule: tasks of a block of tiles x panels, each block taken through
+  -- all three phases by one thread with its V and M in its own L2 (see the
+  -- template). Fused (a task: a block x every panel) where there are tiles for
+  -- two blocks of FUSED_TILES and U is stored transformed: each block streams
+  -- all of U, so it needs the tiles to reuse it, and expanding U per block
+  -- would cost about a quarter more at 24 tiles. Blocks are <= 8, and as many
+  -- as keep a block's V and M within 3/4 of L2. Otherwise panel-major (a task:
+  -- a block x one panel): the 14x14 maps' 16 tiles, narrow weights; each task
+  -- streams its panel's U once, so blocks stay big (>= 48 tiles: ~100 flops
+  -- per weight byte) and split only for more tasks. Measured on resnet18 and
+  -- resnet50 at 224 (docs/performance.md): the 28x28 layers, whose two panel
+  -- tasks did not scale, 0.38 -> 0.27 ms at 2 threads; the 14x14 ones, each
+  -- thread transforming all 16 tiles rather than reading half of V from the
+  -- other core after a barrier, 0.51 -> 0.40 ms.
+  local tile_bytes = 36 * (v.IC + nr) * 4
+  local fit = ctx.target.l2 * 3 // 4 // tile_bytes
+  local fused = dtype == "f32" and v.T >= 2 * FUSED_TILES and fit >= FUSED_TILES
+  local blocks
+  if fused then
+    blocks = math.max(math.min(v.T // FUSED_TILES, 8), cdiv(v.T, fit))
+  else
+    blocks = math.max(1, math.min(v.T // 48, cdiv(8, v.PANELS)))
+  end
   v.TBLOCKS = math.min(blocks, cdiv(v.T, mr))
-  v.TASKS = v.TBLOCKS * v.PANELS
+  v.FUSED = fused and 1 or 0
+  v.TASK_PANELS = fused and v.PANELS or 1
+  v.PANEL_TASKS = v.PANELS // v.TASK_PANELS
+  v.TASKS = v.TBLOCKS * v.PANEL_TASKS
+  -- the largest block, as the cuts at GEMM-tile bounds in the template make them
+  v.TBMAX = 0
+  for b = 0, v.TBLOCKS - 1 do
+    local t0 = v.T * b // v.TBLOCKS // mr * mr
+    local t1 = b == v.TBLOCKS - 1 and v.T or v.T * (b + 1) // v.TBLOCKS // mr * mr
+    v.TBMAX = math.max(v.TBMAX, t1 - t0)
+  end
   -- U expanded at run time: always from narrow weights; from f32 ones where
   -- a task has too few tiles to pay for streaming the 4x larger stored U
   -- (batch 1's 14x14 maps, 16 tiles: 8 flops per byte of U, memory-bound:
   -- resnet50's stage 3 GEMMs take 0.61-0.75 ms reading the stored U, 0.43 ms
   -- from U in L2; with the expansion counted, resnet18 and resnet50 run as fast
   -- or up to 3% faster, and their blobs shrink by U's extra 3/4)
-  local runtime_u = dtype ~= "f32" or v.T // v.TBLOCKS < RUNTIME_U_TILES
+  local runtime_u = dtype ~= "f32" or not fused and v.T // v.TBLOCKS < RUNTIME_U_TILES
   v.RUNTIME_U, v.QSCALE, v.WDTYPE = runtime_u and 1 or 0, dtype == "int8" and 1 or 0, dtype
   v.HEAD_FLOATS = nr * (dtype == "int8" and 2 or 1)
   v.PANEL_BYTES = runtime_u and v.HEAD_FLOATS * 4 + 9 * v.IC * nr * precision.DTYPE_BYTES[dtype]
@@ -92,6 +126,12 @@ function winograd.lower(g, node, ctx)
   -- where they would not: the f32 weights of a 256-channel layer)
   local kmax = math.max(8, ctx.target.l2 * 3 // 4 // (nr * (9 * precision.DTYPE_BYTES[dtype] + 6 * 4)) // 8 * 8)
   v.KB = runtime_u and math.min(v.IC, cdiv(cdiv(v.IC, cdiv(v.IC, kmax)), 8) * 8) or v.IC
+  -- A thread takes its blocks through the phases in a slot of its own
+  -- (V[36][TBMAX][IC], M[36][TBMAX][NR], the expanded U), so nothing waits
+  -- for or reads another core's V; a block whose panels two threads share is
+  -- transformed by both. At most MAX_SLOTS threads work on it.
+  v.SLOT_FLOATS = 36 * v.TBMAX * (v.IC + nr) + (runtime_u and 6 * v.KB * nr or 0)
+  v.SLOTS = ctx.target.openmp and math.min(v.TASKS, MAX_SLOTS) or 1
   v.RESIDUAL, v.RELU = a.residual and 1 or 0, a.act == "relu" and 1 or 0
   local norm_fn, norm_words = gemm.norm_apply(v, a, "patches")
   local uk = gemm.ukernel(mr, nv, nr, {})
@@ -112,13 +152,14 @@ function winograd.lower(g, node, ctx)
   -- d, u (6x6), x[6], s[4][6], y[4] vectors and a[MR]
   node.kernel = { template = "winograd_f4x3.c.in", vars = v, needs = needs,
     stack = (36 + 36 + 6 + 24 + 4) * ctx.target.vw * 4 + mr * 8,
-    scratch_bytes = 36 * v.T * (v.IC + v.OC) * 4 + (runtime_u and v.TASKS * 6 * v.KB * nr * 4 or 0),
+    scratch_bytes = v.SLOTS * v.SLOT_FLOATS * 4,
     fn = string.format("conv3x3s1_wino4x3_%dx%dx%d_%d%s%s%s%s%s", v.IH, v.IW, v.IC, v.OC,
       runtime_u and ("_" .. dtype .. "w") or "", norm_fn,
       v.N > 1 and ("_n" .. v.N) or "",
       a.residual and "_res" or "", a.act and ("_" .. a.act) or ""),
-    strategy = string.format("winograd F(4x4,3x3)%s, %d tiles, %dx%d GEMM tiles, %d tasks%s",
+    strategy = string.format("winograd F(4x4,3x3)%s, %d tiles, %dx%d GEMM tiles, %d tasks of %d-tile blocks x %s%s",
       runtime_u and string.format(" from %s 3x3 weights (U expanded %d channels at a time)", dtype, v.KB) or "", v.T, mr, nr, v.TASKS,
+      v.TBMAX, fused and "every panel" or "one panel",
       norm_words and ", " .. norm_words or "") }
   node.kernel.numerics = { weights = dtype }
   node.blob = { { role = "weight", bytes = bytes, make = function()
