@@ -6,7 +6,7 @@
 --
 -- Weight layout (this file owns it; winograd_f4x3.c.in reads it): per panel
 -- of NR output channels,
---   f32 weights, >= RUNTIME_U_TILES tiles a task:
+--   f32 weights, fused schedule or >= RUNTIME_U_TILES tiles a task:
 --                   float bias[NR]; float U[36][IC][NR]     U = G g G^T of each
 --                   3x3 kernel g, computed in double by pack winograd
 --   otherwise:      float bias[NR]; int8: float scale[NR]; dtype b[9][IC][NR]
@@ -40,7 +40,8 @@ local winograd = {
 
 local function cdiv(a, b) return (a + b - 1) // b end
 
--- f32 weights are stored transformed when a task has at least this many tiles
+-- f32 weights are stored transformed when a panel-major task has at least
+-- this many tiles (a fused schedule always stores them)
 local RUNTIME_U_TILES = 32
 -- the fewest tiles in a block of the fused schedule
 local FUSED_TILES = 24
