@@ -2364,7 +2364,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(
  * w (kernels/gemm.lua): per panel of 16 output channels (16448 bytes):
  *   float bias[16], then f32 b[1][256][16],
  *   zero past the last channel.
- * Work: 20 task(s): 4 runs of pixels cut at tile bounds x 5 runs of panels,
+ * Work: 8 task(s) x 8 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
@@ -2398,13 +2398,11 @@ static LG_NOINLINE void conv1x1s2_14x14x256_512(const float *restrict in, const 
    * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
   const float *a[1 * 6];
 #pragma omp for schedule(static)
-  for (int task = 0; task < 20; task++) {
-    const int mb = task / 5 % 4;
-    const int m0 = 49 * mb / 4 / 6 * 6;
-    const int m1 = mb == 3 ? 49 : 49 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 5;
-    const int p0 = 32 * nb / 5;
-    const int p1 = 32 * (nb + 1) / 5;
+  for (int task = 0; task < 8; task++) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 8;
+    const int p0 = 32 * nb / 8;
+    const int p1 = 32 * (nb + 1) / 8;
     /* The next task's weights (as many bytes as this task's, after its panels; past
      * the last task, the next layer's) would reach its first tile from memory at a
      * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
@@ -2800,7 +2798,7 @@ static LG_NOINLINE void global_avgpool_7x7x512(const float *restrict in, float *
  * w (kernels/gemm.lua): per panel of 16 output channels (32832 bytes):
  *   float bias[16], then f32 b[1][512][16],
  *   zero past the last channel.
- * Work: 21 task(s) x 21 runs of panels,
+ * Work: 24 task(s) x 24 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 1-pixel tiles
  * pass by.
  */
@@ -2810,11 +2808,11 @@ static LG_NOINLINE void linear_512_1000(const float *restrict in, const void *re
    * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
   const float *a[1];
 #pragma omp for schedule(static)
-  for (int task = 0; task < 21; task++) {
+  for (int task = 0; task < 24; task++) {
     const int m0 = 0, m1 = 1;
-    const int nb = task % 21;
-    const int p0 = 63 * nb / 21;
-    const int p1 = 63 * (nb + 1) / 21;
+    const int nb = task % 24;
+    const int p0 = 63 * nb / 24;
+    const int p1 = 63 * (nb + 1) / 24;
     /* The next task's weights (as many bytes as this task's, after its panels; past
      * the last task, the next layer's) would reach its first tile from memory at a
      * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
@@ -3087,7 +3085,7 @@ int resnet18_forward_debug(
       hook(ctx, "layer3.1", ACT(5607424), 1, 14, 14, 256);
     }
 
-    /* layer4.0.downsample.0 + layer4.0.downsample.1 -> [1,7,7,512]: indirect gemm 6x16 tiles, 20 tasks */
+    /* layer4.0.downsample.0 + layer4.0.downsample.1 -> [1,7,7,512]: indirect gemm 6x16 tiles, 8 tasks */
     conv1x1s2_14x14x256_512(ACT(5607424), WGT(18200064), ACT(0));
     if (hook) {
       OMP_SINGLE
@@ -3129,7 +3127,7 @@ int resnet18_forward_debug(
       hook(ctx, "global_pool", ACT(4032), 1, 1, 1, 512);
     }
 
-    /* fc -> [1,1,1,1000]: gemm 1x16 tiles, 21 tasks */
+    /* fc -> [1,1,1,1000]: gemm 1x16 tiles, 24 tasks */
     linear_512_1000(ACT(4032), WGT(51764736), ACT(0));
     if (hook) {
       OMP_SINGLE

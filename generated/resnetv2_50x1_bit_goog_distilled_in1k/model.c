@@ -2648,7 +2648,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_norm_relu(
  * w (kernels/gemm.lua): per panel of 16 output channels (32832 bytes):
  *   float bias[16], then f32 b[1][512][16],
  *   zero past the last channel.
- * Work: 44 task(s): 2 runs of pixels cut at tile bounds x 22 runs of panels,
+ * Work: 24 task(s) x 24 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
@@ -2685,13 +2685,11 @@ static LG_NOINLINE void conv1x1s2_28x28x512_1024(
    * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
   const float *a[1 * 6];
 #pragma omp for schedule(static)
-  for (int task = 0; task < 44; task++) {
-    const int mb = task / 22 % 2;
-    const int m0 = 196 * mb / 2 / 6 * 6;
-    const int m1 = mb == 1 ? 196 : 196 * (mb + 1) / 2 / 6 * 6;
-    const int nb = task % 22;
-    const int p0 = 64 * nb / 22;
-    const int p1 = 64 * (nb + 1) / 22;
+  for (int task = 0; task < 24; task++) {
+    const int m0 = 0, m1 = 196;
+    const int nb = task % 24;
+    const int p0 = 64 * nb / 24;
+    const int p1 = 64 * (nb + 1) / 24;
     /* The next task's weights (as many bytes as this task's, after its panels; past
      * the last task, the next layer's) would reach its first tile from memory at a
      * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
@@ -3113,7 +3111,7 @@ static LG_NOINLINE void groupnorm_14x14x256_relu(
  * w (kernels/gemm.lua): per panel of 16 output channels (16448 bytes):
  *   float bias[16], then f32 b[1][256][16],
  *   zero past the last channel.
- * Work: 20 task(s): 2 runs of pixels cut at tile bounds x 10 runs of panels,
+ * Work: 12 task(s) x 12 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
@@ -3127,13 +3125,11 @@ static LG_NOINLINE void conv1x1s1_14x14x256_1024_res(
    * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
   const float *a[6];
 #pragma omp for schedule(static)
-  for (int task = 0; task < 20; task++) {
-    const int mb = task / 10 % 2;
-    const int m0 = 196 * mb / 2 / 6 * 6;
-    const int m1 = mb == 1 ? 196 : 196 * (mb + 1) / 2 / 6 * 6;
-    const int nb = task % 10;
-    const int p0 = 64 * nb / 10;
-    const int p1 = 64 * (nb + 1) / 10;
+  for (int task = 0; task < 12; task++) {
+    const int m0 = 0, m1 = 196;
+    const int nb = task % 12;
+    const int p0 = 64 * nb / 12;
+    const int p1 = 64 * (nb + 1) / 12;
     /* The next task's weights (as many bytes as this task's, after its panels; past
      * the last task, the next layer's) would reach its first tile from memory at a
      * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
@@ -4080,7 +4076,7 @@ static LG_NOINLINE void groupnorm_7x7x512_relu(
  * w (kernels/gemm.lua): per panel of 16 output channels (32832 bytes):
  *   float bias[16], then f32 b[1][512][16],
  *   zero past the last channel.
- * Work: 172 task(s): 4 runs of pixels cut at tile bounds x 43 runs of panels,
+ * Work: 44 task(s) x 44 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
  * pass by.
  */
@@ -4094,13 +4090,11 @@ static LG_NOINLINE void conv1x1s1_7x7x512_2048_res(
    * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
   const float *a[6];
 #pragma omp for schedule(static)
-  for (int task = 0; task < 172; task++) {
-    const int mb = task / 43 % 4;
-    const int m0 = 49 * mb / 4 / 6 * 6;
-    const int m1 = mb == 3 ? 49 : 49 * (mb + 1) / 4 / 6 * 6;
-    const int nb = task % 43;
-    const int p0 = 128 * nb / 43;
-    const int p1 = 128 * (nb + 1) / 43;
+  for (int task = 0; task < 44; task++) {
+    const int m0 = 0, m1 = 49;
+    const int nb = task % 44;
+    const int p0 = 128 * nb / 44;
+    const int p1 = 128 * (nb + 1) / 44;
     /* The next task's weights (as many bytes as this task's, after its panels; past
      * the last task, the next layer's) would reach its first tile from memory at a
      * fraction of the FMA rate: the microkernel asks for them in L2 a line per K step
@@ -5035,7 +5029,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.2.blocks.0.norm1.act", ACT(1605632), 1, 28, 28, 512);
     }
 
-    /* stages.2.blocks.0.downsample.conv -> [1,14,14,1024]: indirect gemm 6x16 tiles, 44 tasks */
+    /* stages.2.blocks.0.downsample.conv -> [1,14,14,1024]: indirect gemm 6x16 tiles, 24 tasks */
     conv1x1s2_28x28x512_1024(ACT(1605632), WGT(12429312), ACT(0));
     if (hook) {
       OMP_SINGLE
@@ -5070,7 +5064,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.2.blocks.0.norm3.act", ACT(1003520), 1, 14, 14, 256);
     }
 
-    /* stages.2.blocks.0.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
+    /* stages.2.blocks.0.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(1003520), WGT(17420288), ACT(5406720), ACT(0));
     if (hook) {
       OMP_SINGLE
@@ -5112,7 +5106,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.2.blocks.1.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
-    /* stages.2.blocks.1.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
+    /* stages.2.blocks.1.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(0), WGT(21895168), ACT(6209536), ACT(5406720));
     if (hook) {
       OMP_SINGLE
@@ -5154,7 +5148,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.2.blocks.2.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
-    /* stages.2.blocks.2.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
+    /* stages.2.blocks.2.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(0), WGT(26370048), ACT(5406720), ACT(6209536));
     if (hook) {
       OMP_SINGLE
@@ -5196,7 +5190,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.2.blocks.3.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
-    /* stages.2.blocks.3.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
+    /* stages.2.blocks.3.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(0), WGT(30844928), ACT(6209536), ACT(5406720));
     if (hook) {
       OMP_SINGLE
@@ -5238,7 +5232,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.2.blocks.4.norm3.act", ACT(0), 1, 14, 14, 256);
     }
 
-    /* stages.2.blocks.4.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
+    /* stages.2.blocks.4.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(0), WGT(35319808), ACT(5406720), ACT(6209536));
     if (hook) {
       OMP_SINGLE
@@ -5280,7 +5274,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.2.blocks.5.norm3.act", ACT(802816), 1, 14, 14, 256);
     }
 
-    /* stages.2.blocks.5.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 20 tasks */
+    /* stages.2.blocks.5.conv3 + residual add -> [1,14,14,1024]: gemm 6x16 tiles, 12 tasks */
     conv1x1s1_14x14x256_1024_res(ACT(802816), WGT(39794688), ACT(0), ACT(5406720));
     if (hook) {
       OMP_SINGLE
@@ -5329,7 +5323,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.3.blocks.0.norm3.act", ACT(802816), 1, 7, 7, 512);
     }
 
-    /* stages.3.blocks.0.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
+    /* stages.3.blocks.0.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 44 tasks */
     conv1x1s1_7x7x512_2048_res(ACT(802816), WGT(60798976), ACT(401408), ACT(0));
     if (hook) {
       OMP_SINGLE
@@ -5371,7 +5365,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.3.blocks.1.norm3.act", ACT(802816), 1, 7, 7, 512);
     }
 
-    /* stages.3.blocks.1.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
+    /* stages.3.blocks.1.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 44 tasks */
     conv1x1s1_7x7x512_2048_res(ACT(802816), WGT(78661632), ACT(0), ACT(401408));
     if (hook) {
       OMP_SINGLE
@@ -5413,7 +5407,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.3.blocks.2.norm3.act", ACT(802816), 1, 7, 7, 512);
     }
 
-    /* stages.3.blocks.2.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 172 tasks */
+    /* stages.3.blocks.2.conv3 + residual add -> [1,7,7,2048]: gemm 6x16 tiles, 44 tasks */
     conv1x1s1_7x7x512_2048_res(ACT(802816), WGT(96524288), ACT(401408), ACT(0));
     if (hook) {
       OMP_SINGLE

@@ -99,6 +99,15 @@ local function blocking(v, target, wbytes, dot)
   local nblocks = cdiv(v.PANELS, nb)
   local mtiles = cdiv(v.M, v.MR)
   local mblocks = 1
+  -- More tasks (>= 8, a multiple of 4: even over 2 and 4 threads) split M,
+  -- so each M block streams its panels again, unless the weights are the
+  -- bigger stream and miss L2: then N, whose blocks each read the A rows again
+  -- (resnet50's 7x7 1x1s, 4 MB of weights to 100 KB of rows, had 4 M blocks)
+  local weight_bytes = v.PANELS * v.PANEL_BYTES
+  if weight_bytes > target.l2 and weight_bytes > v.M * v.TAPS * v.CG * 4 then
+    while v.GROUPS * nblocks < 8 and nblocks < v.PANELS do nblocks = nblocks + 1 end
+    while (v.GROUPS * nblocks) % 4 ~= 0 and nblocks < v.PANELS do nblocks = nblocks + 1 end
+  end
   while v.GROUPS * nblocks * mblocks < 8 and mblocks < mtiles do mblocks = mblocks + 1 end
   while (v.GROUPS * nblocks * mblocks) % 4 ~= 0 and mblocks < mtiles and mblocks < 64 do mblocks = mblocks + 1 end
   v.MBLOCKS, v.NBLOCKS = mblocks, nblocks
