@@ -1182,6 +1182,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_relu(
     int block = -1;
     for (int task = 8 * me / threads; task < 8 * (me + 1) / threads; task++) {
       const int tb = task / 4, p0 = task % 4 * 1;
+      /* the cut kernels/winograd.lua sizes TBMAX by */
       const int t0 = 196 * tb / 2 / 6 * 6;
       const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
       if (tb != block)
@@ -1337,6 +1338,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_56x56x64_64_res_relu(
     int block = -1;
     for (int task = 8 * me / threads; task < 8 * (me + 1) / threads; task++) {
       const int tb = task / 4, p0 = task % 4 * 1;
+      /* the cut kernels/winograd.lua sizes TBMAX by */
       const int t0 = 196 * tb / 2 / 6 * 6;
       const int t1 = tb == 2 - 1 ? 196 : 196 * (tb + 1) / 2 / 6 * 6;
       if (tb != block)
@@ -1674,6 +1676,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_res_relu(
     int block = -1;
     for (int task = 8 * me / threads; task < 8 * (me + 1) / threads; task++) {
       const int tb = task / 8, p0 = task % 8 * 1;
+      /* the cut kernels/winograd.lua sizes TBMAX by */
       const int t0 = 49 * tb / 1 / 6 * 6;
       const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
       if (tb != block)
@@ -1826,6 +1829,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_relu(
     int block = -1;
     for (int task = 8 * me / threads; task < 8 * (me + 1) / threads; task++) {
       const int tb = task / 8, p0 = task % 8 * 1;
+      /* the cut kernels/winograd.lua sizes TBMAX by */
       const int t0 = 49 * tb / 1 / 6 * 6;
       const int t1 = tb == 1 - 1 ? 49 : 49 * (tb + 1) / 1 / 6 * 6;
       if (tb != block)
@@ -2190,6 +2194,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_res_relu(
     int block = -1;
     for (int task = 16 * me / threads; task < 16 * (me + 1) / threads; task++) {
       const int tb = task / 16, p0 = task % 16 * 1;
+      /* the cut kernels/winograd.lua sizes TBMAX by */
       const int t0 = 16 * tb / 1 / 6 * 6;
       const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
       if (tb != block)
@@ -2346,6 +2351,7 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_relu(
     int block = -1;
     for (int task = 16 * me / threads; task < 16 * (me + 1) / threads; task++) {
       const int tb = task / 16, p0 = task % 16 * 1;
+      /* the cut kernels/winograd.lua sizes TBMAX by */
       const int t0 = 16 * tb / 1 / 6 * 6;
       const int t1 = tb == 1 - 1 ? 16 : 16 * (tb + 1) / 1 / 6 * 6;
       if (tb != block)

@@ -77,6 +77,14 @@ function gemm.geometry(g, node)
     GROUPS = groups, CG = ic // groups, OG = oc // groups, TAPS = k * k, M = n * oh * ow }
 end
 
+-- n blocks grown to >= 8 tasks, then to a multiple of 4 (even over 2 and 4
+-- threads), at most limit; each block makes `per` tasks
+local function grow_tasks(n, per, limit)
+  while per * n < 8 and n < limit do n = n + 1 end
+  while (per * n) % 4 ~= 0 and n < limit do n = n + 1 end
+  return n
+end
+
 -- Tasks: panels of a task's weights fit half of L2 while its pixel tiles pass by;
 -- a panel bigger than that (a 3x3 conv over 512 channels: 1.2 MB at NR 64 in
 -- f32) that many tiles re-read is cut along K into blocks of KB channels a tap,
@@ -98,18 +106,15 @@ local function blocking(v, target, wbytes, dot)
   local nb = math.max(1, math.min(v.PANELS, half_l2 // panel_bytes))
   local nblocks = cdiv(v.PANELS, nb)
   local mtiles = cdiv(v.M, v.MR)
-  local mblocks = 1
-  -- More tasks (>= 8, a multiple of 4: even over 2 and 4 threads) split M,
-  -- so each M block streams its panels again, unless the weights are the
-  -- bigger stream and miss L2: then N, whose blocks each read the A rows again
-  -- (resnet50's 7x7 1x1s, 4 MB of weights to 100 KB of rows, had 4 M blocks)
+  -- More tasks split M, so each M block streams its panels again, unless the
+  -- weights are the bigger stream and miss L2: then N, whose blocks each read
+  -- the A rows again (resnet50's 7x7 1x1s, 4 MB of weights to 100 KB of rows,
+  -- had 4 M blocks)
   local weight_bytes = v.PANELS * v.PANEL_BYTES
   if weight_bytes > target.l2 and weight_bytes > v.M * v.TAPS * v.CG * 4 then
-    while v.GROUPS * nblocks < 8 and nblocks < v.PANELS do nblocks = nblocks + 1 end
-    while (v.GROUPS * nblocks) % 4 ~= 0 and nblocks < v.PANELS do nblocks = nblocks + 1 end
+    nblocks = grow_tasks(nblocks, v.GROUPS, v.PANELS)
   end
-  while v.GROUPS * nblocks * mblocks < 8 and mblocks < mtiles do mblocks = mblocks + 1 end
-  while (v.GROUPS * nblocks * mblocks) % 4 ~= 0 and mblocks < mtiles and mblocks < 64 do mblocks = mblocks + 1 end
+  local mblocks = grow_tasks(1, v.GROUPS * nblocks, math.min(mtiles, 64))
   v.MBLOCKS, v.NBLOCKS = mblocks, nblocks
   v.TASKS = v.GROUPS * v.MBLOCKS * v.NBLOCKS
   v.MSPLIT, v.NSPLIT, v.KSPLIT = mblocks > 1 and 1 or 0, nblocks > 1 and 1 or 0, v.KBLOCKS > 1 and 1 or 0

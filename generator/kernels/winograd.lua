@@ -81,8 +81,8 @@ function winograd.lower(g, node, ctx)
   -- template). Fused (a task: a block x every panel) where there are tiles for
   -- two blocks of FUSED_TILES and U is stored transformed: each block streams
   -- all of U, so it needs the tiles to reuse it, and expanding U per block
-  -- would cost about a quarter more at 24 tiles. Blocks are <= 8, and as many
-  -- as keep a block's V and M within 3/4 of L2. Otherwise panel-major (a task:
+  -- would cost about a quarter more at 24 tiles. Blocks: up to 8 for the
+  -- tasks, more where a block's V and M would not fit 3/4 of L2 (batch 8). Otherwise panel-major (a task:
   -- a block x one panel): the 14x14 maps' 16 tiles, narrow weights; each task
   -- streams its panel's U once, so blocks stay big (>= 48 tiles: ~100 flops
   -- per weight byte) and split only for more tasks. Measured on resnet18 and
@@ -104,7 +104,8 @@ function winograd.lower(g, node, ctx)
   v.TASK_PANELS = fused and v.PANELS or 1
   v.PANEL_TASKS = v.PANELS // v.TASK_PANELS
   v.TASKS = v.TBLOCKS * v.PANEL_TASKS
-  -- the largest block, as the cuts at GEMM-tile bounds in the template make them
+  -- the largest block, cut at GEMM-tile bounds as the template's task loop
+  -- cuts them (t0, t1 there: the two must agree)
   v.TBMAX = 0
   for b = 0, v.TBLOCKS - 1 do
     local t0 = v.T * b // v.TBLOCKS // mr * mr

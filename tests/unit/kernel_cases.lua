@@ -94,7 +94,8 @@ local CASES = {
   { "winograd_17x19_k16_n24_relu", conv(1, 16, 17, 19, { out = 24, k = 3, epi = "relu" }), "^winograd" },
   { "winograd_16x16_k32_n32_res_relu", conv(1, 32, 16, 16, { out = 32, k = 3, epi = "res_relu" }), "^winograd", numerics = true },
   { "winograd_13x21_k20_n70_batch2", conv(2, 20, 13, 21, { out = 70, k = 3 }), "^winograd", numerics = true },
-  -- the fused schedule (kernels/winograd.lua): 49 tiles in two blocks, an M tail, a channel tail
+  -- 49 tiles: fused in two blocks where L2 holds a 24-tile block (avx512), one panel-major
+  -- block elsewhere (kernels/winograd.lua); an M tail, a channel tail
   { "winograd_26x26_k80_n80_res", conv(1, 80, 26, 26, { out = 80, k = 3, epi = "res" }), "^winograd", numerics = true },
   -- narrow weights expand U at run time, here in 2 K-blocks on avx2 (kernels/winograd.lua)
   { "winograd_16x15_k344_n16_relu", conv(1, 344, 16, 15, { out = 16, k = 3, epi = "relu" }), "^winograd", numerics = true },
