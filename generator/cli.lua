@@ -67,6 +67,9 @@ code:
                                class, one thread; int8 on the DSP extension), cortex-m55 (Helium int8)
                                or generic (portable C11)
   --no-winograd                3x3 convs as direct GEMMs (default: Winograd F(4x4,3x3) where it pays)
+  --max-threads N              threads the Winograd layers make room for, a scratch slot each
+                               (default 8; N <= %d): fewer shrink the arena, and more threads
+                               than N still give the same output, N of them working in those layers
   --weights-format F           bin (default): OUT.bin, read at run time; c: also OUT_weights.c, the blob
                                as an aligned const array; asm: also OUT_weights.S, an .incbin object
                                (big blobs); both define NAME_blob in a section a linker script puts in flash
@@ -97,7 +100,7 @@ local VALUED = {
   ["--config"] = "config", ["--classifier-data"] = "classifier_data", ["--weights-format"] = "weights_format",
   ["--weights-section"] = "weights_section", ["--byte-order"] = "byte_order", ["--arena-pools"] = "arena_pools",
   ["--weights-dtype"] = "weights_dtype", ["--precision"] = "precision", ["--error-inputs"] = "error_inputs",
-  ["--calibrate"] = "calibrate", ["--int8-range"] = "int8_range", ["--int8-min-sqnr"] = "int8_min_sqnr",
+  ["--calibrate"] = "calibrate", ["--max-threads"] = "max_threads", ["--int8-range"] = "int8_range", ["--int8-min-sqnr"] = "int8_min_sqnr",
 }
 local FLAGS = {
   ["--no-strict"] = "no_strict", ["--check-finite"] = "check_finite", ["--offline"] = "offline", ["--json"] = "json", ["--layers"] = "layers",
@@ -215,6 +218,7 @@ function cli.parse(argv)
   if o.in_chans then o.in_chans = parse_int("--in-chans", o.in_chans, 1, limits.in_chans) end
   if o.batch then o.batch = parse_int("--batch", o.batch, 1, limits.batch) end
   if o.error_inputs then o.error_inputs = parse_int("--error-inputs", o.error_inputs, 1, limits.error_inputs) end
+  if o.max_threads then o.max_threads = parse_int("--max-threads", o.max_threads, 1, limits.max_threads) end
   if o.int8_min_sqnr then
     local db = tonumber(o.int8_min_sqnr)
     if not db or db < 0 or db > limits.int8_min_sqnr then
@@ -427,7 +431,7 @@ function cli.main(argv)
   end
   if o.help or (#pos == 0 and not o.config) then
     io.write(string.format(USAGE, host.version, limits.num_classes, limits.in_chans, limits.size, limits.batch,
-      limits.int8_min_sqnr, limits.error_inputs))
+      limits.int8_min_sqnr, limits.error_inputs, limits.max_threads))
     return o.help and 0 or 2
   end
   local cmd = pos[1]

@@ -115,7 +115,8 @@ function generate.compile_graph(g, bind, o, src, variant)
     golden_in = T.normal(g.values[g.input_id].shape, GOLDEN_SEED, 0, 1)
     golden_out = src.plan_only and T.zeros(g.values[g.output_id].shape) or reference.run(g, store, golden_in)
   end
-  local kctx = { target = target, winograd = o.winograd ~= false, plan_only = src.plan_only, precision = p }
+  local kctx = { target = target, winograd = o.winograd ~= false, plan_only = src.plan_only, precision = p,
+    max_threads = o.max_threads }
   g = require("passes.bind_tensors")(g, store)
   store = nil
   g = require("passes.fold_batchnorm")(g)
@@ -193,8 +194,9 @@ function generate.render(variant, o, c, paths, plan, sha)
   local mo = c.mo
   local format = o.weights_format or "bin"
   local p = c.precision
-  local options_text = string.format("num_classes=%d in_chans=%d size=%dx%d batch=%d target=%s%s%s%s%s%s%s",
+  local options_text = string.format("num_classes=%d in_chans=%d size=%dx%d batch=%d target=%s%s%s%s%s%s%s%s%s",
     mo.num_classes, mo.in_chans, mo.size[1], mo.size[2], mo.batch, c.target.name,
+    o.winograd == false and " no-winograd" or "", o.max_threads and (" max-threads=" .. o.max_threads) or "",
     precision.reduced(p) and string.format(" weights_dtype=%s precision=%s%s", p.dtype, p.precision,
       p.keep_head_f32 and " keep_head_f32" or "") or "",
     o.prefix and (" prefix=" .. o.prefix) or "", o.strict == false and " no-strict" or "",

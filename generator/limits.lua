@@ -18,6 +18,9 @@ local limits = {
   -- has the same rule): the kernels split work statically, so more cannot help,
   -- and libgomp crashed starting 100000
   threads_per_processor = 4,
+  -- --max-threads: threads a model's Winograd layers make room for (a scratch
+  -- slot each, up to a few MB a slot)
+  max_threads = 256,
 
   -- what a model may need, checked on the graph before weights are made
   weight_bytes = 16 * 2 ^ 30,   -- float32 parameters

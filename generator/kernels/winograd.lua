@@ -46,6 +46,7 @@ local RUNTIME_U_TILES = 32
 -- the fewest tiles in a block of the fused schedule
 local FUSED_TILES = 24
 -- the most threads a Winograd layer splits over (each needs a scratch slot)
+-- unless --max-threads says otherwise
 local MAX_SLOTS = 8
 
 -- Worth it when there are enough tiles to reuse each transformed weight (the
@@ -131,9 +132,10 @@ function winograd.lower(g, node, ctx)
   -- A thread takes its blocks through the phases in a slot of its own
   -- (V[36][TBMAX][IC], M[36][TBMAX][NR], the expanded U), so nothing waits
   -- for or reads another core's V; a block whose panels two threads share is
-  -- transformed by both. At most MAX_SLOTS threads work on it.
+  -- transformed by both. At most --max-threads (default MAX_SLOTS) threads
+  -- work on it; more wait at its end.
   v.SLOT_FLOATS = 36 * v.TBMAX * (v.IC + nr) + (runtime_u and 6 * v.KB * nr or 0)
-  v.SLOTS = ctx.target.openmp and math.min(v.TASKS, MAX_SLOTS) or 1
+  v.SLOTS = ctx.target.openmp and math.min(v.TASKS, ctx.max_threads or MAX_SLOTS) or 1
   v.RESIDUAL, v.RELU = a.residual and 1 or 0, a.act == "relu" and 1 or 0
   local norm_fn, norm_words = gemm.norm_apply(v, a, "patches")
   local uk = gemm.ukernel(mr, nv, nr, {})

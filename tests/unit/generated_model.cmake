@@ -14,6 +14,12 @@ foreach(variant resnet18_a1_in1k resnetv2_50x1_bit_goog_distilled_in1k convnextv
     COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> threads-identical ${variant} --size 96)
   set_tests_properties(unit_threads_identical_${variant} PROPERTIES LABELS unit)
 endforeach()
+# Room for 2 threads in the Winograd layers (4 tasks at 160x160), run with 1, 2
+# and 4: the threads past the slots wait, the output stays the same
+add_test(NAME unit_threads_identical_past_max_threads
+  COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> threads-identical resnet18_a1_in1k --size 160
+          --max-threads 2)
+set_tests_properties(unit_threads_identical_past_max_threads PROPERTIES LABELS unit)
 add_test(NAME unit_embed_weights_resnet18
   COMMAND ${LG_PYTHON} ${LG_GEN_TEST} $<TARGET_FILE:lucidgen> embed-weights resnet18_a1_in1k --size 64)
 set_tests_properties(unit_embed_weights_resnet18 PROPERTIES LABELS unit)

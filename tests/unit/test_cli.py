@@ -34,7 +34,7 @@ def unknown_variant_suggests_names():
 def invalid_option_values_name_the_option():
     problems = []
     for opt, val in [("--size", "0"), ("--size", "-3"), ("--batch", "0"), ("--in-chans", "0"), ("--num-classes", "-1"),
-                     ("--size", "12y4"), ("--target", "sse9")]:
+                     ("--size", "12y4"), ("--target", "sse9"), ("--max-threads", "0"), ("--max-threads", "257")]:
         r = run("resnet18_a1_in1k", "--random-init", opt, val, "-o", "/tmp/never_written.c")
         problems += one_line_error(r, 2, opt if opt != "--target" else "sse9")
     return problems + (["/tmp/never_written.c was written"] if os.path.exists("/tmp/never_written.c") else [])
@@ -54,6 +54,22 @@ def embedded_option_values_name_the_option():
             needle = "only --target generic"
         problems += one_line_error(run(*args), 2, needle)
     return problems + (["/tmp/never_written.c was written"] if os.path.exists("/tmp/never_written.c") else [])
+
+
+@case
+def max_threads_sizes_the_winograd_scratch():
+    # resnet18 for AVX2: its 56x56 Winograd layers have 8 tasks, a slot of
+    # 1.1 MB each by default; 2 threads need 2
+    arena = {}
+    for extra in ((), ("--max-threads", "2")):
+        r = run("info", "resnet18_a1_in1k", "--target", "avx2", "--json", *extra)
+        if r.returncode != 0:
+            return [f"info {' '.join(extra)}: exit {r.returncode}: {r.stderr.strip()}"]
+        arena[extra] = json.loads(r.stdout)["totals"]["arena_bytes"]
+    print(f"  arena: default {arena[()]}, --max-threads 2 {arena[('--max-threads', '2')]}")
+    if not arena[("--max-threads", "2")] < arena[()] / 2:
+        return [f"--max-threads 2 left the arena at {arena[('--max-threads', '2')]} of {arena[()]} bytes"]
+    return []
 
 
 @case
