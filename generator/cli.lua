@@ -100,7 +100,8 @@ local VALUED = {
   ["--config"] = "config", ["--classifier-data"] = "classifier_data", ["--weights-format"] = "weights_format",
   ["--weights-section"] = "weights_section", ["--byte-order"] = "byte_order", ["--arena-pools"] = "arena_pools",
   ["--weights-dtype"] = "weights_dtype", ["--precision"] = "precision", ["--error-inputs"] = "error_inputs",
-  ["--calibrate"] = "calibrate", ["--max-threads"] = "max_threads", ["--int8-range"] = "int8_range", ["--int8-min-sqnr"] = "int8_min_sqnr",
+  ["--calibrate"] = "calibrate", ["--int8-range"] = "int8_range", ["--int8-min-sqnr"] = "int8_min_sqnr",
+  ["--max-threads"] = "max_threads",
 }
 local FLAGS = {
   ["--no-strict"] = "no_strict", ["--check-finite"] = "check_finite", ["--offline"] = "offline", ["--json"] = "json", ["--layers"] = "layers",
