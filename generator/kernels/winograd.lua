@@ -83,10 +83,11 @@ function winograd.lower(g, node, ctx)
   -- two blocks of FUSED_TILES and U is stored transformed: each block streams
   -- all of U, so it needs the tiles to reuse it, and expanding U per block
   -- would cost about a quarter more at 24 tiles. Blocks: up to 8 for the
-  -- tasks, more where a block's V and M would not fit 3/4 of L2 (batch 8). Otherwise panel-major (a task:
-  -- a block x one panel): the 14x14 maps' 16 tiles, narrow weights; each task
-  -- streams its panel's U once, so blocks stay big (>= 48 tiles: ~100 flops
-  -- per weight byte) and split only for more tasks. Measured on resnet18 and
+  -- tasks, more where a block's V and M would not fit 3/4 of L2 (batch 8).
+  -- Otherwise panel-major (a task: a block x one panel): the 14x14 maps' 16
+  -- tiles, narrow weights; each task streams its panel's U once, so blocks
+  -- stay big (>= 48 tiles: ~100 flops per weight byte) and split only for
+  -- more tasks. Measured on resnet18 and
   -- resnet50 at 224 (docs/performance.md): the 28x28 layers, whose two panel
   -- tasks did not scale, 0.38 -> 0.27 ms at 2 threads; the 14x14 ones, each
   -- thread transforming all 16 tiles rather than reading half of V from the
