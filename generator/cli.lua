@@ -7,6 +7,7 @@ local hub = require("lg.hub")
 local registry = require("registry")
 local json = require("json")
 local limits = require("limits")
+local winograd = require("kernels.winograd")
 
 local cli = {}
 
@@ -68,7 +69,7 @@ code:
                                or generic (portable C11)
   --no-winograd                3x3 convs as direct GEMMs (default: Winograd F(4x4,3x3) where it pays)
   --max-threads N              threads the Winograd layers make room for, a scratch slot each
-                               (default 8; N <= %d): fewer shrink the arena, and more threads
+                               (default %d; N <= %d): fewer shrink the arena, and more threads
                                than N still give the same output, N of them working in those layers
   --weights-format F           bin (default): OUT.bin, read at run time; c: also OUT_weights.c, the blob
                                as an aligned const array; asm: also OUT_weights.S, an .incbin object
@@ -432,7 +433,7 @@ function cli.main(argv)
   end
   if o.help or (#pos == 0 and not o.config) then
     io.write(string.format(USAGE, host.version, limits.num_classes, limits.in_chans, limits.size, limits.batch,
-      limits.int8_min_sqnr, limits.error_inputs, limits.max_threads))
+      limits.int8_min_sqnr, limits.error_inputs, winograd.MAX_SLOTS, limits.max_threads))
     return o.help and 0 or 2
   end
   local cmd = pos[1]

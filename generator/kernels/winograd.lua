@@ -36,6 +36,9 @@ local precision = require("precision")
 local winograd = {
   name = "winograd",
   epilogues = { { slot = "residual", ops = { add = true } }, { slot = "act", ops = { relu = true } } },
+  -- the most threads a Winograd layer splits over (each needs a scratch slot)
+  -- unless --max-threads says otherwise; cli.lua's --help prints it
+  MAX_SLOTS = 8,
 }
 
 local function cdiv(a, b) return (a + b - 1) // b end
@@ -45,9 +48,6 @@ local function cdiv(a, b) return (a + b - 1) // b end
 local RUNTIME_U_TILES = 32
 -- the fewest tiles in a block of the fused schedule
 local FUSED_TILES = 24
--- the most threads a Winograd layer splits over (each needs a scratch slot)
--- unless --max-threads says otherwise
-local MAX_SLOTS = 8
 
 -- Worth it when there are enough tiles to reuse each transformed weight (the
 -- 4x larger U is streamed once per block of tiles) and the channels amortize
@@ -136,7 +136,7 @@ function winograd.lower(g, node, ctx)
   -- transformed by both. At most --max-threads (default MAX_SLOTS) threads
   -- work on it; more wait at its end.
   v.SLOT_FLOATS = 36 * v.TBMAX * (v.IC + nr) + (runtime_u and 6 * v.KB * nr or 0)
-  v.SLOTS = ctx.target.openmp and math.min(v.TASKS, ctx.max_threads or MAX_SLOTS) or 1
+  v.SLOTS = ctx.target.openmp and math.min(v.TASKS, ctx.max_threads or winograd.MAX_SLOTS) or 1
   v.RESIDUAL, v.RELU = a.residual and 1 or 0, a.act == "relu" and 1 or 0
   local norm_fn, norm_words = gemm.norm_apply(v, a, "patches")
   local uk = gemm.ukernel(mr, nv, nr, {})
