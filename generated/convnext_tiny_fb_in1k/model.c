@@ -919,7 +919,12 @@ static LG_NOINLINE void layernorm_56x56x96(
  *   norm_weight, norm_bias [96]
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
- * loaded once and multiplied into every output of the strip its window covers. */
+ * loaded once and multiplied into every output of the strip its window covers.
+ * The strip's sums go to a tile on the stack, channels padded to whole vectors, and the
+ * norm takes each of its passes over every pixel of the strip before the next pass:
+ * whole-vector loads, and the pixels' reductions and square roots overlap (per pixel
+ * and pass by pass they ran 1.5-2x slower on Zen 5, masked stores not forwarding to
+ * the loads right after them). */
 static LG_NOINLINE void dwconv7x7s1_56x56x96_ln(
     const float *restrict in,
     const void *restrict w,
@@ -928,7 +933,7 @@ static LG_NOINLINE void dwconv7x7s1_56x56x96_ln(
     float *restrict out) {
   const float *restrict bias = w;
   const float *restrict taps = (const float *)(bias + 96);
-  enum { STRIPS = (56 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
+  enum { STRIPS = (56 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7, CP = 96 };
 #pragma omp for schedule(static)
   for (int task = 0; task < 1 * 56 * STRIPS; task++) {
     const int n = task / (56 * STRIPS);
@@ -938,6 +943,7 @@ static LG_NOINLINE void dwconv7x7s1_56x56x96_ln(
     const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
     const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 56 ? 56 - ih0 : 7;
     float *restrict y = out + ((size_t)(n * 56 + oh) * 56 + ow0) * 96;
+    _Alignas(64) float t[7][CP];
     for (int c0 = 0; c0 < 96; c0 += LG_VW) {
       const int cn = 96 - c0;
       lg_vf acc[7];
@@ -964,27 +970,32 @@ static LG_NOINLINE void dwconv7x7s1_56x56x96_ln(
           }
         }
       }
-      for (int j = 0; j < nw; j++)
-        lg_vstore_n(y + (size_t)j * 96 + c0, acc[j], cn);
+      for (int j = 0; j < 7; j++)
+        lg_vstore(&t[j][c0], acc[j]); /* lanes past C hold 0: bias and taps load as 0 there */
+    }
+    float mean[7], rstd[7];
+    for (int j = 0; j < nw; j++) {
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < CP; c += LG_VW)
+        s = s + lg_vload(&t[j][c]);
+      mean[j] = lg_vsum(s) / 96;
+    }
+    for (int j = 0; j < nw; j++) {
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < CP; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload(&t[j][c]) - lg_vset1(mean[j]), 96 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 96 + 1e-06f);
     }
     for (int j = 0; j < nw; j++) {
       float *restrict yp = y + (size_t)j * 96;
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < 96; c += LG_VW)
-        s = s + lg_vload_n(yp + c, 96 - c);
-      const float mean = lg_vsum(s) / 96;
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < 96; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload_n(yp + c, 96 - c) - lg_vset1(mean), 96 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      const float var = lg_vsum(ss) / 96;
-      const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
-      for (int c = 0; c < 96; c += LG_VW) {
-        const lg_vf d = lg_vload_n(yp + c, 96 - c) - m;
+      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+      for (int c = 0; c < CP; c += LG_VW) {
+        const lg_vf d = lg_vload(&t[j][c]) - m;
         const lg_vf g = lg_vload_n(norm_weight + c, 96 - c);
         const lg_vf b = lg_vload_n(norm_bias + c, 96 - c);
-        lg_vstore_n(yp + c, lg_vfma(d * rstd, g, b), 96 - c);
+        lg_vstore_n(yp + c, lg_vfma(d * r, g, b), 96 - c);
       }
     }
   }
@@ -1267,7 +1278,12 @@ static LG_NOINLINE void conv2x2s2_56x56x96_192(const float *restrict in, const v
  *   norm_weight, norm_bias [192]
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
- * loaded once and multiplied into every output of the strip its window covers. */
+ * loaded once and multiplied into every output of the strip its window covers.
+ * The strip's sums go to a tile on the stack, channels padded to whole vectors, and the
+ * norm takes each of its passes over every pixel of the strip before the next pass:
+ * whole-vector loads, and the pixels' reductions and square roots overlap (per pixel
+ * and pass by pass they ran 1.5-2x slower on Zen 5, masked stores not forwarding to
+ * the loads right after them). */
 static LG_NOINLINE void dwconv7x7s1_28x28x192_ln(
     const float *restrict in,
     const void *restrict w,
@@ -1276,7 +1292,7 @@ static LG_NOINLINE void dwconv7x7s1_28x28x192_ln(
     float *restrict out) {
   const float *restrict bias = w;
   const float *restrict taps = (const float *)(bias + 192);
-  enum { STRIPS = (28 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
+  enum { STRIPS = (28 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7, CP = 192 };
 #pragma omp for schedule(static)
   for (int task = 0; task < 1 * 28 * STRIPS; task++) {
     const int n = task / (28 * STRIPS);
@@ -1286,6 +1302,7 @@ static LG_NOINLINE void dwconv7x7s1_28x28x192_ln(
     const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
     const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 28 ? 28 - ih0 : 7;
     float *restrict y = out + ((size_t)(n * 28 + oh) * 28 + ow0) * 192;
+    _Alignas(64) float t[7][CP];
     for (int c0 = 0; c0 < 192; c0 += LG_VW) {
       const int cn = 192 - c0;
       lg_vf acc[7];
@@ -1312,27 +1329,32 @@ static LG_NOINLINE void dwconv7x7s1_28x28x192_ln(
           }
         }
       }
-      for (int j = 0; j < nw; j++)
-        lg_vstore_n(y + (size_t)j * 192 + c0, acc[j], cn);
+      for (int j = 0; j < 7; j++)
+        lg_vstore(&t[j][c0], acc[j]); /* lanes past C hold 0: bias and taps load as 0 there */
+    }
+    float mean[7], rstd[7];
+    for (int j = 0; j < nw; j++) {
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < CP; c += LG_VW)
+        s = s + lg_vload(&t[j][c]);
+      mean[j] = lg_vsum(s) / 192;
+    }
+    for (int j = 0; j < nw; j++) {
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < CP; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload(&t[j][c]) - lg_vset1(mean[j]), 192 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 192 + 1e-06f);
     }
     for (int j = 0; j < nw; j++) {
       float *restrict yp = y + (size_t)j * 192;
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < 192; c += LG_VW)
-        s = s + lg_vload_n(yp + c, 192 - c);
-      const float mean = lg_vsum(s) / 192;
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < 192; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload_n(yp + c, 192 - c) - lg_vset1(mean), 192 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      const float var = lg_vsum(ss) / 192;
-      const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
-      for (int c = 0; c < 192; c += LG_VW) {
-        const lg_vf d = lg_vload_n(yp + c, 192 - c) - m;
+      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+      for (int c = 0; c < CP; c += LG_VW) {
+        const lg_vf d = lg_vload(&t[j][c]) - m;
         const lg_vf g = lg_vload_n(norm_weight + c, 192 - c);
         const lg_vf b = lg_vload_n(norm_bias + c, 192 - c);
-        lg_vstore_n(yp + c, lg_vfma(d * rstd, g, b), 192 - c);
+        lg_vstore_n(yp + c, lg_vfma(d * r, g, b), 192 - c);
       }
     }
   }
@@ -1646,7 +1668,12 @@ static LG_NOINLINE void conv2x2s2_28x28x192_384(const float *restrict in, const 
  *   norm_weight, norm_bias [384]
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
- * loaded once and multiplied into every output of the strip its window covers. */
+ * loaded once and multiplied into every output of the strip its window covers.
+ * The strip's sums go to a tile on the stack, channels padded to whole vectors, and the
+ * norm takes each of its passes over every pixel of the strip before the next pass:
+ * whole-vector loads, and the pixels' reductions and square roots overlap (per pixel
+ * and pass by pass they ran 1.5-2x slower on Zen 5, masked stores not forwarding to
+ * the loads right after them). */
 static LG_NOINLINE void dwconv7x7s1_14x14x384_ln(
     const float *restrict in,
     const void *restrict w,
@@ -1655,7 +1682,7 @@ static LG_NOINLINE void dwconv7x7s1_14x14x384_ln(
     float *restrict out) {
   const float *restrict bias = w;
   const float *restrict taps = (const float *)(bias + 384);
-  enum { STRIPS = (14 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
+  enum { STRIPS = (14 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7, CP = 384 };
 #pragma omp for schedule(static)
   for (int task = 0; task < 1 * 14 * STRIPS; task++) {
     const int n = task / (14 * STRIPS);
@@ -1665,6 +1692,7 @@ static LG_NOINLINE void dwconv7x7s1_14x14x384_ln(
     const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
     const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 14 ? 14 - ih0 : 7;
     float *restrict y = out + ((size_t)(n * 14 + oh) * 14 + ow0) * 384;
+    _Alignas(64) float t[7][CP];
     for (int c0 = 0; c0 < 384; c0 += LG_VW) {
       const int cn = 384 - c0;
       lg_vf acc[7];
@@ -1691,27 +1719,32 @@ static LG_NOINLINE void dwconv7x7s1_14x14x384_ln(
           }
         }
       }
-      for (int j = 0; j < nw; j++)
-        lg_vstore_n(y + (size_t)j * 384 + c0, acc[j], cn);
+      for (int j = 0; j < 7; j++)
+        lg_vstore(&t[j][c0], acc[j]); /* lanes past C hold 0: bias and taps load as 0 there */
+    }
+    float mean[7], rstd[7];
+    for (int j = 0; j < nw; j++) {
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < CP; c += LG_VW)
+        s = s + lg_vload(&t[j][c]);
+      mean[j] = lg_vsum(s) / 384;
+    }
+    for (int j = 0; j < nw; j++) {
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < CP; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload(&t[j][c]) - lg_vset1(mean[j]), 384 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 384 + 1e-06f);
     }
     for (int j = 0; j < nw; j++) {
       float *restrict yp = y + (size_t)j * 384;
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < 384; c += LG_VW)
-        s = s + lg_vload_n(yp + c, 384 - c);
-      const float mean = lg_vsum(s) / 384;
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < 384; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload_n(yp + c, 384 - c) - lg_vset1(mean), 384 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      const float var = lg_vsum(ss) / 384;
-      const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
-      for (int c = 0; c < 384; c += LG_VW) {
-        const lg_vf d = lg_vload_n(yp + c, 384 - c) - m;
+      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+      for (int c = 0; c < CP; c += LG_VW) {
+        const lg_vf d = lg_vload(&t[j][c]) - m;
         const lg_vf g = lg_vload_n(norm_weight + c, 384 - c);
         const lg_vf b = lg_vload_n(norm_bias + c, 384 - c);
-        lg_vstore_n(yp + c, lg_vfma(d * rstd, g, b), 384 - c);
+        lg_vstore_n(yp + c, lg_vfma(d * r, g, b), 384 - c);
       }
     }
   }
@@ -2021,7 +2054,12 @@ static LG_NOINLINE void conv2x2s2_14x14x384_768(const float *restrict in, const 
  *   norm_weight, norm_bias [768]
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
- * loaded once and multiplied into every output of the strip its window covers. */
+ * loaded once and multiplied into every output of the strip its window covers.
+ * The strip's sums go to a tile on the stack, channels padded to whole vectors, and the
+ * norm takes each of its passes over every pixel of the strip before the next pass:
+ * whole-vector loads, and the pixels' reductions and square roots overlap (per pixel
+ * and pass by pass they ran 1.5-2x slower on Zen 5, masked stores not forwarding to
+ * the loads right after them). */
 static LG_NOINLINE void dwconv7x7s1_7x7x768_ln(
     const float *restrict in,
     const void *restrict w,
@@ -2030,7 +2068,7 @@ static LG_NOINLINE void dwconv7x7s1_7x7x768_ln(
     float *restrict out) {
   const float *restrict bias = w;
   const float *restrict taps = (const float *)(bias + 768);
-  enum { STRIPS = (7 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7 };
+  enum { STRIPS = (7 + 7 - 1) / 7, SPAN = (7 - 1) * 1 + 7, CP = 768 };
 #pragma omp for schedule(static)
   for (int task = 0; task < 1 * 7 * STRIPS; task++) {
     const int n = task / (7 * STRIPS);
@@ -2040,6 +2078,7 @@ static LG_NOINLINE void dwconv7x7s1_7x7x768_ln(
     const int ih0 = oh * 1 - 3, iw0 = ow0 * 1 - 3;
     const int kh0 = ih0 < 0 ? -ih0 : 0, kh1 = ih0 + 7 > 7 ? 7 - ih0 : 7;
     float *restrict y = out + ((size_t)(n * 7 + oh) * 7 + ow0) * 768;
+    _Alignas(64) float t[7][CP];
     for (int c0 = 0; c0 < 768; c0 += LG_VW) {
       const int cn = 768 - c0;
       lg_vf acc[7];
@@ -2066,27 +2105,32 @@ static LG_NOINLINE void dwconv7x7s1_7x7x768_ln(
           }
         }
       }
-      for (int j = 0; j < nw; j++)
-        lg_vstore_n(y + (size_t)j * 768 + c0, acc[j], cn);
+      for (int j = 0; j < 7; j++)
+        lg_vstore(&t[j][c0], acc[j]); /* lanes past C hold 0: bias and taps load as 0 there */
+    }
+    float mean[7], rstd[7];
+    for (int j = 0; j < nw; j++) {
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < CP; c += LG_VW)
+        s = s + lg_vload(&t[j][c]);
+      mean[j] = lg_vsum(s) / 768;
+    }
+    for (int j = 0; j < nw; j++) {
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < CP; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload(&t[j][c]) - lg_vset1(mean[j]), 768 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 768 + 1e-06f);
     }
     for (int j = 0; j < nw; j++) {
       float *restrict yp = y + (size_t)j * 768;
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < 768; c += LG_VW)
-        s = s + lg_vload_n(yp + c, 768 - c);
-      const float mean = lg_vsum(s) / 768;
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < 768; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload_n(yp + c, 768 - c) - lg_vset1(mean), 768 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      const float var = lg_vsum(ss) / 768;
-      const lg_vf m = lg_vset1(mean), rstd = lg_vset1(1.0f / sqrtf(var + 1e-06f));
-      for (int c = 0; c < 768; c += LG_VW) {
-        const lg_vf d = lg_vload_n(yp + c, 768 - c) - m;
+      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+      for (int c = 0; c < CP; c += LG_VW) {
+        const lg_vf d = lg_vload(&t[j][c]) - m;
         const lg_vf g = lg_vload_n(norm_weight + c, 768 - c);
         const lg_vf b = lg_vload_n(norm_bias + c, 768 - c);
-        lg_vstore_n(yp + c, lg_vfma(d * rstd, g, b), 768 - c);
+        lg_vstore_n(yp + c, lg_vfma(d * r, g, b), 768 - c);
       }
     }
   }

@@ -26,12 +26,17 @@ function dwconv.lower(g, node, ctx)
   -- a strip's accumulators + one kernel row of weights + the input vector in registers
   v.OWB = math.max(1, math.min(v.OW, ctx.target.vregs - v.KW - 2, 16))
   v.NORM, v.EPS = a.norm and 1 or 0, a.norm and a.norm.eps or 0
+  -- a fused norm reads the strip back from a stack tile of whole vectors a pixel,
+  -- at most L1's size (convnext_base and smaller keep their strips)
+  v.CP = (v.C + ctx.target.vw - 1) // ctx.target.vw * ctx.target.vw
+  if a.norm then v.OWB = math.max(1, math.min(v.OWB, ctx.target.l1 // (v.CP * 4))) end
+  local tile = a.norm and v.OWB * (v.CP + 2) * 4 + 64 or 0 -- + mean, rstd; + 64 to align it
   local dtype = precision.weight_dtype(ctx, g, node)
   v.WT, v.WLOAD, v.WDTYPE = gemm.WEIGHTS[dtype].ctype, gemm.WEIGHTS[dtype].load .. "_n", dtype
   v.QSCALE, v.HEAD_FLOATS = dtype == "int8" and 1 or 0, v.C * (dtype == "int8" and 2 or 1)
   -- bytes round up to whole floats: the blob holds 4-byte units
   local bytes = (v.HEAD_FLOATS * 4 + v.TAPS * v.C * precision.DTYPE_BYTES[dtype] + 3) // 4 * 4
-  node.kernel = { template = "dwconv.c.in", vars = v, stack = (v.OWB + v.KW) * ctx.target.vw * 4,
+  node.kernel = { template = "dwconv.c.in", vars = v, stack = (v.OWB + v.KW) * ctx.target.vw * 4 + tile,
     fn = string.format("dwconv%dx%ds%d_%dx%dx%d%s%s%s", v.KH, v.KW, v.SH, v.IH, v.IW, v.C,
       dtype ~= "f32" and ("_" .. dtype .. "w") or "", v.N > 1 and ("_n" .. v.N) or "", a.norm and "_ln" or ""),
     strategy = string.format("row strips of %d pixels", v.OWB), numerics = { weights = dtype } }
