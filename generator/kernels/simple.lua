@@ -17,7 +17,7 @@ local function chunks(v)
   v.CHUNKS = cdiv(hw, v.CHUNK)
 end
 
--- extra(v) -> scratch bytes in the arena, stack bytes of per-channel arrays
+-- extra(v) -> scratch bytes in the arena, stack bytes of per-channel arrays (nil: a few vectors)
 local function kind(op, template, epilogues, extra)
   local d = { name = op, epilogues = epilogues or {} }
   function d.applies(_, node) return node.op == op end
@@ -33,7 +33,11 @@ local function kind(op, template, epilogues, extra)
     -- its per-image scale and shift
     v.AFFINE = a.applied_by and 1 or 0
     local scratch, stack = 0, 8 * vw * 4 -- a few vectors (global pool: 8)
-    if extra then scratch, stack = extra(v) end
+    if extra then
+      local arrays
+      scratch, arrays = extra(v)
+      stack = arrays or stack
+    end
     node.kernel = { template = template, vars = v, scratch_bytes = scratch, stack = stack,
       fn = string.format("%s_%dx%dx%d%s%s%s", op, ih, iw, c, n > 1 and ("_n" .. n) or "", a.act and ("_" .. a.act) or "",
         a.applied_by and "_affine" or ""),
@@ -57,7 +61,10 @@ simple.groupnorm = kind("groupnorm", "groupnorm.c.in", { { slot = "act", ops = {
   end)
 simple.grn = kind("grn", "grn.c.in", nil, function(v)
   chunks(v)
-  return v.N * v.CHUNKS * v.CP * 4, v.CP * 4 -- factor[CP]
+  -- partial sums, then the factors per image, there unless the next layer
+  -- applies them (on the stack then: factor[CP])
+  if v.AFFINE == 1 then return v.N * v.CHUNKS * v.CP * 4, v.CP * 4 end
+  return v.N * (v.CHUNKS + 1) * v.CP * 4
 end)
 simple.maxpool = kind("maxpool", "maxpool.c.in")
 simple.avgpool = kind("avgpool", "avgpool.c.in")
