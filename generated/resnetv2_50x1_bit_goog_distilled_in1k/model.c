@@ -6,7 +6,7 @@
  *            blob model.bin, payload sha256 96a6c8c2d372a756315ca6157f820d7940837fc7dc3f4a1b6a1ecee5e76d6e6a
  * Target:    avx2 (AVX2 + FMA + F16C)
  * Shapes:    in NCHW [1,3,224,224] -> out [1,1000]; activations NHWC
- * Arena:     16441344 bytes (all activations: 147709376 bytes); weights 109004736 bytes
+ * Arena:     16441344 bytes (all activations: 147870656 bytes); weights 109004736 bytes
  * Numerics:  f32 weights, fp32 compute
  * Work:      4089184256 multiply-adds per batch
  * Build:     cc -std=c11 -O3 -ffp-contract=fast -fopenmp -mavx2 -mfma -mf16c -c model.c
@@ -906,7 +906,8 @@ static LG_NOINLINE void maxpool_112x112x64(const float *restrict in, float *rest
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,64] -> out NHWC, same shape; group g = channels [g*2, (g+1)*2)
- * weight, bias [64]; per-channel arrays are padded to 64 (whole vectors); part: scratch [1][13][32][2] */
+ * weight, bias [64]; per-channel arrays are padded to 64 (whole vectors); part: scratch [1][13][32][2],
+ *   then scale, shift [1][2][64] */
 static LG_NOINLINE void groupnorm_56x56x64_relu(
     const float *restrict in,
     const float *restrict weight,
@@ -952,13 +953,12 @@ static LG_NOINLINE void groupnorm_56x56x64_relu(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13;
-    const int p0 = t % 13 * 242;
-    const int p1 = p0 + 242 < HW ? p0 + 242 : HW;
-    float scale[64], shift[64];
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 64;
+    float *restrict shift = scale + 64;
     for (int c = 64; c < 64; c++)
       scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
@@ -978,6 +978,14 @@ static LG_NOINLINE void groupnorm_56x56x64_relu(
         shift[c] = bias[c] - mean * scale[c];
       }
     }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 13; t++) {
+    const int n = t / 13;
+    const int p0 = t % 13 * 242;
+    const int p1 = p0 + 242 < HW ? p0 + 242 : HW;
+    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 64;
+    const float *restrict shift = scale + 64;
     const float *restrict x = in + ((size_t)n * HW + p0) * 64;
     float *restrict y = out + ((size_t)n * HW + p0) * 64;
     for (int p = 0; p < p1 - p0; p++)
@@ -1124,7 +1132,8 @@ static LG_NOINLINE void groupnorm_56x56x64_relu_affine(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, on the stack */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
     float scale[64], shift[64];
@@ -1480,7 +1489,8 @@ static LG_NOINLINE void groupnorm_56x56x256_relu_affine(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, on the stack */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
     float scale[256], shift[256];
@@ -1600,7 +1610,8 @@ static LG_NOINLINE void conv1x1s1_56x56x256_64_norm_relu(
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
- * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][49][32][2] */
+ * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][49][32][2],
+ *   then scale, shift [1][2][256] */
 static LG_NOINLINE void groupnorm_56x56x256_relu(
     const float *restrict in,
     const float *restrict weight,
@@ -1646,13 +1657,12 @@ static LG_NOINLINE void groupnorm_56x56x256_relu(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 49; t++) {
-    const int n = t / 49;
-    const int p0 = t % 49 * 64;
-    const int p1 = p0 + 64 < HW ? p0 + 64 : HW;
-    float scale[256], shift[256];
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 49 * 32 * 2 + (size_t)n * 2 * 256;
+    float *restrict shift = scale + 256;
     for (int c = 256; c < 256; c++)
       scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
@@ -1672,6 +1682,14 @@ static LG_NOINLINE void groupnorm_56x56x256_relu(
         shift[c] = bias[c] - mean * scale[c];
       }
     }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 49; t++) {
+    const int n = t / 49;
+    const int p0 = t % 49 * 64;
+    const int p1 = p0 + 64 < HW ? p0 + 64 : HW;
+    const float *restrict scale = part + (size_t)1 * 49 * 32 * 2 + (size_t)n * 2 * 256;
+    const float *restrict shift = scale + 256;
     const float *restrict x = in + ((size_t)n * HW + p0) * 256;
     float *restrict y = out + ((size_t)n * HW + p0) * 256;
     for (int p = 0; p < p1 - p0; p++)
@@ -1871,7 +1889,8 @@ static LG_NOINLINE void conv1x1s1_56x56x256_128(const float *restrict in, const 
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,128] -> out NHWC, same shape; group g = channels [g*4, (g+1)*4)
- * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][25][32][2] */
+ * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][25][32][2],
+ *   then scale, shift [1][2][128] */
 static LG_NOINLINE void groupnorm_56x56x128_relu(
     const float *restrict in,
     const float *restrict weight,
@@ -1917,13 +1936,12 @@ static LG_NOINLINE void groupnorm_56x56x128_relu(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 25; t++) {
-    const int n = t / 25;
-    const int p0 = t % 25 * 126;
-    const int p1 = p0 + 126 < HW ? p0 + 126 : HW;
-    float scale[128], shift[128];
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 128;
+    float *restrict shift = scale + 128;
     for (int c = 128; c < 128; c++)
       scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
@@ -1943,6 +1961,14 @@ static LG_NOINLINE void groupnorm_56x56x128_relu(
         shift[c] = bias[c] - mean * scale[c];
       }
     }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 25; t++) {
+    const int n = t / 25;
+    const int p0 = t % 25 * 126;
+    const int p1 = p0 + 126 < HW ? p0 + 126 : HW;
+    const float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 128;
+    const float *restrict shift = scale + 128;
     const float *restrict x = in + ((size_t)n * HW + p0) * 128;
     float *restrict y = out + ((size_t)n * HW + p0) * 128;
     for (int p = 0; p < p1 - p0; p++)
@@ -2061,7 +2087,8 @@ static LG_NOINLINE void conv3x3s2_56x56x128_128(const float *restrict in, const 
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,128] -> out NHWC, same shape; group g = channels [g*4, (g+1)*4)
- * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][8][32][2] */
+ * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][8][32][2],
+ *   then scale, shift [1][2][128] */
 static LG_NOINLINE void groupnorm_28x28x128_relu(
     const float *restrict in,
     const float *restrict weight,
@@ -2107,13 +2134,12 @@ static LG_NOINLINE void groupnorm_28x28x128_relu(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8;
-    const int p0 = t % 8 * 98;
-    const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
-    float scale[128], shift[128];
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 128;
+    float *restrict shift = scale + 128;
     for (int c = 128; c < 128; c++)
       scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
@@ -2133,6 +2159,14 @@ static LG_NOINLINE void groupnorm_28x28x128_relu(
         shift[c] = bias[c] - mean * scale[c];
       }
     }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 8; t++) {
+    const int n = t / 8;
+    const int p0 = t % 8 * 98;
+    const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
+    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 128;
+    const float *restrict shift = scale + 128;
     const float *restrict x = in + ((size_t)n * HW + p0) * 128;
     float *restrict y = out + ((size_t)n * HW + p0) * 128;
     for (int p = 0; p < p1 - p0; p++)
@@ -2236,7 +2270,8 @@ static LG_NOINLINE void conv1x1s1_28x28x128_512_res(
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
- * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][25][32][2] */
+ * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][25][32][2],
+ *   then scale, shift [1][2][512] */
 static LG_NOINLINE void groupnorm_28x28x512_relu(
     const float *restrict in,
     const float *restrict weight,
@@ -2282,13 +2317,12 @@ static LG_NOINLINE void groupnorm_28x28x512_relu(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 25; t++) {
-    const int n = t / 25;
-    const int p0 = t % 25 * 32;
-    const int p1 = p0 + 32 < HW ? p0 + 32 : HW;
-    float scale[512], shift[512];
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 512;
+    float *restrict shift = scale + 512;
     for (int c = 512; c < 512; c++)
       scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
@@ -2308,6 +2342,14 @@ static LG_NOINLINE void groupnorm_28x28x512_relu(
         shift[c] = bias[c] - mean * scale[c];
       }
     }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 25; t++) {
+    const int n = t / 25;
+    const int p0 = t % 25 * 32;
+    const int p1 = p0 + 32 < HW ? p0 + 32 : HW;
+    const float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 512;
+    const float *restrict shift = scale + 512;
     const float *restrict x = in + ((size_t)n * HW + p0) * 512;
     float *restrict y = out + ((size_t)n * HW + p0) * 512;
     for (int p = 0; p < p1 - p0; p++)
@@ -2453,7 +2495,8 @@ static LG_NOINLINE void groupnorm_28x28x128_relu_affine(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, on the stack */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
     float scale[128], shift[128];
@@ -2833,7 +2876,8 @@ static LG_NOINLINE void conv1x1s1_28x28x512_256(const float *restrict in, const 
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
- * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][13][32][2] */
+ * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][13][32][2],
+ *   then scale, shift [1][2][256] */
 static LG_NOINLINE void groupnorm_28x28x256_relu(
     const float *restrict in,
     const float *restrict weight,
@@ -2879,13 +2923,12 @@ static LG_NOINLINE void groupnorm_28x28x256_relu(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13;
-    const int p0 = t % 13 * 61;
-    const int p1 = p0 + 61 < HW ? p0 + 61 : HW;
-    float scale[256], shift[256];
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 256;
+    float *restrict shift = scale + 256;
     for (int c = 256; c < 256; c++)
       scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
@@ -2905,6 +2948,14 @@ static LG_NOINLINE void groupnorm_28x28x256_relu(
         shift[c] = bias[c] - mean * scale[c];
       }
     }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 13; t++) {
+    const int n = t / 13;
+    const int p0 = t % 13 * 61;
+    const int p1 = p0 + 61 < HW ? p0 + 61 : HW;
+    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 256;
+    const float *restrict shift = scale + 256;
     const float *restrict x = in + ((size_t)n * HW + p0) * 256;
     float *restrict y = out + ((size_t)n * HW + p0) * 256;
     for (int p = 0; p < p1 - p0; p++)
@@ -3024,7 +3075,8 @@ static LG_NOINLINE void conv3x3s2_28x28x256_256(const float *restrict in, const 
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
- * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][8][32][2] */
+ * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][8][32][2],
+ *   then scale, shift [1][2][256] */
 static LG_NOINLINE void groupnorm_14x14x256_relu(
     const float *restrict in,
     const float *restrict weight,
@@ -3070,13 +3122,12 @@ static LG_NOINLINE void groupnorm_14x14x256_relu(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8;
-    const int p0 = t % 8 * 25;
-    const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
-    float scale[256], shift[256];
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 256;
+    float *restrict shift = scale + 256;
     for (int c = 256; c < 256; c++)
       scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
@@ -3096,6 +3147,14 @@ static LG_NOINLINE void groupnorm_14x14x256_relu(
         shift[c] = bias[c] - mean * scale[c];
       }
     }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 8; t++) {
+    const int n = t / 8;
+    const int p0 = t % 8 * 25;
+    const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
+    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 256;
+    const float *restrict shift = scale + 256;
     const float *restrict x = in + ((size_t)n * HW + p0) * 256;
     float *restrict y = out + ((size_t)n * HW + p0) * 256;
     for (int p = 0; p < p1 - p0; p++)
@@ -3197,7 +3256,8 @@ static LG_NOINLINE void conv1x1s1_14x14x256_1024_res(
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,1024] -> out NHWC, same shape; group g = channels [g*32, (g+1)*32)
- * weight, bias [1024]; per-channel arrays are padded to 1024 (whole vectors); part: scratch [1][13][32][2] */
+ * weight, bias [1024]; per-channel arrays are padded to 1024 (whole vectors); part: scratch [1][13][32][2],
+ *   then scale, shift [1][2][1024] */
 static LG_NOINLINE void groupnorm_14x14x1024_relu(
     const float *restrict in,
     const float *restrict weight,
@@ -3243,13 +3303,12 @@ static LG_NOINLINE void groupnorm_14x14x1024_relu(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13;
-    const int p0 = t % 13 * 16;
-    const int p1 = p0 + 16 < HW ? p0 + 16 : HW;
-    float scale[1024], shift[1024];
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 1024;
+    float *restrict shift = scale + 1024;
     for (int c = 1024; c < 1024; c++)
       scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
@@ -3269,6 +3328,14 @@ static LG_NOINLINE void groupnorm_14x14x1024_relu(
         shift[c] = bias[c] - mean * scale[c];
       }
     }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 13; t++) {
+    const int n = t / 13;
+    const int p0 = t % 13 * 16;
+    const int p1 = p0 + 16 < HW ? p0 + 16 : HW;
+    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 1024;
+    const float *restrict shift = scale + 1024;
     const float *restrict x = in + ((size_t)n * HW + p0) * 1024;
     float *restrict y = out + ((size_t)n * HW + p0) * 1024;
     for (int p = 0; p < p1 - p0; p++)
@@ -3415,7 +3482,8 @@ static LG_NOINLINE void groupnorm_14x14x256_relu_affine(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, on the stack */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
     float scale[256], shift[256];
@@ -3800,7 +3868,8 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_512(
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
- * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][8][32][2] */
+ * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][8][32][2],
+ *   then scale, shift [1][2][512] */
 static LG_NOINLINE void groupnorm_14x14x512_relu(
     const float *restrict in,
     const float *restrict weight,
@@ -3846,13 +3915,12 @@ static LG_NOINLINE void groupnorm_14x14x512_relu(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8;
-    const int p0 = t % 8 * 25;
-    const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
-    float scale[512], shift[512];
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 512;
+    float *restrict shift = scale + 512;
     for (int c = 512; c < 512; c++)
       scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
@@ -3872,6 +3940,14 @@ static LG_NOINLINE void groupnorm_14x14x512_relu(
         shift[c] = bias[c] - mean * scale[c];
       }
     }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 8; t++) {
+    const int n = t / 8;
+    const int p0 = t % 8 * 25;
+    const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
+    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 512;
+    const float *restrict shift = scale + 512;
     const float *restrict x = in + ((size_t)n * HW + p0) * 512;
     float *restrict y = out + ((size_t)n * HW + p0) * 512;
     for (int p = 0; p < p1 - p0; p++)
@@ -3990,7 +4066,8 @@ static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const 
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,7,7,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
- * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][7][32][2] */
+ * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][7][32][2],
+ *   then scale, shift [1][2][512] */
 static LG_NOINLINE void groupnorm_7x7x512_relu(
     const float *restrict in,
     const float *restrict weight,
@@ -4036,13 +4113,12 @@ static LG_NOINLINE void groupnorm_7x7x512_relu(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 7; t++) {
-    const int n = t / 7;
-    const int p0 = t % 7 * 7;
-    const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
-    float scale[512], shift[512];
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 512;
+    float *restrict shift = scale + 512;
     for (int c = 512; c < 512; c++)
       scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
@@ -4062,6 +4138,14 @@ static LG_NOINLINE void groupnorm_7x7x512_relu(
         shift[c] = bias[c] - mean * scale[c];
       }
     }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 7; t++) {
+    const int n = t / 7;
+    const int p0 = t % 7 * 7;
+    const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
+    const float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 512;
+    const float *restrict shift = scale + 512;
     const float *restrict x = in + ((size_t)n * HW + p0) * 512;
     float *restrict y = out + ((size_t)n * HW + p0) * 512;
     for (int p = 0; p < p1 - p0; p++)
@@ -4163,7 +4247,8 @@ static LG_NOINLINE void conv1x1s1_7x7x512_2048_res(
  * mean and centered sum of squares (two passes while the chunk is in cache); chunks
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,7,7,2048] -> out NHWC, same shape; group g = channels [g*64, (g+1)*64)
- * weight, bias [2048]; per-channel arrays are padded to 2048 (whole vectors); part: scratch [1][7][32][2] */
+ * weight, bias [2048]; per-channel arrays are padded to 2048 (whole vectors); part: scratch [1][7][32][2],
+ *   then scale, shift [1][2][2048] */
 static LG_NOINLINE void groupnorm_7x7x2048_relu(
     const float *restrict in,
     const float *restrict weight,
@@ -4209,13 +4294,12 @@ static LG_NOINLINE void groupnorm_7x7x2048_relu(
       pt[2 * g + 1] = m2;
     }
   }
-  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c) */
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 7; t++) {
-    const int n = t / 7;
-    const int p0 = t % 7 * 7;
-    const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
-    float scale[2048], shift[2048];
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 2048;
+    float *restrict shift = scale + 2048;
     for (int c = 2048; c < 2048; c++)
       scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
@@ -4235,6 +4319,14 @@ static LG_NOINLINE void groupnorm_7x7x2048_relu(
         shift[c] = bias[c] - mean * scale[c];
       }
     }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 7; t++) {
+    const int n = t / 7;
+    const int p0 = t % 7 * 7;
+    const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
+    const float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 2048;
+    const float *restrict shift = scale + 2048;
     const float *restrict x = in + ((size_t)n * HW + p0) * 2048;
     float *restrict y = out + ((size_t)n * HW + p0) * 2048;
     for (int p = 0; p < p1 - p0; p++)

@@ -56,8 +56,10 @@ simple.layernorm = kind("layernorm", "layernorm.c.in")
 simple.groupnorm = kind("groupnorm", "groupnorm.c.in", { { slot = "act", ops = { relu = true } } },
   function(v)
     chunks(v)
-    -- acc, center, scale, shift [CP] and mean [GROUPS] floats
-    return v.N * v.CHUNKS * v.GROUPS * 2 * 4, (4 * v.CP + v.GROUPS) * 4
+    -- partial statistics, then (unless the next layer applies them) scale and
+    -- shift per image; stack: acc, center, scale, shift [CP] and mean [GROUPS]
+    local scratch = v.N * v.CHUNKS * v.GROUPS * 2 * 4 + (v.AFFINE == 1 and 0 or v.N * 2 * v.CP * 4)
+    return scratch, (4 * v.CP + v.GROUPS) * 4
   end)
 simple.grn = kind("grn", "grn.c.in", nil, function(v)
   chunks(v)
