@@ -914,21 +914,23 @@ static LG_NOINLINE void groupnorm_56x56x64_relu(
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 56 * 56 };
+  enum { HW = 56 * 56, CB = 64, GPB = 32 };
+  /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13;
-    const int p0 = t % 13 * 242;
+  for (int t = 0; t < 1 * 1 * 13; t++) {
+    const int n = t / (1 * 13), k = t % 13;
+    const int g0 = t / 13 % 1 * GPB, c0 = g0 * 2;
+    const int p0 = k * 242;
     const int p1 = p0 + 242 < HW ? p0 + 242 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 64;
-    float acc[64], mean[32];
+    const float *restrict x = in + ((size_t)n * HW + p0) * 64 + c0;
+    float acc[64], mean[GPB];
     for (int c = 0; c < 64; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 64; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 64 + c, 64 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 64 + c, CB - c));
     const float count = (float)(p1 - p0) * 2;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 2; j++)
         s += acc[g * 2 + j];
@@ -936,16 +938,16 @@ static LG_NOINLINE void groupnorm_56x56x64_relu(
     }
     float center[64];
     for (int c = 0; c < 64; c++) {
-      center[c] = c < 64 ? mean[c / 2] : 0.0f;
+      center[c] = c < CB ? mean[c / 2] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 64; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 64 + c, 64 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 64 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 13 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 2; j++)
         m2 += acc[g * 2 + j];
@@ -980,19 +982,19 @@ static LG_NOINLINE void groupnorm_56x56x64_relu(
     }
   }
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13;
+  for (int t = 0; t < 1 * 1 * 13; t++) {
+    const int n = t / (1 * 13), c0 = t / 13 % 1 * CB;
     const int p0 = t % 13 * 242;
     const int p1 = p0 + 242 < HW ? p0 + 242 : HW;
-    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 64;
+    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 64 + c0;
     const float *restrict shift = scale + 64;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 64;
-    float *restrict y = out + ((size_t)n * HW + p0) * 64;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 64 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 64 + c0;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 64; c += LG_VW) {
-        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 64 + c, 64 - c), lg_vload(scale + c), lg_vload(shift + c));
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 64 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
-        lg_vstore_n(y + (size_t)p * 64 + c, v, 64 - c);
+        lg_vstore_n(y + (size_t)p * 64 + c, v, CB - c);
       }
   }
 }
@@ -1093,21 +1095,23 @@ static LG_NOINLINE void groupnorm_56x56x64_relu_affine(
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 56 * 56 };
+  enum { HW = 56 * 56, CB = 64, GPB = 32 };
+  /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13;
-    const int p0 = t % 13 * 242;
+  for (int t = 0; t < 1 * 1 * 13; t++) {
+    const int n = t / (1 * 13), k = t % 13;
+    const int g0 = t / 13 % 1 * GPB, c0 = g0 * 2;
+    const int p0 = k * 242;
     const int p1 = p0 + 242 < HW ? p0 + 242 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 64;
-    float acc[64], mean[32];
+    const float *restrict x = in + ((size_t)n * HW + p0) * 64 + c0;
+    float acc[64], mean[GPB];
     for (int c = 0; c < 64; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 64; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 64 + c, 64 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 64 + c, CB - c));
     const float count = (float)(p1 - p0) * 2;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 2; j++)
         s += acc[g * 2 + j];
@@ -1115,16 +1119,16 @@ static LG_NOINLINE void groupnorm_56x56x64_relu_affine(
     }
     float center[64];
     for (int c = 0; c < 64; c++) {
-      center[c] = c < 64 ? mean[c / 2] : 0.0f;
+      center[c] = c < CB ? mean[c / 2] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 64; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 64 + c, 64 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 64 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 13 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 2; j++)
         m2 += acc[g * 2 + j];
@@ -1450,21 +1454,23 @@ static LG_NOINLINE void groupnorm_56x56x256_relu_affine(
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 56 * 56 };
+  enum { HW = 56 * 56, CB = 256, GPB = 32 };
+  /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 49; t++) {
-    const int n = t / 49;
-    const int p0 = t % 49 * 64;
+  for (int t = 0; t < 1 * 1 * 49; t++) {
+    const int n = t / (1 * 49), k = t % 49;
+    const int g0 = t / 49 % 1 * GPB, c0 = g0 * 8;
+    const int p0 = k * 64;
     const int p1 = p0 + 64 < HW ? p0 + 64 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 256;
-    float acc[256], mean[32];
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
+    float acc[256], mean[GPB];
     for (int c = 0; c < 256; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, CB - c));
     const float count = (float)(p1 - p0) * 8;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 8; j++)
         s += acc[g * 8 + j];
@@ -1472,16 +1478,16 @@ static LG_NOINLINE void groupnorm_56x56x256_relu_affine(
     }
     float center[256];
     for (int c = 0; c < 256; c++) {
-      center[c] = c < 256 ? mean[c / 8] : 0.0f;
+      center[c] = c < CB ? mean[c / 8] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, 256 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 49 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 8; j++)
         m2 += acc[g * 8 + j];
@@ -1618,21 +1624,23 @@ static LG_NOINLINE void groupnorm_56x56x256_relu(
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 56 * 56 };
+  enum { HW = 56 * 56, CB = 256, GPB = 32 };
+  /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 49; t++) {
-    const int n = t / 49;
-    const int p0 = t % 49 * 64;
+  for (int t = 0; t < 1 * 1 * 49; t++) {
+    const int n = t / (1 * 49), k = t % 49;
+    const int g0 = t / 49 % 1 * GPB, c0 = g0 * 8;
+    const int p0 = k * 64;
     const int p1 = p0 + 64 < HW ? p0 + 64 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 256;
-    float acc[256], mean[32];
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
+    float acc[256], mean[GPB];
     for (int c = 0; c < 256; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, CB - c));
     const float count = (float)(p1 - p0) * 8;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 8; j++)
         s += acc[g * 8 + j];
@@ -1640,16 +1648,16 @@ static LG_NOINLINE void groupnorm_56x56x256_relu(
     }
     float center[256];
     for (int c = 0; c < 256; c++) {
-      center[c] = c < 256 ? mean[c / 8] : 0.0f;
+      center[c] = c < CB ? mean[c / 8] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, 256 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 49 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 8; j++)
         m2 += acc[g * 8 + j];
@@ -1684,19 +1692,19 @@ static LG_NOINLINE void groupnorm_56x56x256_relu(
     }
   }
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 49; t++) {
-    const int n = t / 49;
+  for (int t = 0; t < 1 * 1 * 49; t++) {
+    const int n = t / (1 * 49), c0 = t / 49 % 1 * CB;
     const int p0 = t % 49 * 64;
     const int p1 = p0 + 64 < HW ? p0 + 64 : HW;
-    const float *restrict scale = part + (size_t)1 * 49 * 32 * 2 + (size_t)n * 2 * 256;
+    const float *restrict scale = part + (size_t)1 * 49 * 32 * 2 + (size_t)n * 2 * 256 + c0;
     const float *restrict shift = scale + 256;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 256;
-    float *restrict y = out + ((size_t)n * HW + p0) * 256;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 256 + c0;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW) {
-        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 256 + c, 256 - c), lg_vload(scale + c), lg_vload(shift + c));
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 256 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
-        lg_vstore_n(y + (size_t)p * 256 + c, v, 256 - c);
+        lg_vstore_n(y + (size_t)p * 256 + c, v, CB - c);
       }
   }
 }
@@ -1897,21 +1905,23 @@ static LG_NOINLINE void groupnorm_56x56x128_relu(
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 56 * 56 };
+  enum { HW = 56 * 56, CB = 128, GPB = 32 };
+  /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 25; t++) {
-    const int n = t / 25;
-    const int p0 = t % 25 * 126;
+  for (int t = 0; t < 1 * 1 * 25; t++) {
+    const int n = t / (1 * 25), k = t % 25;
+    const int g0 = t / 25 % 1 * GPB, c0 = g0 * 4;
+    const int p0 = k * 126;
     const int p1 = p0 + 126 < HW ? p0 + 126 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 128;
-    float acc[128], mean[32];
+    const float *restrict x = in + ((size_t)n * HW + p0) * 128 + c0;
+    float acc[128], mean[GPB];
     for (int c = 0; c < 128; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 128; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, 128 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, CB - c));
     const float count = (float)(p1 - p0) * 4;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 4; j++)
         s += acc[g * 4 + j];
@@ -1919,16 +1929,16 @@ static LG_NOINLINE void groupnorm_56x56x128_relu(
     }
     float center[128];
     for (int c = 0; c < 128; c++) {
-      center[c] = c < 128 ? mean[c / 4] : 0.0f;
+      center[c] = c < CB ? mean[c / 4] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 128; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 128 + c, 128 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 128 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 25 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 4; j++)
         m2 += acc[g * 4 + j];
@@ -1963,19 +1973,19 @@ static LG_NOINLINE void groupnorm_56x56x128_relu(
     }
   }
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 25; t++) {
-    const int n = t / 25;
+  for (int t = 0; t < 1 * 1 * 25; t++) {
+    const int n = t / (1 * 25), c0 = t / 25 % 1 * CB;
     const int p0 = t % 25 * 126;
     const int p1 = p0 + 126 < HW ? p0 + 126 : HW;
-    const float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 128;
+    const float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 128 + c0;
     const float *restrict shift = scale + 128;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 128;
-    float *restrict y = out + ((size_t)n * HW + p0) * 128;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 128 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 128 + c0;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 128; c += LG_VW) {
-        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 128 + c, 128 - c), lg_vload(scale + c), lg_vload(shift + c));
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 128 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
-        lg_vstore_n(y + (size_t)p * 128 + c, v, 128 - c);
+        lg_vstore_n(y + (size_t)p * 128 + c, v, CB - c);
       }
   }
 }
@@ -2080,7 +2090,7 @@ static LG_NOINLINE void conv3x3s2_56x56x128_128(const float *restrict in, const 
   }
 }
 
-/* groupnorm_28x28x128_relu: GroupNorm, 32 groups of 4 channels, eps 1e-05, then the affine
+/* groupnorm_28x28x128_relu_cb8: GroupNorm, 32 groups of 4 channels, eps 1e-05, then the affine
  * and ReLU (timm GroupNormAct). Statistics per (image, group) over 28x28x4 values,
  * in float and centered: BiT's un-normalized residual stream grows large, and
  * E[x^2] - E[x]^2 would cancel. Each of 8 fixed chunks of 98 pixels gets its
@@ -2089,44 +2099,46 @@ static LG_NOINLINE void conv3x3s2_56x56x128_128(const float *restrict in, const 
  * in NHWC [1,28,28,128] -> out NHWC, same shape; group g = channels [g*4, (g+1)*4)
  * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][8][32][2],
  *   then scale, shift [1][2][128] */
-static LG_NOINLINE void groupnorm_28x28x128_relu(
+static LG_NOINLINE void groupnorm_28x28x128_relu_cb8(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 28 * 28 };
+  enum { HW = 28 * 28, CB = 16, GPB = 4 };
+  /* a task: one chunk of pixels x one block of 4 groups (8 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8;
-    const int p0 = t % 8 * 98;
+  for (int t = 0; t < 1 * 8 * 8; t++) {
+    const int n = t / (8 * 8), k = t % 8;
+    const int g0 = t / 8 % 8 * GPB, c0 = g0 * 4;
+    const int p0 = k * 98;
     const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 128;
-    float acc[128], mean[32];
-    for (int c = 0; c < 128; c++)
+    const float *restrict x = in + ((size_t)n * HW + p0) * 128 + c0;
+    float acc[16], mean[GPB];
+    for (int c = 0; c < 16; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 128; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, 128 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, CB - c));
     const float count = (float)(p1 - p0) * 4;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 4; j++)
         s += acc[g * 4 + j];
       mean[g] = s / count;
     }
-    float center[128];
-    for (int c = 0; c < 128; c++) {
-      center[c] = c < 128 ? mean[c / 4] : 0.0f;
+    float center[16];
+    for (int c = 0; c < 16; c++) {
+      center[c] = c < CB ? mean[c / 4] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 128; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 128 + c, 128 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 128 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 8 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 4; j++)
         m2 += acc[g * 4 + j];
@@ -2161,19 +2173,19 @@ static LG_NOINLINE void groupnorm_28x28x128_relu(
     }
   }
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8;
+  for (int t = 0; t < 1 * 8 * 8; t++) {
+    const int n = t / (8 * 8), c0 = t / 8 % 8 * CB;
     const int p0 = t % 8 * 98;
     const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
-    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 128;
+    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 128 + c0;
     const float *restrict shift = scale + 128;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 128;
-    float *restrict y = out + ((size_t)n * HW + p0) * 128;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 128 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 128 + c0;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 128; c += LG_VW) {
-        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 128 + c, 128 - c), lg_vload(scale + c), lg_vload(shift + c));
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 128 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
-        lg_vstore_n(y + (size_t)p * 128 + c, v, 128 - c);
+        lg_vstore_n(y + (size_t)p * 128 + c, v, CB - c);
       }
   }
 }
@@ -2278,21 +2290,23 @@ static LG_NOINLINE void groupnorm_28x28x512_relu(
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 28 * 28 };
+  enum { HW = 28 * 28, CB = 512, GPB = 32 };
+  /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 25; t++) {
-    const int n = t / 25;
-    const int p0 = t % 25 * 32;
+  for (int t = 0; t < 1 * 1 * 25; t++) {
+    const int n = t / (1 * 25), k = t % 25;
+    const int g0 = t / 25 % 1 * GPB, c0 = g0 * 16;
+    const int p0 = k * 32;
     const int p1 = p0 + 32 < HW ? p0 + 32 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 512;
-    float acc[512], mean[32];
+    const float *restrict x = in + ((size_t)n * HW + p0) * 512 + c0;
+    float acc[512], mean[GPB];
     for (int c = 0; c < 512; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, 512 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, CB - c));
     const float count = (float)(p1 - p0) * 16;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 16; j++)
         s += acc[g * 16 + j];
@@ -2300,16 +2314,16 @@ static LG_NOINLINE void groupnorm_28x28x512_relu(
     }
     float center[512];
     for (int c = 0; c < 512; c++) {
-      center[c] = c < 512 ? mean[c / 16] : 0.0f;
+      center[c] = c < CB ? mean[c / 16] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 512 + c, 512 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 512 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 25 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 16; j++)
         m2 += acc[g * 16 + j];
@@ -2344,19 +2358,19 @@ static LG_NOINLINE void groupnorm_28x28x512_relu(
     }
   }
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 25; t++) {
-    const int n = t / 25;
+  for (int t = 0; t < 1 * 1 * 25; t++) {
+    const int n = t / (1 * 25), c0 = t / 25 % 1 * CB;
     const int p0 = t % 25 * 32;
     const int p1 = p0 + 32 < HW ? p0 + 32 : HW;
-    const float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 512;
+    const float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 512 + c0;
     const float *restrict shift = scale + 512;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 512;
-    float *restrict y = out + ((size_t)n * HW + p0) * 512;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 512 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 512 + c0;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW) {
-        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 512 + c, 512 - c), lg_vload(scale + c), lg_vload(shift + c));
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 512 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
-        lg_vstore_n(y + (size_t)p * 512 + c, v, 512 - c);
+        lg_vstore_n(y + (size_t)p * 512 + c, v, CB - c);
       }
   }
 }
@@ -2456,21 +2470,23 @@ static LG_NOINLINE void groupnorm_28x28x128_relu_affine(
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 28 * 28 };
+  enum { HW = 28 * 28, CB = 128, GPB = 32 };
+  /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8;
-    const int p0 = t % 8 * 98;
+  for (int t = 0; t < 1 * 1 * 8; t++) {
+    const int n = t / (1 * 8), k = t % 8;
+    const int g0 = t / 8 % 1 * GPB, c0 = g0 * 4;
+    const int p0 = k * 98;
     const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 128;
-    float acc[128], mean[32];
+    const float *restrict x = in + ((size_t)n * HW + p0) * 128 + c0;
+    float acc[128], mean[GPB];
     for (int c = 0; c < 128; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 128; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, 128 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, CB - c));
     const float count = (float)(p1 - p0) * 4;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 4; j++)
         s += acc[g * 4 + j];
@@ -2478,16 +2494,16 @@ static LG_NOINLINE void groupnorm_28x28x128_relu_affine(
     }
     float center[128];
     for (int c = 0; c < 128; c++) {
-      center[c] = c < 128 ? mean[c / 4] : 0.0f;
+      center[c] = c < CB ? mean[c / 4] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 128; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 128 + c, 128 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 128 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 8 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 4; j++)
         m2 += acc[g * 4 + j];
@@ -2687,6 +2703,106 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_norm_relu(
 #pragma omp barrier
 }
 
+/* groupnorm_28x28x128_relu: GroupNorm, 32 groups of 4 channels, eps 1e-05, then the affine
+ * and ReLU (timm GroupNormAct). Statistics per (image, group) over 28x28x4 values,
+ * in float and centered: BiT's un-normalized residual stream grows large, and
+ * E[x^2] - E[x]^2 would cancel. Each of 8 fixed chunks of 98 pixels gets its
+ * mean and centered sum of squares (two passes while the chunk is in cache); chunks
+ * merge in a fixed order (Chan et al.), so no result depends on the thread count.
+ * in NHWC [1,28,28,128] -> out NHWC, same shape; group g = channels [g*4, (g+1)*4)
+ * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][8][32][2],
+ *   then scale, shift [1][2][128] */
+static LG_NOINLINE void groupnorm_28x28x128_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
+  enum { HW = 28 * 28, CB = 128, GPB = 32 };
+  /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 1 * 8; t++) {
+    const int n = t / (1 * 8), k = t % 8;
+    const int g0 = t / 8 % 1 * GPB, c0 = g0 * 4;
+    const int p0 = k * 98;
+    const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 128 + c0;
+    float acc[128], mean[GPB];
+    for (int c = 0; c < 128; c++)
+      acc[c] = 0.0f;
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 128 + c, CB - c));
+    const float count = (float)(p1 - p0) * 4;
+    for (int g = 0; g < GPB; g++) {
+      float s = 0.0f;
+      for (int j = 0; j < 4; j++)
+        s += acc[g * 4 + j];
+      mean[g] = s / count;
+    }
+    float center[128];
+    for (int c = 0; c < 128; c++) {
+      center[c] = c < CB ? mean[c / 4] : 0.0f;
+      acc[c] = 0.0f;
+    }
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 128 + c, CB - c) - lg_vload(center + c);
+        lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
+      }
+    float *restrict pt = part + (((size_t)n * 8 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
+      float m2 = 0.0f;
+      for (int j = 0; j < 4; j++)
+        m2 += acc[g * 4 + j];
+      pt[2 * g] = mean[g];
+      pt[2 * g + 1] = m2;
+    }
+  }
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
+#pragma omp for schedule(static)
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 128;
+    float *restrict shift = scale + 128;
+    for (int c = 128; c < 128; c++)
+      scale[c] = shift[c] = 0.0f;
+    for (int g = 0; g < 32; g++) {
+      float count = 0.0f, mean = 0.0f, m2 = 0.0f;
+      for (int k = 0; k < 8; k++) {
+        const float *pk = part + ((size_t)n * 8 + k) * 32 * 2 + 2 * g;
+        const int q0 = k * 98, q1 = q0 + 98 < HW ? q0 + 98 : HW;
+        const float nb = (float)(q1 - q0) * 4, total = count + nb, delta = pk[0] - mean;
+        mean += delta * (nb / total);
+        m2 += pk[1] + delta * delta * (count * nb / total);
+        count = total;
+      }
+      const float rstd = 1.0f / sqrtf(m2 / count + 1e-05f);
+      for (int j = 0; j < 4; j++) {
+        const int c = g * 4 + j;
+        scale[c] = rstd * weight[c];
+        shift[c] = bias[c] - mean * scale[c];
+      }
+    }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 1 * 8; t++) {
+    const int n = t / (1 * 8), c0 = t / 8 % 1 * CB;
+    const int p0 = t % 8 * 98;
+    const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
+    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 128 + c0;
+    const float *restrict shift = scale + 128;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 128 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 128 + c0;
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 128 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
+        v = lg_vrelu(v);
+        lg_vstore_n(y + (size_t)p * 128 + c, v, CB - c);
+      }
+  }
+}
+
 /* conv1x1s2_28x28x512_1024: 1x1 conv, stride 2, pad 0, as an indirect GEMM
  *   in NHWC [1,28,28,512] -> out NHWC [1,14,14,1024]
  *   M = 196 pixels, N = 1024 channels, K = 1 taps x 512 channels
@@ -2884,21 +3000,23 @@ static LG_NOINLINE void groupnorm_28x28x256_relu(
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 28 * 28 };
+  enum { HW = 28 * 28, CB = 256, GPB = 32 };
+  /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13;
-    const int p0 = t % 13 * 61;
+  for (int t = 0; t < 1 * 1 * 13; t++) {
+    const int n = t / (1 * 13), k = t % 13;
+    const int g0 = t / 13 % 1 * GPB, c0 = g0 * 8;
+    const int p0 = k * 61;
     const int p1 = p0 + 61 < HW ? p0 + 61 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 256;
-    float acc[256], mean[32];
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
+    float acc[256], mean[GPB];
     for (int c = 0; c < 256; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, CB - c));
     const float count = (float)(p1 - p0) * 8;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 8; j++)
         s += acc[g * 8 + j];
@@ -2906,16 +3024,16 @@ static LG_NOINLINE void groupnorm_28x28x256_relu(
     }
     float center[256];
     for (int c = 0; c < 256; c++) {
-      center[c] = c < 256 ? mean[c / 8] : 0.0f;
+      center[c] = c < CB ? mean[c / 8] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, 256 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 13 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 8; j++)
         m2 += acc[g * 8 + j];
@@ -2950,19 +3068,19 @@ static LG_NOINLINE void groupnorm_28x28x256_relu(
     }
   }
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13;
+  for (int t = 0; t < 1 * 1 * 13; t++) {
+    const int n = t / (1 * 13), c0 = t / 13 % 1 * CB;
     const int p0 = t % 13 * 61;
     const int p1 = p0 + 61 < HW ? p0 + 61 : HW;
-    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 256;
+    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 256 + c0;
     const float *restrict shift = scale + 256;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 256;
-    float *restrict y = out + ((size_t)n * HW + p0) * 256;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 256 + c0;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW) {
-        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 256 + c, 256 - c), lg_vload(scale + c), lg_vload(shift + c));
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 256 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
-        lg_vstore_n(y + (size_t)p * 256 + c, v, 256 - c);
+        lg_vstore_n(y + (size_t)p * 256 + c, v, CB - c);
       }
   }
 }
@@ -3068,7 +3186,7 @@ static LG_NOINLINE void conv3x3s2_28x28x256_256(const float *restrict in, const 
   }
 }
 
-/* groupnorm_14x14x256_relu: GroupNorm, 32 groups of 8 channels, eps 1e-05, then the affine
+/* groupnorm_14x14x256_relu_cb16: GroupNorm, 32 groups of 8 channels, eps 1e-05, then the affine
  * and ReLU (timm GroupNormAct). Statistics per (image, group) over 14x14x8 values,
  * in float and centered: BiT's un-normalized residual stream grows large, and
  * E[x^2] - E[x]^2 would cancel. Each of 8 fixed chunks of 25 pixels gets its
@@ -3077,44 +3195,46 @@ static LG_NOINLINE void conv3x3s2_28x28x256_256(const float *restrict in, const 
  * in NHWC [1,14,14,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][8][32][2],
  *   then scale, shift [1][2][256] */
-static LG_NOINLINE void groupnorm_14x14x256_relu(
+static LG_NOINLINE void groupnorm_14x14x256_relu_cb16(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 14 * 14 };
+  enum { HW = 14 * 14, CB = 16, GPB = 2 };
+  /* a task: one chunk of pixels x one block of 2 groups (16 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8;
-    const int p0 = t % 8 * 25;
+  for (int t = 0; t < 1 * 16 * 8; t++) {
+    const int n = t / (16 * 8), k = t % 8;
+    const int g0 = t / 8 % 16 * GPB, c0 = g0 * 8;
+    const int p0 = k * 25;
     const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 256;
-    float acc[256], mean[32];
-    for (int c = 0; c < 256; c++)
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
+    float acc[16], mean[GPB];
+    for (int c = 0; c < 16; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, CB - c));
     const float count = (float)(p1 - p0) * 8;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 8; j++)
         s += acc[g * 8 + j];
       mean[g] = s / count;
     }
-    float center[256];
-    for (int c = 0; c < 256; c++) {
-      center[c] = c < 256 ? mean[c / 8] : 0.0f;
+    float center[16];
+    for (int c = 0; c < 16; c++) {
+      center[c] = c < CB ? mean[c / 8] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, 256 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 8 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 8; j++)
         m2 += acc[g * 8 + j];
@@ -3149,19 +3269,19 @@ static LG_NOINLINE void groupnorm_14x14x256_relu(
     }
   }
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8;
+  for (int t = 0; t < 1 * 16 * 8; t++) {
+    const int n = t / (16 * 8), c0 = t / 8 % 16 * CB;
     const int p0 = t % 8 * 25;
     const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
-    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 256;
+    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 256 + c0;
     const float *restrict shift = scale + 256;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 256;
-    float *restrict y = out + ((size_t)n * HW + p0) * 256;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 256 + c0;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW) {
-        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 256 + c, 256 - c), lg_vload(scale + c), lg_vload(shift + c));
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 256 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
-        lg_vstore_n(y + (size_t)p * 256 + c, v, 256 - c);
+        lg_vstore_n(y + (size_t)p * 256 + c, v, CB - c);
       }
   }
 }
@@ -3249,7 +3369,7 @@ static LG_NOINLINE void conv1x1s1_14x14x256_1024_res(
   }
 }
 
-/* groupnorm_14x14x1024_relu: GroupNorm, 32 groups of 32 channels, eps 1e-05, then the affine
+/* groupnorm_14x14x1024_relu_cb8: GroupNorm, 32 groups of 32 channels, eps 1e-05, then the affine
  * and ReLU (timm GroupNormAct). Statistics per (image, group) over 14x14x32 values,
  * in float and centered: BiT's un-normalized residual stream grows large, and
  * E[x^2] - E[x]^2 would cancel. Each of 13 fixed chunks of 16 pixels gets its
@@ -3258,44 +3378,46 @@ static LG_NOINLINE void conv1x1s1_14x14x256_1024_res(
  * in NHWC [1,14,14,1024] -> out NHWC, same shape; group g = channels [g*32, (g+1)*32)
  * weight, bias [1024]; per-channel arrays are padded to 1024 (whole vectors); part: scratch [1][13][32][2],
  *   then scale, shift [1][2][1024] */
-static LG_NOINLINE void groupnorm_14x14x1024_relu(
+static LG_NOINLINE void groupnorm_14x14x1024_relu_cb8(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 14 * 14 };
+  enum { HW = 14 * 14, CB = 128, GPB = 4 };
+  /* a task: one chunk of pixels x one block of 4 groups (8 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13;
-    const int p0 = t % 13 * 16;
+  for (int t = 0; t < 1 * 8 * 13; t++) {
+    const int n = t / (8 * 13), k = t % 13;
+    const int g0 = t / 13 % 8 * GPB, c0 = g0 * 32;
+    const int p0 = k * 16;
     const int p1 = p0 + 16 < HW ? p0 + 16 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 1024;
-    float acc[1024], mean[32];
-    for (int c = 0; c < 1024; c++)
+    const float *restrict x = in + ((size_t)n * HW + p0) * 1024 + c0;
+    float acc[128], mean[GPB];
+    for (int c = 0; c < 128; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 1024; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 1024 + c, 1024 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 1024 + c, CB - c));
     const float count = (float)(p1 - p0) * 32;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 32; j++)
         s += acc[g * 32 + j];
       mean[g] = s / count;
     }
-    float center[1024];
-    for (int c = 0; c < 1024; c++) {
-      center[c] = c < 1024 ? mean[c / 32] : 0.0f;
+    float center[128];
+    for (int c = 0; c < 128; c++) {
+      center[c] = c < CB ? mean[c / 32] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 1024; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 1024 + c, 1024 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 1024 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 13 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 32; j++)
         m2 += acc[g * 32 + j];
@@ -3330,19 +3452,19 @@ static LG_NOINLINE void groupnorm_14x14x1024_relu(
     }
   }
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 13; t++) {
-    const int n = t / 13;
+  for (int t = 0; t < 1 * 8 * 13; t++) {
+    const int n = t / (8 * 13), c0 = t / 13 % 8 * CB;
     const int p0 = t % 13 * 16;
     const int p1 = p0 + 16 < HW ? p0 + 16 : HW;
-    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 1024;
+    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 1024 + c0;
     const float *restrict shift = scale + 1024;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 1024;
-    float *restrict y = out + ((size_t)n * HW + p0) * 1024;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 1024 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 1024 + c0;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 1024; c += LG_VW) {
-        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 1024 + c, 1024 - c), lg_vload(scale + c), lg_vload(shift + c));
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 1024 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
-        lg_vstore_n(y + (size_t)p * 1024 + c, v, 1024 - c);
+        lg_vstore_n(y + (size_t)p * 1024 + c, v, CB - c);
       }
   }
 }
@@ -3427,7 +3549,7 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_256(
   }
 }
 
-/* groupnorm_14x14x256_relu_affine: GroupNorm, 32 groups of 8 channels, eps 1e-05, then the affine
+/* groupnorm_14x14x256_relu_affine_cb16: GroupNorm, 32 groups of 8 channels, eps 1e-05, then the affine
  * and ReLU (timm GroupNormAct). Statistics per (image, group) over 14x14x8 values,
  * in float and centered: BiT's un-normalized residual stream grows large, and
  * E[x^2] - E[x]^2 would cancel. Each of 8 fixed chunks of 25 pixels gets its
@@ -3437,44 +3559,46 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_256(
  *   the next layer (a 1x1 GEMM or a Winograd 3x3) applies as it reads its input (and the ReLU), so the normalized
  *   activation is never written; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][8][32][2] */
-static LG_NOINLINE void groupnorm_14x14x256_relu_affine(
+static LG_NOINLINE void groupnorm_14x14x256_relu_affine_cb16(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 14 * 14 };
+  enum { HW = 14 * 14, CB = 16, GPB = 2 };
+  /* a task: one chunk of pixels x one block of 2 groups (16 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8;
-    const int p0 = t % 8 * 25;
+  for (int t = 0; t < 1 * 16 * 8; t++) {
+    const int n = t / (16 * 8), k = t % 8;
+    const int g0 = t / 8 % 16 * GPB, c0 = g0 * 8;
+    const int p0 = k * 25;
     const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 256;
-    float acc[256], mean[32];
-    for (int c = 0; c < 256; c++)
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
+    float acc[16], mean[GPB];
+    for (int c = 0; c < 16; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, 256 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, CB - c));
     const float count = (float)(p1 - p0) * 8;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 8; j++)
         s += acc[g * 8 + j];
       mean[g] = s / count;
     }
-    float center[256];
-    for (int c = 0; c < 256; c++) {
-      center[c] = c < 256 ? mean[c / 8] : 0.0f;
+    float center[16];
+    for (int c = 0; c < 16; c++) {
+      center[c] = c < CB ? mean[c / 8] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 256; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, 256 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 8 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 8; j++)
         m2 += acc[g * 8 + j];
@@ -3678,6 +3802,106 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(
 #pragma omp barrier
 }
 
+/* groupnorm_14x14x256_relu: GroupNorm, 32 groups of 8 channels, eps 1e-05, then the affine
+ * and ReLU (timm GroupNormAct). Statistics per (image, group) over 14x14x8 values,
+ * in float and centered: BiT's un-normalized residual stream grows large, and
+ * E[x^2] - E[x]^2 would cancel. Each of 8 fixed chunks of 25 pixels gets its
+ * mean and centered sum of squares (two passes while the chunk is in cache); chunks
+ * merge in a fixed order (Chan et al.), so no result depends on the thread count.
+ * in NHWC [1,14,14,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
+ * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][8][32][2],
+ *   then scale, shift [1][2][256] */
+static LG_NOINLINE void groupnorm_14x14x256_relu(
+    const float *restrict in,
+    const float *restrict weight,
+    const float *restrict bias,
+    float *restrict out,
+    float *restrict part) {
+  enum { HW = 14 * 14, CB = 256, GPB = 32 };
+  /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 1 * 8; t++) {
+    const int n = t / (1 * 8), k = t % 8;
+    const int g0 = t / 8 % 1 * GPB, c0 = g0 * 8;
+    const int p0 = k * 25;
+    const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
+    float acc[256], mean[GPB];
+    for (int c = 0; c < 256; c++)
+      acc[c] = 0.0f;
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 256 + c, CB - c));
+    const float count = (float)(p1 - p0) * 8;
+    for (int g = 0; g < GPB; g++) {
+      float s = 0.0f;
+      for (int j = 0; j < 8; j++)
+        s += acc[g * 8 + j];
+      mean[g] = s / count;
+    }
+    float center[256];
+    for (int c = 0; c < 256; c++) {
+      center[c] = c < CB ? mean[c / 8] : 0.0f;
+      acc[c] = 0.0f;
+    }
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 256 + c, CB - c) - lg_vload(center + c);
+        lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
+      }
+    float *restrict pt = part + (((size_t)n * 8 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
+      float m2 = 0.0f;
+      for (int j = 0; j < 8; j++)
+        m2 += acc[g * 8 + j];
+      pt[2 * g] = mean[g];
+      pt[2 * g + 1] = m2;
+    }
+  }
+  /* per channel c of group g: y = x * (rstd_g * weight_c) + (bias_c - mean_g * rstd_g * weight_c);
+   * scale and shift worked out once per image, in scratch after the partial statistics */
+#pragma omp for schedule(static)
+  for (int n = 0; n < 1; n++) {
+    float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 256;
+    float *restrict shift = scale + 256;
+    for (int c = 256; c < 256; c++)
+      scale[c] = shift[c] = 0.0f;
+    for (int g = 0; g < 32; g++) {
+      float count = 0.0f, mean = 0.0f, m2 = 0.0f;
+      for (int k = 0; k < 8; k++) {
+        const float *pk = part + ((size_t)n * 8 + k) * 32 * 2 + 2 * g;
+        const int q0 = k * 25, q1 = q0 + 25 < HW ? q0 + 25 : HW;
+        const float nb = (float)(q1 - q0) * 8, total = count + nb, delta = pk[0] - mean;
+        mean += delta * (nb / total);
+        m2 += pk[1] + delta * delta * (count * nb / total);
+        count = total;
+      }
+      const float rstd = 1.0f / sqrtf(m2 / count + 1e-05f);
+      for (int j = 0; j < 8; j++) {
+        const int c = g * 8 + j;
+        scale[c] = rstd * weight[c];
+        shift[c] = bias[c] - mean * scale[c];
+      }
+    }
+  }
+#pragma omp for schedule(static)
+  for (int t = 0; t < 1 * 1 * 8; t++) {
+    const int n = t / (1 * 8), c0 = t / 8 % 1 * CB;
+    const int p0 = t % 8 * 25;
+    const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
+    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 256 + c0;
+    const float *restrict shift = scale + 256;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 256 + c0;
+    for (int p = 0; p < p1 - p0; p++)
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 256 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
+        v = lg_vrelu(v);
+        lg_vstore_n(y + (size_t)p * 256 + c, v, CB - c);
+      }
+  }
+}
+
 /* conv1x1s2_14x14x1024_2048: 1x1 conv, stride 2, pad 0, as an indirect GEMM
  *   in NHWC [1,14,14,1024] -> out NHWC [1,7,7,2048]
  *   M = 49 pixels, N = 2048 channels, K = 1 taps x 1024 channels
@@ -3861,7 +4085,7 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_512(
   }
 }
 
-/* groupnorm_14x14x512_relu: GroupNorm, 32 groups of 16 channels, eps 1e-05, then the affine
+/* groupnorm_14x14x512_relu_cb32: GroupNorm, 32 groups of 16 channels, eps 1e-05, then the affine
  * and ReLU (timm GroupNormAct). Statistics per (image, group) over 14x14x16 values,
  * in float and centered: BiT's un-normalized residual stream grows large, and
  * E[x^2] - E[x]^2 would cancel. Each of 8 fixed chunks of 25 pixels gets its
@@ -3870,44 +4094,46 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_512(
  * in NHWC [1,14,14,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
  * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][8][32][2],
  *   then scale, shift [1][2][512] */
-static LG_NOINLINE void groupnorm_14x14x512_relu(
+static LG_NOINLINE void groupnorm_14x14x512_relu_cb32(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 14 * 14 };
+  enum { HW = 14 * 14, CB = 16, GPB = 1 };
+  /* a task: one chunk of pixels x one block of 1 groups (32 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8;
-    const int p0 = t % 8 * 25;
+  for (int t = 0; t < 1 * 32 * 8; t++) {
+    const int n = t / (32 * 8), k = t % 8;
+    const int g0 = t / 8 % 32 * GPB, c0 = g0 * 16;
+    const int p0 = k * 25;
     const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 512;
-    float acc[512], mean[32];
-    for (int c = 0; c < 512; c++)
+    const float *restrict x = in + ((size_t)n * HW + p0) * 512 + c0;
+    float acc[16], mean[GPB];
+    for (int c = 0; c < 16; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, 512 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, CB - c));
     const float count = (float)(p1 - p0) * 16;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 16; j++)
         s += acc[g * 16 + j];
       mean[g] = s / count;
     }
-    float center[512];
-    for (int c = 0; c < 512; c++) {
-      center[c] = c < 512 ? mean[c / 16] : 0.0f;
+    float center[16];
+    for (int c = 0; c < 16; c++) {
+      center[c] = c < CB ? mean[c / 16] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 512 + c, 512 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 512 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 8 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 16; j++)
         m2 += acc[g * 16 + j];
@@ -3942,19 +4168,19 @@ static LG_NOINLINE void groupnorm_14x14x512_relu(
     }
   }
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 8; t++) {
-    const int n = t / 8;
+  for (int t = 0; t < 1 * 32 * 8; t++) {
+    const int n = t / (32 * 8), c0 = t / 8 % 32 * CB;
     const int p0 = t % 8 * 25;
     const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
-    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 512;
+    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 512 + c0;
     const float *restrict shift = scale + 512;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 512;
-    float *restrict y = out + ((size_t)n * HW + p0) * 512;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 512 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 512 + c0;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW) {
-        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 512 + c, 512 - c), lg_vload(scale + c), lg_vload(shift + c));
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 512 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
-        lg_vstore_n(y + (size_t)p * 512 + c, v, 512 - c);
+        lg_vstore_n(y + (size_t)p * 512 + c, v, CB - c);
       }
   }
 }
@@ -4059,7 +4285,7 @@ static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const 
   }
 }
 
-/* groupnorm_7x7x512_relu: GroupNorm, 32 groups of 16 channels, eps 1e-05, then the affine
+/* groupnorm_7x7x512_relu_cb32: GroupNorm, 32 groups of 16 channels, eps 1e-05, then the affine
  * and ReLU (timm GroupNormAct). Statistics per (image, group) over 7x7x16 values,
  * in float and centered: BiT's un-normalized residual stream grows large, and
  * E[x^2] - E[x]^2 would cancel. Each of 7 fixed chunks of 7 pixels gets its
@@ -4068,44 +4294,46 @@ static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const 
  * in NHWC [1,7,7,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
  * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][7][32][2],
  *   then scale, shift [1][2][512] */
-static LG_NOINLINE void groupnorm_7x7x512_relu(
+static LG_NOINLINE void groupnorm_7x7x512_relu_cb32(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 7 * 7 };
+  enum { HW = 7 * 7, CB = 16, GPB = 1 };
+  /* a task: one chunk of pixels x one block of 1 groups (32 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 7; t++) {
-    const int n = t / 7;
-    const int p0 = t % 7 * 7;
+  for (int t = 0; t < 1 * 32 * 7; t++) {
+    const int n = t / (32 * 7), k = t % 7;
+    const int g0 = t / 7 % 32 * GPB, c0 = g0 * 16;
+    const int p0 = k * 7;
     const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 512;
-    float acc[512], mean[32];
-    for (int c = 0; c < 512; c++)
+    const float *restrict x = in + ((size_t)n * HW + p0) * 512 + c0;
+    float acc[16], mean[GPB];
+    for (int c = 0; c < 16; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, 512 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 512 + c, CB - c));
     const float count = (float)(p1 - p0) * 16;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 16; j++)
         s += acc[g * 16 + j];
       mean[g] = s / count;
     }
-    float center[512];
-    for (int c = 0; c < 512; c++) {
-      center[c] = c < 512 ? mean[c / 16] : 0.0f;
+    float center[16];
+    for (int c = 0; c < 16; c++) {
+      center[c] = c < CB ? mean[c / 16] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 512 + c, 512 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 512 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 7 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 16; j++)
         m2 += acc[g * 16 + j];
@@ -4140,19 +4368,19 @@ static LG_NOINLINE void groupnorm_7x7x512_relu(
     }
   }
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 7; t++) {
-    const int n = t / 7;
+  for (int t = 0; t < 1 * 32 * 7; t++) {
+    const int n = t / (32 * 7), c0 = t / 7 % 32 * CB;
     const int p0 = t % 7 * 7;
     const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
-    const float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 512;
+    const float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 512 + c0;
     const float *restrict shift = scale + 512;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 512;
-    float *restrict y = out + ((size_t)n * HW + p0) * 512;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 512 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 512 + c0;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 512; c += LG_VW) {
-        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 512 + c, 512 - c), lg_vload(scale + c), lg_vload(shift + c));
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 512 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
-        lg_vstore_n(y + (size_t)p * 512 + c, v, 512 - c);
+        lg_vstore_n(y + (size_t)p * 512 + c, v, CB - c);
       }
   }
 }
@@ -4240,7 +4468,7 @@ static LG_NOINLINE void conv1x1s1_7x7x512_2048_res(
   }
 }
 
-/* groupnorm_7x7x2048_relu: GroupNorm, 32 groups of 64 channels, eps 1e-05, then the affine
+/* groupnorm_7x7x2048_relu_cb32: GroupNorm, 32 groups of 64 channels, eps 1e-05, then the affine
  * and ReLU (timm GroupNormAct). Statistics per (image, group) over 7x7x64 values,
  * in float and centered: BiT's un-normalized residual stream grows large, and
  * E[x^2] - E[x]^2 would cancel. Each of 7 fixed chunks of 7 pixels gets its
@@ -4249,44 +4477,46 @@ static LG_NOINLINE void conv1x1s1_7x7x512_2048_res(
  * in NHWC [1,7,7,2048] -> out NHWC, same shape; group g = channels [g*64, (g+1)*64)
  * weight, bias [2048]; per-channel arrays are padded to 2048 (whole vectors); part: scratch [1][7][32][2],
  *   then scale, shift [1][2][2048] */
-static LG_NOINLINE void groupnorm_7x7x2048_relu(
+static LG_NOINLINE void groupnorm_7x7x2048_relu_cb32(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 7 * 7 };
+  enum { HW = 7 * 7, CB = 64, GPB = 1 };
+  /* a task: one chunk of pixels x one block of 1 groups (32 block(s), CB channels) */
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 7; t++) {
-    const int n = t / 7;
-    const int p0 = t % 7 * 7;
+  for (int t = 0; t < 1 * 32 * 7; t++) {
+    const int n = t / (32 * 7), k = t % 7;
+    const int g0 = t / 7 % 32 * GPB, c0 = g0 * 64;
+    const int p0 = k * 7;
     const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 2048;
-    float acc[2048], mean[32];
-    for (int c = 0; c < 2048; c++)
+    const float *restrict x = in + ((size_t)n * HW + p0) * 2048 + c0;
+    float acc[64], mean[GPB];
+    for (int c = 0; c < 64; c++)
       acc[c] = 0.0f;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 2048; c += LG_VW)
-        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 2048 + c, 2048 - c));
+      for (int c = 0; c < CB; c += LG_VW)
+        lg_vstore(acc + c, lg_vload(acc + c) + lg_vload_n(x + (size_t)p * 2048 + c, CB - c));
     const float count = (float)(p1 - p0) * 64;
-    for (int g = 0; g < 32; g++) {
+    for (int g = 0; g < GPB; g++) {
       float s = 0.0f;
       for (int j = 0; j < 64; j++)
         s += acc[g * 64 + j];
       mean[g] = s / count;
     }
-    float center[2048];
-    for (int c = 0; c < 2048; c++) {
-      center[c] = c < 2048 ? mean[c / 64] : 0.0f;
+    float center[64];
+    for (int c = 0; c < 64; c++) {
+      center[c] = c < CB ? mean[c / 64] : 0.0f;
       acc[c] = 0.0f;
     }
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 2048; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)p * 2048 + c, 2048 - c) - lg_vload(center + c);
+      for (int c = 0; c < CB; c += LG_VW) {
+        const lg_vf d = lg_vload_n(x + (size_t)p * 2048 + c, CB - c) - lg_vload(center + c);
         lg_vstore(acc + c, lg_vfma(d, d, lg_vload(acc + c)));
       }
-    float *restrict pt = part + (size_t)t * 32 * 2;
-    for (int g = 0; g < 32; g++) {
+    float *restrict pt = part + (((size_t)n * 7 + k) * 32 + g0) * 2;
+    for (int g = 0; g < GPB; g++) {
       float m2 = 0.0f;
       for (int j = 0; j < 64; j++)
         m2 += acc[g * 64 + j];
@@ -4321,19 +4551,19 @@ static LG_NOINLINE void groupnorm_7x7x2048_relu(
     }
   }
 #pragma omp for schedule(static)
-  for (int t = 0; t < 1 * 7; t++) {
-    const int n = t / 7;
+  for (int t = 0; t < 1 * 32 * 7; t++) {
+    const int n = t / (32 * 7), c0 = t / 7 % 32 * CB;
     const int p0 = t % 7 * 7;
     const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
-    const float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 2048;
+    const float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 2048 + c0;
     const float *restrict shift = scale + 2048;
-    const float *restrict x = in + ((size_t)n * HW + p0) * 2048;
-    float *restrict y = out + ((size_t)n * HW + p0) * 2048;
+    const float *restrict x = in + ((size_t)n * HW + p0) * 2048 + c0;
+    float *restrict y = out + ((size_t)n * HW + p0) * 2048 + c0;
     for (int p = 0; p < p1 - p0; p++)
-      for (int c = 0; c < 2048; c += LG_VW) {
-        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 2048 + c, 2048 - c), lg_vload(scale + c), lg_vload(shift + c));
+      for (int c = 0; c < CB; c += LG_VW) {
+        lg_vf v = lg_vfma(lg_vload_n(x + (size_t)p * 2048 + c, CB - c), lg_vload(scale + c), lg_vload(shift + c));
         v = lg_vrelu(v);
-        lg_vstore_n(y + (size_t)p * 2048 + c, v, 2048 - c);
+        lg_vstore_n(y + (size_t)p * 2048 + c, v, CB - c);
       }
   }
 }
@@ -4978,7 +5208,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.1.blocks.0.norm3 + relu -> [1,28,28,128] */
-    groupnorm_28x28x128_relu(ACT(1605632), WGT(3481600), WGT(3482112), ACT(2007040), ACT(2408448));
+    groupnorm_28x28x128_relu_cb8(ACT(1605632), WGT(3481600), WGT(3482112), ACT(2007040), ACT(2408448));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.1.blocks.0.norm3.act", ACT(2007040), 1, 28, 28, 128);
@@ -5153,7 +5383,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.0.norm3 + relu -> [1,14,14,256] */
-    groupnorm_14x14x256_relu(ACT(802816), WGT(17418240), WGT(17419264), ACT(1003520), ACT(1204224));
+    groupnorm_14x14x256_relu_cb16(ACT(802816), WGT(17418240), WGT(17419264), ACT(1003520), ACT(1204224));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.0.norm3.act", ACT(1003520), 1, 14, 14, 256);
@@ -5167,7 +5397,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.1.norm1 + relu -> [1,14,14,1024] */
-    groupnorm_14x14x1024_relu(ACT(5406720), WGT(18472960), WGT(18477056), ACT(0), ACT(802816));
+    groupnorm_14x14x1024_relu_cb8(ACT(5406720), WGT(18472960), WGT(18477056), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.norm1.act", ACT(0), 1, 14, 14, 1024);
@@ -5181,7 +5411,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.1.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.1.conv2 applies it */
-    groupnorm_14x14x256_relu_affine(ACT(6209536), WGT(19530752), WGT(19531776), ACT(6610944), ACT(0));
+    groupnorm_14x14x256_relu_affine_cb16(ACT(6209536), WGT(19530752), WGT(19531776), ACT(6610944), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.1.norm2.act", NULL, 1, 1, 1, 512);
@@ -5209,7 +5439,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.2.norm1 + relu -> [1,14,14,1024] */
-    groupnorm_14x14x1024_relu(ACT(6209536), WGT(22947840), WGT(22951936), ACT(0), ACT(802816));
+    groupnorm_14x14x1024_relu_cb8(ACT(6209536), WGT(22947840), WGT(22951936), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.norm1.act", ACT(0), 1, 14, 14, 1024);
@@ -5223,7 +5453,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.2.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.2.conv2 applies it */
-    groupnorm_14x14x256_relu_affine(ACT(5406720), WGT(24005632), WGT(24006656), ACT(5808128), ACT(0));
+    groupnorm_14x14x256_relu_affine_cb16(ACT(5406720), WGT(24005632), WGT(24006656), ACT(5808128), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.2.norm2.act", NULL, 1, 1, 1, 512);
@@ -5251,7 +5481,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.3.norm1 + relu -> [1,14,14,1024] */
-    groupnorm_14x14x1024_relu(ACT(5406720), WGT(27422720), WGT(27426816), ACT(0), ACT(802816));
+    groupnorm_14x14x1024_relu_cb8(ACT(5406720), WGT(27422720), WGT(27426816), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.norm1.act", ACT(0), 1, 14, 14, 1024);
@@ -5265,7 +5495,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.3.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.3.conv2 applies it */
-    groupnorm_14x14x256_relu_affine(ACT(6209536), WGT(28480512), WGT(28481536), ACT(6610944), ACT(0));
+    groupnorm_14x14x256_relu_affine_cb16(ACT(6209536), WGT(28480512), WGT(28481536), ACT(6610944), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.3.norm2.act", NULL, 1, 1, 1, 512);
@@ -5293,7 +5523,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.4.norm1 + relu -> [1,14,14,1024] */
-    groupnorm_14x14x1024_relu(ACT(6209536), WGT(31897600), WGT(31901696), ACT(0), ACT(802816));
+    groupnorm_14x14x1024_relu_cb8(ACT(6209536), WGT(31897600), WGT(31901696), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.norm1.act", ACT(0), 1, 14, 14, 1024);
@@ -5307,7 +5537,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.4.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.4.conv2 applies it */
-    groupnorm_14x14x256_relu_affine(ACT(5406720), WGT(32955392), WGT(32956416), ACT(5808128), ACT(0));
+    groupnorm_14x14x256_relu_affine_cb16(ACT(5406720), WGT(32955392), WGT(32956416), ACT(5808128), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.4.norm2.act", NULL, 1, 1, 1, 512);
@@ -5335,7 +5565,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.5.norm1 + relu -> [1,14,14,1024] */
-    groupnorm_14x14x1024_relu(ACT(5406720), WGT(36372480), WGT(36376576), ACT(0), ACT(802816));
+    groupnorm_14x14x1024_relu_cb8(ACT(5406720), WGT(36372480), WGT(36376576), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.norm1.act", ACT(0), 1, 14, 14, 1024);
@@ -5349,7 +5579,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.2.blocks.5.norm2 + relu -> scale, shift [1][2][256]: statistics and the per-channel affine; stages.2.blocks.5.conv2 applies it */
-    groupnorm_14x14x256_relu_affine(ACT(6209536), WGT(37430272), WGT(37431296), ACT(6610944), ACT(0));
+    groupnorm_14x14x256_relu_affine_cb16(ACT(6209536), WGT(37430272), WGT(37431296), ACT(6610944), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.2.blocks.5.norm2.act", NULL, 1, 1, 1, 512);
@@ -5377,7 +5607,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.3.blocks.0.norm1 + relu -> [1,14,14,1024] */
-    groupnorm_14x14x1024_relu(ACT(0), WGT(40847360), WGT(40851456), ACT(802816), ACT(1605632));
+    groupnorm_14x14x1024_relu_cb8(ACT(0), WGT(40847360), WGT(40851456), ACT(802816), ACT(1605632));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.3.blocks.0.norm1.act", ACT(802816), 1, 14, 14, 1024);
@@ -5398,7 +5628,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.3.blocks.0.norm2 + relu -> [1,14,14,512] */
-    groupnorm_14x14x512_relu(ACT(401408), WGT(51351552), WGT(51353600), ACT(802816), ACT(1204224));
+    groupnorm_14x14x512_relu_cb32(ACT(401408), WGT(51351552), WGT(51353600), ACT(802816), ACT(1204224));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.3.blocks.0.norm2.act", ACT(802816), 1, 14, 14, 512);
@@ -5412,7 +5642,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.3.blocks.0.norm3 + relu -> [1,7,7,512] */
-    groupnorm_7x7x512_relu(ACT(401408), WGT(60794880), WGT(60796928), ACT(802816), ACT(501760));
+    groupnorm_7x7x512_relu_cb32(ACT(401408), WGT(60794880), WGT(60796928), ACT(802816), ACT(501760));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.3.blocks.0.norm3.act", ACT(802816), 1, 7, 7, 512);
@@ -5426,7 +5656,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.3.blocks.1.norm1 + relu -> [1,7,7,2048] */
-    groupnorm_7x7x2048_relu(ACT(401408), WGT(65001472), WGT(65009664), ACT(0), ACT(802816));
+    groupnorm_7x7x2048_relu_cb32(ACT(401408), WGT(65001472), WGT(65009664), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.3.blocks.1.norm1.act", ACT(0), 1, 7, 7, 2048);
@@ -5440,7 +5670,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.3.blocks.1.norm2 + relu -> [1,7,7,512] */
-    groupnorm_7x7x512_relu(ACT(802816), WGT(69214208), WGT(69216256), ACT(0), ACT(100352));
+    groupnorm_7x7x512_relu_cb32(ACT(802816), WGT(69214208), WGT(69216256), ACT(0), ACT(100352));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.3.blocks.1.norm2.act", ACT(0), 1, 7, 7, 512);
@@ -5454,7 +5684,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.3.blocks.1.norm3 + relu -> [1,7,7,512] */
-    groupnorm_7x7x512_relu(ACT(100352), WGT(78657536), WGT(78659584), ACT(802816), ACT(0));
+    groupnorm_7x7x512_relu_cb32(ACT(100352), WGT(78657536), WGT(78659584), ACT(802816), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.3.blocks.1.norm3.act", ACT(802816), 1, 7, 7, 512);
@@ -5468,7 +5698,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.3.blocks.2.norm1 + relu -> [1,7,7,2048] */
-    groupnorm_7x7x2048_relu(ACT(0), WGT(82864128), WGT(82872320), ACT(401408), ACT(802816));
+    groupnorm_7x7x2048_relu_cb32(ACT(0), WGT(82864128), WGT(82872320), ACT(401408), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.3.blocks.2.norm1.act", ACT(401408), 1, 7, 7, 2048);
@@ -5482,7 +5712,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.3.blocks.2.norm2 + relu -> [1,7,7,512] */
-    groupnorm_7x7x512_relu(ACT(802816), WGT(87076864), WGT(87078912), ACT(401408), ACT(501760));
+    groupnorm_7x7x512_relu_cb32(ACT(802816), WGT(87076864), WGT(87078912), ACT(401408), ACT(501760));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.3.blocks.2.norm2.act", ACT(401408), 1, 7, 7, 512);
@@ -5496,7 +5726,7 @@ int bit_50x1_forward_debug(
     }
 
     /* stages.3.blocks.2.norm3 + relu -> [1,7,7,512] */
-    groupnorm_7x7x512_relu(ACT(501760), WGT(96520192), WGT(96522240), ACT(802816), ACT(401408));
+    groupnorm_7x7x512_relu_cb32(ACT(501760), WGT(96520192), WGT(96522240), ACT(802816), ACT(401408));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "stages.3.blocks.2.norm3.act", ACT(802816), 1, 7, 7, 512);
@@ -5510,7 +5740,7 @@ int bit_50x1_forward_debug(
     }
 
     /* norm + relu -> [1,7,7,2048] */
-    groupnorm_7x7x2048_relu(ACT(401408), WGT(100726784), WGT(100734976), ACT(0), ACT(802816));
+    groupnorm_7x7x2048_relu_cb32(ACT(401408), WGT(100726784), WGT(100734976), ACT(0), ACT(802816));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "norm", ACT(0), 1, 7, 7, 2048);

@@ -17,7 +17,8 @@ local function chunks(v)
   v.CHUNKS = cdiv(hw, v.CHUNK)
 end
 
--- extra(v) -> scratch bytes in the arena, stack bytes of per-channel arrays (nil: a few vectors)
+-- extra(v, g, node, vw) -> scratch bytes in the arena, stack bytes of per-channel
+-- arrays (nil: a few vectors)
 local function kind(op, template, epilogues, extra)
   local d = { name = op, epilogues = epilogues or {} }
   function d.applies(_, node) return node.op == op end
@@ -35,12 +36,12 @@ local function kind(op, template, epilogues, extra)
     local scratch, stack = 0, 8 * vw * 4 -- a few vectors (global pool: 8)
     if extra then
       local arrays
-      scratch, arrays = extra(v)
+      scratch, arrays = extra(v, g, node, vw)
       stack = arrays or stack
     end
     node.kernel = { template = template, vars = v, scratch_bytes = scratch, stack = stack,
       fn = string.format("%s_%dx%dx%d%s%s%s", op, ih, iw, c, n > 1 and ("_n" .. n) or "", a.act and ("_" .. a.act) or "",
-        a.applied_by and "_affine" or ""),
+        a.applied_by and "_affine" or "") .. ((v.GB or 1) > 1 and ("_cb" .. v.GB) or ""),
       strategy = a.applied_by and string.format("statistics and the per-channel affine; %s applies it", a.applied_by) }
     node.blob = {}
     for _, role in ipairs({ "weight", "bias" }) do
@@ -53,9 +54,27 @@ local function kind(op, template, epilogues, extra)
 end
 
 simple.layernorm = kind("layernorm", "layernorm.c.in")
+-- GroupNorm's tasks take blocks of groups where the GEMM before it split its
+-- channels over the threads (a small map: one run of pixels, N blocks), so a
+-- thread reads back mostly what it wrote (every channel of its pixels came
+-- half from the other core's cache: the 14x14x1024 ones ran slower at 2
+-- threads than at 1); otherwise all groups, the pixels split like the GEMM's.
+local function group_blocks(g, node, v, vw)
+  local producer = g.values[node.inputs[1]].producer
+  local pv = producer and producer.kernel and producer.kernel.vars or {}
+  local gb = 1
+  if pv.MBLOCKS == 1 and (pv.NBLOCKS or 1) > 1 then
+    gb = math.min(pv.NBLOCKS, v.GROUPS)
+    while gb > 1 and (v.GROUPS % gb ~= 0 or v.C // gb % vw ~= 0) do gb = gb - 1 end
+  end
+  v.GB, v.GPB, v.CB = gb, v.GROUPS // gb, v.C // gb
+  v.CBP = cdiv(v.CB, vw) * vw
+end
+
 simple.groupnorm = kind("groupnorm", "groupnorm.c.in", { { slot = "act", ops = { relu = true } } },
-  function(v)
+  function(v, g, node, vw)
     chunks(v)
+    group_blocks(g, node, v, vw)
     -- partial statistics, then (unless the next layer applies them) scale and
     -- shift per image; stack: acc, center, scale, shift [CP] and mean [GROUPS]
     local scratch = v.N * v.CHUNKS * v.GROUPS * 2 * 4 + (v.AFFINE == 1 and 0 or v.N * 2 * v.CP * 4)
