@@ -11,7 +11,9 @@ local blob = {}
 
 blob.ALIGN = 64
 
-local function align(x) return (x + blob.ALIGN - 1) // blob.ALIGN * blob.ALIGN end
+-- x rounded up to the next ALIGN boundary (the arena planner places values on it too)
+function blob.align(x) return (x + blob.ALIGN - 1) // blob.ALIGN * blob.ALIGN end
+local align = blob.align
 
 local function item_bytes(it)
   return it.bytes or it.tensor:numel() * 4

@@ -907,14 +907,14 @@ static LG_NOINLINE void maxpool_112x112x64(const float *restrict in, float *rest
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,64] -> out NHWC, same shape; group g = channels [g*2, (g+1)*2)
  * weight, bias [64]; per-channel arrays are padded to 64 (whole vectors); part: scratch [1][13][32][2],
- *   then scale, shift [1][2][64] */
+ *   then from FACTORS scale, shift [1][2][64] */
 static LG_NOINLINE void groupnorm_56x56x64_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 56 * 56, CB = 64, GPB = 32 };
+  enum { HW = 56 * 56, CB = 64, GPB = 32, FACTORS = 1 * 13 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 1 * 13; t++) {
@@ -959,10 +959,8 @@ static LG_NOINLINE void groupnorm_56x56x64_relu(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 64;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 64;
     float *restrict shift = scale + 64;
-    for (int c = 64; c < 64; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 13; k++) {
@@ -986,7 +984,7 @@ static LG_NOINLINE void groupnorm_56x56x64_relu(
     const int n = t / (1 * 13), c0 = t / 13 % 1 * CB;
     const int p0 = t % 13 * 242;
     const int p1 = p0 + 242 < HW ? p0 + 242 : HW;
-    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 64 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 64 + c0;
     const float *restrict shift = scale + 64;
     const float *restrict x = in + ((size_t)n * HW + p0) * 64 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 64 + c0;
@@ -1141,8 +1139,6 @@ static LG_NOINLINE void groupnorm_56x56x64_relu_affine(
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
     float scale[64], shift[64];
-    for (int c = 64; c < 64; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 13; k++) {
@@ -1500,8 +1496,6 @@ static LG_NOINLINE void groupnorm_56x56x256_relu_affine(
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
     float scale[256], shift[256];
-    for (int c = 256; c < 256; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 49; k++) {
@@ -1617,14 +1611,14 @@ static LG_NOINLINE void conv1x1s1_56x56x256_64_norm_relu(
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][49][32][2],
- *   then scale, shift [1][2][256] */
+ *   then from FACTORS scale, shift [1][2][256] */
 static LG_NOINLINE void groupnorm_56x56x256_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 56 * 56, CB = 256, GPB = 32 };
+  enum { HW = 56 * 56, CB = 256, GPB = 32, FACTORS = 1 * 49 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 1 * 49; t++) {
@@ -1669,10 +1663,8 @@ static LG_NOINLINE void groupnorm_56x56x256_relu(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 49 * 32 * 2 + (size_t)n * 2 * 256;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 256;
     float *restrict shift = scale + 256;
-    for (int c = 256; c < 256; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 49; k++) {
@@ -1696,7 +1688,7 @@ static LG_NOINLINE void groupnorm_56x56x256_relu(
     const int n = t / (1 * 49), c0 = t / 49 % 1 * CB;
     const int p0 = t % 49 * 64;
     const int p1 = p0 + 64 < HW ? p0 + 64 : HW;
-    const float *restrict scale = part + (size_t)1 * 49 * 32 * 2 + (size_t)n * 2 * 256 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 256 + c0;
     const float *restrict shift = scale + 256;
     const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 256 + c0;
@@ -1898,14 +1890,14 @@ static LG_NOINLINE void conv1x1s1_56x56x256_128(const float *restrict in, const 
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,56,56,128] -> out NHWC, same shape; group g = channels [g*4, (g+1)*4)
  * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][25][32][2],
- *   then scale, shift [1][2][128] */
+ *   then from FACTORS scale, shift [1][2][128] */
 static LG_NOINLINE void groupnorm_56x56x128_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 56 * 56, CB = 128, GPB = 32 };
+  enum { HW = 56 * 56, CB = 128, GPB = 32, FACTORS = 1 * 25 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 1 * 25; t++) {
@@ -1950,10 +1942,8 @@ static LG_NOINLINE void groupnorm_56x56x128_relu(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 128;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 128;
     float *restrict shift = scale + 128;
-    for (int c = 128; c < 128; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 25; k++) {
@@ -1977,7 +1967,7 @@ static LG_NOINLINE void groupnorm_56x56x128_relu(
     const int n = t / (1 * 25), c0 = t / 25 % 1 * CB;
     const int p0 = t % 25 * 126;
     const int p1 = p0 + 126 < HW ? p0 + 126 : HW;
-    const float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 128 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 128 + c0;
     const float *restrict shift = scale + 128;
     const float *restrict x = in + ((size_t)n * HW + p0) * 128 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 128 + c0;
@@ -2098,14 +2088,14 @@ static LG_NOINLINE void conv3x3s2_56x56x128_128(const float *restrict in, const 
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,128] -> out NHWC, same shape; group g = channels [g*4, (g+1)*4)
  * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][8][32][2],
- *   then scale, shift [1][2][128] */
+ *   then from FACTORS scale, shift [1][2][128] */
 static LG_NOINLINE void groupnorm_28x28x128_relu_cb8(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 28 * 28, CB = 16, GPB = 4 };
+  enum { HW = 28 * 28, CB = 16, GPB = 4, FACTORS = 1 * 8 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 4 groups (8 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 8 * 8; t++) {
@@ -2150,10 +2140,8 @@ static LG_NOINLINE void groupnorm_28x28x128_relu_cb8(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 128;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 128;
     float *restrict shift = scale + 128;
-    for (int c = 128; c < 128; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 8; k++) {
@@ -2177,7 +2165,7 @@ static LG_NOINLINE void groupnorm_28x28x128_relu_cb8(
     const int n = t / (8 * 8), c0 = t / 8 % 8 * CB;
     const int p0 = t % 8 * 98;
     const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
-    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 128 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 128 + c0;
     const float *restrict shift = scale + 128;
     const float *restrict x = in + ((size_t)n * HW + p0) * 128 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 128 + c0;
@@ -2283,14 +2271,14 @@ static LG_NOINLINE void conv1x1s1_28x28x128_512_res(
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
  * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][25][32][2],
- *   then scale, shift [1][2][512] */
+ *   then from FACTORS scale, shift [1][2][512] */
 static LG_NOINLINE void groupnorm_28x28x512_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 28 * 28, CB = 512, GPB = 32 };
+  enum { HW = 28 * 28, CB = 512, GPB = 32, FACTORS = 1 * 25 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 1 * 25; t++) {
@@ -2335,10 +2323,8 @@ static LG_NOINLINE void groupnorm_28x28x512_relu(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 512;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 512;
     float *restrict shift = scale + 512;
-    for (int c = 512; c < 512; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 25; k++) {
@@ -2362,7 +2348,7 @@ static LG_NOINLINE void groupnorm_28x28x512_relu(
     const int n = t / (1 * 25), c0 = t / 25 % 1 * CB;
     const int p0 = t % 25 * 32;
     const int p1 = p0 + 32 < HW ? p0 + 32 : HW;
-    const float *restrict scale = part + (size_t)1 * 25 * 32 * 2 + (size_t)n * 2 * 512 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 512 + c0;
     const float *restrict shift = scale + 512;
     const float *restrict x = in + ((size_t)n * HW + p0) * 512 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 512 + c0;
@@ -2516,8 +2502,6 @@ static LG_NOINLINE void groupnorm_28x28x128_relu_affine(
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
     float scale[128], shift[128];
-    for (int c = 128; c < 128; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 8; k++) {
@@ -2711,14 +2695,14 @@ static LG_NOINLINE void conv3x3s1_wino4x3_28x28x128_128_norm_relu(
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,128] -> out NHWC, same shape; group g = channels [g*4, (g+1)*4)
  * weight, bias [128]; per-channel arrays are padded to 128 (whole vectors); part: scratch [1][8][32][2],
- *   then scale, shift [1][2][128] */
+ *   then from FACTORS scale, shift [1][2][128] */
 static LG_NOINLINE void groupnorm_28x28x128_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 28 * 28, CB = 128, GPB = 32 };
+  enum { HW = 28 * 28, CB = 128, GPB = 32, FACTORS = 1 * 8 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 1 * 8; t++) {
@@ -2763,10 +2747,8 @@ static LG_NOINLINE void groupnorm_28x28x128_relu(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 128;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 128;
     float *restrict shift = scale + 128;
-    for (int c = 128; c < 128; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 8; k++) {
@@ -2790,7 +2772,7 @@ static LG_NOINLINE void groupnorm_28x28x128_relu(
     const int n = t / (1 * 8), c0 = t / 8 % 1 * CB;
     const int p0 = t % 8 * 98;
     const int p1 = p0 + 98 < HW ? p0 + 98 : HW;
-    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 128 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 128 + c0;
     const float *restrict shift = scale + 128;
     const float *restrict x = in + ((size_t)n * HW + p0) * 128 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 128 + c0;
@@ -2993,14 +2975,14 @@ static LG_NOINLINE void conv1x1s1_28x28x512_256(const float *restrict in, const 
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,28,28,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][13][32][2],
- *   then scale, shift [1][2][256] */
+ *   then from FACTORS scale, shift [1][2][256] */
 static LG_NOINLINE void groupnorm_28x28x256_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 28 * 28, CB = 256, GPB = 32 };
+  enum { HW = 28 * 28, CB = 256, GPB = 32, FACTORS = 1 * 13 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 1 * 13; t++) {
@@ -3045,10 +3027,8 @@ static LG_NOINLINE void groupnorm_28x28x256_relu(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 256;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 256;
     float *restrict shift = scale + 256;
-    for (int c = 256; c < 256; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 13; k++) {
@@ -3072,7 +3052,7 @@ static LG_NOINLINE void groupnorm_28x28x256_relu(
     const int n = t / (1 * 13), c0 = t / 13 % 1 * CB;
     const int p0 = t % 13 * 61;
     const int p1 = p0 + 61 < HW ? p0 + 61 : HW;
-    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 256 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 256 + c0;
     const float *restrict shift = scale + 256;
     const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 256 + c0;
@@ -3194,14 +3174,14 @@ static LG_NOINLINE void conv3x3s2_28x28x256_256(const float *restrict in, const 
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][8][32][2],
- *   then scale, shift [1][2][256] */
+ *   then from FACTORS scale, shift [1][2][256] */
 static LG_NOINLINE void groupnorm_14x14x256_relu_cb16(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 14 * 14, CB = 16, GPB = 2 };
+  enum { HW = 14 * 14, CB = 16, GPB = 2, FACTORS = 1 * 8 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 2 groups (16 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 16 * 8; t++) {
@@ -3246,10 +3226,8 @@ static LG_NOINLINE void groupnorm_14x14x256_relu_cb16(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 256;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 256;
     float *restrict shift = scale + 256;
-    for (int c = 256; c < 256; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 8; k++) {
@@ -3273,7 +3251,7 @@ static LG_NOINLINE void groupnorm_14x14x256_relu_cb16(
     const int n = t / (16 * 8), c0 = t / 8 % 16 * CB;
     const int p0 = t % 8 * 25;
     const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
-    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 256 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 256 + c0;
     const float *restrict shift = scale + 256;
     const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 256 + c0;
@@ -3377,14 +3355,14 @@ static LG_NOINLINE void conv1x1s1_14x14x256_1024_res(
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,1024] -> out NHWC, same shape; group g = channels [g*32, (g+1)*32)
  * weight, bias [1024]; per-channel arrays are padded to 1024 (whole vectors); part: scratch [1][13][32][2],
- *   then scale, shift [1][2][1024] */
+ *   then from FACTORS scale, shift [1][2][1024] */
 static LG_NOINLINE void groupnorm_14x14x1024_relu_cb8(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 14 * 14, CB = 128, GPB = 4 };
+  enum { HW = 14 * 14, CB = 128, GPB = 4, FACTORS = 1 * 13 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 4 groups (8 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 8 * 13; t++) {
@@ -3429,10 +3407,8 @@ static LG_NOINLINE void groupnorm_14x14x1024_relu_cb8(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 1024;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 1024;
     float *restrict shift = scale + 1024;
-    for (int c = 1024; c < 1024; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 13; k++) {
@@ -3456,7 +3432,7 @@ static LG_NOINLINE void groupnorm_14x14x1024_relu_cb8(
     const int n = t / (8 * 13), c0 = t / 13 % 8 * CB;
     const int p0 = t % 13 * 16;
     const int p1 = p0 + 16 < HW ? p0 + 16 : HW;
-    const float *restrict scale = part + (size_t)1 * 13 * 32 * 2 + (size_t)n * 2 * 1024 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 1024 + c0;
     const float *restrict shift = scale + 1024;
     const float *restrict x = in + ((size_t)n * HW + p0) * 1024 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 1024 + c0;
@@ -3611,8 +3587,6 @@ static LG_NOINLINE void groupnorm_14x14x256_relu_affine_cb16(
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
     float scale[256], shift[256];
-    for (int c = 256; c < 256; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 8; k++) {
@@ -3810,14 +3784,14 @@ static LG_NOINLINE void conv3x3s1_wino4x3_14x14x256_256_f32w_norm_relu(
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,256] -> out NHWC, same shape; group g = channels [g*8, (g+1)*8)
  * weight, bias [256]; per-channel arrays are padded to 256 (whole vectors); part: scratch [1][8][32][2],
- *   then scale, shift [1][2][256] */
+ *   then from FACTORS scale, shift [1][2][256] */
 static LG_NOINLINE void groupnorm_14x14x256_relu(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 14 * 14, CB = 256, GPB = 32 };
+  enum { HW = 14 * 14, CB = 256, GPB = 32, FACTORS = 1 * 8 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 32 groups (1 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 1 * 8; t++) {
@@ -3862,10 +3836,8 @@ static LG_NOINLINE void groupnorm_14x14x256_relu(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 256;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 256;
     float *restrict shift = scale + 256;
-    for (int c = 256; c < 256; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 8; k++) {
@@ -3889,7 +3861,7 @@ static LG_NOINLINE void groupnorm_14x14x256_relu(
     const int n = t / (1 * 8), c0 = t / 8 % 1 * CB;
     const int p0 = t % 8 * 25;
     const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
-    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 256 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 256 + c0;
     const float *restrict shift = scale + 256;
     const float *restrict x = in + ((size_t)n * HW + p0) * 256 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 256 + c0;
@@ -4093,14 +4065,14 @@ static LG_NOINLINE void conv1x1s1_14x14x1024_512(
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,14,14,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
  * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][8][32][2],
- *   then scale, shift [1][2][512] */
+ *   then from FACTORS scale, shift [1][2][512] */
 static LG_NOINLINE void groupnorm_14x14x512_relu_cb32(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 14 * 14, CB = 16, GPB = 1 };
+  enum { HW = 14 * 14, CB = 16, GPB = 1, FACTORS = 1 * 8 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 1 groups (32 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 32 * 8; t++) {
@@ -4145,10 +4117,8 @@ static LG_NOINLINE void groupnorm_14x14x512_relu_cb32(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 512;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 512;
     float *restrict shift = scale + 512;
-    for (int c = 512; c < 512; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 8; k++) {
@@ -4172,7 +4142,7 @@ static LG_NOINLINE void groupnorm_14x14x512_relu_cb32(
     const int n = t / (32 * 8), c0 = t / 8 % 32 * CB;
     const int p0 = t % 8 * 25;
     const int p1 = p0 + 25 < HW ? p0 + 25 : HW;
-    const float *restrict scale = part + (size_t)1 * 8 * 32 * 2 + (size_t)n * 2 * 512 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 512 + c0;
     const float *restrict shift = scale + 512;
     const float *restrict x = in + ((size_t)n * HW + p0) * 512 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 512 + c0;
@@ -4293,14 +4263,14 @@ static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const 
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,7,7,512] -> out NHWC, same shape; group g = channels [g*16, (g+1)*16)
  * weight, bias [512]; per-channel arrays are padded to 512 (whole vectors); part: scratch [1][7][32][2],
- *   then scale, shift [1][2][512] */
+ *   then from FACTORS scale, shift [1][2][512] */
 static LG_NOINLINE void groupnorm_7x7x512_relu_cb32(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 7 * 7, CB = 16, GPB = 1 };
+  enum { HW = 7 * 7, CB = 16, GPB = 1, FACTORS = 1 * 7 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 1 groups (32 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 32 * 7; t++) {
@@ -4345,10 +4315,8 @@ static LG_NOINLINE void groupnorm_7x7x512_relu_cb32(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 512;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 512;
     float *restrict shift = scale + 512;
-    for (int c = 512; c < 512; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 7; k++) {
@@ -4372,7 +4340,7 @@ static LG_NOINLINE void groupnorm_7x7x512_relu_cb32(
     const int n = t / (32 * 7), c0 = t / 7 % 32 * CB;
     const int p0 = t % 7 * 7;
     const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
-    const float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 512 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 512 + c0;
     const float *restrict shift = scale + 512;
     const float *restrict x = in + ((size_t)n * HW + p0) * 512 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 512 + c0;
@@ -4476,14 +4444,14 @@ static LG_NOINLINE void conv1x1s1_7x7x512_2048_res(
  * merge in a fixed order (Chan et al.), so no result depends on the thread count.
  * in NHWC [1,7,7,2048] -> out NHWC, same shape; group g = channels [g*64, (g+1)*64)
  * weight, bias [2048]; per-channel arrays are padded to 2048 (whole vectors); part: scratch [1][7][32][2],
- *   then scale, shift [1][2][2048] */
+ *   then from FACTORS scale, shift [1][2][2048] */
 static LG_NOINLINE void groupnorm_7x7x2048_relu_cb32(
     const float *restrict in,
     const float *restrict weight,
     const float *restrict bias,
     float *restrict out,
     float *restrict part) {
-  enum { HW = 7 * 7, CB = 64, GPB = 1 };
+  enum { HW = 7 * 7, CB = 64, GPB = 1, FACTORS = 1 * 7 * 32 * 2 };
   /* a task: one chunk of pixels x one block of 1 groups (32 block(s), CB channels) */
 #pragma omp for schedule(static)
   for (int t = 0; t < 1 * 32 * 7; t++) {
@@ -4528,10 +4496,8 @@ static LG_NOINLINE void groupnorm_7x7x2048_relu_cb32(
    * scale and shift worked out once per image, in scratch after the partial statistics */
 #pragma omp for schedule(static)
   for (int n = 0; n < 1; n++) {
-    float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 2048;
+    float *restrict scale = part + FACTORS + (size_t)n * 2 * 2048;
     float *restrict shift = scale + 2048;
-    for (int c = 2048; c < 2048; c++)
-      scale[c] = shift[c] = 0.0f;
     for (int g = 0; g < 32; g++) {
       float count = 0.0f, mean = 0.0f, m2 = 0.0f;
       for (int k = 0; k < 7; k++) {
@@ -4555,7 +4521,7 @@ static LG_NOINLINE void groupnorm_7x7x2048_relu_cb32(
     const int n = t / (32 * 7), c0 = t / 7 % 32 * CB;
     const int p0 = t % 7 * 7;
     const int p1 = p0 + 7 < HW ? p0 + 7 : HW;
-    const float *restrict scale = part + (size_t)1 * 7 * 32 * 2 + (size_t)n * 2 * 2048 + c0;
+    const float *restrict scale = part + FACTORS + (size_t)n * 2 * 2048 + c0;
     const float *restrict shift = scale + 2048;
     const float *restrict x = in + ((size_t)n * HW + p0) * 2048 + c0;
     float *restrict y = out + ((size_t)n * HW + p0) * 2048 + c0;

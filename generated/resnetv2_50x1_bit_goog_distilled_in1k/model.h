@@ -43,7 +43,7 @@ extern "C" {
 /* stack one bit_50x1_forward call takes on one thread, estimated from the arrays its kernels
  * keep on the stack (twice the largest: one kernel inlined into the forward frame, the
  * next one called from it) plus 1 KB of frames; reserve it on top of the caller's own */
-#define bit_50x1_STACK_BYTES 66816u
+#define bit_50x1_STACK_BYTES 15104u
 #define bit_50x1_NUM_LAYERS 105
 /* numerics: how conv/linear weights are stored ("f32", "bf16", "f16", "int8": widened to
  * fp32 in the kernels) and what the GEMMs multiply ("fp32", or "bf16": inputs and weights

@@ -10,6 +10,7 @@
 local P = require("lg.pack")
 local gemm = require("kernels.gemm")
 local precision = require("precision")
+local round_up = require("kernels.sizes").round_up
 
 local dwconv = { name = "dwconv", epilogues = { { slot = "norm", ops = { layernorm = true } } } }
 
@@ -28,14 +29,14 @@ function dwconv.lower(g, node, ctx)
   v.NORM, v.EPS = a.norm and 1 or 0, a.norm and a.norm.eps or 0
   -- a fused norm reads the strip back from a stack tile of whole vectors a pixel,
   -- at most L1's size (convnext_base and smaller keep their strips)
-  v.CP = (v.C + ctx.target.vw - 1) // ctx.target.vw * ctx.target.vw
+  v.CP = round_up(v.C, ctx.target.vw)
   if a.norm then v.OWB = math.max(1, math.min(v.OWB, ctx.target.l1 // (v.CP * 4))) end
   local tile = a.norm and v.OWB * (v.CP + 2) * 4 + 64 or 0 -- + mean, rstd; + 64 to align it
   local dtype = precision.weight_dtype(ctx, g, node)
   v.WT, v.WLOAD, v.WDTYPE = gemm.WEIGHTS[dtype].ctype, gemm.WEIGHTS[dtype].load .. "_n", dtype
   v.QSCALE, v.HEAD_FLOATS = dtype == "int8" and 1 or 0, v.C * (dtype == "int8" and 2 or 1)
   -- bytes round up to whole floats: the blob holds 4-byte units
-  local bytes = (v.HEAD_FLOATS * 4 + v.TAPS * v.C * precision.DTYPE_BYTES[dtype] + 3) // 4 * 4
+  local bytes = round_up(v.HEAD_FLOATS * 4 + v.TAPS * v.C * precision.DTYPE_BYTES[dtype], 4)
   node.kernel = { template = "dwconv.c.in", vars = v, stack = (v.OWB + v.KW) * ctx.target.vw * 4 + tile,
     fn = string.format("dwconv%dx%ds%d_%dx%dx%d%s%s%s", v.KH, v.KW, v.SH, v.IH, v.IW, v.C,
       dtype ~= "f32" and ("_" .. dtype .. "w") or "", v.N > 1 and ("_n" .. v.N) or "", a.norm and "_ln" or ""),

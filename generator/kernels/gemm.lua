@@ -27,7 +27,8 @@ local gemm = {
   epilogues = { { slot = "residual", ops = { add = true } }, { slot = "act", ops = { relu = true, gelu = true } } },
 }
 
-local function cdiv(a, b) return (a + b - 1) // b end
+local sizes = require("kernels.sizes")
+local cdiv, round_up = sizes.cdiv, sizes.round_up
 
 function gemm.applies(g, node)
   return node.op == "conv" or node.op == "linear"
@@ -56,7 +57,7 @@ function gemm.tile(target, m, n, l1_k)
   local best, best_score
   for _, t in ipairs(TILES[target.tiles or target.name]) do
     local nr = t.nv * target.vw
-    local score = n / (cdiv(n, nr) * nr) * t.eff
+    local score = n / round_up(n, nr) * t.eff
     if l1_k and l1_k * (nr + t.mr) * 4 > target.l1 then score = score / 2 end
     if not best or score > best_score + 1e-9 then best, best_score = t, score end
   end

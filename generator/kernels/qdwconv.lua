@@ -8,6 +8,7 @@
 local P = require("lg.pack")
 local gemm = require("kernels.gemm")
 local template = require("template")
+local round_up = require("kernels.sizes").round_up
 
 local qdwconv = { name = "qdwconv", epilogues = { { slot = "norm", ops = { layernorm = true } } } }
 
@@ -24,7 +25,7 @@ function qdwconv.lower(g, node, ctx)
   v.C, v.ZU_IN = v.IC, q.zu_in
   v.NORM = q.ln and 1 or 0
   v.ZU_OUT, v.LO = q.out.zu or 0, q.out.lo or 0
-  local weights_bytes = (3 * 4 * v.C + v.TAPS * v.C + 3) // 4 * 4
+  local weights_bytes = round_up(3 * 4 * v.C + v.TAPS * v.C, 4)
   v.NORM_AT = weights_bytes
   if q.ln then
     -- (already floats: quantize.lua rounds them)

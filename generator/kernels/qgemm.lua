@@ -24,7 +24,8 @@ local gemm = require("kernels.gemm")
 
 local qgemm = { name = "qgemm", epilogues = gemm.epilogues }
 
-local function cdiv(a, b) return (a + b - 1) // b end
+local sizes = require("kernels.sizes")
+local cdiv, round_up = sizes.cdiv, sizes.round_up
 
 function qgemm.applies(g, node)
   local q = node.quant
@@ -54,7 +55,7 @@ function qgemm.tile(q, m, n)
   local best, best_score
   for _, t in ipairs(TILES[q.tiles]) do
     local nr = t.nv * q.qw
-    local score = n / (cdiv(n, nr) * nr) * t.eff
+    local score = n / round_up(n, nr) * t.eff
     if not best or score > best_score + 1e-9 then best, best_score = t, score end
   end
   return m == 1 and 1 or best.mr, best.nv, best.nv * q.qw

@@ -9,7 +9,7 @@ local template = require("template")
 
 local qsimple = {}
 
-local function cdiv(a, b) return (a + b - 1) // b end
+local cdiv = require("kernels.sizes").cdiv
 -- a float constant as a literal of the float the reference computes with
 local function F(x) return template.c_float(require("lg.qref").f32(x)) end
 

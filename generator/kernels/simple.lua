@@ -6,7 +6,8 @@ local graph = require("graph")
 
 local simple = {}
 
-local function cdiv(a, b) return (a + b - 1) // b end
+local sizes = require("kernels.sizes")
+local cdiv, round_up = sizes.cdiv, sizes.round_up
 
 -- Chunks of at most 64 KB of activations (two passes hit the cache), at least 8
 -- per image while there are pixels to split.
@@ -29,10 +30,11 @@ local function kind(op, template, epilogues, extra)
     local vw = ctx.target.vw
     local v = { N = n, IH = ih, IW = iw, C = c, OH = oh, OW = ow, OC = oc, K = a.k or 0, S = a.stride or 0,
       PAD = a.pad or 0, PAD_ZERO = (a.pad_value == 0) and 1 or 0, EPS = a.eps or 0, GROUPS = a.groups or 0,
-      CG = a.groups and c // a.groups or 0, RELU = a.act == "relu" and 1 or 0, CP = cdiv(c, vw) * vw }
+      CG = a.groups and c // a.groups or 0, RELU = a.act == "relu" and 1 or 0, CP = round_up(c, vw) }
     -- a norm whose apply the next layer does (passes/fuse_norm_apply.lua) writes only
     -- its per-image scale and shift
     v.AFFINE = a.applied_by and 1 or 0
+    v.PADDED = v.CP > c and 1 or 0
     local scratch, stack = 0, 8 * vw * 4 -- a few vectors (global pool: 8)
     if extra then
       local arrays
@@ -68,7 +70,7 @@ local function group_blocks(g, node, v, vw)
     while gb > 1 and (v.GROUPS % gb ~= 0 or v.C // gb % vw ~= 0) do gb = gb - 1 end
   end
   v.GB, v.GPB, v.CB = gb, v.GROUPS // gb, v.C // gb
-  v.CBP = cdiv(v.CB, vw) * vw
+  v.CBP = round_up(v.CB, vw)
 end
 
 simple.groupnorm = kind("groupnorm", "groupnorm.c.in", { { slot = "act", ops = { relu = true } } },
@@ -76,9 +78,10 @@ simple.groupnorm = kind("groupnorm", "groupnorm.c.in", { { slot = "act", ops = {
     chunks(v)
     group_blocks(g, node, v, vw)
     -- partial statistics, then (unless the next layer applies them) scale and
-    -- shift per image; stack: acc, center, scale, shift [CP] and mean [GROUPS]
+    -- shift per image; stack: a task's acc, center [CBP] and mean [GPB], and
+    -- where the next layer applies them scale, shift [CP]
     local scratch = v.N * v.CHUNKS * v.GROUPS * 2 * 4 + (v.AFFINE == 1 and 0 or v.N * 2 * v.CP * 4)
-    return scratch, (4 * v.CP + v.GROUPS) * 4
+    return scratch, (2 * v.CBP + v.GPB) * 4 + (v.AFFINE == 1 and 2 * v.CP * 4 or 0)
   end)
 simple.grn = kind("grn", "grn.c.in", nil, function(v)
   chunks(v)

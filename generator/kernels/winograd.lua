@@ -41,7 +41,7 @@ local winograd = {
   MAX_SLOTS = 8,
 }
 
-local function cdiv(a, b) return (a + b - 1) // b end
+local cdiv = require("kernels.sizes").cdiv
 
 -- f32 weights are stored transformed when a panel-major task has at least
 -- this many tiles (a fused schedule always stores them)

@@ -14,7 +14,7 @@ local errors = require("errors")
 local graph = require("graph")
 local blob = require("blob")
 
-local function align(x) return (x + blob.ALIGN - 1) // blob.ALIGN * blob.ALIGN end
+local align = blob.align
 
 -- The lowest offset in `pool` where `v` fits beside the placed values it overlaps.
 local function first_fit(g, v, pool, conflicts)
