@@ -15,7 +15,10 @@
 --                        (items {role, bytes, make = function() -> packed tensor})
 -- `stack` (and each `needs` entry's) is the bytes of the arrays the C keeps on the
 -- stack (tiles of accumulators, row pointers, packed windows): NAME_STACK_BYTES
--- is bounded from them (emit.lua).
+-- is bounded from them (emit.lua). `channel_blocks` (optional, 1 if absent): the
+-- number of blocks of output channels the kernel's threads write, each block
+-- with all its pixels; GroupNorm after it splits the same way
+-- (kernels/simple.lua).
 -- ctx = {target = targets entry, winograd = bool (false: --no-winograd), plan_only = bool (no weights:
 --        `info`), precision = precision.options}
 local errors = require("errors")

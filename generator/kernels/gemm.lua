@@ -231,6 +231,8 @@ function gemm.lower(g, node, ctx)
       or affine and string.format("gemm with %s,", norm_words) or "indirect gemm", mr, nr, dot and " of bf16 pairs" or "", v.TASKS,
       v.KBLOCKS > 1 and string.format(", K in %d blocks", v.KBLOCKS) or ""),
     scratch_bytes = dot and v.TASKS * v.UK_TAPS * mr * v.KP * 4 or nil,
+    -- tasks of one M block split the output channels, a thread's block all pixels
+    channel_blocks = v.MBLOCKS == 1 and v.NBLOCKS or 1,
     numerics = { weights = dtype, inputs = dot and "bf16" or nil } }
   local groups, bytes = v.GROUPS, v.GROUPS * v.PANELS * v.PANEL_BYTES
   node.blob = { { role = "weight", bytes = bytes, make = function()
