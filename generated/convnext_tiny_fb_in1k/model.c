@@ -240,6 +240,47 @@ static inline void f32_gemm_4x16(
     }
 }
 
+/* layernorm_rows_96: LayerNorm over the 96 channels of np pixels, eps as given, biased variance
+ * (timm LayerNorm2d and channels-last LayerNorm alike), statistics in float: the mean,
+ * then the centered squares. Input rows are 96 floats apart, padded to whole vectors
+ * with zeros (a kernel's tile: whole-vector loads); output rows 96. Each pass goes
+ * over all the pixels before the next, so the pixels' reductions and square roots
+ * overlap (pixel by pixel: 1.25-2x slower). mean, rstd: np floats for the statistics. */
+static inline void layernorm_rows_96(
+    const float *restrict x,
+    float *restrict y,
+    int np,
+    const float *restrict weight,
+    const float *restrict bias,
+    float eps,
+    float *restrict mean,
+    float *restrict rstd) {
+  for (int j = 0; j < np; j++) {
+    lg_vf s = lg_vzero();
+    for (int c = 0; c < 96; c += LG_VW)
+      s = s + lg_vload(x + (size_t)j * 96 + c);
+    mean[j] = lg_vsum(s) / 96;
+  }
+  for (int j = 0; j < np; j++) {
+    lg_vf ss = lg_vzero();
+    for (int c = 0; c < 96; c += LG_VW) {
+      const lg_vf xv = lg_vload(x + (size_t)j * 96 + c);
+      const lg_vf d = lg_vkeep_n(xv - lg_vset1(mean[j]), 96 - c);
+      ss = lg_vfma(d, d, ss);
+    }
+    rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 96 + eps);
+  }
+  for (int j = 0; j < np; j++) {
+    const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+    for (int c = 0; c < 96; c += LG_VW) {
+      const lg_vf xv = lg_vload(x + (size_t)j * 96 + c);
+      const lg_vf g = lg_vload_n(weight + c, 96 - c);
+      const lg_vf b = lg_vload_n(bias + c, 96 - c);
+      lg_vstore_n(y + (size_t)j * 96 + c, lg_vfma((xv - m) * r, g, b), 96 - c);
+    }
+  }
+}
+
 /* f32_gemm_6x16_gelu_pf: a 6x16 tile of C held in 6x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*6 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 6 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
@@ -606,6 +647,88 @@ static inline void f32_gemm_4x16_pf(
     }
 }
 
+/* layernorm_rows_192: LayerNorm over the 192 channels of np pixels, eps as given, biased variance
+ * (timm LayerNorm2d and channels-last LayerNorm alike), statistics in float: the mean,
+ * then the centered squares. Input rows are 192 floats apart, padded to whole vectors
+ * with zeros (a kernel's tile: whole-vector loads); output rows 192. Each pass goes
+ * over all the pixels before the next, so the pixels' reductions and square roots
+ * overlap (pixel by pixel: 1.25-2x slower). mean, rstd: np floats for the statistics. */
+static inline void layernorm_rows_192(
+    const float *restrict x,
+    float *restrict y,
+    int np,
+    const float *restrict weight,
+    const float *restrict bias,
+    float eps,
+    float *restrict mean,
+    float *restrict rstd) {
+  for (int j = 0; j < np; j++) {
+    lg_vf s = lg_vzero();
+    for (int c = 0; c < 192; c += LG_VW)
+      s = s + lg_vload(x + (size_t)j * 192 + c);
+    mean[j] = lg_vsum(s) / 192;
+  }
+  for (int j = 0; j < np; j++) {
+    lg_vf ss = lg_vzero();
+    for (int c = 0; c < 192; c += LG_VW) {
+      const lg_vf xv = lg_vload(x + (size_t)j * 192 + c);
+      const lg_vf d = lg_vkeep_n(xv - lg_vset1(mean[j]), 192 - c);
+      ss = lg_vfma(d, d, ss);
+    }
+    rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 192 + eps);
+  }
+  for (int j = 0; j < np; j++) {
+    const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+    for (int c = 0; c < 192; c += LG_VW) {
+      const lg_vf xv = lg_vload(x + (size_t)j * 192 + c);
+      const lg_vf g = lg_vload_n(weight + c, 192 - c);
+      const lg_vf b = lg_vload_n(bias + c, 192 - c);
+      lg_vstore_n(y + (size_t)j * 192 + c, lg_vfma((xv - m) * r, g, b), 192 - c);
+    }
+  }
+}
+
+/* layernorm_rows_384: LayerNorm over the 384 channels of np pixels, eps as given, biased variance
+ * (timm LayerNorm2d and channels-last LayerNorm alike), statistics in float: the mean,
+ * then the centered squares. Input rows are 384 floats apart, padded to whole vectors
+ * with zeros (a kernel's tile: whole-vector loads); output rows 384. Each pass goes
+ * over all the pixels before the next, so the pixels' reductions and square roots
+ * overlap (pixel by pixel: 1.25-2x slower). mean, rstd: np floats for the statistics. */
+static inline void layernorm_rows_384(
+    const float *restrict x,
+    float *restrict y,
+    int np,
+    const float *restrict weight,
+    const float *restrict bias,
+    float eps,
+    float *restrict mean,
+    float *restrict rstd) {
+  for (int j = 0; j < np; j++) {
+    lg_vf s = lg_vzero();
+    for (int c = 0; c < 384; c += LG_VW)
+      s = s + lg_vload(x + (size_t)j * 384 + c);
+    mean[j] = lg_vsum(s) / 384;
+  }
+  for (int j = 0; j < np; j++) {
+    lg_vf ss = lg_vzero();
+    for (int c = 0; c < 384; c += LG_VW) {
+      const lg_vf xv = lg_vload(x + (size_t)j * 384 + c);
+      const lg_vf d = lg_vkeep_n(xv - lg_vset1(mean[j]), 384 - c);
+      ss = lg_vfma(d, d, ss);
+    }
+    rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 384 + eps);
+  }
+  for (int j = 0; j < np; j++) {
+    const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+    for (int c = 0; c < 384; c += LG_VW) {
+      const lg_vf xv = lg_vload(x + (size_t)j * 384 + c);
+      const lg_vf g = lg_vload_n(weight + c, 384 - c);
+      const lg_vf b = lg_vload_n(bias + c, 384 - c);
+      lg_vstore_n(y + (size_t)j * 384 + c, lg_vfma((xv - m) * r, g, b), 384 - c);
+    }
+  }
+}
+
 /* f32_gemm_1x16_pf: a 1x16 tile of C held in 1x2 vector registers while K streams past.
  *   c[i][j] (+)= sum over taps t < taps, k < kc of a[t*1 + i][k0 + k] * b[t*bstride + k*16 + j]
  * a: 1 row pointers per tap (indirect GEMM: a conv window's rows, or zeros over
@@ -664,6 +787,47 @@ static inline void f32_gemm_1x16_pf(
       else
         lg_vstore_n(c + i * ldc + v * LG_VW, acc[i][v], cols - v * LG_VW);
     }
+}
+
+/* layernorm_rows_768: LayerNorm over the 768 channels of np pixels, eps as given, biased variance
+ * (timm LayerNorm2d and channels-last LayerNorm alike), statistics in float: the mean,
+ * then the centered squares. Input rows are 768 floats apart, padded to whole vectors
+ * with zeros (a kernel's tile: whole-vector loads); output rows 768. Each pass goes
+ * over all the pixels before the next, so the pixels' reductions and square roots
+ * overlap (pixel by pixel: 1.25-2x slower). mean, rstd: np floats for the statistics. */
+static inline void layernorm_rows_768(
+    const float *restrict x,
+    float *restrict y,
+    int np,
+    const float *restrict weight,
+    const float *restrict bias,
+    float eps,
+    float *restrict mean,
+    float *restrict rstd) {
+  for (int j = 0; j < np; j++) {
+    lg_vf s = lg_vzero();
+    for (int c = 0; c < 768; c += LG_VW)
+      s = s + lg_vload(x + (size_t)j * 768 + c);
+    mean[j] = lg_vsum(s) / 768;
+  }
+  for (int j = 0; j < np; j++) {
+    lg_vf ss = lg_vzero();
+    for (int c = 0; c < 768; c += LG_VW) {
+      const lg_vf xv = lg_vload(x + (size_t)j * 768 + c);
+      const lg_vf d = lg_vkeep_n(xv - lg_vset1(mean[j]), 768 - c);
+      ss = lg_vfma(d, d, ss);
+    }
+    rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 768 + eps);
+  }
+  for (int j = 0; j < np; j++) {
+    const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
+    for (int c = 0; c < 768; c += LG_VW) {
+      const lg_vf xv = lg_vload(x + (size_t)j * 768 + c);
+      const lg_vf g = lg_vload_n(weight + c, 768 - c);
+      const lg_vf b = lg_vload_n(bias + c, 768 - c);
+      lg_vstore_n(y + (size_t)j * 768 + c, lg_vfma((xv - m) * r, g, b), 768 - c);
+    }
+  }
 }
 
 /* f32_gemm_1x16_gelu_pf: a 1x16 tile of C held in 1x2 vector registers while K streams past.
@@ -878,13 +1042,9 @@ static LG_NOINLINE void conv4x4s4_224x224x3_96(const float *restrict in, const v
   }
 }
 
-/* layernorm_56x56x96: LayerNorm over the 96 channels of every pixel, eps 1e-06, biased variance
- * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
- * passes (mean, then centered squares) over a pixel that sits in L1.
+/* layernorm_56x56x96: LayerNorm over the 96 channels of every pixel, eps 1e-06 (layernorm_rows_96).
  * in NHWC [1,56,56,96] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
- * weight, bias [96]
- * A task is a run of PB pixels, each pass taken over all of them before the next, so
- * the pixels' reductions and square roots overlap (pixel by pixel: 1.25x slower). */
+ * weight, bias [96]; a task is a run of 16 pixels. */
 static LG_NOINLINE void layernorm_56x56x96(
     const float *restrict in,
     const float *restrict weight,
@@ -894,32 +1054,8 @@ static LG_NOINLINE void layernorm_56x56x96(
 #pragma omp for schedule(static)
   for (int p0 = 0; p0 < PIXELS; p0 += PB) {
     const int np = PIXELS - p0 < PB ? PIXELS - p0 : PB;
-    const float *restrict x = in + (size_t)p0 * 96;
-    float *restrict y = out + (size_t)p0 * 96;
     float mean[PB], rstd[PB];
-    for (int j = 0; j < np; j++) {
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < 96; c += LG_VW)
-        s = s + lg_vload_n(x + (size_t)j * 96 + c, 96 - c);
-      mean[j] = lg_vsum(s) / 96;
-    }
-    for (int j = 0; j < np; j++) {
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < 96; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload_n(x + (size_t)j * 96 + c, 96 - c) - lg_vset1(mean[j]), 96 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 96 + 1e-06f);
-    }
-    for (int j = 0; j < np; j++) {
-      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
-      for (int c = 0; c < 96; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)j * 96 + c, 96 - c) - m;
-        const lg_vf g = lg_vload_n(weight + c, 96 - c);
-        const lg_vf b = lg_vload_n(bias + c, 96 - c);
-        lg_vstore_n(y + (size_t)j * 96 + c, lg_vfma(d * r, g, b), 96 - c);
-      }
-    }
+    layernorm_rows_96(in + (size_t)p0 * 96, out + (size_t)p0 * 96, np, weight, bias, 1e-06f, mean, rstd);
   }
 }
 
@@ -932,11 +1068,9 @@ static LG_NOINLINE void layernorm_56x56x96(
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers.
- * The strip's sums go to a tile on the stack, channels padded to whole vectors, and the
- * norm takes each of its passes over every pixel of the strip before the next pass:
- * whole-vector loads, and the pixels' reductions and square roots overlap (per pixel
- * and pass by pass they ran 1.5-2x slower on Zen 5, masked stores not forwarding to
- * the loads right after them). */
+ * The strip's sums go to a tile on the stack, channels padded to whole vectors, which
+ * layernorm_rows_96 normalizes with whole-vector loads (per pixel, from the output, the
+ * norm ran 1.5-2x slower on Zen 5: masked stores do not forward to the loads after them). */
 static LG_NOINLINE void dwconv7x7s1_56x56x96_ln(
     const float *restrict in,
     const void *restrict w,
@@ -986,30 +1120,7 @@ static LG_NOINLINE void dwconv7x7s1_56x56x96_ln(
         lg_vstore(&t[j][c0], acc[j]); /* lanes past C hold 0: bias and taps load as 0 there */
     }
     float mean[7], rstd[7];
-    for (int j = 0; j < nw; j++) {
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < CP; c += LG_VW)
-        s = s + lg_vload(&t[j][c]);
-      mean[j] = lg_vsum(s) / 96;
-    }
-    for (int j = 0; j < nw; j++) {
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < CP; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload(&t[j][c]) - lg_vset1(mean[j]), 96 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 96 + 1e-06f);
-    }
-    for (int j = 0; j < nw; j++) {
-      float *restrict yp = y + (size_t)j * 96;
-      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
-      for (int c = 0; c < CP; c += LG_VW) {
-        const lg_vf d = lg_vload(&t[j][c]) - m;
-        const lg_vf g = lg_vload_n(norm_weight + c, 96 - c);
-        const lg_vf b = lg_vload_n(norm_bias + c, 96 - c);
-        lg_vstore_n(yp + c, lg_vfma(d * r, g, b), 96 - c);
-      }
-    }
+    layernorm_rows_96(&t[0][0], y, nw, norm_weight, norm_bias, 1e-06f, mean, rstd);
   }
 }
 
@@ -1291,11 +1402,9 @@ static LG_NOINLINE void conv2x2s2_56x56x96_192(const float *restrict in, const v
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers.
- * The strip's sums go to a tile on the stack, channels padded to whole vectors, and the
- * norm takes each of its passes over every pixel of the strip before the next pass:
- * whole-vector loads, and the pixels' reductions and square roots overlap (per pixel
- * and pass by pass they ran 1.5-2x slower on Zen 5, masked stores not forwarding to
- * the loads right after them). */
+ * The strip's sums go to a tile on the stack, channels padded to whole vectors, which
+ * layernorm_rows_192 normalizes with whole-vector loads (per pixel, from the output, the
+ * norm ran 1.5-2x slower on Zen 5: masked stores do not forward to the loads after them). */
 static LG_NOINLINE void dwconv7x7s1_28x28x192_ln(
     const float *restrict in,
     const void *restrict w,
@@ -1345,30 +1454,7 @@ static LG_NOINLINE void dwconv7x7s1_28x28x192_ln(
         lg_vstore(&t[j][c0], acc[j]); /* lanes past C hold 0: bias and taps load as 0 there */
     }
     float mean[7], rstd[7];
-    for (int j = 0; j < nw; j++) {
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < CP; c += LG_VW)
-        s = s + lg_vload(&t[j][c]);
-      mean[j] = lg_vsum(s) / 192;
-    }
-    for (int j = 0; j < nw; j++) {
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < CP; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload(&t[j][c]) - lg_vset1(mean[j]), 192 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 192 + 1e-06f);
-    }
-    for (int j = 0; j < nw; j++) {
-      float *restrict yp = y + (size_t)j * 192;
-      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
-      for (int c = 0; c < CP; c += LG_VW) {
-        const lg_vf d = lg_vload(&t[j][c]) - m;
-        const lg_vf g = lg_vload_n(norm_weight + c, 192 - c);
-        const lg_vf b = lg_vload_n(norm_bias + c, 192 - c);
-        lg_vstore_n(yp + c, lg_vfma(d * r, g, b), 192 - c);
-      }
-    }
+    layernorm_rows_192(&t[0][0], y, nw, norm_weight, norm_bias, 1e-06f, mean, rstd);
   }
 }
 
@@ -1539,13 +1625,9 @@ static LG_NOINLINE void conv1x1s1_28x28x768_192_res(
   }
 }
 
-/* layernorm_28x28x192: LayerNorm over the 192 channels of every pixel, eps 1e-06, biased variance
- * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
- * passes (mean, then centered squares) over a pixel that sits in L1.
+/* layernorm_28x28x192: LayerNorm over the 192 channels of every pixel, eps 1e-06 (layernorm_rows_192).
  * in NHWC [1,28,28,192] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
- * weight, bias [192]
- * A task is a run of PB pixels, each pass taken over all of them before the next, so
- * the pixels' reductions and square roots overlap (pixel by pixel: 1.25x slower). */
+ * weight, bias [192]; a task is a run of 16 pixels. */
 static LG_NOINLINE void layernorm_28x28x192(
     const float *restrict in,
     const float *restrict weight,
@@ -1555,32 +1637,8 @@ static LG_NOINLINE void layernorm_28x28x192(
 #pragma omp for schedule(static)
   for (int p0 = 0; p0 < PIXELS; p0 += PB) {
     const int np = PIXELS - p0 < PB ? PIXELS - p0 : PB;
-    const float *restrict x = in + (size_t)p0 * 192;
-    float *restrict y = out + (size_t)p0 * 192;
     float mean[PB], rstd[PB];
-    for (int j = 0; j < np; j++) {
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < 192; c += LG_VW)
-        s = s + lg_vload_n(x + (size_t)j * 192 + c, 192 - c);
-      mean[j] = lg_vsum(s) / 192;
-    }
-    for (int j = 0; j < np; j++) {
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < 192; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload_n(x + (size_t)j * 192 + c, 192 - c) - lg_vset1(mean[j]), 192 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 192 + 1e-06f);
-    }
-    for (int j = 0; j < np; j++) {
-      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
-      for (int c = 0; c < 192; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)j * 192 + c, 192 - c) - m;
-        const lg_vf g = lg_vload_n(weight + c, 192 - c);
-        const lg_vf b = lg_vload_n(bias + c, 192 - c);
-        lg_vstore_n(y + (size_t)j * 192 + c, lg_vfma(d * r, g, b), 192 - c);
-      }
-    }
+    layernorm_rows_192(in + (size_t)p0 * 192, out + (size_t)p0 * 192, np, weight, bias, 1e-06f, mean, rstd);
   }
 }
 
@@ -1693,11 +1751,9 @@ static LG_NOINLINE void conv2x2s2_28x28x192_384(const float *restrict in, const 
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers.
- * The strip's sums go to a tile on the stack, channels padded to whole vectors, and the
- * norm takes each of its passes over every pixel of the strip before the next pass:
- * whole-vector loads, and the pixels' reductions and square roots overlap (per pixel
- * and pass by pass they ran 1.5-2x slower on Zen 5, masked stores not forwarding to
- * the loads right after them). */
+ * The strip's sums go to a tile on the stack, channels padded to whole vectors, which
+ * layernorm_rows_384 normalizes with whole-vector loads (per pixel, from the output, the
+ * norm ran 1.5-2x slower on Zen 5: masked stores do not forward to the loads after them). */
 static LG_NOINLINE void dwconv7x7s1_14x14x384_ln(
     const float *restrict in,
     const void *restrict w,
@@ -1747,30 +1803,7 @@ static LG_NOINLINE void dwconv7x7s1_14x14x384_ln(
         lg_vstore(&t[j][c0], acc[j]); /* lanes past C hold 0: bias and taps load as 0 there */
     }
     float mean[7], rstd[7];
-    for (int j = 0; j < nw; j++) {
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < CP; c += LG_VW)
-        s = s + lg_vload(&t[j][c]);
-      mean[j] = lg_vsum(s) / 384;
-    }
-    for (int j = 0; j < nw; j++) {
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < CP; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload(&t[j][c]) - lg_vset1(mean[j]), 384 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 384 + 1e-06f);
-    }
-    for (int j = 0; j < nw; j++) {
-      float *restrict yp = y + (size_t)j * 384;
-      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
-      for (int c = 0; c < CP; c += LG_VW) {
-        const lg_vf d = lg_vload(&t[j][c]) - m;
-        const lg_vf g = lg_vload_n(norm_weight + c, 384 - c);
-        const lg_vf b = lg_vload_n(norm_bias + c, 384 - c);
-        lg_vstore_n(yp + c, lg_vfma(d * r, g, b), 384 - c);
-      }
-    }
+    layernorm_rows_384(&t[0][0], y, nw, norm_weight, norm_bias, 1e-06f, mean, rstd);
   }
 }
 
@@ -1937,13 +1970,9 @@ static LG_NOINLINE void conv1x1s1_14x14x1536_384_res(
   }
 }
 
-/* layernorm_14x14x384: LayerNorm over the 384 channels of every pixel, eps 1e-06, biased variance
- * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
- * passes (mean, then centered squares) over a pixel that sits in L1.
+/* layernorm_14x14x384: LayerNorm over the 384 channels of every pixel, eps 1e-06 (layernorm_rows_384).
  * in NHWC [1,14,14,384] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
- * weight, bias [384]
- * A task is a run of PB pixels, each pass taken over all of them before the next, so
- * the pixels' reductions and square roots overlap (pixel by pixel: 1.25x slower). */
+ * weight, bias [384]; a task is a run of 16 pixels. */
 static LG_NOINLINE void layernorm_14x14x384(
     const float *restrict in,
     const float *restrict weight,
@@ -1953,32 +1982,8 @@ static LG_NOINLINE void layernorm_14x14x384(
 #pragma omp for schedule(static)
   for (int p0 = 0; p0 < PIXELS; p0 += PB) {
     const int np = PIXELS - p0 < PB ? PIXELS - p0 : PB;
-    const float *restrict x = in + (size_t)p0 * 384;
-    float *restrict y = out + (size_t)p0 * 384;
     float mean[PB], rstd[PB];
-    for (int j = 0; j < np; j++) {
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < 384; c += LG_VW)
-        s = s + lg_vload_n(x + (size_t)j * 384 + c, 384 - c);
-      mean[j] = lg_vsum(s) / 384;
-    }
-    for (int j = 0; j < np; j++) {
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < 384; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload_n(x + (size_t)j * 384 + c, 384 - c) - lg_vset1(mean[j]), 384 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 384 + 1e-06f);
-    }
-    for (int j = 0; j < np; j++) {
-      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
-      for (int c = 0; c < 384; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)j * 384 + c, 384 - c) - m;
-        const lg_vf g = lg_vload_n(weight + c, 384 - c);
-        const lg_vf b = lg_vload_n(bias + c, 384 - c);
-        lg_vstore_n(y + (size_t)j * 384 + c, lg_vfma(d * r, g, b), 384 - c);
-      }
-    }
+    layernorm_rows_384(in + (size_t)p0 * 384, out + (size_t)p0 * 384, np, weight, bias, 1e-06f, mean, rstd);
   }
 }
 
@@ -2091,11 +2096,9 @@ static LG_NOINLINE void conv2x2s2_14x14x384_768(const float *restrict in, const 
  * A task is a strip of 7 output pixels of one row; per block of LG_VW channels the
  * strip's accumulators stay in registers while each input pixel of a kernel row is
  * loaded once and multiplied into every output of the strip its window covers.
- * The strip's sums go to a tile on the stack, channels padded to whole vectors, and the
- * norm takes each of its passes over every pixel of the strip before the next pass:
- * whole-vector loads, and the pixels' reductions and square roots overlap (per pixel
- * and pass by pass they ran 1.5-2x slower on Zen 5, masked stores not forwarding to
- * the loads right after them). */
+ * The strip's sums go to a tile on the stack, channels padded to whole vectors, which
+ * layernorm_rows_768 normalizes with whole-vector loads (per pixel, from the output, the
+ * norm ran 1.5-2x slower on Zen 5: masked stores do not forward to the loads after them). */
 static LG_NOINLINE void dwconv7x7s1_7x7x768_ln(
     const float *restrict in,
     const void *restrict w,
@@ -2145,30 +2148,7 @@ static LG_NOINLINE void dwconv7x7s1_7x7x768_ln(
         lg_vstore(&t[j][c0], acc[j]); /* lanes past C hold 0: bias and taps load as 0 there */
     }
     float mean[7], rstd[7];
-    for (int j = 0; j < nw; j++) {
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < CP; c += LG_VW)
-        s = s + lg_vload(&t[j][c]);
-      mean[j] = lg_vsum(s) / 768;
-    }
-    for (int j = 0; j < nw; j++) {
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < CP; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload(&t[j][c]) - lg_vset1(mean[j]), 768 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 768 + 1e-06f);
-    }
-    for (int j = 0; j < nw; j++) {
-      float *restrict yp = y + (size_t)j * 768;
-      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
-      for (int c = 0; c < CP; c += LG_VW) {
-        const lg_vf d = lg_vload(&t[j][c]) - m;
-        const lg_vf g = lg_vload_n(norm_weight + c, 768 - c);
-        const lg_vf b = lg_vload_n(norm_bias + c, 768 - c);
-        lg_vstore_n(yp + c, lg_vfma(d * r, g, b), 768 - c);
-      }
-    }
+    layernorm_rows_768(&t[0][0], y, nw, norm_weight, norm_bias, 1e-06f, mean, rstd);
   }
 }
 
@@ -2357,13 +2337,9 @@ static LG_NOINLINE void global_avgpool_7x7x768(const float *restrict in, float *
   }
 }
 
-/* layernorm_1x1x768: LayerNorm over the 768 channels of every pixel, eps 1e-06, biased variance
- * (timm LayerNorm2d and channels-last LayerNorm alike); statistics in float, two
- * passes (mean, then centered squares) over a pixel that sits in L1.
+/* layernorm_1x1x768: LayerNorm over the 768 channels of every pixel, eps 1e-06 (layernorm_rows_768).
  * in NHWC [1,1,1,768] -> out NHWC, same shape (IH = IW = 1 for a pooled [N,C])
- * weight, bias [768]
- * A task is a run of PB pixels, each pass taken over all of them before the next, so
- * the pixels' reductions and square roots overlap (pixel by pixel: 1.25x slower). */
+ * weight, bias [768]; a task is a run of 16 pixels. */
 static LG_NOINLINE void layernorm_1x1x768(
     const float *restrict in,
     const float *restrict weight,
@@ -2373,32 +2349,8 @@ static LG_NOINLINE void layernorm_1x1x768(
 #pragma omp for schedule(static)
   for (int p0 = 0; p0 < PIXELS; p0 += PB) {
     const int np = PIXELS - p0 < PB ? PIXELS - p0 : PB;
-    const float *restrict x = in + (size_t)p0 * 768;
-    float *restrict y = out + (size_t)p0 * 768;
     float mean[PB], rstd[PB];
-    for (int j = 0; j < np; j++) {
-      lg_vf s = lg_vzero();
-      for (int c = 0; c < 768; c += LG_VW)
-        s = s + lg_vload_n(x + (size_t)j * 768 + c, 768 - c);
-      mean[j] = lg_vsum(s) / 768;
-    }
-    for (int j = 0; j < np; j++) {
-      lg_vf ss = lg_vzero();
-      for (int c = 0; c < 768; c += LG_VW) {
-        const lg_vf d = lg_vkeep_n(lg_vload_n(x + (size_t)j * 768 + c, 768 - c) - lg_vset1(mean[j]), 768 - c);
-        ss = lg_vfma(d, d, ss);
-      }
-      rstd[j] = 1.0f / sqrtf(lg_vsum(ss) / 768 + 1e-06f);
-    }
-    for (int j = 0; j < np; j++) {
-      const lg_vf m = lg_vset1(mean[j]), r = lg_vset1(rstd[j]);
-      for (int c = 0; c < 768; c += LG_VW) {
-        const lg_vf d = lg_vload_n(x + (size_t)j * 768 + c, 768 - c) - m;
-        const lg_vf g = lg_vload_n(weight + c, 768 - c);
-        const lg_vf b = lg_vload_n(bias + c, 768 - c);
-        lg_vstore_n(y + (size_t)j * 768 + c, lg_vfma(d * r, g, b), 768 - c);
-      }
-    }
+    layernorm_rows_768(in + (size_t)p0 * 768, out + (size_t)p0 * 768, np, weight, bias, 1e-06f, mean, rstd);
   }
 }
 

@@ -11,6 +11,7 @@ local P = require("lg.pack")
 local gemm = require("kernels.gemm")
 local precision = require("precision")
 local round_up = require("kernels.sizes").round_up
+local simple = require("kernels.simple")
 
 local dwconv = { name = "dwconv", epilogues = { { slot = "norm", ops = { layernorm = true } } } }
 
@@ -37,7 +38,9 @@ function dwconv.lower(g, node, ctx)
   v.QSCALE, v.HEAD_FLOATS = dtype == "int8" and 1 or 0, v.C * (dtype == "int8" and 2 or 1)
   -- bytes round up to whole floats: the blob holds 4-byte units
   local bytes = round_up(v.HEAD_FLOATS * 4 + v.TAPS * v.C * precision.DTYPE_BYTES[dtype], 4)
-  node.kernel = { template = "dwconv.c.in", vars = v, stack = (v.OWB + v.KW) * ctx.target.vw * 4 + tile,
+  local needs = a.norm and { simple.layernorm_rows(v.C, v.CP, ctx.target.vw) } or nil
+  v.ROWS = needs and needs[1].name
+  node.kernel = { template = "dwconv.c.in", vars = v, stack = (v.OWB + v.KW) * ctx.target.vw * 4 + tile, needs = needs,
     fn = string.format("dwconv%dx%ds%d_%dx%dx%d%s%s%s", v.KH, v.KW, v.SH, v.IH, v.IW, v.C,
       dtype ~= "f32" and ("_" .. dtype .. "w") or "", v.N > 1 and ("_n" .. v.N) or "", a.norm and "_ln" or ""),
     strategy = string.format("row strips of %d pixels", v.OWB), numerics = { weights = dtype } }

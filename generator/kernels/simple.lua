@@ -19,7 +19,7 @@ local function chunks(v)
 end
 
 -- extra(v, g, node, vw) -> scratch bytes in the arena, stack bytes of per-channel
--- arrays (nil: a few vectors)
+-- arrays (nil: a few vectors), the microkernels it calls (nil: none)
 local function kind(op, template, epilogues, extra)
   local d = { name = op, epilogues = epilogues or {} }
   function d.applies(_, node) return node.op == op end
@@ -35,13 +35,13 @@ local function kind(op, template, epilogues, extra)
     -- its per-image scale and shift
     v.AFFINE = a.applied_by and 1 or 0
     v.PADDED = v.CP > c and 1 or 0
-    local scratch, stack = 0, 8 * vw * 4 -- a few vectors (global pool: 8)
+    local scratch, stack, needs = 0, 8 * vw * 4, nil -- a few vectors (global pool: 8)
     if extra then
       local arrays
-      scratch, arrays = extra(v, g, node, vw)
+      scratch, arrays, needs = extra(v, g, node, vw)
       stack = arrays or stack
     end
-    node.kernel = { template = template, vars = v, scratch_bytes = scratch, stack = stack,
+    node.kernel = { template = template, vars = v, scratch_bytes = scratch, stack = stack, needs = needs,
       fn = string.format("%s_%dx%dx%d%s%s%s", op, ih, iw, c, n > 1 and ("_n" .. n) or "", a.act and ("_" .. a.act) or "",
         a.applied_by and "_affine" or "") .. ((v.GB or 1) > 1 and ("_cb" .. v.GB) or ""),
       strategy = a.applied_by and string.format("statistics and the per-channel affine; %s applies it", a.applied_by) }
@@ -55,7 +55,23 @@ local function kind(op, template, epilogues, extra)
   return d
 end
 
-simple.layernorm = kind("layernorm", "layernorm.c.in")
+-- runs of PB pixels a task
+simple.layernorm = kind("layernorm", "layernorm.c.in", nil, function(v, _, _, vw)
+  v.PB = 16
+  local rows = simple.layernorm_rows(v.C, v.C, vw)
+  v.ROWS = rows.name
+  return 0, 8 * vw * 4 + 2 * v.PB * 4, { rows } -- a few vectors, mean and rstd [PB]
+end)
+
+-- The LayerNorm of a run of pixels (layernorm_rows.c.in) that the LayerNorm kind
+-- and the depthwise conv's fused norm share: one microkernel per channel count c
+-- and input row stride xs; rows of whole vectors (xs a multiple of vw: a padded
+-- tile, or c itself) are read with whole-vector loads.
+function simple.layernorm_rows(c, xs, vw)
+  local name = xs == c and string.format("layernorm_rows_%d", c) or string.format("layernorm_rows_%d_s%d", c, xs)
+  return { name = name, template = "layernorm_rows.c.in",
+    vars = { NAME = name, C = c, XS = xs, WHOLE = xs % vw == 0 and 1 or 0 } }
+end
 -- GroupNorm's tasks take blocks of groups where the kernel before it split the
 -- channels over the threads (a small map: its `channel_blocks`, kernels.lua), so
 -- a thread reads back mostly what it wrote (every channel of its pixels came
