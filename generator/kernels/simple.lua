@@ -72,6 +72,7 @@ function simple.layernorm_rows(c, xs, vw)
   return { name = name, template = "layernorm_rows.c.in",
     vars = { NAME = name, C = c, XS = xs, WHOLE = xs % vw == 0 and 1 or 0 } }
 end
+
 -- GroupNorm's tasks take blocks of groups where the kernel before it split the
 -- channels over the threads (a small map: its `channel_blocks`, kernels.lua), so
 -- a thread reads back mostly what it wrote (every channel of its pixels came
