@@ -2240,7 +2240,8 @@ static LG_NOINLINE void conv1x1s1_7x7x768_3072_gelu(
  *   zero past the last channel.
  * Work: 48 task(s) x 48 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
- * pass by.
+ * pass by; K in 8 blocks of 384 channels a tap, outermost, so each block's
+ * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  */
 static LG_NOINLINE void conv1x1s1_7x7x3072_768_res(
     const float *restrict in,
@@ -2263,24 +2264,24 @@ static LG_NOINLINE void conv1x1s1_7x7x3072_768_res(
      * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
     const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 196672;
     const int tiles = (m1 - m0 + 6 - 1) / 6;
-    for (int kb = 0; kb < 1; kb++)
+    for (int kb = 0; kb < 8; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 3072;
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 196672;
-          const float *pb = (const float *)(pw + 64) + (size_t)kb * 3072 * 16;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 384 * 16;
           const int cols = 768 - panel * 16 < 16 ? 768 - panel * 16 : 16;
           const size_t at = (size_t)m * 768 + panel * 16;
           const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
-          const uintptr_t pf = next + call * 1 * 3072 * 64;
-          const size_t pf_step = call * 1 * 3072 * 64 < (size_t)(p1 - p0) * 196672 ? 64 : 0;
+          const uintptr_t pf = next + call * 1 * 384 * 64;
+          const size_t pf_step = call * 1 * 384 * 64 < (size_t)(p1 - p0) * 196672 ? 64 : 0;
           if (rows == 6)
             f32_gemm_6x16_res_pf(
                 1,
-                3072,
-                kb * 3072,
+                384,
+                kb * 384,
                 a,
                 pb,
                 49152,
@@ -2290,14 +2291,14 @@ static LG_NOINLINE void conv1x1s1_7x7x3072_768_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 8 - 1,
                 pf,
                 pf_step);
           else
             f32_gemm_1x16_res_pf(
                 1,
-                3072,
-                kb * 3072,
+                384,
+                kb * 384,
                 a,
                 pb,
                 49152,
@@ -2307,7 +2308,7 @@ static LG_NOINLINE void conv1x1s1_7x7x3072_768_res(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 8 - 1,
                 pf,
                 pf_step);
         }
@@ -2962,7 +2963,7 @@ int convnext_tiny_forward_debug(
       hook(ctx, "stages.3.blocks.0.mlp.act", ACT(0), 1, 7, 7, 3072);
     }
 
-    /* stages.3.blocks.0.mlp.fc2 + stages.3.blocks.0.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */
+    /* stages.3.blocks.0.mlp.fc2 + stages.3.blocks.0.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks, K in 8 blocks */
     conv1x1s1_7x7x3072_768_res(ACT(0), WGT(63708672), ACT(752640), ACT(602112));
     if (hook) {
       OMP_SINGLE
@@ -2983,7 +2984,7 @@ int convnext_tiny_forward_debug(
       hook(ctx, "stages.3.blocks.1.mlp.act", ACT(0), 1, 7, 7, 3072);
     }
 
-    /* stages.3.blocks.1.mlp.fc2 + stages.3.blocks.1.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */
+    /* stages.3.blocks.1.mlp.fc2 + stages.3.blocks.1.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks, K in 8 blocks */
     conv1x1s1_7x7x3072_768_res(ACT(0), WGT(82758144), ACT(602112), ACT(752640));
     if (hook) {
       OMP_SINGLE
@@ -3004,7 +3005,7 @@ int convnext_tiny_forward_debug(
       hook(ctx, "stages.3.blocks.2.mlp.act", ACT(0), 1, 7, 7, 3072);
     }
 
-    /* stages.3.blocks.2.mlp.fc2 + stages.3.blocks.2.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks */
+    /* stages.3.blocks.2.mlp.fc2 + stages.3.blocks.2.gamma + residual add -> [1,7,7,768]: gemm 6x16 tiles, 48 tasks, K in 8 blocks */
     conv1x1s1_7x7x3072_768_res(ACT(0), WGT(101807616), ACT(752640), ACT(602112));
     if (hook) {
       OMP_SINGLE

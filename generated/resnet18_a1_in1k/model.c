@@ -2472,7 +2472,8 @@ static LG_NOINLINE void conv1x1s2_14x14x256_512(const float *restrict in, const 
  *   zero past the last channel.
  * Work: 32 task(s) x 32 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
- * pass by.
+ * pass by; K in 8 blocks of 32 channels a tap, outermost, so each block's
+ * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -2518,23 +2519,23 @@ static LG_NOINLINE void conv3x3s2_14x14x256_512_relu(
      * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
     const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 147520;
     const int tiles = (m1 - m0 + 6 - 1) / 6;
-    for (int kb = 0; kb < 1; kb++)
+    for (int kb = 0; kb < 8; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
         conv3x3s2_14x14x256_512_relu_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 147520;
-          const float *pb = (const float *)(pw + 64) + (size_t)kb * 256 * 16;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 32 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
           const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
-          const uintptr_t pf = next + call * 9 * 256 * 64;
-          const size_t pf_step = call * 9 * 256 * 64 < (size_t)(p1 - p0) * 147520 ? 64 : 0;
+          const uintptr_t pf = next + call * 9 * 32 * 64;
+          const size_t pf_step = call * 9 * 32 * 64 < (size_t)(p1 - p0) * 147520 ? 64 : 0;
           if (rows == 6)
             f32_gemm_6x16_relu_pf(
                 9,
-                256,
-                kb * 256,
+                32,
+                kb * 32,
                 a,
                 pb,
                 4096,
@@ -2543,14 +2544,14 @@ static LG_NOINLINE void conv3x3s2_14x14x256_512_relu(
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 8 - 1,
                 pf,
                 pf_step);
           else
             f32_gemm_1x16_relu_pf(
                 9,
-                256,
-                kb * 256,
+                32,
+                kb * 32,
                 a,
                 pb,
                 4096,
@@ -2559,7 +2560,7 @@ static LG_NOINLINE void conv3x3s2_14x14x256_512_relu(
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 8 - 1,
                 pf,
                 pf_step);
         }
@@ -2575,7 +2576,8 @@ static LG_NOINLINE void conv3x3s2_14x14x256_512_relu(
  *   zero past the last channel.
  * Work: 32 task(s) x 32 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
- * pass by.
+ * pass by; K in 16 blocks of 32 channels a tap, outermost, so each block's
+ * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -2622,23 +2624,23 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_res_relu(
      * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
     const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 294976;
     const int tiles = (m1 - m0 + 6 - 1) / 6;
-    for (int kb = 0; kb < 1; kb++)
+    for (int kb = 0; kb < 16; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
         conv3x3s1_7x7x512_512_res_relu_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
-          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 32 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
           const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
-          const uintptr_t pf = next + call * 9 * 512 * 64;
-          const size_t pf_step = call * 9 * 512 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
+          const uintptr_t pf = next + call * 9 * 32 * 64;
+          const size_t pf_step = call * 9 * 32 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
           if (rows == 6)
             f32_gemm_6x16_res_relu_pf(
                 9,
-                512,
-                kb * 512,
+                32,
+                kb * 32,
                 a,
                 pb,
                 8192,
@@ -2648,14 +2650,14 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_res_relu(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 16 - 1,
                 pf,
                 pf_step);
           else
             f32_gemm_1x16_res_relu_pf(
                 9,
-                512,
-                kb * 512,
+                32,
+                kb * 32,
                 a,
                 pb,
                 8192,
@@ -2665,7 +2667,7 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_res_relu(
                 res + at,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 16 - 1,
                 pf,
                 pf_step);
         }
@@ -2681,7 +2683,8 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_res_relu(
  *   zero past the last channel.
  * Work: 32 task(s) x 32 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
- * pass by.
+ * pass by; K in 16 blocks of 32 channels a tap, outermost, so each block's
+ * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -2727,23 +2730,23 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_relu(
      * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
     const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 294976;
     const int tiles = (m1 - m0 + 6 - 1) / 6;
-    for (int kb = 0; kb < 1; kb++)
+    for (int kb = 0; kb < 16; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
         conv3x3s1_7x7x512_512_relu_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
-          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 32 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
           const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
-          const uintptr_t pf = next + call * 9 * 512 * 64;
-          const size_t pf_step = call * 9 * 512 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
+          const uintptr_t pf = next + call * 9 * 32 * 64;
+          const size_t pf_step = call * 9 * 32 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
           if (rows == 6)
             f32_gemm_6x16_relu_pf(
                 9,
-                512,
-                kb * 512,
+                32,
+                kb * 32,
                 a,
                 pb,
                 8192,
@@ -2752,14 +2755,14 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_relu(
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 16 - 1,
                 pf,
                 pf_step);
           else
             f32_gemm_1x16_relu_pf(
                 9,
-                512,
-                kb * 512,
+                32,
+                kb * 32,
                 a,
                 pb,
                 8192,
@@ -2768,7 +2771,7 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_relu(
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 16 - 1,
                 pf,
                 pf_step);
         }
@@ -3098,28 +3101,28 @@ int resnet18_forward_debug(
       hook(ctx, "layer4.0.downsample.1", ACT(0), 1, 7, 7, 512);
     }
 
-    /* layer4.0.conv1 + layer4.0.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
+    /* layer4.0.conv1 + layer4.0.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 8 blocks */
     conv3x3s2_14x14x256_512_relu(ACT(5607424), WGT(18726400), ACT(100352));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.0.act1", ACT(100352), 1, 7, 7, 512);
     }
 
-    /* layer4.0.conv2 + layer4.0.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
+    /* layer4.0.conv2 + layer4.0.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
     conv3x3s1_7x7x512_512_res_relu(ACT(100352), WGT(23447040), ACT(200704), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.0", ACT(200704), 1, 7, 7, 512);
     }
 
-    /* layer4.1.conv1 + layer4.1.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
+    /* layer4.1.conv1 + layer4.1.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
     conv3x3s1_7x7x512_512_relu(ACT(200704), WGT(32886272), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.1.act1", ACT(0), 1, 7, 7, 512);
     }
 
-    /* layer4.1.conv2 + layer4.1.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
+    /* layer4.1.conv2 + layer4.1.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
     conv3x3s1_7x7x512_512_res_relu(ACT(0), WGT(42325504), ACT(100352), ACT(200704));
     if (hook) {
       OMP_SINGLE

@@ -4163,7 +4163,8 @@ static LG_NOINLINE void groupnorm_14x14x512_relu_cb32(
  *   zero past the last channel.
  * Work: 32 task(s) x 32 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
- * pass by.
+ * pass by; K in 16 blocks of 32 channels a tap, outermost, so each block's
+ * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -4206,23 +4207,23 @@ static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const 
      * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
     const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 294976;
     const int tiles = (m1 - m0 + 6 - 1) / 6;
-    for (int kb = 0; kb < 1; kb++)
+    for (int kb = 0; kb < 16; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
         conv3x3s2_14x14x512_512_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
-          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 32 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
           const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
-          const uintptr_t pf = next + call * 9 * 512 * 64;
-          const size_t pf_step = call * 9 * 512 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
+          const uintptr_t pf = next + call * 9 * 32 * 64;
+          const size_t pf_step = call * 9 * 32 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
           if (rows == 6)
             f32_gemm_6x16_pf(
                 9,
-                512,
-                kb * 512,
+                32,
+                kb * 32,
                 a,
                 pb,
                 8192,
@@ -4231,14 +4232,14 @@ static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const 
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 16 - 1,
                 pf,
                 pf_step);
           else
             f32_gemm_1x16_pf(
                 9,
-                512,
-                kb * 512,
+                32,
+                kb * 32,
                 a,
                 pb,
                 8192,
@@ -4247,7 +4248,7 @@ static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const 
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 16 - 1,
                 pf,
                 pf_step);
         }
@@ -4542,7 +4543,8 @@ static LG_NOINLINE void groupnorm_7x7x2048_relu_cb32(
  *   zero past the last channel.
  * Work: 32 task(s) x 32 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
- * pass by.
+ * pass by; K in 4 blocks of 512 channels a tap, outermost, so each block's
+ * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  */
 static LG_NOINLINE void conv1x1s1_7x7x2048_512(const float *restrict in, const void *restrict w, float *restrict out) {
   /* A tile's row pointers at function scope, as in qgemm.c.in:
@@ -4561,24 +4563,24 @@ static LG_NOINLINE void conv1x1s1_7x7x2048_512(const float *restrict in, const v
      * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
     const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 131136;
     const int tiles = (m1 - m0 + 6 - 1) / 6;
-    for (int kb = 0; kb < 1; kb++)
+    for (int kb = 0; kb < 4; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
         for (int i = 0; i < rows; i++)
           a[i] = in + (size_t)(m + i) * 2048;
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 131136;
-          const float *pb = (const float *)(pw + 64) + (size_t)kb * 2048 * 16;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
           const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
-          const uintptr_t pf = next + call * 1 * 2048 * 64;
-          const size_t pf_step = call * 1 * 2048 * 64 < (size_t)(p1 - p0) * 131136 ? 64 : 0;
+          const uintptr_t pf = next + call * 1 * 512 * 64;
+          const size_t pf_step = call * 1 * 512 * 64 < (size_t)(p1 - p0) * 131136 ? 64 : 0;
           if (rows == 6)
             f32_gemm_6x16_pf(
                 1,
-                2048,
-                kb * 2048,
+                512,
+                kb * 512,
                 a,
                 pb,
                 32768,
@@ -4587,14 +4589,14 @@ static LG_NOINLINE void conv1x1s1_7x7x2048_512(const float *restrict in, const v
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 4 - 1,
                 pf,
                 pf_step);
           else
             f32_gemm_1x16_pf(
                 1,
-                2048,
-                kb * 2048,
+                512,
+                kb * 512,
                 a,
                 pb,
                 32768,
@@ -4603,7 +4605,7 @@ static LG_NOINLINE void conv1x1s1_7x7x2048_512(const float *restrict in, const v
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 4 - 1,
                 pf,
                 pf_step);
         }
@@ -4619,7 +4621,8 @@ static LG_NOINLINE void conv1x1s1_7x7x2048_512(const float *restrict in, const v
  *   zero past the last channel.
  * Work: 32 task(s) x 32 runs of panels,
  * so 2 or 4 threads get even shares; a task's panels stay in L2 while 6-pixel tiles
- * pass by.
+ * pass by; K in 16 blocks of 32 channels a tap, outermost, so each block's
+ * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
  * hangs over the border.
  */
@@ -4657,23 +4660,23 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512(const float *restrict in, const vo
      * meanwhile (a prefetch never faults: addresses past the blob are harmless). */
     const uintptr_t next = (uintptr_t)w + ((size_t)p1) * 294976;
     const int tiles = (m1 - m0 + 6 - 1) / 6;
-    for (int kb = 0; kb < 1; kb++)
+    for (int kb = 0; kb < 16; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
         conv3x3s1_7x7x512_512_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
-          const float *pb = (const float *)(pw + 64) + (size_t)kb * 512 * 16;
+          const float *pb = (const float *)(pw + 64) + (size_t)kb * 32 * 16;
           const int cols = 512 - panel * 16 < 16 ? 512 - panel * 16 : 16;
           const size_t at = (size_t)m * 512 + panel * 16;
           const size_t call = ((size_t)kb * tiles + (m - m0) / 6) * (p1 - p0) + panel - p0;
-          const uintptr_t pf = next + call * 9 * 512 * 64;
-          const size_t pf_step = call * 9 * 512 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
+          const uintptr_t pf = next + call * 9 * 32 * 64;
+          const size_t pf_step = call * 9 * 32 * 64 < (size_t)(p1 - p0) * 294976 ? 64 : 0;
           if (rows == 6)
             f32_gemm_6x16_pf(
                 9,
-                512,
-                kb * 512,
+                32,
+                kb * 32,
                 a,
                 pb,
                 8192,
@@ -4682,14 +4685,14 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512(const float *restrict in, const vo
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 16 - 1,
                 pf,
                 pf_step);
           else
             f32_gemm_1x16_pf(
                 9,
-                512,
-                kb * 512,
+                32,
+                kb * 32,
                 a,
                 pb,
                 8192,
@@ -4698,7 +4701,7 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512(const float *restrict in, const vo
                 512,
                 cols,
                 kb == 0,
-                kb == 1 - 1,
+                kb == 16 - 1,
                 pf,
                 pf_step);
         }
@@ -5600,7 +5603,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.3.blocks.0.norm2.act", ACT(802816), 1, 14, 14, 512);
     }
 
-    /* stages.3.blocks.0.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
+    /* stages.3.blocks.0.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
     conv3x3s2_14x14x512_512(ACT(802816), WGT(51355648), ACT(401408));
     if (hook) {
       OMP_SINGLE
@@ -5628,7 +5631,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.3.blocks.1.norm1.act", ACT(0), 1, 7, 7, 2048);
     }
 
-    /* stages.3.blocks.1.conv1 -> [1,7,7,512]: gemm 6x16 tiles, 32 tasks */
+    /* stages.3.blocks.1.conv1 -> [1,7,7,512]: gemm 6x16 tiles, 32 tasks, K in 4 blocks */
     conv1x1s1_7x7x2048_512(ACT(0), WGT(65017856), ACT(802816));
     if (hook) {
       OMP_SINGLE
@@ -5642,7 +5645,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.3.blocks.1.norm2.act", ACT(0), 1, 7, 7, 512);
     }
 
-    /* stages.3.blocks.1.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
+    /* stages.3.blocks.1.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
     conv3x3s1_7x7x512_512(ACT(0), WGT(69218304), ACT(100352));
     if (hook) {
       OMP_SINGLE
@@ -5670,7 +5673,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.3.blocks.2.norm1.act", ACT(401408), 1, 7, 7, 2048);
     }
 
-    /* stages.3.blocks.2.conv1 -> [1,7,7,512]: gemm 6x16 tiles, 32 tasks */
+    /* stages.3.blocks.2.conv1 -> [1,7,7,512]: gemm 6x16 tiles, 32 tasks, K in 4 blocks */
     conv1x1s1_7x7x2048_512(ACT(401408), WGT(82880512), ACT(802816));
     if (hook) {
       OMP_SINGLE
@@ -5684,7 +5687,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.3.blocks.2.norm2.act", ACT(401408), 1, 7, 7, 512);
     }
 
-    /* stages.3.blocks.2.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks */
+    /* stages.3.blocks.2.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
     conv3x3s1_7x7x512_512(ACT(401408), WGT(87080960), ACT(501760));
     if (hook) {
       OMP_SINGLE

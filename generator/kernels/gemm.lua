@@ -90,23 +90,30 @@ end
 -- a panel bigger than that (a 3x3 conv over 512 channels: 1.2 MB at NR 64 in
 -- f32) that many tiles re-read is cut along K into blocks of KB channels a tap,
 -- each block's sliver staying in L2 for every tile (the tiles' sums wait in
--- `out` between blocks). With few tiles (batch 1's 7x7 maps: 9) re-reading from
--- L3 measured faster than the extra passes over `out`. bf16 compute rounds a
--- tile's whole K to pairs at once, so it keeps K whole (its panels are half the
--- bytes). Enough tasks (a multiple of 4 where the shape allows) to keep 2-4
--- threads even.
+-- `out` between blocks). A task with few tiles (batch 1's 7x7 maps: 9) cuts
+-- such a panel into slivers of L1 instead, and holds that one panel, so each
+-- sliver comes from memory once and from L1 for every other tile: the 7x7
+-- stages of resnet50, resnet18 and convnext_tiny measured 5-15% faster at 1
+-- and 2 threads (Intel Xeon, alternating per-layer profiles) than re-reading
+-- the whole panel from L3 at every tile; slivers of 64 KB and 128 KB, and tasks
+-- of several panels, whose tiles run across all of them, were slower. bf16
+-- compute rounds a tile's whole K to pairs at once, so it keeps K whole (its
+-- panels are half the bytes). Enough tasks (a multiple of 4 where the shape
+-- allows) to keep 2-4 threads even.
 local function blocking(v, target, wbytes, dot)
   local half_l2 = target.l2 // 2
+  local mtiles = cdiv(v.M, v.MR)
+  local few = v.M > 1 and mtiles < 16 and v.PANEL_BYTES > half_l2
+  local sliver = few and target.l1 or mtiles >= 16 and half_l2
   v.KBLOCKS = 1
-  while not dot and v.PACKED == 0 and cdiv(v.M, v.MR) >= 16 and v.TAPS * (v.CG // v.KBLOCKS) * v.NR * wbytes > half_l2
-      and v.CG % (2 * v.KBLOCKS) == 0 and v.CG // v.KBLOCKS > 32 do
+  while sliver and not dot and v.PACKED == 0 and v.TAPS * (v.CG // v.KBLOCKS) * v.NR * wbytes > sliver
+      and v.CG % (2 * v.KBLOCKS) == 0 and v.CG // v.KBLOCKS > 16 do
     v.KBLOCKS = v.KBLOCKS * 2
   end
   v.KB = v.PACKED == 1 and v.KPACK or v.CG // v.KBLOCKS
   local panel_bytes = v.HEAD_BYTES + (v.PANEL_BYTES - v.HEAD_BYTES) // v.KBLOCKS
-  local nb = math.max(1, math.min(v.PANELS, half_l2 // panel_bytes))
+  local nb = few and 1 or math.max(1, math.min(v.PANELS, half_l2 // panel_bytes))
   local nblocks = cdiv(v.PANELS, nb)
-  local mtiles = cdiv(v.M, v.MR)
   -- More tasks split M, so each M block streams its panels again, unless the
   -- weights are the bigger stream and miss L2: then N, whose blocks each read
   -- the A rows again (resnet50's 7x7 1x1s, 4 MB of weights to 100 KB of rows,
