@@ -78,7 +78,9 @@ end
 -- a thread reads back mostly what it wrote (every channel of its pixels came
 -- half from the other core's cache: the 14x14x1024 ones ran slower at 2
 -- threads than at 1); otherwise all groups, the pixels split in chunks. (GRN
--- split the same way measured no faster: its 7x7x1280 ones read 250 KB.)
+-- split the same way measured no faster: its 7x7x1280 ones read 250 KB; nor
+-- BiT's 14x14x256 GroupNorms after a Winograd conv whose tasks each wrote a
+-- panel: 0.014-0.016 -> 0.025 ms at 2 threads, so Winograd sets no blocks.)
 local function group_blocks(g, node, v, vw)
   local producer = g.values[node.inputs[1]].producer
   local gb = math.min(producer and producer.kernel and producer.kernel.channel_blocks or 1, v.GROUPS)
