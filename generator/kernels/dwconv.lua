@@ -38,9 +38,11 @@ function dwconv.lower(g, node, ctx)
   v.QSCALE, v.HEAD_FLOATS = dtype == "int8" and 1 or 0, v.C * (dtype == "int8" and 2 or 1)
   -- bytes round up to whole floats: the blob holds 4-byte units
   local bytes = round_up(v.HEAD_FLOATS * 4 + v.TAPS * v.C * precision.DTYPE_BYTES[dtype], 4)
-  local needs = a.norm and { simple.layernorm_rows(v.C, v.CP, ctx.target.vw) } or nil
-  v.ROWS = needs and needs[1].name
-  node.kernel = { template = "dwconv.c.in", vars = v, stack = (v.OWB + v.KW) * ctx.target.vw * 4 + tile, needs = needs,
+  -- the fused LayerNorm runs over the padded tile (row stride CP)
+  local rows = a.norm and simple.layernorm_rows(v.C, v.CP, ctx.target.vw)
+  v.ROWS = rows and rows.name
+  node.kernel = { template = "dwconv.c.in", vars = v, stack = (v.OWB + v.KW) * ctx.target.vw * 4 + tile,
+    needs = rows and { rows },
     fn = string.format("dwconv%dx%ds%d_%dx%dx%d%s%s%s", v.KH, v.KW, v.SH, v.IH, v.IW, v.C,
       dtype ~= "f32" and ("_" .. dtype .. "w") or "", v.N > 1 and ("_n" .. v.N) or "", a.norm and "_ln" or ""),
     strategy = string.format("row strips of %d pixels", v.OWB), numerics = { weights = dtype } }
