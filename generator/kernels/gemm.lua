@@ -94,9 +94,9 @@ end
 -- such a panel into slivers of L1 instead, and holds that one panel, so each
 -- sliver comes from memory once and from L1 for every other tile: the 7x7
 -- stages of resnet50, resnet18 and convnext_tiny measured 5-15% faster at 1
--- and 2 threads (Intel Xeon, alternating per-layer profiles) than re-reading
--- the whole panel from L3 at every tile; slivers of 64 KB and 128 KB, and tasks
--- of several panels, whose tiles run across all of them, were slower. bf16
+-- and 2 threads (Intel Xeon, alternating per-layer profiles) than every tile
+-- re-reading the whole panel; 64 KB slivers gained less, and tasks of several
+-- panels, whose tiles run across all of them, were slower (docs/performance.md). bf16
 -- compute rounds a tile's whole K to pairs at once, so it keeps K whole (its
 -- panels are half the bytes). Enough tasks (a multiple of 4 where the shape
 -- allows) to keep 2-4 threads even.
