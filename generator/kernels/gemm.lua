@@ -96,7 +96,8 @@ end
 -- stages of resnet50, resnet18 and convnext_tiny measured 5-15% faster at 1
 -- and 2 threads (Intel Xeon, alternating per-layer profiles) than every tile
 -- re-reading the whole panel; 64 KB slivers gained less, and tasks of several
--- panels, whose tiles run across all of them, were slower (docs/performance.md). bf16
+-- panels, whose tiles run across all of them, were slower (docs/performance.md).
+-- M = 1 (a head at batch 1) reuses no weights, so it keeps K whole. bf16
 -- compute rounds a tile's whole K to pairs at once, so it keeps K whole (its
 -- panels are half the bytes). Enough tasks (a multiple of 4 where the shape
 -- allows) to keep 2-4 threads even.
