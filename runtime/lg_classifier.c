@@ -5,7 +5,9 @@
  *
  *   EXE [--weights EXE.bin] [--topk K] [--threads N] IMAGE...
  *   EXE --input-raw IN.f32 --output-raw OUT.f32   (NCHW floats in, logits/features out)
- *   EXE --selftest | --verify | --bench N | --profile N | --peak | --debug-dump DIR (with IMAGE or --input-raw)
+ *   EXE --bench N [IMAGE... | --input-raw IN.f32]   (time N passes, then classify what is given)
+ *   EXE --debug-dump DIR (IMAGE... | --input-raw IN.f32)
+ *   EXE --selftest [--verify] | --verify | --peak | --profile N [--input-raw IN.f32]   (each runs alone)
  *   EXE --eval DIR | --eval-list FILE.csv [--eval-report FILE.json] [--min-top1 X] [--min-top5 X]
  */
 #include LG_MODEL_HEADER
@@ -78,11 +80,12 @@ static void usage(FILE *f) {
       "  --output-raw FILE  write the output floats instead of labels: %d per image (logits, or features\n"
       "                     when NUM_CLASSES is 0), every image in order in one file; with\n"
       "                     --input-raw, the whole batch\n"
-      "  --selftest         run the golden input stored in the blob and compare\n"
+      "  --selftest         run the golden input stored in the blob and compare (alone, or with --verify)\n"
       "  --verify           re-hash the whole blob against its sha256 (alone: verify and exit)\n"
-      "  --bench N          time N runs and print min/median latency\n"
+      "  --bench N          time N runs and print min/median latency (then classify any input given)\n"
       "  --profile N        per layer and per kernel kind: fastest of N runs, GFLOP/s, %% of the FMA peak\n"
-      "  --peak             measure this machine's fp32 multiply-add peak (GFLOP/s) with --threads\n"
+      "                     (on --input-raw or zeros; no images or outputs)\n"
+      "  --peak             measure this machine's fp32 multiply-add peak (GFLOP/s) with --threads (alone)\n"
       "  --debug-dump DIR   write every layer's output as DIR/<layer>.f32 (NHWC) + DIR/index.tsv\n"
       "                     (not a norm the next layer applies, nor an 8-bit output)\n"
       "  --eval DIR         accuracy on DIR/<class>/<image> (class: index or synset, e.g. n01440764)\n"
@@ -410,7 +413,12 @@ static int parse_args(int argc, char **argv, options *o) {
           return die(2, "%s takes a percentage 0..100, got '%s'", a, v);
         *(!strcmp(a, "--min-top1") ? &o->eval.min_top1 : &o->eval.min_top5) = x;
       } else if (!is_num || num < 1 || num > 1000000)
-        return die(2, "%s takes a positive integer, got '%s'", a, v);
+        return die(
+            2,
+            "%s takes an integer from 1 to %d, got '%s'",
+            a,
+            strcmp(a, "--threads") ? 1000000 : max_threads(),
+            v);
       else if (!strcmp(a, "--threads") && num > max_threads())
         return die(
             2,
@@ -442,6 +450,34 @@ static int parse_args(int argc, char **argv, options *o) {
     return die(2, "--eval runs alone; drop the images and the other modes");
   if (o->input_raw && o->n_images)
     return die(2, "--input-raw runs instead of images; drop the images (%s) or --input-raw", o->images[0]);
+  /* Modes that run instead of classifying, and outputs only a classification
+   * writes: each ignored the rest silently (`--peak a.jpg` printed the peak and
+   * never read a.jpg, `--profile 5 --output-raw F` wrote no F). */
+  const char *other = o->n_images ? o->images[0]
+      : o->input_raw              ? "--input-raw"
+      : o->output_raw             ? "--output-raw"
+      : o->dump_dir               ? "--debug-dump"
+      : o->bench                  ? "--bench"
+      : o->profile                ? "--profile"
+      : o->selftest               ? "--selftest"
+      : o->verify                 ? "--verify"
+                                  : NULL;
+  if (o->peak && other)
+    return die(2, "--peak runs alone (with --threads at most); drop %s", other);
+  if (o->selftest && other && strcmp(other, "--selftest") && strcmp(other, "--verify"))
+    return die(2, "--selftest runs alone on its stored input (with --verify at most); drop %s", other);
+  const char *unprofiled = o->n_images ? o->images[0]
+      : o->output_raw                  ? "--output-raw"
+      : o->dump_dir                    ? "--debug-dump"
+      : o->bench                       ? "--bench"
+                                       : NULL;
+  if (o->profile && unprofiled)
+    return die(2, "--profile times the pass on --input-raw (or zeros) and writes no outputs; drop %s", unprofiled);
+  if ((o->output_raw || o->dump_dir) && !o->input_raw && !o->n_images)
+    return die(
+        2,
+        "%s writes what images or --input-raw produce; give one of them",
+        o->output_raw ? "--output-raw" : "--debug-dump");
   if (!o->selftest && !o->verify && !o->input_raw && o->n_images == 0 && !o->bench && !o->profile && !o->peak &&
       !evaluating) {
     usage(stderr);

@@ -141,6 +141,36 @@ def a_repeated_option_or_images_beside_input_raw_are_refused():
 
 
 @case
+def a_mode_that_runs_alone_refuses_what_it_would_ignore():
+    """--peak, --selftest and --profile ran and dropped the rest silently: `--peak
+    a.ppm` never read a.ppm, `--profile 2 --output-raw F` wrote no F; an
+    --output-raw or --debug-dump with nothing to classify wrote nothing either."""
+    zeros = path("zeros.f32")
+    with open(zeros, "wb") as f:
+        f.write(bytes(4 * 3 * 32 * 32))
+    out, dump = path("never.f32"), path("never_dump")
+    problems = []
+    for args, needles in ((("--peak", IMAGE), ("--peak runs alone", IMAGE)),
+                          (("--peak", "--bench", "2"), ("--peak runs alone", "--bench")),
+                          (("--selftest", IMAGE), ("--selftest runs alone", IMAGE)),
+                          (("--selftest", "--input-raw", zeros), ("--selftest runs alone", "--input-raw")),
+                          (("--selftest", "--profile", "2"), ("--selftest runs alone", "--profile")),
+                          (("--profile", "2", IMAGE), ("--profile", IMAGE)),
+                          (("--profile", "2", "--input-raw", zeros, "--output-raw", out), ("--profile", "--output-raw")),
+                          (("--profile", "2", "--bench", "2"), ("--profile", "--bench")),
+                          (("--bench", "2", "--output-raw", out), ("--output-raw", "--input-raw")),
+                          (("--debug-dump", dump), ("--debug-dump", "--input-raw")),
+                          (("--bench", "99999999999"), ("--bench", "1 to 1000000"))):
+        problems += one_line_error(run(*args), 2, *needles, what=f"{' '.join(args)}: ")
+    written = [p for p in (out, dump) if os.path.exists(p)]
+    for args in (("--selftest", "--verify"), ("--profile", "1", "--input-raw", zeros), ("--bench", "1", IMAGE)):
+        r = run(*args)
+        if r.returncode != 0:
+            problems.append(f"{' '.join(args)}: exit {r.returncode}: {r.stderr.strip()}")
+    return problems + ([f"written anyway: {written}"] if written else [])
+
+
+@case
 def an_unwritable_eval_report_fails_before_the_run_and_a_failed_run_writes_none():
     """The report was opened after every image had been run: a directory or a
     missing folder as --eval-report cost a whole evaluation before failing."""
