@@ -61,7 +61,7 @@ numerics (the error against fp32 is measured and reported; the self-test checks 
   --keep-head-f32              the classifier head keeps f32 weights and fp32 compute
   --error-inputs N             inputs the reduced path's error is measured on (default 32; N <= %d)
 code:
-  --name C_IDENT               symbol prefix of the generated API (default: the variant name)
+  --name C_IDENT               symbol prefix of the generated API (default: the variant name; <= 64 characters)
   --target T                   native (default: this CPU's best), avx512bf16 (--precision bf16),
                                avx512vnni and avxvnni (int8 dot products), avx512, avx2, neon (AArch64),
                                neon-dotprod (ARMv8.2-A sdot), cortex-m (alias mcu: Cortex-M4F/M7/M33

@@ -48,9 +48,8 @@ end
 -- C identifier prefix of the generated API.
 function generate.prefix(o, variant)
   local name = o.name or variant.name
-  if not name:match("^[%a_][%w_]*$") then
-    errors.user("--name '%s' is not a C identifier; use letters, digits and _", name)
-  end
+  local problem = limits.c_name_problem(name)
+  if problem then errors.user("--name '%s' %s", #name > 40 and name:sub(1, 40) .. "..." or name, problem) end
   if name:lower() == "lg" then
     errors.user("--name %s: lg_ is the runtime's prefix (lg_blob_check, ...); pick another name", name)
   end

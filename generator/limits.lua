@@ -9,6 +9,7 @@ local limits = {
   size = 4096,            -- --size, each side in pixels; config input_size
   num_classes = 100000,   -- --num-classes, config num_classes (timm's largest head: 21843)
   error_inputs = 1024,    -- --error-inputs: inputs the reduced path's error is measured on (2 reference runs each)
+  name = 64,              -- --name, config name: characters of the C prefix (the registry's longest variant: 51)
 
   -- architecture fields of a --config (timm's largest: 36 blocks a stage, 8192 channels)
   stage_depth = 100,      -- layers / depths, blocks per stage
@@ -40,6 +41,17 @@ local limits = {
   int8_min_sqnr = 100,               -- --int8-min-sqnr DB: 0 .. 100
   int8_k = 66000,                    -- a conv's K (taps x channels a group): int32 sums cannot overflow
 }
+
+-- What is wrong with `name` as the generated API's C prefix, or nil: too long,
+-- not an identifier, or one C reserves for the compiler and its library
+-- (C11 7.1.3: _ and a capital, or two _).
+function limits.c_name_problem(name)
+  if type(name) ~= "string" then return "is not a string" end
+  if #name > limits.name then return string.format("has %d characters, more than lucidgen's limit of %d", #name, limits.name) end
+  if not name:match("^[%a_][%w_]*$") then return "is not a C identifier; use letters, digits and _" end
+  if name:match("^_[%u_]") then return "starts with _ and a capital or a second _, which C reserves; drop the leading _" end
+  return nil
+end
 
 -- n as "1.5 GiB" for error messages.
 function limits.bytes_text(n)

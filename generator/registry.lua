@@ -381,9 +381,8 @@ function registry.from_config(tbl, source)
     fail("config field 'num_classes' must be a positive integer (got %s)", describe(num_classes))
   end
   local name = tbl.name == nil and (family .. "_custom") or tbl.name
-  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") or #name > 64 then
-    fail("config field 'name' must be a C identifier of at most 64 characters (got %s)", describe(name))
-  end
+  local problem = limits.c_name_problem(name)
+  if problem then fail("config field 'name' %s (got %s)", problem, describe(name)) end
   if config.in_channels ~= 3 and (tbl.mean == nil or tbl.std == nil) then
     fail("config fields 'mean' and 'std' are required when in_channels is %s", describe(config.in_channels))
   end

@@ -373,6 +373,24 @@ def name_lg_the_runtimes_prefix_is_refused():
 
 
 @case
+def a_name_c_reserves_or_too_long_is_refused():
+    """--name _Model (C reserves _ and a capital) and a 5000-character name were
+    taken: the first is undefined behaviour in C, the second took 14 s to emit."""
+    problems = []
+    for name, needles in (("_Model", ("--name '_Model'", "reserves")), ("__m", ("--name '__m'", "reserves")),
+                          ("a" * 5000, ("--name", "5000 characters", "64")), ("1m", ("not a C identifier",))):
+        r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "--name", name, "-o", "/tmp/never_written.c")
+        problems += one_line_error(r, 2, *needles, what=f"--name {name[:10]}: ")
+    r = run("resnet18_a1_in1k", "--random-init", "--size", "32", "--name", "_m" + "x" * 62, "--quiet", "-o",
+            "/tmp/lg_name_ok.c")
+    for ext in (".c", ".h", ".bin", ".json"):
+        if os.path.exists("/tmp/lg_name_ok" + ext):
+            os.unlink("/tmp/lg_name_ok" + ext)
+    problems += [] if r.returncode == 0 else [f"--name _mxx..x (64 characters): exit {r.returncode}: {r.stderr.strip()}"]
+    return problems + (["/tmp/never_written.c was written"] if os.path.exists("/tmp/never_written.c") else [])
+
+
+@case
 def extra_arguments_and_repeated_options_are_refused():
     problems = []
     with tempfile.TemporaryDirectory() as d:
