@@ -834,10 +834,21 @@ def main():
               file=sys.stderr)
         return 2
     a.lucidgen = os.path.abspath(a.lucidgen)
-    a.threads = [int(t) for t in a.threads.split(",")]
-    if not 1 <= a.repeat <= 100:
-        print(f"bench: --repeat {a.repeat} is out of range; use 1 to 100", file=sys.stderr)
+    try:
+        a.threads = [int(t) for t in a.threads.split(",")]
+    except ValueError:
+        print(f"bench: --threads takes comma-separated integers (e.g. 1,2), got '{a.threads}'", file=sys.stderr)
         return 2
+    # checked before the first model is prepared: `--threads 0` or `--runs 0`
+    # went on for minutes of builds and failed in the timing rounds
+    for name, values, lo, hi in (("--threads", a.threads, 1, 4 * (os.cpu_count() or 1)), ("--repeat", [a.repeat], 1, 100),
+                                 ("--runs", [a.runs], 1, 10000), ("--warmup", [a.warmup], 0, 1000),
+                                 ("--batch", [a.batch], 1, 1024), ("--wait-idle", [a.wait_idle], 0, 3600),
+                                 ("--seed", [a.seed], 0, 2 ** 31 - 1)):
+        for v in values:
+            if not lo <= v <= hi:
+                print(f"bench: {name} {v:g} is out of range; use {lo} to {hi}", file=sys.stderr)
+                return 2
     a.numerics = [n for n in a.numerics.split(",") if n]
     for n in a.numerics:
         if n not in NUMERICS:
@@ -883,6 +894,10 @@ def main():
     text = render(report)
     print()
     print(text, end="")
+    # a table with no lucidgen time in it is a failed run, whatever else it holds
+    if not any(r["lucidgen"] for r in report["rows"]):
+        print("bench: lucidgen timed no model (see Skipped and the failures above); nothing saved", file=sys.stderr)
+        return 1
     if a.save:
         print(f"saved {save(report, text, date)}")
     return 0

@@ -373,6 +373,22 @@ def name_lg_the_runtimes_prefix_is_refused():
 
 
 @case
+def bench_refuses_out_of_range_options_before_preparing_a_model():
+    """bench/run.py --threads 0 (or --runs 0, --wait-idle -5) built weights,
+    classifiers and ONNX files for minutes, then failed in the timing rounds."""
+    bench = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench", "run.py")
+    problems = []
+    for args, needles in ((("--threads", "0"), ("--threads 0", "1 to")), (("--threads", "1,x"), ("--threads", "1,x")),
+                          (("--runs", "0"), ("--runs 0",)), (("--wait-idle", "-5"), ("--wait-idle -5",)),
+                          (("--repeat", "101"), ("--repeat 101", "1 to 100")), (("--batch", "0"), ("--batch 0",))):
+        r = harness.run([sys.executable, bench, *args, "--lucidgen", LUCIDGEN], ok=False, timeout=60)
+        problems += one_line_error(r, 2, *needles, what=f"bench {' '.join(args)}: ")
+        if "preparing" in r.stdout:
+            problems.append(f"bench {' '.join(args)}: started preparing a model")
+    return problems
+
+
+@case
 def a_name_c_reserves_or_too_long_is_refused():
     """--name _Model (C reserves _ and a capital) and a 5000-character name were
     taken: the first is undefined behaviour in C, the second took 14 s to emit."""
