@@ -167,7 +167,7 @@ static void read_token(lucidgen_hub_job *job) {
 }
 
 static lg_status job_init(lucidgen_hub_job *job, const lucidgen_hub_request *req, char *err, size_t errn) {
-  char cache[LUCIDGEN_PATH_MAX], qrev[512], qfile[2048];
+  char cache[LUCIDGEN_PATH_MAX], qrev[3 * LUCIDGEN_REVISION_MAX + 1], qfile[2048];
   memset(job, 0, sizeof *job);
   job->repo_id = req->repo_id;
   job->filename = req->filename ? req->filename : "model.safetensors";
@@ -180,6 +180,15 @@ static lg_status job_init(lucidgen_hub_job *job, const lucidgen_hub_request *req
         "invalid file name '%s' in repo %s",
         job->filename,
         req->repo_id ? req->repo_id : "");
+  }
+  if (strlen(job->revision) > LUCIDGEN_REVISION_MAX) {
+    return lg_fail(
+        err,
+        errn,
+        LG_ERR_ARG,
+        "invalid revision: %zu characters, more than lucidgen's limit of %d (a branch, tag or commit hash)",
+        strlen(job->revision),
+        LUCIDGEN_REVISION_MAX);
   }
   if (!lucidgen_hf_safe_relpath(job->revision, 1)) {
     return lg_fail(

@@ -33,6 +33,9 @@
 
 #include "lg_status.h"
 
+/* Characters of a revision: it is quoted whole into the URL, 3 bytes each at most. */
+#define LUCIDGEN_REVISION_MAX 128
+
 typedef struct {
   const char *repo_id; /* "timm/convnext_tiny.fb_in1k" */
   const char *filename; /* "model.safetensors" */

@@ -37,6 +37,7 @@ set(LG_FETCH_CASES
   normalises_weak_quoted_etag
   non_lfs_file_uses_etag_and_content_length
   reports_404_naming_repo_revision_and_file
+  overlong_revision_is_refused_before_any_request
   reports_401_as_gated_or_private
   sends_token_to_hub_but_not_to_cdn
   reads_token_from_login_file_like_huggingface_hub

@@ -371,6 +371,18 @@ def reports_404_naming_repo_revision_and_file(e):
 
 
 @case
+def overlong_revision_is_refused_before_any_request(e):
+    # 5000 characters were quoted into a 512-byte buffer and refused as "hub URL too long"
+    rc, out, err = e.run("--revision", "r" * 5000)
+    expect(rc == 2 and "revision" in err and "5000 characters" in err and "128" in err
+           and len(err.strip().splitlines()) == 1, "one line naming the revision's length and the limit",
+           rc=rc, stderr=err)
+    expect(e.hub.requests == [], "no request", got=len(e.hub.requests))
+    rc, out, err = e.run("--revision", "r" * 128)
+    expect(rc == 2 and "no such repo/revision/file" in err, "128 characters reach the hub (404 here)", rc=rc, stderr=err)
+
+
+@case
 def reports_401_as_gated_or_private(e):
     e.repo.gated_token = "good-token"
     rc, out, err = e.run()
