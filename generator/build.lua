@@ -107,6 +107,16 @@ end
 -- leaves an older classifier, its blob and its sources as they were.
 function build.run(variant, o, weight_source)
   if not o.out then errors.user("no executable given; add -o EXE") end
+  if o.out == "" then errors.user("-o '': name the executable to write (e.g. -o classifier)") end
+  -- `build -o model.c` linked an executable named model.c beside model.c.bin
+  if o.out:match("%.[ch]$") then
+    errors.user("-o %s: build writes an executable, not C sources; name it without %s, or write the sources with "
+      .. "lucidgen %s -o %s", o.out, o.out:match("%.[ch]$"), o.config and ("--config " .. o.config) or variant.name,
+      (o.out:gsub("%.h$", ".c")))
+  end
+  if o.out:match("%c") then
+    errors.user("-o '%s': a name with control characters (shown as ?) is refused; rename it", (o.out:gsub("%c", "?")))
+  end
   -- "-o -net": every source path began with '-' and the compiler read them as options
   local exe = o.out:match("^%-") and "./" .. o.out or o.out
   if host.is_dir(exe) then errors.user("-o %s is a directory; name the executable to write (e.g. %s/classifier)", exe, exe) end

@@ -306,6 +306,23 @@ def output_name_that_would_inject_lines_into_the_c_is_refused():
 
 
 @case
+def build_output_named_like_sources_empty_or_with_control_characters_is_refused():
+    """`build -o model.c` linked an executable named model.c (weights model.c.bin);
+    `-o ''` said only "cannot write : No such file or directory"; a newline in the
+    name was taken."""
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        for name, needles in (("model.c", ("-o", "model.c", "not C sources", "lucidgen resnet18_a1_in1k -o")),
+                              ("model.h", ("model.h", "not C sources")), ("", ("-o ''", "name the executable")),
+                              ("nl\nx", ("nl?x'", "control characters"))):
+            r = run("build", "resnet18_a1_in1k", "--random-init", "--size", "32", "--quiet", "-o",
+                    os.path.join(d, name) if name else "")
+            problems += one_line_error(r, 2, *needles, what=f"build -o {name!r}: ")
+        left = os.listdir(d)
+    return problems + ([f"written: {left}"] if left else [])
+
+
+@case
 def output_name_with_nothing_before_dot_c_is_refused():
     # "-o DIR/.c" wrote the hidden set .c, .h, .bin, .json into DIR
     with tempfile.TemporaryDirectory() as d:
