@@ -364,6 +364,42 @@ static int valued_option(const char *a) {
   return -1;
 }
 
+/* The inputs, outputs and modes a command line gives, for the checks of which go together. */
+enum {
+  GIVEN_IMAGES = 1,
+  GIVEN_RAW = 2,
+  GIVEN_OUTPUT = 4,
+  GIVEN_DUMP = 8,
+  GIVEN_BENCH = 16,
+  GIVEN_PROFILE = 32,
+  GIVEN_SELFTEST = 64,
+  GIVEN_VERIFY = 128,
+  GIVEN_PEAK = 256,
+};
+
+/* The first of `which` that o gives, by the name a message shows (an image by its path), or NULL. */
+static const char *first_given(const options *o, unsigned which) {
+  const struct {
+    unsigned bit;
+    int given;
+    const char *name;
+  } all[] = {
+      {GIVEN_IMAGES, o->n_images > 0, o->n_images ? o->images[0] : ""},
+      {GIVEN_RAW, o->input_raw != NULL, "--input-raw"},
+      {GIVEN_OUTPUT, o->output_raw != NULL, "--output-raw"},
+      {GIVEN_DUMP, o->dump_dir != NULL, "--debug-dump"},
+      {GIVEN_BENCH, o->bench > 0, "--bench"},
+      {GIVEN_PROFILE, o->profile > 0, "--profile"},
+      {GIVEN_SELFTEST, o->selftest, "--selftest"},
+      {GIVEN_VERIFY, o->verify, "--verify"},
+      {GIVEN_PEAK, o->peak, "--peak"},
+  };
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+    if ((which & all[i].bit) && all[i].given)
+      return all[i].name;
+  return NULL;
+}
+
 static int parse_args(int argc, char **argv, options *o) {
   unsigned seen = 0;
   int valued;
@@ -453,26 +489,13 @@ static int parse_args(int argc, char **argv, options *o) {
   /* Modes that run instead of classifying, and outputs only a classification
    * writes: each ignored the rest silently (`--peak a.jpg` printed the peak and
    * never read a.jpg, `--profile 5 --output-raw F` wrote no F). */
-  const char *other = o->n_images ? o->images[0]
-      : o->input_raw              ? "--input-raw"
-      : o->output_raw             ? "--output-raw"
-      : o->dump_dir               ? "--debug-dump"
-      : o->bench                  ? "--bench"
-      : o->profile                ? "--profile"
-      : o->selftest               ? "--selftest"
-      : o->verify                 ? "--verify"
-                                  : NULL;
-  if (o->peak && other)
-    return die(2, "--peak runs alone (with --threads at most); drop %s", other);
-  if (o->selftest && other && strcmp(other, "--selftest") && strcmp(other, "--verify"))
-    return die(2, "--selftest runs alone on its stored input (with --verify at most); drop %s", other);
-  const char *unprofiled = o->n_images ? o->images[0]
-      : o->output_raw                  ? "--output-raw"
-      : o->dump_dir                    ? "--debug-dump"
-      : o->bench                       ? "--bench"
-                                       : NULL;
-  if (o->profile && unprofiled)
-    return die(2, "--profile times the pass on --input-raw (or zeros) and writes no outputs; drop %s", unprofiled);
+  const char *extra;
+  if (o->peak && (extra = first_given(o, ~(unsigned)GIVEN_PEAK)))
+    return die(2, "--peak runs alone (with --threads at most); drop %s", extra);
+  if (o->selftest && (extra = first_given(o, ~(unsigned)(GIVEN_SELFTEST | GIVEN_VERIFY))))
+    return die(2, "--selftest runs alone on its stored input (with --verify at most); drop %s", extra);
+  if (o->profile && (extra = first_given(o, GIVEN_IMAGES | GIVEN_OUTPUT | GIVEN_DUMP | GIVEN_BENCH)))
+    return die(2, "--profile times the pass on --input-raw (or zeros) and writes no outputs; drop %s", extra);
   if ((o->output_raw || o->dump_dir) && !o->input_raw && !o->n_images)
     return die(
         2,
