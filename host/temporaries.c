@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,26 +15,35 @@ static char paths[SLOTS][PATH_BYTES];
 static volatile sig_atomic_t used[SLOTS];
 
 FILE *lucidgen_create_file(const char *path) {
-  if (unlink(path) != 0 && errno != ENOENT)
-    return NULL;
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return NULL;
-  FILE *f = fdopen(fd, "wb");
-  if (!f) {
-    int e = errno;
-    close(fd);
-    unlink(path);
-    errno = e;
-    return NULL;
-  }
+  /* Remembered before it exists: a signal between open() and the remembering
+   * left the file behind (a SIGTERM in CI's ASan build landed there). Unlinking a
+   * name not created yet is harmless. The fence keeps the path's bytes before the
+   * flag the handler reads. */
   size_t n = strlen(path);
+  int slot = -1;
   for (int i = 0; i < SLOTS && n < PATH_BYTES; i++)
     if (!used[i]) {
       memcpy(paths[i], path, n + 1);
+      atomic_signal_fence(memory_order_seq_cst);
       used[i] = 1;
+      slot = i;
       break;
     }
+  int fd = unlink(path) != 0 && errno != ENOENT
+      ? -1
+      : open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
+  if (!f) {
+    int e = errno;
+    if (fd >= 0) {
+      close(fd);
+      unlink(path);
+    }
+    if (slot >= 0)
+      used[slot] = 0;
+    errno = e;
+    return NULL;
+  }
   return f;
 }
 
