@@ -480,16 +480,14 @@ static int parse_args(int argc, char **argv, options *o) {
     return die(2, "--eval and --eval-list exclude each other; pick one");
   if (!evaluating && (o->eval.report || o->eval.min_top1 >= 0 || o->eval.min_top5 >= 0))
     return die(2, "--eval-report, --min-top1 and --min-top5 go with --eval DIR or --eval-list FILE");
-  if (evaluating &&
-      (o->n_images || o->input_raw || o->selftest || o->verify || o->bench || o->profile || o->peak || o->dump_dir ||
-       o->output_raw))
-    return die(2, "--eval runs alone; drop the images and the other modes");
-  if (o->input_raw && o->n_images)
-    return die(2, "--input-raw runs instead of images; drop the images (%s) or --input-raw", o->images[0]);
   /* Modes that run instead of classifying, and outputs only a classification
    * writes: each ignored the rest silently (`--peak a.jpg` printed the peak and
    * never read a.jpg, `--profile 5 --output-raw F` wrote no F). */
   const char *extra;
+  if (evaluating && (extra = first_given(o, ~0u)))
+    return die(2, "--eval runs alone; drop %s", extra);
+  if (o->input_raw && o->n_images)
+    return die(2, "--input-raw runs instead of images; drop the images (%s) or --input-raw", o->images[0]);
   if (o->peak && (extra = first_given(o, ~(unsigned)GIVEN_PEAK)))
     return die(2, "--peak runs alone (with --threads at most); drop %s", extra);
   if (o->selftest && (extra = first_given(o, ~(unsigned)(GIVEN_SELFTEST | GIVEN_VERIFY))))
@@ -501,8 +499,7 @@ static int parse_args(int argc, char **argv, options *o) {
         2,
         "%s writes what images or --input-raw produce; give one of them",
         o->output_raw ? "--output-raw" : "--debug-dump");
-  if (!o->selftest && !o->verify && !o->input_raw && o->n_images == 0 && !o->bench && !o->profile && !o->peak &&
-      !evaluating) {
+  if (!evaluating && !first_given(o, ~(unsigned)(GIVEN_OUTPUT | GIVEN_DUMP))) {
     usage(stderr);
     return 2;
   }

@@ -160,7 +160,9 @@ def a_mode_that_runs_alone_refuses_what_it_would_ignore():
                           (("--profile", "2", "--bench", "2"), ("--profile", "--bench")),
                           (("--bench", "2", "--output-raw", out), ("--output-raw", "--input-raw")),
                           (("--debug-dump", dump), ("--debug-dump", "--input-raw")),
-                          (("--bench", "99999999999"), ("--bench", "1 to 1000000"))):
+                          (("--bench", "99999999999"), ("--bench", "1 to 1000000")),
+                          (("--eval", path("."), "--profile", "2"), ("--eval runs alone", "--profile")),
+                          (("--eval", path("."), IMAGE), ("--eval runs alone", IMAGE))):
         problems += one_line_error(run(*args), 2, *needles, what=f"{' '.join(args)}: ")
     written = [p for p in (out, dump) if os.path.exists(p)]
     for args in (("--selftest", "--verify"), ("--profile", "1", "--input-raw", zeros), ("--bench", "1", IMAGE)):
