@@ -306,8 +306,8 @@ def measure_peak(exe, threads):
 
 
 def profile(a, exe, threads):
-    """EXE --profile at `threads`: {"layers": [(layer, kind, ms)], "kinds": {kind: (ms, share, GFLOP/s, % peak)}},
-    or None."""
+    """EXE --profile at `threads`: {"layers": [(layer, kind, ms, % peak)], "kinds": {kind: (ms, share, GFLOP/s,
+    % peak)}}, or None."""
     r = run([exe, "--profile", str(a.runs), "--threads", str(threads)])
     if r.returncode != 0 or "by kernel kind:" not in r.stdout:
         return None
@@ -316,7 +316,7 @@ def profile(a, exe, threads):
     for line in per_layer.splitlines():
         f = line.split()
         if len(f) >= 6 and re.fullmatch(r"[\d.]+", f[0]):
-            layers.append((" ".join(f[5:]), f[4], float(f[0])))
+            layers.append((" ".join(f[5:]), f[4], float(f[0]), f[3]))
     for line in per_kind.splitlines():
         f = line.split()
         if len(f) >= 5 and f[4] != "all":
@@ -757,10 +757,13 @@ def chart_png(report, path):
 
 
 def profile_text(report):
-    """Per layer, lucidgen's fastest time at every thread count side by side, and the speedup over 1 thread."""
+    """Per layer, lucidgen's fastest time and share of the FMA peak at every thread count side by side, and the
+    speedup over 1 thread."""
     lines = [f"# lucidgen per-layer profile {report['facts']['date']}", "",
-             "EXE --profile: the fastest of --runs runs per layer, ms; the sum of the layers is not a pass's time "
-             "(a pass also waits at each layer's barrier and its layers are not each at their fastest)."]
+             "EXE --profile: the fastest of --runs runs per layer, ms, and its 2 x MACs / time over the FMA peak "
+             "its own microbenchmark measured at that thread count (Winograd layers can pass 100%); the sum of the "
+             "layers is not a pass's time (a pass also waits at each layer's barrier and its layers are not each "
+             "at their fastest)."]
     for name, ps in report["profiles"].items():
         threads = [t for t, p in ps.items() if p]
         if not threads:
@@ -768,16 +771,18 @@ def profile_text(report):
         layers = ps[threads[0]]["layers"]
         lines += ["", f"## {name}", "",
                   "| layer | kind | " + " | ".join(f"{t} thr ms" for t in threads) +
+                  "".join(f" | {t} thr % peak" for t in threads) +
                   "".join(f" | {t} thr speedup" for t in threads[1:]) + " |",
-                  "|---|---|" + "---:|" * (2 * len(threads) - 1)]
+                  "|---|---|" + "---:|" * (3 * len(threads) - 1)]
         per = {t: ps[t]["layers"] for t in threads}
-        sums = {t: sum(ms for _, _, ms in per[t]) for t in threads}
-        for i, (layer, kind, _) in enumerate(layers):
+        sums = {t: sum(row[2] for row in per[t]) for t in threads}
+        for i, (layer, kind, *_) in enumerate(layers):
             ms = [per[t][i][2] if i < len(per[t]) else None for t in threads]
+            peak = [per[t][i][3] if i < len(per[t]) else "-" for t in threads]
             speed = [f"{ms[0] / m:.2f}" if m and ms[0] else "-" for m in ms[1:]]
             lines.append(f"| {layer} | {kind} | " + " | ".join(f"{m:.3f}" if m is not None else "-" for m in ms) +
-                         "".join(f" | {x}" for x in speed) + " |")
-        lines.append("| sum | | " + " | ".join(f"{sums[t]:.3f}" for t in threads) +
+                         "".join(f" | {x}" for x in peak) + "".join(f" | {x}" for x in speed) + " |")
+        lines.append("| sum | | " + " | ".join(f"{sums[t]:.3f}" for t in threads) + " |" * len(threads) +
                      "".join(f" | {sums[threads[0]] / sums[t]:.2f}" for t in threads[1:]) + " |")
     return "\n".join(lines) + "\n"
 
