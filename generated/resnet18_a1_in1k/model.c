@@ -2475,7 +2475,7 @@ static LG_NOINLINE void conv1x1s2_14x14x256_512(const float *restrict in, const 
  * pass by; K in 8 blocks of 32 channels a tap, outermost, so each block's
  * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
- * hangs over the border.
+ * hangs over the border; found in the first K block and kept for the others.
  */
 static void conv3x3s2_14x14x256_512_relu_rows(
     int m,
@@ -2506,7 +2506,7 @@ static LG_NOINLINE void conv3x3s2_14x14x256_512_relu(
   /* A tile's row pointers at function scope, as in qgemm.c.in:
    * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
    * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
-  const float *a[9 * 6];
+  const float *tile_rows[9][9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -2522,7 +2522,9 @@ static LG_NOINLINE void conv3x3s2_14x14x256_512_relu(
     for (int kb = 0; kb < 8; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        conv3x3s2_14x14x256_512_relu_rows(m, rows, a, in, zeros);
+        const float **a = tile_rows[(m - m0) / 6];
+        if (kb == 0)
+          conv3x3s2_14x14x256_512_relu_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 147520;
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 32 * 16;
@@ -2579,7 +2581,7 @@ static LG_NOINLINE void conv3x3s2_14x14x256_512_relu(
  * pass by; K in 16 blocks of 32 channels a tap, outermost, so each block's
  * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
- * hangs over the border.
+ * hangs over the border; found in the first K block and kept for the others.
  */
 static void conv3x3s1_7x7x512_512_res_relu_rows(
     int m,
@@ -2611,7 +2613,7 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_res_relu(
   /* A tile's row pointers at function scope, as in qgemm.c.in:
    * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
    * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
-  const float *a[9 * 6];
+  const float *tile_rows[9][9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -2627,7 +2629,9 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_res_relu(
     for (int kb = 0; kb < 16; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        conv3x3s1_7x7x512_512_res_relu_rows(m, rows, a, in, zeros);
+        const float **a = tile_rows[(m - m0) / 6];
+        if (kb == 0)
+          conv3x3s1_7x7x512_512_res_relu_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 32 * 16;
@@ -2686,7 +2690,7 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_res_relu(
  * pass by; K in 16 blocks of 32 channels a tap, outermost, so each block's
  * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
- * hangs over the border.
+ * hangs over the border; found in the first K block and kept for the others.
  */
 static void conv3x3s1_7x7x512_512_relu_rows(
     int m,
@@ -2717,7 +2721,7 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_relu(
   /* A tile's row pointers at function scope, as in qgemm.c.in:
    * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
    * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
-  const float *a[9 * 6];
+  const float *tile_rows[9][9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -2733,7 +2737,9 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512_relu(
     for (int kb = 0; kb < 16; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        conv3x3s1_7x7x512_512_relu_rows(m, rows, a, in, zeros);
+        const float **a = tile_rows[(m - m0) / 6];
+        if (kb == 0)
+          conv3x3s1_7x7x512_512_relu_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 32 * 16;
@@ -3101,28 +3107,28 @@ int resnet18_forward_debug(
       hook(ctx, "layer4.0.downsample.1", ACT(0), 1, 7, 7, 512);
     }
 
-    /* layer4.0.conv1 + layer4.0.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 8 blocks */
+    /* layer4.0.conv1 + layer4.0.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 8 blocks (row pointers kept) */
     conv3x3s2_14x14x256_512_relu(ACT(5607424), WGT(18726400), ACT(100352));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.0.act1", ACT(100352), 1, 7, 7, 512);
     }
 
-    /* layer4.0.conv2 + layer4.0.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
+    /* layer4.0.conv2 + layer4.0.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks (row pointers kept) */
     conv3x3s1_7x7x512_512_res_relu(ACT(100352), WGT(23447040), ACT(200704), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.0", ACT(200704), 1, 7, 7, 512);
     }
 
-    /* layer4.1.conv1 + layer4.1.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
+    /* layer4.1.conv1 + layer4.1.bn1 + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks (row pointers kept) */
     conv3x3s1_7x7x512_512_relu(ACT(200704), WGT(32886272), ACT(0));
     if (hook) {
       OMP_SINGLE
       hook(ctx, "layer4.1.act1", ACT(0), 1, 7, 7, 512);
     }
 
-    /* layer4.1.conv2 + layer4.1.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
+    /* layer4.1.conv2 + layer4.1.bn2 + residual add + relu -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks (row pointers kept) */
     conv3x3s1_7x7x512_512_res_relu(ACT(0), WGT(42325504), ACT(100352), ACT(200704));
     if (hook) {
       OMP_SINGLE

@@ -4166,7 +4166,7 @@ static LG_NOINLINE void groupnorm_14x14x512_relu_cb32(
  * pass by; K in 16 blocks of 32 channels a tap, outermost, so each block's
  * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
- * hangs over the border.
+ * hangs over the border; found in the first K block and kept for the others.
  */
 static void conv3x3s2_14x14x512_512_rows(
     int m,
@@ -4194,7 +4194,7 @@ static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const 
   /* A tile's row pointers at function scope, as in qgemm.c.in:
    * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
    * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
-  const float *a[9 * 6];
+  const float *tile_rows[9][9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -4210,7 +4210,9 @@ static LG_NOINLINE void conv3x3s2_14x14x512_512(const float *restrict in, const 
     for (int kb = 0; kb < 16; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        conv3x3s2_14x14x512_512_rows(m, rows, a, in, zeros);
+        const float **a = tile_rows[(m - m0) / 6];
+        if (kb == 0)
+          conv3x3s2_14x14x512_512_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 32 * 16;
@@ -4624,7 +4626,7 @@ static LG_NOINLINE void conv1x1s1_7x7x2048_512(const float *restrict in, const v
  * pass by; K in 16 blocks of 32 channels a tap, outermost, so each block's
  * weight sliver serves every tile of the task while the tiles' sums wait in `out`.
  * A tile's row pointers point into `in` per tap, or at zeros where the window
- * hangs over the border.
+ * hangs over the border; found in the first K block and kept for the others.
  */
 static void conv3x3s1_7x7x512_512_rows(int m, int rows, const float **a, const float *restrict in, const float *zeros) {
   for (int i = 0; i < rows; i++) {
@@ -4647,7 +4649,7 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512(const float *restrict in, const vo
   /* A tile's row pointers at function scope, as in qgemm.c.in:
    * declared in the loop, GCC 12 at -O3 for AArch64 let the microkernel's temporaries
    * share their stack slots (a 3x3 conv with K in blocks crashed under qemu-aarch64) */
-  const float *a[9 * 6];
+  const float *tile_rows[9][9 * 6];
 #pragma omp for schedule(static)
   for (int task = 0; task < 32; task++) {
     const int m0 = 0, m1 = 49;
@@ -4663,7 +4665,9 @@ static LG_NOINLINE void conv3x3s1_7x7x512_512(const float *restrict in, const vo
     for (int kb = 0; kb < 16; kb++)
       for (int m = m0; m < m1; m += 6) {
         const int rows = m + 6 <= 49 ? 6 : 1;
-        conv3x3s1_7x7x512_512_rows(m, rows, a, in, zeros);
+        const float **a = tile_rows[(m - m0) / 6];
+        if (kb == 0)
+          conv3x3s1_7x7x512_512_rows(m, rows, a, in, zeros);
         for (int panel = p0; panel < p1; panel++) {
           const char *pw = (const char *)w + (size_t)panel * 294976;
           const float *pb = (const float *)(pw + 64) + (size_t)kb * 32 * 16;
@@ -5603,7 +5607,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.3.blocks.0.norm2.act", ACT(802816), 1, 14, 14, 512);
     }
 
-    /* stages.3.blocks.0.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
+    /* stages.3.blocks.0.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks (row pointers kept) */
     conv3x3s2_14x14x512_512(ACT(802816), WGT(51355648), ACT(401408));
     if (hook) {
       OMP_SINGLE
@@ -5645,7 +5649,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.3.blocks.1.norm2.act", ACT(0), 1, 7, 7, 512);
     }
 
-    /* stages.3.blocks.1.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
+    /* stages.3.blocks.1.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks (row pointers kept) */
     conv3x3s1_7x7x512_512(ACT(0), WGT(69218304), ACT(100352));
     if (hook) {
       OMP_SINGLE
@@ -5687,7 +5691,7 @@ int bit_50x1_forward_debug(
       hook(ctx, "stages.3.blocks.2.norm2.act", ACT(401408), 1, 7, 7, 512);
     }
 
-    /* stages.3.blocks.2.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks */
+    /* stages.3.blocks.2.conv2 -> [1,7,7,512]: indirect gemm 6x16 tiles, 32 tasks, K in 16 blocks (row pointers kept) */
     conv3x3s1_7x7x512_512(ACT(401408), WGT(87080960), ACT(501760));
     if (hook) {
       OMP_SINGLE
