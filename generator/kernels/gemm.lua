@@ -37,8 +37,10 @@ end
 -- Tile shapes per target: NV vectors of output channels -> MR rows, so that
 -- MR*NV accumulators + NV weight vectors + 1 broadcast fit the registers with
 -- loads to spare (measured: one vector a row leaves the FMAs waiting on loads).
+-- exact_mr: a height for maps of few tiles that a short last tile would cost
+-- (below).
 local TILES = {
-  avx512 = { { nv = 4, mr = 6, eff = 1.0 }, { nv = 3, mr = 8, eff = 0.97 }, { nv = 2, mr = 8, eff = 0.97 },
+  avx512 = { { nv = 4, mr = 6, eff = 1.0, exact_mr = 7 }, { nv = 3, mr = 8, eff = 0.97 }, { nv = 2, mr = 8, eff = 0.97 },
              { nv = 1, mr = 12, eff = 0.78 } },
   avx2 = { { nv = 2, mr = 6, eff = 1.0 }, { nv = 1, mr = 8, eff = 0.8 } },
   neon = { { nv = 4, mr = 6, eff = 1.0 }, { nv = 2, mr = 8, eff = 0.97 }, { nv = 1, mr = 12, eff = 0.78 } },
@@ -53,7 +55,13 @@ local TILES = {
 -- l1_k: a K whose weight panel and packed rows (K x (NR + MR) floats) should
 -- stay in L1 with the tile (a packed stem: measured on resnet18's, 8x32 tiles
 -- at 80% of peak vs 6x64 at 68%, whose 37 KB panel left L1 to the packing).
-function gemm.tile(target, m, n, l1_k)
+-- exact: an f32 GEMM whose M is a few tiles and leaves a short last one takes
+-- the tile's exact_mr rows where they divide M: batch 1's 7x7 maps (M = 49,
+-- eight 6-row tiles and one of 1 row) in seven of 7 (28 accumulators, the FMA
+-- reading each broadcast from memory). Measured on resnet50's stage 4, where
+-- the 1-row tile cost 3% and 7 rows won 4-7% a layer; over 14x14 maps and
+-- larger, 6 rows stayed faster (docs/performance.md).
+function gemm.tile(target, m, n, l1_k, exact)
   local best, best_score
   for _, t in ipairs(TILES[target.tiles or target.name]) do
     local nr = t.nv * target.vw
@@ -62,6 +70,8 @@ function gemm.tile(target, m, n, l1_k)
     if not best or score > best_score + 1e-9 then best, best_score = t, score end
   end
   local mr = m == 1 and 1 or best.mr
+  local e = exact and best.exact_mr
+  if e and m % mr ~= 0 and m % e == 0 and m // e < 16 then mr = e end
   return mr, best.nv, best.nv * target.vw
 end
 
@@ -192,9 +202,9 @@ function gemm.lower(g, node, ctx)
   local affine = a.norm_apply ~= nil
   local pointwise = v.TAPS == 1 and v.SH == 1 and v.PH == 0 and not affine
   local packed = not pointwise and not affine and v.GROUPS == 1 and v.KW * v.IC <= 64
-  local mr, nv, nr = gemm.tile(ctx.target, v.M, v.OG, packed and v.TAPS * v.CG or nil)
   local dtype = precision.weight_dtype(ctx, g, node)
   local dot = ctx.precision.precision == "bf16" and dtype == "bf16"
+  local mr, nv, nr = gemm.tile(ctx.target, v.M, v.OG, packed and v.TAPS * v.CG or nil, dtype == "f32" and not dot)
   v.MR, v.NR, v.MREM = mr, nr, v.M % mr
   v.PANELS = cdiv(v.OG, nr)
   v.POINTWISE, v.PACKED = pointwise and 1 or 0, packed and 1 or 0

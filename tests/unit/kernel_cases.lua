@@ -52,7 +52,10 @@ local function unary(n, c, h, w, f) return { input = { n, c, h, w }, build = f }
 local CASES = {
   -- GEMM, A rows in place (1x1, stride 1)
   { "gemm_k3_n7_m13", conv(1, 3, 13, 1, { out = 7, k = 1 }), "^gemm gemm", numerics = true },
-  { "gemm_k64_n100_m49_relu", conv(1, 64, 7, 7, { out = 100, k = 1, epi = "relu" }), "^gemm gemm" },
+  -- a 7x7 map: seven 7-row tiles where AVX-512 has them (kernels/gemm.lua exact_mr), else a 1-row last tile
+  { "gemm_k64_n100_m49_relu", conv(1, 64, 7, 7, { out = 100, k = 1, epi = "relu" }),
+    { avx512 = "^gemm gemm 7x64", avx2 = "^gemm gemm", neon = "^gemm gemm", ["cortex-m"] = "^gemm gemm",
+      generic = "^gemm gemm" } },
   { "gemm_k17_n33_m25_gelu", conv(1, 17, 5, 5, { out = 33, k = 1, epi = "gelu" }), "^gemm gemm", numerics = true },
   { "gemm_k96_n384_m32_batch2_gelu", conv(2, 96, 4, 4, { out = 384, k = 1, epi = "gelu", linear = true }), "^gemm gemm" },
   { "gemm_k64_n64_m36_res_relu", conv(1, 64, 6, 6, { out = 64, k = 1, epi = "res_relu" }), "^gemm gemm", numerics = true },
@@ -123,7 +126,7 @@ local CASES = {
 
 -- What runs a case under --precision int8 (kernels/qgemm.lua, qdwconv.lua, qsimple.lua).
 local INT8_EXPECT = {
-  ["^gemm gemm"] = "^qgemm int8 gemm", ["^gemm gemm 1x"] = "^qgemm int8 gemm 1x",
+  ["^gemm gemm"] = "^qgemm int8 gemm", ["^gemm gemm 7x64"] = "^qgemm int8 gemm", ["^gemm gemm 1x"] = "^qgemm int8 gemm 1x",
   ["indirect gemm"] = "int8 indirect gemm", ["^grouped"] = "^qg", ["^winograd"] = "^qgemm int8",
   ["K in %d+ blocks"] = "^qgemm", ["K in %d+ blocks %(row pointers kept%)"] = "^qgemm",
   ["packed%-window gemm"] = "int8 packed%-window gemm", ["^eltwise"] = "^q",
