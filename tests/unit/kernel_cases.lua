@@ -56,6 +56,10 @@ local CASES = {
   { "gemm_k64_n100_m49_relu", conv(1, 64, 7, 7, { out = 100, k = 1, epi = "relu" }),
     { avx512 = "^gemm gemm 7x64", avx2 = "^gemm gemm", neon = "^gemm gemm", ["cortex-m"] = "^gemm gemm",
       generic = "^gemm gemm" } },
+  -- four 64-wide panels of K = 64 (66 KB) run one at a time over the tiles where AVX-512 has 6x64 tiles
+  { "gemm_k64_n256_m144_relu_panel_by_panel", conv(1, 64, 12, 12, { out = 256, k = 1, epi = "relu" }),
+    { avx512 = "^gemm gemm 6x64 tiles, %d+ tasks, panel by panel", avx2 = "^gemm gemm", neon = "^gemm gemm",
+      ["cortex-m"] = "^gemm gemm", generic = "^gemm gemm" } },
   { "gemm_k17_n33_m25_gelu", conv(1, 17, 5, 5, { out = 33, k = 1, epi = "gelu" }), "^gemm gemm", numerics = true },
   { "gemm_k96_n384_m32_batch2_gelu", conv(2, 96, 4, 4, { out = 384, k = 1, epi = "gelu", linear = true }), "^gemm gemm" },
   { "gemm_k64_n64_m36_res_relu", conv(1, 64, 6, 6, { out = 64, k = 1, epi = "res_relu" }), "^gemm gemm", numerics = true },
@@ -126,7 +130,8 @@ local CASES = {
 
 -- What runs a case under --precision int8 (kernels/qgemm.lua, qdwconv.lua, qsimple.lua).
 local INT8_EXPECT = {
-  ["^gemm gemm"] = "^qgemm int8 gemm", ["^gemm gemm 7x64"] = "^qgemm int8 gemm", ["^gemm gemm 1x"] = "^qgemm int8 gemm 1x",
+  ["^gemm gemm"] = "^qgemm int8 gemm", ["^gemm gemm 7x64"] = "^qgemm int8 gemm",
+  ["^gemm gemm 6x64 tiles, %d+ tasks, panel by panel"] = "^qgemm int8 gemm", ["^gemm gemm 1x"] = "^qgemm int8 gemm 1x",
   ["indirect gemm"] = "int8 indirect gemm", ["^grouped"] = "^qg", ["^winograd"] = "^qgemm int8",
   ["K in %d+ blocks"] = "^qgemm", ["K in %d+ blocks %(row pointers kept%)"] = "^qgemm",
   ["packed%-window gemm"] = "int8 packed%-window gemm", ["^eltwise"] = "^q",
