@@ -37,8 +37,7 @@ end
 -- Tile shapes per target: NV vectors of output channels -> MR rows, so that
 -- MR*NV accumulators + NV weight vectors + 1 broadcast fit the registers with
 -- loads to spare (measured: one vector a row leaves the FMAs waiting on loads).
--- exact_mr: a height for maps of few tiles that a short last tile would cost
--- (below).
+-- exact_mr: the height for an M of few tiles whose last would be short (gemm.tile).
 local TILES = {
   avx512 = { { nv = 4, mr = 6, eff = 1.0, exact_mr = 7 }, { nv = 3, mr = 8, eff = 0.97 }, { nv = 2, mr = 8, eff = 0.97 },
              { nv = 1, mr = 12, eff = 0.78 } },
