@@ -39,8 +39,8 @@ end
 -- loads to spare (measured: one vector a row leaves the FMAs waiting on loads).
 -- exact_mr: the height for an M of few tiles whose last would be short (gemm.tile).
 local TILES = {
-  avx512 = { { nv = 4, mr = 6, eff = 1.0, exact_mr = 7 }, { nv = 3, mr = 8, eff = 0.97 }, { nv = 2, mr = 8, eff = 0.97 },
-             { nv = 1, mr = 12, eff = 0.78 } },
+  avx512 = { { nv = 4, mr = 6, eff = 1.0, exact_mr = 7 }, { nv = 3, mr = 8, eff = 0.97 },
+             { nv = 2, mr = 8, eff = 0.97 }, { nv = 1, mr = 12, eff = 0.78 } },
   avx2 = { { nv = 2, mr = 6, eff = 1.0 }, { nv = 1, mr = 8, eff = 0.8 } },
   neon = { { nv = 4, mr = 6, eff = 1.0 }, { nv = 2, mr = 8, eff = 0.97 }, { nv = 1, mr = 12, eff = 0.78 } },
   -- 32 single-precision registers (s0-s31) and no vectors: MR*NV accumulators + NV
@@ -269,8 +269,8 @@ function gemm.lower(g, node, ctx)
     strategy = string.format("%s %dx%d tiles%s, %d tasks%s%s", pointwise and "gemm" or packed and "packed-window gemm"
       or affine and string.format("gemm with %s,", norm_words) or "indirect gemm", mr, nr, dot and " of bf16 pairs" or "", v.TASKS,
       v.PANEL_OUTER == 1 and ", panel by panel" or "",
-      v.KBLOCKS > 1 and string.format(", K in %d blocks%s", v.KBLOCKS, v.TAP_ROWS_KEPT == 1 and " (row pointers kept)" or "")
-        or ""),
+      v.KBLOCKS > 1 and string.format(", K in %d blocks%s", v.KBLOCKS,
+        v.TAP_ROWS_KEPT == 1 and " (row pointers kept)" or "") or ""),
     scratch_bytes = dot and v.TASKS * v.UK_TAPS * mr * v.KP * 4 or nil,
     -- tasks of one M block split the output channels, a thread's block all pixels
     channel_blocks = v.MBLOCKS == 1 and v.NBLOCKS or 1,
