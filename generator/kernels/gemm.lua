@@ -49,6 +49,11 @@ local TILES = {
   generic = { { nv = 16, mr = 4, eff = 1.0 }, { nv = 4, mr = 4, eff = 0.5 } },
 }
 
+-- Fewer tiles than this over M is a small map (batch 1's 7x7: 9 of 6 rows):
+-- its tiles can end exactly (gemm.tile), its tasks hold one panel cut into L1
+-- slivers (blocking) and an indirect GEMM keeps their row pointers (gemm.lower).
+local FEW_TILES = 16
+
 -- The tile that wastes least on padded output channels; M = 1 (a head at batch
 -- 1) is a matrix-vector product: one row, the widest panel, weight-bound.
 -- l1_k: a K whose weight panel and packed rows (K x (NR + MR) floats) should
@@ -70,7 +75,7 @@ function gemm.tile(target, m, n, l1_k, exact)
   end
   local mr = m == 1 and 1 or best.mr
   local e = exact and best.exact_mr
-  if e and m % mr ~= 0 and m % e == 0 and m // e < 16 then mr = e end
+  if e and m % mr ~= 0 and m % e == 0 and m // e < FEW_TILES then mr = e end
   return mr, best.nv, best.nv * target.vw
 end
 
@@ -112,9 +117,8 @@ end
 -- allows) to keep 2-4 threads even.
 local function blocking(v, target, wbytes, dot)
   local half_l2 = target.l2 // 2
-  local mtiles = cdiv(v.M, v.MR)
-  local few = v.M > 1 and mtiles < 16 and v.PANEL_BYTES > half_l2
-  local sliver = few and target.l1 or mtiles >= 16 and half_l2
+  local few = v.M > 1 and v.MTILES < FEW_TILES and v.PANEL_BYTES > half_l2
+  local sliver = few and target.l1 or v.MTILES >= FEW_TILES and half_l2
   v.KBLOCKS = 1
   while sliver and not dot and v.PACKED == 0 and v.TAPS * (v.CG // v.KBLOCKS) * v.NR * wbytes > sliver
       and v.CG % (2 * v.KBLOCKS) == 0 and v.CG // v.KBLOCKS > 16 do
@@ -132,7 +136,7 @@ local function blocking(v, target, wbytes, dot)
   if weight_bytes > target.l2 and weight_bytes > v.M * v.TAPS * v.CG * 4 then
     nblocks = grow_tasks(nblocks, v.GROUPS, v.PANELS)
   end
-  local mblocks = grow_tasks(1, v.GROUPS * nblocks, math.min(mtiles, 64))
+  local mblocks = grow_tasks(1, v.GROUPS * nblocks, math.min(v.MTILES, 64))
   v.MBLOCKS, v.NBLOCKS = mblocks, nblocks
   v.TASKS = v.GROUPS * v.MBLOCKS * v.NBLOCKS
   v.MSPLIT, v.NSPLIT, v.KSPLIT = mblocks > 1 and 1 or 0, nblocks > 1 and 1 or 0, v.KBLOCKS > 1 and 1 or 0
@@ -204,7 +208,7 @@ function gemm.lower(g, node, ctx)
   local dtype = precision.weight_dtype(ctx, g, node)
   local dot = ctx.precision.precision == "bf16" and dtype == "bf16"
   local mr, nv, nr = gemm.tile(ctx.target, v.M, v.OG, packed and v.TAPS * v.CG or nil, dtype == "f32" and not dot)
-  v.MR, v.NR, v.MREM = mr, nr, v.M % mr
+  v.MR, v.NR, v.MREM, v.MTILES = mr, nr, v.M % mr, cdiv(v.M, mr)
   v.PANELS = cdiv(v.OG, nr)
   v.POINTWISE, v.PACKED = pointwise and 1 or 0, packed and 1 or 0
   v.INDIRECT = (not pointwise and not packed and not affine) and 1 or 0
@@ -224,8 +228,7 @@ function gemm.lower(g, node, ctx)
   -- an indirect GEMM with K in blocks finds a tile's row pointers in the first
   -- block and keeps them for the others, where a task's few tiles leave room on
   -- the stack (found again in every block, they cost resnet50's 7x7 3x3s 4-6%)
-  v.MTILES = cdiv(v.M, mr)
-  v.TAP_ROWS_KEPT = (v.INDIRECT == 1 and v.KBLOCKS > 1 and v.GROUPS == 1 and v.MTILES < 16) and 1 or 0
+  v.TAP_ROWS_KEPT = (v.INDIRECT == 1 and v.KBLOCKS > 1 and v.GROUPS == 1 and v.MTILES < FEW_TILES) and 1 or 0
   -- A task whose panels together outgrow L1, each fitting half of it, runs them
   -- one at a time over all its tiles where its rows stay in L2: a tile's rows
   -- are MR x K floats, a panel NR x K, so where NR >= 8 MR re-reading rows per
@@ -237,10 +240,10 @@ function gemm.lower(g, node, ctx)
   -- slower. Rows read in place and K whole only: indirect, packed and
   -- normalized rows are built per tile.
   local task_panels = cdiv(v.PANELS, v.NBLOCKS)
-  local task_rows = cdiv(v.M, v.MBLOCKS) + mr
-  v.PANEL_OUTER = (pointwise and v.KBLOCKS == 1 and not dot and task_panels > 1 and nr >= 8 * mr and task_rows > 2 * mr
+  local run = cdiv(v.M, v.MBLOCKS) -- a task's pixels, give or take the tile its cut moves
+  v.PANEL_OUTER = (pointwise and v.KBLOCKS == 1 and not dot and task_panels > 1 and nr >= 8 * mr and run > mr
     and task_panels * v.PANEL_BYTES > ctx.target.l1 and v.PANEL_BYTES - v.HEAD_BYTES <= ctx.target.l1 // 2
-    and task_rows * kc * 4 <= ctx.target.l2 // 2) and 1 or 0
+    and (run + mr) * kc * 4 <= ctx.target.l2 // 2) and 1 or 0
   -- tasks walking different panels prefetch the next task's (see gemm.c.in)
   v.PREFETCH = ctx.target.prefetch and (v.NBLOCKS > 1 or v.GROUPS > 1) and 1 or 0
   v.UK_KC, v.UK_A = dot and v.KP or v.KB, dot and "ab" or "a"
